@@ -1,0 +1,40 @@
+#!/bin/bash
+# Installs the system packages Passage's build, tests and test bed need (Debian 12).
+# usage: build-aux/install-deps.sh [--testbed]
+#   --testbed  also the packages that build and boot the nested QEMU test bed
+#              (qemu-system-x86 from bookworm-backports, debootstrap, busybox, ...)
+# Idempotent: installs only what is missing. Needs root (uses sudo otherwise).
+set -euo pipefail
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+
+pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq)
+testbed=0
+for a in "$@"; do case $a in --testbed) testbed=1;; *) echo "unknown option: $a" >&2; exit 2;; esac; done
+if [ $testbed = 1 ]; then
+  pkgs+=(debootstrap busybox-static cpio kmod e2fsprogs xz-utils zstd gzip)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+need_qemu=0
+if [ $testbed = 1 ] && ! command -v qemu-system-x86_64 >/dev/null; then need_qemu=1; fi
+[ ${#missing[@]} = 0 ] && [ $need_qemu = 0 ] && exit 0
+
+# bookworm-backports, from the Debian mirror this machine already uses (never a hard-coded host).
+if [ $need_qemu = 1 ] && ! grep -rqs -- '-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}';
+              grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}'; } | grep -v security | head -1 || true)
+  [ -n "$mirror" ] || { echo "install-deps: no Debian mirror found in /etc/apt; add bookworm-backports by hand" >&2; exit 1; }
+  suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+  printf 'Types: deb\nURIs: %s\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$mirror" "$suite" | $SUDO tee /etc/apt/sources.list.d/passage-backports.sources >/dev/null
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+[ ${#missing[@]} = 0 ] || $SUDO apt-get install -qy --no-install-recommends "${missing[@]}" >/dev/null
+if [ $need_qemu = 1 ]; then
+  suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+  $SUDO apt-get install -qy --no-install-recommends -t "$suite-backports" qemu-system-x86 >/dev/null
+fi

@@ -1,0 +1,179 @@
+//! passagectl: Passage for headless hosts.
+//!
+//! Exit codes: 0 success (for `check`: nothing blocks passthrough), 1 `check` found a blocker,
+//! 2 bad usage or an unreadable root.
+
+mod capture;
+mod render;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use passage_core::host::PciAddress;
+use passage_core::{check, Host, Root};
+
+#[derive(Parser)]
+#[command(
+    name = "passagectl",
+    version,
+    about = "Inspect a host for GPU passthrough (the command-line side of Passage)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args)]
+struct RootArg {
+    /// Read the host below DIR instead of / (a directory or a capture .tar.gz)
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Read Passage's bundled demo host (the X570 board of the public tutorial)
+    #[arg(long, conflicts_with = "root")]
+    demo: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show devices, IOMMU groups and the host's virtualization setup
+    Scan {
+        #[command(flatten)]
+        root: RootArg,
+        /// Print JSON (the stable contract other tools read)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Say what stands between this host and a VM with its GPU passed through
+    Check {
+        #[command(flatten)]
+        root: RootArg,
+        /// The GPU to check (PCI address, e.g. 0000:01:00.0); default: the likeliest one
+        #[arg(long, value_name = "ADDRESS")]
+        gpu: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the part of /sys, /proc and /etc that scan reads to a .tar.gz for a bug report
+    Capture {
+        /// The archive to write (must not exist)
+        out: PathBuf,
+        /// Capture the host below DIR instead of /
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+    },
+}
+
+/// A root to read, keeping a temporary directory alive while it is used.
+struct Opened {
+    root: Root,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn open_root(arg: &RootArg) -> Result<Opened, String> {
+    if arg.demo {
+        let tmp = tempfile::Builder::new()
+            .prefix("passage-demo-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        passage_fixtures::build(passage_fixtures::DEMO, tmp.path())
+            .map_err(|e| format!("cannot lay down the demo host: {e}"))?;
+        let root = Root::new(tmp.path()).map_err(|e| e.to_string())?;
+        return Ok(Opened {
+            root,
+            _tmp: Some(tmp),
+        });
+    }
+    let path = arg.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let name = path.to_string_lossy();
+    if path.is_file() && (name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
+        let tmp = capture::unpack(&path)?;
+        let root = Root::new(tmp.path()).map_err(|e| e.to_string())?;
+        return Ok(Opened {
+            root,
+            _tmp: Some(tmp),
+        });
+    }
+    Ok(Opened {
+        root: Root::new(&path).map_err(|e| e.to_string())?,
+        _tmp: None,
+    })
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("passagectl: {msg}");
+    ExitCode::from(2)
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ExitCode> {
+    let s = serde_json::to_string_pretty(v).map_err(fail)?;
+    println!("{s}");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    passage_core::i18n::init(option_env!("PASSAGE_LOCALEDIR").unwrap_or("/usr/share/locale"));
+    let cli = Cli::parse();
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    match cli.cmd {
+        Cmd::Scan { root, json } => {
+            let opened = match open_root(&root) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            let host = Host::scan(&opened.root);
+            if json {
+                print_json(&host).err().unwrap_or(ExitCode::SUCCESS)
+            } else {
+                print!("{}", render::scan(&host, color));
+                ExitCode::SUCCESS
+            }
+        }
+        Cmd::Check { root, gpu, json } => {
+            let gpu: Option<PciAddress> = match gpu.as_deref().map(str::parse).transpose() {
+                Ok(g) => g,
+                Err(e) => return fail(e),
+            };
+            let opened = match open_root(&root) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            let host = Host::scan(&opened.root);
+            let report = match check::evaluate(&host, gpu) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            let code = if report.blocked() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+            if json {
+                let out = serde_json::json!({ "gpu": report.gpu, "findings": report.findings });
+                if let Err(c) = print_json(&out) {
+                    return c;
+                }
+            } else {
+                print!("{}", render::check(&host, &report, color));
+            }
+            code
+        }
+        Cmd::Capture { out, root } => {
+            let source = root.unwrap_or_else(|| PathBuf::from("/"));
+            match capture::capture(&source, &out) {
+                Ok((n, host)) => {
+                    println!(
+                        "Wrote {} ({n} entries: {} PCI devices, {} IOMMU groups). Attach it to your report; `passagectl scan --root {}` replays it.",
+                        out.display(),
+                        host.pci_devices.len(),
+                        host.iommu_groups.len(),
+                        Path::new(&out).display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The host as Passage sees it, read through a [`Root`].
+//!
+//! `scan --json` prints [`Host`]; its top-level field names are a contract other tools read:
+//! extend it, never rename.
+
+pub mod boot;
+pub mod cpu;
+pub mod display;
+pub mod firmware;
+pub mod initramfs;
+pub mod iommu;
+pub mod kernel;
+pub mod memory;
+pub mod pci;
+pub mod storage;
+pub mod usb;
+pub mod vfio;
+
+use serde::{Deserialize, Serialize};
+
+pub use boot::{BootLoader, BootLoaderKind};
+pub use cpu::{Cpu, CpuVendor};
+pub use display::Display;
+pub use firmware::Firmware;
+pub use initramfs::{Initramfs, InitramfsKind};
+pub use iommu::{HostNeed, IommuGroup};
+pub use kernel::Kernel;
+pub use memory::Memory;
+pub use pci::{PciAddress, PciDevice, PciKind};
+pub use storage::Storage;
+pub use usb::UsbDevice;
+pub use vfio::VfioSetup;
+
+use crate::ids::{self, Db, IdsSource};
+use crate::root::{Problem, Root};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub pci_devices: Vec<PciDevice>,
+    pub iommu_groups: Vec<IommuGroup>,
+    pub cpu: Cpu,
+    pub iommu_enabled: bool,
+    pub kernel_cmdline: Vec<String>,
+    /// `grub`, `grubby`, `systemd-boot`, `kernelstub`, `refind`, or null.
+    pub boot_loader: Option<String>,
+    /// `initramfs-tools`, `dracut`, `mkinitcpio`, `booster`, or null.
+    pub initramfs: Option<String>,
+    pub usb_devices: Vec<UsbDevice>,
+    pub memory: Memory,
+    pub kernel: Kernel,
+    pub boot: Option<BootLoader>,
+    pub initramfs_config: Option<Initramfs>,
+    pub display: Display,
+    pub firmware: Vec<Firmware>,
+    pub vfio: VfioSetup,
+    pub storage: Storage,
+    /// Where device names came from.
+    pub names_from: IdsSource,
+    /// What could not be read; the rest of the picture stands.
+    pub problems: Vec<Problem>,
+}
+
+impl Host {
+    /// Reads the host below `root`. Never panics on what it finds; see [`Host::problems`].
+    pub fn scan(root: &Root) -> Host {
+        // The PCI walk dominates; the name database and the small readers run beside it.
+        let (mut pci_devices, (pci_ids, names_from), rest) = std::thread::scope(|s| {
+            let pci = s.spawn(|| pci::scan(root));
+            let names = s.spawn(|| ids::load(root, Db::Pci));
+            let rest = (
+                cpu::scan(root),
+                memory::scan(root),
+                usb::scan(root),
+                boot::scan(root),
+                initramfs::scan(root),
+                firmware::scan(root),
+                storage::scan(root),
+            );
+            (
+                pci.join().unwrap_or_default(),
+                names
+                    .join()
+                    .unwrap_or_else(|_| (String::new(), IdsSource::Bundled)),
+                rest,
+            )
+        });
+        let (cpu, memory, mut usb_devices, boot, initramfs_config, firmware, storage) = rest;
+        pci::name_devices(&mut pci_devices, &pci_ids);
+        drop(pci_ids);
+        if !usb_devices.is_empty() {
+            let (usb_ids, _) = ids::load(root, Db::Usb);
+            usb::name_devices(&mut usb_devices, &usb_ids);
+        }
+
+        let groups = iommu::scan_groups(root, &pci_devices);
+        let kernel = kernel::scan(root, !groups.is_empty());
+        let display = display::scan(root, &kernel.modules);
+        // One line per controller: "/ (dm-1), /boot/efi (nvme0n1p1), [swap] (dm-0)".
+        let mut uses: std::collections::BTreeMap<PciAddress, Vec<String>> = Default::default();
+        for u in &storage.in_use {
+            let w = format!("{} ({})", u.used_as, u.block);
+            let list = uses.entry(u.controller).or_default();
+            if !list.contains(&w) {
+                list.push(w);
+            }
+        }
+        let in_use: Vec<(PciAddress, String)> =
+            uses.into_iter().map(|(a, l)| (a, l.join(", "))).collect();
+        let needs = iommu::host_needs(
+            &pci_devices,
+            &display.active_gpus,
+            storage.mounts_visible,
+            &in_use,
+        );
+        let iommu_groups = iommu::build_groups(groups, &needs);
+        let vfio = vfio::scan(root, kernel.param("vfio-pci.ids"), &pci_devices);
+
+        Host {
+            pci_devices,
+            iommu_groups,
+            iommu_enabled: kernel.iommu_enabled,
+            kernel_cmdline: kernel.cmdline.clone(),
+            boot_loader: boot.as_ref().map(|b| b.kind.name().to_string()),
+            initramfs: initramfs_config.as_ref().map(|i| i.kind.name().to_string()),
+            cpu,
+            usb_devices,
+            memory,
+            kernel,
+            boot,
+            initramfs_config,
+            display,
+            firmware,
+            vfio,
+            storage,
+            names_from,
+            problems: root.take_problems(),
+        }
+    }
+
+    pub fn device(&self, addr: PciAddress) -> Option<&PciDevice> {
+        self.pci_devices.iter().find(|d| d.address == addr)
+    }
+
+    pub fn group(&self, id: u32) -> Option<&IommuGroup> {
+        self.iommu_groups.iter().find(|g| g.id == id)
+    }
+
+    pub fn group_of(&self, addr: PciAddress) -> Option<&IommuGroup> {
+        self.device(addr)
+            .and_then(|d| d.iommu_group)
+            .and_then(|g| self.group(g))
+    }
+
+    /// Display controllers (VGA, 3D, other display).
+    pub fn gpus(&self) -> impl Iterator<Item = &PciDevice> {
+        self.pci_devices.iter().filter(|d| d.is_gpu())
+    }
+
+    /// Whether the host shows its screens on this GPU (boot display or a connected output).
+    pub fn is_host_display(&self, addr: PciAddress) -> bool {
+        self.device(addr).is_some_and(|d| {
+            (d.boot_vga && d.driver.as_deref() != Some("vfio-pci"))
+                || self.display.active_gpus.contains(&addr)
+        })
+    }
+
+    /// The GPU a user most likely wants to pass through: a GPU the host does not display on,
+    /// preferring one in a viable group, then a discrete one (not on the root bus).
+    pub fn candidate_gpu(&self) -> Option<&PciDevice> {
+        let mut gpus: Vec<&PciDevice> = self
+            .gpus()
+            .filter(|d| !self.is_host_display(d.address))
+            .collect();
+        gpus.sort_by_key(|d| {
+            let viable = self.group_of(d.address).is_some_and(|g| g.viable);
+            (!viable, d.address.bus == 0, d.address)
+        });
+        gpus.first().copied()
+    }
+
+    /// The best x86_64 UEFI firmware installed, in QEMU's priority order.
+    pub fn ovmf(&self) -> Option<&Firmware> {
+        self.firmware
+            .iter()
+            .find(|f| f.is_x86_64_uefi() && f.installed)
+    }
+}

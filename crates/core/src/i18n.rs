@@ -1,0 +1,40 @@
+//! Translation of user-visible strings (gettext, domain `passage`).
+//!
+//! `tr` and `tr_f` are the xgettext keywords (po/ extracts them). Placeholders are named —
+//! `{gpu}` — so translators can reorder them.
+
+/// The gettext domain of every Passage binary.
+pub const DOMAIN: &str = "passage";
+
+/// Translates `msgid`.
+pub fn tr(msgid: &str) -> String {
+    gettextrs::gettext(msgid)
+}
+
+/// Translates `msgid`, then fills `{name}` placeholders.
+pub fn tr_f(msgid: &str, args: &[(&str, &str)]) -> String {
+    let mut s = tr(msgid);
+    for (k, v) in args {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+/// Binds the text domain to `localedir` (front ends call this once at start).
+pub fn init(localedir: &str) {
+    let _ = gettextrs::setlocale(gettextrs::LocaleCategory::LcAll, "");
+    let _ = gettextrs::bindtextdomain(DOMAIN, localedir);
+    let _ = gettextrs::bind_textdomain_codeset(DOMAIN, "UTF-8");
+    let _ = gettextrs::textdomain(DOMAIN);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_fill_by_name() {
+        assert_eq!(
+            super::tr_f("{b} before {a}", &[("a", "1"), ("b", "2")]),
+            "2 before 1"
+        );
+    }
+}
