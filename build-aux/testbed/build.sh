@@ -65,7 +65,7 @@ if [ "${PRUNE_MODULES:-1}" = 1 ]; then   # drop big module trees a PCI/vfio test
      drivers/infiniband drivers/staging drivers/scsi/{lpfc,qla2xxx,mpt3sas,bfa,be2iscsi} drivers/net/ethernet/{mellanox,intel,broadcom,chelsio,qlogic} sound/soc fs/{btrfs,xfs,ocfs2,bcachefs} net/{bluetooth,mac80211,wireless})
   depmod -b rootfs "$KV"
 fi
-install -m755 $HERE/guest/l2-test.sh $HERE/guest/l2-libvirt.sh $HERE/guest/l2-extra.sh rootfs/usr/local/sbin/
+install -m755 $HERE/guest/l2-test.sh $HERE/guest/l2-libvirt.sh $HERE/guest/l2-extra.sh $HERE/guest/l2-exchange.sh rootfs/usr/local/sbin/
 cp vmlinuz rootfs/boot/vmlinuz-l3; cp initrd-l3.gz rootfs/boot/ir3.cpio.gz
 rm -f l2.img; truncate -s 2G l2.img; mkfs.ext4 -q -F -L l2root -d rootfs l2.img
 rm -f nvme.img; truncate -s 256M nvme.img; printf 'NVME-TEST-PATTERN-0123456789abcdef' | dd of=nvme.img conv=notrunc status=none

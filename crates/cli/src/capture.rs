@@ -113,12 +113,16 @@ pub fn capture(source: &Path, out: &Path) -> Result<(usize, Host), String> {
     let host = Host::scan(&root);
     let record = root.take_record();
     let mut entries: BTreeMap<PathBuf, Entry> = BTreeMap::new();
+    let mut listed: Vec<(PathBuf, Vec<String>)> = Vec::new();
     for (rel, what) in record {
         let canonical = resolve_parent(source, &rel, &mut entries);
         let e = match what {
             Recorded::File(b) => Entry::File(sanitize(&rel, b)),
             Recorded::Link(t) => Entry::Link(t),
-            Recorded::Dir => Entry::Dir,
+            Recorded::Dir(names) => {
+                listed.push((canonical.clone(), names));
+                Entry::Dir
+            }
             Recorded::Exists => match std::fs::symlink_metadata(source.join(&canonical)) {
                 Ok(m) if m.is_dir() => Entry::Dir,
                 Ok(m) if m.file_type().is_symlink() => {
@@ -139,6 +143,26 @@ pub fn capture(source: &Path, out: &Path) -> Result<(usize, Host), String> {
             _ => {
                 entries.insert(canonical, e);
             }
+        }
+    }
+    // A listing replays only if its names are there: links as links, directories as
+    // directories, and files scan did not read as empty placeholders.
+    for (dir, names) in listed {
+        for name in names {
+            let p = dir.join(&name);
+            if entries.contains_key(&p) {
+                continue;
+            }
+            let e = match std::fs::symlink_metadata(source.join(&p)) {
+                Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(source.join(&p)) {
+                    Ok(t) => Entry::Link(t),
+                    Err(_) => continue,
+                },
+                Ok(m) if m.is_dir() => Entry::Dir,
+                Ok(_) => Entry::File(Vec::new()),
+                Err(_) => continue,
+            };
+            entries.insert(p, e);
         }
     }
     let manifest = serde_json::json!({

@@ -144,15 +144,17 @@ pub fn scan(host: &Host, color: bool) -> String {
         o,
         "{}  {} · {iommu}",
         st.bold(&tr("Kernel")),
-        host.kernel.release.as_deref().unwrap_or("?")
+        host.kernel.release.clone().unwrap_or_else(|| tr("unknown"))
     );
     let _ = writeln!(
         o,
         "{}  {} · {} {}",
         st.bold(&tr("Boot")),
-        host.boot_loader.as_deref().unwrap_or("?"),
+        host.boot_loader
+            .clone()
+            .unwrap_or_else(|| tr("unknown boot loader")),
         tr("initramfs"),
-        host.initramfs.as_deref().unwrap_or("?")
+        host.initramfs.clone().unwrap_or_else(|| tr("unknown"))
     );
     match host.ovmf() {
         Some(fw) => {

@@ -27,8 +27,8 @@ pub enum Recorded {
     File(Vec<u8>),
     /// A symlink scan read (the target as the link holds it).
     Link(PathBuf),
-    /// A directory scan listed.
-    Dir,
+    /// A directory scan listed, with the names it held (a replay must list the same).
+    Dir(Vec<String>),
     /// A path whose existence scan tested (recorded only when it existed).
     Exists,
 }
@@ -298,7 +298,6 @@ impl Root {
                 return Vec::new();
             }
         };
-        self.record(host_path, Recorded::Dir);
         let mut out = Vec::new();
         for entry in rd.flatten() {
             let name = entry.file_name();
@@ -311,6 +310,7 @@ impl Root {
             }
         }
         out.sort();
+        self.record(host_path, Recorded::Dir(out.clone()));
         out
     }
 

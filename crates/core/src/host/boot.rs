@@ -103,7 +103,7 @@ pub fn scan(root: &Root) -> Option<BootLoader> {
             let l = l.trim();
             l.starts_with("GRUB_ENABLE_BLSCFG=") && l.trim_end_matches('"').ends_with("true")
         });
-        if bls && root.exists("/usr/sbin/grubby") || bls && root.exists("/usr/bin/grubby") {
+        if bls && (root.exists("/usr/sbin/grubby") || root.exists("/usr/bin/grubby")) {
             return Some(mk(
                 BootLoaderKind::Grubby,
                 "/etc/default/grub",

@@ -49,13 +49,10 @@ pub fn scan(root: &Root, modules: &[String]) -> Display {
             continue;
         }
         let status = root.read_attr(&format!("/sys/class/drm/{name}/status"));
+        // The card lives below its GPU: /sys/class/drm/card0 → ../../devices/…/0000:0d:00.0/drm/card0
         let gpu = root
-            .read_link(&format!("/sys/class/drm/{card}/device"))
-            .and_then(|t| {
-                t.file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|s| s.parse().ok())
-            });
+            .read_link(&format!("/sys/class/drm/{card}"))
+            .and_then(|t| super::pci::last_pci_address(&t));
         connectors.push(Connector {
             name: name.clone(),
             card: card.to_string(),

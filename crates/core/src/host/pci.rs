@@ -91,6 +91,16 @@ impl<'de> Deserialize<'de> for PciAddress {
     }
 }
 
+/// The PCI device a sysfs path belongs to: the last PCI address among its components
+/// (`../../devices/pci0000:00/0000:00:01.1/0000:01:00.0/nvme/nvme0` → 0000:01:00.0).
+pub fn last_pci_address(path: &std::path::Path) -> Option<PciAddress> {
+    path.components().rev().find_map(|c| {
+        c.as_os_str()
+            .to_str()
+            .and_then(|s| s.parse::<PciAddress>().ok())
+    })
+}
+
 /// Bridge or endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -162,7 +172,8 @@ impl PciDevice {
         match (&self.vendor_name, &self.device_name) {
             (Some(v), Some(d)) => format!("{v} {d}"),
             (Some(v), None) => format!("{v} device {:04x}", self.device_id),
-            _ => format!("{} [{}]", self.class_name, self.id_pair()),
+            // No name known: the class says what it is (the IDs are shown beside it).
+            _ => self.class_name.clone(),
         }
     }
 }

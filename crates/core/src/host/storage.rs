@@ -62,15 +62,7 @@ fn controllers_of(root: &Root, block: &str, depth: u32, out: &mut BTreeSet<PciAd
     let link = format!("/sys/class/block/{block}");
     if let Some(t) = root.read_link(&link) {
         // The last PCI address on the device path is the controller.
-        if let Some(a) = t
-            .components()
-            .filter_map(|c| {
-                c.as_os_str()
-                    .to_str()
-                    .and_then(|s| s.parse::<PciAddress>().ok())
-            })
-            .last()
-        {
+        if let Some(a) = super::pci::last_pci_address(&t) {
             out.insert(a);
             return;
         }

@@ -48,15 +48,9 @@ pub fn scan(root: &Root) -> Vec<UsbDevice> {
             .split_once('-')
             .map(|(_, p)| p.to_string())
             .unwrap_or_default();
-        let controller = root.read_link(&dir).and_then(|t| {
-            t.components()
-                .filter_map(|c| {
-                    c.as_os_str()
-                        .to_str()
-                        .and_then(|s| s.parse::<PciAddress>().ok())
-                })
-                .last()
-        });
+        let controller = root
+            .read_link(&dir)
+            .and_then(|t| super::pci::last_pci_address(&t));
         let class = root.read_attr(&format!("{dir}/bDeviceClass"));
         out.push(UsbDevice {
             bus: root.read_dec(&format!("{dir}/busnum")).unwrap_or(0),

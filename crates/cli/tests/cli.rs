@@ -1,0 +1,394 @@
+//! passagectl as a user runs it: exit codes, messages, JSON, capture and replay.
+
+mod common;
+use common::*;
+
+use std::io::Read;
+use std::process::Command;
+
+#[test]
+fn scan_json_contract_on_the_x570_fixture() {
+    let d = fixture("x570-tutorial");
+    let o = passagectl(&["scan", "--json", "--root", d.path().to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    for key in [
+        "pci_devices",
+        "iommu_groups",
+        "cpu",
+        "iommu_enabled",
+        "kernel_cmdline",
+        "boot_loader",
+        "initramfs",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let gpu = v["pci_devices"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["address"] == "0000:0a:00.0"))
+        .expect("gpu");
+    assert_eq!(
+        (
+            gpu["class"].as_str(),
+            gpu["vendor_id"].as_str(),
+            gpu["iommu_group"].as_u64()
+        ),
+        (Some("0x030000"), Some("10de"), Some(28))
+    );
+    assert!(v["kernel_cmdline"]
+        .as_array()
+        .is_some_and(|a| a.iter().all(|x| x.is_string())));
+}
+
+#[test]
+fn human_scan_shows_groups_as_a_tree_with_gpus_marked() {
+    let o = passagectl(&["scan", "--demo"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("Group 28  ✔ can go to a VM"), "{out}");
+    assert!(out.contains("└─ 0000:0a:00.3"), "{out}");
+    assert!(
+        out.contains("Group 31  ✘ the host needs it: 0000:0d:00.0 is the boot display"),
+        "{out}"
+    );
+    assert!(out.contains("◀ GPU, host display"), "{out}");
+    assert!(
+        out.contains(
+            "3-1.2    Corsair K95 RGB Platinum Keyboard [RGP0056] [1b1c:1b2d]  on 0000:07:00.3"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("\x1b["),
+        "no colour codes when not on a terminal"
+    );
+}
+
+#[test]
+fn check_exit_codes_follow_blockers() {
+    let ok = fixture("x570-tutorial");
+    let o = passagectl(&["check", "--root", ok.path().to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("Nothing blocks GPU passthrough"));
+
+    let blocked = fixture("single-gpu");
+    let o = passagectl(&[
+        "check",
+        "--json",
+        "--root",
+        blocked.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    let f = v["findings"].as_array().expect("findings");
+    assert!(f.iter().all(|x| x["id"].is_string()
+        && x["severity"].is_string()
+        && x["title"].is_string()
+        && x["detail"].is_string()
+        && x.get("fix").is_some()));
+    assert!(f
+        .iter()
+        .any(|x| x["id"] == "only-gpu" && x["severity"] == "blocker"));
+}
+
+#[test]
+fn bad_usage_and_bad_roots_exit_2_with_a_clear_message() {
+    let o = passagectl(&["scan", "--root", "/nonexistent/host"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/host") && stderr(&o).contains("does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+
+    let o = passagectl(&["check", "--demo", "--gpu", "01:00"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a PCI address") && stderr(&o).contains("0000:01:00.0"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = passagectl(&["check", "--demo", "--gpu", "0000:0a:00.1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a graphics card"), "{}", stderr(&o));
+
+    let o = passagectl(&["scan", "--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let f = tempfile::NamedTempFile::new().expect("tmp");
+    let o = passagectl(&["scan", "--root", f.path().to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a directory"), "{}", stderr(&o));
+
+    let bad = tempfile::Builder::new()
+        .suffix(".tar.gz")
+        .tempfile()
+        .expect("tmp");
+    std::fs::write(bad.path(), b"not a tarball").expect("w");
+    let o = passagectl(&["scan", "--root", bad.path().to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a capture"), "{}", stderr(&o));
+}
+
+/// Removes what legitimately differs between a host and its replay: where names came from.
+fn comparable(mut v: serde_json::Value) -> serde_json::Value {
+    v.as_object_mut().map(|o| o.remove("names_from"));
+    v
+}
+
+#[test]
+fn capture_replays_to_the_same_scan_and_keeps_private_things_out() {
+    let d = fixture("x570-tutorial");
+    let root = d.path().to_str().expect("utf8");
+    let out_dir = tempfile::tempdir().expect("tmp");
+    let archive = out_dir.path().join("host.tar.gz");
+    let archive_s = archive.to_str().expect("utf8");
+    let o = passagectl(&["capture", archive_s, "--root", root]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("51 PCI devices, 35 IOMMU groups"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Replaying the archive gives the same picture, with the home mount point redacted.
+    let live = comparable(json(&passagectl(&["scan", "--json", "--root", root])));
+    let replay = comparable(json(&passagectl(&["scan", "--json", "--root", archive_s])));
+    let redacted: serde_json::Value =
+        serde_json::from_str(&live.to_string().replace("/home/alice/", "/home/user/"))
+            .expect("json");
+    assert_ne!(
+        live, redacted,
+        "the fixture has a mount below a home directory"
+    );
+    assert_eq!(redacted, replay, "replay differs");
+    let what = |v: &serde_json::Value| {
+        v["iommu_groups"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["id"] == 13))
+            .map(|g| g["host_needs"][0]["what"].clone())
+    };
+    assert!(
+        what(&replay).is_some_and(|w| w.as_str().unwrap_or("").contains("/home/user/Games")),
+        "{:?}",
+        what(&replay)
+    );
+
+    // Nothing private in it: no serials, EDIDs, MAC addresses or user names.
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&archive).expect("open"),
+    ));
+    let mut names = Vec::new();
+    for e in ar.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        let name = e.path().expect("path").to_string_lossy().into_owned();
+        let mut body = Vec::new();
+        e.read_to_end(&mut body).expect("read");
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("alice"), "{name} holds a user name");
+        assert!(
+            !text.contains("DO-NOT-CAPTURE") && !text.contains("EDID"),
+            "{name} holds a serial or EDID"
+        );
+        names.push(name);
+    }
+    for n in &names {
+        assert!(
+            !n.ends_with("/serial") && !n.ends_with("/edid") && !n.ends_with("/address"),
+            "{n}"
+        );
+        assert!(
+            n == "passage-capture.json"
+                || n.starts_with("sys/")
+                || n.starts_with("proc/")
+                || n.starts_with("etc/")
+                || n.starts_with("dev/")
+                || n.starts_with("lib/modules/")
+                || n.starts_with("usr/share/")
+                || n.starts_with("boot/")
+                || n.starts_with("usr/sbin/"),
+            "{n}"
+        );
+    }
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "sys/bus/pci/devices/0000:0a:00.0"),
+        "links are kept"
+    );
+
+    // The archive is never overwritten.
+    let o = passagectl(&["capture", archive_s, "--root", root]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_capture_of_a_real_kernel_matches_what_that_kernel_said() {
+    let archive = data_dir().join("capture.tar.gz");
+    let o = passagectl(&["scan", "--json", "--root", archive.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    compare_with_kernel(&v, &data_dir());
+    // The test bed's GPU-like slot: QEMU VGA + ICH9 HD audio, one group, behind a root port.
+    let devs = v["pci_devices"].as_array().expect("devices");
+    let vga = devs
+        .iter()
+        .find(|d| d["vendor_id"] == "1234" && d["device_id"] == "1111")
+        .expect("QEMU VGA");
+    let hda = devs
+        .iter()
+        .find(|d| d["address"] == "0000:01:00.1")
+        .expect("HDA");
+    assert_eq!(vga["iommu_group"], hda["iommu_group"]);
+    assert_eq!(vga["boot_vga"], true);
+    assert_eq!(hda["driver"], "snd_hda_intel");
+    assert_eq!(v["iommu_enabled"], true);
+    assert_eq!(v["kernel"]["interrupt_remapping"], true);
+    assert!(v["kernel_cmdline"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|x| x == "intel_iommu=on")));
+    assert_eq!(
+        v["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        v["problems"]
+    );
+}
+
+#[test]
+fn lspci_reads_every_fixture_tree() {
+    let lspci = ["/usr/bin/lspci", "/usr/sbin/lspci", "/bin/lspci"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("lspci (pciutils) is installed by build-aux/install-deps.sh");
+    for name in passage_fixtures::NAMES {
+        let d = fixture(name);
+        let sysfs = d.path().join("sys/bus/pci");
+        let o = Command::new(lspci)
+            .args(["-A", "linux-sysfs", "-O"])
+            .arg(format!("sysfs.path={}", sysfs.display()))
+            .arg("-Dnnk")
+            .output()
+            .expect("lspci");
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let scan = json(&passagectl(&[
+            "scan",
+            "--json",
+            "--root",
+            d.path().to_str().expect("utf8"),
+        ]));
+        let listed = String::from_utf8_lossy(&o.stdout);
+        let lines: Vec<&str> = listed.lines().filter(|l| !l.starts_with('\t')).collect();
+        let devs = scan["pci_devices"].as_array().expect("devices");
+        assert_eq!(
+            lines.len(),
+            devs.len(),
+            "{name}: lspci lists {} devices",
+            lines.len()
+        );
+        for dev in devs {
+            let addr = dev["address"].as_str().expect("addr");
+            let line = lines
+                .iter()
+                .find(|l| l.starts_with(addr))
+                .unwrap_or_else(|| panic!("{name}: lspci misses {addr}"));
+            let ids = format!(
+                "[{}:{}]",
+                dev["vendor_id"].as_str().expect("v"),
+                dev["device_id"].as_str().expect("d")
+            );
+            assert!(line.contains(&ids), "{name}: {line} vs {ids}");
+        }
+        // "\tKernel driver in use: X" belongs to the device line above it.
+        let mut drivers = std::collections::BTreeMap::new();
+        let mut cur = "";
+        for l in listed.lines() {
+            match l.strip_prefix("\tKernel driver in use: ") {
+                Some(drv) => {
+                    drivers.insert(cur.to_string(), drv.to_string());
+                }
+                None if !l.starts_with('\t') => cur = l.split_whitespace().next().unwrap_or(""),
+                None => {}
+            }
+        }
+        let ours: std::collections::BTreeMap<String, String> = devs
+            .iter()
+            .filter_map(|d| {
+                Some((
+                    d["address"].as_str()?.to_string(),
+                    d["driver"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        assert_eq!(drivers, ours, "{name}: drivers as lspci -k sees them");
+    }
+}
+
+/// The live test bed (build-aux/test.sh runs it with PASSAGE_TESTBED_OUT set): passagectl inside
+/// a real kernel agrees with that kernel, and its capture replays to the same scan here.
+#[test]
+#[ignore = "needs the test bed's results: PASSAGE_TESTBED_OUT=DIR (build-aux/testbed/test-scan.sh)"]
+fn live_test_bed_scan_matches_the_kernel_and_replays() {
+    let dir = std::path::PathBuf::from(
+        std::env::var("PASSAGE_TESTBED_OUT").expect("PASSAGE_TESTBED_OUT"),
+    );
+    let live: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("scan.json")).expect("scan.json"))
+            .expect("json");
+    compare_with_kernel(&live, &dir);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("capture.rc"))
+            .expect("rc")
+            .trim(),
+        "0"
+    );
+    let replay = json(&passagectl(&[
+        "scan",
+        "--json",
+        "--root",
+        dir.join("capture.tar.gz").to_str().expect("utf8"),
+    ]));
+    // Names may come from another pci.ids here, and free memory moved between the two scans;
+    // everything else must be identical.
+    let strip = |mut v: serde_json::Value| {
+        v.as_object_mut().map(|o| o.remove("names_from"));
+        for k in ["free_kib", "available_kib"] {
+            v["memory"].as_object_mut().map(|o| o.remove(k));
+        }
+        for d in v["pci_devices"].as_array_mut().into_iter().flatten() {
+            for k in ["vendor_name", "device_name", "subsystem_name"] {
+                d.as_object_mut().map(|o| o.remove(k));
+            }
+        }
+        for d in v["usb_devices"].as_array_mut().into_iter().flatten() {
+            for k in ["vendor_name", "product_name"] {
+                d.as_object_mut().map(|o| o.remove(k));
+            }
+        }
+        v
+    };
+    assert_eq!(strip(live), strip(replay));
+    let check: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("check.json")).expect("check.json"))
+            .expect("json");
+    let ids: Vec<&str> = check["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"iommu") && ids.contains(&"virtualization") && ids.contains(&"vfio"),
+        "{ids:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("check.rc"))
+            .expect("rc")
+            .trim(),
+        "1",
+        "the test bed has one GPU and no OVMF"
+    );
+}
