@@ -5,7 +5,7 @@
 //! inside the vendors the host actually has.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::Read as _;
 
 use crate::root::Root;
 
@@ -45,43 +45,48 @@ pub enum IdsSource {
     Bundled,
 }
 
-/// The text of a database: the root's, else the running system's, else the bundled one.
-pub fn load(root: &Root, db: Db) -> (String, IdsSource) {
+/// Where a database is: the root's file, else the running system's, else the bundled copy.
+pub fn locate(root: &Root, db: Db) -> IdsSource {
     for dir in DIRS {
         let p = format!("{dir}/{}", db.file());
+        // Not recorded for capture: names are the reader's business, not the host's.
         if root.path(&p).is_file() {
-            // Not recorded for capture: names are the reader's business, not the host's.
-            if let Ok(bytes) = std::fs::read(root.path(&p)) {
-                return (
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                    if root.is_live() {
-                        IdsSource::System(p)
-                    } else {
-                        IdsSource::Root(p)
-                    },
-                );
-            }
+            return if root.is_live() {
+                IdsSource::System(p)
+            } else {
+                IdsSource::Root(p)
+            };
         }
     }
     if !root.is_live() {
         for dir in DIRS {
             let p = format!("{dir}/{}", db.file());
-            if let Ok(bytes) = std::fs::read(&p) {
-                return (
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                    IdsSource::System(p),
-                );
+            if std::path::Path::new(&p).is_file() {
+                return IdsSource::System(p);
             }
         }
     }
-    (bundled_text(db), IdsSource::Bundled)
+    IdsSource::Bundled
+}
+
+/// Looks `queries` up in the database at `src` (see [`locate`]).
+pub fn lookup_in(root: &Root, db: Db, src: &IdsSource, queries: &[Query]) -> Names {
+    let file = match src {
+        IdsSource::Root(p) => std::fs::File::open(root.path(p)),
+        IdsSource::System(p) => std::fs::File::open(p),
+        IdsSource::Bundled => return lookup(&bundled(db)[..], queries),
+    };
+    match file {
+        Ok(f) => lookup(f, queries),
+        Err(_) => lookup(&bundled(db)[..], queries),
+    }
 }
 
 /// The bundled database, decompressed.
-pub fn bundled_text(db: Db) -> String {
-    let mut out = String::new();
+pub fn bundled(db: Db) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut dec = flate2::read::GzDecoder::new(db.bundled());
-    if dec.read_to_string(&mut out).is_err() {
+    if dec.read_to_end(&mut out).is_err() {
         out.clear();
     }
     out
@@ -115,85 +120,148 @@ impl Names {
     }
 }
 
-fn hex4(s: &str) -> Option<u16> {
-    if s.len() != 4 {
+/// The 4-hex-digit key of a line with exactly `depth` leading tabs, and where its name starts.
+fn keyed(line: &[u8], depth: usize) -> Option<(u16, usize)> {
+    if line.len() < depth + 4
+        || line[..depth].iter().any(|b| *b != b'\t')
+        || line.get(depth) == Some(&b'\t')
+    {
         return None;
     }
-    u16::from_str_radix(s, 16).ok()
+    Some((hex4(&line[depth..depth + 4])?, depth + 4))
 }
 
-/// One pass over `text`, collecting the names of every query (and of subsystem vendors).
-pub fn lookup(text: &str, queries: &[Query]) -> Names {
-    let mut wanted_vendors: BTreeSet<u16> = queries.iter().map(|q| q.vendor).collect();
-    // Subsystem vendors get their own vendor names too.
-    wanted_vendors.extend(queries.iter().filter_map(|q| q.subsystem.map(|s| s.0)));
-    let wanted_devices: BTreeSet<(u16, u16)> =
-        queries.iter().map(|q| (q.vendor, q.device)).collect();
-    let wanted_subs: BTreeSet<(u16, u16, u16, u16)> = queries
-        .iter()
-        .filter_map(|q| q.subsystem.map(|(sv, sd)| (q.vendor, q.device, sv, sd)))
-        .collect();
+/// Four ASCII hex digits → their value.
+fn hex4(b: &[u8]) -> Option<u16> {
+    let mut v: u16 = 0;
+    for &c in b.get(..4)? {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = v << 4 | u16::from(d);
+    }
+    Some(v)
+}
 
-    let mut names = Names::default();
-    let mut vendor: Option<u16> = None; // current vendor, only when wanted
-    let mut device: Option<u16> = None; // current device, only when wanted
-    for line in text.lines() {
-        let bytes = line.as_bytes();
-        match bytes.first() {
-            None | Some(b'#') => continue,
-            Some(b'\t') => {
-                let Some(v) = vendor else { continue };
-                if bytes.get(1) == Some(&b'\t') {
-                    // Subsystem line: "\t\tSSSS ssss  name"
-                    let Some(d) = device else { continue };
-                    let rest = &line[2..];
-                    let (Some(sv), Some(sd)) =
-                        (rest.get(0..4).and_then(hex4), rest.get(5..9).and_then(hex4))
-                    else {
-                        continue;
-                    };
-                    if wanted_subs.contains(&(v, d, sv, sd)) {
-                        if let Some(n) = rest.get(9..) {
-                            names
-                                .subsystems
-                                .insert((v, d, sv, sd), n.trim().to_string());
-                        }
+fn name_of(line: &[u8], from: usize) -> String {
+    String::from_utf8_lossy(line.get(from..).unwrap_or_default())
+        .trim()
+        .to_string()
+}
+
+/// What the pass is looking for.
+struct Wanted {
+    vendors: BTreeSet<u16>,
+    devices: BTreeSet<(u16, u16)>,
+    subsystems: BTreeSet<(u16, u16, u16, u16)>,
+    last_vendor: u16,
+}
+
+/// Where the pass is.
+#[derive(Default)]
+struct Cursor {
+    vendor: Option<u16>,
+    device: Option<u16>,
+}
+
+/// Handles one line; false once nothing further can match (vendors are sorted).
+fn feed(line: &[u8], w: &Wanted, c: &mut Cursor, names: &mut Names) -> bool {
+    match line.first() {
+        None | Some(b'#') => true,
+        Some(b'\t') => {
+            let Some(v) = c.vendor else { return true };
+            if line.get(1) == Some(&b'\t') {
+                // "\t\tSSSS ssss  name"
+                let (Some(d), Some((sv, _))) = (c.device, keyed(line, 2)) else {
+                    return true;
+                };
+                let sd = line.get(7..11).and_then(hex4);
+                if let Some(sd) = sd {
+                    if w.subsystems.contains(&(v, d, sv, sd)) {
+                        names.subsystems.insert((v, d, sv, sd), name_of(line, 11));
                     }
-                } else {
-                    let rest = &line[1..];
-                    device = None;
-                    if let Some(d) = rest.get(0..4).and_then(hex4) {
-                        if wanted_devices.contains(&(v, d)) {
-                            if let Some(n) = rest.get(4..) {
-                                names.devices.insert((v, d), n.trim().to_string());
-                            }
-                            device = Some(d);
-                        }
+                }
+            } else {
+                c.device = None;
+                if let Some((d, at)) = keyed(line, 1) {
+                    if w.devices.contains(&(v, d)) {
+                        names.devices.insert((v, d), name_of(line, at));
+                        c.device = Some(d);
                     }
                 }
             }
-            Some(_) => {
-                device = None;
-                vendor = None;
-                // Past the vendor list: class and other tables start with a letter and a space.
-                if bytes.len() > 1 && bytes[1] == b' ' {
-                    if names.vendors.len() == wanted_vendors.len() {
-                        break;
+            true
+        }
+        Some(_) => {
+            c.vendor = None;
+            c.device = None;
+            match keyed(line, 0) {
+                Some((v, at)) => {
+                    if w.vendors.contains(&v) {
+                        names.vendors.insert(v, name_of(line, at));
+                        c.vendor = Some(v);
                     }
-                    continue;
+                    v <= w.last_vendor
                 }
-                if let Some(v) = line.get(0..4).and_then(hex4) {
-                    if wanted_vendors.contains(&v) {
-                        if let Some(n) = line.get(4..) {
-                            names.vendors.insert(v, n.trim().to_string());
-                        }
-                        vendor = Some(v);
-                    }
-                }
+                // The class and other tables come after the vendor list.
+                None => !line.starts_with(b"C "),
             }
         }
     }
-    names
+}
+
+/// Looks the queries up in a pci.ids / usb.ids stream: one pass through a reused buffer,
+/// newlines found with memchr, only the wanted vendors' blocks parsed, and the pass stops
+/// after the last wanted vendor (the files keep vendors sorted).
+pub fn lookup(mut src: impl std::io::Read, queries: &[Query]) -> Names {
+    let mut vendors: BTreeSet<u16> = queries.iter().map(|q| q.vendor).collect();
+    vendors.extend(queries.iter().filter_map(|q| q.subsystem.map(|s| s.0)));
+    let w = Wanted {
+        last_vendor: vendors.iter().next_back().copied().unwrap_or(0),
+        devices: queries.iter().map(|q| (q.vendor, q.device)).collect(),
+        subsystems: queries
+            .iter()
+            .filter_map(|q| q.subsystem.map(|(sv, sd)| (q.vendor, q.device, sv, sd)))
+            .collect(),
+        vendors,
+    };
+    let mut names = Names::default();
+    if w.vendors.is_empty() {
+        return names;
+    }
+    let mut c = Cursor::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0); // a line longer than the buffer
+        }
+        let n = match src.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => 0,
+        };
+        let end = filled + n;
+        let eof = n == 0;
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', &buf[..end]) {
+            if !feed(&buf[start..nl], &w, &mut c, &mut names) {
+                return names;
+            }
+            start = nl + 1;
+        }
+        if eof {
+            if start < end {
+                feed(&buf[start..end], &w, &mut c, &mut names);
+            }
+            return names;
+        }
+        buf.copy_within(start..end, 0);
+        filled = end - start;
+    }
 }
 
 /// A PCI class code's name (base class and subclass), as lspci prints it.
@@ -246,11 +314,11 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = "# comment\n\
+1043  ASUSTeK Computer Inc.\n\
 10de  NVIDIA Corporation\n\
+\t10f7  TU102 High Definition Audio Controller\n\
 \t1e07  TU102 [GeForce RTX 2080 Ti Rev. A]\n\
 \t\t1043 866a  ROG STRIX RTX 2080 Ti\n\
-\t10f7  TU102 High Definition Audio Controller\n\
-1043  ASUSTeK Computer Inc.\n\
 1b36  Red Hat, Inc.\n\
 \t000c  QEMU PCIe Root port\n\
 C 03  Display controller\n\
@@ -270,7 +338,7 @@ C 03  Display controller\n\
                 subsystem: None,
             },
         ];
-        let n = lookup(SAMPLE, &q);
+        let n = lookup(SAMPLE.as_bytes(), &q);
         assert_eq!(n.vendor(0x10de).as_deref(), Some("NVIDIA Corporation"));
         assert_eq!(
             n.device(0x10de, 0x1e07).as_deref(),
@@ -290,9 +358,9 @@ C 03  Display controller\n\
 
     #[test]
     fn bundled_databases_decompress_and_resolve() {
-        let pci = bundled_text(Db::Pci);
+        let pci = bundled(Db::Pci);
         let n = lookup(
-            &pci,
+            &pci[..],
             &[Query {
                 vendor: 0x10de,
                 device: 0x1e07,
@@ -304,9 +372,9 @@ C 03  Display controller\n\
             .device(0x10de, 0x1e07)
             .unwrap_or_default()
             .contains("TU102"));
-        let usb = bundled_text(Db::Usb);
+        let usb = bundled(Db::Usb);
         let n = lookup(
-            &usb,
+            &usb[..],
             &[Query {
                 vendor: 0x046d,
                 device: 0xc52b,
@@ -324,7 +392,7 @@ C 03  Display controller\n\
     fn truncated_lines_do_not_panic() {
         let text = "10de\n\t1e\n\t\t10\n1\n\tzzzz  x\n";
         let n = lookup(
-            text,
+            text.as_bytes(),
             &[Query {
                 vendor: 0x10de,
                 device: 0x1e07,
@@ -332,5 +400,49 @@ C 03  Display controller\n\
             }],
         );
         assert!(n.devices.is_empty());
+    }
+
+    /// The binary search relies on vendors (and devices within a vendor) being sorted: check
+    /// every entry of both databases against a plain line-by-line reading.
+    #[test]
+    fn binary_search_finds_every_entry_of_both_databases() {
+        for db in [Db::Pci, Db::Usb] {
+            let buf = bundled(db);
+            let text = String::from_utf8_lossy(&buf);
+            let mut want: Vec<(u16, Option<u16>, String)> = Vec::new();
+            let mut vendor = None;
+            for line in text.lines() {
+                if line.starts_with("C ") {
+                    break;
+                }
+                if let Some((k, at)) = keyed(line.as_bytes(), 0) {
+                    vendor = Some(k);
+                    want.push((k, None, line[at..].trim().to_string()));
+                } else if let (Some(v), Some((k, at))) = (vendor, keyed(line.as_bytes(), 1)) {
+                    want.push((v, Some(k), line[at..].trim().to_string()));
+                }
+            }
+            assert!(want.len() > 10_000, "{db:?}: {}", want.len());
+            let queries: Vec<Query> = want
+                .iter()
+                .filter_map(|(v, d, _)| {
+                    d.map(|d| Query {
+                        vendor: *v,
+                        device: d,
+                        subsystem: None,
+                    })
+                })
+                .collect();
+            let names = lookup(&buf[..], &queries);
+            let asked: BTreeSet<u16> = queries.iter().map(|q| q.vendor).collect();
+            // Vendors without devices are never asked for (a query names a device).
+            for (v, d, name) in want.iter().filter(|(v, _, _)| asked.contains(v)) {
+                let got = match d {
+                    None => names.vendor(*v),
+                    Some(d) => names.device(*v, *d),
+                };
+                assert_eq!(got.as_deref(), Some(name.as_str()), "{db:?} {v:04x}:{d:?}");
+            }
+        }
     }
 }

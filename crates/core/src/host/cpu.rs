@@ -63,25 +63,40 @@ impl Default for Cpu {
 
 pub fn scan(root: &Root) -> Cpu {
     let mut cpu = Cpu::default();
+    // From /proc/cpuinfo: vendor, model and flags (first block), and on x86 each processor's
+    // package and core, which saves three sysfs reads per logical CPU.
+    let mut from_info: Vec<LogicalCpu> = Vec::new();
+    let mut complete = true;
     if let Some(info) = root.read_string("/proc/cpuinfo") {
-        // The first processor block is enough for vendor, model and flags.
-        for line in info.lines() {
-            if line.trim().is_empty() && !cpu.vendor.is_empty() {
-                break;
-            }
-            let Some((k, v)) = line.split_once(':') else {
-                continue;
-            };
-            let (k, v) = (k.trim(), v.trim());
-            match k {
-                "vendor_id" => cpu.vendor = v.to_string(),
-                "model name" => cpu.model = v.to_string(),
-                "flags" => {
-                    let flag = v.split_whitespace().find(|f| *f == "vmx" || *f == "svm");
-                    cpu.virtualization = flag.is_some();
-                    cpu.virtualization_flag = flag.map(str::to_string);
+        for block in info.split("\n\n").filter(|b| !b.trim().is_empty()) {
+            let (mut id, mut package, mut core) = (None, None, None);
+            for line in block.lines() {
+                let Some((k, v)) = line.split_once(':') else {
+                    continue;
+                };
+                let (k, v) = (k.trim(), v.trim());
+                match k {
+                    "processor" => id = v.parse().ok(),
+                    "physical id" => package = v.parse().ok(),
+                    "core id" => core = v.parse().ok(),
+                    "vendor_id" if cpu.vendor.is_empty() => cpu.vendor = v.to_string(),
+                    "model name" if cpu.model.is_empty() => cpu.model = v.to_string(),
+                    "flags" if cpu.virtualization_flag.is_none() && from_info.is_empty() => {
+                        let flag = v.split_whitespace().find(|f| *f == "vmx" || *f == "svm");
+                        cpu.virtualization = flag.is_some();
+                        cpu.virtualization_flag = flag.map(str::to_string);
+                    }
+                    _ => {}
                 }
-                _ => {}
+            }
+            match (id, package, core) {
+                (Some(id), Some(p), Some(c)) => from_info.push(LogicalCpu {
+                    id,
+                    package: Some(p),
+                    core: Some(c),
+                    siblings: Vec::new(),
+                }),
+                _ => complete = false,
             }
         }
     }
@@ -93,38 +108,51 @@ pub fn scan(root: &Root) -> Cpu {
     cpu.kvm_device = root.exists("/dev/kvm");
 
     let base = "/sys/devices/system/cpu";
-    let mut ids: Vec<u32> = root
-        .list(base)
-        .iter()
-        .filter_map(|n| n.strip_prefix("cpu").and_then(|s| s.parse().ok()))
-        .collect();
-    ids.sort_unstable();
+    if complete && !from_info.is_empty() {
+        // SMT siblings: the logical CPUs of one package and core.
+        let keys: Vec<(Option<u32>, Option<u32>, u32)> = from_info
+            .iter()
+            .map(|c| (c.package, c.core, c.id))
+            .collect();
+        for c in &mut from_info {
+            c.siblings = keys
+                .iter()
+                .filter(|k| (k.0, k.1) == (c.package, c.core))
+                .map(|k| k.2)
+                .collect();
+            c.siblings.sort_unstable();
+        }
+        cpu.logical_cpus = from_info;
+    } else {
+        let mut ids: Vec<u32> = root
+            .list(base)
+            .iter()
+            .filter_map(|n| n.strip_prefix("cpu").and_then(|s| s.parse().ok()))
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            let t = format!("{base}/cpu{id}/topology");
+            let siblings = root
+                .read_attr(&format!("{t}/thread_siblings_list"))
+                .and_then(|s| parse_cpu_list(&s))
+                .unwrap_or_else(|| vec![id]);
+            cpu.logical_cpus.push(LogicalCpu {
+                id,
+                package: root.read_dec(&format!("{t}/physical_package_id")),
+                core: root.read_dec(&format!("{t}/core_id")),
+                siblings,
+            });
+        }
+    }
+    cpu.logical_cpus.sort_by_key(|c| c.id);
+    // One read per L3: a CPU already in a known L3 group shares that cache.
     let mut l3: BTreeMap<Vec<u32>, ()> = BTreeMap::new();
-    for id in ids {
-        let t = format!("{base}/cpu{id}/topology");
-        let siblings = root
-            .read_attr(&format!("{t}/thread_siblings_list"))
-            .and_then(|s| parse_cpu_list(&s))
-            .unwrap_or_else(|| vec![id]);
-        cpu.logical_cpus.push(LogicalCpu {
-            id,
-            package: root.read_dec(&format!("{t}/physical_package_id")),
-            core: root.read_dec(&format!("{t}/core_id")),
-            siblings,
-        });
-        for idx in root.list(&format!("{base}/cpu{id}/cache")) {
-            if !idx.starts_with("index") {
-                continue;
-            }
-            let c = format!("{base}/cpu{id}/cache/{idx}");
-            if root.read_attr(&format!("{c}/level")).as_deref() == Some("3") {
-                if let Some(list) = root
-                    .read_attr(&format!("{c}/shared_cpu_list"))
-                    .and_then(|s| parse_cpu_list(&s))
-                {
-                    l3.insert(list, ());
-                }
-            }
+    for id in cpu.logical_cpus.iter().map(|c| c.id) {
+        if l3.keys().any(|g| g.contains(&id)) {
+            continue;
+        }
+        if let Some(list) = l3_of(root, &format!("{base}/cpu{id}/cache")) {
+            l3.insert(list, ());
         }
     }
     let mut cores: Vec<(Option<u32>, Option<u32>)> = cpu
@@ -143,4 +171,20 @@ pub fn scan(root: &Root) -> Cpu {
         .unwrap_or(0);
     cpu.l3_groups = l3.into_keys().collect();
     cpu
+}
+
+/// The CPUs sharing this CPU's L3: index3 on x86, else whichever index says level 3.
+fn l3_of(root: &Root, cache: &str) -> Option<Vec<u32>> {
+    let shared = |idx: &str| {
+        root.read_attr(&format!("{cache}/{idx}/shared_cpu_list"))
+            .and_then(|s| parse_cpu_list(&s))
+    };
+    if root.read_attr(&format!("{cache}/index3/level")).as_deref() == Some("3") {
+        return shared("index3");
+    }
+    root.list(cache)
+        .iter()
+        .filter(|i| i.starts_with("index"))
+        .find(|i| root.read_attr(&format!("{cache}/{i}/level")).as_deref() == Some("3"))
+        .and_then(|i| shared(i))
 }

@@ -63,10 +63,9 @@ pub struct Host {
 impl Host {
     /// Reads the host below `root`. Never panics on what it finds; see [`Host::problems`].
     pub fn scan(root: &Root) -> Host {
-        // The PCI walk dominates; the name database and the small readers run beside it.
-        let (mut pci_devices, (pci_ids, names_from), rest) = std::thread::scope(|s| {
+        // The PCI walk dominates; the small readers run beside it.
+        let (mut pci_devices, rest) = std::thread::scope(|s| {
             let pci = s.spawn(|| pci::scan(root));
-            let names = s.spawn(|| ids::load(root, Db::Pci));
             let rest = (
                 cpu::scan(root),
                 memory::scan(root),
@@ -76,20 +75,16 @@ impl Host {
                 firmware::scan(root),
                 storage::scan(root),
             );
-            (
-                pci.join().unwrap_or_default(),
-                names
-                    .join()
-                    .unwrap_or_else(|_| (String::new(), IdsSource::Bundled)),
-                rest,
-            )
+            (pci.join().unwrap_or_default(), rest)
         });
         let (cpu, memory, mut usb_devices, boot, initramfs_config, firmware, storage) = rest;
-        pci::name_devices(&mut pci_devices, &pci_ids);
-        drop(pci_ids);
+        let names_from = ids::locate(root, Db::Pci);
+        pci::name_devices(&mut pci_devices, |q| {
+            ids::lookup_in(root, Db::Pci, &names_from, q)
+        });
         if !usb_devices.is_empty() {
-            let (usb_ids, _) = ids::load(root, Db::Usb);
-            usb::name_devices(&mut usb_devices, &usb_ids);
+            let src = ids::locate(root, Db::Usb);
+            usb::name_devices(&mut usb_devices, |q| ids::lookup_in(root, Db::Usb, &src, q));
         }
 
         let groups = iommu::scan_groups(root, &pci_devices);

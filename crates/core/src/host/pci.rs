@@ -224,11 +224,16 @@ pub fn scan(root: &Root) -> Vec<PciDevice> {
     }
     addrs.sort();
     // Reading ~7 attributes of thousands of devices is syscall-bound: use every core.
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    let mut devs: Vec<PciDevice> = if threads > 1 && addrs.len() >= 64 {
+    // (Asking how many cores costs a few cgroup reads: only worth it for many devices.)
+    let threads = if addrs.len() >= 64 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8)
+    } else {
+        1
+    };
+    let mut devs: Vec<PciDevice> = if threads > 1 {
         let chunk = addrs.len().div_ceil(threads);
         std::thread::scope(|s| {
             let handles: Vec<_> = addrs
@@ -396,7 +401,7 @@ fn read_device(root: &Root, address: PciAddress) -> Option<PciDevice> {
 }
 
 /// Fills in vendor/device/subsystem names in one pass over the ID database.
-pub fn name_devices(devs: &mut [PciDevice], db_text: &str) {
+pub fn name_devices(devs: &mut [PciDevice], lookup: impl FnOnce(&[Query]) -> Names) {
     let queries: Vec<Query> = devs
         .iter()
         .map(|d| Query {
@@ -405,7 +410,7 @@ pub fn name_devices(devs: &mut [PciDevice], db_text: &str) {
             subsystem: d.subsystem_vendor_id.zip(d.subsystem_device_id),
         })
         .collect();
-    let names: Names = ids::lookup(db_text, &queries);
+    let names: Names = lookup(&queries);
     for d in devs {
         d.vendor_name = names.vendor(d.vendor_id);
         d.device_name = names.device(d.vendor_id, d.device_id);

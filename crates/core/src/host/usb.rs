@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::pci::PciAddress;
-use crate::ids::{self, Query};
+use crate::ids::{Names, Query};
 use crate::root::Root;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +73,7 @@ pub fn scan(root: &Root) -> Vec<UsbDevice> {
     out
 }
 
-pub fn name_devices(devs: &mut [UsbDevice], db_text: &str) {
+pub fn name_devices(devs: &mut [UsbDevice], lookup: impl FnOnce(&[Query]) -> Names) {
     let parse = |s: &str| u16::from_str_radix(s, 16).ok();
     let queries: Vec<Query> = devs
         .iter()
@@ -88,7 +88,7 @@ pub fn name_devices(devs: &mut [UsbDevice], db_text: &str) {
     if queries.is_empty() {
         return;
     }
-    let names = ids::lookup(db_text, &queries);
+    let names = lookup(&queries);
     for d in devs {
         if let (Some(v), Some(p)) = (parse(&d.vendor_id), parse(&d.product_id)) {
             d.vendor_name = names.vendor(v);
