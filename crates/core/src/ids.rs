@@ -69,7 +69,7 @@ pub fn locate(root: &Root, db: Db) -> IdsSource {
     IdsSource::Bundled
 }
 
-/// Looks `queries` up in the database at `src` (see [`locate`]).
+/// Looks `queries` up in the database at `src` (see [`locate`]), streaming it.
 pub fn lookup_in(root: &Root, db: Db, src: &IdsSource, queries: &[Query]) -> Names {
     let file = match src {
         IdsSource::Root(p) => std::fs::File::open(root.path(p)),

@@ -186,6 +186,9 @@ impl Root {
         use std::io::Read;
         let mut f = match std::fs::File::open(self.path(host_path)) {
             Ok(f) => f,
+            // Optional attributes are often absent; a broken device link shows up where the
+            // device's required files are read, so no extra lookup here.
+            Err(e) if e.kind() == ErrorKind::NotFound => return None,
             Err(e) => {
                 self.note_io(host_path, &e);
                 return None;

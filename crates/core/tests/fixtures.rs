@@ -471,8 +471,10 @@ fn garbage_and_broken_trees_are_reported_not_fatal() {
     std::fs::write(d.join("vendor"), "garbage").expect("w");
     // A directory where an attribute should be.
     let d = dev("0000:0a:00.1");
-    std::fs::remove_file(d.join("numa_node")).expect("rm");
-    std::fs::create_dir(d.join("numa_node")).expect("mkdir");
+    std::fs::remove_file(d.join("reset_method")).expect("rm");
+    std::fs::create_dir(d.join("reset_method")).expect("mkdir");
+    // A uevent without IDs: they come from the config space, and the name is still found.
+    std::fs::write(dev("0000:0a:00.3").join("uevent"), "DRIVER=nvidia-gpu\n").expect("w");
     // A broken iommu_group link.
     let d = dev("0000:0a:00.2");
     std::fs::remove_file(d.join("iommu_group")).expect("rm");
@@ -505,7 +507,7 @@ fn garbage_and_broken_trees_are_reported_not_fatal() {
     let said = |path: &str| h.problems.iter().any(|p| p.path.contains(path));
     assert!(h.device(a("0f:00.0")).is_none());
     assert!(said("0000:0f:00.0"), "{:#?}", h.problems);
-    assert!(said("0000:0a:00.1/numa_node"), "{:#?}", h.problems);
+    assert!(said("0000:0a:00.1/reset_method"), "{:#?}", h.problems);
     assert!(said("README"), "{:#?}", h.problems);
     assert!(said("/proc/cpuinfo"), "{:#?}", h.problems);
     assert!(said("60-edk2-x86_64.json"), "{:#?}", h.problems);
@@ -515,13 +517,26 @@ fn garbage_and_broken_trees_are_reported_not_fatal() {
         h.problems
     );
     // The rest of the picture stands.
-    assert_eq!(h.device(a("0a:00.1")).and_then(|d| d.numa_node), None);
+    assert_eq!(
+        h.device(a("0a:00.1")).map(|d| d.reset_methods.len()),
+        Some(0)
+    );
     assert_eq!(h.device(a("0a:00.2")).and_then(|d| d.iommu_group), None);
     assert!(h
         .group(28)
         .is_some_and(|g| g.devices.contains(&a("0a:00.0"))));
     assert_eq!(h.firmware.len(), 2);
     assert!(check::evaluate(&h, None).is_ok());
+    let ucsi = h.device(a("0a:00.3")).expect("ucsi");
+    assert_eq!(
+        (ucsi.id_pair().as_str(), ucsi.class, ucsi.driver.as_deref()),
+        ("10de:1ad7", 0x0c8000, Some("nvidia-gpu"))
+    );
+    assert!(
+        ucsi.device_name.as_deref().unwrap_or("").contains("UCSI"),
+        "{:?}",
+        ucsi.device_name
+    );
 }
 
 #[test]

@@ -63,28 +63,45 @@ pub struct Host {
 impl Host {
     /// Reads the host below `root`. Never panics on what it finds; see [`Host::problems`].
     pub fn scan(root: &Root) -> Host {
-        // The PCI walk dominates; the small readers run beside it.
-        let (mut pci_devices, rest) = std::thread::scope(|s| {
-            let pci = s.spawn(|| pci::scan(root));
+        // The PCI walk dominates. It hands over the devices' IDs first, so this thread looks the
+        // names up while the walk reads the rest; the small readers run beside it too.
+        let names_from = ids::locate(root, Db::Pci);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (mut pci_devices, rest, names) = std::thread::scope(|s| {
+            let pci = s.spawn(move || pci::scan(root, move |q| drop(tx.send(q))));
+            let mut usb_devices = usb::scan(root);
+            if !usb_devices.is_empty() {
+                let src = ids::locate(root, Db::Usb);
+                usb::name_devices(&mut usb_devices, |q| ids::lookup_in(root, Db::Usb, &src, q));
+            }
             let rest = (
                 cpu::scan(root),
                 memory::scan(root),
-                usb::scan(root),
+                usb_devices,
                 boot::scan(root),
                 initramfs::scan(root),
                 firmware::scan(root),
                 storage::scan(root),
             );
-            (pci.join().unwrap_or_default(), rest)
+            let asked: Vec<ids::Query> = rx.recv().unwrap_or_default();
+            let names = ids::lookup_in(root, Db::Pci, &names_from, &asked);
+            (pci.join().unwrap_or_default(), rest, (asked, names))
         });
-        let (cpu, memory, mut usb_devices, boot, initramfs_config, firmware, storage) = rest;
-        let names_from = ids::locate(root, Db::Pci);
-        pci::name_devices(&mut pci_devices, |q| {
-            ids::lookup_in(root, Db::Pci, &names_from, q)
-        });
-        if !usb_devices.is_empty() {
-            let src = ids::locate(root, Db::Usb);
-            usb::name_devices(&mut usb_devices, |q| ids::lookup_in(root, Db::Usb, &src, q));
+        let (asked, names) = names;
+        let (cpu, memory, usb_devices, boot, initramfs_config, firmware, storage) = rest;
+        pci::apply_names(&mut pci_devices, &names);
+        // Devices whose IDs only the config space had (no uevent) are looked up now.
+        let missing: Vec<_> = pci::queries(&pci_devices)
+            .into_iter()
+            .filter(|q| !asked.contains(q))
+            .collect();
+        if !missing.is_empty() {
+            let more = ids::lookup_in(root, Db::Pci, &names_from, &missing);
+            let mut all = names;
+            all.vendors.extend(more.vendors);
+            all.devices.extend(more.devices);
+            all.subsystems.extend(more.subsystems);
+            pci::apply_names(&mut pci_devices, &all);
         }
 
         let groups = iommu::scan_groups(root, &pci_devices);

@@ -179,7 +179,7 @@ impl PciDevice {
 }
 
 /// The kernel's own view of a device's IDs, from `uevent` (one read instead of six).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Uevent {
     driver: Option<String>,
     class: Option<u32>,
@@ -212,8 +212,10 @@ fn pair(v: &str) -> Option<(u16, u16)> {
     ))
 }
 
-/// Reads every device; names are filled in by [`name_devices`].
-pub fn scan(root: &Root) -> Vec<PciDevice> {
+/// Reads every device. The vendor/device IDs come first (one `uevent` read per device) and are
+/// handed to `on_ids` before the rest is read, so names can be looked up meanwhile; fill them
+/// in with [`apply_names`].
+pub fn scan(root: &Root, on_ids: impl FnOnce(Vec<Query>)) -> Vec<PciDevice> {
     let base = "/sys/bus/pci/devices";
     let mut addrs: Vec<PciAddress> = Vec::new();
     for name in root.list(base) {
@@ -223,6 +225,16 @@ pub fn scan(root: &Root) -> Vec<PciDevice> {
         }
     }
     addrs.sort();
+    // NUMA placement only means something with more than one node; skip the reads otherwise.
+    let numa = root
+        .list("/sys/devices/system/node")
+        .iter()
+        .filter(|n| {
+            n.strip_prefix("node")
+                .is_some_and(|i| i.parse::<u32>().is_ok())
+        })
+        .count()
+        > 1;
     // Reading ~7 attributes of thousands of devices is syscall-bound: use every core.
     // (Asking how many cores costs a few cgroup reads: only worth it for many devices.)
     let threads = if addrs.len() >= 64 {
@@ -233,15 +245,49 @@ pub fn scan(root: &Root) -> Vec<PciDevice> {
     } else {
         1
     };
-    let mut devs: Vec<PciDevice> = if threads > 1 {
+    let uevent = |a: &PciAddress| {
+        let ue = root
+            .read_attr(&format!("/sys/bus/pci/devices/{a}/uevent"))
+            .map(|s| parse_uevent(&s))
+            .unwrap_or_default();
+        (*a, ue)
+    };
+    let first: Vec<(PciAddress, Uevent)> = if threads > 1 {
         let chunk = addrs.len().div_ceil(threads);
         std::thread::scope(|s| {
             let handles: Vec<_> = addrs
                 .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(uevent).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    } else {
+        addrs.iter().map(uevent).collect()
+    };
+    on_ids(
+        first
+            .iter()
+            .filter_map(|(_, ue)| {
+                ue.ids.map(|(vendor, device)| Query {
+                    vendor,
+                    device,
+                    subsystem: ue.subsys,
+                })
+            })
+            .collect(),
+    );
+    let mut devs: Vec<PciDevice> = if threads > 1 {
+        let chunk = first.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = first
+                .chunks(chunk)
                 .map(|part| {
                     s.spawn(move || {
                         part.iter()
-                            .filter_map(|a| read_device(root, *a))
+                            .filter_map(|(a, ue)| read_device(root, *a, ue.clone(), numa))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -252,7 +298,10 @@ pub fn scan(root: &Root) -> Vec<PciDevice> {
                 .collect()
         })
     } else {
-        addrs.iter().filter_map(|a| read_device(root, *a)).collect()
+        first
+            .into_iter()
+            .filter_map(|(a, ue)| read_device(root, a, ue, numa))
+            .collect()
     };
     // Slot siblings.
     let all: Vec<PciAddress> = devs.iter().map(|d| d.address).collect();
@@ -266,12 +315,8 @@ pub fn scan(root: &Root) -> Vec<PciDevice> {
     devs
 }
 
-fn read_device(root: &Root, address: PciAddress) -> Option<PciDevice> {
+fn read_device(root: &Root, address: PciAddress, ue: Uevent, numa: bool) -> Option<PciDevice> {
     let dir = format!("/sys/bus/pci/devices/{address}");
-    let ue = root
-        .read_attr(&format!("{dir}/uevent"))
-        .map(|s| parse_uevent(&s))
-        .unwrap_or_default();
     // Config space: header type and revision always; IDs and class when uevent lacks them.
     // The standard header (64 bytes) is all scan needs, and all an unprivileged read returns.
     let config = root
@@ -344,13 +389,20 @@ fn read_device(root: &Root, address: PciAddress) -> Option<PciDevice> {
     // `reset` exists exactly when some reset method does; reset_method (kernel ≥ 5.15) says
     // which, so the extra lookup is only needed on older kernels.
     let resettable = !reset_methods.is_empty() || root.exists(&format!("{dir}/reset"));
-    let numa_node = root
-        .read_attr(&format!("{dir}/numa_node"))
-        .and_then(|s| s.parse::<i64>().ok())
-        .and_then(|n| u32::try_from(n).ok());
-    let driver_override = root
-        .read_attr(&format!("{dir}/driver_override"))
-        .filter(|s| !s.is_empty() && s != "(null)");
+    let numa_node = if numa {
+        root.read_attr(&format!("{dir}/numa_node"))
+            .and_then(|s| s.parse::<i64>().ok())
+            .and_then(|n| u32::try_from(n).ok())
+    } else {
+        None
+    };
+    // An override matters where no host driver holds the device: unbound, or parked for VMs.
+    let driver_override = if driver.as_deref().is_none_or(super::iommu::is_vm_driver) {
+        root.read_attr(&format!("{dir}/driver_override"))
+            .filter(|s| !s.is_empty() && s != "(null)")
+    } else {
+        None
+    };
 
     // Where it lives, and its upstream bridge, from the device link.
     let target = root.read_link(&dir);
@@ -400,17 +452,19 @@ fn read_device(root: &Root, address: PciAddress) -> Option<PciDevice> {
     })
 }
 
-/// Fills in vendor/device/subsystem names in one pass over the ID database.
-pub fn name_devices(devs: &mut [PciDevice], lookup: impl FnOnce(&[Query]) -> Names) {
-    let queries: Vec<Query> = devs
-        .iter()
+/// The name queries for `devs`.
+pub fn queries(devs: &[PciDevice]) -> Vec<Query> {
+    devs.iter()
         .map(|d| Query {
             vendor: d.vendor_id,
             device: d.device_id,
             subsystem: d.subsystem_vendor_id.zip(d.subsystem_device_id),
         })
-        .collect();
-    let names: Names = lookup(&queries);
+        .collect()
+}
+
+/// Fills in vendor/device/subsystem names.
+pub fn apply_names(devs: &mut [PciDevice], names: &Names) {
     for d in devs {
         d.vendor_name = names.vendor(d.vendor_id);
         d.device_name = names.device(d.vendor_id, d.device_id);
