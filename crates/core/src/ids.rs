@@ -121,6 +121,7 @@ impl Names {
 }
 
 /// The 4-hex-digit key of a line with exactly `depth` leading tabs, and where its name starts.
+#[cfg(test)]
 fn keyed(line: &[u8], depth: usize) -> Option<(u16, usize)> {
     if line.len() < depth + 4
         || line[..depth].iter().any(|b| *b != b'\t')
@@ -152,87 +153,101 @@ fn name_of(line: &[u8], from: usize) -> String {
         .to_string()
 }
 
-/// What the pass is looking for.
-struct Wanted {
-    vendors: BTreeSet<u16>,
-    devices: BTreeSet<(u16, u16)>,
-    subsystems: BTreeSet<(u16, u16, u16, u16)>,
-    last_vendor: u16,
-}
-
-/// Where the pass is.
-#[derive(Default)]
-struct Cursor {
-    vendor: Option<u16>,
-    device: Option<u16>,
-}
-
-/// Handles one line; false once nothing further can match (vendors are sorted).
-fn feed(line: &[u8], w: &Wanted, c: &mut Cursor, names: &mut Names) -> bool {
-    match line.first() {
-        None | Some(b'#') => true,
-        Some(b'\t') => {
-            let Some(v) = c.vendor else { return true };
-            if line.get(1) == Some(&b'\t') {
-                // "\t\tSSSS ssss  name"
-                let (Some(d), Some((sv, _))) = (c.device, keyed(line, 2)) else {
-                    return true;
-                };
-                let sd = line.get(7..11).and_then(hex4);
-                if let Some(sd) = sd {
-                    if w.subsystems.contains(&(v, d, sv, sd)) {
-                        names.subsystems.insert((v, d, sv, sd), name_of(line, 11));
-                    }
-                }
-            } else {
-                c.device = None;
-                if let Some((d, at)) = keyed(line, 1) {
-                    if w.devices.contains(&(v, d)) {
-                        names.devices.insert((v, d), name_of(line, at));
-                        c.device = Some(d);
-                    }
-                }
-            }
-            true
-        }
-        Some(_) => {
-            c.vendor = None;
-            c.device = None;
-            match keyed(line, 0) {
-                Some((v, at)) => {
-                    if w.vendors.contains(&v) {
-                        names.vendors.insert(v, name_of(line, at));
-                        c.vendor = Some(v);
-                    }
-                    v <= w.last_vendor
-                }
-                // The class and other tables come after the vendor list.
-                None => !line.starts_with(b"C "),
-            }
+/// Looks the queries up in a pci.ids / usb.ids stream: one pass through a reused buffer,
+/// newlines found with memchr. Both files keep vendors sorted, and devices sorted within a
+/// vendor, so the pass walks a cursor over the wanted vendors and, inside a wanted vendor, over
+/// its wanted devices: a line costs a byte test and at most one comparison, and the pass stops
+/// after the last wanted vendor.
+pub fn lookup(mut src: impl std::io::Read, queries: &[Query]) -> Names {
+    // vendor → its wanted devices, sorted; subsystem vendors are looked up as vendors too.
+    let mut plan: BTreeMap<u16, BTreeSet<u16>> = BTreeMap::new();
+    for q in queries {
+        plan.entry(q.vendor).or_default().insert(q.device);
+        if let Some((sv, _)) = q.subsystem {
+            plan.entry(sv).or_default();
         }
     }
-}
+    let targets: Vec<(u16, Vec<u16>)> = plan
+        .into_iter()
+        .map(|(v, d)| (v, d.into_iter().collect()))
+        .collect();
+    let subs: BTreeSet<(u16, u16, u16, u16)> = queries
+        .iter()
+        .filter_map(|q| q.subsystem.map(|(sv, sd)| (q.vendor, q.device, sv, sd)))
+        .collect();
+    let with_subs: BTreeSet<(u16, u16)> = subs.iter().map(|s| (s.0, s.1)).collect();
 
-/// Looks the queries up in a pci.ids / usb.ids stream: one pass through a reused buffer,
-/// newlines found with memchr, only the wanted vendors' blocks parsed, and the pass stops
-/// after the last wanted vendor (the files keep vendors sorted).
-pub fn lookup(mut src: impl std::io::Read, queries: &[Query]) -> Names {
-    let mut vendors: BTreeSet<u16> = queries.iter().map(|q| q.vendor).collect();
-    vendors.extend(queries.iter().filter_map(|q| q.subsystem.map(|s| s.0)));
-    let w = Wanted {
-        last_vendor: vendors.iter().next_back().copied().unwrap_or(0),
-        devices: queries.iter().map(|q| (q.vendor, q.device)).collect(),
-        subsystems: queries
-            .iter()
-            .filter_map(|q| q.subsystem.map(|(sv, sd)| (q.vendor, q.device, sv, sd)))
-            .collect(),
-        vendors,
-    };
     let mut names = Names::default();
-    if w.vendors.is_empty() {
+    if targets.is_empty() {
         return names;
     }
-    let mut c = Cursor::default();
+    let mut next = 0; // the next wanted vendor
+    let mut cur: Option<(u16, &[u16], usize)> = None; // wanted vendor we are in, its devices, cursor
+    let mut sub_of: Option<(u16, u16)> = None; // wanted device whose subsystems follow
+    let mut line_fn = |line: &[u8]| -> bool {
+        match line.first() {
+            None | Some(b'#') => {}
+            Some(b'\t') => {
+                let Some((v, devices, di)) = cur.as_mut() else {
+                    return true;
+                };
+                if line.get(1) == Some(&b'\t') {
+                    // "\t\tSSSS ssss  name"
+                    let Some((_, d)) = sub_of else { return true };
+                    if let (Some(sv), Some(sd)) = (
+                        line.get(2..6).and_then(hex4),
+                        line.get(7..11).and_then(hex4),
+                    ) {
+                        if subs.contains(&(*v, d, sv, sd)) {
+                            names.subsystems.insert((*v, d, sv, sd), name_of(line, 11));
+                        }
+                    }
+                    return true;
+                }
+                sub_of = None;
+                if *di >= devices.len() {
+                    return true; // past this vendor's last wanted device
+                }
+                let Some(k) = line.get(1..5).and_then(hex4) else {
+                    return true;
+                };
+                while *di < devices.len() && devices[*di] < k {
+                    *di += 1; // a wanted device the database does not know
+                }
+                if devices.get(*di) == Some(&k) {
+                    names.devices.insert((*v, k), name_of(line, 5));
+                    if with_subs.contains(&(*v, k)) {
+                        sub_of = Some((*v, k));
+                    }
+                    *di += 1;
+                }
+            }
+            Some(_) => {
+                cur = None;
+                sub_of = None;
+                let Some(k) = line
+                    .get(0..4)
+                    .and_then(hex4)
+                    .filter(|_| line.get(4) == Some(&b' '))
+                else {
+                    // The class and other tables come after the vendor list.
+                    return !line.starts_with(b"C ");
+                };
+                while next < targets.len() && targets[next].0 < k {
+                    next += 1; // a wanted vendor the database does not know
+                }
+                let Some((v, devices)) = targets.get(next) else {
+                    return false;
+                };
+                if *v == k {
+                    names.vendors.insert(k, name_of(line, 4));
+                    cur = Some((k, devices.as_slice(), 0));
+                    next += 1;
+                }
+            }
+        }
+        true
+    };
     let mut buf = vec![0u8; 64 * 1024];
     let mut filled = 0;
     loop {
@@ -245,17 +260,16 @@ pub fn lookup(mut src: impl std::io::Read, queries: &[Query]) -> Names {
             Err(_) => 0,
         };
         let end = filled + n;
-        let eof = n == 0;
         let mut start = 0;
         for nl in memchr::memchr_iter(b'\n', &buf[..end]) {
-            if !feed(&buf[start..nl], &w, &mut c, &mut names) {
+            if !line_fn(&buf[start..nl]) {
                 return names;
             }
             start = nl + 1;
         }
-        if eof {
+        if n == 0 {
             if start < end {
-                feed(&buf[start..end], &w, &mut c, &mut names);
+                line_fn(&buf[start..end]);
             }
             return names;
         }
@@ -402,10 +416,10 @@ C 03  Display controller\n\
         assert!(n.devices.is_empty());
     }
 
-    /// The binary search relies on vendors (and devices within a vendor) being sorted: check
-    /// every entry of both databases against a plain line-by-line reading.
+    /// The lookup relies on vendors (and devices within a vendor) being sorted: check every
+    /// entry of both databases against a plain line-by-line reading.
     #[test]
-    fn binary_search_finds_every_entry_of_both_databases() {
+    fn lookup_finds_every_entry_of_both_databases() {
         for db in [Db::Pci, Db::Usb] {
             let buf = bundled(db);
             let text = String::from_utf8_lossy(&buf);

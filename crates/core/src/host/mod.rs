@@ -64,20 +64,24 @@ impl Host {
     /// Reads the host below `root`. Never panics on what it finds; see [`Host::problems`].
     pub fn scan(root: &Root) -> Host {
         // The PCI walk dominates. It hands over the devices' IDs first, so this thread looks the
-        // names up while the walk reads the rest; the small readers run beside it too.
+        // names up while the walk reads the rest; USB (with its own name database) and the small
+        // readers run beside it. Reading the two databases is most of a small host's scan.
         let names_from = ids::locate(root, Db::Pci);
         let (tx, rx) = std::sync::mpsc::channel();
         let (mut pci_devices, rest, names) = std::thread::scope(|s| {
             let pci = s.spawn(move || pci::scan(root, move |q| drop(tx.send(q))));
-            let mut usb_devices = usb::scan(root);
-            if !usb_devices.is_empty() {
-                let src = ids::locate(root, Db::Usb);
-                usb::name_devices(&mut usb_devices, |q| ids::lookup_in(root, Db::Usb, &src, q));
-            }
+            let usb = s.spawn(|| {
+                let mut usb_devices = usb::scan(root);
+                if !usb_devices.is_empty() {
+                    let src = ids::locate(root, Db::Usb);
+                    usb::name_devices(&mut usb_devices, |q| ids::lookup_in(root, Db::Usb, &src, q));
+                }
+                usb_devices
+            });
             let rest = (
                 cpu::scan(root),
                 memory::scan(root),
-                usb_devices,
+                usb.join().unwrap_or_default(),
                 boot::scan(root),
                 initramfs::scan(root),
                 firmware::scan(root),
