@@ -252,21 +252,7 @@ pub fn scan(root: &Root, on_ids: impl FnOnce(Vec<Query>)) -> Vec<PciDevice> {
             .unwrap_or_default();
         (*a, ue)
     };
-    let first: Vec<(PciAddress, Uevent)> = if threads > 1 {
-        let chunk = addrs.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = addrs
-                .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(uevent).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    } else {
-        addrs.iter().map(uevent).collect()
-    };
+    let first: Vec<(PciAddress, Uevent)> = par_filter_map(&addrs, threads, |a| Some(uevent(a)));
     on_ids(
         first
             .iter()
@@ -279,30 +265,9 @@ pub fn scan(root: &Root, on_ids: impl FnOnce(Vec<Query>)) -> Vec<PciDevice> {
             })
             .collect(),
     );
-    let mut devs: Vec<PciDevice> = if threads > 1 {
-        let chunk = first.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = first
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .filter_map(|(a, ue)| read_device(root, *a, ue.clone(), numa))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    } else {
-        first
-            .into_iter()
-            .filter_map(|(a, ue)| read_device(root, a, ue, numa))
-            .collect()
-    };
+    let mut devs: Vec<PciDevice> = par_filter_map(&first, threads, |(a, ue)| {
+        read_device(root, *a, ue.clone(), numa)
+    });
     // Slot siblings.
     let all: Vec<PciAddress> = devs.iter().map(|d| d.address).collect();
     for d in &mut devs {
@@ -313,6 +278,29 @@ pub fn scan(root: &Root, on_ids: impl FnOnce(Vec<Query>)) -> Vec<PciDevice> {
             .collect();
     }
     devs
+}
+
+/// `items.iter().filter_map(f)`, split over `threads` threads when there are several, in order.
+fn par_filter_map<T: Sync, U: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> Option<U> + Sync,
+) -> Vec<U> {
+    if threads <= 1 {
+        return items.iter().filter_map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().filter_map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 fn read_device(root: &Root, address: PciAddress, ue: Uevent, numa: bool) -> Option<PciDevice> {
