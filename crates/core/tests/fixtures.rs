@@ -578,3 +578,141 @@ fn json_contract_fields() {
     let back: Host = serde_json::from_value(v).expect("round trip");
     assert_eq!(back, h);
 }
+
+#[test]
+fn firmware_resolves_like_qemu_etc_overrides_and_masks() {
+    let mut spec = passage_fixtures::x570_tutorial();
+    // An empty file in /etc masks the enrolled-keys descriptor; a lower prefix in /etc wins.
+    spec.files.push((
+        "/etc/qemu/firmware/40-edk2-x86_64-secure-enrolled.json".into(),
+        String::new(),
+    ));
+    spec.files.push((
+        "/etc/qemu/firmware/10-custom.json".into(),
+        r#"{"description": "Site OVMF", "interface-types": ["uefi"], "mapping": {"device": "flash", "executable": {"filename": "/opt/ovmf/CODE.fd"}, "nvram-template": {"filename": "/opt/ovmf/VARS.fd"}}, "targets": [{"architecture": "x86_64", "machines": ["pc-q35-*"]}], "features": ["requires-smm"]}"#.into(),
+    ));
+    spec.files.push(("/opt/ovmf/CODE.fd".into(), String::new()));
+    let (h, _d) = scan_spec(&spec);
+    let descs: Vec<&str> = h.firmware.iter().map(|f| f.descriptor.as_str()).collect();
+    assert_eq!(
+        descs,
+        [
+            "/etc/qemu/firmware/10-custom.json",
+            "/usr/share/qemu/firmware/50-edk2-x86_64-secure.json",
+            "/usr/share/qemu/firmware/60-edk2-x86_64.json"
+        ]
+    );
+    assert_eq!(h.ovmf().map(|f| f.description.as_str()), Some("Site OVMF"));
+    // Without Microsoft keys, the check says Windows 11 will miss them.
+    let r = check::evaluate(&h, None).expect("check");
+    assert!(
+        r.get("ovmf")
+            .is_some_and(|f| f.detail.contains("Windows 11 needs")),
+        "{:?}",
+        r.get("ovmf")
+    );
+    // A descriptor whose image is not installed does not count.
+    let mut spec = passage_fixtures::x570_tutorial();
+    spec.files
+        .retain(|(p, _)| !p.starts_with("/usr/share/OVMF/"));
+    let (h, _d) = scan_spec(&spec);
+    assert!(h.firmware.iter().all(|f| !f.installed));
+    assert_eq!(
+        check::evaluate(&h, None)
+            .expect("check")
+            .get("no-ovmf")
+            .map(|f| f.severity),
+        Some(Severity::Blocker)
+    );
+}
+
+#[test]
+fn boot_loaders_and_initramfs_systems_are_told_apart() {
+    use passage_core::host::BootLoaderKind;
+    // rEFInd, with its config file.
+    let mut spec = passage_fixtures::single_gpu();
+    spec.files.push((
+        "/boot/refind_linux.conf".into(),
+        "\"Boot with standard options\"  \"rw root=PARTUUID=9b0c quiet\"\n".into(),
+    ));
+    let (h, _d) = scan_spec(&spec);
+    assert_eq!(
+        h.boot.as_ref().map(|b| (b.kind, b.config.as_str())),
+        Some((BootLoaderKind::Refind, "/boot/refind_linux.conf"))
+    );
+    let fix = check::kernel_argument_howto(&h, "amd_iommu=on iommu=pt");
+    assert!(fix.contains("/boot/refind_linux.conf"), "{fix}");
+
+    // systemd-boot with kernel-install's /etc/kernel/cmdline, confirmed by the EFI variable;
+    // booster builds the initramfs.
+    let mut spec = passage_fixtures::single_gpu();
+    spec.files.push((
+        "/etc/kernel/cmdline".into(),
+        "root=PARTUUID=9b0c rw quiet\n".into(),
+    ));
+    spec.files.retain(|(p, _)| p != "/etc/mkinitcpio.conf");
+    spec.files
+        .push(("/etc/booster.yaml".into(), "universal: false\n".into()));
+    let (h, d) = scan_spec(&spec);
+    let mut var = vec![6u8, 0, 0, 0];
+    for u in "systemd-boot 255.4".encode_utf16().chain([0]) {
+        var.extend(u.to_le_bytes());
+    }
+    let efivar = d.path().join("sys/firmware/efi/efivars");
+    std::fs::create_dir_all(&efivar).expect("mkdir");
+    std::fs::write(
+        efivar.join("LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"),
+        var,
+    )
+    .expect("w");
+    let h2 = Host::scan(&Root::new(d.path()).expect("root"));
+    for host in [&h, &h2] {
+        assert_eq!(
+            host.boot.as_ref().map(|b| (b.kind, b.config.as_str())),
+            Some((BootLoaderKind::SystemdBoot, "/etc/kernel/cmdline"))
+        );
+        assert_eq!(host.initramfs.as_deref(), Some("booster"));
+    }
+    assert!(
+        h2.boot
+            .as_ref()
+            .is_some_and(|b| b.evidence.contains("systemd-boot 255.4")),
+        "{:?}",
+        h2.boot
+    );
+    assert!(check::kernel_argument_howto(&h2, "x=1").contains("/etc/kernel/cmdline"));
+
+    // kernelstub on Pop!_OS, the tutorial's way.
+    let h = scan("x570-tutorial");
+    assert_eq!(
+        check::kernel_argument_howto(&h, "amd_iommu=on"),
+        "Run “kernelstub --add-options \"amd_iommu=on\"”, then restart."
+    );
+    // Loader entries without kernel-install.
+    let h = scan("single-gpu");
+    assert!(check::kernel_argument_howto(&h, "a=b")
+        .contains("options line of each entry in /boot/loader/entries"));
+    // Debian GRUB with the _DEFAULT line.
+    let h = scan("laptop-prime");
+    assert_eq!(
+        check::kernel_argument_howto(&h, "intel_iommu=on"),
+        "Add “intel_iommu=on” to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, run “update-grub”, then restart."
+    );
+}
+
+#[test]
+fn interrupt_remapping_off_is_a_warning_with_its_cost() {
+    let mut spec = passage_fixtures::x570_tutorial();
+    spec.interrupt_remapping = false;
+    let (h, _d) = scan_spec(&spec);
+    assert_eq!(h.kernel.interrupt_remapping, Some(false));
+    let r = check::evaluate(&h, None).expect("check");
+    let f = r.get("interrupt-remapping-off").expect("finding");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f
+        .fix
+        .as_deref()
+        .unwrap_or("")
+        .contains("allow_unsafe_interrupts"));
+    assert!(!r.blocked());
+}
