@@ -9,6 +9,7 @@ pub mod error;
 pub mod host;
 pub mod i18n;
 pub mod ids;
+pub mod plan;
 pub mod root;
 
 pub use error::Error;

@@ -1,0 +1,334 @@
+//! Kernel arguments Passage may set: an allowlist with a validator per key. The helper applies
+//! nothing else, so a caller cannot smuggle arbitrary boot options (or shell) through it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::kernel::same_key;
+use crate::plan::PlanError;
+
+/// One kernel argument: `key` or `key=value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arg {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl fmt::Display for Arg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(f, "{}={v}", self.key),
+            None => f.write_str(&self.key),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Rule {
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// `vendor:device` pairs, comma-separated.
+    Ids,
+    /// A CPU list, optionally after flags (`managed_irq,domain,2-7`).
+    CpuList,
+    /// A decimal count.
+    Count,
+    /// A page size.
+    PageSize,
+    /// Comma-separated module names.
+    Modules,
+    /// `downstream`, `multifunction`, `id:vvvv:dddd`, comma-separated.
+    AcsOverride,
+}
+
+/// The keys Passage sets or removes, and what their values may be.
+const ALLOWED: &[(&str, Rule)] = &[
+    (
+        "intel_iommu",
+        Rule::OneOf(&["on", "off", "sm_on", "igfx_off"]),
+    ),
+    (
+        "amd_iommu",
+        Rule::OneOf(&["on", "off", "pt", "force_isolation", "fullflush"]),
+    ),
+    ("iommu", Rule::OneOf(&["pt", "on", "off", "nopt", "force"])),
+    ("iommu.passthrough", Rule::OneOf(&["0", "1"])),
+    ("vfio-pci.ids", Rule::Ids),
+    ("vfio-pci.disable_vga", Rule::OneOf(&["0", "1"])),
+    (
+        "vfio_iommu_type1.allow_unsafe_interrupts",
+        Rule::OneOf(&["0", "1"]),
+    ),
+    ("pcie_acs_override", Rule::AcsOverride),
+    (
+        "video",
+        Rule::OneOf(&[
+            "efifb:off",
+            "vesafb:off",
+            "simplefb:off",
+            "vesafb:off,efifb:off",
+        ]),
+    ),
+    ("rd.driver.pre", Rule::Modules),
+    ("nouveau.modeset", Rule::OneOf(&["0", "1"])),
+    ("nvidia-drm.modeset", Rule::OneOf(&["0", "1"])),
+    ("modprobe.blacklist", Rule::Modules),
+    ("rd.driver.blacklist", Rule::Modules),
+    ("kvm.ignore_msrs", Rule::OneOf(&["0", "1"])),
+    ("kvm.report_ignored_msrs", Rule::OneOf(&["0", "1"])),
+    ("hugepagesz", Rule::PageSize),
+    ("default_hugepagesz", Rule::PageSize),
+    ("hugepages", Rule::Count),
+    (
+        "transparent_hugepage",
+        Rule::OneOf(&["always", "madvise", "never"]),
+    ),
+    ("isolcpus", Rule::CpuList),
+    ("nohz_full", Rule::CpuList),
+    ("rcu_nocbs", Rule::CpuList),
+    ("irqaffinity", Rule::CpuList),
+];
+
+fn rule_for(key: &str) -> Option<(&'static str, Rule)> {
+    ALLOWED
+        .iter()
+        .find(|(k, _)| same_key(k, key))
+        .map(|(k, r)| (*k, *r))
+}
+
+fn valid_value(rule: Rule, v: &str) -> bool {
+    let hex4 = |s: &str| s.len() == 4 && s.bytes().all(|c| c.is_ascii_hexdigit());
+    let pair = |s: &str| s.split_once(':').is_some_and(|(a, b)| hex4(a) && hex4(b));
+    let cpus = |s: &str| {
+        !s.is_empty()
+            && s.split(',').all(|p| {
+                let (a, b) = p.split_once('-').unwrap_or((p, p));
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.bytes().all(|c| c.is_ascii_digit())
+                    && b.bytes().all(|c| c.is_ascii_digit())
+            })
+    };
+    match rule {
+        Rule::OneOf(words) => words.contains(&v),
+        Rule::Ids => !v.is_empty() && v.split(',').all(pair) && v.split(',').count() <= 64,
+        Rule::CpuList => {
+            let flags = ["nohz", "domain", "managed_irq"];
+            let mut parts: Vec<&str> = v.split(',').collect();
+            while parts.first().is_some_and(|p| flags.contains(p)) {
+                parts.remove(0);
+            }
+            cpus(&parts.join(","))
+        }
+        Rule::Count => !v.is_empty() && v.len() <= 7 && v.bytes().all(|c| c.is_ascii_digit()),
+        Rule::PageSize => matches!(v, "2M" | "1G" | "2m" | "1g"),
+        Rule::Modules => {
+            !v.is_empty()
+                && v.split(',').all(|m| {
+                    !m.is_empty()
+                        && m.len() <= 64
+                        && m.bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                })
+        }
+        Rule::AcsOverride => {
+            !v.is_empty()
+                && v.split(',').all(|p| {
+                    p == "downstream"
+                        || p == "multifunction"
+                        || p.strip_prefix("id:").is_some_and(pair)
+                })
+        }
+    }
+}
+
+/// Parses and validates an argument Passage may add (`intel_iommu=on`).
+pub fn parse_allowed(s: &str) -> Result<Arg, PlanError> {
+    if s.len() > 512
+        || s.is_empty()
+        || s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\'')
+    {
+        return Err(PlanError::BadArgument(
+            shorten(s),
+            "an argument is one word without spaces or quotes".into(),
+        ));
+    }
+    let (key, value) = match s.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (s, None),
+    };
+    let Some((canonical, rule)) = rule_for(key) else {
+        return Err(PlanError::UnknownKey(shorten(key)));
+    };
+    match value {
+        Some(v) if valid_value(rule, v) => Ok(Arg {
+            key: canonical.to_string(),
+            value: Some(v.to_string()),
+        }),
+        Some(v) => Err(PlanError::BadArgument(
+            shorten(s),
+            format!("{v:?} is not a value {canonical} accepts"),
+        )),
+        None => Err(PlanError::BadArgument(
+            shorten(s),
+            format!("{canonical} needs a value ({canonical}=…)"),
+        )),
+    }
+}
+
+/// Validates a key Passage may remove (`pcie_acs_override`).
+pub fn parse_removable(key: &str) -> Result<String, PlanError> {
+    rule_for(key)
+        .map(|(k, _)| k.to_string())
+        .ok_or_else(|| PlanError::UnknownKey(shorten(key)))
+}
+
+/// The keys Passage knows, for error messages and the CLI's help.
+pub fn allowed_keys() -> Vec<&'static str> {
+    ALLOWED.iter().map(|(k, _)| *k).collect()
+}
+
+fn shorten(s: &str) -> String {
+    let mut out: String = s.chars().take(60).collect();
+    if s.chars().count() > 60 {
+        out.push('…');
+    }
+    out.escape_debug().to_string()
+}
+
+/// The key of a command-line token (`"a=b c"` quoting kept as the kernel keeps it).
+fn token_key(tok: &str) -> &str {
+    tok.split_once('=').map(|(k, _)| k).unwrap_or(tok)
+}
+
+/// Applies additions and removals to a list of command-line tokens: a key already present is
+/// replaced where it stands (later duplicates dropped); a new one is appended; removals drop
+/// every token with that key. Tokens Passage does not manage are never touched.
+pub fn edit(tokens: &[String], add: &[Arg], remove: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = tokens
+        .iter()
+        .filter(|t| !remove.iter().any(|k| same_key(token_key(t), k)))
+        .cloned()
+        .collect();
+    for a in add {
+        let want = a.to_string();
+        let mut seen = false;
+        out.retain_mut(|t| {
+            if !same_key(token_key(t), &a.key) {
+                return true;
+            }
+            if seen {
+                return false;
+            }
+            seen = true;
+            *t = want.clone();
+            true
+        });
+        if !seen {
+            out.push(want);
+        }
+    }
+    out
+}
+
+/// Whether `tokens` hold every addition and none of the removals.
+pub fn satisfied(tokens: &[String], add: &[Arg], remove: &[String]) -> bool {
+    edit(tokens, add, remove) == tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn allowlist_accepts_what_passthrough_needs() {
+        for ok in [
+            "intel_iommu=on",
+            "amd_iommu=on",
+            "iommu=pt",
+            "vfio-pci.ids=10de:1e07,10de:10f7",
+            "vfio_pci.ids=10de:1e07",
+            "pcie_acs_override=downstream,multifunction",
+            "pcie_acs_override=id:10de:1e07",
+            "video=efifb:off",
+            "rd.driver.pre=vfio-pci",
+            "nouveau.modeset=0",
+            "hugepagesz=1G",
+            "hugepages=16",
+            "isolcpus=managed_irq,domain,2-7,14-19",
+            "nohz_full=2-7",
+        ] {
+            let a = parse_allowed(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert!(ok.ends_with(a.value.as_deref().unwrap_or("")));
+        }
+        assert_eq!(
+            parse_allowed("vfio_pci.ids=10de:1e07").unwrap().key,
+            "vfio-pci.ids"
+        );
+    }
+
+    #[test]
+    fn allowlist_refuses_everything_else_with_the_reason() {
+        let cases = [
+            ("init=/bin/sh", "not a kernel argument Passage sets"),
+            ("intel_iommu=maybe", "is not a value intel_iommu accepts"),
+            ("vfio-pci.ids=10de:1e0", "is not a value"),
+            ("vfio-pci.ids=zzzz:1e07", "is not a value"),
+            ("intel_iommu=on quiet", "without spaces"),
+            ("intel_iommu=\"on\"", "without spaces or quotes"),
+            ("iommu=pt\nrm -rf /", "without spaces"),
+            ("hugepages=99999999", "is not a value"),
+            ("isolcpus=2-x", "is not a value"),
+            ("intel_iommu", "needs a value"),
+            ("modprobe.blacklist=nvidia;reboot", "is not a value"),
+        ];
+        for (bad, why) in cases {
+            let e = parse_allowed(bad).expect_err(bad).to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let huge = "a".repeat(1_000_000);
+        let e = parse_allowed(&huge).expect_err("huge").to_string();
+        assert!(e.len() < 400, "the error does not echo a megabyte back");
+        assert!(parse_removable("pcie_acs_override").is_ok());
+        assert!(parse_removable("root").is_err());
+    }
+
+    #[test]
+    fn edit_replaces_in_place_appends_and_removes() {
+        let a = |s: &str| parse_allowed(s).unwrap();
+        let t = toks("quiet splash intel_iommu=off iommu=pt intel_iommu=igfx_off");
+        assert_eq!(
+            edit(&t, &[a("intel_iommu=on")], &[]),
+            toks("quiet splash intel_iommu=on iommu=pt")
+        );
+        assert_eq!(
+            edit(&t, &[a("video=efifb:off")], &["iommu".into()]),
+            toks("quiet splash intel_iommu=off intel_iommu=igfx_off video=efifb:off")
+        );
+        let done = edit(&toks("quiet"), &[a("intel_iommu=on"), a("iommu=pt")], &[]);
+        assert_eq!(done, toks("quiet intel_iommu=on iommu=pt"));
+        assert!(satisfied(&done, &[a("intel_iommu=on"), a("iommu=pt")], &[]));
+        assert!(!satisfied(&done, &[], &["iommu".into()]));
+        // Dash and underscore name the same parameter.
+        assert_eq!(
+            edit(
+                &toks("vfio_pci.ids=1111:2222"),
+                &[a("vfio-pci.ids=10de:1e07")],
+                &[]
+            ),
+            toks("vfio-pci.ids=10de:1e07")
+        );
+        // Quoted tokens Passage does not manage stay as they are.
+        let q = vec!["acpi_osi=\"Windows 2015\"".to_string(), "quiet".to_string()];
+        assert_eq!(
+            edit(&q, &[a("iommu=pt")], &[])[0],
+            "acpi_osi=\"Windows 2015\""
+        );
+    }
+}

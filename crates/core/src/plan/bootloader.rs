@@ -1,0 +1,526 @@
+//! Kernel arguments in each boot loader's own configuration, other lines untouched.
+
+use crate::host::boot::BootLoaderKind;
+use crate::host::kernel::{same_key, split_cmdline};
+use crate::host::Host;
+use crate::plan::args::{edit, Arg};
+use crate::plan::{change, read_text, Plan, PlanError, Step};
+use crate::root::Root;
+
+/// Plans adding `add` and removing `remove` with the boot loader `host` uses.
+pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<Plan, PlanError> {
+    let boot = host.boot.as_ref().ok_or(PlanError::NoBootLoader)?;
+    let what = describe(add, remove);
+    let mut plan = Plan::default();
+    match boot.kind {
+        BootLoaderKind::Grub => {
+            let Some((before, text)) = read_text(root, "/etc/default/grub")? else {
+                return Err(PlanError::NoBootLoader);
+            };
+            let after = grub(&text, add, remove, true)
+                .map_err(|why| unparsable("/etc/default/grub", why))?;
+            if let Some(c) = change(
+                "/etc/default/grub",
+                Some(&before),
+                Some(after.into_bytes()),
+                what.clone(),
+            ) {
+                plan.changes.push(c);
+                let regen = boot
+                    .regenerate
+                    .clone()
+                    .unwrap_or_else(|| "update-grub".into());
+                plan.steps.push(Step {
+                    argv: regen.split_whitespace().map(str::to_string).collect(),
+                    summary: "Regenerate GRUB's boot menu".into(),
+                    undo: None,
+                });
+            }
+        }
+        BootLoaderKind::Grubby => {
+            // What `grubby --update-kernel=ALL --args/--remove-args` does, as file edits that
+            // undo exactly: GRUB_CMDLINE_LINUX for future kernels, every BLS entry, and
+            // /etc/kernel/cmdline where kernel-install reads it.
+            if let Some((before, text)) = read_text(root, "/etc/default/grub")? {
+                let after = grub(&text, add, remove, false)
+                    .map_err(|why| unparsable("/etc/default/grub", why))?;
+                plan.changes.extend(change(
+                    "/etc/default/grub",
+                    Some(&before),
+                    Some(after.into_bytes()),
+                    what.clone(),
+                ));
+            }
+            entries(root, "/boot/loader/entries", add, remove, &what, &mut plan)?;
+            cmdline_file(root, add, remove, &what, &mut plan)?;
+        }
+        BootLoaderKind::SystemdBoot => {
+            cmdline_file(root, add, remove, &what, &mut plan)?;
+            for esp in ["/boot/efi", "/efi", "/boot"] {
+                entries(
+                    root,
+                    &format!("{esp}/loader/entries"),
+                    add,
+                    remove,
+                    &what,
+                    &mut plan,
+                )?;
+            }
+        }
+        BootLoaderKind::Kernelstub => {
+            let path = "/etc/kernelstub/configuration";
+            let Some((before, text)) = read_text(root, path)? else {
+                return Err(PlanError::NoBootLoader);
+            };
+            let after = kernelstub(&text, add, remove).map_err(|why| unparsable(path, why))?;
+            if let Some(c) = change(path, Some(&before), Some(after.into_bytes()), what.clone()) {
+                plan.changes.push(c);
+                plan.steps.push(Step::new(
+                    &["kernelstub"],
+                    "Write the boot entry from kernelstub's configuration",
+                ));
+            }
+        }
+        BootLoaderKind::Refind => {
+            let path = boot.config.as_str();
+            let Some((before, text)) = read_text(root, path)? else {
+                return Err(PlanError::NoBootLoader);
+            };
+            let after = refind(&text, add, remove).map_err(|why| unparsable(path, why))?;
+            plan.changes.extend(change(
+                path,
+                Some(&before),
+                Some(after.into_bytes()),
+                what.clone(),
+            ));
+        }
+    }
+    Ok(plan)
+}
+
+fn unparsable(path: &str, why: String) -> PlanError {
+    PlanError::Unparsable {
+        path: path.to_string(),
+        why,
+    }
+}
+
+fn describe(add: &[Arg], remove: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !add.is_empty() {
+        parts.push(format!(
+            "kernel arguments: add {}",
+            add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" ")
+        ));
+    }
+    if !remove.is_empty() {
+        parts.push(format!("remove {}", remove.join(" ")));
+    }
+    parts.join("; ")
+}
+
+fn key_of(tok: &str) -> &str {
+    tok.split_once('=').map(|(k, _)| k).unwrap_or(tok)
+}
+
+fn has_key(tokens: &[String], key: &str) -> bool {
+    tokens.iter().any(|t| same_key(key_of(t), key))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Quote {
+    Double,
+    Single,
+    Bare,
+}
+
+/// A shell assignment `VAR=value` in a file: where its value is and what it holds.
+struct Assign {
+    start: usize,
+    end: usize,
+    quote: Quote,
+    tokens: Vec<String>,
+}
+
+/// The last (effective) assignment of `var` in a shell-style file such as /etc/default/grub.
+fn find_assign(text: &str, var: &str) -> Result<Option<Assign>, String> {
+    let mut found = None;
+    let mut offset = 0;
+    let mut skip_until = 0; // inside a multi-line value found earlier
+    for line in text.split_inclusive('\n') {
+        let line_start = offset;
+        offset += line.len();
+        if line_start < skip_until {
+            continue;
+        }
+        let trimmed = line.trim_start();
+        let body = trimmed.strip_prefix("export ").unwrap_or(trimmed);
+        let Some(rest) = body.strip_prefix(var).and_then(|r| r.strip_prefix('=')) else {
+            continue;
+        };
+        let start = line_start + (line.len() - rest.len());
+        let (end, quote, inner) = match rest.as_bytes().first() {
+            Some(b'"') => {
+                let bytes = text.as_bytes();
+                let mut i = start + 1;
+                let mut close = None;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            close = Some(i);
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                let close =
+                    close.ok_or_else(|| format!("the quote opened by {var}= is never closed"))?;
+                (
+                    close + 1,
+                    Quote::Double,
+                    text[start + 1..close].replace("\\\n", " "),
+                )
+            }
+            Some(b'\'') => {
+                let close = text[start + 1..]
+                    .find('\'')
+                    .map(|i| start + 1 + i)
+                    .ok_or_else(|| format!("the quote opened by {var}= is never closed"))?;
+                (close + 1, Quote::Single, text[start + 1..close].to_string())
+            }
+            _ => {
+                let len = rest
+                    .find(|c: char| c.is_whitespace() || c == ';' || c == '#')
+                    .unwrap_or(rest.len());
+                (start + len, Quote::Bare, rest[..len].to_string())
+            }
+        };
+        if inner.contains('`') || inner.contains("$(") {
+            return Err(format!("{var} is computed by a command; edit it by hand"));
+        }
+        skip_until = end;
+        found = Some(Assign {
+            start,
+            end,
+            quote,
+            tokens: split_cmdline(&inner),
+        });
+    }
+    Ok(found)
+}
+
+fn render(quote: Quote, tokens: &[String]) -> String {
+    let inner = tokens.join(" ");
+    match quote {
+        Quote::Single => format!("'{inner}'"),
+        // A bare value that now holds spaces needs quotes.
+        Quote::Double | Quote::Bare => format!("\"{inner}\""),
+    }
+}
+
+/// Edits /etc/default/grub. `prefer_default`: new arguments go to GRUB_CMDLINE_LINUX_DEFAULT
+/// when the file has it (normal boots, not recovery), else to GRUB_CMDLINE_LINUX. Arguments
+/// already in either variable are replaced or removed where they are.
+pub fn grub(
+    text: &str,
+    add: &[Arg],
+    remove: &[String],
+    prefer_default: bool,
+) -> Result<String, String> {
+    const DEF: &str = "GRUB_CMDLINE_LINUX_DEFAULT";
+    const ALL: &str = "GRUB_CMDLINE_LINUX";
+    let mut out = text.to_string();
+    let def = find_assign(text, DEF)?;
+    let all = find_assign(text, ALL)?;
+    let present = |k: &str| {
+        def.as_ref().is_some_and(|a| has_key(&a.tokens, k))
+            || all.as_ref().is_some_and(|a| has_key(&a.tokens, k))
+    };
+    let missing: Vec<Arg> = add.iter().filter(|a| !present(&a.key)).cloned().collect();
+    let target_def = prefer_default && def.is_some();
+    // Edit from the end of the file backwards so earlier offsets stay valid.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut appended: Option<String> = None;
+    for (var, assign, is_target) in [(DEF, &def, target_def), (ALL, &all, !target_def)] {
+        let here: Vec<Arg> = add
+            .iter()
+            .filter(|a| assign.as_ref().is_some_and(|x| has_key(&x.tokens, &a.key)))
+            .cloned()
+            .collect();
+        let extra: &[Arg] = if is_target { &missing } else { &[] };
+        match assign {
+            Some(a) => {
+                let mut toks = edit(&a.tokens, &here, remove);
+                toks = edit(&toks, extra, &[]);
+                if toks != a.tokens {
+                    edits.push((a.start, a.end, render(a.quote, &toks)));
+                }
+            }
+            None if !extra.is_empty() => {
+                let toks: Vec<String> = extra.iter().map(Arg::to_string).collect();
+                appended = Some(format!("{var}={}\n", render(Quote::Double, &toks)));
+            }
+            None => {}
+        }
+    }
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (s, e, v) in edits {
+        out.replace_range(s..e, &v);
+    }
+    if let Some(line) = appended {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&line);
+    }
+    Ok(out)
+}
+
+/// Edits the `options` line of a Boot Loader Specification entry.
+pub fn bls_entry(text: &str, add: &[Arg], remove: &[String]) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut seen = false;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        if let Some(rest) = body
+            .strip_prefix("options")
+            .filter(|r| r.starts_with([' ', '\t']))
+        {
+            if rest.contains("$kernelopts") {
+                return Err(
+                    "its options come from $kernelopts in grubenv; use grubby on this system"
+                        .into(),
+                );
+            }
+            seen = true;
+            let toks = split_cmdline(rest);
+            let new = edit(&toks, add, remove);
+            if new == toks {
+                out.push_str(line);
+            } else {
+                out.push_str("options ");
+                out.push_str(&new.join(" "));
+                if line.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    if !seen && !add.is_empty() {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "options {}\n",
+            add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" ")
+        ));
+    }
+    Ok(out)
+}
+
+fn entries(
+    root: &Root,
+    dir: &str,
+    add: &[Arg],
+    remove: &[String],
+    what: &str,
+    plan: &mut Plan,
+) -> Result<(), PlanError> {
+    for f in root.list(dir).into_iter().filter(|f| f.ends_with(".conf")) {
+        let path = format!("{dir}/{f}");
+        let Some((before, text)) = read_text(root, &path)? else {
+            continue;
+        };
+        let after = bls_entry(&text, add, remove).map_err(|why| unparsable(&path, why))?;
+        plan.changes.extend(change(
+            &path,
+            Some(&before),
+            Some(after.into_bytes()),
+            what.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// /etc/kernel/cmdline (kernel-install): one line of arguments.
+fn cmdline_file(
+    root: &Root,
+    add: &[Arg],
+    remove: &[String],
+    what: &str,
+    plan: &mut Plan,
+) -> Result<(), PlanError> {
+    let path = "/etc/kernel/cmdline";
+    let Some((before, text)) = read_text(root, path)? else {
+        return Ok(());
+    };
+    let toks = split_cmdline(&text);
+    let new = edit(&toks, add, remove);
+    if new != toks {
+        let mut s = new.join(" ");
+        s.push('\n');
+        plan.changes.extend(change(
+            path,
+            Some(&before),
+            Some(s.into_bytes()),
+            what.to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// kernelstub's JSON: the `user` profile's `kernel_options`, written back the way kernelstub
+/// writes it (two-space indent, keys in their order).
+pub fn kernelstub(text: &str, add: &[Arg], remove: &[String]) -> Result<String, String> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let opts = v
+        .get_mut("user")
+        .and_then(|u| u.get_mut("kernel_options"))
+        .and_then(|o| o.as_array_mut())
+        .ok_or("it has no user.kernel_options list")?;
+    let toks: Vec<String> = opts
+        .iter()
+        .filter_map(|o| o.as_str().map(str::to_string))
+        .collect();
+    if toks.len() != opts.len() {
+        return Err("user.kernel_options holds something other than strings".into());
+    }
+    let new = edit(&toks, add, remove);
+    if new == toks {
+        return Ok(text.to_string());
+    }
+    *opts = new.into_iter().map(serde_json::Value::String).collect();
+    let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+    if text.ends_with('\n') {
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// refind_linux.conf: `"title"  "options"` per line; the options of every line are edited.
+pub fn refind(text: &str, add: &[Arg], remove: &[String]) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let body = line.trim_end_matches('\n');
+        let t = body.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            out.push_str(line);
+            continue;
+        }
+        // Two quoted fields: the title, then the options.
+        let quotes: Vec<usize> = body.match_indices('"').map(|(i, _)| i).collect();
+        if quotes.len() < 4 {
+            return Err(format!(
+                "line {} is not of the form \"title\" \"options\"",
+                n + 1
+            ));
+        }
+        let (os, oe) = (quotes[2] + 1, quotes[3]);
+        let toks = split_cmdline(&body[os..oe]);
+        let new = edit(&toks, add, remove);
+        out.push_str(&body[..os]);
+        out.push_str(&if new == toks {
+            body[os..oe].to_string()
+        } else {
+            new.join(" ")
+        });
+        out.push_str(&body[oe..]);
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::args::parse_allowed;
+
+    fn a(s: &str) -> Arg {
+        parse_allowed(s).unwrap()
+    }
+
+    #[test]
+    fn grub_keeps_quoting_comments_and_other_lines() {
+        let t = "# comment GRUB_CMDLINE_LINUX_DEFAULT=\"no\"\nGRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT='quiet splash' # trailing\nGRUB_CMDLINE_LINUX=\"\"\n";
+        let out = grub(t, &[a("intel_iommu=on"), a("iommu=pt")], &[], true).unwrap();
+        assert_eq!(out, "# comment GRUB_CMDLINE_LINUX_DEFAULT=\"no\"\nGRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT='quiet splash intel_iommu=on iommu=pt' # trailing\nGRUB_CMDLINE_LINUX=\"\"\n");
+        assert_eq!(
+            grub(&out, &[a("intel_iommu=on"), a("iommu=pt")], &[], true).unwrap(),
+            out,
+            "idempotent"
+        );
+    }
+
+    #[test]
+    fn grub_replaces_where_the_argument_is_and_handles_bare_and_continued_values() {
+        let t =
+            "GRUB_CMDLINE_LINUX_DEFAULT=quiet\nGRUB_CMDLINE_LINUX=\"rhgb \\\n intel_iommu=off\"\n";
+        let out = grub(t, &[a("intel_iommu=on")], &[], true).unwrap();
+        assert_eq!(
+            out,
+            "GRUB_CMDLINE_LINUX_DEFAULT=quiet\nGRUB_CMDLINE_LINUX=\"rhgb intel_iommu=on\"\n"
+        );
+        let out = grub(t, &[a("iommu=pt")], &["intel_iommu".into()], true).unwrap();
+        assert_eq!(
+            out,
+            "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt\"\nGRUB_CMDLINE_LINUX=\"rhgb\"\n"
+        );
+    }
+
+    #[test]
+    fn grub_last_assignment_wins_and_missing_variables_are_added() {
+        let t = "GRUB_CMDLINE_LINUX=\"a=1\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX quiet\"\n";
+        let out = grub(t, &[a("iommu=pt")], &[], true).unwrap();
+        assert_eq!(out, "GRUB_CMDLINE_LINUX=\"a=1\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX quiet iommu=pt\"\n");
+        let out = grub("GRUB_TIMEOUT=5", &[a("iommu=pt")], &[], true).unwrap();
+        assert_eq!(out, "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"iommu=pt\"\n");
+        assert!(grub(
+            "GRUB_CMDLINE_LINUX=\"$(cat /x)\"\n",
+            &[a("iommu=pt")],
+            &[],
+            true
+        )
+        .unwrap_err()
+        .contains("computed by a command"));
+        assert!(
+            grub("GRUB_CMDLINE_LINUX=\"open\n", &[a("iommu=pt")], &[], true)
+                .unwrap_err()
+                .contains("never closed")
+        );
+    }
+
+    #[test]
+    fn bls_refind_kernelstub() {
+        let e = "title Fedora\nversion 6.8\nlinux /vmlinuz\noptions root=UUID=x ro rhgb quiet\ngrub_class fedora\n";
+        let out = bls_entry(e, &[a("intel_iommu=on")], &[]).unwrap();
+        assert!(
+            out.contains("options root=UUID=x ro rhgb quiet intel_iommu=on\ngrub_class fedora\n"),
+            "{out}"
+        );
+        assert!(bls_entry("options $kernelopts\n", &[a("iommu=pt")], &[])
+            .unwrap_err()
+            .contains("grubby"));
+
+        let r = "\"Boot with standard options\"  \"rw root=PARTUUID=1 quiet\"\n# c\n\"Boot to terminal\"  \"rw root=PARTUUID=1 systemd.unit=multi-user.target\"\n";
+        let out = refind(r, &[a("amd_iommu=on")], &[]).unwrap();
+        assert_eq!(out, "\"Boot with standard options\"  \"rw root=PARTUUID=1 quiet amd_iommu=on\"\n# c\n\"Boot to terminal\"  \"rw root=PARTUUID=1 systemd.unit=multi-user.target amd_iommu=on\"\n");
+        assert!(refind("broken line\n", &[a("iommu=pt")], &[]).is_err());
+
+        let k = "{\n  \"default\": {\n    \"kernel_options\": [\n      \"quiet\",\n      \"splash\"\n    ],\n    \"esp_path\": \"/boot/efi\"\n  },\n  \"user\": {\n    \"kernel_options\": [\n      \"quiet\",\n      \"splash\"\n    ],\n    \"esp_path\": \"/boot/efi\",\n    \"setup_loader\": true\n  }\n}";
+        let out = kernelstub(k, &[a("amd_iommu=on")], &[]).unwrap();
+        assert_eq!(out, k.replacen("      \"splash\"\n    ],\n    \"esp_path\": \"/boot/efi\",", "      \"splash\",\n      \"amd_iommu=on\"\n    ],\n    \"esp_path\": \"/boot/efi\",", 1));
+        assert_eq!(kernelstub(&out, &[a("amd_iommu=on")], &[]).unwrap(), out);
+        assert_eq!(
+            kernelstub(&out, &[], &["amd_iommu".into()]).unwrap(),
+            k,
+            "undo by removal is byte-identical"
+        );
+        assert!(kernelstub("{}", &[a("iommu=pt")], &[]).is_err());
+    }
+}

@@ -1,0 +1,321 @@
+//! Intentions → previewable, reversible changes.
+//!
+//! A [`Plan`] is a list of file [`Change`]s (exact bytes before and after, and a unified diff to
+//! show) plus the [`Step`]s that make them take effect (regenerate grub.cfg, rebuild the
+//! initramfs). Planning reads the host through a [`Root`]; it never writes. Planning again on
+//! the result yields an empty plan, and [`Plan::undo`] is the exact way back.
+
+pub mod args;
+pub mod bootloader;
+pub mod display;
+pub mod vfio;
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::{Host, PciAddress};
+use crate::root::Root;
+
+pub use args::Arg;
+
+/// Why a plan cannot be made. Every message names what was wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{0} is not a kernel argument Passage sets; it manages: intel_iommu, amd_iommu, iommu, vfio-pci.ids, pcie_acs_override, video, rd.driver.pre, nouveau.modeset, hugepages and the isolcpus family")]
+    UnknownKey(String),
+    #[error("{0} cannot be used: {1}")]
+    BadArgument(String, String),
+    #[error("Passage cannot tell which boot loader this host uses (no /etc/default/grub, /etc/kernel/cmdline, loader entries, kernelstub or rEFInd configuration found); add the arguments by hand")]
+    NoBootLoader,
+    #[error("Passage cannot tell which initramfs generator this host uses (initramfs-tools, dracut, mkinitcpio or booster); install one or add the vfio modules by hand")]
+    NoInitramfs,
+    #[error("{path} cannot be read ({why}); nothing was planned")]
+    Unreadable { path: String, why: String },
+    #[error("{path} is not in a form Passage can edit safely ({why}); nothing was planned")]
+    Unparsable { path: String, why: String },
+    #[error("{0}")]
+    Device(String),
+}
+
+/// One file, before and after. `None` means the file does not exist (before) or is removed
+/// (after).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Host path, e.g. `/etc/default/grub`.
+    pub path: String,
+    #[serde(with = "opt_text")]
+    pub before: Option<Vec<u8>>,
+    #[serde(with = "opt_text")]
+    pub after: Option<Vec<u8>>,
+    /// Mode for a file that does not exist yet (an existing file keeps its own).
+    pub mode: u32,
+    /// What this change does, in a line.
+    pub summary: String,
+    /// Unified diff, `--- a/PATH` / `+++ b/PATH`.
+    pub diff: String,
+}
+
+/// Something to run after the files are written, so they take effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The program and its arguments (never through a shell).
+    pub argv: Vec<String>,
+    /// What it does, in words.
+    pub summary: String,
+    /// What to run when undoing, when it is not the same command (a mode switch back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Vec<String>>,
+}
+
+impl Step {
+    pub fn new(argv: &[&str], summary: &str) -> Self {
+        Self {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            summary: summary.to_string(),
+            undo: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub steps: Vec<Step>,
+    /// What the user should know (a restart is needed, a limitation applies).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The exact way back: every file to its bytes before, the same steps again.
+    pub fn undo(&self) -> Plan {
+        Plan {
+            changes: self
+                .changes
+                .iter()
+                .rev()
+                .map(|c| Change {
+                    path: c.path.clone(),
+                    before: c.after.clone(),
+                    after: c.before.clone(),
+                    mode: c.mode,
+                    summary: format!("undo: {}", c.summary),
+                    diff: unified_diff(&c.path, c.after.as_deref(), c.before.as_deref()),
+                })
+                .collect(),
+            steps: self
+                .steps
+                .iter()
+                .map(|s| match &s.undo {
+                    Some(u) => Step {
+                        argv: u.clone(),
+                        summary: format!("undo: {}", s.summary),
+                        undo: Some(s.argv.clone()),
+                    },
+                    None => s.clone(),
+                })
+                .collect(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds another plan's changes and steps (steps once each, in order).
+    pub fn merge(&mut self, other: Plan) {
+        for c in other.changes {
+            match self.changes.iter_mut().find(|x| x.path == c.path) {
+                // Two edits of one file compose: keep the first "before", take the last "after".
+                Some(x) => {
+                    x.after = c.after;
+                    x.summary = format!("{}; {}", x.summary, c.summary);
+                    x.diff = unified_diff(&x.path, x.before.as_deref(), x.after.as_deref());
+                }
+                None => self.changes.push(c),
+            }
+        }
+        for s in other.steps {
+            if !self.steps.contains(&s) {
+                self.steps.push(s);
+            }
+        }
+        self.notes.extend(other.notes);
+    }
+
+    /// The same plan as the combined diff a user reads.
+    pub fn diff(&self) -> String {
+        self.changes.iter().map(|c| c.diff.as_str()).collect()
+    }
+}
+
+/// A change from `before` to `after` of `path`, or `None` when they are equal.
+pub fn change(
+    path: &str,
+    before: Option<&[u8]>,
+    after: Option<Vec<u8>>,
+    summary: String,
+) -> Option<Change> {
+    if before == after.as_deref() {
+        return None;
+    }
+    Some(Change {
+        path: path.to_string(),
+        diff: unified_diff(path, before, after.as_deref()),
+        before: before.map(<[u8]>::to_vec),
+        after,
+        mode: 0o644,
+        summary,
+    })
+}
+
+/// `diff -u`-style text between two versions of a file.
+pub fn unified_diff(path: &str, before: Option<&[u8]>, after: Option<&[u8]>) -> String {
+    let a = before.map(String::from_utf8_lossy).unwrap_or_default();
+    let b = after.map(String::from_utf8_lossy).unwrap_or_default();
+    let old = if before.is_some() {
+        format!("a{path}")
+    } else {
+        "/dev/null".to_string()
+    };
+    let new = if after.is_some() {
+        format!("b{path}")
+    } else {
+        "/dev/null".to_string()
+    };
+    let d = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
+    let mut out = d
+        .unified_diff()
+        .context_radius(3)
+        .header(&old, &new)
+        .to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// What the user wants changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Intent {
+    /// Add (or replace) and remove kernel arguments, with the boot loader this host uses.
+    KernelArguments {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    /// Bind these devices to vfio-pci at boot (by ID, or by address where the host keeps an
+    /// identical device).
+    VfioAtBoot { devices: Vec<PciAddress> },
+    /// Keep the host's desktop on this GPU (X11 BusID), away from the passed-through one.
+    HostDisplay { gpu: PciAddress },
+}
+
+/// Plans `intent` on the host below `root`.
+pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError> {
+    match intent {
+        Intent::KernelArguments { add, remove } => {
+            let add: Vec<Arg> = add
+                .iter()
+                .map(|a| args::parse_allowed(a))
+                .collect::<Result<_, _>>()?;
+            let remove: Vec<String> = remove
+                .iter()
+                .map(|k| args::parse_removable(k))
+                .collect::<Result<_, _>>()?;
+            bootloader::plan(root, host, &add, &remove)
+        }
+        Intent::VfioAtBoot { devices } => vfio::plan(root, host, devices),
+        Intent::HostDisplay { gpu } => display::plan(root, host, *gpu),
+    }
+}
+
+/// Everything the host needs to hand `gpu`'s IOMMU group to VMs from boot on: the IOMMU on,
+/// the group's devices on vfio-pci, and the host's desktop kept on another GPU.
+pub fn for_gpu(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError> {
+    let mut out = Plan::default();
+    let dev = host.device(gpu).ok_or_else(|| {
+        PlanError::Device(format!(
+            "there is no PCI device {gpu} on this host; `passagectl scan` lists the devices"
+        ))
+    })?;
+    let group = host.group_of(gpu).ok_or_else(|| {
+        PlanError::Device(format!(
+            "{gpu} is in no IOMMU group: turn the IOMMU on first (`passagectl check` says how)"
+        ))
+    })?;
+    let iommu = crate::check::iommu_arguments(host.cpu.vendor_kind);
+    out.merge(plan(
+        root,
+        host,
+        &Intent::KernelArguments {
+            add: iommu,
+            remove: vec![],
+        },
+    )?);
+    let devices: Vec<PciAddress> = group
+        .devices
+        .iter()
+        .copied()
+        .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
+        .collect();
+    out.merge(vfio::plan(root, host, &devices)?);
+    // The desktop stays on another GPU when there is one.
+    if let Some(other) = host
+        .gpus()
+        .find(|g| g.address != dev.address && !group.devices.contains(&g.address))
+    {
+        if host
+            .display
+            .x11_configs
+            .iter()
+            .any(|c| c.drivers.iter().any(|d| d == "nvidia"))
+            || host.is_host_display(other.address)
+        {
+            out.merge(display::plan(root, host, other.address)?);
+        }
+    }
+    if !out.is_empty() {
+        out.notes
+            .push("Restart the computer for these changes to take effect.".into());
+    }
+    Ok(out)
+}
+
+/// Reads a host file for planning: `None` when absent, an error when unreadable.
+pub(crate) fn read(root: &Root, path: &str) -> Result<Option<Vec<u8>>, PlanError> {
+    match std::fs::read(root.path(path)) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(PlanError::Unreadable {
+            path: path.to_string(),
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// Reads a host file that must be UTF-8 text.
+pub(crate) fn read_text(root: &Root, path: &str) -> Result<Option<(Vec<u8>, String)>, PlanError> {
+    match read(root, path)? {
+        None => Ok(None),
+        Some(b) => match String::from_utf8(b.clone()) {
+            Ok(s) => Ok(Some((b, s))),
+            Err(_) => Err(PlanError::Unparsable {
+                path: path.to_string(),
+                why: "it is not UTF-8 text".into(),
+            }),
+        },
+    }
+}
+
+mod opt_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&String::from_utf8_lossy(b)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.map(String::into_bytes))
+    }
+}

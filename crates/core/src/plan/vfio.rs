@@ -1,0 +1,346 @@
+//! Binding devices to vfio-pci from boot on: modprobe.d, the initramfs, and — where the host
+//! keeps a device with the same IDs — a udev rule that binds by address instead.
+
+use std::collections::BTreeSet;
+
+use crate::host::initramfs::InitramfsKind;
+use crate::host::iommu::is_vm_driver;
+use crate::host::{Host, PciAddress};
+use crate::plan::{change, read_text, Plan, PlanError, Step};
+use crate::root::Root;
+
+pub const MODPROBE_FILE: &str = "/etc/modprobe.d/passage-vfio.conf";
+pub const UDEV_FILE: &str = "/etc/udev/rules.d/61-passage-vfio.rules";
+pub const DRACUT_FILE: &str = "/etc/dracut.conf.d/10-passage-vfio.conf";
+
+/// The module behind a PCI driver: sysfs's `module` link, else the usual names.
+fn module_of(root: &Root, driver: &str) -> String {
+    if let Some(m) = root.link_name(&format!("/sys/bus/pci/drivers/{driver}/module")) {
+        return m;
+    }
+    match driver {
+        "xhci_hcd" => "xhci_pci".into(),
+        "nvidia-gpu" => "i2c_nvidia_gpu".into(),
+        "ehci-pci" => "ehci_pci".into(),
+        other => other.replace('-', "_"),
+    }
+}
+
+/// The vfio modules the initramfs needs, for this kernel.
+fn modules(host: &Host) -> Vec<&'static str> {
+    let mut m = vec!["vfio_pci", "vfio", "vfio_iommu_type1"];
+    // vfio_virqfd was folded into vfio in Linux 6.2.
+    if host.kernel.version().is_some_and(|v| v < (6, 2)) {
+        m.push("vfio_virqfd");
+    }
+    m
+}
+
+pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, PlanError> {
+    if devices.is_empty() {
+        return Err(PlanError::Device(
+            "no devices given; name the devices of one IOMMU group".into(),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for a in devices {
+        let d = host.device(*a).ok_or_else(|| {
+            PlanError::Device(format!(
+                "there is no PCI device {a} on this host; `passagectl scan` lists the devices"
+            ))
+        })?;
+        if d.is_bridge() {
+            return Err(PlanError::Device(format!(
+                "{a} is a PCI bridge; bridges stay with the host"
+            )));
+        }
+        let g = host.group_of(*a).ok_or_else(|| {
+            PlanError::Device(format!("{a} is in no IOMMU group: turn the IOMMU on first"))
+        })?;
+        if !g.viable {
+            return Err(PlanError::Device(format!(
+                "{a} is in IOMMU group {}, which holds what the host needs ({}); binding it at boot would take that from the host",
+                g.id,
+                g.host_needs.iter().map(|n| n.device().to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if seen.insert(g.id) {
+            let missing: Vec<String> = g
+                .devices
+                .iter()
+                .filter(|m| {
+                    host.device(**m).is_some_and(|x| !x.is_bridge()) && !devices.contains(m)
+                })
+                .map(|m| m.to_string())
+                .collect();
+            if !missing.is_empty() {
+                return Err(PlanError::Device(format!(
+                    "a VM takes the whole IOMMU group {}: add {} too",
+                    g.id,
+                    missing.join(", ")
+                )));
+            }
+        }
+    }
+    let chosen: Vec<_> = devices.iter().filter_map(|a| host.device(*a)).collect();
+    let mut ids: Vec<String> = chosen.iter().map(|d| d.id_pair()).collect();
+    ids.sort();
+    ids.dedup();
+    // Another device with one of these IDs stays with the host: bind by address.
+    let clash: Vec<String> = host
+        .pci_devices
+        .iter()
+        .filter(|o| !devices.contains(&o.address) && !o.is_bridge() && ids.contains(&o.id_pair()))
+        .map(|o| o.address.to_string())
+        .collect();
+    let mut drivers: Vec<String> = chosen
+        .iter()
+        .filter_map(|d| d.driver.as_deref())
+        .filter(|d| !is_vm_driver(d))
+        .map(|d| module_of(root, d))
+        .collect();
+    drivers.sort();
+    drivers.dedup();
+
+    let mut plan = Plan::default();
+    let mut text = String::from("# Written by Passage: these devices go to vfio-pci at boot, before their usual drivers.\n# Undo it from Passage (History) rather than by hand.\n");
+    if clash.is_empty() {
+        text.push_str(&format!("options vfio-pci ids={}\n", ids.join(",")));
+    } else {
+        text.push_str(&format!(
+            "# Bound by address (see {UDEV_FILE}): {} has the same IDs and stays with the host.\n",
+            clash.join(", ")
+        ));
+        plan.notes.push(format!(
+            "{} has the same vendor:device IDs as a device going to the VM, so Passage binds by PCI address (a udev rule) instead of by ID.",
+            clash.join(", ")
+        ));
+    }
+    for m in &drivers {
+        text.push_str(&format!("softdep {m} pre: vfio-pci\n"));
+    }
+    let before = read_text(root, MODPROBE_FILE)?;
+    plan.changes.extend(change(
+        MODPROBE_FILE,
+        before.as_ref().map(|b| b.0.as_slice()),
+        Some(text.into_bytes()),
+        format!(
+            "vfio-pci takes {} at boot",
+            devices
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ));
+    let udev_before = read_text(root, UDEV_FILE)?;
+    let udev_after = if clash.is_empty() {
+        None
+    } else {
+        let mut r = String::from("# Written by Passage: bind these devices to vfio-pci by address (the host keeps identical ones).\n");
+        for a in devices {
+            r.push_str(&format!("ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"{a}\", ATTR{{driver_override}}=\"vfio-pci\"\n"));
+        }
+        Some(r.into_bytes())
+    };
+    plan.changes.extend(change(
+        UDEV_FILE,
+        udev_before.as_ref().map(|b| b.0.as_slice()),
+        udev_after,
+        "bind by PCI address at boot".into(),
+    ));
+
+    for line in &host.vfio.modprobe_lines {
+        if line.file != MODPROBE_FILE && line.line.starts_with("options") {
+            plan.notes.push(format!(
+                "{} already sets “{}”; both apply, so check they agree.",
+                line.file, line.line
+            ));
+        }
+    }
+    initramfs(root, host, &mut plan)?;
+    Ok(plan)
+}
+
+/// Puts the vfio modules into the initramfs, so vfio-pci is there before the GPU's driver.
+fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError> {
+    let init = host
+        .initramfs_config
+        .as_ref()
+        .ok_or(PlanError::NoInitramfs)?;
+    let mods = modules(host);
+    let summary = format!("load {} early (initramfs)", mods.join(", "));
+    let (path, before, after): (&str, Option<Vec<u8>>, String) = match init.kind {
+        InitramfsKind::InitramfsTools => {
+            let path = "/etc/initramfs-tools/modules";
+            let cur = read_text(root, path)?;
+            let text = cur.as_ref().map(|c| c.1.clone()).unwrap_or_else(|| {
+                "# List of modules that you want to include in your initramfs.\n".into()
+            });
+            let have: BTreeSet<&str> = text
+                .lines()
+                .filter_map(|l| l.split('#').next())
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            let need: Vec<&str> = mods.iter().copied().filter(|m| !have.contains(m)).collect();
+            let mut after = text.clone();
+            if !need.is_empty() {
+                if !after.is_empty() && !after.ends_with('\n') {
+                    after.push('\n');
+                }
+                after.push_str("# Passage: vfio for GPU passthrough\n");
+                for m in need {
+                    after.push_str(m);
+                    after.push('\n');
+                }
+            }
+            (path, cur.map(|c| c.0), after)
+        }
+        InitramfsKind::Dracut => {
+            let cur = read_text(root, DRACUT_FILE)?;
+            let after = format!("# Written by Passage: vfio for GPU passthrough, loaded first.\nforce_drivers+=\" {} \"\n", mods.join(" "));
+            (DRACUT_FILE, cur.map(|c| c.0), after)
+        }
+        InitramfsKind::Mkinitcpio => {
+            let path = "/etc/mkinitcpio.conf";
+            let (b, text) = read_text(root, path)?.ok_or(PlanError::NoInitramfs)?;
+            let after = mkinitcpio(&text, &mods).map_err(|why| PlanError::Unparsable {
+                path: path.into(),
+                why,
+            })?;
+            (path, Some(b), after)
+        }
+        InitramfsKind::Booster => {
+            let path = "/etc/booster.yaml";
+            let cur = read_text(root, path)?;
+            let text = cur.as_ref().map(|c| c.1.clone()).unwrap_or_default();
+            (path, cur.map(|c| c.0), booster(&text, &mods))
+        }
+    };
+    if let Some(c) = change(path, before.as_deref(), Some(after.into_bytes()), summary) {
+        plan.changes.push(c);
+    }
+    // modprobe.d goes into the initramfs too: any change here needs a rebuild.
+    if !plan.changes.is_empty() {
+        let argv: Vec<String> = init
+            .kind
+            .rebuild_command()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        plan.steps.push(Step {
+            argv,
+            summary: "Rebuild the initramfs".into(),
+            undo: None,
+        });
+    }
+    Ok(())
+}
+
+/// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver.
+pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut done = false;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let t = body.trim_start();
+        if !done && (t.starts_with("MODULES=(") || t.starts_with("MODULES=\"")) {
+            let (open, close) = if t.starts_with("MODULES=(") {
+                ('(', ')')
+            } else {
+                ('"', '"')
+            };
+            let start = body.find(open).ok_or("MODULES has no opening bracket")? + 1;
+            let end = body[start..]
+                .find(close)
+                .map(|i| start + i)
+                .ok_or("MODULES=( must close on the same line")?;
+            let cur: Vec<&str> = body[start..end].split_whitespace().collect();
+            let mut new: Vec<&str> = mods.to_vec();
+            new.extend(cur.iter().copied().filter(|m| !mods.contains(m)));
+            out.push_str(&body[..start]);
+            out.push_str(&new.join(" "));
+            out.push_str(&body[end..]);
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+            done = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    if !done {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("MODULES=({})\n", mods.join(" ")));
+    }
+    Ok(out)
+}
+
+/// booster.yaml: the vfio modules in `modules_force_load`.
+pub fn booster(text: &str, mods: &[&str]) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut done = false;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        if let Some(v) = body.strip_prefix("modules_force_load:") {
+            let cur: Vec<&str> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .collect();
+            let mut new: Vec<&str> = mods.to_vec();
+            new.extend(cur.iter().copied().filter(|m| !mods.contains(m)));
+            out.push_str(&format!("modules_force_load: {}", new.join(",")));
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+            done = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    if !done {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("modules_force_load: {}\n", mods.join(",")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mkinitcpio_puts_vfio_first_once() {
+        let t = "# vim:set ft=sh\nMODULES=(amdgpu)\nHOOKS=(base udev)\n";
+        let m = ["vfio_pci", "vfio", "vfio_iommu_type1"];
+        let out = mkinitcpio(t, &m).unwrap();
+        assert_eq!(
+            out,
+            "# vim:set ft=sh\nMODULES=(vfio_pci vfio vfio_iommu_type1 amdgpu)\nHOOKS=(base udev)\n"
+        );
+        assert_eq!(mkinitcpio(&out, &m).unwrap(), out);
+        assert_eq!(
+            mkinitcpio("MODULES=\"nvidia\"\n", &m).unwrap(),
+            "MODULES=\"vfio_pci vfio vfio_iommu_type1 nvidia\"\n"
+        );
+        assert!(mkinitcpio("MODULES=(a\nb)\n", &m).is_err());
+    }
+
+    #[test]
+    fn booster_merges() {
+        let m = ["vfio_pci", "vfio"];
+        assert_eq!(
+            booster("universal: false\n", &m),
+            "universal: false\nmodules_force_load: vfio_pci,vfio\n"
+        );
+        assert_eq!(
+            booster("modules_force_load: nvme\n", &m),
+            "modules_force_load: vfio_pci,vfio,nvme\n"
+        );
+    }
+}

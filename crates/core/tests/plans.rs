@@ -1,0 +1,513 @@
+//! Plans against configuration files as Debian, Ubuntu, Fedora, Arch and Pop!_OS ship them:
+//! the diff is what a user expects, applying then planning again changes nothing, and the undo
+//! brings back every file byte for byte.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use passage_core::host::PciAddress;
+use passage_core::plan::{self, Intent, Plan};
+use passage_core::{Host, Root};
+use passage_fixtures::HostSpec;
+
+fn a(s: &str) -> PciAddress {
+    s.parse().expect("address")
+}
+
+fn build(spec: &HostSpec) -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    passage_fixtures::build_spec(spec, d.path()).expect("fixture");
+    d
+}
+
+fn scan(dir: &Path) -> (Root, Host) {
+    let root = Root::new(dir).expect("root");
+    let host = Host::scan(&root);
+    (root, host)
+}
+
+/// Every regular file below /etc and /boot, by path.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, p: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        for e in rd.flatten() {
+            let path = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if m.is_dir() {
+                walk(base, &path, out);
+            } else if m.is_file() {
+                let rel = path
+                    .strip_prefix(base)
+                    .expect("below")
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for top in ["etc", "boot"] {
+        walk(dir, &dir.join(top), &mut out);
+    }
+    out
+}
+
+/// Writes a plan's files into the tree (what the helper does, minus journal and atomicity).
+fn apply(dir: &Path, plan: &Plan) {
+    for c in &plan.changes {
+        let p = dir.join(c.path.trim_start_matches('/'));
+        assert_eq!(
+            std::fs::read(&p).ok(),
+            c.before,
+            "{} changed since it was planned",
+            c.path
+        );
+        match &c.after {
+            Some(b) => {
+                std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+                std::fs::write(&p, b).expect("write");
+            }
+            None => std::fs::remove_file(&p).expect("rm"),
+        }
+    }
+}
+
+/// Plans, applies, re-plans (must be empty) and undoes (must be byte-identical).
+fn round_trip(dir: &Path, make: impl Fn(&Root, &Host) -> Plan) -> Plan {
+    let before = snapshot(dir);
+    let (root, host) = scan(dir);
+    let p = make(&root, &host);
+    assert!(!p.is_empty(), "nothing planned");
+    apply(dir, &p);
+    let (root2, host2) = scan(dir);
+    let again = make(&root2, &host2);
+    assert!(again.is_empty(), "not idempotent:\n{}", again.diff());
+    apply(dir, &p.undo());
+    assert_eq!(snapshot(dir), before, "undo is not byte-identical");
+    p
+}
+
+const DEBIAN_GRUB: &str = "# If you change this file, run 'update-grub' afterwards to update\n# /boot/grub/grub.cfg.\n# For full documentation of the options in this file, see:\n#   info -f grub -n 'Simple configuration'\n\nGRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n\n# If your computer has multiple video cards, you may need to uncomment\n# the following line.\n#GRUB_DISABLE_OS_PROBER=false\n\n# Uncomment to enable BadRAM filtering, modify to suit your needs\n#GRUB_BADRAM=\"0x01234567,0xfefefefe,0x89abcdef,0xefefefef\"\n\n# Uncomment to disable graphical terminal (grub-pc only)\n#GRUB_TERMINAL=console\n\n# Uncomment to disable generation of recovery mode menu entries\n#GRUB_DISABLE_RECOVERY=\"true\"\n\n# Uncomment to get a beep at grub start\n#GRUB_INIT_TUNE=\"480 440 1\"\n";
+
+const ARCH_GRUB: &str = "# GRUB boot loader configuration\n\nGRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR=\"Arch\"\nGRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=3 quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n\n# Preload both GPT and MBR modules so that they are not missed\nGRUB_PRELOAD_MODULES=\"part_gpt part_msdos\"\n\n# Uncomment to enable booting from LUKS encrypted devices\n#GRUB_ENABLE_CRYPTODISK=y\n";
+
+fn set_file(spec: &mut HostSpec, path: &str, content: &str) {
+    spec.files.retain(|(p, _)| p != path);
+    spec.files.push((path.into(), content.into()));
+}
+
+#[test]
+fn debian_laptop_full_host_setup() {
+    let mut spec = passage_fixtures::laptop_prime();
+    set_file(&mut spec, "/etc/default/grub", DEBIAN_GRUB);
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::for_gpu(r, h, a("01:00.0")).expect("plan")
+    });
+    let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/etc/default/grub",
+            "/etc/modprobe.d/passage-vfio.conf",
+            "/etc/initramfs-tools/modules",
+            "/etc/X11/xorg.conf.d/20-passage-host-gpu.conf",
+            "/etc/X11/xorg.conf.d/10-nvidia.conf"
+        ]
+    );
+    let grub = &p.changes[0].diff;
+    assert!(grub.contains("-GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\"\n"), "{grub}");
+    assert!(
+        grub.starts_with("--- a/etc/default/grub\n+++ b/etc/default/grub\n"),
+        "{grub}"
+    );
+    let modprobe =
+        String::from_utf8_lossy(p.changes[1].after.as_deref().unwrap_or_default()).into_owned();
+    assert!(
+        modprobe.contains("options vfio-pci ids=10de:10fa,10de:1f99\n"),
+        "{modprobe}"
+    );
+    assert!(
+        modprobe.contains("softdep nvidia pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\n"),
+        "{modprobe}"
+    );
+    let x11 =
+        String::from_utf8_lossy(p.changes[3].after.as_deref().unwrap_or_default()).into_owned();
+    assert!(
+        x11.contains("BusID \"PCI:0:2:0\"") && x11.contains("Driver \"modesetting\""),
+        "{x11}"
+    );
+    let argv: Vec<String> = p.steps.iter().map(|s| s.argv.join(" ")).collect();
+    assert_eq!(
+        argv,
+        [
+            "update-grub",
+            "update-initramfs -u -k all",
+            "prime-select intel"
+        ]
+    );
+    assert_eq!(
+        p.undo().steps[2].argv,
+        ["prime-select", "on-demand"],
+        "undo switches prime-select back"
+    );
+    assert!(p.notes.iter().any(|n| n.contains("Restart")));
+    // Linux 6.5: no vfio_virqfd.
+    let mods =
+        String::from_utf8_lossy(p.changes[2].after.as_deref().unwrap_or_default()).into_owned();
+    assert!(
+        mods.ends_with("# Passage: vfio for GPU passthrough\nvfio_pci\nvfio\nvfio_iommu_type1\n"),
+        "{mods}"
+    );
+}
+
+#[test]
+fn pop_os_x570_with_kernelstub() {
+    let d = build(&passage_fixtures::x570_tutorial());
+    let p = round_trip(d.path(), |r, h| {
+        plan::for_gpu(r, h, a("0a:00.0")).expect("plan")
+    });
+    let ks = p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/kernelstub/configuration")
+        .expect("kernelstub");
+    // amd_iommu=on is there already (the tutorial's kernelstub --add-options); iommu=pt is new.
+    assert!(
+        ks.diff
+            .contains("-      \"amd_iommu=on\"\n+      \"amd_iommu=on\",\n+      \"iommu=pt\"\n"),
+        "{}",
+        ks.diff
+    );
+    let added = ks
+        .diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .count();
+    assert_eq!(added, 2, "only the user's options change: {}", ks.diff);
+    let modprobe = p
+        .changes
+        .iter()
+        .find(|c| c.path.ends_with("passage-vfio.conf"))
+        .expect("modprobe");
+    let text = String::from_utf8_lossy(modprobe.after.as_deref().unwrap_or_default()).into_owned();
+    assert!(
+        text.contains("options vfio-pci ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07\n"),
+        "{text}"
+    );
+    for m in ["i2c_nvidia_gpu", "nvidia", "snd_hda_intel", "xhci_pci"] {
+        assert!(
+            text.contains(&format!("softdep {m} pre: vfio-pci\n")),
+            "{m}: {text}"
+        );
+    }
+    // Linux 5.3 still has vfio_virqfd as its own module.
+    let mods = p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/initramfs-tools/modules")
+        .expect("modules");
+    assert!(
+        String::from_utf8_lossy(mods.after.as_deref().unwrap_or_default())
+            .contains("vfio_virqfd\n")
+    );
+    // The host keeps the RX 5700 for its desktop; NVIDIA's packaged X11 config is masked.
+    let x11 = p
+        .changes
+        .iter()
+        .find(|c| c.path.ends_with("20-passage-host-gpu.conf"))
+        .expect("x11");
+    assert!(
+        String::from_utf8_lossy(x11.after.as_deref().unwrap_or_default())
+            .contains("BusID \"PCI:13:0:0\"")
+    );
+    assert!(p
+        .changes
+        .iter()
+        .any(|c| c.path == "/etc/X11/xorg.conf.d/10-nvidia.conf" && c.before.is_none()));
+    let argv: Vec<String> = p.steps.iter().map(|s| s.argv.join(" ")).collect();
+    assert_eq!(argv, ["kernelstub", "update-initramfs -u -k all"]);
+}
+
+#[test]
+fn fedora_grubby_bls_and_dracut() {
+    // Fedora 40 with the IOMMU on this time (groups), GRUB + BLS entries, dracut.
+    let mut spec = passage_fixtures::iommu_off();
+    for (i, d) in spec.pci.iter_mut().enumerate() {
+        d.group = Some(
+            if d.addr.starts_with("0000:01:") || d.addr == "0000:00:01.0" {
+                1
+            } else {
+                10 + i as u32
+            },
+        );
+    }
+    spec.iommu_units = vec!["dmar0".into()];
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::for_gpu(r, h, a("01:00.0")).expect("plan")
+    });
+    let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
+    assert!(
+        paths.contains(&"/etc/default/grub")
+            && paths.iter().any(|p| p.starts_with("/boot/loader/entries/")),
+        "{paths:?}"
+    );
+    let grub = p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/default/grub")
+        .expect("grub");
+    assert!(
+        grub.diff
+            .contains("+GRUB_CMDLINE_LINUX=\"rhgb quiet intel_iommu=on iommu=pt\"\n"),
+        "{}",
+        grub.diff
+    );
+    let entry = p
+        .changes
+        .iter()
+        .find(|c| c.path.starts_with("/boot/loader/entries/"))
+        .expect("entry");
+    assert!(entry.diff.contains("+options root=UUID=6a1f0e8c-2d3b-4c5a-9e7f-1b2c3d4e5f60 ro rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt\n"), "{}", entry.diff);
+    let dracut = p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/dracut.conf.d/10-passage-vfio.conf")
+        .expect("dracut (.conf, or dracut ignores it)");
+    assert!(
+        String::from_utf8_lossy(dracut.after.as_deref().unwrap_or_default())
+            .contains("force_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"")
+    );
+    // nouveau drives the card today: it must wait for vfio-pci.
+    let modprobe = p
+        .changes
+        .iter()
+        .find(|c| c.path.ends_with("passage-vfio.conf"))
+        .expect("modprobe");
+    assert!(
+        String::from_utf8_lossy(modprobe.after.as_deref().unwrap_or_default())
+            .contains("softdep nouveau pre: vfio-pci")
+    );
+    let argv: Vec<String> = p.steps.iter().map(|s| s.argv.join(" ")).collect();
+    assert_eq!(
+        argv,
+        ["dracut -f --regenerate-all"],
+        "BLS entries need no regeneration"
+    );
+}
+
+#[test]
+fn arch_systemd_boot_and_mkinitcpio() {
+    let d = build(&passage_fixtures::single_gpu());
+    round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::KernelArguments {
+                add: vec!["amd_iommu=on".into(), "iommu=pt".into()],
+                remove: vec![],
+            },
+        )
+        .expect("plan")
+    });
+    // The only GPU is refused, with the reason.
+    let (root, host) = scan(d.path());
+    let e = plan::for_gpu(&root, &host, a("0c:00.0"))
+        .expect_err("boot GPU")
+        .to_string();
+    assert!(e.contains("group 4") && e.contains("0000:0c:00.0"), "{e}");
+    // The chipset USB controller can go: mkinitcpio gets vfio first.
+    let p = round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::VfioAtBoot {
+                devices: vec![a("0d:00.3")],
+            },
+        )
+        .expect("plan")
+    });
+    let mk = p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/mkinitcpio.conf")
+        .expect("mkinitcpio");
+    assert!(
+        mk.diff
+            .contains("-MODULES=()\n+MODULES=(vfio_pci vfio vfio_iommu_type1)\n"),
+        "{}",
+        mk.diff
+    );
+    assert_eq!(
+        p.steps.iter().map(|s| s.argv.join(" ")).collect::<Vec<_>>(),
+        ["mkinitcpio -P"]
+    );
+    // Arch on GRUB too.
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(&mut spec, "/etc/default/grub", ARCH_GRUB);
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::KernelArguments {
+                add: vec!["amd_iommu=on".into()],
+                remove: vec![],
+            },
+        )
+        .expect("plan")
+    });
+    assert!(
+        p.changes[0]
+            .diff
+            .contains("+GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=3 quiet amd_iommu=on\"\n"),
+        "{}",
+        p.diff()
+    );
+    assert_eq!(
+        p.steps[0].argv,
+        ["grub-mkconfig", "-o", "/boot/grub/grub.cfg"]
+    );
+}
+
+#[test]
+fn identical_gpus_bind_by_address_with_a_udev_rule() {
+    let mut spec = passage_fixtures::x570_tutorial();
+    for d in &mut spec.pci {
+        if d.addr == "0000:0d:00.0" {
+            (d.vendor, d.device, d.driver) = (0x10de, 0x1e07, Some("nvidia".into()));
+        }
+    }
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::VfioAtBoot {
+                devices: vec![a("0a:00.0"), a("0a:00.1"), a("0a:00.2"), a("0a:00.3")],
+            },
+        )
+        .expect("plan")
+    });
+    let modprobe = p
+        .changes
+        .iter()
+        .find(|c| c.path.ends_with("passage-vfio.conf"))
+        .expect("modprobe");
+    let text = String::from_utf8_lossy(modprobe.after.as_deref().unwrap_or_default()).into_owned();
+    assert!(
+        !text.contains("ids="),
+        "ID binding would take the host's card: {text}"
+    );
+    let rule = p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/udev/rules.d/61-passage-vfio.rules")
+        .expect("udev");
+    let rule = String::from_utf8_lossy(rule.after.as_deref().unwrap_or_default()).into_owned();
+    assert!(
+        rule.contains("KERNEL==\"0000:0a:00.0\", ATTR{driver_override}=\"vfio-pci\""),
+        "{rule}"
+    );
+    assert!(!rule.contains("0000:0d:00.0"));
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| n.contains("0000:0d:00.0") && n.contains("by PCI address")));
+}
+
+#[test]
+fn refind_and_systemd_boot_with_kernel_cmdline() {
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(&mut spec, "/boot/refind_linux.conf", "\"Boot with standard options\"  \"rw root=PARTUUID=9b0c quiet\"\n\"Boot to single-user mode\"  \"rw root=PARTUUID=9b0c quiet single\"\n");
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::KernelArguments {
+                add: vec!["amd_iommu=on".into()],
+                remove: vec![],
+            },
+        )
+        .expect("plan")
+    });
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.changes[0].diff.matches("amd_iommu=on").count(), 2);
+
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(
+        &mut spec,
+        "/etc/kernel/cmdline",
+        "root=PARTUUID=9b0c rw quiet\n",
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::KernelArguments {
+                add: vec!["iommu=pt".into()],
+                remove: vec![],
+            },
+        )
+        .expect("plan")
+    });
+    let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
+    // kernel-install's source for future kernels, and today's entry, both.
+    assert_eq!(
+        paths,
+        ["/etc/kernel/cmdline", "/boot/loader/entries/arch.conf"]
+    );
+    assert_eq!(
+        p.changes[0].after.as_deref(),
+        Some(&b"root=PARTUUID=9b0c rw quiet iommu=pt\n"[..])
+    );
+}
+
+#[test]
+fn kernel_arguments_are_validated_before_anything_is_read() {
+    let d = build(&passage_fixtures::x570_tutorial());
+    let (root, host) = scan(d.path());
+    for (add, remove, why) in [
+        (vec!["init=/bin/sh"], vec![], "init"),
+        (vec!["iommu=pt\n"], vec![], "without spaces"),
+        (vec![], vec!["root"], "root"),
+    ] {
+        let intent = Intent::KernelArguments {
+            add: add.iter().map(|s| s.to_string()).collect(),
+            remove: remove.iter().map(|s| s.to_string()).collect(),
+        };
+        let e = plan::plan(&root, &host, &intent)
+            .expect_err(why)
+            .to_string();
+        assert!(e.contains(why), "{e}");
+    }
+    // A group half given is refused with what to add.
+    let e = plan::plan(
+        &root,
+        &host,
+        &Intent::VfioAtBoot {
+            devices: vec![a("0a:00.0")],
+        },
+    )
+    .expect_err("half group")
+    .to_string();
+    assert!(
+        e.contains("whole IOMMU group 28") && e.contains("0000:0a:00.3"),
+        "{e}"
+    );
+    let e = plan::plan(
+        &root,
+        &host,
+        &Intent::VfioAtBoot {
+            devices: vec![a("0d:00.0")],
+        },
+    )
+    .expect_err("host GPU")
+    .to_string();
+    assert!(e.contains("holds what the host needs"), "{e}");
+}
