@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use passage_core::host::PciAddress;
+use passage_core::plan::{self, Intent};
 use passage_core::{check, Host, Root};
 
 #[derive(Parser)]
@@ -52,6 +53,28 @@ enum Cmd {
         /// The GPU to check (PCI address, e.g. 0000:01:00.0); default: the likeliest one
         #[arg(long, value_name = "ADDRESS")]
         gpu: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Preview the changes that set this host up (diffs and commands); nothing is written
+    Plan {
+        #[command(flatten)]
+        root: RootArg,
+        /// Everything to give this GPU's IOMMU group to VMs from boot on
+        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "vfio", "host_display"])]
+        gpu: Option<String>,
+        /// A kernel argument to add or replace (repeatable), e.g. intel_iommu=on
+        #[arg(long, value_name = "ARG")]
+        add: Vec<String>,
+        /// A kernel argument to remove, by key (repeatable), e.g. pcie_acs_override
+        #[arg(long, value_name = "KEY")]
+        remove: Vec<String>,
+        /// Bind these devices to vfio-pci at boot (repeatable; a whole IOMMU group)
+        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "host_display"])]
+        vfio: Vec<String>,
+        /// Keep the host's desktop on this GPU
+        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
+        host_display: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -158,6 +181,53 @@ fn main() -> ExitCode {
                 print!("{}", render::check(&host, &report, color));
             }
             code
+        }
+        Cmd::Plan {
+            root,
+            gpu,
+            add,
+            remove,
+            vfio,
+            host_display,
+            json,
+        } => {
+            let addr = |s: &str| s.parse::<PciAddress>();
+            let opened = match open_root(&root) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            let host = Host::scan(&opened.root);
+            let result = if let Some(g) = gpu {
+                match addr(&g) {
+                    Ok(a) => plan::for_gpu(&opened.root, &host, a),
+                    Err(e) => return fail(e),
+                }
+            } else {
+                let intent = if !vfio.is_empty() {
+                    match vfio.iter().map(|v| addr(v)).collect::<Result<Vec<_>, _>>() {
+                        Ok(devices) => Intent::VfioAtBoot { devices },
+                        Err(e) => return fail(e),
+                    }
+                } else if let Some(h) = host_display {
+                    match addr(&h) {
+                        Ok(gpu) => Intent::HostDisplay { gpu },
+                        Err(e) => return fail(e),
+                    }
+                } else if !add.is_empty() || !remove.is_empty() {
+                    Intent::KernelArguments { add, remove }
+                } else {
+                    return fail("say what to plan: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS… or --host-display ADDRESS");
+                };
+                plan::plan(&opened.root, &host, &intent)
+            };
+            match result {
+                Ok(p) if json => print_json(&p).err().unwrap_or(ExitCode::SUCCESS),
+                Ok(p) => {
+                    print!("{}", render::plan(&p, color));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
         }
         Cmd::Capture { out, root } => {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));

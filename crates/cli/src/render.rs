@@ -358,3 +358,67 @@ pub fn check(host: &Host, report: &Report, color: bool) -> String {
     }
     o
 }
+
+pub fn plan(p: &passage_core::plan::Plan, color: bool) -> String {
+    let st = Style { on: color };
+    let mut o = String::new();
+    if p.is_empty() {
+        let _ = writeln!(
+            o,
+            "{}",
+            st.good(&tr(
+                "Nothing to change: the host is already set up this way."
+            ))
+        );
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "{}",
+        st.bold(&tr_f(
+            "{n} file(s) would change:",
+            &[("n", &p.changes.len().to_string())]
+        ))
+    );
+    for c in &p.changes {
+        let what = match (&c.before, &c.after) {
+            (None, Some(_)) => tr("new"),
+            (Some(_), None) => tr("removed"),
+            _ => tr("edited"),
+        };
+        let _ = writeln!(o, "  {} ({what}): {}", c.path, c.summary);
+    }
+    o.push('\n');
+    for c in &p.changes {
+        for line in c.diff.lines() {
+            let l = if line.starts_with("+++") || line.starts_with("---") {
+                st.bold(line)
+            } else if line.starts_with('+') {
+                st.good(line)
+            } else if line.starts_with('-') {
+                st.bad(line)
+            } else if line.starts_with("@@") {
+                st.dim(line)
+            } else {
+                line.to_string()
+            };
+            let _ = writeln!(o, "{l}");
+        }
+    }
+    if !p.steps.is_empty() {
+        let _ = writeln!(o, "\n{}", st.bold(&tr("Then:")));
+        for s in &p.steps {
+            let _ = writeln!(
+                o,
+                "  $ {}    {}",
+                s.argv.join(" "),
+                st.dim(&format!("# {}", s.summary))
+            );
+        }
+    }
+    for n in &p.notes {
+        let _ = writeln!(o, "\n{}", st.warn(n));
+    }
+    let _ = writeln!(o, "\n{}", st.dim(&tr("This is a preview: nothing was written. Applying goes through Passage's helper, which records every change so it can be undone exactly.")));
+    o
+}

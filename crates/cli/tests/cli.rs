@@ -392,3 +392,69 @@ fn live_test_bed_scan_matches_the_kernel_and_replays() {
         "the test bed has one GPU and no OVMF"
     );
 }
+
+#[test]
+fn plan_previews_the_x570_host_setup_and_writes_nothing() {
+    let d = fixture("x570-tutorial");
+    let root = d.path().to_str().expect("utf8");
+    let before = std::fs::read(d.path().join("etc/kernelstub/configuration")).expect("read");
+    let o = passagectl(&["plan", "--root", root, "--gpu", "0000:0a:00.0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for want in [
+        "+      \"iommu=pt\"",
+        "+options vfio-pci ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07",
+        "+vfio_virqfd",
+        "+    BusID \"PCI:13:0:0\"",
+        "$ kernelstub",
+        "$ update-initramfs -u -k all",
+        "nothing was written",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+    assert_eq!(
+        std::fs::read(d.path().join("etc/kernelstub/configuration")).expect("read"),
+        before
+    );
+    assert!(!d.path().join("etc/modprobe.d/passage-vfio.conf").exists());
+
+    let v = json(&passagectl(&[
+        "plan", "--root", root, "--add", "iommu=pt", "--json",
+    ]));
+    assert_eq!(v["changes"][0]["path"], "/etc/kernelstub/configuration");
+    assert_eq!(v["steps"][0]["argv"], serde_json::json!(["kernelstub"]));
+    // Already there: nothing to do.
+    let o = passagectl(&["plan", "--root", root, "--add", "amd_iommu=on"]);
+    assert!(stdout(&o).contains("Nothing to change"), "{}", stdout(&o));
+}
+
+#[test]
+fn plan_refuses_bad_input_with_the_reason() {
+    for (args, why) in [
+        (
+            vec!["plan", "--demo", "--add", "init=/bin/sh"],
+            "not a kernel argument Passage sets",
+        ),
+        (
+            vec!["plan", "--demo", "--add", "intel_iommu=sometimes"],
+            "is not a value intel_iommu accepts",
+        ),
+        (
+            vec!["plan", "--demo", "--vfio", "0000:0a:00.0"],
+            "whole IOMMU group 28",
+        ),
+        (
+            vec!["plan", "--demo", "--vfio", "0000:0d:00.0"],
+            "holds what the host needs",
+        ),
+        (
+            vec!["plan", "--demo", "--gpu", "0a:00"],
+            "not a PCI address",
+        ),
+        (vec!["plan", "--demo"], "say what to plan"),
+    ] {
+        let o = passagectl(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(why), "{args:?}: {}", stderr(&o));
+    }
+}
