@@ -1,0 +1,236 @@
+//! The journal on a temp root: exact undo, refusals, rollback and crash recovery.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use passage_core::plan::{self, Intent, Plan};
+use passage_core::{Host, Root};
+use passage_helper::journal::{Journal, State, StepRunner};
+
+struct Steps {
+    fail: Option<&'static str>,
+    ran: std::cell::RefCell<Vec<String>>,
+}
+
+impl StepRunner for Steps {
+    fn run(
+        &self,
+        argv: &[String],
+        progress: &mut dyn FnMut(&str),
+    ) -> Option<Result<String, String>> {
+        let line = argv.join(" ");
+        self.ran.borrow_mut().push(line.clone());
+        progress(&format!("running {line}"));
+        match self.fail {
+            Some(p) if line.starts_with(p) => Some(Err(format!("{line}: out of space"))),
+            _ => Some(Ok(format!("{line} done\n"))),
+        }
+    }
+}
+
+fn steps(fail: Option<&'static str>) -> Steps {
+    Steps {
+        fail,
+        ran: Default::default(),
+    }
+}
+
+fn x570() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tmp");
+    passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
+    d
+}
+
+fn gpu_plan(dir: &Path) -> Plan {
+    let root = Root::new(dir).expect("root");
+    let host = Host::scan(&root);
+    plan::for_gpu(&root, &host, "0000:0a:00.0".parse().expect("addr")).expect("plan")
+}
+
+fn read(dir: &Path, p: &str) -> Option<Vec<u8>> {
+    std::fs::read(dir.join(p.trim_start_matches('/'))).ok()
+}
+
+#[test]
+fn apply_then_undo_is_byte_identical_and_keeps_mode_and_owner() {
+    let d = x570();
+    let ks = d.path().join("etc/kernelstub/configuration");
+    std::fs::set_permissions(&ks, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    std::os::unix::fs::chown(&ks, Some(1234), Some(4321)).expect("chown");
+    let original = std::fs::read(&ks).expect("read");
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    let s = steps(None);
+    let mut lines = Vec::new();
+    let e = j
+        .apply(&p, "configure-vfio", 1000, &s, &mut |l| {
+            lines.push(l.to_string())
+        })
+        .expect("apply");
+    assert_eq!(e.state, State::Applied);
+    assert_eq!(e.id, "000001");
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.after, "{}", c.path);
+    }
+    let m = std::fs::metadata(&ks).expect("meta");
+    assert_eq!(
+        (m.mode() & 0o777, m.uid(), m.gid()),
+        (0o640, 1234, 4321),
+        "mode and owner kept"
+    );
+    let new = std::fs::metadata(d.path().join("etc/modprobe.d/passage-vfio.conf")).expect("meta");
+    assert_eq!((new.mode() & 0o777, new.uid()), (0o644, 0));
+    assert_eq!(
+        *s.ran.borrow(),
+        ["kernelstub", "update-initramfs -u -k all"]
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "running update-initramfs -u -k all"),
+        "progress reaches the caller"
+    );
+
+    let e = j.undo("000001", &s, &mut |_| {}).expect("undo");
+    assert_eq!(e.state, State::Undone);
+    assert_eq!(std::fs::read(&ks).expect("read"), original);
+    let m = std::fs::metadata(&ks).expect("meta");
+    assert_eq!((m.mode() & 0o777, m.uid(), m.gid()), (0o640, 1234, 4321));
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
+    }
+    assert_eq!(
+        s.ran.borrow().len(),
+        4,
+        "the steps ran again after the undo"
+    );
+    // Undoing twice is refused.
+    let err = j
+        .undo("000001", &s, &mut |_| {})
+        .expect_err("twice")
+        .to_string();
+    assert!(err.contains("undone"), "{err}");
+    let h = j.history();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].uid, 1000);
+}
+
+#[test]
+fn refusals_name_the_file_and_change_nothing() {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    // The host moved since planning.
+    std::fs::write(d.path().join("etc/initramfs-tools/modules"), "nvme\n").expect("w");
+    let e = j
+        .apply(&p, "v", 0, &steps(None), &mut |_| {})
+        .expect_err("stale")
+        .to_string();
+    assert!(
+        e.contains("/etc/initramfs-tools/modules") && e.contains("changed since the plan"),
+        "{e}"
+    );
+    assert!(j.history().is_empty());
+    assert!(read(d.path(), "/etc/modprobe.d/passage-vfio.conf").is_none());
+
+    // Edited after Passage wrote it: undo refuses rather than discarding the edit.
+    let p = gpu_plan(d.path());
+    j.apply(&p, "v", 0, &steps(None), &mut |_| {})
+        .expect("apply");
+    std::fs::write(
+        d.path().join("etc/modprobe.d/passage-vfio.conf"),
+        "options vfio-pci ids=1234:5678\n",
+    )
+    .expect("w");
+    let e = j
+        .undo("000001", &steps(None), &mut |_| {})
+        .expect_err("edited")
+        .to_string();
+    assert!(
+        e.contains("/etc/modprobe.d/passage-vfio.conf") && e.contains("changed after"),
+        "{e}"
+    );
+    // Bad ids never become paths.
+    for bad in ["../../etc/passwd", "1", "0000001", "00000a", ""] {
+        let e = j
+            .undo(bad, &steps(None), &mut |_| {})
+            .expect_err(bad)
+            .to_string();
+        assert!(e.contains("no change"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn a_failing_step_puts_every_file_back() {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    let s = steps(Some("update-initramfs"));
+    let e = j
+        .apply(&p, "v", 0, &s, &mut |_| {})
+        .expect_err("fails")
+        .to_string();
+    assert!(
+        e.contains("update-initramfs -u -k all failed") && e.contains("out of space"),
+        "{e}"
+    );
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
+    }
+    assert_eq!(j.history()[0].state, State::RolledBack);
+    assert!(j.undo("000001", &s, &mut |_| {}).is_err());
+}
+
+#[test]
+fn an_interrupted_apply_is_rolled_back_at_start() {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    let e = j
+        .apply(&p, "v", 0, &steps(None), &mut |_| {})
+        .expect("apply");
+    // Pretend the helper died after the files were written, before it recorded success.
+    let path = d
+        .path()
+        .join("var/lib/passage/journal")
+        .join(&e.id)
+        .join("entry.json");
+    let text = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("\"applied\"", "\"applying\"");
+    std::fs::write(&path, text).expect("w");
+    assert_eq!(j.recover(), vec![e.id.clone()]);
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
+    }
+    assert_eq!(j.load(&e.id).expect("load").state, State::RolledBack);
+    assert!(j.recover().is_empty(), "nothing left to repair");
+}
+
+#[test]
+fn kernel_arguments_round_trip_on_every_boot_loader_fixture() {
+    for name in ["intel-tutorial", "laptop-prime", "single-gpu", "iommu-off"] {
+        let d = tempfile::tempdir().expect("tmp");
+        passage_fixtures::build(name, d.path()).expect("fixture");
+        let root = Root::new(d.path()).expect("root");
+        let host = Host::scan(&root);
+        let p = plan::plan(
+            &root,
+            &host,
+            &Intent::KernelArguments {
+                add: vec!["iommu=pt".into(), "video=efifb:off".into()],
+                remove: vec![],
+            },
+        )
+        .expect("plan");
+        assert!(!p.is_empty(), "{name}");
+        let j = Journal::new(d.path());
+        let before: Vec<_> = p.changes.iter().map(|c| read(d.path(), &c.path)).collect();
+        let e = j
+            .apply(&p, "set-kernel-arguments", 0, &steps(None), &mut |_| {})
+            .expect("apply");
+        j.undo(&e.id, &steps(None), &mut |_| {}).expect("undo");
+        let after: Vec<_> = p.changes.iter().map(|c| read(d.path(), &c.path)).collect();
+        assert_eq!(before, after, "{name}");
+    }
+}
