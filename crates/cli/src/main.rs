@@ -4,6 +4,7 @@
 //! 2 bad usage or an unreadable root.
 
 mod capture;
+mod helper;
 mod render;
 
 use std::io::IsTerminal;
@@ -75,6 +76,34 @@ enum Cmd {
         /// Keep the host's desktop on this GPU
         #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
         host_display: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a change through Passage's helper (polkit asks for authorization)
+    Apply {
+        /// Everything to give this GPU's IOMMU group to VMs from boot on
+        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "vfio", "host_display"])]
+        gpu: Option<String>,
+        /// A kernel argument to add or replace (repeatable)
+        #[arg(long, value_name = "ARG")]
+        add: Vec<String>,
+        /// A kernel argument to remove, by key (repeatable)
+        #[arg(long, value_name = "KEY")]
+        remove: Vec<String>,
+        /// Bind these devices (a whole IOMMU group) to vfio-pci at boot (repeatable)
+        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "host_display"])]
+        vfio: Vec<String>,
+        /// Keep the host's desktop on this GPU
+        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
+        host_display: Option<String>,
+    },
+    /// Undo a change the helper made (see `history`)
+    Undo {
+        /// The change id (six digits)
+        id: String,
+    },
+    /// The changes the helper made, newest first
+    History {
         #[arg(long)]
         json: bool,
     },
@@ -229,6 +258,15 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Cmd::Apply {
+            gpu,
+            add,
+            remove,
+            vfio,
+            host_display,
+        } => helper::apply(gpu, add, remove, vfio, host_display),
+        Cmd::Undo { id } => helper::undo(&id),
+        Cmd::History { json } => helper::history(json),
         Cmd::Capture { out, root } => {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));
             match capture::capture(&source, &out) {

@@ -3,4 +3,6 @@
 //! it sees (never accepting contents or commands from the caller), writes atomically and
 //! journals every change so that Undo restores it exactly.
 
+pub mod api;
 pub mod journal;
+pub mod server;

@@ -1,1 +1,62 @@
-fn main() {}
+//! passage-helper: started by D-Bus activation as root (data/passage-helper.service).
+//!
+//! `--root DIR` (tests only, on the command line, never over D-Bus) reads and writes the host
+//! below DIR; `--steps-path DIR` then runs step programs (update-grub…) from DIR.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use passage_helper::api::{BUS_NAME, OBJECT_PATH};
+use passage_helper::journal::Journal;
+use passage_helper::server::Helper;
+
+fn main() -> ExitCode {
+    let mut root = PathBuf::from("/");
+    let mut steps_path = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match (a.as_str(), args.next()) {
+            ("--root", Some(v)) => root = PathBuf::from(v),
+            ("--steps-path", Some(v)) => steps_path = Some(PathBuf::from(v)),
+            _ => {
+                eprintln!("usage: passage-helper [--root DIR [--steps-path DIR]]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if steps_path.is_some() && root == std::path::Path::new("/") {
+        eprintln!("passage-helper: --steps-path is for test roots only");
+        return ExitCode::from(2);
+    }
+    if !root.is_dir() {
+        eprintln!("passage-helper: {} is not a directory", root.display());
+        return ExitCode::from(2);
+    }
+    // Finish or roll back whatever a previous run left half done, before taking requests.
+    for id in Journal::new(&root).recover() {
+        eprintln!("passage-helper: change {id} was interrupted; every file is back as it was");
+    }
+    let helper = Helper::new(root, steps_path);
+    let result = zbus::block_on(async {
+        let conn = zbus::connection::Builder::system()
+            .name(BUS_NAME)
+            .serve_at(OBJECT_PATH, helper)
+            .build()
+            .await?;
+        eprintln!(
+            "passage-helper: serving {BUS_NAME} on {}",
+            conn.unique_name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        );
+        std::future::pending::<()>().await;
+        Ok::<(), zbus::Error>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("passage-helper: cannot serve on the system bus: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

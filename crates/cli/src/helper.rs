@@ -1,0 +1,199 @@
+//! `apply`, `undo`, `history`: the same authorized path the app uses, through the helper on
+//! the system bus (`DBUS_SYSTEM_BUS_ADDRESS` is honoured).
+
+use std::process::ExitCode;
+
+use futures_util::StreamExt;
+use passage_helper::api::Helper1Proxy;
+use zbus::block_on;
+
+fn connect() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
+    block_on(async {
+        let conn = zbus::Connection::system()
+            .await
+            .map_err(|e| format!("cannot reach the system bus ({e}); is D-Bus running?"))?;
+        let proxy = Helper1Proxy::new(&conn).await.map_err(|e| {
+            format!("cannot reach Passage's helper ({e}); is the passage-helper package installed?")
+        })?;
+        Ok((conn, proxy))
+    })
+}
+
+/// Prints the helper's words for a failed call; 1 refused or failed, 2 bad input.
+fn report(e: zbus::Error) -> ExitCode {
+    use zbus::fdo::Error as F;
+    match e {
+        zbus::Error::FDO(f) => match *f {
+            F::InvalidArgs(msg) => {
+                eprintln!("passagectl: {msg}");
+                ExitCode::from(2)
+            }
+            F::AccessDenied(msg) | F::Failed(msg) => {
+                eprintln!("passagectl: {msg}");
+                ExitCode::from(1)
+            }
+            F::ServiceUnknown(_) | F::NameHasNoOwner(_) => {
+                eprintln!("passagectl: Passage's helper is not installed or cannot start (io.github.passage.Helper1); install the passage-helper package.");
+                ExitCode::from(1)
+            }
+            other => {
+                eprintln!("passagectl: {other}");
+                ExitCode::from(1)
+            }
+        },
+        zbus::Error::MethodError(_, msg, _) => {
+            eprintln!("passagectl: {}", msg.unwrap_or_default());
+            ExitCode::from(1)
+        }
+        other => {
+            eprintln!("passagectl: {other}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Echoes the helper's progress lines while a call runs.
+fn follow(proxy: &Helper1Proxy<'static>) {
+    if let Ok(mut signals) = block_on(proxy.receive_progress()) {
+        std::thread::spawn(move || {
+            block_on(async {
+                while let Some(s) = signals.next().await {
+                    if let Ok(a) = s.args() {
+                        println!("  | {}", a.line);
+                    }
+                }
+            })
+        });
+    }
+}
+
+fn done(r: zbus::Result<(String, String)>) -> Result<(), ExitCode> {
+    match r {
+        Ok((id, summary)) if id.is_empty() => {
+            println!("{summary}");
+            Ok(())
+        }
+        Ok((id, summary)) => {
+            println!("Change {id} applied: {summary}\nUndo it with: passagectl undo {id}");
+            Ok(())
+        }
+        Err(e) => Err(report(e)),
+    }
+}
+
+pub fn apply(
+    gpu: Option<String>,
+    add: Vec<String>,
+    remove: Vec<String>,
+    vfio: Vec<String>,
+    host_display: Option<String>,
+) -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    follow(&proxy);
+    let result = if let Some(g) = gpu {
+        // The whole host setup for one GPU, as three journaled changes (one authorization).
+        let root = match passage_core::Root::new("/") {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("passagectl: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let host = passage_core::Host::scan(&root);
+        let addr: passage_core::host::PciAddress = match g.parse() {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("passagectl: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let Some(group) = host.group_of(addr) else {
+            eprintln!(
+                "passagectl: {addr} is in no IOMMU group; `passagectl check` says what to do"
+            );
+            return ExitCode::from(2);
+        };
+        let members: Vec<String> = group
+            .devices
+            .iter()
+            .filter(|a| host.device(**a).is_some_and(|d| !d.is_bridge()))
+            .map(|a| a.to_string())
+            .collect();
+        let iommu = passage_core::check::iommu_arguments(host.cpu.vendor_kind);
+        done(block_on(proxy.set_kernel_arguments(&strs(&iommu), &[])))
+            .and_then(|()| done(block_on(proxy.configure_vfio(&strs(&members)))))
+    } else if !vfio.is_empty() {
+        done(block_on(proxy.configure_vfio(&strs(&vfio))))
+    } else if let Some(h) = host_display {
+        done(block_on(proxy.configure_host_display(&h)))
+    } else if !add.is_empty() || !remove.is_empty() {
+        done(block_on(
+            proxy.set_kernel_arguments(&strs(&add), &strs(&remove)),
+        ))
+    } else {
+        eprintln!("passagectl: say what to apply: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS… or --host-display ADDRESS");
+        return ExitCode::from(2);
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(c) => c,
+    }
+}
+
+pub fn undo(id: &str) -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    follow(&proxy);
+    match block_on(proxy.undo(id)) {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub fn history(json: bool) -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match block_on(proxy.history()) {
+        Ok(rows) if json => {
+            let v: Vec<_> = rows
+                .iter()
+                .map(|(id, created, uid, verb, summary, state)| serde_json::json!({"id": id, "created": created, "uid": uid, "verb": verb, "summary": summary, "state": state}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(rows) => {
+            if rows.is_empty() {
+                println!("Passage has made no changes to this host.");
+            }
+            for (id, _created, uid, verb, summary, state) in rows {
+                println!("{id}  {state:<11} {verb:<24} uid {uid:<6} {summary}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(e),
+    }
+}

@@ -1,0 +1,287 @@
+//! passage-helper on a private system bus with a real polkitd: authorization per verb,
+//! validation before anything else, exact undo, crash safety, progress.
+
+mod common;
+use common::bus::{TestBus, ALLOWED_UID, DENIED_UID};
+use common::{stderr, stdout};
+
+#[test]
+fn an_allowed_caller_changes_the_tree_and_undo_is_byte_identical() {
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "echo kernelstub: boot entry written")]),
+        &[],
+    );
+    let before = tb.snapshot();
+    let o = tb.passagectl(
+        ALLOWED_UID,
+        &["apply", "--add", "iommu=pt", "--add", "video=efifb:off"],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("Change 000001 applied"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("| kernelstub: boot entry written"),
+        "progress signal: {}",
+        stdout(&o)
+    );
+    let ks = std::fs::read_to_string(tb.root.join("etc/kernelstub/configuration")).expect("read");
+    assert!(
+        ks.contains("\"iommu=pt\"") && ks.contains("\"video=efifb:off\""),
+        "{ks}"
+    );
+
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(h[0]["id"], "000001");
+    assert_eq!(
+        h[0]["uid"], ALLOWED_UID,
+        "the caller as the bus saw it, not the helper"
+    );
+    assert_eq!(h[0]["state"], "applied");
+
+    let o = tb.passagectl(ALLOWED_UID, &["undo", "000001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = tb.snapshot();
+    let host = |m: &std::collections::BTreeMap<String, Vec<u8>>| {
+        m.iter()
+            .filter(|(k, _)| !k.starts_with("var/lib/passage"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(host(&after), host(&before), "undo is byte-identical");
+    // Nothing to change twice.
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "amd_iommu=on"]);
+    assert!(stdout(&o).contains("Nothing to change"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_denied_caller_gets_access_denied_and_nothing_changes() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let before = tb.snapshot();
+    for args in [
+        vec!["apply", "--add", "iommu=pt"],
+        vec![
+            "apply",
+            "--vfio",
+            "0000:0a:00.0",
+            "--vfio",
+            "0000:0a:00.1",
+            "--vfio",
+            "0000:0a:00.2",
+            "--vfio",
+            "0000:0a:00.3",
+        ],
+        vec!["apply", "--host-display", "0000:0d:00.0"],
+        vec!["undo", "000001"],
+        vec!["history"],
+    ] {
+        let o = tb.passagectl(DENIED_UID, &args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&o).contains("not authorized for io.github.passage."),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(tb.snapshot(), before);
+}
+
+#[test]
+fn malformed_input_is_refused_with_the_reason_before_polkit_is_asked() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let before = tb.snapshot();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["apply", "--vfio", "0000:0a:00"], "not a PCI address"),
+        (
+            vec!["apply", "--vfio", "../../etc/passwd"],
+            "not a PCI address",
+        ),
+        (
+            vec!["apply", "--add", "init=/bin/sh"],
+            "not a kernel argument Passage sets",
+        ),
+        (
+            vec!["apply", "--add", "vfio-pci.ids=zzzz:10f7"],
+            "is not a value vfio-pci.ids accepts",
+        ),
+        (
+            vec!["apply", "--add", "iommu=pt\nrm -rf /"],
+            "control character",
+        ),
+        (
+            vec!["apply", "--add", "video=/etc/shadow"],
+            "is not a value video accepts",
+        ),
+        (vec!["undo", "../000001"], "is not a change id"),
+    ];
+    // Even the denied user gets the validation error: bad input never reaches polkit.
+    for uid in [ALLOWED_UID, DENIED_UID] {
+        for (args, why) in &cases {
+            let o = tb.passagectl(uid, args);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{args:?} as {uid}: {}",
+                stderr(&o)
+            );
+            assert!(stderr(&o).contains(why), "{args:?}: {}", stderr(&o));
+        }
+    }
+    // A 1 MB string (too big for a command line): straight over D-Bus.
+    let big = format!("iommu={}", "p".repeat(1_000_000));
+    let err = zbus::block_on(async {
+        let conn = zbus::connection::Builder::address(tb.address.as_str())
+            .build()
+            .await?;
+        let proxy = passage_helper::api::Helper1Proxy::new(&conn).await?;
+        proxy.set_kernel_arguments(&[big.as_str()], &[]).await
+    })
+    .expect_err("refused");
+    assert!(err.to_string().contains("at most 512"), "{err}");
+    // The whole group is needed, and the host's display GPU is refused.
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--vfio", "0000:0a:00.0"]);
+    assert!(
+        stderr(&o).contains("whole IOMMU group 28"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--vfio", "0000:0d:00.0"]);
+    assert!(
+        stderr(&o).contains("holds what the host needs"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tb.snapshot(), before);
+}
+
+#[test]
+fn only_root_may_own_the_helper_name() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    // A second passage-helper started as an ordinary user cannot take the name.
+    let o = std::process::Command::new(common::bus::helper_bin())
+        .args(["--root", tb.root.to_str().expect("utf8")])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &tb.address)
+        .uid(ALLOWED_UID)
+        .gid(ALLOWED_UID)
+        .output()
+        .expect("helper");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot serve on the system bus")
+            && stderr(&o).contains("AccessDenied"),
+        "{}",
+        stderr(&o)
+    );
+}
+use std::os::unix::process::CommandExt;
+
+#[test]
+fn a_helper_killed_mid_apply_leaves_every_file_old_after_restart() {
+    // A pause between file writes lets the kill land in the middle of the apply.
+    let mut tb = TestBus::start(
+        "x570-tutorial",
+        None,
+        &[("PASSAGE_HELPER_TEST_PAUSE_MS", "700")],
+    );
+    let files = [
+        "etc/modprobe.d/passage-vfio.conf",
+        "etc/initramfs-tools/modules",
+    ];
+    let before: Vec<Option<Vec<u8>>> = files
+        .iter()
+        .map(|f| std::fs::read(tb.root.join(f)).ok())
+        .collect();
+    let mut client = tb
+        .passagectl_cmd(
+            ALLOWED_UID,
+            &[
+                "apply",
+                "--vfio",
+                "0000:0a:00.0",
+                "--vfio",
+                "0000:0a:00.1",
+                "--vfio",
+                "0000:0a:00.2",
+                "--vfio",
+                "0000:0a:00.3",
+            ],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("client");
+    // Wait until the first file is written, then kill.
+    let t = std::time::Instant::now();
+    while !tb.root.join(files[0]).exists() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "the apply never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    tb.kill_helper();
+    let _ = client.wait();
+    // Old or new, never torn, before recovery…
+    let mid: Vec<Option<Vec<u8>>> = files
+        .iter()
+        .map(|f| std::fs::read(tb.root.join(f)).ok())
+        .collect();
+    assert_ne!(mid, before, "the kill landed after the first write");
+    assert_eq!(mid[1], before[1], "the second file was not reached");
+    // …and all old after the restart rolls the interrupted change back.
+    tb.start_helper();
+    let now: Vec<Option<Vec<u8>>> = files
+        .iter()
+        .map(|f| std::fs::read(tb.root.join(f)).ok())
+        .collect();
+    assert_eq!(now, before);
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(h[0]["state"], "rolled-back");
+    assert!(
+        tb.snapshot().keys().all(|k| !k.contains(".passage-tmp")),
+        "no temp files left"
+    );
+}
+
+#[test]
+fn a_failing_rebuild_rolls_back_and_says_why() {
+    let tb = TestBus::start("x570-tutorial", Some(&[("update-initramfs", "echo 'update-initramfs: Generating /boot/initrd.img-5.3.0'; echo 'E: no space left on /boot' ; exit 1")]), &[]);
+    let before = tb.snapshot();
+    let o = tb.passagectl(
+        ALLOWED_UID,
+        &[
+            "apply",
+            "--vfio",
+            "0000:0a:00.0",
+            "--vfio",
+            "0000:0a:00.1",
+            "--vfio",
+            "0000:0a:00.2",
+            "--vfio",
+            "0000:0a:00.3",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("update-initramfs -u -k all failed")
+            && stderr(&o).contains("no space left on /boot"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("| update-initramfs: Generating"),
+        "progress: {}",
+        stdout(&o)
+    );
+    let host = |m: std::collections::BTreeMap<String, Vec<u8>>| {
+        m.into_iter()
+            .filter(|(k, _)| !k.starts_with("var/lib/passage"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(host(tb.snapshot()), host(before));
+}

@@ -1,0 +1,286 @@
+//! The D-Bus object: validate, authorize (polkit, for the caller named in the message header),
+//! recompute the change with passage-core from the host the helper sees, apply through the
+//! journal. One change at a time.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use passage_core::plan::{self, args, Intent};
+use passage_core::{Host, Root};
+use zbus::message::Header;
+use zbus::{fdo, interface, Connection};
+use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
+
+use crate::api::*;
+use crate::journal::{Journal, ProcessRunner};
+
+pub struct Helper {
+    pub root: PathBuf,
+    pub steps_path: Option<PathBuf>,
+    busy: Arc<Mutex<()>>,
+}
+
+impl Helper {
+    pub fn new(root: PathBuf, steps_path: Option<PathBuf>) -> Self {
+        Self {
+            root,
+            steps_path,
+            busy: Arc::new(Mutex::new(())),
+        }
+    }
+}
+
+/// Refuses oversized or malformed lists before anything else looks at them.
+fn limits(what: &str, items: &[String]) -> fdo::Result<()> {
+    if items.len() > MAX_ITEMS {
+        return Err(fdo::Error::InvalidArgs(format!(
+            "too many {what} ({}); at most {MAX_ITEMS}",
+            items.len()
+        )));
+    }
+    for i in items {
+        if i.len() > MAX_ITEM_LEN {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "a {what} entry is {} bytes long; at most {MAX_ITEM_LEN}",
+                i.len()
+            )));
+        }
+        if i.chars().any(|c| c.is_control()) {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "a {what} entry holds a control character (a newline?): {:?}",
+                i.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// polkit decides, for the caller that sent this message (its unique bus name), never for us.
+async fn authorize(conn: &Connection, hdr: &Header<'_>, action: &str) -> fdo::Result<u32> {
+    let subject = Subject::new_for_message_header(hdr)
+        .map_err(|e| fdo::Error::AccessDenied(format!("cannot identify the caller: {e}")))?;
+    let authority = AuthorityProxy::new(conn).await.map_err(|e| {
+        fdo::Error::AccessDenied(format!(
+            "polkit is not reachable ({e}); is polkitd running?"
+        ))
+    })?;
+    let result = authority
+        .check_authorization(
+            &subject,
+            action,
+            &HashMap::new(),
+            CheckAuthorizationFlags::ALLOW_USER_INTERACTION,
+            "",
+        )
+        .await
+        .map_err(|e| fdo::Error::AccessDenied(format!("polkit could not decide ({e})")))?;
+    if !result.is_authorized {
+        return Err(fdo::Error::AccessDenied(format!(
+            "not authorized for {action}: polkit said no (or authentication was dismissed)"
+        )));
+    }
+    let sender = hdr
+        .sender()
+        .ok_or_else(|| fdo::Error::AccessDenied("the message has no sender".into()))?;
+    let dbus = fdo::DBusProxy::new(conn).await?;
+    dbus.get_connection_unix_user(sender.clone().into()).await
+}
+
+fn plan_error(e: plan::PlanError) -> fdo::Error {
+    use plan::PlanError::*;
+    match e {
+        UnknownKey(_) | BadArgument(..) | Device(_) => fdo::Error::InvalidArgs(e.to_string()),
+        _ => fdo::Error::Failed(e.to_string()),
+    }
+}
+
+impl Helper {
+    /// Plans `intent` on the host as the helper sees it and applies it through the journal.
+    async fn apply(
+        &self,
+        conn: &Connection,
+        uid: u32,
+        verb: &'static str,
+        intent: Intent,
+    ) -> fdo::Result<(String, String)> {
+        let root = self.root.clone();
+        let runner = ProcessRunner {
+            dir: self.steps_path.clone(),
+            live: self.root == std::path::Path::new("/"),
+        };
+        let busy = self.busy.clone();
+        let conn = conn.clone();
+        blocking::unblock(move || {
+            let _guard = busy.lock().map_err(|_| {
+                fdo::Error::Failed("the helper is in a bad state; restart it".into())
+            })?;
+            let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            let host = Host::scan(&r);
+            let p = plan::plan(&r, &host, &intent).map_err(plan_error)?;
+            if p.is_empty() {
+                return Ok((
+                    String::new(),
+                    "Nothing to change: the host is already set up this way.".to_string(),
+                ));
+            }
+            let journal = Journal::new(&root);
+            let mut progress = |line: &str| {
+                let _ = zbus::block_on(conn.emit_signal(
+                    None::<()>,
+                    OBJECT_PATH,
+                    INTERFACE,
+                    "Progress",
+                    &(line,),
+                ));
+            };
+            let e = journal
+                .apply(&p, verb, uid, &runner, &mut progress)
+                .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            let mut summary = e.summary.clone();
+            for n in &p.notes {
+                summary.push('\n');
+                summary.push_str(n);
+            }
+            Ok((e.id, summary))
+        })
+        .await
+    }
+}
+
+#[interface(name = "io.github.passage.Helper1")]
+impl Helper {
+    async fn set_kernel_arguments(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        add: Vec<String>,
+        remove: Vec<String>,
+    ) -> fdo::Result<(String, String)> {
+        limits("arguments", &add)?;
+        limits("arguments", &remove)?;
+        for a in &add {
+            args::parse_allowed(a).map_err(plan_error)?;
+        }
+        for k in &remove {
+            args::parse_removable(k).map_err(plan_error)?;
+        }
+        let uid = authorize(conn, &hdr, ACTION_BOOT).await?;
+        self.apply(
+            conn,
+            uid,
+            "set-kernel-arguments",
+            Intent::KernelArguments { add, remove },
+        )
+        .await
+    }
+
+    async fn configure_vfio(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        devices: Vec<String>,
+    ) -> fdo::Result<(String, String)> {
+        limits("devices", &devices)?;
+        let devices = devices
+            .iter()
+            .map(|d| d.parse::<passage_core::host::PciAddress>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+        let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
+        self.apply(conn, uid, "configure-vfio", Intent::VfioAtBoot { devices })
+            .await
+    }
+
+    async fn configure_host_display(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        gpu: String,
+    ) -> fdo::Result<(String, String)> {
+        limits("devices", std::slice::from_ref(&gpu))?;
+        let gpu = gpu
+            .parse()
+            .map_err(|e: passage_core::host::pci::BadPciAddress| {
+                fdo::Error::InvalidArgs(e.to_string())
+            })?;
+        let uid = authorize(conn, &hdr, ACTION_DISPLAY).await?;
+        self.apply(
+            conn,
+            uid,
+            "configure-host-display",
+            Intent::HostDisplay { gpu },
+        )
+        .await
+    }
+
+    async fn undo(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        change_id: String,
+    ) -> fdo::Result<String> {
+        if !Journal::valid_id(&change_id) {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "{:?} is not a change id (six digits, from `passagectl history`)",
+                change_id.chars().take(40).collect::<String>()
+            )));
+        }
+        authorize(conn, &hdr, ACTION_UNDO).await?;
+        let root = self.root.clone();
+        let runner = ProcessRunner {
+            dir: self.steps_path.clone(),
+            live: self.root == std::path::Path::new("/"),
+        };
+        let busy = self.busy.clone();
+        let conn = conn.clone();
+        blocking::unblock(move || {
+            let _guard = busy.lock().map_err(|_| {
+                fdo::Error::Failed("the helper is in a bad state; restart it".into())
+            })?;
+            let mut progress = |line: &str| {
+                let _ = zbus::block_on(conn.emit_signal(
+                    None::<()>,
+                    OBJECT_PATH,
+                    INTERFACE,
+                    "Progress",
+                    &(line,),
+                ));
+            };
+            let e = Journal::new(&root)
+                .undo(&change_id, &runner, &mut progress)
+                .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            Ok(format!("Change {} undone: {}", e.id, e.summary))
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<Vec<HistoryRow>> {
+        authorize(conn, &hdr, ACTION_HISTORY).await?;
+        let root = self.root.clone();
+        Ok(blocking::unblock(move || {
+            Journal::new(&root)
+                .history()
+                .into_iter()
+                .map(|e| {
+                    let state = serde_json::to_value(e.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    (e.id, e.created, e.uid, e.verb, e.summary, state)
+                })
+                .collect()
+        })
+        .await)
+    }
+
+    #[zbus(signal)]
+    async fn progress(
+        emitter: &zbus::object_server::SignalEmitter<'_>,
+        line: &str,
+    ) -> zbus::Result<()>;
+}
