@@ -285,3 +285,80 @@ fn a_failing_rebuild_rolls_back_and_says_why() {
     };
     assert_eq!(host(tb.snapshot()), host(before));
 }
+
+/// Times `PASSAGE_BENCH_N` History calls on `PASSAGE_BENCH_ADDR` and prints the median; run by
+/// the benchmark below as the allowed or the denied user.
+#[test]
+#[ignore = "a child of helper_round_trip_benchmark"]
+fn bench_client() {
+    let (Ok(addr), Ok(n)) = (
+        std::env::var("PASSAGE_BENCH_ADDR"),
+        std::env::var("PASSAGE_BENCH_N"),
+    ) else {
+        return;
+    };
+    let n: usize = n.parse().expect("n");
+    let mut times = zbus::block_on(async {
+        let conn = zbus::connection::Builder::address(addr.as_str())
+            .build()
+            .await
+            .expect("bus");
+        let proxy = passage_helper::api::Helper1Proxy::new(&conn)
+            .await
+            .expect("proxy");
+        let mut t = Vec::with_capacity(n);
+        for _ in 0..n {
+            let s = std::time::Instant::now();
+            let r = proxy.history().await;
+            t.push(s.elapsed().as_secs_f64() * 1000.0);
+            // Time what was meant: an answer for the allowed user, a refusal for the other.
+            match std::env::var("PASSAGE_BENCH_EXPECT").as_deref() {
+                Ok("denied") => assert!(r
+                    .expect_err("denied")
+                    .to_string()
+                    .contains("not authorized")),
+                _ => assert_eq!(r.expect("history").len(), 1),
+            }
+        }
+        t
+    });
+    times.sort_by(f64::total_cmp);
+    println!(
+        "BENCH median_ms={:.3} p90_ms={:.3}",
+        times[n / 2],
+        times[n * 9 / 10]
+    );
+}
+
+/// Benchmark (build-aux/bench-helper.sh): median round trip of History, authorized and denied,
+/// with polkitd in the loop.
+#[test]
+#[ignore = "benchmark: build-aux/bench-helper.sh"]
+fn helper_round_trip_benchmark() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    // One change in the history, so the authorized call returns something.
+    assert!(tb
+        .passagectl(ALLOWED_UID, &["apply", "--add", "iommu=pt"])
+        .status
+        .success());
+    for (who, uid) in [("authorized", ALLOWED_UID), ("denied", DENIED_UID)] {
+        let o = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .args(["--exact", "bench_client", "--ignored", "--nocapture"])
+            .env("PASSAGE_BENCH_ADDR", &tb.address)
+            .env("PASSAGE_BENCH_N", "300")
+            .env("PASSAGE_BENCH_EXPECT", who)
+            .uid(uid)
+            .gid(uid)
+            .output()
+            .expect("client");
+        let out = stdout(&o);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("BENCH"))
+            .unwrap_or_else(|| panic!("no figures: {out}{}", stderr(&o)));
+        println!(
+            "{who:<10} History round trip: {}",
+            line.trim_start_matches("BENCH ")
+        );
+    }
+}

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Installs passage-helper as a host package would: the binary in libexecdir, the busconfig,
+# D-Bus activation, the hardened systemd unit and the polkit actions.
+# usage: sudo build-aux/install-helper.sh [PREFIX]      (default /usr; DESTDIR is honoured)
+# The GUI can ship as a flatpak; the helper cannot (a flatpak cannot install system services).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PREFIX=${1:-/usr}
+D=${DESTDIR:-}
+LIBEXEC=$PREFIX/libexec
+BIN=${PASSAGE_HELPER_BIN:-target/release/passage-helper}
+[ -x "$BIN" ] || cargo build --release -q -p passage-helper
+sub(){ sed "s|@libexecdir@|$LIBEXEC|g" "$1"; }
+install -Dm755 "$BIN" "$D$LIBEXEC/passage-helper"
+install -Dm644 data/io.github.passage.Helper1.conf "$D$PREFIX/share/dbus-1/system.d/io.github.passage.Helper1.conf"
+install -Dm644 <(sub data/io.github.passage.Helper1.service.in) "$D$PREFIX/share/dbus-1/system-services/io.github.passage.Helper1.service"
+install -Dm644 <(sub data/passage-helper.service.in) "$D$PREFIX/lib/systemd/system/passage-helper.service"
+install -Dm644 data/io.github.passage.policy "$D$PREFIX/share/polkit-1/actions/io.github.passage.policy"
+install -dm700 "$D/var/lib/passage"
+echo "installed passage-helper under ${D:-}$PREFIX"
