@@ -11,6 +11,6 @@ P=$(mktemp -d); OUT=$(mktemp -d)
 trap 'rm -rf "$P" "$OUT"' EXIT
 cp "$HERE/payload-scan/run.sh" "$TOP/target/release/passagectl" "$P/"
 "$HERE/exchange.sh" "$W" "$P" "$OUT"
-PASSAGE_TESTBED_OUT=$OUT cargo test -q -p passagectl --manifest-path "$TOP/Cargo.toml" --test cli -- --ignored live_test_bed
 [ "${KEEP:-}" ] && cp -r "$OUT/." "$KEEP/"
+PASSAGE_TESTBED_OUT=$OUT cargo test -q -p passagectl --manifest-path "$TOP/Cargo.toml" --test cli -- --ignored live_test_bed
 exit 0

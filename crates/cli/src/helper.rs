@@ -197,3 +197,28 @@ pub fn history(json: bool) -> ExitCode {
         Err(e) => report(e),
     }
 }
+
+fn simple(call: impl FnOnce(&Helper1Proxy<'static>) -> zbus::Result<String>) -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match call(&proxy) {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub fn bind(devices: &[String], override_host: bool) -> ExitCode {
+    simple(|p| block_on(p.bind_to_vfio(&strs(devices), override_host)))
+}
+
+pub fn restore(devices: &[String]) -> ExitCode {
+    simple(|p| block_on(p.restore_drivers(&strs(devices))))
+}

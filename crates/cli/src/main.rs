@@ -97,6 +97,20 @@ enum Cmd {
         #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
         host_display: Option<String>,
     },
+    /// Hand a whole IOMMU group to vfio-pci now, through the helper
+    Bind {
+        /// The devices (every function of the group)
+        #[arg(required = true, value_name = "ADDRESS")]
+        devices: Vec<String>,
+        /// Take a group the host needs (its screen's GPU…); asks for authorization again
+        #[arg(long)]
+        override_host: bool,
+    },
+    /// Give devices back to their own drivers, through the helper
+    Restore {
+        #[arg(required = true, value_name = "ADDRESS")]
+        devices: Vec<String>,
+    },
     /// Undo a change the helper made (see `history`)
     Undo {
         /// The change id (six digits)
@@ -266,6 +280,11 @@ fn main() -> ExitCode {
             host_display,
         } => helper::apply(gpu, add, remove, vfio, host_display),
         Cmd::Undo { id } => helper::undo(&id),
+        Cmd::Bind {
+            devices,
+            override_host,
+        } => helper::bind(&devices, override_host),
+        Cmd::Restore { devices } => helper::restore(&devices),
         Cmd::History { json } => helper::history(json),
         Cmd::Capture { out, root } => {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));

@@ -15,6 +15,8 @@ pub const ACTION_DEVICES: &str = "io.github.passage.manage-devices";
 pub const ACTION_DISPLAY: &str = "io.github.passage.configure-display";
 pub const ACTION_UNDO: &str = "io.github.passage.undo";
 pub const ACTION_HISTORY: &str = "io.github.passage.history";
+/// Taking a group the host needs (its display GPU…): asked in addition, never kept.
+pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
 
 /// Limits on what a caller may send, checked before anything else.
 pub const MAX_ITEMS: usize = 64;
@@ -39,6 +41,13 @@ pub trait Helper1 {
 
     /// Keeps the host's desktop on this GPU.
     fn configure_host_display(&self, gpu: &str) -> zbus::Result<(String, String)>;
+
+    /// Hands a whole IOMMU group to vfio-pci now. A group the host needs is refused unless
+    /// `override_host` (authorized separately).
+    fn bind_to_vfio(&self, devices: &[&str], override_host: bool) -> zbus::Result<String>;
+
+    /// Gives devices back to their own drivers.
+    fn restore_drivers(&self, devices: &[&str]) -> zbus::Result<String>;
 
     /// Undoes a change: every file back to its original bytes.
     fn undo(&self, change_id: &str) -> zbus::Result<String>;

@@ -75,6 +75,9 @@ pub struct Entry {
     pub state: State,
     pub files: Vec<FileRecord>,
     pub steps: Vec<StepRecord>,
+    /// Devices bound to vfio-pci by this change, with the driver each had (runtime changes).
+    #[serde(default)]
+    pub bound: Vec<(String, Option<String>)>,
 }
 
 /// Runs a step; `None` means "not run" (recorded as skipped). Output lines go to `progress`.
@@ -281,6 +284,7 @@ impl Journal {
                     output: String::new(),
                 })
                 .collect(),
+            bound: Vec::new(),
         };
         self.save(&entry)?;
         // Test hook: a pause between files, so a test can kill the helper mid-apply.
@@ -406,6 +410,40 @@ impl Journal {
         r.map(|()| entry)
     }
 
+    /// Records a change made outside files (binding devices now), for the history and undo.
+    pub fn record(
+        &self,
+        verb: &str,
+        uid: u32,
+        summary: String,
+        bound: Vec<(String, Option<String>)>,
+        state: State,
+    ) -> Result<Entry, JournalError> {
+        let e = Entry {
+            id: self.next_id(),
+            created: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            uid,
+            verb: verb.to_string(),
+            summary,
+            state,
+            files: Vec::new(),
+            steps: Vec::new(),
+            bound,
+        };
+        self.save(&e)?;
+        Ok(e)
+    }
+
+    /// Sets the state of an entry (a runtime change undone).
+    pub fn mark(&self, id: &str, state: State) -> Result<(), JournalError> {
+        let mut e = self.load(id)?;
+        e.state = state;
+        self.save(&e)
+    }
+
     /// At start: an apply the helper did not finish is rolled back; an undo it did not finish
     /// is finished. Returns the ids it repaired.
     pub fn recover(&self) -> Vec<String> {
@@ -459,7 +497,8 @@ impl StepRunner for ProcessRunner {
         progress: &mut dyn FnMut(&str),
     ) -> Option<Result<String, String>> {
         let prog = argv.first()?;
-        if !ALLOWED_PROGRAMS.contains(&prog.as_str()) {
+        let modprobe_vfio = argv == ["modprobe", "vfio-pci"];
+        if !ALLOWED_PROGRAMS.contains(&prog.as_str()) && !modprobe_vfio {
             return Some(Err(format!("{prog} is not a program Passage runs")));
         }
         let path = match (&self.dir, self.live) {

@@ -6,3 +6,4 @@
 pub mod api;
 pub mod journal;
 pub mod server;
+pub mod sysfs;

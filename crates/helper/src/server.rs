@@ -13,7 +13,8 @@ use zbus::{fdo, interface, Connection};
 use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
 use crate::api::*;
-use crate::journal::{Journal, ProcessRunner};
+use crate::journal::{Journal, ProcessRunner, State};
+use crate::sysfs;
 
 pub struct Helper {
     pub root: PathBuf,
@@ -214,6 +215,111 @@ impl Helper {
         .await
     }
 
+    async fn bind_to_vfio(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        devices: Vec<String>,
+        override_host: bool,
+    ) -> fdo::Result<String> {
+        limits("devices", &devices)?;
+        let devices = devices
+            .iter()
+            .map(|d| d.parse::<passage_core::host::PciAddress>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+        let root = self.root.clone();
+        let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
+            .await
+            .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        // The guard first, so bad input never reaches polkit; the override is its own action.
+        let needs_override = plan::vfio::check_group(&host, &devices, false).is_err();
+        plan::vfio::check_group(&host, &devices, override_host).map_err(plan_error)?;
+        let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
+        if needs_override {
+            authorize(conn, &hdr, ACTION_OVERRIDE).await?;
+        }
+        let root = self.root.clone();
+        let runner = ProcessRunner {
+            dir: self.steps_path.clone(),
+            live: self.root == std::path::Path::new("/"),
+        };
+        let busy = self.busy.clone();
+        blocking::unblock(move || {
+            let _guard = busy.lock().map_err(|_| {
+                fdo::Error::Failed("the helper is in a bad state; restart it".into())
+            })?;
+            let bound = sysfs::bind(&root, &host, &devices, &runner).map_err(fdo::Error::Failed)?;
+            let summary = format!(
+                "bound to vfio-pci: {}",
+                bound
+                    .iter()
+                    .map(|(a, d)| format!("{a} (was {})", d.as_deref().unwrap_or("unbound")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let rec = bound
+                .iter()
+                .map(|(a, d)| (a.to_string(), d.clone()))
+                .collect();
+            let e = Journal::new(&root)
+                .record("bind-to-vfio", uid, summary.clone(), rec, State::Applied)
+                .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            Ok(format!("Change {}: {summary}", e.id))
+        })
+        .await
+    }
+
+    async fn restore_drivers(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        devices: Vec<String>,
+    ) -> fdo::Result<String> {
+        limits("devices", &devices)?;
+        let devices = devices
+            .iter()
+            .map(|d| d.parse::<passage_core::host::PciAddress>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+        let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
+        let root = self.root.clone();
+        let busy = self.busy.clone();
+        blocking::unblock(move || {
+            let _guard = busy.lock().map_err(|_| {
+                fdo::Error::Failed("the helper is in a bad state; restart it".into())
+            })?;
+            let now = sysfs::restore(&root, &devices).map_err(fdo::Error::Failed)?;
+            let summary = format!(
+                "given back: {}",
+                now.iter()
+                    .map(|(a, d)| format!("{a} (now {})", d.as_deref().unwrap_or("unbound")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let journal = Journal::new(&root);
+            // Bindings these devices were under are no longer in effect.
+            let given: Vec<String> = devices.iter().map(|d| d.to_string()).collect();
+            for e in journal.history() {
+                if e.state == State::Applied
+                    && !e.bound.is_empty()
+                    && e.bound.iter().all(|(a, _)| given.contains(a))
+                {
+                    let _ = journal.mark(&e.id, State::Undone);
+                }
+            }
+            let _ = journal.record(
+                "restore-drivers",
+                uid,
+                summary.clone(),
+                Vec::new(),
+                State::Applied,
+            );
+            Ok(summary)
+        })
+        .await
+    }
+
     async fn undo(
         &self,
         #[zbus(header)] hdr: Header<'_>,
@@ -247,7 +353,35 @@ impl Helper {
                     &(line,),
                 ));
             };
-            let e = Journal::new(&root)
+            let journal = Journal::new(&root);
+            let entry = journal
+                .load(&change_id)
+                .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            if !entry.bound.is_empty() {
+                // A runtime binding: give the devices back.
+                if entry.state != State::Applied {
+                    return Err(fdo::Error::Failed(format!(
+                        "change {change_id} cannot be undone: it is not in effect"
+                    )));
+                }
+                let devs: Vec<passage_core::host::PciAddress> = entry
+                    .bound
+                    .iter()
+                    .filter_map(|(a, _)| a.parse().ok())
+                    .collect();
+                let now = sysfs::restore(&root, &devs).map_err(fdo::Error::Failed)?;
+                journal
+                    .mark(&change_id, State::Undone)
+                    .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+                return Ok(format!(
+                    "Change {change_id} undone: {}",
+                    now.iter()
+                        .map(|(a, d)| format!("{a} now {}", d.as_deref().unwrap_or("unbound")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let e = journal
                 .undo(&change_id, &runner, &mut progress)
                 .map_err(|e| fdo::Error::Failed(e.to_string()))?;
             Ok(format!("Change {} undone: {}", e.id, e.summary))

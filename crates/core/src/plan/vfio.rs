@@ -36,7 +36,10 @@ fn modules(host: &Host) -> Vec<&'static str> {
     m
 }
 
-pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, PlanError> {
+/// The group guard: `devices` exist, are not bridges, and make up whole IOMMU groups; a group
+/// holding what the host needs (its display GPU, mounted storage, a network card in use) is
+/// refused unless `allow_host` (an explicit override the caller was also authorized for).
+pub fn check_group(host: &Host, devices: &[PciAddress], allow_host: bool) -> Result<(), PlanError> {
     if devices.is_empty() {
         return Err(PlanError::Device(
             "no devices given; name the devices of one IOMMU group".into(),
@@ -57,9 +60,9 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
         let g = host.group_of(*a).ok_or_else(|| {
             PlanError::Device(format!("{a} is in no IOMMU group: turn the IOMMU on first"))
         })?;
-        if !g.viable {
+        if !g.viable && !allow_host {
             return Err(PlanError::Device(format!(
-                "{a} is in IOMMU group {}, which holds what the host needs ({}); binding it at boot would take that from the host",
+                "{a} is in IOMMU group {}, which holds what the host needs ({}); taking it would take that from the host",
                 g.id,
                 g.host_needs.iter().map(|n| n.device().to_string()).collect::<Vec<_>>().join(", ")
             )));
@@ -82,6 +85,11 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
             }
         }
     }
+    Ok(())
+}
+
+pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, PlanError> {
+    check_group(host, devices, false)?;
     let chosen: Vec<_> = devices.iter().filter_map(|a| host.device(*a)).collect();
     let mut ids: Vec<String> = chosen.iter().map(|d| d.id_pair()).collect();
     ids.sort();

@@ -1,0 +1,121 @@
+//! Binding a whole IOMMU group to vfio-pci now, and giving it back, through sysfs below the
+//! root: `driver_override` + `unbind` + `drivers_probe` for every device, checked afterwards.
+
+use std::io::Write;
+use std::path::Path;
+
+use passage_core::host::{Host, PciAddress};
+
+use crate::journal::StepRunner;
+
+/// One sysfs attribute write: a single write() of the whole value, as the kernel wants it.
+fn sysfs_write(root: &Path, path: &str, value: &str) -> Result<(), String> {
+    let p = root.join(path.trim_start_matches('/'));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .map_err(|e| format!("cannot open {path}: {e}"))?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| format!("writing {value:?} to {path} failed: {e}"))
+}
+
+/// The driver bound to a device now, from its `driver` link.
+pub fn driver_now(root: &Path, a: PciAddress) -> Option<String> {
+    std::fs::read_link(root.join(format!("sys/bus/pci/devices/{a}/driver")))
+        .ok()
+        .and_then(|t| t.file_name().and_then(|n| n.to_str()).map(str::to_string))
+}
+
+fn vfio_loaded(root: &Path) -> bool {
+    root.join("sys/bus/pci/drivers/vfio-pci").is_dir()
+}
+
+/// Hands `devices` to vfio-pci. Returns each device with the driver it had. On any failure,
+/// every device already moved is given back.
+pub fn bind(
+    root: &Path,
+    host: &Host,
+    devices: &[PciAddress],
+    runner: &dyn StepRunner,
+) -> Result<Vec<(PciAddress, Option<String>)>, String> {
+    if !vfio_loaded(root) {
+        let r = runner.run(
+            &["modprobe".to_string(), "vfio-pci".to_string()],
+            &mut |_| {},
+        );
+        if let Some(Err(e)) = r {
+            return Err(format!("vfio-pci could not be loaded: {e}"));
+        }
+        if !vfio_loaded(root) {
+            return Err("the vfio-pci driver is not available on this kernel; `passagectl check` says how to get it".into());
+        }
+    }
+    let mut done: Vec<(PciAddress, Option<String>)> = Vec::new();
+    for a in devices {
+        let previous =
+            driver_now(root, *a).or_else(|| host.device(*a).and_then(|d| d.driver.clone()));
+        let step = (|| {
+            sysfs_write(
+                root,
+                &format!("/sys/bus/pci/devices/{a}/driver_override"),
+                "vfio-pci",
+            )?;
+            if let Some(d) = previous.as_deref().filter(|d| *d != "vfio-pci") {
+                sysfs_write(
+                    root,
+                    &format!("/sys/bus/pci/drivers/{d}/unbind"),
+                    &a.to_string(),
+                )?;
+            }
+            if driver_now(root, *a).as_deref() != Some("vfio-pci") {
+                sysfs_write(root, "/sys/bus/pci/drivers_probe", &a.to_string())?;
+            }
+            match driver_now(root, *a) {
+                Some(d) if d == "vfio-pci" => Ok(()),
+                other => Err(format!(
+                    "the kernel did not bind {a} to vfio-pci (its driver is now {})",
+                    other.as_deref().unwrap_or("none")
+                )),
+            }
+        })();
+        done.push((*a, previous));
+        if let Err(e) = step {
+            let _ = restore(root, &done.iter().map(|d| d.0).collect::<Vec<_>>());
+            return Err(format!("{e}; every device was given back"));
+        }
+    }
+    Ok(done)
+}
+
+/// Gives `devices` back to the drivers the kernel picks for them (their own). Returns each
+/// device with its driver afterwards.
+pub fn restore(
+    root: &Path,
+    devices: &[PciAddress],
+) -> Result<Vec<(PciAddress, Option<String>)>, String> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for a in devices {
+        let r = (|| {
+            // An empty override lets the device's own driver match again.
+            sysfs_write(
+                root,
+                &format!("/sys/bus/pci/devices/{a}/driver_override"),
+                "\n",
+            )?;
+            if driver_now(root, *a).as_deref() == Some("vfio-pci") {
+                sysfs_write(root, "/sys/bus/pci/drivers/vfio-pci/unbind", &a.to_string())?;
+            }
+            sysfs_write(root, "/sys/bus/pci/drivers_probe", &a.to_string())
+        })();
+        if let Err(e) = r {
+            errors.push(e);
+        }
+        out.push((*a, driver_now(root, *a)));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors.join("; "))
+    }
+}
