@@ -59,3 +59,8 @@ drv > $OUT/after-bind2.txt
 run_as 1 $P/passagectl undo $id > $OUT/undo.txt 2>&1; echo $? > $OUT/undo.rc
 drv > $OUT/after-undo.txt
 run_as 1 $P/passagectl history --json > $OUT/history.json 2>&1
+# Hugepages on the real kernel: reserve, see them in /proc/meminfo, give them back.
+run_as 1 $P/passagectl hugepages 64 > $OUT/huge.txt 2>&1; echo $? > $OUT/huge.rc
+grep HugePages_Total /proc/meminfo > $OUT/huge-meminfo.txt
+run_as 1 $P/passagectl hugepages --release > $OUT/huge-release.txt 2>&1; echo $? > $OUT/huge-release.rc
+grep HugePages_Total /proc/meminfo > $OUT/huge-meminfo-after.txt

@@ -222,3 +222,30 @@ pub fn bind(devices: &[String], override_host: bool) -> ExitCode {
 pub fn restore(devices: &[String]) -> ExitCode {
     simple(|p| block_on(p.restore_drivers(&strs(devices))))
 }
+
+pub fn hugepages(count: Option<u64>, size: &str, release: bool) -> ExitCode {
+    let size_kib = match size.to_ascii_uppercase().as_str() {
+        "2M" | "2048K" => 2048,
+        "1G" | "1048576K" => 1_048_576,
+        other => {
+            eprintln!("passagectl: {other} is not a hugepage size; use 2M or 1G");
+            return ExitCode::from(2);
+        }
+    };
+    if release {
+        return simple(|p| block_on(p.release_hugepages(size_kib)));
+    }
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match done(block_on(
+        proxy.reserve_hugepages(size_kib, count.unwrap_or(0)),
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(c) => c,
+    }
+}

@@ -111,6 +111,18 @@ enum Cmd {
         #[arg(required = true, value_name = "ADDRESS")]
         devices: Vec<String>,
     },
+    /// Reserve hugepages for VM memory, or give them back, through the helper
+    Hugepages {
+        /// How many pages to reserve
+        #[arg(value_name = "COUNT", required_unless_present = "release")]
+        count: Option<u64>,
+        /// Page size: 2M or 1G
+        #[arg(long, default_value = "2M")]
+        size: String,
+        /// Give back what Passage reserved of this size
+        #[arg(long, conflicts_with = "count")]
+        release: bool,
+    },
     /// Undo a change the helper made (see `history`)
     Undo {
         /// The change id (six digits)
@@ -280,6 +292,11 @@ fn main() -> ExitCode {
             host_display,
         } => helper::apply(gpu, add, remove, vfio, host_display),
         Cmd::Undo { id } => helper::undo(&id),
+        Cmd::Hugepages {
+            count,
+            size,
+            release,
+        } => helper::hugepages(count, &size, release),
         Cmd::Bind {
             devices,
             override_host,

@@ -445,6 +445,26 @@ fn live_test_bed_helper_binds_and_restores_a_group() {
         "{}",
         h[2]
     );
+    // Hugepages, reserved for real and given back.
+    assert_eq!(read("huge.rc").trim(), "0", "{}", read("huge.txt"));
+    assert_eq!(
+        read("huge-meminfo.txt").split_whitespace().nth(1),
+        Some("64"),
+        "{}",
+        read("huge-meminfo.txt")
+    );
+    assert_eq!(
+        read("huge-release.rc").trim(),
+        "0",
+        "{}",
+        read("huge-release.txt")
+    );
+    assert_eq!(
+        read("huge-meminfo-after.txt").split_whitespace().nth(1),
+        Some("0"),
+        "{}",
+        read("huge-meminfo-after.txt")
+    );
 }
 
 #[test]
@@ -527,4 +547,60 @@ fn binding_now_is_guarded_and_says_why() {
     )
     .expect("override");
     assert!(!ov.contains("vfio-pci"), "{ov:?}");
+}
+
+#[test]
+fn hugepages_are_reserved_within_reason_and_given_back() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let nr = tb
+        .root
+        .join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
+    let o = tb.passagectl(ALLOWED_UID, &["hugepages", "100000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("more than the") && stderr(&o).contains("this host can spare"),
+        "{}",
+        stderr(&o)
+    );
+    let err = zbus::block_on(async {
+        let conn = zbus::connection::Builder::address(tb.address.as_str())
+            .build()
+            .await?;
+        passage_helper::api::Helper1Proxy::new(&conn)
+            .await?
+            .reserve_hugepages(4096, 8)
+            .await
+    })
+    .expect_err("no 4 MiB pages");
+    assert!(
+        err.to_string()
+            .contains("4096 KiB is not a hugepage size of this host; it has 2048 KiB, 1048576 KiB"),
+        "{err}"
+    );
+    let o = tb.passagectl(DENIED_UID, &["hugepages", "512"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not authorized for io.github.passage.manage-memory"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "0");
+
+    let o = tb.passagectl(ALLOWED_UID, &["hugepages", "512"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("512 hugepages of 2048 KiB reserved (1024 MiB; there were 0)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "512");
+    let o = tb.passagectl(ALLOWED_UID, &["hugepages", "--release"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "0");
+    let o = tb.passagectl(ALLOWED_UID, &["hugepages", "--release"]);
+    assert!(
+        stderr(&o).contains("nothing to give back"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -15,6 +15,7 @@ pub const ACTION_DEVICES: &str = "io.github.passage.manage-devices";
 pub const ACTION_DISPLAY: &str = "io.github.passage.configure-display";
 pub const ACTION_UNDO: &str = "io.github.passage.undo";
 pub const ACTION_HISTORY: &str = "io.github.passage.history";
+pub const ACTION_MEMORY: &str = "io.github.passage.manage-memory";
 /// Taking a group the host needs (its display GPU…): asked in addition, never kept.
 pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
 
@@ -48,6 +49,13 @@ pub trait Helper1 {
 
     /// Gives devices back to their own drivers.
     fn restore_drivers(&self, devices: &[&str]) -> zbus::Result<String>;
+
+    /// Reserves `count` hugepages of `size_kib` (2048 or 1048576) for VM memory. Returns (change
+    /// id, summary); the kernel may reserve fewer when memory is fragmented, and says so.
+    fn reserve_hugepages(&self, size_kib: u64, count: u64) -> zbus::Result<(String, String)>;
+
+    /// Gives back the hugepages Passage reserved of this size (to the count before).
+    fn release_hugepages(&self, size_kib: u64) -> zbus::Result<String>;
 
     /// Undoes a change: every file back to its original bytes.
     fn undo(&self, change_id: &str) -> zbus::Result<String>;

@@ -78,6 +78,9 @@ pub struct Entry {
     /// Devices bound to vfio-pci by this change, with the driver each had (runtime changes).
     #[serde(default)]
     pub bound: Vec<(String, Option<String>)>,
+    /// Hugepages reserved by this change: (page size in KiB, count before, count after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hugepages: Option<(u64, u64, u64)>,
 }
 
 /// Runs a step; `None` means "not run" (recorded as skipped). Output lines go to `progress`.
@@ -285,6 +288,7 @@ impl Journal {
                 })
                 .collect(),
             bound: Vec::new(),
+            hugepages: None,
         };
         self.save(&entry)?;
         // Test hook: a pause between files, so a test can kill the helper mid-apply.
@@ -432,7 +436,27 @@ impl Journal {
             files: Vec::new(),
             steps: Vec::new(),
             bound,
+            hugepages: None,
         };
+        self.save(&e)?;
+        Ok(e)
+    }
+
+    /// Records a hugepage reservation.
+    pub fn record_hugepages(
+        &self,
+        uid: u32,
+        summary: String,
+        pages: (u64, u64, u64),
+    ) -> Result<Entry, JournalError> {
+        let mut e = self.record(
+            "reserve-hugepages",
+            uid,
+            summary,
+            Vec::new(),
+            State::Applied,
+        )?;
+        e.hugepages = Some(pages);
         self.save(&e)?;
         Ok(e)
     }

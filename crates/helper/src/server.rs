@@ -320,6 +320,97 @@ impl Helper {
         .await
     }
 
+    async fn reserve_hugepages(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        size_kib: u64,
+        count: u64,
+    ) -> fdo::Result<(String, String)> {
+        let root = self.root.clone();
+        let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
+            .await
+            .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let sizes: Vec<u64> = host.memory.hugepages.iter().map(|p| p.size_kib).collect();
+        if !sizes.contains(&size_kib) {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "{size_kib} KiB is not a hugepage size of this host; it has {}",
+                sizes
+                    .iter()
+                    .map(|s| format!("{s} KiB"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        // Leave the host at least a tenth of its memory (and never overflow).
+        let want = size_kib.checked_mul(count).ok_or_else(|| {
+            fdo::Error::InvalidArgs("that many pages do not fit in any computer".into())
+        })?;
+        let limit = host.memory.total_kib / 10 * 9;
+        if want > limit {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "{count} pages of {size_kib} KiB are {} MiB, more than the {} MiB this host can spare (nine tenths of {} MiB)",
+                want / 1024,
+                limit / 1024,
+                host.memory.total_kib / 1024
+            )));
+        }
+        let uid = authorize(conn, &hdr, ACTION_MEMORY).await?;
+        let root = self.root.clone();
+        let busy = self.busy.clone();
+        blocking::unblock(move || {
+            let _guard = busy.lock().map_err(|_| fdo::Error::Failed("the helper is in a bad state; restart it".into()))?;
+            let before = sysfs::hugepages_now(&root, size_kib).unwrap_or(0);
+            let got = sysfs::set_hugepages(&root, size_kib, count).map_err(fdo::Error::Failed)?;
+            let mut summary = format!("{got} hugepages of {size_kib} KiB reserved ({} MiB; there were {before})", got * size_kib / 1024);
+            if got < count {
+                summary.push_str(&format!(". The kernel found only {got} of {count}: memory is fragmented; reserving at boot (hugepages= on the kernel command line) always works"));
+            }
+            let e = Journal::new(&root).record_hugepages(uid, summary.clone(), (size_kib, before, got)).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            Ok((e.id, summary))
+        })
+        .await
+    }
+
+    async fn release_hugepages(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        size_kib: u64,
+    ) -> fdo::Result<String> {
+        authorize(conn, &hdr, ACTION_MEMORY).await?;
+        let root = self.root.clone();
+        let busy = self.busy.clone();
+        blocking::unblock(move || {
+            let _guard = busy.lock().map_err(|_| {
+                fdo::Error::Failed("the helper is in a bad state; restart it".into())
+            })?;
+            let journal = Journal::new(&root);
+            // Back to the count before Passage's oldest reservation of this size still in effect.
+            let open: Vec<_> = journal
+                .history()
+                .into_iter()
+                .filter(|e| {
+                    e.state == State::Applied && e.hugepages.is_some_and(|h| h.0 == size_kib)
+                })
+                .collect();
+            let Some(oldest) = open.last() else {
+                return Err(fdo::Error::Failed(format!(
+                    "Passage has no hugepages of {size_kib} KiB reserved; nothing to give back"
+                )));
+            };
+            let before = oldest.hugepages.map(|h| h.1).unwrap_or(0);
+            let now = sysfs::set_hugepages(&root, size_kib, before).map_err(fdo::Error::Failed)?;
+            for e in &open {
+                let _ = journal.mark(&e.id, State::Undone);
+            }
+            Ok(format!(
+                "Hugepages of {size_kib} KiB given back: {now} reserved now"
+            ))
+        })
+        .await
+    }
+
     async fn undo(
         &self,
         #[zbus(header)] hdr: Header<'_>,
@@ -357,6 +448,20 @@ impl Helper {
             let entry = journal
                 .load(&change_id)
                 .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            if let Some((size, before, _)) = entry.hugepages {
+                if entry.state != State::Applied {
+                    return Err(fdo::Error::Failed(format!(
+                        "change {change_id} cannot be undone: it is not in effect"
+                    )));
+                }
+                let now = sysfs::set_hugepages(&root, size, before).map_err(fdo::Error::Failed)?;
+                journal
+                    .mark(&change_id, State::Undone)
+                    .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+                return Ok(format!(
+                    "Change {change_id} undone: {now} hugepages of {size} KiB reserved now"
+                ));
+            }
             if !entry.bound.is_empty() {
                 // A runtime binding: give the devices back.
                 if entry.state != State::Applied {

@@ -11,8 +11,10 @@ use crate::journal::StepRunner;
 /// One sysfs attribute write: a single write() of the whole value, as the kernel wants it.
 fn sysfs_write(root: &Path, path: &str, value: &str) -> Result<(), String> {
     let p = root.join(path.trim_start_matches('/'));
+    // O_TRUNC, as `echo value > attribute` opens it (sysfs accepts it; a plain file needs it).
     let mut f = std::fs::OpenOptions::new()
         .write(true)
+        .truncate(true)
         .open(&p)
         .map_err(|e| format!("cannot open {path}: {e}"))?;
     f.write_all(value.as_bytes())
@@ -118,4 +120,29 @@ pub fn restore(
     } else {
         Err(errors.join("; "))
     }
+}
+
+fn huge_dir(size_kib: u64) -> String {
+    format!("/sys/kernel/mm/hugepages/hugepages-{size_kib}kB")
+}
+
+/// How many pages of this size are reserved now.
+pub fn hugepages_now(root: &Path, size_kib: u64) -> Option<u64> {
+    std::fs::read_to_string(
+        root.join(format!("{}/nr_hugepages", huge_dir(size_kib)).trim_start_matches('/')),
+    )
+    .ok()
+    .and_then(|s| s.trim().parse().ok())
+}
+
+/// Sets the number of reserved pages; returns what the kernel actually reserved (it may find
+/// fewer free pages than asked for when memory is fragmented).
+pub fn set_hugepages(root: &Path, size_kib: u64, count: u64) -> Result<u64, String> {
+    sysfs_write(
+        root,
+        &format!("{}/nr_hugepages", huge_dir(size_kib)),
+        &count.to_string(),
+    )?;
+    hugepages_now(root, size_kib)
+        .ok_or_else(|| format!("cannot read back {}/nr_hugepages", huge_dir(size_kib)))
 }

@@ -33,18 +33,25 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The helper binary beside passagectl, built if this test run has not built it yet.
+/// The helper binary beside passagectl, brought up to date once per test run: cargo builds
+/// only this package's binaries for its tests, and an old helper would test old code.
 pub fn helper_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let p = Path::new(env!("CARGO_BIN_EXE_passagectl")).with_file_name("passage-helper");
-    if !p.exists() {
+    BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-q", "-p", "passage-helper"])
-            .current_dir(repo())
-            .status()
-            .expect("cargo build");
-        assert!(st.success(), "building passage-helper failed");
-    }
+        let release = p.parent().is_some_and(|d| d.ends_with("release"));
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "passage-helper"])
+            .current_dir(repo());
+        if release {
+            cmd.arg("--release");
+        }
+        assert!(
+            cmd.status().expect("cargo build").success(),
+            "building passage-helper failed"
+        );
+    });
     p
 }
 
