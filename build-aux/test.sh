@@ -4,6 +4,7 @@
 #   host, lspci reading the fixture trees), then the real-kernel stage: passagectl inside the
 #   nested QEMU test bed (a real kernel with an emulated IOMMU), checked against that kernel, and
 #   passage-helper binding and restoring a device group there, with a real polkitd deciding.
+#   The parsers are fuzzed for a bounded time (PASSAGE_FUZZ_SECONDS per target, default 20).
 # Set PASSAGE_SKIP_TESTBED=1 to leave out the test bed stage (about 2 minutes) while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,18 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 stage "tests"
 cargo test --workspace
+
+stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d), ${PASSAGE_FUZZ_SECONDS:-20}s each"
+command -v cargo-fuzz >/dev/null || cargo install --locked -q cargo-fuzz
+# cargo fuzz wants nightly features; the one toolchain here is stable, which allows them so.
+export RUSTC_BOOTSTRAP=1
+for t in cmdline boot_config modprobe; do
+  corpus=$(mktemp -d)
+  (cd fuzz && cargo fuzz run -O "$t" "$corpus" "seeds/$t" -- -max_total_time="${PASSAGE_FUZZ_SECONDS:-20}" 2>&1 | grep -E '^Done|panicked|SUMMARY|ERROR') || true
+  rm -rf "$corpus"
+  if ls fuzz/artifacts/"$t"/crash-* >/dev/null 2>&1; then echo "fuzz target $t found a crash: see fuzz/artifacts/$t" >&2; exit 1; fi
+done
+unset RUSTC_BOOTSTRAP
 
 if [ "${PASSAGE_SKIP_TESTBED:-0}" != 1 ]; then
   stage "real kernel: passagectl inside the nested QEMU test bed"

@@ -44,29 +44,34 @@ pub fn scan(root: &Root, cmdline_ids: Option<&str>, devices: &[PciDevice]) -> Vf
             let Some(text) = root.read_string(&path) else {
                 continue;
             };
-            for line in text.lines() {
-                let t = line.split('#').next().unwrap_or("").trim();
-                if !t.contains("vfio") {
-                    continue;
-                }
-                v.modprobe_lines.push(ModprobeLine {
-                    file: path.clone(),
-                    line: t.to_string(),
-                });
-                let mut words = t.split_whitespace();
-                if words.next() == Some("options")
-                    && matches!(words.next(), Some("vfio-pci" | "vfio_pci"))
-                {
-                    for w in words {
-                        if let Some(ids) = w.strip_prefix("ids=") {
-                            v.modprobe_ids.extend(split_ids(ids));
-                        }
-                    }
+            parse_modprobe(&path, &text, &mut v);
+        }
+    }
+    v
+}
+
+/// Collects the vfio lines of one modprobe.d file: `options vfio-pci ids=…` (or vfio_pci) and
+/// softdeps, comments stripped.
+pub fn parse_modprobe(path: &str, text: &str, v: &mut VfioSetup) {
+    for line in text.lines() {
+        let t = line.split('#').next().unwrap_or("").trim();
+        if !t.contains("vfio") {
+            continue;
+        }
+        v.modprobe_lines.push(ModprobeLine {
+            file: path.to_string(),
+            line: t.to_string(),
+        });
+        let mut words = t.split_whitespace();
+        if words.next() == Some("options") && matches!(words.next(), Some("vfio-pci" | "vfio_pci"))
+        {
+            for w in words {
+                if let Some(ids) = w.strip_prefix("ids=") {
+                    v.modprobe_ids.extend(split_ids(ids));
                 }
             }
         }
     }
-    v
 }
 
 fn split_ids(s: &str) -> Vec<String> {

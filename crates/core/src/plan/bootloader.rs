@@ -119,6 +119,15 @@ fn describe(add: &[Arg], remove: &[String]) -> String {
     parts.join("; ")
 }
 
+/// Splits arguments for editing. An unbalanced quote would swallow whatever Passage appends,
+/// so such a line is refused rather than edited.
+fn tokens(s: &str) -> Result<Vec<String>, String> {
+    if s.matches('"').count() % 2 == 1 {
+        return Err("the arguments have an unbalanced quote (\"); fix it by hand first".into());
+    }
+    Ok(split_cmdline(s))
+}
+
 fn key_of(tok: &str) -> &str {
     tok.split_once('=').map(|(k, _)| k).unwrap_or(tok)
 }
@@ -193,7 +202,12 @@ fn find_assign(text: &str, var: &str) -> Result<Option<Assign>, String> {
                 let len = rest
                     .find(|c: char| c.is_whitespace() || c == ';' || c == '#')
                     .unwrap_or(rest.len());
-                (start + len, Quote::Bare, rest[..len].to_string())
+                let word = &rest[..len];
+                // A bare word with shell quoting or expansion in it is not a plain value.
+                if word.contains(['"', '\'', '\\', '$']) {
+                    return Err(format!("{var} mixes quoting or expansion into an unquoted value; put its value in double quotes and try again"));
+                }
+                (start + len, Quote::Bare, word.to_string())
             }
         };
         if inner.contains('`') || inner.contains("$(") {
@@ -204,7 +218,7 @@ fn find_assign(text: &str, var: &str) -> Result<Option<Assign>, String> {
             start,
             end,
             quote,
-            tokens: split_cmdline(&inner),
+            tokens: tokens(&inner)?,
         });
     }
     Ok(found)
@@ -294,7 +308,7 @@ pub fn bls_entry(text: &str, add: &[Arg], remove: &[String]) -> Result<String, S
                 );
             }
             seen = true;
-            let toks = split_cmdline(rest);
+            let toks = tokens(rest)?;
             let new = edit(&toks, add, remove);
             if new == toks {
                 out.push_str(line);
@@ -357,7 +371,7 @@ fn cmdline_file(
     let Some((before, text)) = read_text(root, path)? else {
         return Ok(());
     };
-    let toks = split_cmdline(&text);
+    let toks = tokens(&text).map_err(|why| unparsable(path, why))?;
     let new = edit(&toks, add, remove);
     if new != toks {
         let mut s = new.join(" ");
@@ -420,7 +434,7 @@ pub fn refind(text: &str, add: &[Arg], remove: &[String]) -> Result<String, Stri
             ));
         }
         let (os, oe) = (quotes[2] + 1, quotes[3]);
-        let toks = split_cmdline(&body[os..oe]);
+        let toks = tokens(&body[os..oe])?;
         let new = edit(&toks, add, remove);
         out.push_str(&body[..os]);
         out.push_str(&if new == toks {
@@ -492,6 +506,23 @@ mod tests {
             grub("GRUB_CMDLINE_LINUX=\"open\n", &[a("iommu=pt")], &[], true)
                 .unwrap_err()
                 .contains("never closed")
+        );
+    }
+
+    #[test]
+    fn unbalanced_quotes_are_refused_not_edited() {
+        assert!(
+            grub("GRUB_CMDLINE_LINUX=U$=\"\"\n", &[a("iommu=pt")], &[], true)
+                .unwrap_err()
+                .contains("unquoted value")
+        );
+        assert!(bls_entry("options root=x rh\"\n", &[a("iommu=pt")], &[])
+            .unwrap_err()
+            .contains("unbalanced quote"));
+        assert!(
+            grub("GRUB_CMDLINE_LINUX='a\"b'\n", &[a("iommu=pt")], &[], true)
+                .unwrap_err()
+                .contains("unbalanced quote")
         );
     }
 
