@@ -62,6 +62,8 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         "configure-boot",
         "manage-devices",
         "configure-display",
+        "manage-memory",
+        "override-host-devices",
         "undo",
         "history",
     ] {
@@ -72,7 +74,17 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
     }
     assert_eq!(
         policy.matches("auth_admin_keep").count(),
-        4,
+        5,
         "privileged verbs keep authorization briefly"
+    );
+    // Taking a device the host needs is asked every time.
+    let over = policy
+        .split("io.github.passage.override-host-devices")
+        .nth(1)
+        .and_then(|r| r.split("</action>").next())
+        .unwrap_or("");
+    assert!(
+        over.contains("<allow_active>auth_admin</allow_active>"),
+        "{over}"
     );
 }
