@@ -133,6 +133,11 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// VM descriptions: a starting spec for this host, its libvirt XML, its QEMU command line
+    Vm {
+        #[command(subcommand)]
+        cmd: VmCmd,
+    },
     /// Write the part of /sys, /proc and /etc that scan reads to a .tar.gz for a bug report
     Capture {
         /// The archive to write (must not exist)
@@ -141,6 +146,133 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum VmCmd {
+    /// Print a starting VM spec (JSON) that passes this GPU's IOMMU group through
+    Suggest {
+        #[command(flatten)]
+        root: RootArg,
+        #[arg(long, value_name = "ADDRESS")]
+        gpu: String,
+        #[arg(long, default_value = "passage-vm")]
+        name: String,
+        #[arg(long, default_value_t = 8)]
+        vcpus: u32,
+        /// Memory in MiB
+        #[arg(long, default_value_t = 16384)]
+        memory: u64,
+    },
+    /// Print the libvirt domain XML of a VM spec
+    Xml {
+        /// The spec (JSON), `-` for standard input
+        #[arg(long, value_name = "SPEC.json")]
+        from: PathBuf,
+    },
+    /// Print the bare QEMU command line of a VM spec
+    QemuCmdline {
+        #[arg(long, value_name = "SPEC.json")]
+        from: PathBuf,
+        #[command(flatten)]
+        root: RootArg,
+    },
+}
+
+/// A command as a shell script line: each option with its value on a line, quoted where needed.
+fn shell_lines(args: &[String]) -> String {
+    let quote = |a: &str| {
+        if !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:@+".contains(&b))
+        {
+            a.to_string()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let mut line = quote(&args[i]);
+        if args[i].starts_with('-') && args.get(i + 1).is_some_and(|v| !v.starts_with('-')) {
+            line.push(' ');
+            line.push_str(&quote(&args[i + 1]));
+            i += 1;
+        }
+        lines.push(line);
+        i += 1;
+    }
+    let mut out = lines.join(" \\\n  ");
+    out.push('\n');
+    out
+}
+
+fn read_spec(from: &Path) -> Result<passage_core::vm::VmSpec, String> {
+    let text = if from == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+        s
+    } else {
+        std::fs::read_to_string(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("{} is not a VM spec: {e}", from.display()))
+}
+
+fn vm(cmd: VmCmd) -> ExitCode {
+    match cmd {
+        VmCmd::Suggest {
+            root,
+            gpu,
+            name,
+            vcpus,
+            memory,
+        } => {
+            let gpu: PciAddress = match gpu.parse() {
+                Ok(g) => g,
+                Err(e) => return fail(e),
+            };
+            let opened = match open_root(&root) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            let host = Host::scan(&opened.root);
+            match passage_core::vm::suggest(&host, gpu, &name, vcpus, memory) {
+                Ok(spec) => print_json(&spec).err().unwrap_or(ExitCode::SUCCESS),
+                Err(e) => fail(e),
+            }
+        }
+        VmCmd::Xml { from } => {
+            match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
+                Ok(xml) => {
+                    print!("{xml}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        VmCmd::QemuCmdline { from, root } => {
+            let spec = match read_spec(&from) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            let opened = match open_root(&root) {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            let host = Host::scan(&opened.root);
+            let fw = host
+                .ovmf()
+                .and_then(|f| Some((f.executable.clone()?, f.nvram_template.clone()?)));
+            match spec.qemu_args(fw.as_ref().map(|(c, v)| (c.as_str(), v.as_str()))) {
+                Ok(args) => {
+                    print!("{}", shell_lines(&args));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+    }
 }
 
 /// A root to read, keeping a temporary directory alive while it is used.
@@ -303,6 +435,7 @@ fn main() -> ExitCode {
         } => helper::bind(&devices, override_host),
         Cmd::Restore { devices } => helper::restore(&devices),
         Cmd::History { json } => helper::history(json),
+        Cmd::Vm { cmd } => vm(cmd),
         Cmd::Capture { out, root } => {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));
             match capture::capture(&source, &out) {

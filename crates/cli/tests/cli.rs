@@ -458,3 +458,105 @@ fn plan_refuses_bad_input_with_the_reason() {
         assert!(stderr(&o).contains(why), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn vm_suggest_xml_and_qemu_cmdline_for_headless_hosts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = dir.path().join("spec.json");
+    let o = passagectl(&[
+        "vm",
+        "suggest",
+        "--demo",
+        "--gpu",
+        "0000:0a:00.0",
+        "--name",
+        "win10-gaming",
+        "--vcpus",
+        "12",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v = json(&o);
+    assert_eq!(
+        v["pci"].as_array().map(Vec::len),
+        Some(4),
+        "the whole group 28"
+    );
+    assert_eq!(
+        v["topology"],
+        serde_json::json!({"sockets": 1, "cores": 6, "threads": 2})
+    );
+    assert_eq!(
+        v["firmware"]["secure_boot"], true,
+        "the demo host has Secure Boot OVMF with keys"
+    );
+    // The user adds the installer, as the wizard would.
+    v["cdroms"] = serde_json::json!([{"iso": "/srv/iso/Win10.iso", "boot_order": 1}]);
+    std::fs::write(&spec, v.to_string()).expect("write");
+    let o = passagectl(&["vm", "xml", "--from", spec.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let xml_file = dir.path().join("dom.xml");
+    std::fs::write(&xml_file, &o.stdout).expect("write");
+    let val = Command::new("virt-xml-validate")
+        .arg(&xml_file)
+        .arg("domain")
+        .output()
+        .expect("virt-xml-validate");
+    assert!(
+        val.status.success(),
+        "{}",
+        String::from_utf8_lossy(&val.stderr)
+    );
+
+    let o = passagectl(&[
+        "vm",
+        "qemu-cmdline",
+        "--demo",
+        "--from",
+        spec.to_str().expect("utf8"),
+    ]);
+    let script = stdout(&o);
+    assert!(
+        script.starts_with("qemu-system-x86_64 \\\n  -name win10-gaming \\\n"),
+        "{script}"
+    );
+    assert!(
+        script.contains(
+            "  -device vfio-pci,host=0000:0a:00.0,bus=rp0,addr=0x0.0,multifunction=on \\\n"
+        ),
+        "{script}"
+    );
+    // The script is valid shell: sh splits it back into the same words.
+    let words = Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s\\n' {script}"))
+        .output()
+        .expect("sh");
+    let words: Vec<String> = String::from_utf8_lossy(&words.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(words[..3], ["qemu-system-x86_64", "-name", "win10-gaming"]);
+    assert!(
+        words.iter().any(|w| w == "-mem-prealloc")
+            && words
+                .iter()
+                .any(|w| w == "vfio-pci,host=0000:0a:00.3,bus=rp0,addr=0x0.3"),
+        "{words:?}"
+    );
+    // Bad specs name the field; nothing is printed on stdout.
+    v["name"] = serde_json::json!("win 10");
+    std::fs::write(&spec, v.to_string()).expect("write");
+    let o = passagectl(&["vm", "xml", "--from", spec.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("name:") && o.stdout.is_empty(),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&spec, "{\"name\": 3}").expect("write");
+    let o = passagectl(&["vm", "xml", "--from", spec.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is not a VM spec"), "{}", stderr(&o));
+    let o = passagectl(&["vm", "suggest", "--demo", "--gpu", "0000:0d:00.5"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod ids;
 pub mod plan;
 pub mod root;
+pub mod vm;
 
 pub use error::Error;
 pub use host::Host;

@@ -1,0 +1,359 @@
+//! VM specs → domain XML checked by libvirt's own schema (virt-xml-validate), and the bare
+//! QEMU command line.
+
+use passage_core::host::PciAddress;
+use passage_core::vm::{
+    self, Cdrom, Disk, DiskFormat, DiskSource, DomainType, Firmware, Network, PciPassthrough,
+    Purpose, Topology, UsbPassthrough, VmSpec,
+};
+use passage_core::{Host, Root};
+
+fn a(s: &str) -> PciAddress {
+    s.parse().expect("address")
+}
+
+fn x570() -> (Host, tempfile::TempDir) {
+    let d = tempfile::tempdir().expect("tmp");
+    passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
+    (Host::scan(&Root::new(d.path()).expect("root")), d)
+}
+
+/// libvirt's schema says yes, or the test fails with its words.
+fn valid(xml: &str) {
+    let f = tempfile::Builder::new()
+        .suffix(".xml")
+        .tempfile()
+        .expect("tmp");
+    std::fs::write(f.path(), xml).expect("write");
+    let o = std::process::Command::new("virt-xml-validate")
+        .arg(f.path())
+        .arg("domain")
+        .output()
+        .expect("virt-xml-validate (libvirt-clients, installed by build-aux/install-deps.sh)");
+    assert!(
+        o.status.success(),
+        "libvirt rejects:\n{}{}\n{xml}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// The tutorial's gaming VM (seed 001) on its X570 board: Windows 10 and virtio-win ISOs, the
+/// RTX 2080 Ti's group, the second NVMe drive, keyboard and mouse, hugepages, pinning.
+fn gaming(host: &Host) -> VmSpec {
+    let group: Vec<PciPassthrough> = host
+        .group(28)
+        .expect("group 28")
+        .devices
+        .iter()
+        .map(|d| PciPassthrough {
+            address: *d,
+            rom: None,
+            boot_order: None,
+        })
+        .collect();
+    let cpus = vm::suggest_cpus(host, 12).expect("12 vCPUs fit");
+    let mut pci = group;
+    pci.push(PciPassthrough {
+        address: a("04:00.0"),
+        rom: None,
+        boot_order: Some(2),
+    });
+    VmSpec {
+        name: "win10-gaming".into(),
+        purpose: Purpose::Gaming,
+        domain_type: DomainType::Kvm,
+        memory_mib: 16384,
+        hugepages: true,
+        vcpus: 12,
+        topology: Some(cpus.topology),
+        vcpu_pins: cpus.vcpu_pins,
+        emulator_cpuset: Some(cpus.emulator_cpuset),
+        firmware: Firmware::Auto {
+            secure_boot: true,
+            enrolled_keys: true,
+        },
+        tpm: true,
+        pci,
+        usb: vec![
+            UsbPassthrough {
+                vendor: 0x1b1c,
+                product: 0x1b2d,
+            },
+            UsbPassthrough {
+                vendor: 0x1532,
+                product: 0x0084,
+            },
+        ],
+        evdev: vec![],
+        disks: vec![],
+        cdroms: vec![
+            Cdrom {
+                iso: "/home/user/.iso/Win10_22H2_English_x64.iso".into(),
+                boot_order: Some(1),
+            },
+            Cdrom {
+                iso: "/home/user/.iso/virtio-win-0.1.240.iso".into(),
+                boot_order: None,
+            },
+        ],
+        network: Some(Network::Nat {
+            network: "default".into(),
+        }),
+        spice: true,
+        kvm_hidden: true,
+        hyperv_vendor_id: Some("passage".into()),
+        boot_menu: true,
+    }
+}
+
+#[test]
+fn the_tutorials_gaming_vm_is_valid_libvirt_xml() {
+    let (host, _d) = x570();
+    let xml = gaming(&host).to_xml().expect("xml");
+    valid(&xml);
+    // Firmware by auto-selection, no explicit loader: libvirt rejects the mix.
+    assert!(
+        xml.contains("<os firmware='efi'>") && !xml.contains("<loader"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<feature enabled='yes' name='secure-boot'/>")
+            && xml.contains("<smm state='on'/>")
+    );
+    assert!(xml.contains("<cpu mode='host-passthrough' check='partial' migratable='off'>"));
+    assert!(xml.contains("<topology sockets='1' dies='1' cores='6' threads='2'/>"));
+    assert!(
+        xml.contains("<hidden state='on'/>")
+            && xml.contains("<vendor_id state='on' value='passage'/>")
+    );
+    assert!(xml.contains("<hugepages/>"));
+    // The card's four functions on one guest slot, multifunction on function 0 only.
+    assert_eq!(xml.matches("multifunction='on'").count(), 1);
+    for f in 0..4 {
+        assert!(
+            xml.contains(&format!(
+                "<address type='pci' domain='0x0000' bus='0x10' slot='0x00' function='0x{f}'"
+            )),
+            "function {f}"
+        );
+        assert!(xml.contains(&format!(
+            "<address domain='0x0000' bus='0x0a' slot='0x00' function='0x{f}'/>"
+        )));
+    }
+    // The NVMe drive on a port of its own, second in the boot order after the installer.
+    assert!(xml.contains("bus='0x04' slot='0x00' function='0x0'/>\n      </source>\n      <address type='pci' domain='0x0000' bus='0x11'"), "{xml}");
+    assert!(xml.contains("<boot order='2'/>\n    </hostdev>"));
+    assert!(
+        xml.contains("<target dev='sda' bus='sata'/>\n      <readonly/>\n      <boot order='1'/>")
+    );
+    assert_eq!(xml.matches("startupPolicy='optional'").count(), 2);
+    assert!(xml.contains("<vendor id='0x1b1c'/>") && xml.contains("<product id='0x1b2d'/>"));
+    assert!(xml.contains("<tpm model='tpm-crb'>") && xml.contains("version='2.0'"));
+}
+
+#[test]
+fn pinning_follows_the_l3_layout_and_leaves_cpu_0_to_the_host() {
+    let (host, _d) = x570();
+    // Ryzen 9 3900X: CCXs of 3 cores (6 threads); 12 vCPUs take the last two CCXs.
+    let p = vm::suggest_cpus(&host, 12).expect("plan");
+    let mut cpus: Vec<u32> = p.vcpu_pins.iter().map(|(_, c)| *c).collect();
+    cpus.sort_unstable();
+    assert_eq!(cpus, [6, 7, 8, 9, 10, 11, 18, 19, 20, 21, 22, 23]);
+    // vCPUs 0 and 1 are one core's two threads, as the guest's topology says.
+    assert_eq!(p.vcpu_pins[0], (0, 6));
+    assert_eq!(p.vcpu_pins[1], (1, 18));
+    assert_eq!(p.emulator_cpuset, "0,12");
+    assert_eq!(
+        p.topology,
+        Topology {
+            sockets: 1,
+            cores: 6,
+            threads: 2
+        }
+    );
+    assert!(
+        vm::suggest_cpus(&host, 7).is_none(),
+        "an odd count cannot be whole SMT cores"
+    );
+    assert!(
+        vm::suggest_cpus(&host, 24).is_none(),
+        "the host keeps a core"
+    );
+}
+
+#[test]
+fn an_ml_server_vm_with_explicit_firmware_and_a_bridge() {
+    let (host, _d) = x570();
+    let mut s = gaming(&host);
+    s.name = "ml-server".into();
+    s.purpose = Purpose::Ml;
+    s.domain_type = DomainType::Qemu;
+    s.firmware = Firmware::Explicit {
+        code: "/usr/share/OVMF/OVMF_CODE_4M.fd".into(),
+        vars_template: "/usr/share/OVMF/OVMF_VARS_4M.fd".into(),
+        nvram: "/var/lib/libvirt/qemu/nvram/ml-server_VARS.fd".into(),
+        secure_boot: false,
+    };
+    s.tpm = false;
+    s.spice = false;
+    s.hyperv_vendor_id = None;
+    s.kvm_hidden = false;
+    s.usb.clear();
+    s.cdroms.clear();
+    s.pci.truncate(4);
+    s.disks = vec![
+        Disk {
+            source: DiskSource::Volume {
+                pool: "default".into(),
+                volume: "ml-server.qcow2".into(),
+            },
+            format: DiskFormat::Qcow2,
+            boot_order: Some(1),
+        },
+        Disk {
+            source: DiskSource::File {
+                path: "/srv/datasets/imagenet.raw".into(),
+            },
+            format: DiskFormat::Raw,
+            boot_order: None,
+        },
+    ];
+    s.network = Some(Network::Bridge {
+        bridge: "VMBridge".into(),
+    });
+    let xml = s.to_xml().expect("xml");
+    valid(&xml);
+    assert!(xml.starts_with("<domain type='qemu'>"));
+    assert!(xml.contains(
+        "<loader readonly='yes' secure='no' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>"
+    ));
+    assert!(xml.contains("<nvram template='/usr/share/OVMF/OVMF_VARS_4M.fd'>/var/lib/libvirt/qemu/nvram/ml-server_VARS.fd</nvram>"));
+    assert!(!xml.contains("firmware='efi'") && !xml.contains("<smm"));
+    assert!(xml.contains("<interface type='bridge'>\n      <source bridge='VMBridge'/>"));
+    assert!(xml.contains("<model type='none'/>") && !xml.contains("spice"));
+    assert!(xml.contains("<source pool='default' volume='ml-server.qcow2'/>"));
+}
+
+/// Something that breaks a valid spec.
+type Breaker = Box<dyn Fn(&mut VmSpec)>;
+
+#[test]
+fn paths_are_escaped_and_bad_specs_name_the_field() {
+    let (host, _d) = x570();
+    let mut s = gaming(&host);
+    s.cdroms[0].iso = "/home/user/ISOs/Tom's & Jerry's <Windows>.iso".into();
+    let xml = s.to_xml().expect("xml");
+    valid(&xml);
+    assert!(xml.contains("Tom&apos;s &amp; Jerry&apos;s &lt;Windows&gt;.iso"));
+
+    let cases: Vec<(Breaker, &str)> = vec![
+        (Box::new(|s| s.name = "../etc".into()), "name:"),
+        (Box::new(|s| s.name = "win 10".into()), "name:"),
+        (
+            Box::new(|s| s.cdroms[0].iso = "Win10.iso".into()),
+            "cdroms.iso: \"Win10.iso\" is not an absolute path",
+        ),
+        (
+            Box::new(|s| s.cdroms[0].iso = "/iso/../../etc/shadow".into()),
+            "cdroms.iso:",
+        ),
+        (
+            Box::new(|s| {
+                s.topology = Some(Topology {
+                    sockets: 1,
+                    cores: 4,
+                    threads: 2,
+                })
+            }),
+            "topology: 1 socket(s) × 4 core(s) × 2 thread(s) is not 12 vCPUs",
+        ),
+        (Box::new(|s| s.cdroms[1].boot_order = Some(1)), "boot_order"),
+        (
+            Box::new(|s| s.hyperv_vendor_id = Some("thirteen-chars".into())),
+            "hyperv_vendor_id",
+        ),
+        (
+            Box::new(|s| s.vcpu_pins.push((12, 3))),
+            "vcpu_pins: vCPU 12 does not exist",
+        ),
+        (Box::new(|s| s.memory_mib = 16385), "multiple of 2 MiB"),
+        (Box::new(|s| s.pci.push(s.pci[0].clone())), "listed twice"),
+        (
+            Box::new(|s| s.evdev = vec!["/etc/passwd".into()]),
+            "not below /dev/input",
+        ),
+        (
+            Box::new(|s| {
+                s.network = Some(Network::Bridge {
+                    bridge: "br0; reboot".into(),
+                })
+            }),
+            "network.bridge",
+        ),
+        (
+            Box::new(|s| s.emulator_cpuset = Some("0-x".into())),
+            "emulator_cpuset",
+        ),
+    ];
+    for (break_it, why) in cases {
+        let mut bad = gaming(&host);
+        break_it(&mut bad);
+        let e = bad.to_xml().expect_err(why).to_string();
+        assert!(e.contains(why), "{e} (wanted {why})");
+    }
+}
+
+#[test]
+fn the_same_vm_as_a_bare_qemu_command_line() {
+    let (host, _d) = x570();
+    let s = gaming(&host);
+    let e = s
+        .qemu_args(None)
+        .expect_err("auto firmware needs the host's pair")
+        .to_string();
+    assert!(e.contains("firmware") && e.contains("OVMF"), "{e}");
+    let fw = host.ovmf().expect("ovmf");
+    let args = s
+        .qemu_args(Some((
+            fw.executable.as_deref().unwrap_or(""),
+            fw.nvram_template.as_deref().unwrap_or(""),
+        )))
+        .expect("args");
+    let line = args.join(" ");
+    assert!(
+        line.starts_with("qemu-system-x86_64 -name win10-gaming -machine q35,accel=kvm,smm=on"),
+        "{line}"
+    );
+    assert!(
+        line.contains("-cpu host,migratable=off,kvm=off,hv_relaxed=on"),
+        "{line}"
+    );
+    assert!(
+        line.contains(
+            "-smp 12,sockets=1,cores=6,threads=2 -m 16384M -mem-path /dev/hugepages -mem-prealloc"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains(
+            "-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+        ),
+        "{line}"
+    );
+    assert!(line.contains("-device vfio-pci,host=0000:0a:00.0,bus=rp0,addr=0x0.0,multifunction=on -device vfio-pci,host=0000:0a:00.1,bus=rp0,addr=0x0.1"), "{line}");
+    assert!(
+        line.contains("-device vfio-pci,host=0000:04:00.0,bus=rp1,addr=0x0.0"),
+        "{line}"
+    );
+    assert!(
+        line.contains("usb-host,bus=xhci.0,vendorid=0x1b1c,productid=0x1b2d"),
+        "{line}"
+    );
+    assert!(
+        line.contains("-netdev user,id=net0 -device virtio-net-pci,netdev=net0"),
+        "{line}"
+    );
+    // Each argument is one word for exec: nothing goes through a shell.
+    assert!(args.iter().all(|a| !a.is_empty()));
+}
