@@ -7,7 +7,7 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 
-pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq dbus-daemon dbus-bin polkitd util-linux libxml2-utils libvirt-clients)
+pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq dbus-daemon dbus-bin polkitd util-linux libxml2-utils libvirt-clients libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu ovmf swtpm swtpm-tools pkg-config)
 testbed=0
 for a in "$@"; do case $a in --testbed) testbed=1;; *) echo "unknown option: $a" >&2; exit 2;; esac; done
 if [ $testbed = 1 ]; then
@@ -18,8 +18,11 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# QEMU (and its SPICE module, which libvirt needs for SPICE displays) from bookworm-backports.
 need_qemu=0
-if [ $testbed = 1 ] && ! command -v qemu-system-x86_64 >/dev/null; then need_qemu=1; fi
+if ! command -v qemu-system-x86_64 >/dev/null || ! dpkg-query -W -f='${Status}' qemu-system-modules-spice 2>/dev/null | grep -q 'install ok installed'; then
+  need_qemu=1
+fi
 [ ${#missing[@]} = 0 ] && [ $need_qemu = 0 ] && exit 0
 
 # bookworm-backports, from the Debian mirror this machine already uses (never a hard-coded host).
@@ -36,5 +39,5 @@ $SUDO apt-get update -q >/dev/null
 [ ${#missing[@]} = 0 ] || $SUDO apt-get install -qy --no-install-recommends "${missing[@]}" >/dev/null
 if [ $need_qemu = 1 ]; then
   suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-  $SUDO apt-get install -qy --no-install-recommends -t "$suite-backports" qemu-system-x86 >/dev/null
+  $SUDO apt-get install -qy --no-install-recommends -t "$suite-backports" qemu-system-x86 qemu-system-modules-spice >/dev/null
 fi

@@ -164,6 +164,36 @@ enum VmCmd {
         #[arg(long, default_value_t = 16384)]
         memory: u64,
     },
+    /// Define a VM in libvirt from a spec
+    Create {
+        #[arg(long, value_name = "SPEC.json")]
+        from: PathBuf,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// The VMs libvirt knows (Passage's marked with their purpose)
+    List {
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Start a VM
+    Start {
+        name: String,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Stop a VM at once (as pulling the plug)
+    Stop {
+        name: String,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Remove a VM's definition and NVRAM (its disks stay)
+    Remove {
+        name: String,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
     /// Print the libvirt domain XML of a VM spec
     Xml {
         /// The spec (JSON), `-` for standard input
@@ -208,6 +238,38 @@ fn shell_lines(args: &[String]) -> String {
     out
 }
 
+#[derive(clap::Args)]
+struct ConnectArg {
+    /// libvirt connection URI
+    #[arg(long = "connect", value_name = "URI", default_value = "qemu:///system")]
+    uri: String,
+}
+
+fn with_libvirt(
+    conn: &ConnectArg,
+    f: impl FnOnce(&passage_virt::Libvirt) -> Result<String, passage_virt::VirtError>,
+) -> ExitCode {
+    use passage_virt::VirtError;
+    let h = match passage_virt::Libvirt::open(&conn.uri) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match f(&h) {
+        Ok(msg) => {
+            print!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ VirtError::NoSuchVm(_)) => fail(e),
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn read_spec(from: &Path) -> Result<passage_core::vm::VmSpec, String> {
     let text = if from == Path::new("-") {
         let mut s = String::new();
@@ -242,6 +304,45 @@ fn vm(cmd: VmCmd) -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        VmCmd::Create { from, conn } => {
+            let xml = match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
+            with_libvirt(&conn, |h| {
+                passage_virt::Hypervisor::define(h, &xml).map(|name| {
+                    format!("VM {name} defined. Start it with: passagectl vm start {name}\n")
+                })
+            })
+        }
+        VmCmd::List { conn } => with_libvirt(&conn, |h| {
+            use passage_virt::Hypervisor;
+            let mut out = String::new();
+            for v in h.list()? {
+                let state = if v.running { "running" } else { "shut off" };
+                out.push_str(&format!(
+                    "{:<24} {state:<9} {}\n",
+                    v.name,
+                    v.passage_purpose
+                        .map(|p| format!("passage: {p}"))
+                        .unwrap_or_default()
+                ));
+            }
+            Ok(out)
+        }),
+        VmCmd::Start { name, conn } => with_libvirt(&conn, |h| {
+            use passage_virt::Hypervisor;
+            h.start(&name).map(|()| format!("VM {name} started.\n"))
+        }),
+        VmCmd::Stop { name, conn } => with_libvirt(&conn, |h| {
+            use passage_virt::Hypervisor;
+            h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
+        }),
+        VmCmd::Remove { name, conn } => with_libvirt(&conn, |h| {
+            use passage_virt::Hypervisor;
+            h.undefine(&name)
+                .map(|()| format!("VM {name} removed (its disks were kept).\n"))
+        }),
         VmCmd::Xml { from } => {
             match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(xml) => {

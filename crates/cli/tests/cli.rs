@@ -560,3 +560,59 @@ fn vm_suggest_xml_and_qemu_cmdline_for_headless_hosts() {
     let o = passagectl(&["vm", "suggest", "--demo", "--gpu", "0000:0d:00.5"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn vm_commands_talk_to_libvirt() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = dir.path().join("spec.json");
+    let o = passagectl(&[
+        "vm",
+        "suggest",
+        "--demo",
+        "--gpu",
+        "0000:0a:00.0",
+        "--name",
+        "passage-ml",
+        "--vcpus",
+        "4",
+    ]);
+    let mut v = json(&o);
+    v["domain_type"] = serde_json::json!("qemu");
+    std::fs::write(&spec, v.to_string()).expect("write");
+    // libvirt's test driver: each command sees a fresh host (its "test" VM).
+    let o = passagectl(&[
+        "vm",
+        "create",
+        "--connect",
+        "test:///default",
+        "--from",
+        spec.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("VM passage-ml defined"),
+        "{}",
+        stdout(&o)
+    );
+    let o = passagectl(&["vm", "list", "--connect", "test:///default"]);
+    assert!(
+        stdout(&o).contains("test ") && stdout(&o).contains("running"),
+        "{}",
+        stdout(&o)
+    );
+    let o = passagectl(&["vm", "start", "nosuch", "--connect", "test:///default"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no VM named \"nosuch\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = passagectl(&[
+        "vm",
+        "list",
+        "--connect",
+        "qemu:///system?socket=/nonexistent/sock",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Is libvirtd running"), "{}", stderr(&o));
+}

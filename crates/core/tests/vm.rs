@@ -225,6 +225,10 @@ fn an_ml_server_vm_with_explicit_firmware_and_a_bridge() {
     let xml = s.to_xml().expect("xml");
     valid(&xml);
     assert!(xml.starts_with("<domain type='qemu'>"));
+    assert!(
+        xml.contains("<cpu mode='maximum' check='none' migratable='off'>"),
+        "TCG cannot pass the host CPU through"
+    );
     assert!(xml.contains(
         "<loader readonly='yes' secure='no' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>"
     ));

@@ -13,7 +13,10 @@ pub fn args(s: &VmSpec, ovmf: Option<(&str, &str)>) -> Result<Vec<String>, VmErr
         "-machine".into(),
         format!("q35,accel={accel},smm={smm},vmport=off,kernel-irqchip=on"),
     ]);
-    let mut cpu = String::from("host,migratable=off");
+    let mut cpu = String::from(match s.domain_type {
+        DomainType::Kvm => "host,migratable=off",
+        DomainType::Qemu => "max",
+    });
     if s.kvm_hidden {
         cpu.push_str(",kvm=off");
     }

@@ -117,10 +117,12 @@ pub fn render(s: &VmSpec) -> String {
     }
     let _ = writeln!(x, "    <ioapic driver='kvm'/>");
     let _ = writeln!(x, "  </features>");
-    let _ = write!(
-        x,
-        "  <cpu mode='host-passthrough' check='partial' migratable='off'>"
-    );
+    // host-passthrough needs KVM; software emulation gets QEMU's richest model instead.
+    let cpu_mode = match s.domain_type {
+        DomainType::Kvm => "mode='host-passthrough' check='partial'",
+        DomainType::Qemu => "mode='maximum' check='none'",
+    };
+    let _ = write!(x, "  <cpu {cpu_mode} migratable='off'>");
     match s.topology {
         Some(t) => {
             let _ = writeln!(
