@@ -194,6 +194,18 @@ enum VmCmd {
         #[command(flatten)]
         conn: ConnectArg,
     },
+    /// Set an existing VM's passed-through devices (everything else in it is kept as it is)
+    Passthrough {
+        name: String,
+        /// PCI devices to pass through (repeatable; whole IOMMU groups)
+        #[arg(long = "device", value_name = "ADDRESS")]
+        devices: Vec<String>,
+        /// USB devices to pass through, vendor:product (repeatable)
+        #[arg(long = "usb", value_name = "VVVV:PPPP")]
+        usb: Vec<String>,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
     /// Print the libvirt domain XML of a VM spec
     Xml {
         /// The spec (JSON), `-` for standard input
@@ -343,6 +355,45 @@ fn vm(cmd: VmCmd) -> ExitCode {
             h.undefine(&name)
                 .map(|()| format!("VM {name} removed (its disks were kept).\n"))
         }),
+        VmCmd::Passthrough {
+            name,
+            devices,
+            usb,
+            conn,
+        } => {
+            let mut pci = Vec::new();
+            for d in &devices {
+                match d.parse::<PciAddress>() {
+                    Ok(address) => pci.push(passage_core::vm::PciPassthrough {
+                        address,
+                        rom: None,
+                        boot_order: None,
+                    }),
+                    Err(e) => return fail(e),
+                }
+            }
+            let mut usbs = Vec::new();
+            for u in &usb {
+                match passage_core::host::pci::parse_id_pair(u) {
+                    Some((vendor, product)) => {
+                        usbs.push(passage_core::vm::UsbPassthrough { vendor, product })
+                    }
+                    None => {
+                        return fail(format!(
+                            "{u:?} is not a USB vendor:product such as 046d:c52b"
+                        ))
+                    }
+                }
+            }
+            with_libvirt(&conn, |h| {
+                use passage_virt::Hypervisor;
+                let xml = h.xml(&name)?;
+                let edited = passage_core::vm::import::replace_passthrough(&xml, &pci, &usbs)
+                    .map_err(|e| passage_virt::VirtError::Libvirt(e.to_string()))?;
+                h.define(&edited)?;
+                Ok(format!("VM {name} now passes through {} PCI and {} USB device(s); the rest of its definition is unchanged.\n", pci.len(), usbs.len()))
+            })
+        }
         VmCmd::Xml { from } => {
             match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(xml) => {

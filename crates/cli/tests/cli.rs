@@ -616,3 +616,39 @@ fn vm_commands_talk_to_libvirt() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("Is libvirtd running"), "{}", stderr(&o));
 }
+
+#[test]
+fn vm_passthrough_edits_an_existing_vm() {
+    let o = passagectl(&[
+        "vm",
+        "passthrough",
+        "test",
+        "--device",
+        "0000:0a:00.0",
+        "--usb",
+        "046d:c52b",
+        "--connect",
+        "test:///default",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("VM test now passes through 1 PCI and 1 USB device(s)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = passagectl(&[
+        "vm",
+        "passthrough",
+        "test",
+        "--usb",
+        "046d",
+        "--connect",
+        "test:///default",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a USB vendor:product"),
+        "{}",
+        stderr(&o)
+    );
+}

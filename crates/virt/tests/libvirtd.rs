@@ -327,3 +327,61 @@ fn a_software_emulated_vm_starts_and_reaches_the_ovmf_firmware() {
         .any(|v| v.name == "passage-tcg" && !v.running));
     h.undefine("passage-tcg").expect("undefine");
 }
+
+#[test]
+fn an_imported_two_gpu_domain_keeps_everything_when_its_gpu_is_swapped() {
+    let d = PrivateLibvirtd::start();
+    let h = Libvirt::open(&d.uri()).expect("connect");
+    let seed = include_str!("../../core/tests/data/seed-004-two-gpus.xml");
+    assert_eq!(
+        h.define(seed).expect("define the guide's domain"),
+        "Example"
+    );
+    let held = h.xml("Example").expect("xml");
+    let imported = passage_core::vm::import::import(&held).expect("import");
+    assert_eq!(imported.pci.len(), 4);
+    let new: Vec<PciPassthrough> = ["0a:00.0", "0a:00.1", "0a:00.2", "0a:00.3"]
+        .iter()
+        .map(|s| PciPassthrough {
+            address: a(s),
+            rom: None,
+            boot_order: None,
+        })
+        .collect();
+    let edited = passage_core::vm::import::replace_passthrough(
+        &held,
+        &new,
+        &[UsbPassthrough {
+            vendor: 0x046d,
+            product: 0xc52b,
+        }],
+    )
+    .expect("edit");
+    h.define(&edited).expect("redefine");
+    let back = h.xml("Example").expect("xml");
+    let again = passage_core::vm::import::import(&back).expect("import");
+    assert_eq!(again.pci, new);
+    assert_eq!(
+        again.usb,
+        [UsbPassthrough {
+            vendor: 0x046d,
+            product: 0xc52b
+        }]
+    );
+    for kept in [
+        "<source bridge='VMBridge'/>",
+        "<mac address='c6:f4:35:f8:98:c9'/>",
+        "listen='192.168.1.103'",
+        "com.redhat.spice.0",
+        "/usr/share/OVMF/OVMF_CODE.fd",
+        "<hidden state='on'/>",
+        "<model type='vga' vram='2097152' heads='1' primary='yes'/>",
+    ] {
+        assert!(back.contains(kept), "{kept} lost:\n{back}");
+    }
+    assert!(
+        !back.contains("<address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/>"),
+        "the second GPU is gone"
+    );
+    h.undefine("Example").expect("undefine");
+}

@@ -6,8 +6,9 @@
 //! in virt-manager plus the XML edits they add (kvm hidden, Hyper-V vendor_id, hugepages,
 //! pinning), and [`VmSpec::qemu_args`] the equivalent `qemu-system-x86_64` invocation.
 
+pub mod import;
 mod qemu;
-mod xml;
+pub(crate) mod xml;
 
 use serde::{Deserialize, Serialize};
 
