@@ -30,6 +30,23 @@ pub struct VmInfo {
     pub passage_purpose: Option<String>,
 }
 
+/// How a new disk image is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeFormat {
+    /// Grows as the guest writes (snapshots, small on disk).
+    Qcow2,
+    /// Every byte written up front (steadiest performance, no surprises when the disk fills).
+    RawPreallocated,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolInfo {
+    pub name: String,
+    pub active: bool,
+    pub capacity: u64,
+    pub available: u64,
+}
+
 /// The operations Passage needs from a hypervisor.
 pub trait Hypervisor {
     fn list(&self) -> Result<Vec<VmInfo>, VirtError>;
@@ -44,17 +61,35 @@ pub trait Hypervisor {
     fn xml(&self, name: &str) -> Result<String, VirtError>;
     /// libvirt's domain capabilities for q35 (firmware, features).
     fn capabilities(&self) -> Result<String, VirtError>;
+    fn pools(&self) -> Result<Vec<PoolInfo>, VirtError>;
+    /// A directory pool `name` at `path`, defined, built and started if it is not.
+    fn ensure_pool(&self, name: &str, path: &str) -> Result<(), VirtError>;
+    /// Creates a disk image in `pool`; `progress(bytes_written, total)` as libvirt writes it.
+    /// Returns its path.
+    fn create_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        bytes: u64,
+        format: VolumeFormat,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<String, VirtError>;
+    fn delete_volume(&self, pool: &str, name: &str) -> Result<(), VirtError>;
 }
 
 /// A libvirt connection (`qemu:///system` normally; `test:///default` in unit tests).
 pub struct Libvirt {
     conn: Connect,
+    uri: String,
 }
 
 impl Libvirt {
     pub fn open(uri: &str) -> Result<Self, VirtError> {
         Connect::open(Some(uri))
-            .map(|conn| Self { conn })
+            .map(|conn| Self {
+                conn,
+                uri: uri.to_string(),
+            })
             .map_err(|e| VirtError::Connect {
                 uri: uri.to_string(),
                 why: e.message().to_string(),
@@ -132,6 +167,149 @@ impl Hypervisor for Libvirt {
             .domain_capabilities(None, Some("x86_64"), Some("q35"), None, 0)
             .map_err(lv)
     }
+
+    fn pools(&self) -> Result<Vec<PoolInfo>, VirtError> {
+        let mut out = Vec::new();
+        for p in self.conn.list_all_storage_pools(0).map_err(lv)? {
+            let info = p.info().map_err(lv)?;
+            out.push(PoolInfo {
+                name: p.name().map_err(lv)?,
+                active: p.is_active().map_err(lv)?,
+                capacity: info.capacity,
+                available: info.available,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn ensure_pool(&self, name: &str, path: &str) -> Result<(), VirtError> {
+        word(name, "pool")?;
+        if !path.starts_with('/') || path.chars().any(char::is_control) || path.contains("..") {
+            return Err(VirtError::Libvirt(format!(
+                "{path:?} is not an absolute, plain path for a storage pool"
+            )));
+        }
+        let pool = match self.conn.lookup_storage_pool_by_name(name) {
+            Ok(p) => p,
+            Err(_) => {
+                let xml = format!(
+                    "<pool type='dir'><name>{name}</name><target><path>{}</path></target></pool>",
+                    esc(path)
+                );
+                let p = self.conn.define_storage_pool_xml(&xml, 0).map_err(lv)?;
+                p.build(0).map_err(lv)?;
+                let _ = p.set_autostart(true);
+                p
+            }
+        };
+        if !pool.is_active().map_err(lv)? {
+            pool.create(0).map_err(lv)?;
+        }
+        Ok(())
+    }
+
+    fn create_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        bytes: u64,
+        format: VolumeFormat,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<String, VirtError> {
+        word(name, "volume")?;
+        if bytes == 0 {
+            return Err(VirtError::Libvirt(
+                "a disk of 0 bytes holds nothing; give a size".into(),
+            ));
+        }
+        let p = self
+            .conn
+            .lookup_storage_pool_by_name(pool)
+            .map_err(|_| VirtError::Libvirt(format!("there is no storage pool {pool:?}")))?;
+        let avail = p.info().map_err(lv)?.available;
+        let needs = match format {
+            VolumeFormat::Qcow2 => 0,
+            VolumeFormat::RawPreallocated => bytes,
+        };
+        if needs > avail {
+            return Err(VirtError::Libvirt(format!(
+                "a {} GiB disk does not fit: pool {pool} has {} GiB free",
+                bytes >> 30,
+                avail >> 30
+            )));
+        }
+        let (fmt, alloc) = match format {
+            VolumeFormat::Qcow2 => ("qcow2", 0),
+            VolumeFormat::RawPreallocated => ("raw", bytes),
+        };
+        let xml = format!("<volume><name>{name}</name><capacity unit='bytes'>{bytes}</capacity><allocation unit='bytes'>{alloc}</allocation><target><format type='{fmt}'/></target></volume>");
+        // libvirt writes in this thread; a second connection watches the allocation grow.
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let (tx, rx) = std::sync::mpsc::channel::<(u64, u64)>();
+        let result = std::thread::scope(|s| {
+            let uri = self.uri.clone();
+            let (pool_name, vol_name, done) = (pool.to_string(), name.to_string(), &done);
+            s.spawn(move || {
+                let Ok(c) = Connect::open(Some(&uri)) else {
+                    return;
+                };
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(info) = c
+                        .lookup_storage_pool_by_name(&pool_name)
+                        .and_then(|p| p.lookup_storage_vol_by_name(&vol_name))
+                        .and_then(|v| v.info())
+                    {
+                        let _ = tx.send((info.allocation.min(bytes), bytes));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+            let r = virt::storage_vol::StorageVol::create_xml(&p, &xml, 0);
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            r
+        });
+        for (a, b) in rx.try_iter() {
+            progress(a, b);
+        }
+        let vol = result.map_err(lv)?;
+        progress(bytes, bytes);
+        vol.path().map_err(lv)
+    }
+
+    fn delete_volume(&self, pool: &str, name: &str) -> Result<(), VirtError> {
+        let p = self
+            .conn
+            .lookup_storage_pool_by_name(pool)
+            .map_err(|_| VirtError::Libvirt(format!("there is no storage pool {pool:?}")))?;
+        let v = p
+            .lookup_storage_vol_by_name(name)
+            .map_err(|_| VirtError::Libvirt(format!("there is no disk {name:?} in pool {pool}")))?;
+        v.delete(0).map_err(lv)
+    }
+}
+
+fn word(s: &str, what: &str) -> Result<(), VirtError> {
+    if !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !s.starts_with('.')
+    {
+        Ok(())
+    } else {
+        Err(VirtError::Libvirt(format!(
+            "{:?} is not a {what} name (letters, digits, dots, dashes, underscores)",
+            s.chars().take(40).collect::<String>()
+        )))
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&apos;")
 }
 
 #[cfg(test)]

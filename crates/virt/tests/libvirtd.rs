@@ -385,3 +385,90 @@ fn an_imported_two_gpu_domain_keeps_everything_when_its_gpu_is_swapped() {
     );
     h.undefine("Example").expect("undefine");
 }
+
+#[test]
+fn disk_images_are_created_in_a_pool_with_progress() {
+    use passage_virt::VolumeFormat;
+    use std::os::unix::fs::MetadataExt;
+    let d = PrivateLibvirtd::start();
+    let h = Libvirt::open(&d.uri()).expect("connect");
+    let images = d.dir.path().join("images");
+    h.ensure_pool("passage-test", images.to_str().expect("utf8"))
+        .expect("pool");
+    h.ensure_pool("passage-test", images.to_str().expect("utf8"))
+        .expect("again: nothing to do");
+    let pool = h
+        .pools()
+        .expect("pools")
+        .into_iter()
+        .find(|p| p.name == "passage-test")
+        .expect("listed");
+    assert!(pool.active && pool.available > 0);
+
+    let q = h
+        .create_volume(
+            "passage-test",
+            "win10.qcow2",
+            64 << 20,
+            VolumeFormat::Qcow2,
+            &mut |_, _| {},
+        )
+        .expect("qcow2");
+    let head = std::fs::read(&q).expect("read");
+    assert_eq!(&head[..4], b"QFI\xfb", "a qcow2 image");
+    let mut seen = Vec::new();
+    let r = h
+        .create_volume(
+            "passage-test",
+            "ml.raw",
+            16 << 20,
+            VolumeFormat::RawPreallocated,
+            &mut |a, b| seen.push((a, b)),
+        )
+        .expect("raw");
+    let m = std::fs::metadata(&r).expect("meta");
+    assert_eq!(m.len(), 16 << 20);
+    assert!(
+        m.blocks() * 512 >= 16 << 20,
+        "fully allocated: {} blocks",
+        m.blocks()
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&(16 << 20, 16 << 20)),
+        "progress ends at 100 %"
+    );
+
+    let e = h
+        .create_volume(
+            "passage-test",
+            "huge.raw",
+            pool.available + (1 << 30),
+            VolumeFormat::RawPreallocated,
+            &mut |_, _| {},
+        )
+        .expect_err("too big")
+        .to_string();
+    assert!(
+        e.contains("does not fit") && e.contains("passage-test"),
+        "{e}"
+    );
+    let e = h
+        .create_volume(
+            "passage-test",
+            "../escape",
+            1 << 20,
+            VolumeFormat::Qcow2,
+            &mut |_, _| {},
+        )
+        .expect_err("bad name")
+        .to_string();
+    assert!(e.contains("not a volume name"), "{e}");
+    h.delete_volume("passage-test", "ml.raw").expect("delete");
+    assert!(!std::path::Path::new(&r).exists());
+    assert!(h
+        .delete_volume("passage-test", "ml.raw")
+        .expect_err("gone")
+        .to_string()
+        .contains("no disk"));
+}
