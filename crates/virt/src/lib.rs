@@ -365,3 +365,71 @@ mod tests {
         );
     }
 }
+
+/// A VM's lifecycle change, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmEvent {
+    Defined(String),
+    Undefined(String),
+    Started(String),
+    Stopped(String),
+}
+
+/// The changes between two VM lists. The `virt` crate has no safe binding for libvirt's domain
+/// event callbacks, so the app's libvirt worker polls `list()` and reports these.
+pub fn diff(before: &[VmInfo], after: &[VmInfo]) -> Vec<VmEvent> {
+    let mut out = Vec::new();
+    for a in after {
+        match before.iter().find(|b| b.uuid == a.uuid) {
+            None => {
+                out.push(VmEvent::Defined(a.name.clone()));
+                if a.running {
+                    out.push(VmEvent::Started(a.name.clone()));
+                }
+            }
+            Some(b) if !b.running && a.running => out.push(VmEvent::Started(a.name.clone())),
+            Some(b) if b.running && !a.running => out.push(VmEvent::Stopped(a.name.clone())),
+            Some(_) => {}
+        }
+    }
+    for b in before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.uuid == b.uuid))
+    {
+        out.push(VmEvent::Undefined(b.name.clone()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_changes_are_seen_between_two_lists() {
+        let h = Libvirt::open("test:///default").expect("test driver");
+        let t0 = h.list().expect("list");
+        h.define("<domain type='test'><name>ev</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>").expect("define");
+        let t1 = h.list().expect("list");
+        assert_eq!(diff(&t0, &t1), [VmEvent::Defined("ev".into())]);
+        h.start("ev").expect("start");
+        h.destroy("test").expect("stop the driver's own VM");
+        let t2 = h.list().expect("list");
+        let mut ev = diff(&t1, &t2);
+        ev.sort_by_key(|e| format!("{e:?}"));
+        assert_eq!(
+            ev,
+            [
+                VmEvent::Started("ev".into()),
+                VmEvent::Stopped("test".into())
+            ]
+        );
+        h.destroy("ev").expect("stop");
+        h.undefine("ev").expect("undefine");
+        assert_eq!(
+            diff(&t2, &h.list().expect("list")),
+            [VmEvent::Undefined("ev".into())]
+        );
+        assert!(diff(&t2, &t2).is_empty());
+    }
+}
