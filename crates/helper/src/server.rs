@@ -23,12 +23,48 @@ pub struct Helper {
 }
 
 impl Helper {
+    /// Step programs: from `--steps-path` in tests, from PATH on a live root.
+    fn runner(&self) -> ProcessRunner {
+        ProcessRunner {
+            dir: self.steps_path.clone(),
+            live: self.root == std::path::Path::new("/"),
+        }
+    }
+
+    /// Runs `f` off the bus's thread, one change at a time.
+    async fn exclusive<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> fdo::Result<T> + Send + 'static,
+    ) -> fdo::Result<T> {
+        let busy = self.busy.clone();
+        blocking::unblock(move || {
+            let _guard = busy.lock().map_err(|_| {
+                fdo::Error::Failed("the helper is in a bad state; restart it".into())
+            })?;
+            f()
+        })
+        .await
+    }
+
     pub fn new(root: PathBuf, steps_path: Option<PathBuf>) -> Self {
         Self {
             root,
             steps_path,
             busy: Arc::new(Mutex::new(())),
         }
+    }
+}
+
+/// Sends a step's output lines to the caller as Progress signals.
+fn emitter(conn: &Connection) -> impl FnMut(&str) + '_ {
+    move |line: &str| {
+        let _ = zbus::block_on(conn.emit_signal(
+            None::<()>,
+            OBJECT_PATH,
+            INTERFACE,
+            "Progress",
+            &(line,),
+        ));
     }
 }
 
@@ -106,16 +142,9 @@ impl Helper {
         intent: Intent,
     ) -> fdo::Result<(String, String)> {
         let root = self.root.clone();
-        let runner = ProcessRunner {
-            dir: self.steps_path.clone(),
-            live: self.root == std::path::Path::new("/"),
-        };
-        let busy = self.busy.clone();
+        let runner = self.runner();
         let conn = conn.clone();
-        blocking::unblock(move || {
-            let _guard = busy.lock().map_err(|_| {
-                fdo::Error::Failed("the helper is in a bad state; restart it".into())
-            })?;
+        self.exclusive(move || {
             let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
             let host = Host::scan(&r);
             let p = plan::plan(&r, &host, &intent).map_err(plan_error)?;
@@ -126,15 +155,7 @@ impl Helper {
                 ));
             }
             let journal = Journal::new(&root);
-            let mut progress = |line: &str| {
-                let _ = zbus::block_on(conn.emit_signal(
-                    None::<()>,
-                    OBJECT_PATH,
-                    INTERFACE,
-                    "Progress",
-                    &(line,),
-                ));
-            };
+            let mut progress = emitter(&conn);
             let e = journal
                 .apply(&p, verb, uid, &runner, &mut progress)
                 .map_err(|e| fdo::Error::Failed(e.to_string()))?;
@@ -240,15 +261,8 @@ impl Helper {
             authorize(conn, &hdr, ACTION_OVERRIDE).await?;
         }
         let root = self.root.clone();
-        let runner = ProcessRunner {
-            dir: self.steps_path.clone(),
-            live: self.root == std::path::Path::new("/"),
-        };
-        let busy = self.busy.clone();
-        blocking::unblock(move || {
-            let _guard = busy.lock().map_err(|_| {
-                fdo::Error::Failed("the helper is in a bad state; restart it".into())
-            })?;
+        let runner = self.runner();
+        self.exclusive(move || {
             let bound = sysfs::bind(&root, &host, &devices, &runner).map_err(fdo::Error::Failed)?;
             let summary = format!(
                 "bound to vfio-pci: {}",
@@ -284,11 +298,7 @@ impl Helper {
             .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
         let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
         let root = self.root.clone();
-        let busy = self.busy.clone();
-        blocking::unblock(move || {
-            let _guard = busy.lock().map_err(|_| {
-                fdo::Error::Failed("the helper is in a bad state; restart it".into())
-            })?;
+        self.exclusive(move || {
             let now = sysfs::restore(&root, &devices).map_err(fdo::Error::Failed)?;
             let summary = format!(
                 "given back: {}",
@@ -357,9 +367,7 @@ impl Helper {
         }
         let uid = authorize(conn, &hdr, ACTION_MEMORY).await?;
         let root = self.root.clone();
-        let busy = self.busy.clone();
-        blocking::unblock(move || {
-            let _guard = busy.lock().map_err(|_| fdo::Error::Failed("the helper is in a bad state; restart it".into()))?;
+        self.exclusive(move || {
             let before = sysfs::hugepages_now(&root, size_kib).unwrap_or(0);
             let got = sysfs::set_hugepages(&root, size_kib, count).map_err(fdo::Error::Failed)?;
             let mut summary = format!("{got} hugepages of {size_kib} KiB reserved ({} MiB; there were {before})", got * size_kib / 1024);
@@ -380,11 +388,7 @@ impl Helper {
     ) -> fdo::Result<String> {
         authorize(conn, &hdr, ACTION_MEMORY).await?;
         let root = self.root.clone();
-        let busy = self.busy.clone();
-        blocking::unblock(move || {
-            let _guard = busy.lock().map_err(|_| {
-                fdo::Error::Failed("the helper is in a bad state; restart it".into())
-            })?;
+        self.exclusive(move || {
             let journal = Journal::new(&root);
             // Back to the count before Passage's oldest reservation of this size still in effect.
             let open: Vec<_> = journal
@@ -425,25 +429,10 @@ impl Helper {
         }
         authorize(conn, &hdr, ACTION_UNDO).await?;
         let root = self.root.clone();
-        let runner = ProcessRunner {
-            dir: self.steps_path.clone(),
-            live: self.root == std::path::Path::new("/"),
-        };
-        let busy = self.busy.clone();
+        let runner = self.runner();
         let conn = conn.clone();
-        blocking::unblock(move || {
-            let _guard = busy.lock().map_err(|_| {
-                fdo::Error::Failed("the helper is in a bad state; restart it".into())
-            })?;
-            let mut progress = |line: &str| {
-                let _ = zbus::block_on(conn.emit_signal(
-                    None::<()>,
-                    OBJECT_PATH,
-                    INTERFACE,
-                    "Progress",
-                    &(line,),
-                ));
-            };
+        self.exclusive(move || {
+            let mut progress = emitter(&conn);
             let journal = Journal::new(&root);
             let entry = journal
                 .load(&change_id)
