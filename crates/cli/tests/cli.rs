@@ -208,7 +208,8 @@ fn capture_replays_to_the_same_scan_and_keeps_private_things_out() {
                 || n.starts_with("lib/modules/")
                 || n.starts_with("usr/share/")
                 || n.starts_with("boot/")
-                || n.starts_with("usr/sbin/"),
+                || n.starts_with("usr/sbin/")
+                || n.starts_with("usr/bin/"),
             "{n}"
         );
     }

@@ -112,6 +112,19 @@ pub fn evaluate(host: &Host, gpu: Option<PciAddress>) -> Result<Report, Error> {
     vfio_module(host, &mut f);
     firmware(host, &mut f);
     hugepages(host, &mut f);
+    if !host.swtpm {
+        let mut fd = finding(
+            "no-swtpm",
+            Severity::Info,
+            tr("No TPM emulator for Windows 11"),
+            tr("Windows 11 wants a TPM 2.0; VMs get one from swtpm, which is not installed."),
+            Some(tr("Install swtpm (“apt install swtpm swtpm-tools”, “dnf install swtpm”, “pacman -S swtpm”) before creating a Windows 11 VM.")),
+        );
+        fd.action = Some(FixAction::InstallPackage {
+            packages: vec!["swtpm".into()],
+        });
+        f.push(fd);
+    }
     Ok(Report {
         gpu: chosen.map(|d| d.address),
         findings: f,

@@ -716,3 +716,30 @@ fn interrupt_remapping_off_is_a_warning_with_its_cost() {
         .contains("allow_unsafe_interrupts"));
     assert!(!r.blocked());
 }
+
+#[test]
+fn keyboards_and_mice_for_evdev_and_the_tpm_emulator() {
+    let h = scan("x570-tutorial");
+    assert_eq!(
+        h.input_devices,
+        [
+            "/dev/input/by-id/usb-Corsair_Corsair_Gaming_K95_RGB_PLATINUM_Keyboard-event-kbd",
+            "/dev/input/by-id/usb-Razer_Razer_DeathAdder_V2-event-mouse",
+            "/dev/input/by-id/usb-Razer_Razer_DeathAdder_V2-if01-event-kbd",
+        ]
+    );
+    assert!(h.swtpm);
+    assert!(check::evaluate(&h, None)
+        .expect("check")
+        .get("no-swtpm")
+        .is_none());
+    let h = scan("single-gpu");
+    assert!(h.input_devices.is_empty() && !h.swtpm);
+    let f = check::evaluate(&h, None)
+        .expect("check")
+        .get("no-swtpm")
+        .cloned()
+        .expect("finding");
+    assert_eq!(f.severity, Severity::Info);
+    assert!(f.fix.unwrap_or_default().contains("pacman -S swtpm"));
+}

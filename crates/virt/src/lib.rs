@@ -31,12 +31,14 @@ pub struct VmInfo {
 }
 
 /// How a new disk image is laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VolumeFormat {
     /// Grows as the guest writes (snapshots, small on disk).
     Qcow2,
     /// Every byte written up front (steadiest performance, no surprises when the disk fills).
     RawPreallocated,
+    /// A qcow2 overlay on a base image (the base is only read; changes go to the overlay).
+    Qcow2Backing { base: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,7 +231,7 @@ impl Hypervisor for Libvirt {
             .map_err(|_| VirtError::Libvirt(format!("there is no storage pool {pool:?}")))?;
         let avail = p.info().map_err(lv)?.available;
         let needs = match format {
-            VolumeFormat::Qcow2 => 0,
+            VolumeFormat::Qcow2 | VolumeFormat::Qcow2Backing { .. } => 0,
             VolumeFormat::RawPreallocated => bytes,
         };
         if needs > avail {
@@ -240,10 +242,34 @@ impl Hypervisor for Libvirt {
             )));
         }
         let (fmt, alloc) = match format {
-            VolumeFormat::Qcow2 => ("qcow2", 0),
+            VolumeFormat::Qcow2 | VolumeFormat::Qcow2Backing { .. } => ("qcow2", 0),
             VolumeFormat::RawPreallocated => ("raw", bytes),
         };
-        let xml = format!("<volume><name>{name}</name><capacity unit='bytes'>{bytes}</capacity><allocation unit='bytes'>{alloc}</allocation><target><format type='{fmt}'/></target></volume>");
+        let backing = match &format {
+            VolumeFormat::Qcow2Backing { base } => {
+                if !base.starts_with('/')
+                    || base.chars().any(char::is_control)
+                    || base.contains("..")
+                {
+                    return Err(VirtError::Libvirt(format!(
+                        "{base:?} is not an absolute, plain path for a base image"
+                    )));
+                }
+                // The image's own magic says its format (only the first four bytes are read).
+                let mut magic = [0u8; 4];
+                let is_qcow2 = std::fs::File::open(base)
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                    .is_ok()
+                    && &magic == b"QFI\xfb";
+                let base_fmt = if is_qcow2 { "qcow2" } else { "raw" };
+                format!(
+                    "<backingStore><path>{}</path><format type='{base_fmt}'/></backingStore>",
+                    esc(base)
+                )
+            }
+            _ => String::new(),
+        };
+        let xml = format!("<volume><name>{name}</name><capacity unit='bytes'>{bytes}</capacity><allocation unit='bytes'>{alloc}</allocation><target><format type='{fmt}'/></target>{backing}</volume>");
         // libvirt writes in this thread; a second connection watches the allocation grow.
         let done = std::sync::atomic::AtomicBool::new(false);
         let (tx, rx) = std::sync::mpsc::channel::<(u64, u64)>();

@@ -472,3 +472,53 @@ fn disk_images_are_created_in_a_pool_with_progress() {
         .to_string()
         .contains("no disk"));
 }
+
+#[test]
+fn a_qcow2_overlay_on_a_base_image() {
+    use passage_virt::VolumeFormat;
+    let d = PrivateLibvirtd::start();
+    let h = Libvirt::open(&d.uri()).expect("connect");
+    let images = d.dir.path().join("images");
+    h.ensure_pool("passage-test", images.to_str().expect("utf8"))
+        .expect("pool");
+    let base = h
+        .create_volume(
+            "passage-test",
+            "win10-base.qcow2",
+            64 << 20,
+            VolumeFormat::Qcow2,
+            &mut |_, _| {},
+        )
+        .expect("base");
+    let overlay = h
+        .create_volume(
+            "passage-test",
+            "win10-gaming.qcow2",
+            64 << 20,
+            VolumeFormat::Qcow2Backing { base: base.clone() },
+            &mut |_, _| {},
+        )
+        .expect("overlay");
+    let info = Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(&overlay)
+        .output()
+        .expect("qemu-img");
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).expect("json");
+    assert_eq!(v["format"], "qcow2");
+    assert_eq!(v["backing-filename"], base.as_str(), "{v}");
+    assert_eq!(v["backing-filename-format"], "qcow2");
+    let e = h
+        .create_volume(
+            "passage-test",
+            "bad.qcow2",
+            1 << 20,
+            VolumeFormat::Qcow2Backing {
+                base: "relative.qcow2".into(),
+            },
+            &mut |_, _| {},
+        )
+        .expect_err("relative")
+        .to_string();
+    assert!(e.contains("not an absolute"), "{e}");
+}

@@ -54,6 +54,12 @@ pub struct Host {
     pub firmware: Vec<Firmware>,
     pub vfio: VfioSetup,
     pub storage: Storage,
+    /// Keyboards and mice by id (`/dev/input/by-id/…-event-kbd`), for evdev passthrough.
+    #[serde(default)]
+    pub input_devices: Vec<String>,
+    /// swtpm is installed (the TPM 2.0 emulator Windows 11 VMs need).
+    #[serde(default)]
+    pub swtpm: bool,
     /// Where device names came from.
     pub names_from: IdsSource,
     /// What could not be read; the rest of the picture stands.
@@ -131,7 +137,16 @@ impl Host {
         let iommu_groups = iommu::build_groups(groups, &needs);
         let vfio = vfio::scan(root, kernel.param("vfio-pci.ids"), &pci_devices);
 
+        let input_devices = root
+            .list("/dev/input/by-id")
+            .into_iter()
+            .filter(|n| n.ends_with("-event-kbd") || n.ends_with("-event-mouse"))
+            .map(|n| format!("/dev/input/by-id/{n}"))
+            .collect();
+        let swtpm = root.exists("/usr/bin/swtpm");
         Host {
+            input_devices,
+            swtpm,
             pci_devices,
             iommu_groups,
             iommu_enabled: kernel.iommu_enabled,
