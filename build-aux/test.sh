@@ -21,6 +21,9 @@ cargo fmt --all --check
 stage "clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+stage "translations (POTFILES in sync, template current, catalogues compile)"
+build-aux/check-po.sh
+
 stage "tests"
 cargo test --workspace
 

@@ -16,7 +16,7 @@ fn worth_showing(host: &Host) -> bool {
 }
 
 fn main() -> ExitCode {
-    passage_core::i18n::init(option_env!("PASSAGE_LOCALEDIR").unwrap_or("/usr/share/locale"));
+    passage_core::i18n::init(&passage_core::i18n::localedir());
     let mut args = std::env::args().skip(1);
     let mut host_root: Option<PathBuf> = None;
     while let Some(a) = args.next() {

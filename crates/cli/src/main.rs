@@ -475,7 +475,7 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ExitCode> {
 }
 
 fn main() -> ExitCode {
-    passage_core::i18n::init(option_env!("PASSAGE_LOCALEDIR").unwrap_or("/usr/share/locale"));
+    passage_core::i18n::init(&passage_core::i18n::localedir());
     let cli = Cli::parse();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.cmd {

@@ -653,3 +653,53 @@ fn vm_passthrough_edits_an_existing_vm() {
         stderr(&o)
     );
 }
+
+#[test]
+fn check_speaks_german_with_the_german_catalogue() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let d = tempfile::tempdir().expect("tmp");
+    let mo = d.path().join("de/LC_MESSAGES");
+    std::fs::create_dir_all(&mo).expect("mkdir");
+    let st = Command::new("msgfmt")
+        .arg("-o")
+        .arg(mo.join("passage.mo"))
+        .arg(repo.join("po/de.po"))
+        .status()
+        .expect("msgfmt (gettext)");
+    assert!(st.success());
+    // A private de_DE.UTF-8 (LOCPATH), so nothing is installed on the machine.
+    let loc = d.path().join("loc");
+    std::fs::create_dir_all(&loc).expect("mkdir");
+    let _ = Command::new("localedef")
+        .args(["-i", "de_DE", "-f", "UTF-8"])
+        .arg(loc.join("de_DE.UTF-8"))
+        .output()
+        .expect("localedef");
+    assert!(
+        loc.join("de_DE.UTF-8/LC_MESSAGES").exists(),
+        "localedef built no locale"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_passagectl"))
+        .args(["check", "--demo"])
+        .env("NO_COLOR", "1")
+        .env("LC_ALL", "de_DE.UTF-8")
+        .env("LOCPATH", &loc)
+        .env("PASSAGE_LOCALEDIR", d.path())
+        .output()
+        .expect("passagectl");
+    let out = stdout(&o);
+    assert!(out.contains("Die Hardware-Virtualisierung ist an"), "{out}");
+    assert!(
+        out.contains("Nichts verhindert das Durchreichen der GPU auf diesem Rechner."),
+        "{out}"
+    );
+    assert!(
+        out.contains("Diese Geräte gehen mit der Karte an die VM (IOMMU-Gruppe 28)"),
+        "placeholders filled: {out}"
+    );
+    // An untranslated message falls back to English.
+    assert!(
+        out.contains("VM memory backed by hugepages is faster"),
+        "{out}"
+    );
+}

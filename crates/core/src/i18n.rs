@@ -20,6 +20,19 @@ pub fn tr_f(msgid: &str, args: &[(&str, &str)]) -> String {
     s
 }
 
+/// Where the translations are: `PASSAGE_LOCALEDIR` at run time (tests, relocated installs),
+/// else the directory the build was configured with, else /usr/share/locale.
+pub fn localedir() -> String {
+    std::env::var("PASSAGE_LOCALEDIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| {
+            option_env!("PASSAGE_LOCALEDIR")
+                .unwrap_or("/usr/share/locale")
+                .to_string()
+        })
+}
+
 /// Binds the text domain to `localedir` (front ends call this once at start).
 pub fn init(localedir: &str) {
     let _ = gettextrs::setlocale(gettextrs::LocaleCategory::LcAll, "");

@@ -1,0 +1,32 @@
+#!/bin/bash
+# The translation pipeline is sound: every source with translatable strings is in
+# po/POTFILES.in (and nothing listed is missing), the template is current, every language
+# compiles, and each translation keeps its {placeholders}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+want=$( { grep -rlE '\btr(_f)?\("' --include=*.rs crates src | grep -v 'crates/core/src/i18n.rs'; echo data/io.github.passage.policy; } | sort)
+have=$(sort po/POTFILES.in)
+if [ "$want" != "$have" ]; then echo "po/POTFILES.in is out of date; it should list:"; echo "$want"; fail=1; fi
+for f in $have; do [ -f "$f" ] || { echo "po/POTFILES.in lists $f, which does not exist"; fail=1; }; done
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+build-aux/update-po.sh --pot-only "$tmp/fresh.pot"
+ids(){ msgcat --no-wrap --sort-output "$1" | grep '^msgid '; }
+if [ "$(ids "$tmp/fresh.pot")" != "$(ids po/passage.pot)" ]; then echo "po/passage.pot is stale: run build-aux/update-po.sh"; fail=1; fi
+for l in $(cat po/LINGUAS); do
+  msgfmt --check -o /dev/null "po/$l.po" || fail=1
+  python3 - "po/$l.po" <<'PY' || fail=1
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+bad = 0
+join = lambda s: "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', s))
+for block in text.split("\n\n"):
+    m = re.search(r'^msgid ((?:".*"\n)+)msgstr ((?:".*"\n?)+)', block + "\n", re.M)
+    if m and join(m.group(2)) and sorted(re.findall(r"\{\w+\}", join(m.group(1)))) != sorted(re.findall(r"\{\w+\}", join(m.group(2)))):
+        print(f"{sys.argv[1]}: placeholders differ in {join(m.group(1))!r}")
+        bad = 1
+sys.exit(bad)
+PY
+done
+[ $fail = 0 ] && echo "po: POTFILES, template and translations are sound"
+exit $fail
