@@ -346,6 +346,7 @@ mod tests {
 
     #[test]
     fn the_test_driver_defines_lists_starts_and_undefines() {
+        let _one_at_a_time = TEST_DRIVER.lock();
         let h = Libvirt::open("test:///default").expect("test driver");
         assert_eq!(h.define(MINIMAL).expect("define"), "passage-t");
         let vm = h
@@ -392,6 +393,10 @@ mod tests {
     }
 }
 
+/// libvirt's test:///default is one state per process: tests that change it take turns.
+#[cfg(test)]
+static TEST_DRIVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A VM's lifecycle change, as the app shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VmEvent {
@@ -433,6 +438,7 @@ mod event_tests {
 
     #[test]
     fn lifecycle_changes_are_seen_between_two_lists() {
+        let _one_at_a_time = TEST_DRIVER.lock();
         let h = Libvirt::open("test:///default").expect("test driver");
         let t0 = h.list().expect("list");
         h.define("<domain type='test'><name>ev</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>").expect("define");
