@@ -61,41 +61,15 @@ enum Cmd {
     Plan {
         #[command(flatten)]
         root: RootArg,
-        /// Everything to give this GPU's IOMMU group to VMs from boot on
-        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "vfio", "host_display"])]
-        gpu: Option<String>,
-        /// A kernel argument to add or replace (repeatable), e.g. intel_iommu=on
-        #[arg(long, value_name = "ARG")]
-        add: Vec<String>,
-        /// A kernel argument to remove, by key (repeatable), e.g. pcie_acs_override
-        #[arg(long, value_name = "KEY")]
-        remove: Vec<String>,
-        /// Bind these devices to vfio-pci at boot (repeatable; a whole IOMMU group)
-        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "host_display"])]
-        vfio: Vec<String>,
-        /// Keep the host's desktop on this GPU
-        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
-        host_display: Option<String>,
+        #[command(flatten)]
+        change: ChangeArgs,
         #[arg(long)]
         json: bool,
     },
     /// Apply a change through Passage's helper (polkit asks for authorization)
     Apply {
-        /// Everything to give this GPU's IOMMU group to VMs from boot on
-        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "vfio", "host_display"])]
-        gpu: Option<String>,
-        /// A kernel argument to add or replace (repeatable)
-        #[arg(long, value_name = "ARG")]
-        add: Vec<String>,
-        /// A kernel argument to remove, by key (repeatable)
-        #[arg(long, value_name = "KEY")]
-        remove: Vec<String>,
-        /// Bind these devices (a whole IOMMU group) to vfio-pci at boot (repeatable)
-        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "host_display"])]
-        vfio: Vec<String>,
-        /// Keep the host's desktop on this GPU
-        #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
-        host_display: Option<String>,
+        #[command(flatten)]
+        change: ChangeArgs,
     },
     /// Hand a whole IOMMU group to vfio-pci now, through the helper
     Bind {
@@ -146,6 +120,26 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
     },
+}
+
+/// What to change on the host: the same words for `plan` (preview) and `apply`.
+#[derive(clap::Args)]
+struct ChangeArgs {
+    /// Everything to give this GPU's IOMMU group to VMs from boot on
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "vfio", "host_display"])]
+    gpu: Option<String>,
+    /// A kernel argument to add or replace (repeatable), e.g. intel_iommu=on
+    #[arg(long, value_name = "ARG")]
+    add: Vec<String>,
+    /// A kernel argument to remove, by key (repeatable), e.g. pcie_acs_override
+    #[arg(long, value_name = "KEY")]
+    remove: Vec<String>,
+    /// Bind these devices to vfio-pci at boot (repeatable; a whole IOMMU group)
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove", "host_display"])]
+    vfio: Vec<String>,
+    /// Keep the host's desktop on this GPU
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
+    host_display: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -523,11 +517,14 @@ fn main() -> ExitCode {
         }
         Cmd::Plan {
             root,
-            gpu,
-            add,
-            remove,
-            vfio,
-            host_display,
+            change:
+                ChangeArgs {
+                    gpu,
+                    add,
+                    remove,
+                    vfio,
+                    host_display,
+                },
             json,
         } => {
             let addr = |s: &str| s.parse::<PciAddress>();
@@ -569,11 +566,14 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Apply {
-            gpu,
-            add,
-            remove,
-            vfio,
-            host_display,
+            change:
+                ChangeArgs {
+                    gpu,
+                    add,
+                    remove,
+                    vfio,
+                    host_display,
+                },
         } => helper::apply(gpu, add, remove, vfio, host_display),
         Cmd::Undo { id } => helper::undo(&id),
         Cmd::Hugepages {

@@ -68,6 +68,16 @@ fn emitter(conn: &Connection) -> impl FnMut(&str) + '_ {
     }
 }
 
+/// A list of PCI addresses from a caller: size limits first, then each address parsed.
+fn devices_arg(devices: &[String]) -> fdo::Result<Vec<passage_core::host::PciAddress>> {
+    limits("devices", devices)?;
+    devices
+        .iter()
+        .map(|d| d.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e: passage_core::host::pci::BadPciAddress| fdo::Error::InvalidArgs(e.to_string()))
+}
+
 /// Refuses oversized or malformed lists before anything else looks at them.
 fn limits(what: &str, items: &[String]) -> fdo::Result<()> {
     if items.len() > MAX_ITEMS {
@@ -203,12 +213,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         devices: Vec<String>,
     ) -> fdo::Result<(String, String)> {
-        limits("devices", &devices)?;
-        let devices = devices
-            .iter()
-            .map(|d| d.parse::<passage_core::host::PciAddress>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+        let devices = devices_arg(&devices)?;
         let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
         self.apply(conn, uid, "configure-vfio", Intent::VfioAtBoot { devices })
             .await
@@ -243,12 +248,7 @@ impl Helper {
         devices: Vec<String>,
         override_host: bool,
     ) -> fdo::Result<String> {
-        limits("devices", &devices)?;
-        let devices = devices
-            .iter()
-            .map(|d| d.parse::<passage_core::host::PciAddress>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+        let devices = devices_arg(&devices)?;
         let root = self.root.clone();
         let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
             .await
@@ -290,12 +290,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         devices: Vec<String>,
     ) -> fdo::Result<String> {
-        limits("devices", &devices)?;
-        let devices = devices
-            .iter()
-            .map(|d| d.parse::<passage_core::host::PciAddress>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+        let devices = devices_arg(&devices)?;
         let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
         let root = self.root.clone();
         self.exclusive(move || {
