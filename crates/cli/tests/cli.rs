@@ -209,7 +209,8 @@ fn capture_replays_to_the_same_scan_and_keeps_private_things_out() {
                 || n.starts_with("usr/share/")
                 || n.starts_with("boot/")
                 || n.starts_with("usr/sbin/")
-                || n.starts_with("usr/bin/"),
+                || n.starts_with("usr/bin/")
+                || n.starts_with("usr/lib/x86_64-linux-gnu/qemu"),
             "{n}"
         );
     }

@@ -125,6 +125,19 @@ pub fn evaluate(host: &Host, gpu: Option<PciAddress>) -> Result<Report, Error> {
         });
         f.push(fd);
     }
+    if host.spice_module_missing {
+        let mut fd = finding(
+            "no-spice-module",
+            Severity::Warning,
+            tr("QEMU’s SPICE module is not installed"),
+            tr("This QEMU loads its display and sound parts as modules, and the SPICE module is missing; a VM with the installer display (SPICE) will not start."),
+            Some(tr("Install it (“apt install qemu-system-modules-spice”, “dnf install qemu-ui-spice-core qemu-char-spice”, “pacman -S qemu-ui-spice-core qemu-chardev-spice”), or create the VM without the SPICE display.")),
+        );
+        fd.action = Some(FixAction::InstallPackage {
+            packages: vec!["qemu-system-modules-spice".into()],
+        });
+        f.push(fd);
+    }
     Ok(Report {
         gpu: chosen.map(|d| d.address),
         findings: f,

@@ -743,3 +743,44 @@ fn keyboards_and_mice_for_evdev_and_the_tpm_emulator() {
     assert_eq!(f.severity, Severity::Info);
     assert!(f.fix.unwrap_or_default().contains("pacman -S swtpm"));
 }
+
+#[test]
+fn a_modular_qemu_without_its_spice_module_is_reported() {
+    // x570-tutorial: Debian's module directory with ui-spice-core.so.
+    let h = scan("x570-tutorial");
+    assert!(!h.spice_module_missing);
+    assert!(check::evaluate(&h, None)
+        .expect("check")
+        .get("no-spice-module")
+        .is_none());
+    // single-gpu: Arch's /usr/lib/qemu holds modules, but not the SPICE ones.
+    let h = scan("single-gpu");
+    assert!(h.spice_module_missing);
+    let f = check::evaluate(&h, None)
+        .expect("check")
+        .get("no-spice-module")
+        .cloned()
+        .expect("finding");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f
+        .fix
+        .unwrap_or_default()
+        .contains("pacman -S qemu-ui-spice-core"));
+    assert_eq!(
+        f.action,
+        Some(FixAction::InstallPackage {
+            packages: vec!["qemu-system-modules-spice".into()]
+        })
+    );
+    // A VM suggested for this host leaves the SPICE display out rather than fail to start.
+    let gpu: PciAddress = "0000:0c:00.0".parse().expect("address");
+    let spec = passage_core::vm::suggest(&h, gpu, "win", 4, 8192).expect("suggest");
+    assert!(!spec.spice);
+    let x570 = scan("x570-tutorial");
+    let gpu = x570.candidate_gpu().expect("a GPU").address;
+    let spec = passage_core::vm::suggest(&x570, gpu, "win", 4, 8192).expect("suggest");
+    assert!(spec.spice && spec.tpm);
+    // iommu-off: no QEMU modules at all; nothing to say.
+    let h = scan("iommu-off");
+    assert!(!h.spice_module_missing);
+}

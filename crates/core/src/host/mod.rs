@@ -60,10 +60,37 @@ pub struct Host {
     /// swtpm is installed (the TPM 2.0 emulator Windows 11 VMs need).
     #[serde(default)]
     pub swtpm: bool,
+    /// QEMU is built with loadable modules and its SPICE module is not installed, so a VM
+    /// with SPICE graphics (the installer display) will not start.
+    #[serde(default)]
+    pub spice_module_missing: bool,
     /// Where device names came from.
     pub names_from: IdsSource,
     /// What could not be read; the rest of the picture stands.
     pub problems: Vec<Problem>,
+}
+
+/// Where distributions put QEMU's loadable modules (Debian and Ubuntu by architecture, Fedora,
+/// Arch).
+const QEMU_MODULE_DIRS: [&str; 4] = [
+    "/usr/lib/x86_64-linux-gnu/qemu",
+    "/usr/lib/aarch64-linux-gnu/qemu",
+    "/usr/lib64/qemu",
+    "/usr/lib/qemu",
+];
+
+/// True when some QEMU module directory holds modules but none holds `ui-spice-core.so`. A
+/// QEMU without modules (SPICE built in, or not installed) is not reported here.
+fn spice_module_missing(root: &Root) -> bool {
+    let mut modular = false;
+    for dir in QEMU_MODULE_DIRS {
+        let names = root.list(dir);
+        if names.iter().any(|n| n == "ui-spice-core.so") {
+            return false;
+        }
+        modular |= names.iter().any(|n| n.ends_with(".so"));
+    }
+    modular
 }
 
 impl Host {
@@ -144,9 +171,11 @@ impl Host {
             .map(|n| format!("/dev/input/by-id/{n}"))
             .collect();
         let swtpm = root.exists("/usr/bin/swtpm");
+        let spice_module_missing = spice_module_missing(root);
         Host {
             input_devices,
             swtpm,
+            spice_module_missing,
             pci_devices,
             iommu_groups,
             iommu_enabled: kernel.iommu_enabled,

@@ -454,6 +454,8 @@ pub fn suggest_cpus(host: &crate::Host, vcpus: u32) -> Option<CpuPlan> {
 /// A starting spec for passing `gpu`'s group through on `host`: the tutorial's choices (UEFI,
 /// host-passthrough with pinning from the L3 layout, hugepages, kvm hidden, SPICE for the
 /// installation, NAT networking); the wizard or the user fills in the media and storage.
+/// Parts the host cannot run are left out: no TPM without swtpm, no SPICE display when QEMU's
+/// SPICE module is missing (`passagectl check` says how to install either).
 pub fn suggest(
     host: &crate::Host,
     gpu: PciAddress,
@@ -499,7 +501,7 @@ pub fn suggest(
             secure_boot: secure,
             enrolled_keys: secure,
         },
-        tpm: secure,
+        tpm: secure && host.swtpm,
         pci,
         usb: Vec::new(),
         evdev: Vec::new(),
@@ -508,7 +510,7 @@ pub fn suggest(
         network: Some(Network::Nat {
             network: "default".into(),
         }),
-        spice: true,
+        spice: !host.spice_module_missing,
         kvm_hidden: true,
         hyperv_vendor_id: Some("passage".into()),
         boot_menu: true,
