@@ -300,11 +300,10 @@ fn vm(cmd: VmCmd) -> ExitCode {
                 Ok(g) => g,
                 Err(e) => return fail(e),
             };
-            let opened = match open_root(&root) {
-                Ok(o) => o,
+            let (_root, host) = match scan_root(&root) {
+                Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let host = Host::scan(&opened.root);
             match passage_core::vm::suggest(&host, gpu, &name, vcpus, memory) {
                 Ok(spec) => print_json(&spec).err().unwrap_or(ExitCode::SUCCESS),
                 Err(e) => fail(e),
@@ -402,11 +401,10 @@ fn vm(cmd: VmCmd) -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
-            let opened = match open_root(&root) {
-                Ok(o) => o,
+            let (_root, host) = match scan_root(&root) {
+                Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let host = Host::scan(&opened.root);
             let fw = host
                 .ovmf()
                 .and_then(|f| Some((f.executable.clone()?, f.nvram_template.clone()?)));
@@ -457,6 +455,13 @@ fn open_root(arg: &RootArg) -> Result<Opened, String> {
     })
 }
 
+/// Opens `--root` (or the demo host) and scans it; the root is kept alive beside the host.
+fn scan_root(arg: &RootArg) -> Result<(Opened, Host), String> {
+    let opened = open_root(arg)?;
+    let host = Host::scan(&opened.root);
+    Ok((opened, host))
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("passagectl: {msg}");
     ExitCode::from(2)
@@ -474,11 +479,10 @@ fn main() -> ExitCode {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.cmd {
         Cmd::Scan { root, json } => {
-            let opened = match open_root(&root) {
-                Ok(o) => o,
+            let (_root, host) = match scan_root(&root) {
+                Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let host = Host::scan(&opened.root);
             if json {
                 print_json(&host).err().unwrap_or(ExitCode::SUCCESS)
             } else {
@@ -491,11 +495,10 @@ fn main() -> ExitCode {
                 Ok(g) => g,
                 Err(e) => return fail(e),
             };
-            let opened = match open_root(&root) {
-                Ok(o) => o,
+            let (_root, host) = match scan_root(&root) {
+                Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let host = Host::scan(&opened.root);
             let report = match check::evaluate(&host, gpu) {
                 Ok(r) => r,
                 Err(e) => return fail(e),
@@ -528,11 +531,10 @@ fn main() -> ExitCode {
             json,
         } => {
             let addr = |s: &str| s.parse::<PciAddress>();
-            let opened = match open_root(&root) {
-                Ok(o) => o,
+            let (opened, host) = match scan_root(&root) {
+                Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let host = Host::scan(&opened.root);
             let result = if let Some(g) = gpu {
                 match addr(&g) {
                     Ok(a) => plan::for_gpu(&opened.root, &host, a),
