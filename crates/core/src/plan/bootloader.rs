@@ -4,7 +4,7 @@ use crate::host::boot::BootLoaderKind;
 use crate::host::kernel::{same_key, split_cmdline};
 use crate::host::Host;
 use crate::plan::args::{edit, Arg};
-use crate::plan::{change, read_text, Plan, PlanError, Step};
+use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
 /// Plans adding `add` and removing `remove` with the boot loader `host` uses.
@@ -283,10 +283,7 @@ pub fn grub(
         out.replace_range(s..e, &v);
     }
     if let Some(line) = appended {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(&line);
+        push_line(&mut out, &line);
     }
     Ok(out)
 }
@@ -324,13 +321,13 @@ pub fn bls_entry(text: &str, add: &[Arg], remove: &[String]) -> Result<String, S
         }
     }
     if !seen && !add.is_empty() {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(&format!(
-            "options {}\n",
-            add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" ")
-        ));
+        push_line(
+            &mut out,
+            &format!(
+                "options {}\n",
+                add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" ")
+            ),
+        );
     }
     Ok(out)
 }

@@ -194,6 +194,15 @@ pub fn unified_diff(path: &str, before: Option<&[u8]>, after: Option<&[u8]>) -> 
     out
 }
 
+/// Appends `line` to a config file's text on a line of its own: an unterminated last line is
+/// ended first.
+pub(crate) fn push_line(out: &mut String, line: &str) {
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(line);
+}
+
 /// What the user wants changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

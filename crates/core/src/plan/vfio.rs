@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::host::initramfs::InitramfsKind;
 use crate::host::iommu::is_vm_driver;
 use crate::host::{Host, PciAddress};
-use crate::plan::{change, read_text, Plan, PlanError, Step};
+use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
 pub const MODPROBE_FILE: &str = "/etc/modprobe.d/passage-vfio.conf";
@@ -193,10 +193,7 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
             let need: Vec<&str> = mods.iter().copied().filter(|m| !have.contains(m)).collect();
             let mut after = text.clone();
             if !need.is_empty() {
-                if !after.is_empty() && !after.ends_with('\n') {
-                    after.push('\n');
-                }
-                after.push_str("# Passage: vfio for GPU passthrough\n");
+                push_line(&mut after, "# Passage: vfio for GPU passthrough\n");
                 for m in need {
                     after.push_str(m);
                     after.push('\n');
@@ -263,9 +260,7 @@ pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
                 .find(close)
                 .map(|i| start + i)
                 .ok_or("MODULES=( must close on the same line")?;
-            let cur: Vec<&str> = body[start..end].split_whitespace().collect();
-            let mut new: Vec<&str> = mods.to_vec();
-            new.extend(cur.iter().copied().filter(|m| !mods.contains(m)));
+            let new = vfio_first(mods, body[start..end].split_whitespace());
             out.push_str(&body[..start]);
             out.push_str(&new.join(" "));
             out.push_str(&body[end..]);
@@ -278,12 +273,16 @@ pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
         }
     }
     if !done {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(&format!("MODULES=({})\n", mods.join(" ")));
+        push_line(&mut out, &format!("MODULES=({})\n", mods.join(" ")));
     }
     Ok(out)
+}
+
+/// `mods` first, then the modules already listed that are not among them, in their order.
+fn vfio_first<'a>(mods: &[&'a str], cur: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut new = mods.to_vec();
+    new.extend(cur.filter(|m| !mods.contains(m)));
+    new
 }
 
 /// booster.yaml: the vfio modules in `modules_force_load`.
@@ -293,13 +292,8 @@ pub fn booster(text: &str, mods: &[&str]) -> String {
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches('\n');
         if let Some(v) = body.strip_prefix("modules_force_load:") {
-            let cur: Vec<&str> = v
-                .split(',')
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .collect();
-            let mut new: Vec<&str> = mods.to_vec();
-            new.extend(cur.iter().copied().filter(|m| !mods.contains(m)));
+            let cur = v.split(',').map(str::trim).filter(|m| !m.is_empty());
+            let new = vfio_first(mods, cur);
             out.push_str(&format!("modules_force_load: {}", new.join(",")));
             if line.ends_with('\n') {
                 out.push('\n');
@@ -310,10 +304,10 @@ pub fn booster(text: &str, mods: &[&str]) -> String {
         }
     }
     if !done {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
-        }
-        out.push_str(&format!("modules_force_load: {}\n", mods.join(",")));
+        push_line(
+            &mut out,
+            &format!("modules_force_load: {}\n", mods.join(",")),
+        );
     }
     out
 }
