@@ -3,7 +3,10 @@
 
 use std::process::ExitCode;
 
-use futures_util::StreamExt;
+use std::future::Future;
+
+use futures_util::future::{self, Either};
+use futures_util::{FutureExt, StreamExt};
 use passage_helper::api::Helper1Proxy;
 use zbus::block_on;
 
@@ -56,19 +59,36 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-/// Echoes the helper's progress lines while a call runs.
-fn follow(proxy: &Helper1Proxy<'static>) {
-    if let Ok(mut signals) = block_on(proxy.receive_progress()) {
-        std::thread::spawn(move || {
-            block_on(async {
-                while let Some(s) = signals.next().await {
-                    if let Ok(a) = s.args() {
-                        println!("  | {}", a.line);
+/// Runs a helper call and echoes its progress lines while it runs. The helper sends every
+/// line before its reply, and the bus keeps that order, so the lines that are already queued
+/// when the reply comes are printed before returning: none is lost to an early exit.
+fn with_progress<T>(proxy: &Helper1Proxy<'static>, call: impl Future<Output = T>) -> T {
+    block_on(async {
+        let Ok(mut signals) = proxy.receive_progress().await else {
+            return call.await;
+        };
+        let print = |s: passage_helper::api::Progress| {
+            if let Ok(a) = s.args() {
+                println!("  | {}", a.line);
+            }
+        };
+        let mut call = std::pin::pin!(call);
+        loop {
+            match future::select(call, signals.next()).await {
+                Either::Left((r, _)) => {
+                    while let Some(Some(s)) = signals.next().now_or_never() {
+                        print(s);
                     }
+                    return r;
                 }
-            })
-        });
-    }
+                Either::Right((Some(s), rest)) => {
+                    print(s);
+                    call = rest;
+                }
+                Either::Right((None, rest)) => return rest.await,
+            }
+        }
+    })
 }
 
 fn done(r: zbus::Result<(String, String)>) -> Result<(), ExitCode> {
@@ -99,7 +119,6 @@ pub fn apply(
             return ExitCode::from(1);
         }
     };
-    follow(&proxy);
     let result = if let Some(g) = gpu {
         // The whole host setup for one GPU, as three journaled changes (one authorization).
         let root = match passage_core::Root::new("/") {
@@ -130,14 +149,18 @@ pub fn apply(
             .map(|a| a.to_string())
             .collect();
         let iommu = passage_core::check::iommu_arguments(host.cpu.vendor_kind);
-        done(block_on(proxy.set_kernel_arguments(&strs(&iommu), &[])))
-            .and_then(|()| done(block_on(proxy.configure_vfio(&strs(&members)))))
+        done(with_progress(
+            &proxy,
+            proxy.set_kernel_arguments(&strs(&iommu), &[]),
+        ))
+        .and_then(|()| done(with_progress(&proxy, proxy.configure_vfio(&strs(&members)))))
     } else if !vfio.is_empty() {
-        done(block_on(proxy.configure_vfio(&strs(&vfio))))
+        done(with_progress(&proxy, proxy.configure_vfio(&strs(&vfio))))
     } else if let Some(h) = host_display {
-        done(block_on(proxy.configure_host_display(&h)))
+        done(with_progress(&proxy, proxy.configure_host_display(&h)))
     } else if !add.is_empty() || !remove.is_empty() {
-        done(block_on(
+        done(with_progress(
+            &proxy,
             proxy.set_kernel_arguments(&strs(&add), &strs(&remove)),
         ))
     } else {
@@ -158,8 +181,7 @@ pub fn undo(id: &str) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    follow(&proxy);
-    match block_on(proxy.undo(id)) {
+    match with_progress(&proxy, proxy.undo(id)) {
         Ok(msg) => {
             println!("{msg}");
             ExitCode::SUCCESS
