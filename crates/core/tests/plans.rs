@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use passage_core::host::PciAddress;
-use passage_core::plan::{self, Intent, Plan};
+use passage_core::plan::{self, Change, Intent, Plan};
 use passage_core::{Host, Root};
 use passage_fixtures::HostSpec;
 
@@ -93,6 +93,19 @@ const DEBIAN_GRUB: &str = "# If you change this file, run 'update-grub' afterwar
 
 const ARCH_GRUB: &str = "# GRUB boot loader configuration\n\nGRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR=\"Arch\"\nGRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=3 quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n\n# Preload both GPT and MBR modules so that they are not missed\nGRUB_PRELOAD_MODULES=\"part_gpt part_msdos\"\n\n# Uncomment to enable booting from LUKS encrypted devices\n#GRUB_ENABLE_CRYPTODISK=y\n";
 
+/// The change `pick` chooses; the test fails naming `what` when there is none.
+fn change<'a>(p: &'a Plan, what: &str, pick: impl Fn(&&Change) -> bool) -> &'a Change {
+    p.changes
+        .iter()
+        .find(pick)
+        .unwrap_or_else(|| panic!("no change for {what}"))
+}
+
+/// A change's new text.
+fn after(c: &Change) -> String {
+    String::from_utf8_lossy(c.after.as_deref().unwrap_or_default()).into_owned()
+}
+
 fn set_file(spec: &mut HostSpec, path: &str, content: &str) {
     spec.files.retain(|(p, _)| p != path);
     spec.files.push((path.into(), content.into()));
@@ -123,8 +136,7 @@ fn debian_laptop_full_host_setup() {
         grub.starts_with("--- a/etc/default/grub\n+++ b/etc/default/grub\n"),
         "{grub}"
     );
-    let modprobe =
-        String::from_utf8_lossy(p.changes[1].after.as_deref().unwrap_or_default()).into_owned();
+    let modprobe = after(&p.changes[1]);
     assert!(
         modprobe.contains("options vfio-pci ids=10de:10fa,10de:1f99\n"),
         "{modprobe}"
@@ -133,8 +145,7 @@ fn debian_laptop_full_host_setup() {
         modprobe.contains("softdep nvidia pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\n"),
         "{modprobe}"
     );
-    let x11 =
-        String::from_utf8_lossy(p.changes[3].after.as_deref().unwrap_or_default()).into_owned();
+    let x11 = after(&p.changes[3]);
     assert!(
         x11.contains("BusID \"PCI:0:2:0\"") && x11.contains("Driver \"modesetting\""),
         "{x11}"
@@ -155,8 +166,7 @@ fn debian_laptop_full_host_setup() {
     );
     assert!(p.notes.iter().any(|n| n.contains("Restart")));
     // Linux 6.5: no vfio_virqfd.
-    let mods =
-        String::from_utf8_lossy(p.changes[2].after.as_deref().unwrap_or_default()).into_owned();
+    let mods = after(&p.changes[2]);
     assert!(
         mods.ends_with("# Passage: vfio for GPU passthrough\nvfio_pci\nvfio\nvfio_iommu_type1\n"),
         "{mods}"
@@ -169,11 +179,9 @@ fn pop_os_x570_with_kernelstub() {
     let p = round_trip(d.path(), |r, h| {
         plan::for_gpu(r, h, a("0a:00.0")).expect("plan")
     });
-    let ks = p
-        .changes
-        .iter()
-        .find(|c| c.path == "/etc/kernelstub/configuration")
-        .expect("kernelstub");
+    let ks = change(&p, "kernelstub", |c| {
+        c.path == "/etc/kernelstub/configuration"
+    });
     // amd_iommu=on is there already (the tutorial's kernelstub --add-options); iommu=pt is new.
     assert!(
         ks.diff
@@ -187,12 +195,8 @@ fn pop_os_x570_with_kernelstub() {
         .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
         .count();
     assert_eq!(added, 2, "only the user's options change: {}", ks.diff);
-    let modprobe = p
-        .changes
-        .iter()
-        .find(|c| c.path.ends_with("passage-vfio.conf"))
-        .expect("modprobe");
-    let text = String::from_utf8_lossy(modprobe.after.as_deref().unwrap_or_default()).into_owned();
+    let modprobe = change(&p, "modprobe", |c| c.path.ends_with("passage-vfio.conf"));
+    let text = after(modprobe);
     assert!(
         text.contains("options vfio-pci ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07\n"),
         "{text}"
@@ -204,25 +208,11 @@ fn pop_os_x570_with_kernelstub() {
         );
     }
     // Linux 5.3 still has vfio_virqfd as its own module.
-    let mods = p
-        .changes
-        .iter()
-        .find(|c| c.path == "/etc/initramfs-tools/modules")
-        .expect("modules");
-    assert!(
-        String::from_utf8_lossy(mods.after.as_deref().unwrap_or_default())
-            .contains("vfio_virqfd\n")
-    );
+    let mods = change(&p, "modules", |c| c.path == "/etc/initramfs-tools/modules");
+    assert!(after(mods).contains("vfio_virqfd\n"));
     // The host keeps the RX 5700 for its desktop; NVIDIA's packaged X11 config is masked.
-    let x11 = p
-        .changes
-        .iter()
-        .find(|c| c.path.ends_with("20-passage-host-gpu.conf"))
-        .expect("x11");
-    assert!(
-        String::from_utf8_lossy(x11.after.as_deref().unwrap_or_default())
-            .contains("BusID \"PCI:13:0:0\"")
-    );
+    let x11 = change(&p, "x11", |c| c.path.ends_with("20-passage-host-gpu.conf"));
+    assert!(after(x11).contains("BusID \"PCI:13:0:0\""));
     assert!(p
         .changes
         .iter()
@@ -255,42 +245,22 @@ fn fedora_grubby_bls_and_dracut() {
             && paths.iter().any(|p| p.starts_with("/boot/loader/entries/")),
         "{paths:?}"
     );
-    let grub = p
-        .changes
-        .iter()
-        .find(|c| c.path == "/etc/default/grub")
-        .expect("grub");
+    let grub = change(&p, "grub", |c| c.path == "/etc/default/grub");
     assert!(
         grub.diff
             .contains("+GRUB_CMDLINE_LINUX=\"rhgb quiet intel_iommu=on iommu=pt\"\n"),
         "{}",
         grub.diff
     );
-    let entry = p
-        .changes
-        .iter()
-        .find(|c| c.path.starts_with("/boot/loader/entries/"))
-        .expect("entry");
+    let entry = change(&p, "entry", |c| c.path.starts_with("/boot/loader/entries/"));
     assert!(entry.diff.contains("+options root=UUID=6a1f0e8c-2d3b-4c5a-9e7f-1b2c3d4e5f60 ro rootflags=subvol=root rhgb quiet intel_iommu=on iommu=pt\n"), "{}", entry.diff);
-    let dracut = p
-        .changes
-        .iter()
-        .find(|c| c.path == "/etc/dracut.conf.d/10-passage-vfio.conf")
-        .expect("dracut (.conf, or dracut ignores it)");
-    assert!(
-        String::from_utf8_lossy(dracut.after.as_deref().unwrap_or_default())
-            .contains("force_drivers+=\" vfio_pci vfio vfio_iommu_type1 \"")
-    );
+    let dracut = change(&p, "dracut (.conf, or dracut ignores it)", |c| {
+        c.path == "/etc/dracut.conf.d/10-passage-vfio.conf"
+    });
+    assert!(after(dracut).contains("force_drivers+=\" vfio_pci vfio vfio_iommu_type1 \""));
     // nouveau drives the card today: it must wait for vfio-pci.
-    let modprobe = p
-        .changes
-        .iter()
-        .find(|c| c.path.ends_with("passage-vfio.conf"))
-        .expect("modprobe");
-    assert!(
-        String::from_utf8_lossy(modprobe.after.as_deref().unwrap_or_default())
-            .contains("softdep nouveau pre: vfio-pci")
-    );
+    let modprobe = change(&p, "modprobe", |c| c.path.ends_with("passage-vfio.conf"));
+    assert!(after(modprobe).contains("softdep nouveau pre: vfio-pci"));
     let argv: Vec<String> = p.steps.iter().map(|s| s.argv.join(" ")).collect();
     assert_eq!(
         argv,
@@ -330,11 +300,7 @@ fn arch_systemd_boot_and_mkinitcpio() {
         )
         .expect("plan")
     });
-    let mk = p
-        .changes
-        .iter()
-        .find(|c| c.path == "/etc/mkinitcpio.conf")
-        .expect("mkinitcpio");
+    let mk = change(&p, "mkinitcpio", |c| c.path == "/etc/mkinitcpio.conf");
     assert!(
         mk.diff
             .contains("-MODULES=()\n+MODULES=(vfio_pci vfio vfio_iommu_type1)\n"),
@@ -392,22 +358,16 @@ fn identical_gpus_bind_by_address_with_a_udev_rule() {
         )
         .expect("plan")
     });
-    let modprobe = p
-        .changes
-        .iter()
-        .find(|c| c.path.ends_with("passage-vfio.conf"))
-        .expect("modprobe");
-    let text = String::from_utf8_lossy(modprobe.after.as_deref().unwrap_or_default()).into_owned();
+    let modprobe = change(&p, "modprobe", |c| c.path.ends_with("passage-vfio.conf"));
+    let text = after(modprobe);
     assert!(
         !text.contains("ids="),
         "ID binding would take the host's card: {text}"
     );
-    let rule = p
-        .changes
-        .iter()
-        .find(|c| c.path == "/etc/udev/rules.d/61-passage-vfio.rules")
-        .expect("udev");
-    let rule = String::from_utf8_lossy(rule.after.as_deref().unwrap_or_default()).into_owned();
+    let rule = change(&p, "udev", |c| {
+        c.path == "/etc/udev/rules.d/61-passage-vfio.rules"
+    });
+    let rule = after(rule);
     assert!(
         rule.contains("KERNEL==\"0000:0a:00.0\", ATTR{driver_override}=\"vfio-pci\""),
         "{rule}"
