@@ -1,6 +1,9 @@
 //! VM specs → domain XML checked by libvirt's own schema (virt-xml-validate), and the bare
 //! QEMU command line.
 
+mod common;
+
+use common::valid;
 use passage_core::host::PciAddress;
 use passage_core::vm::{
     self, Cdrom, Disk, DiskFormat, DiskSource, DomainType, Firmware, Network, PciPassthrough,
@@ -16,26 +19,6 @@ fn x570() -> (Host, tempfile::TempDir) {
     let d = tempfile::tempdir().expect("tmp");
     passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
     (Host::scan(&Root::new(d.path()).expect("root")), d)
-}
-
-/// libvirt's schema says yes, or the test fails with its words.
-fn valid(xml: &str) {
-    let f = tempfile::Builder::new()
-        .suffix(".xml")
-        .tempfile()
-        .expect("tmp");
-    std::fs::write(f.path(), xml).expect("write");
-    let o = std::process::Command::new("virt-xml-validate")
-        .arg(f.path())
-        .arg("domain")
-        .output()
-        .expect("virt-xml-validate (libvirt-clients, installed by build-aux/install-deps.sh)");
-    assert!(
-        o.status.success(),
-        "libvirt rejects:\n{}{}\n{xml}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 /// The tutorial's gaming VM (seed 001) on its X570 board: Windows 10 and virtio-win ISOs, the

@@ -1,6 +1,9 @@
 //! Importing a domain Passage did not write (the libvirt guide's two-GPU domain, seed 004) and
 //! editing its passthrough devices: everything Passage does not model stays byte for byte.
 
+mod common;
+
+use common::valid;
 use passage_core::host::PciAddress;
 use passage_core::vm::import::{import, replace_passthrough};
 use passage_core::vm::{PciPassthrough, UsbPassthrough};
@@ -46,25 +49,6 @@ fn without_passthrough(xml: &str) -> String {
         .join("\n")
 }
 
-fn validate(xml: &str) {
-    let f = tempfile::Builder::new()
-        .suffix(".xml")
-        .tempfile()
-        .expect("tmp");
-    std::fs::write(f.path(), xml).expect("write");
-    let o = std::process::Command::new("virt-xml-validate")
-        .arg(f.path())
-        .arg("domain")
-        .output()
-        .expect("virt-xml-validate");
-    assert!(
-        o.status.success(),
-        "{}{}\n{xml}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[test]
 fn import_reads_what_passage_models() {
     let i = import(SEED).expect("import");
@@ -89,7 +73,7 @@ fn import_reads_what_passage_models() {
 fn re_exporting_the_same_devices_keeps_every_other_byte() {
     let i = import(SEED).expect("import");
     let out = replace_passthrough(SEED, &i.pci, &i.usb).expect("export");
-    validate(&out);
+    valid(&out);
     assert_eq!(
         without_passthrough(&out),
         without_passthrough(SEED),
@@ -117,7 +101,7 @@ fn swapping_the_gpu_and_adding_usb_changes_only_those_devices() {
         product: 0x1b2d,
     }];
     let out = replace_passthrough(SEED, &new, &usb).expect("edit");
-    validate(&out);
+    valid(&out);
     assert_eq!(without_passthrough(&out), without_passthrough(SEED));
     let back = import(&out).expect("import");
     assert_eq!(back.pci, new);
@@ -138,7 +122,7 @@ fn swapping_the_gpu_and_adding_usb_changes_only_those_devices() {
     assert!(out.contains("startupPolicy='optional'><vendor id='0x1b1c'/><product id='0x1b2d'/>"));
     // Removing every device leaves a valid domain.
     let none = replace_passthrough(SEED, &[], &[]).expect("none");
-    validate(&none);
+    valid(&none);
     assert!(!none.contains("<hostdev"));
     assert_eq!(without_passthrough(&none), without_passthrough(SEED));
 }
