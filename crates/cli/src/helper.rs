@@ -120,7 +120,7 @@ pub fn apply(
         }
     };
     let result = if let Some(g) = gpu {
-        // The whole host setup for one GPU, as three journaled changes (one authorization).
+        // The whole host setup for one GPU: one journaled change per intent of the plan.
         let root = match passage_core::Root::new("/") {
             Ok(r) => r,
             Err(e) => {
@@ -136,24 +136,19 @@ pub fn apply(
                 return ExitCode::from(2);
             }
         };
-        let Some(group) = host.group_of(addr) else {
-            eprintln!(
-                "passagectl: {addr} is in no IOMMU group; `passagectl check` says what to do"
-            );
-            return ExitCode::from(2);
+        let intents = match passage_core::plan::gpu_intents(&host, addr) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("passagectl: {e}");
+                return ExitCode::from(2);
+            }
         };
-        let members: Vec<String> = group
-            .devices
-            .iter()
-            .filter(|a| host.device(**a).is_some_and(|d| !d.is_bridge()))
-            .map(|a| a.to_string())
-            .collect();
-        let iommu = passage_core::check::iommu_arguments(host.cpu.vendor_kind);
-        done(with_progress(
-            &proxy,
-            proxy.set_kernel_arguments(&strs(&iommu), &[]),
-        ))
-        .and_then(|()| done(with_progress(&proxy, proxy.configure_vfio(&strs(&members)))))
+        intents.iter().try_for_each(|i| {
+            done(with_progress(
+                &proxy,
+                passage_helper::api::apply_intent(&proxy, i),
+            ))
+        })
     } else if !vfio.is_empty() {
         done(with_progress(&proxy, proxy.configure_vfio(&strs(&vfio))))
     } else if let Some(h) = host_display {

@@ -298,7 +298,8 @@ fn gpu_label(d: &PciDevice) -> String {
     format!("{} ({})", d.display_name(), d.address)
 }
 
-fn need_words(host: &Host, n: &HostNeed) -> String {
+/// Why the host needs this device, in a sentence (the GUI and the findings share it).
+pub fn need_words(host: &Host, n: &HostNeed) -> String {
     let name = host
         .device(n.device())
         .map(gpu_label)

@@ -67,3 +67,48 @@ pub trait Helper1 {
     #[zbus(signal)]
     fn progress(&self, line: &str) -> zbus::Result<()>;
 }
+
+/// Sends one planned intent to the verb that applies it. Returns (change id, summary).
+pub async fn apply_intent(
+    proxy: &Helper1Proxy<'_>,
+    intent: &passage_core::plan::Intent,
+) -> zbus::Result<(String, String)> {
+    use passage_core::plan::Intent;
+    match intent {
+        Intent::KernelArguments { add, remove } => {
+            let add: Vec<&str> = add.iter().map(String::as_str).collect();
+            let remove: Vec<&str> = remove.iter().map(String::as_str).collect();
+            proxy.set_kernel_arguments(&add, &remove).await
+        }
+        Intent::VfioAtBoot { devices } => {
+            let devices: Vec<String> = devices.iter().map(ToString::to_string).collect();
+            let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+            proxy.configure_vfio(&devices).await
+        }
+        Intent::HostDisplay { gpu } => proxy.configure_host_display(&gpu.to_string()).await,
+    }
+}
+
+/// Whether a failed call failed because the helper is not there (not installed, or its
+/// service cannot start), rather than because it refused or failed.
+pub fn is_unreachable(e: &zbus::Error) -> bool {
+    matches!(e, zbus::Error::FDO(f) if matches!(**f, zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_) | zbus::fdo::Error::SpawnFailed(_) | zbus::fdo::Error::SpawnChildExited(_)))
+        || matches!(e, zbus::Error::InputOutput(_) | zbus::Error::Address(_))
+}
+
+/// The helper's own words for a failed call (its errors are written for users), or what to
+/// do when it cannot be reached.
+pub fn error_text(e: &zbus::Error) -> String {
+    use zbus::fdo::Error as F;
+    if is_unreachable(e) {
+        return "Passage's helper is not installed or cannot start (io.github.passage.Helper1); install the passage-helper package.".into();
+    }
+    match e {
+        zbus::Error::FDO(f) => match &**f {
+            F::InvalidArgs(m) | F::AccessDenied(m) | F::Failed(m) => m.clone(),
+            other => other.to_string(),
+        },
+        zbus::Error::MethodError(_, msg, _) => msg.clone().unwrap_or_default(),
+        other => other.to_string(),
+    }
+}

@@ -238,10 +238,10 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
     }
 }
 
-/// Everything the host needs to hand `gpu`'s IOMMU group to VMs from boot on: the IOMMU on,
-/// the group's devices on vfio-pci, and the host's desktop kept on another GPU.
-pub fn for_gpu(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError> {
-    let mut out = Plan::default();
+/// What the host needs to hand `gpu`'s IOMMU group to VMs from boot on, as intents in the
+/// order they apply: the IOMMU on, the group's devices on vfio-pci, and the host's desktop kept
+/// on another GPU where it needs telling. Front ends send each one to the helper's matching verb.
+pub fn gpu_intents(host: &Host, gpu: PciAddress) -> Result<Vec<Intent>, PlanError> {
     let dev = host.device(gpu).ok_or_else(|| {
         PlanError::Device(format!(
             "there is no PCI device {gpu} on this host; `passagectl scan` lists the devices"
@@ -252,22 +252,17 @@ pub fn for_gpu(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanEr
             "{gpu} is in no IOMMU group: turn the IOMMU on first (`passagectl check` says how)"
         ))
     })?;
-    let iommu = crate::check::iommu_arguments(host.cpu.vendor_kind);
-    out.merge(plan(
-        root,
-        host,
-        &Intent::KernelArguments {
-            add: iommu,
-            remove: vec![],
-        },
-    )?);
+    let mut out = vec![Intent::KernelArguments {
+        add: crate::check::iommu_arguments(host.cpu.vendor_kind),
+        remove: vec![],
+    }];
     let devices: Vec<PciAddress> = group
         .devices
         .iter()
         .copied()
         .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
         .collect();
-    out.merge(vfio::plan(root, host, &devices)?);
+    out.push(Intent::VfioAtBoot { devices });
     // The desktop stays on another GPU when there is one.
     if let Some(other) = host
         .gpus()
@@ -280,8 +275,18 @@ pub fn for_gpu(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanEr
             .any(|c| c.drivers.iter().any(|d| d == "nvidia"))
             || host.is_host_display(other.address)
         {
-            out.merge(display::plan(root, host, other.address)?);
+            out.push(Intent::HostDisplay { gpu: other.address });
         }
+    }
+    Ok(out)
+}
+
+/// Everything the host needs to hand `gpu`'s IOMMU group to VMs from boot on: the plans of
+/// [`gpu_intents`], merged.
+pub fn for_gpu(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError> {
+    let mut out = Plan::default();
+    for intent in gpu_intents(host, gpu)? {
+        out.merge(plan(root, host, &intent)?);
     }
     if !out.is_empty() {
         out.notes
