@@ -1,152 +1,127 @@
-//! passage: the GNOME app. Until the GUI lands (see the GTK issue) this is a terminal
-//! placeholder that shows the same picture the first page will: which host, and what stands
-//! between it and GPU passthrough. On a machine without an IOMMU or a second GPU it opens on
-//! the bundled demo host and says so.
+//! passage: the GNOME app. Thin: options, translations, resources, then the window (app.rs).
+
+mod about;
+mod actions;
+mod app;
+mod config;
+mod debug;
+mod host_source;
+mod logic;
+mod pages;
+mod settings;
+mod workers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use passage_core::check::{self, Severity};
 use passage_core::i18n::{tr, tr_f};
-use passage_core::{Host, Root};
+use relm4::gtk::prelude::*;
+use relm4::gtk::{gio, glib};
 
-/// Whether this machine can show anything worth passing through.
-fn worth_showing(host: &Host) -> bool {
-    host.iommu_enabled && host.gpus().count() >= 2
+use app::Init;
+use host_source::Wanted;
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Init>, String> {
+    let mut wanted = Wanted::Auto;
+    let mut start_last_vm = false;
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--host-root" => {
+                match args.next() {
+                    Some(d) if std::path::Path::new(&d).is_dir() => {
+                    wanted = Wanted::Captured(PathBuf::from(d))
+                }
+                Some(d) if !d.is_empty() => {
+                    return Err(tr_f(
+                        "passage: {dir} is not a directory; --host-root takes one made by “passagectl capture”",
+                        &[("dir", &d)],
+                    ))
+                }
+                    _ => return Err(tr(
+                        "passage: --host-root needs a directory (one made by “passagectl capture”)",
+                    )),
+                }
+            }
+            "--demo" => wanted = Wanted::Demo,
+            "--start-last-vm" => start_last_vm = true,
+            "-h" | "--help" => return Ok(None),
+            other => {
+                return Err(tr_f(
+                    "passage: unknown option {opt}; try --help",
+                    &[("opt", other)],
+                ))
+            }
+        }
+    }
+    Ok(Some(Init {
+        wanted,
+        start_last_vm,
+    }))
 }
 
 fn main() -> ExitCode {
     passage_core::i18n::init(&passage_core::i18n::localedir());
-    let mut args = std::env::args().skip(1);
-    let mut host_root: Option<PathBuf> = None;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--host-root" => host_root = args.next().map(PathBuf::from),
-            "--demo" => host_root = Some(PathBuf::new()),
-            "-h" | "--help" => {
-                println!("{}", tr("usage: passage [--host-root DIR | --demo]"));
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!(
-                    "{}",
-                    tr_f(
-                        "passage: unknown option {opt}; try --help",
-                        &[("opt", other)]
-                    )
-                );
-                return ExitCode::from(2);
-            }
+    let init = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(w)) => w,
+        Ok(None) => {
+            println!("{}", tr("usage: passage [--host-root DIR | --demo] [--start-last-vm]\n\n  --host-root DIR  open a host captured with “passagectl capture”\n  --demo           open the bundled demo host\n  --start-last-vm  start the VM last started from Passage"));
+            return ExitCode::SUCCESS;
         }
-    }
-
-    let mut demo_dir = None;
-    let (host, label) = match host_root {
-        Some(p) if !p.as_os_str().is_empty() => match Root::new(&p) {
-            Ok(r) => (
-                Host::scan(&r),
-                tr_f("Captured host: {dir}", &[("dir", &p.display().to_string())]),
-            ),
-            Err(e) => {
-                eprintln!("passage: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        explicit_demo => {
-            let live = if explicit_demo.is_none() {
-                Root::new("/").ok().map(|r| Host::scan(&r))
-            } else {
-                None
-            };
-            match live.filter(worth_showing) {
-                Some(h) => (h, tr("This computer")),
-                None => {
-                    let dir = match tempfile_dir() {
-                        Ok(d) => d,
-                        Err(e) => {
-                            eprintln!("passage: {e}");
-                            return ExitCode::from(2);
-                        }
-                    };
-                    if let Err(e) = passage_fixtures::build(passage_fixtures::DEMO, &dir) {
-                        eprintln!("passage: cannot lay down the demo host: {e}");
-                        return ExitCode::from(2);
-                    }
-                    let h = match Root::new(&dir) {
-                        Ok(r) => Host::scan(&r),
-                        Err(e) => {
-                            eprintln!("passage: {e}");
-                            return ExitCode::from(2);
-                        }
-                    };
-                    demo_dir = Some(dir);
-                    (h, tr("DEMO HOST — this computer has no IOMMU or no second graphics card, so Passage shows the X570 board of the public GPU-passthrough tutorial. Nothing here changes this computer."))
-                }
-            }
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
         }
     };
-
-    let bar = "━".repeat(72);
-    println!("{bar}\n {}\n{bar}", label);
-    println!("{}", tr("Passage — GPU passthrough made simple. (The graphical window arrives with the GUI work; this terminal view shows the same checks.)"));
-    match check::evaluate(&host, None) {
-        Ok(report) => {
-            if let Some(g) = report.gpu.and_then(|a| host.device(a)) {
-                println!(
-                    "\n{} {} ({})\n",
-                    tr("Graphics card for the VM:"),
-                    g.display_name(),
-                    g.address
-                );
-            }
-            let mut findings = report.findings.clone();
-            findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-            for f in &findings {
-                let mark = match f.severity {
-                    Severity::Ok => "✔",
-                    Severity::Info => "ℹ",
-                    Severity::Warning => "⚠",
-                    Severity::Blocker => "✘",
-                };
-                println!("{mark} {}", f.title);
-                if let Some(fix) = &f.fix {
-                    println!("    {fix}");
-                }
-            }
-            println!("\n{}", tr("Details: passagectl scan / passagectl check"));
+    glib::set_application_name(&tr("Passage"));
+    let res = match gio::Resource::from_data(&glib::Bytes::from_static(include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/passage.gresource"
+    )))) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("passage: the built-in resources are damaged: {e}");
+            return ExitCode::from(1);
         }
-        Err(e) => eprintln!("passage: {e}"),
-    }
-    if let Some(d) = demo_dir {
-        let _ = std::fs::remove_dir_all(d);
-    }
+    };
+    gio::resources_register(&res);
+    let app = relm4::main_adw_application();
+    app.set_application_id(Some(config::APP_ID));
+    app.set_resource_base_path(Some(config::RESOURCE_BASE));
+    relm4::RelmApp::from_app(app)
+        .with_args(vec![])
+        .run::<app::App>(init);
+    host_source::cleanup();
     ExitCode::SUCCESS
-}
-
-/// A private directory for the demo host.
-fn tempfile_dir() -> std::io::Result<PathBuf> {
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!("passage-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn scan(name: &str) -> Host {
-        let d = tempfile::tempdir().expect("tempdir");
-        passage_fixtures::build(name, d.path()).expect("fixture");
-        Host::scan(&Root::new(d.path()).expect("root"))
+    fn args(a: &[&str]) -> Result<Option<Wanted>, String> {
+        parse_args(a.iter().map(|s| s.to_string())).map(|i| i.map(|i| i.wanted))
     }
 
     #[test]
-    fn the_demo_host_is_used_without_an_iommu_or_a_second_gpu() {
-        assert!(worth_showing(&scan("x570-tutorial")));
-        assert!(!worth_showing(&scan("single-gpu")), "one GPU");
-        assert!(!worth_showing(&scan("iommu-off")), "no IOMMU");
+    fn options_name_what_was_wrong() {
+        assert_eq!(args(&[]), Ok(Some(Wanted::Auto)));
+        assert_eq!(args(&["--demo"]), Ok(Some(Wanted::Demo)));
+        assert_eq!(
+            args(&["--host-root", "/"]),
+            Ok(Some(Wanted::Captured("/".into())))
+        );
+        assert!(args(&["--host-root", "/nonexistent/x"])
+            .unwrap_err()
+            .contains("/nonexistent/x"));
+        assert!(args(&["--host-root"])
+            .unwrap_err()
+            .contains("needs a directory"));
+        assert!(args(&["--frobnicate"])
+            .unwrap_err()
+            .contains("--frobnicate"));
+        assert_eq!(args(&["--help"]), Ok(None));
+        let i = parse_args(["--demo".to_string(), "--start-last-vm".to_string()]);
+        assert_eq!(i.ok().flatten().map(|i| i.start_last_vm), Some(true));
     }
 }

@@ -1,26 +1,27 @@
-//! The app as a user starts it.
+//! The app's command line, as a user types it (no display needed: these fail before a window).
 
 use std::process::Command;
 
 #[test]
-fn opens_labelled_on_the_demo_host_and_refuses_bad_roots() {
+fn bad_options_and_roots_are_named_before_any_window_opens() {
     let bin = env!("CARGO_BIN_EXE_passage");
-    let o = Command::new(bin).arg("--demo").output().expect("run");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success());
-    assert!(
-        out.contains("DEMO HOST") && out.contains("Nothing here changes this computer"),
-        "{out}"
-    );
-    assert!(out.contains("NVIDIA Corporation TU102"), "{out}");
-
     let o = Command::new(bin)
         .args(["--host-root", "/nonexistent/x"])
+        .env_remove("DISPLAY")
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/x"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("/nonexistent/x") && err.contains("passagectl capture"),
+        "{err}"
+    );
 
     let o = Command::new(bin).arg("--frobnicate").output().expect("run");
     assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--frobnicate"));
+
+    let o = Command::new(bin).arg("--help").output().expect("run");
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--host-root DIR"));
 }

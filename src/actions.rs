@@ -1,0 +1,71 @@
+//! The app's actions and their keyboard shortcuts. Every page can be reached by an action,
+//! which is also how the GUI test drives the app (org.gtk.Actions on the session bus).
+
+use relm4::adw;
+use relm4::gtk::prelude::*;
+use relm4::gtk::{gio, glib};
+use relm4::ComponentSender;
+
+use crate::app::{App, Msg, Page};
+
+pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
+    // The window joins the application only after init; the app object is already there.
+    let app = relm4::main_application();
+    let string = Some(glib::VariantTy::STRING);
+
+    let show = gio::SimpleAction::new("show-page", string);
+    let s = sender.clone();
+    show.connect_activate(move |_, p| {
+        if let Some(page) = p.and_then(|v| v.str()).and_then(Page::from_id) {
+            s.input(Msg::Navigate(page));
+        }
+    });
+    app.add_action(&show);
+    for (i, p) in Page::ALL.iter().enumerate() {
+        app.set_accels_for_action(
+            &format!("app.show-page::{}", p.id()),
+            &[&format!("<Alt>{}", i + 1)],
+        );
+    }
+
+    let choose = gio::SimpleAction::new("choose-gpu", string);
+    let s = sender.clone();
+    choose.connect_activate(move |_, p| {
+        if let Some(a) = p.and_then(|v| v.str()) {
+            s.input(Msg::ChooseGpu(a.to_string()));
+        }
+    });
+    app.add_action(&choose);
+
+    let simple = |name: &str, accel: Option<&str>, msg: fn() -> Msg| {
+        let a = gio::SimpleAction::new(name, None);
+        let s = sender.clone();
+        a.connect_activate(move |_, _| s.input(msg()));
+        app.add_action(&a);
+        if let Some(k) = accel {
+            app.set_accels_for_action(&format!("app.{name}"), &[k]);
+        }
+    };
+    simple("rescan", Some("<Primary>r"), || Msg::Rescan);
+    simple("apply", None, || Msg::Apply);
+    simple("about", None, || Msg::About);
+
+    let quit = gio::SimpleAction::new("quit", None);
+    let w = window.clone();
+    quit.connect_activate(move |_, _| w.close());
+    app.add_action(&quit);
+    app.set_accels_for_action("app.quit", &["<Primary>q"]);
+    app.set_accels_for_action("window.close", &["<Primary>w"]);
+
+    // Test and debugging aid: writes what is on screen (PASSAGE_DEBUG=1 only).
+    if std::env::var_os("PASSAGE_DEBUG").is_some_and(|v| v == "1") {
+        let dump = gio::SimpleAction::new("dump-widgets", string);
+        let s = sender.clone();
+        dump.connect_activate(move |_, p| {
+            if let Some(path) = p.and_then(|v| v.str()) {
+                s.input(Msg::Dump(path.to_string()));
+            }
+        });
+        app.add_action(&dump);
+    }
+}

@@ -1,0 +1,630 @@
+//! The window: a sidebar of steps and the page beside it (an AdwLeaflet, so it folds into one
+//! column on a narrow screen), the demo banner, toasts, and the app's actions.
+
+use std::sync::Arc;
+
+use passage_core::check::{self, Finding, FixAction, Report};
+use passage_core::i18n::{tr, tr_f};
+use passage_core::plan::Intent;
+use relm4::adw::prelude::*;
+use relm4::gtk::{gio, glib};
+use relm4::{
+    adw, gtk, Component, ComponentController, ComponentParts, ComponentSender, Controller,
+};
+
+use crate::config;
+use crate::host_source::{self, Loaded, Wanted};
+use crate::logic::{self, Selection, Snapshot};
+use crate::pages::setup::Target;
+use crate::pages::{check as check_page, devices, setup, vms};
+use crate::settings::Settings;
+
+/// The steps in the sidebar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Check,
+    Devices,
+    Setup,
+    Vms,
+}
+
+impl Page {
+    pub const ALL: [Page; 4] = [Page::Check, Page::Devices, Page::Setup, Page::Vms];
+    pub fn id(self) -> &'static str {
+        match self {
+            Page::Check => "check",
+            Page::Devices => "devices",
+            Page::Setup => "setup",
+            Page::Vms => "vms",
+        }
+    }
+    pub fn title(self) -> String {
+        match self {
+            Page::Check => tr("System Check"),
+            Page::Devices => tr("Devices"),
+            Page::Setup => tr("Host Setup"),
+            Page::Vms => tr("Virtual Machines"),
+        }
+    }
+    fn icon(self) -> &'static str {
+        match self {
+            Page::Check => "emblem-ok-symbolic",
+            Page::Devices => "video-display-symbolic",
+            Page::Setup => "emblem-system-symbolic",
+            Page::Vms => "computer-symbolic",
+        }
+    }
+    pub fn from_id(id: &str) -> Option<Page> {
+        Page::ALL.into_iter().find(|p| p.id() == id)
+    }
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Navigate(Page),
+    Rescan,
+    Chose(Selection),
+    ChooseGpu(String),
+    Refused(String),
+    Fix(Finding),
+    Toast(String),
+    Apply,
+    Applied,
+    Undone,
+    HelperUnreachable(String),
+    About,
+    Started(String),
+    StartLastVm,
+    Dump(String),
+}
+
+/// What the app was started with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Init {
+    pub wanted: Wanted,
+    /// `--start-last-vm` (the desktop file's action): start the VM last started from Passage.
+    pub start_last_vm: bool,
+}
+
+#[derive(Debug)]
+pub enum Cmd {
+    Loaded(Result<Arc<Loaded>, String>, Option<Arc<Report>>),
+    Rebooted(Result<(), String>),
+}
+
+pub struct App {
+    wanted: Wanted,
+    loaded: Option<Arc<Loaded>>,
+    report: Option<Arc<Report>>,
+    selection: Option<Selection>,
+    target: Option<Target>,
+    page: Page,
+    settings: Option<Settings>,
+    check: Controller<check_page::CheckPage>,
+    devices: Controller<devices::DevicesPage>,
+    setup: Controller<setup::SetupPage>,
+    vms: Controller<vms::VmsPage>,
+}
+
+pub struct Widgets {
+    window: adw::ApplicationWindow,
+    toasts: adw::ToastOverlay,
+    leaflet: adw::Leaflet,
+    content: gtk::Box,
+    sidebar: gtk::ListBox,
+    stack: gtk::Stack,
+    title: adw::WindowTitle,
+    banner: gtk::Revealer,
+    banner_label: gtk::Label,
+    badge: gtk::Label,
+    error: adw::StatusPage,
+}
+
+impl Component for App {
+    type Init = Init;
+    type Input = Msg;
+    type Output = ();
+    type CommandOutput = Cmd;
+    type Root = adw::ApplicationWindow;
+    type Widgets = Widgets;
+
+    fn init_root() -> Self::Root {
+        adw::ApplicationWindow::builder()
+            .title(tr("Passage"))
+            .icon_name(config::APP_ID)
+            .width_request(360)
+            .height_request(294)
+            .build()
+    }
+
+    fn init(init: Init, window: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let settings = Settings::open();
+        let (w, h, max) = settings
+            .as_ref()
+            .map(Settings::window)
+            .unwrap_or((960, 680, false));
+        window.set_default_size(w, h);
+        if max {
+            window.maximize();
+        }
+        if config::is_devel() {
+            window.add_css_class("devel");
+        }
+
+        // Sidebar.
+        let sidebar = gtk::ListBox::new();
+        sidebar.add_css_class("navigation-sidebar");
+        for p in Page::ALL {
+            let bx = gtk::Box::new(gtk::Orientation::Horizontal, 12);
+            bx.append(&gtk::Image::from_icon_name(p.icon()));
+            let l = gtk::Label::new(Some(&p.title()));
+            l.set_xalign(0.0);
+            l.set_ellipsize(gtk::pango::EllipsizeMode::End);
+            bx.append(&l);
+            let row = gtk::ListBoxRow::new();
+            row.set_child(Some(&bx));
+            row.set_widget_name(&format!("nav-{}", p.id()));
+            sidebar.append(&row);
+        }
+        let s = sender.clone();
+        sidebar.connect_row_activated(move |_, row| {
+            if let Some(p) = usize::try_from(row.index())
+                .ok()
+                .and_then(|i| Page::ALL.get(i))
+            {
+                s.input(Msg::Navigate(*p));
+            }
+        });
+        let badge = gtk::Label::new(None);
+        badge.add_css_class("demo-badge");
+        badge.set_wrap(true);
+        badge.set_margin_start(12);
+        badge.set_margin_end(12);
+        badge.set_margin_bottom(12);
+        badge.set_visible(false);
+        let side_header = adw::HeaderBar::new();
+        side_header.set_title_widget(Some(&adw::WindowTitle::new(&tr("Passage"), "")));
+        let menu = gio::Menu::new();
+        menu.append(Some(&tr("_Scan Again")), Some("app.rescan"));
+        menu.append(
+            Some(&tr("_Keyboard Shortcuts")),
+            Some("win.show-help-overlay"),
+        );
+        menu.append(Some(&tr("_About Passage")), Some("app.about"));
+        let menu_button = gtk::MenuButton::new();
+        menu_button.set_icon_name("open-menu-symbolic");
+        menu_button.set_menu_model(Some(&menu));
+        menu_button.set_tooltip_text(Some(&tr("Main Menu")));
+        menu_button.set_primary(true);
+        side_header.pack_end(&menu_button);
+        let side_scroll = gtk::ScrolledWindow::new();
+        side_scroll.set_vexpand(true);
+        side_scroll.set_hscrollbar_policy(gtk::PolicyType::Never);
+        side_scroll.set_child(Some(&sidebar));
+        let side = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        side.set_width_request(220);
+        side.set_hexpand(false);
+        side.add_css_class("background");
+        side.append(&side_header);
+        side.append(&side_scroll);
+        side.append(&badge);
+
+        // Content.
+        let title = adw::WindowTitle::new("", "");
+        let content_header = adw::HeaderBar::new();
+        content_header.set_title_widget(Some(&title));
+        let back = gtk::Button::from_icon_name("go-previous-symbolic");
+        back.set_tooltip_text(Some(&tr("Back")));
+        back.set_widget_name("back");
+        content_header.pack_start(&back);
+        let banner_label = gtk::Label::new(None);
+        banner_label.set_wrap(true);
+        banner_label.set_xalign(0.0);
+        banner_label.set_hexpand(true);
+        let banner_box = gtk::Box::new(gtk::Orientation::Horizontal, 12);
+        banner_box.add_css_class("demo-banner");
+        let banner_icon = gtk::Image::from_icon_name("dialog-information-symbolic");
+        banner_icon.set_valign(gtk::Align::Start);
+        banner_box.append(&banner_icon);
+        banner_box.append(&banner_label);
+        let banner = gtk::Revealer::new();
+        banner.set_child(Some(&banner_box));
+        banner.set_widget_name("banner");
+
+        let stack = gtk::Stack::new();
+        stack.set_vexpand(true);
+        stack.set_transition_type(gtk::StackTransitionType::Crossfade);
+        let loading = gtk::Box::new(gtk::Orientation::Vertical, 12);
+        loading.set_valign(gtk::Align::Center);
+        let spinner = gtk::Spinner::new();
+        spinner.set_spinning(true);
+        spinner.set_size_request(32, 32);
+        loading.append(&spinner);
+        loading.append(&gtk::Label::new(Some(&tr("Reading this computer…"))));
+        stack.add_named(&loading, Some("loading"));
+        let error = adw::StatusPage::new();
+        error.set_icon_name(Some("dialog-error-symbolic"));
+        error.set_title(&tr("Passage cannot read this host"));
+        stack.add_named(&error, Some("error"));
+
+        let check = check_page::CheckPage::builder().launch(()).forward(
+            sender.input_sender(),
+            |o| match o {
+                check_page::Output::Fix(f) => Msg::Fix(f),
+            },
+        );
+        let devices = devices::DevicesPage::builder().launch(()).forward(
+            sender.input_sender(),
+            |o| match o {
+                devices::Output::Chose(s) => Msg::Chose(s),
+                devices::Output::Refused(why) => Msg::Refused(why),
+            },
+        );
+        let setup = setup::SetupPage::builder()
+            .launch(())
+            .forward(sender.input_sender(), |o| match o {
+                setup::Output::Toast(t) => Msg::Toast(t),
+                setup::Output::Applied => Msg::Applied,
+                setup::Output::Undone => Msg::Undone,
+                setup::Output::Unreachable(why) => Msg::HelperUnreachable(why),
+            });
+        let vms = vms::VmsPage::builder()
+            .launch(())
+            .forward(sender.input_sender(), |o| match o {
+                vms::Output::Toast(t) => Msg::Toast(t),
+                vms::Output::Started(name) => Msg::Started(name),
+            });
+        stack.add_named(check.widget(), Some(Page::Check.id()));
+        stack.add_named(devices.widget(), Some(Page::Devices.id()));
+        stack.add_named(setup.widget(), Some(Page::Setup.id()));
+        stack.add_named(vms.widget(), Some(Page::Vms.id()));
+        stack.set_visible_child_name("loading");
+
+        let content = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        content.set_hexpand(true);
+        content.add_css_class("background");
+        content.append(&content_header);
+        content.append(&banner);
+        content.append(&stack);
+
+        let leaflet = adw::Leaflet::new();
+        leaflet.set_can_navigate_back(true);
+        leaflet.append(&side);
+        let sep = leaflet.append(&gtk::Separator::new(gtk::Orientation::Vertical));
+        sep.set_navigatable(false);
+        leaflet.append(&content);
+        leaflet.set_visible_child(&content);
+        leaflet
+            .bind_property("folded", &side_header, "show-end-title-buttons")
+            .sync_create()
+            .build();
+        leaflet
+            .bind_property("folded", &content_header, "show-start-title-buttons")
+            .sync_create()
+            .build();
+        leaflet
+            .bind_property("folded", &back, "visible")
+            .sync_create()
+            .build();
+        let l = leaflet.clone();
+        back.connect_clicked(move |_| {
+            l.navigate(adw::NavigationDirection::Back);
+        });
+
+        let toasts = adw::ToastOverlay::new();
+        toasts.set_child(Some(&leaflet));
+        window.set_content(Some(&toasts));
+
+        let widgets = Widgets {
+            window: window.clone(),
+            toasts,
+            leaflet,
+            content,
+            sidebar,
+            stack,
+            title,
+            banner,
+            banner_label,
+            badge,
+            error,
+        };
+        crate::actions::install(&window, &sender);
+        if let Some(st) = &settings {
+            let st = st.clone();
+            window.connect_close_request(move |w| {
+                st.save_window(w.default_width(), w.default_height(), w.is_maximized());
+                glib::Propagation::Proceed
+            });
+        }
+
+        let model = App {
+            wanted: init.wanted,
+            loaded: None,
+            report: None,
+            selection: None,
+            target: None,
+            page: Page::Check,
+            settings,
+            check,
+            devices,
+            setup,
+            vms,
+        };
+        model.load(&sender);
+        if init.start_last_vm {
+            sender.input(Msg::StartLastVm);
+        }
+        ComponentParts { model, widgets }
+    }
+
+    fn update_with_view(
+        &mut self,
+        w: &mut Widgets,
+        msg: Msg,
+        sender: ComponentSender<Self>,
+        _root: &Self::Root,
+    ) {
+        match msg {
+            Msg::Navigate(p) => {
+                self.page = p;
+                if p == Page::Vms {
+                    self.vms.emit(vms::Input::Refresh);
+                }
+                if self.loaded.is_some() {
+                    self.show_page(w);
+                }
+                w.leaflet.set_visible_child(&w.content);
+            }
+            Msg::Rescan => {
+                w.stack.set_visible_child_name("loading");
+                self.load(&sender);
+            }
+            Msg::Chose(s) => {
+                self.selection = Some(s.clone());
+                self.target = Some(Target::Gpu(s.clone()));
+                self.refresh_setup();
+                let name = self
+                    .loaded
+                    .as_ref()
+                    .and_then(|l| l.host.device(s.gpu))
+                    .map(|d| d.display_name())
+                    .unwrap_or_default();
+                toast(
+                    w,
+                    &tr_f(
+                        "{gpu} and the {n} device(s) of group {group} are chosen for the VM",
+                        &[
+                            ("gpu", &name),
+                            ("n", &s.devices.len().to_string()),
+                            ("group", &s.group.to_string()),
+                        ],
+                    ),
+                );
+            }
+            Msg::ChooseGpu(a) => match a.parse() {
+                Ok(addr) => self.devices.emit(devices::Input::Choose(addr)),
+                Err(e) => toast(w, &format!("{e}")),
+            },
+            Msg::Refused(why) => {
+                let d = adw::MessageDialog::new(
+                    Some(&w.window),
+                    Some(&tr("This Card Stays With the Host")),
+                    Some(&why),
+                );
+                d.add_response("ok", &tr("_OK"));
+                d.present();
+            }
+            Msg::Fix(f) => self.fix(w, f),
+            Msg::Toast(t) => toast(w, &t),
+            Msg::Apply => self.setup.emit(setup::Input::Apply),
+            Msg::Applied => {
+                self.remember_for_restart();
+                let d = adw::MessageDialog::new(
+                    Some(&w.window),
+                    Some(&tr("Restart to Finish")),
+                    Some(&tr("The changes take effect after a restart. When Passage opens again it checks this computer and tells you what changed.")),
+                );
+                d.add_response("later", &tr("_Later"));
+                d.add_response("restart", &tr("_Restart Now"));
+                d.set_response_appearance("restart", adw::ResponseAppearance::Suggested);
+                let s = sender.clone();
+                d.connect_response(None, move |_, r| {
+                    if r == "restart" {
+                        s.oneshot_command(async { Cmd::Rebooted(reboot().await) });
+                    }
+                });
+                d.present();
+            }
+            Msg::Undone => self.load(&sender),
+            Msg::HelperUnreachable(why) => {
+                toast(w, &why);
+            }
+            Msg::About => crate::about::show(&w.window),
+            Msg::Started(name) => {
+                if let Some(st) = &self.settings {
+                    st.set_last_vm(&name);
+                }
+            }
+            Msg::StartLastVm => {
+                self.page = Page::Vms;
+                match self.settings.as_ref().and_then(Settings::last_vm) {
+                    Some(name) => self.vms.emit(vms::Input::Start(name)),
+                    None => toast(w, &tr("No VM has been started from Passage yet: start one here, and the launcher's “Start the Last VM” will start it next time.")),
+                }
+            }
+            Msg::Dump(path) => {
+                if let Err(e) = crate::debug::dump(w.window.upcast_ref(), &path) {
+                    eprintln!("passage: cannot write the widget dump {path}: {e}");
+                }
+            }
+        }
+    }
+
+    fn update_cmd_with_view(
+        &mut self,
+        w: &mut Widgets,
+        msg: Cmd,
+        _sender: ComponentSender<Self>,
+        _root: &Self::Root,
+    ) {
+        match msg {
+            Cmd::Loaded(Err(e), _) => {
+                w.error.set_description(Some(&e));
+                w.stack.set_visible_child_name("error");
+            }
+            Cmd::Loaded(Ok(loaded), report) => {
+                let banner = loaded.banner();
+                w.banner.set_reveal_child(banner.is_some());
+                w.banner_label
+                    .set_text(banner.as_deref().unwrap_or_default());
+                w.badge.set_visible(banner.is_some());
+                w.badge.set_text(&match loaded.kind {
+                    host_source::Kind::Demo => tr("Demo host"),
+                    host_source::Kind::Captured => tr("Captured host"),
+                    host_source::Kind::Live => String::new(),
+                });
+                // Keep the user's choice across a rescan when it still holds.
+                let selection = self
+                    .selection
+                    .as_ref()
+                    .and_then(|s| logic::choose(&loaded.host, s.gpu).ok())
+                    .or_else(|| logic::initial_selection(&loaded.host));
+                if !matches!(self.target, Some(Target::Intent(_))) {
+                    self.target = selection.clone().map(Target::Gpu);
+                }
+                self.selection = selection.clone();
+                let changed = self.what_changed(&loaded, report.as_deref());
+                if let Some(r) = &report {
+                    self.check.emit(check_page::Input::Show(r.clone(), changed));
+                }
+                self.report = report;
+                self.devices
+                    .emit(devices::Input::Show(loaded.clone(), selection));
+                self.loaded = Some(loaded);
+                self.refresh_setup();
+                self.show_page(w);
+            }
+            Cmd::Rebooted(Ok(())) => {}
+            Cmd::Rebooted(Err(e)) => toast(w, &e),
+        }
+    }
+}
+
+fn toast(w: &Widgets, text: &str) {
+    let t = adw::Toast::new(&glib::markup_escape_text(text));
+    t.set_timeout(5);
+    w.toasts.add_toast(t);
+}
+
+/// Asks logind to restart (it asks for a password itself when other users are logged in).
+async fn reboot() -> Result<(), String> {
+    let conn = zbus::Connection::system()
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.call_method(
+        Some("org.freedesktop.login1"),
+        "/org/freedesktop/login1",
+        Some("org.freedesktop.login1.Manager"),
+        "Reboot",
+        &(true,),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| {
+        tr_f(
+            "The computer could not be restarted: {why}. Restart it from the system menu.",
+            &[("why", &e.to_string())],
+        )
+    })
+}
+
+impl App {
+    fn load(&self, sender: &ComponentSender<Self>) {
+        let wanted = self.wanted.clone();
+        sender.spawn_oneshot_command(move || {
+            match host_source::load(&wanted, std::path::Path::new("/")) {
+                Ok(l) => {
+                    let report = check::evaluate(&l.host, None).ok().map(Arc::new);
+                    Cmd::Loaded(Ok(Arc::new(l)), report)
+                }
+                Err(e) => Cmd::Loaded(Err(e), None),
+            }
+        });
+    }
+
+    fn show_page(&self, w: &Widgets) {
+        w.stack.set_visible_child_name(self.page.id());
+        w.title.set_title(&self.page.title());
+        if let Some(row) = w
+            .sidebar
+            .row_at_index(Page::ALL.iter().position(|p| *p == self.page).unwrap_or(0) as i32)
+        {
+            w.sidebar.select_row(Some(&row));
+        }
+    }
+
+    fn refresh_setup(&self) {
+        if let Some(l) = &self.loaded {
+            self.setup
+                .emit(setup::Input::Show(l.clone(), self.target.clone()));
+        }
+    }
+
+    fn fix(&mut self, w: &Widgets, f: Finding) {
+        let intent = match &f.action {
+            Some(FixAction::KernelArguments { add, remove }) => Some(Intent::KernelArguments {
+                add: add.clone(),
+                remove: remove.clone(),
+            }),
+            Some(FixAction::BindByAddress { devices }) => Some(Intent::VfioAtBoot {
+                devices: devices.clone(),
+            }),
+            _ => None,
+        };
+        match intent {
+            Some(i) => {
+                self.target = Some(Target::Intent(i));
+                self.refresh_setup();
+                self.page = Page::Setup;
+                self.show_page(w);
+                w.leaflet.set_visible_child(&w.content);
+            }
+            None => {
+                let d = adw::MessageDialog::new(Some(&w.window), Some(&f.title), f.fix.as_deref());
+                d.add_response("ok", &tr("_OK"));
+                d.present();
+            }
+        }
+    }
+
+    /// Remembers what the check said, to tell the user what changed after the restart.
+    fn remember_for_restart(&self) {
+        if let (Some(st), Some(r), Some(l)) = (&self.settings, &self.report, &self.loaded) {
+            st.save_snapshot(&Snapshot::of(&boot_id(l), r));
+        }
+    }
+
+    fn what_changed(&self, l: &Loaded, now: Option<&Report>) -> Vec<String> {
+        let (Some(st), Some(now)) = (&self.settings, now) else {
+            return vec![];
+        };
+        if !l.can_change() {
+            return vec![];
+        }
+        let Some(before) = st.snapshot() else {
+            return vec![];
+        };
+        let id = boot_id(l);
+        if before.boot_id == id {
+            return vec![];
+        }
+        st.clear_snapshot();
+        logic::what_changed(&before, &id, now)
+    }
+}
+
+fn boot_id(l: &Loaded) -> String {
+    std::fs::read_to_string(l.root.path("/proc/sys/kernel/random/boot_id"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,200 @@
+//! Devices: the IOMMU groups. Choosing a GPU chooses its whole group; a group that cannot go
+//! (the host's display GPU, storage the host uses…) says why and is refused.
+
+use std::sync::Arc;
+
+use passage_core::host::PciAddress;
+use passage_core::i18n::{tr, tr_f};
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
+
+use crate::host_source::Loaded;
+use crate::logic::{self, GroupRow, Selection};
+
+#[derive(Debug)]
+pub enum Input {
+    Show(Arc<Loaded>, Option<Selection>),
+    /// The user picked this GPU's group (a radio button, or the `app.choose-gpu` action).
+    Choose(PciAddress),
+}
+
+#[derive(Debug)]
+pub enum Output {
+    Chose(Selection),
+    Refused(String),
+}
+
+pub struct DevicesPage {
+    loaded: Option<Arc<Loaded>>,
+    selection: Option<Selection>,
+    groups: Vec<adw::PreferencesGroup>,
+    radios: Vec<(PciAddress, gtk::CheckButton)>,
+}
+
+impl Component for DevicesPage {
+    type Init = ();
+    type Input = Input;
+    type Output = Output;
+    type CommandOutput = ();
+    type Root = adw::PreferencesPage;
+    type Widgets = ();
+
+    fn init_root() -> Self::Root {
+        let p = adw::PreferencesPage::new();
+        p.set_widget_name("page-devices");
+        p
+    }
+
+    fn init(_: (), _root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        ComponentParts {
+            model: DevicesPage {
+                loaded: None,
+                selection: None,
+                groups: vec![],
+                radios: vec![],
+            },
+            widgets: (),
+        }
+    }
+
+    fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
+        match msg {
+            Input::Show(loaded, selection) => {
+                self.loaded = Some(loaded);
+                self.selection = selection;
+                self.rebuild(root, &sender);
+            }
+            Input::Choose(gpu) => {
+                let Some(loaded) = &self.loaded else { return };
+                if self.selection.as_ref().is_some_and(|s| s.gpu == gpu) {
+                    return;
+                }
+                match logic::choose(&loaded.host, gpu) {
+                    Ok(s) => {
+                        self.selection = Some(s.clone());
+                        let _ = sender.output(Output::Chose(s));
+                    }
+                    Err(why) => {
+                        let _ = sender.output(Output::Refused(why));
+                    }
+                }
+                self.sync_radios();
+            }
+        }
+    }
+}
+
+impl DevicesPage {
+    /// Puts the radio buttons back on the current selection (a refused choice springs back).
+    fn sync_radios(&self) {
+        for (addr, r) in &self.radios {
+            let on = self.selection.as_ref().is_some_and(|s| s.gpu == *addr);
+            if r.is_active() != on {
+                r.set_active(on);
+            }
+        }
+    }
+
+    fn rebuild(&mut self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
+        super::clear(root, &mut self.groups);
+        self.radios.clear();
+        let Some(loaded) = self.loaded.clone() else {
+            return;
+        };
+        let rows = logic::groups(&loaded.host);
+
+        let gpus = adw::PreferencesGroup::new();
+        gpus.set_title(&tr("Graphics cards"));
+        gpus.set_description(Some(&tr(
+            "A VM gets a whole IOMMU group. Choose the card for the VM; the devices that share its group go with it.",
+        )));
+        let others = adw::PreferencesGroup::new();
+        others.set_title(&tr("Other IOMMU groups"));
+        let mut first_radio: Option<gtk::CheckButton> = None;
+        let mut n_others = 0;
+        for g in &rows {
+            let r = self.group_row(g, &mut first_radio, sender);
+            if g.gpu.is_some() {
+                gpus.add(&r);
+            } else {
+                others.add(&r);
+                n_others += 1;
+            }
+        }
+        if rows.is_empty() {
+            gpus.add(&super::row(
+                &tr("No IOMMU groups"),
+                &tr("The IOMMU is off, so the kernel shows no groups. System check says how to turn it on."),
+            ));
+        }
+        root.add(&gpus);
+        self.groups.push(gpus);
+        if n_others > 0 {
+            root.add(&others);
+            self.groups.push(others);
+        }
+        self.sync_radios();
+    }
+
+    fn group_row(
+        &mut self,
+        g: &GroupRow,
+        first_radio: &mut Option<gtk::CheckButton>,
+        sender: &ComponentSender<Self>,
+    ) -> adw::ExpanderRow {
+        let status = if g.host_display {
+            tr("Shows this computer's screen: it stays with the host")
+        } else if g.viable {
+            tr_f(
+                "Can go to a VM · {n} device(s)",
+                &[("n", &g.devices.len().to_string())],
+            )
+        } else {
+            tr_f(
+                "Stays with the host: {why}",
+                &[("why", &g.why_not.join("; "))],
+            )
+        };
+        let row = super::expander(&g.title, &status);
+        row.set_widget_name(&format!("group-{}", g.id));
+        if let Some(gpu) = g.gpu {
+            let radio = gtk::CheckButton::new();
+            radio.set_valign(gtk::Align::Center);
+            radio.set_tooltip_text(Some(&tr("Use this card for the VM")));
+            match first_radio {
+                Some(f) => radio.set_group(Some(f)),
+                None => *first_radio = Some(radio.clone()),
+            }
+            let s = sender.clone();
+            radio.connect_toggled(move |r| {
+                if r.is_active() {
+                    s.input(Input::Choose(gpu));
+                }
+            });
+            row.add_prefix(&radio);
+            self.radios.push((gpu, radio));
+        }
+        let badge = gtk::Image::from_icon_name(if g.host_display {
+            "video-display-symbolic"
+        } else if g.viable {
+            "emblem-ok-symbolic"
+        } else {
+            "action-unavailable-symbolic"
+        });
+        badge.add_css_class(if g.viable { "success" } else { "dim-label" });
+        badge.set_tooltip_text(Some(&if g.viable {
+            tr("Can go to a VM")
+        } else {
+            tr("Stays with the host")
+        }));
+        row.add_action(&badge);
+        for d in &g.devices {
+            let r = super::row(&d.name, &d.detail);
+            if d.host_display {
+                r.add_suffix(&gtk::Image::from_icon_name("video-display-symbolic"));
+            }
+            row.add_row(&r);
+        }
+        row
+    }
+}

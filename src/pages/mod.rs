@@ -1,0 +1,71 @@
+//! One component per page. Each builds its rows from `crate::logic` and reports what the
+//! user asked for to the window (`App`), which owns the shared state (host, chosen GPU).
+
+pub mod check;
+pub mod devices;
+pub mod setup;
+pub mod vms;
+
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk};
+
+/// Removes every group a page added the last time it was shown.
+pub(crate) fn clear(page: &adw::PreferencesPage, groups: &mut Vec<adw::PreferencesGroup>) {
+    for g in groups.drain(..) {
+        page.remove(&g);
+    }
+}
+
+/// A label that wraps: long paths and device names must fit a 360 px window.
+pub(crate) fn wrapping(text: &str) -> gtk::Label {
+    let l = gtk::Label::new(Some(text));
+    l.set_wrap(true);
+    l.set_wrap_mode(gtk::pango::WrapMode::WordChar);
+    l.set_xalign(0.0);
+    l
+}
+
+/// A row whose title and subtitle wrap instead of being cut off.
+pub(crate) fn row(title: &str, subtitle: &str) -> adw::ActionRow {
+    let r = adw::ActionRow::new();
+    r.set_title(&glib_escape(title));
+    if !subtitle.is_empty() {
+        r.set_subtitle(&glib_escape(subtitle));
+    }
+    r.set_title_lines(0);
+    r.set_subtitle_lines(0);
+    r
+}
+
+/// Row titles are Pango markup; device names and paths may hold `&` or `<`.
+pub(crate) fn glib_escape(s: &str) -> String {
+    relm4::gtk::glib::markup_escape_text(s).to_string()
+}
+
+/// AdwExpanderRow has no title-lines before libadwaita 1.3: its header is an AdwActionRow
+/// inside, so the lines are set there, or long device names would be cut off at 360 px.
+pub(crate) fn expander(title: &str, subtitle: &str) -> adw::ExpanderRow {
+    let r = adw::ExpanderRow::new();
+    r.set_title(&glib_escape(title));
+    if !subtitle.is_empty() {
+        r.set_subtitle(&glib_escape(subtitle));
+    }
+    fn find(w: &gtk::Widget) -> Option<adw::ActionRow> {
+        if let Some(a) = w.downcast_ref::<adw::ActionRow>() {
+            return Some(a.clone());
+        }
+        let mut c = w.first_child();
+        while let Some(ch) = c {
+            if let Some(a) = find(&ch) {
+                return Some(a);
+            }
+            c = ch.next_sibling();
+        }
+        None
+    }
+    if let Some(header) = find(r.upcast_ref()) {
+        header.set_title_lines(0);
+        header.set_subtitle_lines(0);
+    }
+    r
+}

@@ -1,0 +1,456 @@
+//! Host setup: the plan for the chosen GPU as a list of changes, each with its diff; Apply
+//! (one polkit prompt through the helper) with the rebuild's progress; History with Undo.
+
+use std::sync::Arc;
+
+use passage_core::i18n::{tr, tr_f};
+use passage_core::plan::{self, Intent, Plan};
+use passage_helper::api::{self, Helper1Proxy, HistoryRow};
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
+
+use crate::host_source::Loaded;
+use crate::logic::{self, Selection};
+
+/// What the page plans for.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Everything one GPU needs (from Devices).
+    Gpu(Selection),
+    /// One change a finding's Fix asked for (kernel arguments).
+    Intent(Intent),
+}
+
+#[derive(Debug)]
+pub enum Input {
+    Show(Arc<Loaded>, Option<Target>),
+    Apply,
+    RefreshHistory,
+    Undo(String),
+}
+
+#[derive(Debug)]
+pub enum Output {
+    Toast(String),
+    /// Changes were applied; they take effect after a restart.
+    Applied,
+    /// A change was undone: the host should be scanned again.
+    Undone,
+    /// The helper is not there.
+    Unreachable(String),
+}
+
+#[derive(Debug)]
+pub enum Cmd {
+    Planned(Result<(Plan, Vec<Intent>), String>),
+    Progress(String),
+    Applied(Result<Vec<String>, String>),
+    History(Result<Vec<HistoryRow>, String>),
+    Undone(Result<String, String>),
+}
+
+pub struct SetupPage {
+    loaded: Option<Arc<Loaded>>,
+    intents: Vec<Intent>,
+    busy: bool,
+    groups: Vec<adw::PreferencesGroup>,
+    history_group: adw::PreferencesGroup,
+    history_rows: Vec<gtk::Widget>,
+    apply: gtk::Button,
+    apply_group: adw::PreferencesGroup,
+    apply_note: gtk::Label,
+    progress_group: adw::PreferencesGroup,
+    spinner: gtk::Spinner,
+    log: gtk::Label,
+}
+
+impl Component for SetupPage {
+    type Init = ();
+    type Input = Input;
+    type Output = Output;
+    type CommandOutput = Cmd;
+    type Root = adw::PreferencesPage;
+    type Widgets = ();
+
+    fn init_root() -> Self::Root {
+        let p = adw::PreferencesPage::new();
+        p.set_widget_name("page-setup");
+        p
+    }
+
+    fn init(_: (), root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let apply = gtk::Button::with_label(&tr("Apply"));
+        apply.set_widget_name("apply");
+        apply.add_css_class("suggested-action");
+        apply.add_css_class("pill");
+        apply.set_halign(gtk::Align::Center);
+        apply.set_sensitive(false);
+        let s = sender.clone();
+        apply.connect_clicked(move |_| s.input(Input::Apply));
+        let apply_note = super::wrapping("");
+        apply_note.add_css_class("dim-label");
+        apply_note.set_justify(gtk::Justification::Center);
+        apply_note.set_xalign(0.5);
+        let bx = gtk::Box::new(gtk::Orientation::Vertical, 12);
+        bx.append(&apply);
+        bx.append(&apply_note);
+        let apply_group = adw::PreferencesGroup::new();
+        apply_group.add(&bx);
+
+        let spinner = gtk::Spinner::new();
+        let log = super::wrapping("");
+        log.add_css_class("monospace");
+        log.set_selectable(true);
+        let progress_group = adw::PreferencesGroup::new();
+        progress_group.set_title(&tr("Applying"));
+        progress_group.set_header_suffix(Some(&spinner));
+        progress_group.add(&log);
+        progress_group.set_visible(false);
+
+        let history_group = adw::PreferencesGroup::new();
+        history_group.set_title(&tr("History"));
+        history_group.set_description(Some(&tr(
+            "Every change Passage made, newest first. Undo puts each file back byte for byte.",
+        )));
+        let refresh = gtk::Button::from_icon_name("view-refresh-symbolic");
+        refresh.add_css_class("flat");
+        refresh.set_tooltip_text(Some(&tr("Refresh History")));
+        let s = sender.clone();
+        refresh.connect_clicked(move |_| s.input(Input::RefreshHistory));
+        history_group.set_header_suffix(Some(&refresh));
+
+        root.add(&apply_group);
+        root.add(&progress_group);
+        root.add(&history_group);
+        ComponentParts {
+            model: SetupPage {
+                loaded: None,
+                intents: vec![],
+                busy: false,
+                groups: vec![],
+                history_group,
+                history_rows: vec![],
+                apply,
+                apply_group,
+                apply_note,
+                progress_group,
+                spinner,
+                log,
+            },
+            widgets: (),
+        }
+    }
+
+    fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
+        match msg {
+            Input::Show(loaded, target) => {
+                self.loaded = Some(loaded.clone());
+                self.intents.clear();
+                self.apply.set_sensitive(false);
+                let Some(target) = target else {
+                    self.show_plan(
+                        root,
+                        Err(tr("Choose a graphics card on the Devices page first.")),
+                    );
+                    return;
+                };
+                sender.spawn_oneshot_command(move || Cmd::Planned(plan_for(&loaded, &target)));
+                sender.input(Input::RefreshHistory);
+            }
+            Input::Apply => {
+                let Some(loaded) = &self.loaded else { return };
+                if !loaded.can_change() {
+                    let _ = sender.output(Output::Toast(tr(
+                        "Applying is disabled on the demo host: it would change this computer, not the one shown.",
+                    )));
+                    return;
+                }
+                if self.busy || self.intents.is_empty() {
+                    return;
+                }
+                self.busy = true;
+                self.apply.set_sensitive(false);
+                self.log.set_text("");
+                self.progress_group.set_visible(true);
+                self.spinner.start();
+                let intents = self.intents.clone();
+                sender.command(move |out, shutdown| {
+                    shutdown
+                        .register(async move {
+                            let r = apply_all(&intents, &out).await;
+                            let _ = out.send(Cmd::Applied(r));
+                        })
+                        .drop_on_shutdown()
+                });
+            }
+            Input::RefreshHistory => {
+                let Some(loaded) = &self.loaded else { return };
+                if !loaded.can_change() {
+                    self.show_history(
+                        Err(tr("The demo host has no history: Passage keeps it with the helper on the computer it changes.")),
+                        &sender,
+                    );
+                    return;
+                }
+                sender.oneshot_command(async { Cmd::History(history().await) });
+            }
+            Input::Undo(id) => {
+                if self.busy {
+                    return;
+                }
+                self.busy = true;
+                sender.oneshot_command(async move { Cmd::Undone(undo(&id).await) });
+            }
+        }
+    }
+
+    fn update_cmd(&mut self, msg: Cmd, sender: ComponentSender<Self>, root: &Self::Root) {
+        match msg {
+            Cmd::Planned(r) => {
+                if let Ok((_, intents)) = &r {
+                    self.intents = intents.clone();
+                }
+                self.show_plan(root, r.map(|(p, _)| p));
+            }
+            Cmd::Progress(line) => {
+                let mut t = self.log.text().to_string();
+                if !t.is_empty() {
+                    t.push('\n');
+                }
+                t.push_str(&line);
+                self.log.set_text(&t);
+            }
+            Cmd::Applied(r) => {
+                self.busy = false;
+                self.spinner.stop();
+                match r {
+                    Ok(done) => {
+                        self.log.set_text(&done.join("\n"));
+                        self.progress_group.set_title(&tr("Applied"));
+                        let _ = sender.output(Output::Applied);
+                    }
+                    Err(e) => {
+                        self.progress_group.set_title(&tr("Not applied"));
+                        self.log.set_text(&e);
+                        self.apply.set_sensitive(true);
+                        let _ = sender.output(Output::Toast(e));
+                    }
+                }
+                sender.input(Input::RefreshHistory);
+            }
+            Cmd::History(r) => {
+                if let Err(e) = &r {
+                    if e.contains("passage-helper package") {
+                        let _ = sender.output(Output::Unreachable(e.clone()));
+                    }
+                }
+                self.show_history(
+                    r.map_err(|e| tr_f("History is not available: {why}", &[("why", &e)])),
+                    &sender,
+                );
+            }
+            Cmd::Undone(r) => {
+                self.busy = false;
+                match r {
+                    Ok(msg) => {
+                        let _ = sender.output(Output::Toast(msg));
+                        let _ = sender.output(Output::Undone);
+                    }
+                    Err(e) => {
+                        let _ = sender.output(Output::Toast(e));
+                    }
+                }
+                sender.input(Input::RefreshHistory);
+            }
+        }
+    }
+}
+
+/// The plan and the intents that make it, for a target.
+fn plan_for(loaded: &Loaded, target: &Target) -> Result<(Plan, Vec<Intent>), String> {
+    let (l, e) = (&loaded.host, |e: plan::PlanError| e.to_string());
+    match target {
+        Target::Gpu(s) => Ok((
+            plan::for_gpu(&loaded.root, l, s.gpu).map_err(e)?,
+            plan::gpu_intents(l, s.gpu).map_err(e)?,
+        )),
+        Target::Intent(i) => Ok((plan::plan(&loaded.root, l, i).map_err(e)?, vec![i.clone()])),
+    }
+}
+
+async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
+    let conn = zbus::Connection::system().await.map_err(|e| {
+        tr_f(
+            "Cannot reach the system bus ({why}); is D-Bus running?",
+            &[("why", &e.to_string())],
+        )
+    })?;
+    let p = Helper1Proxy::new(&conn)
+        .await
+        .map_err(|e| api::error_text(&e))?;
+    Ok((conn, p))
+}
+
+/// Applies each intent in order, echoing the helper's progress lines; stops at the first
+/// failure (the helper has rolled that one back; those before it stay, each in History).
+async fn apply_all(intents: &[Intent], out: &relm4::Sender<Cmd>) -> Result<Vec<String>, String> {
+    use futures_util::StreamExt;
+    let (_conn, p) = proxy().await?;
+    let mut signals = p
+        .receive_progress()
+        .await
+        .map_err(|e| api::error_text(&e))?;
+    let fwd = out.clone();
+    let echo = async move {
+        while let Some(s) = signals.next().await {
+            if let Ok(a) = s.args() {
+                let _ = fwd.send(Cmd::Progress(a.line.to_string()));
+            }
+        }
+    };
+    let work = async {
+        let mut done = vec![];
+        for i in intents {
+            let (id, summary) = api::apply_intent(&p, i)
+                .await
+                .map_err(|e| api::error_text(&e))?;
+            done.push(if id.is_empty() {
+                summary
+            } else {
+                tr_f(
+                    "{summary} (change {id})",
+                    &[("summary", &summary), ("id", &id)],
+                )
+            });
+        }
+        Ok(done)
+    };
+    futures_util::pin_mut!(echo);
+    futures_util::pin_mut!(work);
+    match futures_util::future::select(work, echo).await {
+        futures_util::future::Either::Left((r, _)) => r,
+        futures_util::future::Either::Right(((), work)) => work.await,
+    }
+}
+
+async fn history() -> Result<Vec<HistoryRow>, String> {
+    let (_conn, p) = proxy().await?;
+    p.history().await.map_err(|e| api::error_text(&e))
+}
+
+async fn undo(id: &str) -> Result<String, String> {
+    let (_conn, p) = proxy().await?;
+    p.undo(id).await.map_err(|e| api::error_text(&e))
+}
+
+impl SetupPage {
+    fn show_plan(&mut self, root: &adw::PreferencesPage, plan: Result<Plan, String>) {
+        super::clear(root, &mut self.groups);
+        let g = adw::PreferencesGroup::new();
+        g.set_title(&tr("Changes"));
+        let can_change = self.loaded.as_ref().is_some_and(|l| l.can_change());
+        match &plan {
+            Err(e) => {
+                g.add(&super::row(e, ""));
+                self.apply_note.set_text("");
+            }
+            Ok(p) if p.is_empty() => {
+                g.add(&super::row(
+                    &tr("Nothing to change: this host is already set up for this card."),
+                    "",
+                ));
+                self.apply_note.set_text("");
+            }
+            Ok(p) => {
+                g.set_description(Some(&tr(
+                    "Passage writes these files through its helper, keeping the originals so that Undo restores them exactly.",
+                )));
+                for r in logic::plan_rows(p) {
+                    if r.diff.is_empty() {
+                        // A command that runs after the files are written: nothing to expand.
+                        let row = super::row(&r.title, &r.subtitle);
+                        row.add_prefix(&gtk::Image::from_icon_name("system-run-symbolic"));
+                        g.add(&row);
+                        continue;
+                    }
+                    let row = super::expander(&r.title, &r.subtitle);
+                    {
+                        row.add_prefix(&gtk::Image::from_icon_name("text-x-generic-symbolic"));
+                        let l = gtk::Label::new(Some(&r.diff));
+                        l.add_css_class("monospace");
+                        l.add_css_class("diff");
+                        l.set_xalign(0.0);
+                        l.set_selectable(true);
+                        l.set_margin_top(8);
+                        l.set_margin_bottom(8);
+                        l.set_margin_start(8);
+                        l.set_margin_end(8);
+                        let sw = gtk::ScrolledWindow::new();
+                        sw.set_vscrollbar_policy(gtk::PolicyType::Never);
+                        sw.set_child(Some(&l));
+                        row.add_row(&sw);
+                    }
+                    g.add(&row);
+                }
+                for n in &p.notes {
+                    g.add(&super::row(n, ""));
+                }
+                self.apply.set_sensitive(can_change && !self.busy);
+                self.apply_note.set_text(&if can_change {
+                    tr("Applying asks for your password once. The changes take effect after a restart.")
+                } else {
+                    tr("Applying is disabled here: this is not the computer Passage runs on, so nothing may change it.")
+                });
+            }
+        }
+        // AdwPreferencesPage only appends: the plan goes first, then Apply, progress, History.
+        root.add(&g);
+        for fixed in [&self.apply_group, &self.progress_group, &self.history_group] {
+            root.remove(fixed);
+            root.add(fixed);
+        }
+        self.groups.push(g);
+    }
+
+    fn show_history(
+        &mut self,
+        rows: Result<Vec<HistoryRow>, String>,
+        sender: &ComponentSender<Self>,
+    ) {
+        for w in self.history_rows.drain(..) {
+            self.history_group.remove(&w);
+        }
+        let add = |me: &mut Self, w: gtk::Widget| {
+            me.history_group.add(&w);
+            me.history_rows.push(w);
+        };
+        match rows {
+            Err(e) => add(self, super::row(&e, "").upcast()),
+            Ok(rows) if rows.is_empty() => add(
+                self,
+                super::row(&tr("Passage has made no changes to this host."), "").upcast(),
+            ),
+            Ok(rows) => {
+                for (id, created, _uid, _verb, summary, state) in rows {
+                    let when = relm4::gtk::glib::DateTime::from_unix_local(created as i64)
+                        .and_then(|d| d.format("%x %X"))
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
+                    let r = super::row(&summary, &format!("{when} · {id} · {state}"));
+                    if state == "applied" {
+                        let b = gtk::Button::with_label(&tr("Undo"));
+                        b.set_valign(gtk::Align::Center);
+                        let s = sender.clone();
+                        let id2 = id.clone();
+                        b.connect_clicked(move |b| {
+                            b.set_sensitive(false);
+                            s.input(Input::Undo(id2.clone()));
+                        });
+                        r.add_suffix(&b);
+                    }
+                    add(self, r.upcast());
+                }
+            }
+        }
+    }
+}

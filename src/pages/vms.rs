@@ -1,0 +1,163 @@
+//! Virtual machines: the VMs libvirt holds, with Start and Stop; a clear page when libvirt
+//! cannot be reached. (The wizard that creates them comes with the VM issue.)
+
+use passage_core::i18n::{tr, tr_f};
+use passage_virt::VmInfo;
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk, Component, ComponentParts, ComponentSender, WorkerController};
+
+use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
+
+#[derive(Debug)]
+pub enum Input {
+    Refresh,
+    Start(String),
+    Stop(String),
+    Worker(Reply),
+}
+
+#[derive(Debug)]
+pub enum Output {
+    Toast(String),
+    Started(String),
+}
+
+pub struct VmsPage {
+    worker: WorkerController<LibvirtWorker>,
+    list: adw::PreferencesGroup,
+    rows: Vec<gtk::Widget>,
+    status: adw::StatusPage,
+}
+
+impl Component for VmsPage {
+    type Init = ();
+    type Input = Input;
+    type Output = Output;
+    type CommandOutput = ();
+    type Root = gtk::Stack;
+    type Widgets = ();
+
+    fn init_root() -> Self::Root {
+        let s = gtk::Stack::new();
+        s.set_widget_name("page-vms");
+        s
+    }
+
+    fn init(_: (), root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let worker = LibvirtWorker::builder()
+            .detach_worker(libvirt::uri())
+            .forward(sender.input_sender(), Input::Worker);
+        let page = adw::PreferencesPage::new();
+        let list = adw::PreferencesGroup::new();
+        list.set_title(&tr("Virtual machines"));
+        let refresh = gtk::Button::from_icon_name("view-refresh-symbolic");
+        refresh.add_css_class("flat");
+        refresh.set_tooltip_text(Some(&tr("Refresh")));
+        let s = sender.clone();
+        refresh.connect_clicked(move |_| s.input(Input::Refresh));
+        list.set_header_suffix(Some(&refresh));
+        page.add(&list);
+
+        let status = adw::StatusPage::new();
+        status.set_icon_name(Some("computer-symbolic"));
+        status.set_title(&tr("libvirt cannot be reached"));
+        let retry = gtk::Button::with_label(&tr("Try Again"));
+        retry.add_css_class("pill");
+        retry.set_halign(gtk::Align::Center);
+        let s = sender.clone();
+        retry.connect_clicked(move |_| s.input(Input::Refresh));
+        status.set_child(Some(&retry));
+
+        let loading = gtk::Spinner::new();
+        loading.set_spinning(true);
+        loading.set_size_request(32, 32);
+        loading.set_halign(gtk::Align::Center);
+        loading.set_valign(gtk::Align::Center);
+        root.add_named(&loading, Some("loading"));
+        root.add_named(&page, Some("list"));
+        root.add_named(&status, Some("unreachable"));
+        root.set_visible_child_name("loading");
+        worker.emit(Request::List);
+        ComponentParts {
+            model: VmsPage {
+                worker,
+                list,
+                rows: vec![],
+                status,
+            },
+            widgets: (),
+        }
+    }
+
+    fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
+        match msg {
+            Input::Refresh => self.worker.emit(Request::List),
+            Input::Start(n) => self.worker.emit(Request::Start(n)),
+            Input::Stop(n) => self.worker.emit(Request::Stop(n)),
+            Input::Worker(Reply::Vms(vms)) => {
+                self.show(&vms, &sender);
+                root.set_visible_child_name("list");
+            }
+            Input::Worker(Reply::Unreachable(why)) => {
+                self.status
+                    .set_description(Some(&super::glib_escape(&unreachable_text(&why))));
+                root.set_visible_child_name("unreachable");
+            }
+            Input::Worker(Reply::Started(name)) => {
+                let _ = sender.output(Output::Started(name));
+            }
+            Input::Worker(Reply::Done(r)) => {
+                let _ = sender.output(Output::Toast(r.unwrap_or_else(|e| e)));
+            }
+        }
+    }
+}
+
+/// What to install or start when libvirt does not answer.
+pub fn unreachable_text(why: &str) -> String {
+    tr_f(
+        "Passage keeps VMs in libvirt, which did not answer: {why}\n\nInstall libvirt (Debian, Ubuntu: libvirt-daemon-system; Fedora: libvirt-daemon-kvm; Arch: libvirt), start it with “systemctl enable --now libvirtd”, and add yourself to the libvirt group.",
+        &[("why", why)],
+    )
+}
+
+impl VmsPage {
+    fn show(&mut self, vms: &[VmInfo], sender: &ComponentSender<Self>) {
+        for w in self.rows.drain(..) {
+            self.list.remove(&w);
+        }
+        if vms.is_empty() {
+            let r = super::row(
+                &tr("No virtual machines yet"),
+                &tr("libvirt holds no VMs on this connection."),
+            );
+            self.list.add(&r);
+            self.rows.push(r.upcast());
+        }
+        for vm in vms {
+            let state = if vm.running { tr("Running") } else { tr("Off") };
+            let sub = match &vm.passage_purpose {
+                Some(p) => tr_f(
+                    "{state} · made by Passage ({purpose})",
+                    &[("state", &state), ("purpose", p)],
+                ),
+                None => state,
+            };
+            let r = super::row(&vm.name, &sub);
+            r.add_prefix(&gtk::Image::from_icon_name("computer-symbolic"));
+            let (label, msg) = if vm.running {
+                (tr("Stop"), Input::Stop as fn(String) -> Input)
+            } else {
+                (tr("Start"), Input::Start as fn(String) -> Input)
+            };
+            let b = gtk::Button::with_label(&label);
+            b.set_valign(gtk::Align::Center);
+            let s = sender.clone();
+            let name = vm.name.clone();
+            b.connect_clicked(move |_| s.input(msg(name.clone())));
+            r.add_suffix(&b);
+            self.list.add(&r);
+            self.rows.push(r.upcast());
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The one libvirt connection, in its own thread: every call blocks, so none runs on the
+//! GTK main loop.
+
+use passage_core::i18n::tr_f;
+use passage_virt::{Hypervisor, Libvirt, VmInfo};
+use relm4::{ComponentSender, Worker};
+
+/// Where VMs live: `PASSAGE_LIBVIRT_URI`, else the system instance (the one hostdevs need).
+pub fn uri() -> String {
+    std::env::var("PASSAGE_LIBVIRT_URI")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "qemu:///system".into())
+}
+
+#[derive(Debug)]
+pub enum Request {
+    List,
+    Start(String),
+    Stop(String),
+}
+
+#[derive(Debug)]
+pub enum Reply {
+    Vms(Vec<VmInfo>),
+    Unreachable(String),
+    Done(Result<String, String>),
+    /// A VM started (the one-click start remembers it).
+    Started(String),
+}
+
+pub struct LibvirtWorker {
+    uri: String,
+    conn: Option<Libvirt>,
+}
+
+impl LibvirtWorker {
+    fn conn(&mut self) -> Result<&Libvirt, String> {
+        if self.conn.is_none() {
+            self.conn = Some(Libvirt::open(&self.uri).map_err(|e| e.to_string())?);
+        }
+        self.conn.as_ref().ok_or_else(String::new)
+    }
+
+    fn list(&mut self, sender: &ComponentSender<Self>) {
+        let r = self
+            .conn()
+            .and_then(|c| c.list().map_err(|e| e.to_string()));
+        let _ = sender.output(match r {
+            Ok(v) => Reply::Vms(v),
+            Err(why) => {
+                self.conn = None;
+                Reply::Unreachable(why)
+            }
+        });
+    }
+}
+
+impl Worker for LibvirtWorker {
+    type Init = String;
+    type Input = Request;
+    type Output = Reply;
+
+    fn init(uri: String, _sender: ComponentSender<Self>) -> Self {
+        LibvirtWorker { uri, conn: None }
+    }
+
+    fn update(&mut self, msg: Request, sender: ComponentSender<Self>) {
+        match msg {
+            Request::List => self.list(&sender),
+            Request::Start(name) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.start(&name).map_err(|e| e.to_string()));
+                if r.is_ok() {
+                    let _ = sender.output(Reply::Started(name.clone()));
+                }
+                let _ = sender.output(Reply::Done(
+                    r.map(|()| tr_f("{vm} is starting", &[("vm", &name)])),
+                ));
+                self.list(&sender);
+            }
+            Request::Stop(name) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.destroy(&name).map_err(|e| e.to_string()));
+                let _ = sender.output(Reply::Done(
+                    r.map(|()| tr_f("{vm} was stopped", &[("vm", &name)])),
+                ));
+                self.list(&sender);
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! The app under a real X server (Xvfb), on a private session bus, driven through its own
+//! actions (org.gtk.Actions, as GNOME Shell and `gapplication` do). Each step waits for what
+//! the page must show — read from the app's widget dump — then takes a screenshot with
+//! ImageMagick's `import`. Then the same tour again at 360 px in dark mode.
+//!
+//! Screenshots go to $PASSAGE_SCREENSHOTS (build-aux/screenshots.sh points it at
+//! data/screenshots), else target/gui-screenshots.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const APP_ID: &str = match option_env!("PASSAGE_APP_ID") {
+    Some(v) => v,
+    None => "io.github.passage.Passage",
+};
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Xvfb and a session bus, private to one test.
+struct Session {
+    _x: Proc,
+    _bus: Proc,
+    display: String,
+    bus: String,
+    dir: tempfile::TempDir,
+}
+
+fn need(tool: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{tool} is not installed; build-aux/install-deps.sh installs it"
+    );
+}
+
+impl Session {
+    fn start() -> Session {
+        for t in [
+            "Xvfb",
+            "xdotool",
+            "dbus-daemon",
+            "gdbus",
+            "import",
+            "convert",
+            "glib-compile-schemas",
+        ] {
+            need(t);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        // -displayfd: Xvfb picks a free display and writes its number to us.
+        let mut x = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts");
+        let mut line = String::new();
+        BufReader::new(x.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("display number");
+        let display = format!(":{}", line.trim());
+        let x = Proc(x);
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon starts");
+        let mut addr = String::new();
+        BufReader::new(bus.stdout.take().expect("stdout"))
+            .read_line(&mut addr)
+            .expect("bus address");
+        // The app's schema, compiled here; settings in a keyfile the test can preset.
+        let schemas = dir.path().join("schemas");
+        std::fs::create_dir_all(&schemas).expect("mkdir");
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("data/io.github.passage.Passage.gschema.xml.in"),
+        )
+        .expect("schema");
+        std::fs::write(
+            schemas.join(format!("{APP_ID}.gschema.xml")),
+            src.replace("@app-id@", APP_ID)
+                .replace("@gettext-package@", "passage"),
+        )
+        .expect("write schema");
+        let st = Command::new("glib-compile-schemas")
+            .arg("--strict")
+            .arg(&schemas)
+            .status()
+            .expect("glib-compile-schemas");
+        assert!(st.success(), "the gschema compiles with --strict");
+        Session {
+            _x: x,
+            _bus: Proc(bus),
+            display,
+            bus: addr.trim().to_string(),
+            dir,
+        }
+    }
+
+    fn env(&self, c: &mut Command) {
+        let run = self.dir.path().join("run");
+        std::fs::create_dir_all(&run).expect("mkdir");
+        c.env("DISPLAY", &self.display)
+            .env("GDK_BACKEND", "x11")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .env("XDG_RUNTIME_DIR", &run)
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("GSETTINGS_BACKEND", "keyfile")
+            .env("GSETTINGS_SCHEMA_DIR", self.dir.path().join("schemas"))
+            .env("GSK_RENDERER", "cairo")
+            .env("LANGUAGE", "en")
+            .env("LC_ALL", "C.UTF-8")
+            .env("NO_AT_BRIDGE", "1")
+            .env("PASSAGE_DEBUG", "1")
+            // No libvirtd in this test: the Virtual machines page must say what to do.
+            .env(
+                "PASSAGE_LIBVIRT_URI",
+                "qemu+unix:///system?socket=/nonexistent/libvirt-sock",
+            );
+    }
+
+    fn settings(&self, keys: &str) {
+        let d = self.dir.path().join("config/glib-2.0/settings");
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(
+            d.join("keyfile"),
+            format!("[io/github/passage/Passage]\n{keys}\n"),
+        )
+        .expect("keyfile");
+    }
+
+    fn launch(&self, extra_env: &[(&str, &str)]) -> App<'_> {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_passage"));
+        c.arg("--demo");
+        self.env(&mut c);
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        let child = Proc(c.stderr(Stdio::inherit()).spawn().expect("passage starts"));
+        App {
+            s: self,
+            _child: child,
+            n: 0,
+        }
+    }
+}
+
+struct App<'a> {
+    s: &'a Session,
+    _child: Proc,
+    n: u32,
+}
+
+fn object_path() -> String {
+    format!("/{}", APP_ID.replace('.', "/"))
+}
+
+impl App<'_> {
+    fn gdbus(&self, path: &str, action: &str, param: Option<&str>) -> bool {
+        let p = match param {
+            Some(v) => format!("[<'{v}'>]"),
+            None => "[]".into(),
+        };
+        let mut c = Command::new("gdbus");
+        c.args([
+            "call",
+            "--session",
+            "--dest",
+            APP_ID,
+            "--object-path",
+            path,
+            "--method",
+            "org.gtk.Actions.Activate",
+            action,
+            &p,
+            "{}",
+        ]);
+        c.env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c.status().is_ok_and(|s| s.success())
+    }
+
+    /// Activates an app action, waiting for the app to be on the bus.
+    fn action(&self, action: &str, param: Option<&str>) {
+        let end = Instant::now() + Duration::from_secs(30);
+        while !self.gdbus(&object_path(), action, param) {
+            assert!(Instant::now() < end, "the app never answered app.{action}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn window_action(&self, action: &str) {
+        assert!(
+            self.gdbus(&format!("{}/window/1", object_path()), action, None),
+            "win.{action}"
+        );
+    }
+
+    fn dump(&mut self) -> String {
+        self.n += 1;
+        let path = self.s.dir.path().join(format!("dump-{}.txt", self.n));
+        self.action("dump-widgets", Some(&path.display().to_string()));
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(t) = std::fs::read_to_string(&path) {
+                return t;
+            }
+            assert!(Instant::now() < end, "no widget dump");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until everything in `want` is on screen; returns the dump.
+    fn wait_for(&mut self, want: &[&str]) -> String {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = self.dump();
+            if want.iter().all(|w| d.contains(w)) {
+                return d;
+            }
+            if Instant::now() > end {
+                let missing: Vec<_> = want.iter().filter(|w| !d.contains(*w)).collect();
+                panic!("not shown: {missing:?}\n--- on screen ---\n{d}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Sends a key to the newest dialog (no window manager here: focus it first).
+    fn key_to_dialog(&self, key: &str) {
+        let o = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "."])
+            .env("DISPLAY", &self.s.display)
+            .output()
+            .expect("xdotool");
+        let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let id = ids.last().expect("a visible window");
+        let st = Command::new("xdotool")
+            .args(["windowfocus", "--sync", id, "key", key])
+            .env("DISPLAY", &self.s.display)
+            .status()
+            .expect("xdotool");
+        assert!(st.success());
+    }
+
+    /// Waits until `page` alone is on screen (the stack cross-fades) showing all of `want`.
+    fn wait_page(&mut self, page: &str, want: &[&str]) -> String {
+        let end = Instant::now() + Duration::from_secs(30);
+        let tag = format!("#page-{page}");
+        loop {
+            let d = self.wait_for(want);
+            if d.matches("#page-").count() == 1 && d.contains(&tag) {
+                return d;
+            }
+            assert!(Instant::now() < end, "{page} never showed alone:\n{d}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A screenshot of the window (no window manager: it sits at 0,0).
+    fn shot(&self, name: &str, dump: &str) -> PathBuf {
+        let size = dump
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("size "))
+            .expect("size line")
+            .to_string();
+        // Let the frame that shows the dumped state reach the X server.
+        std::thread::sleep(Duration::from_millis(400));
+        let out = shots_dir().join(format!("{name}.png"));
+        let st = Command::new("import")
+            .args([
+                "-window",
+                "root",
+                "-crop",
+                &format!("{size}+0+0"),
+                "+repage",
+            ])
+            .arg(&out)
+            .env("DISPLAY", &self.s.display)
+            .status()
+            .expect("import");
+        assert!(st.success(), "screenshot {name}");
+        out
+    }
+}
+
+fn shots_dir() -> PathBuf {
+    let d = std::env::var_os("PASSAGE_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/gui-screenshots"));
+    std::fs::create_dir_all(&d).expect("screenshot dir");
+    d
+}
+
+/// Mean brightness of an image, 0 (black) to 1 (white).
+fn brightness(png: &Path) -> f64 {
+    let o = Command::new("convert")
+        .arg(png)
+        .args(["-colorspace", "Gray", "-format", "%[fx:mean]", "info:"])
+        .output()
+        .expect("convert");
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+/// Whether the radio button of group `id` is on, from the dump.
+fn radio_of(dump: &str, id: u32) -> Option<bool> {
+    let tag = format!("#group-{id}");
+    let mut lines = dump.lines().skip_while(|l| !l.contains(&tag));
+    lines.next()?;
+    for l in lines {
+        if l.contains("#group-") {
+            return None;
+        }
+        if l.contains("GtkCheckButton") {
+            return Some(l.contains("[x]"));
+        }
+    }
+    None
+}
+
+fn width(dump: &str) -> u32 {
+    dump.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("size "))
+        .and_then(|s| s.split('x').next())
+        .and_then(|w| w.parse().ok())
+        .expect("width")
+}
+
+#[test]
+fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
+    let s = Session::start();
+    {
+        let mut app = s.launch(&[("ADW_DEBUG_COLOR_SCHEME", "prefer-light")]);
+        // System check: the demo banner and the tutorial board's findings.
+        let d = app.wait_page(
+            "check",
+            &[
+                "Demo host:",
+                "Demo host",
+                "The IOMMU is on",
+                "Ready for GPU passthrough",
+            ],
+        );
+        assert!(d.contains("dark false"));
+        assert!(
+            !d.contains("#back"),
+            "the wide window shows sidebar and page side by side"
+        );
+        let light = app.shot("check", &d);
+        assert!(brightness(&light) > 0.6, "light mode is light");
+
+        // Devices: group 28 (the RTX 2080 Ti and its three functions) is chosen; the host's
+        // display GPU says it stays.
+        app.action("show-page", Some("devices"));
+        let d = app.wait_page(
+            "devices",
+            &[
+                "Group 28: NVIDIA",
+                "Can go to a VM · 4 device(s)",
+                "Shows this computer's screen: it stays with the host",
+                "Other IOMMU groups",
+            ],
+        );
+        assert_eq!(radio_of(&d, 28), Some(true), "group 28's radio is on:\n{d}");
+        assert_eq!(
+            radio_of(&d, 31),
+            Some(false),
+            "the display GPU's group is not chosen"
+        );
+        app.shot("devices", &d);
+
+        // Choosing the host's display GPU is refused with the reason; the choice stays.
+        app.action("choose-gpu", Some("0000:0d:00.0"));
+        let d = app.wait_for(&[
+            "This Card Stays With the Host",
+            "shows this computer's screen",
+        ]);
+        app.shot("devices-refused", &d);
+        app.key_to_dialog("Escape");
+        let d = app.wait_for(&["#group-28"]);
+        assert_eq!(
+            radio_of(&d, 28),
+            Some(true),
+            "the refused choice springs back to group 28"
+        );
+
+        // Host setup: the plan, with each file's diff; Apply is off on the demo host.
+        app.action("show-page", Some("setup"));
+        let d = app.wait_page(
+            "setup",
+            &[
+                "/etc/modprobe.d/passage-vfio.conf",
+                "/etc/kernelstub/configuration",
+                "update-initramfs -u -k all",
+                "Restart the computer",
+                "Applying is disabled here",
+                "The demo host has no history",
+            ],
+        );
+        let apply = d
+            .lines()
+            .find(|l| l.contains("#apply"))
+            .expect("Apply button");
+        assert!(apply.contains("(insensitive)"), "{apply}");
+        app.shot("setup", &d);
+        app.action("apply", None);
+        app.wait_for(&["Applying is disabled on the demo host"]);
+
+        // Virtual machines: libvirt is not running here, and the page says what to do.
+        app.action("show-page", Some("vms"));
+        let d = app.wait_page(
+            "vms",
+            &[
+                "libvirt cannot be reached",
+                "systemctl enable --now libvirtd",
+                "Try Again",
+            ],
+        );
+        app.shot("vms-unreachable", &d);
+
+        app.action("about", None);
+        let d = app.wait_for(&["AdwAboutWindow", "Passage"]);
+        app.shot("about", &d);
+        app.window_action("show-help-overlay");
+        let d = app.wait_for(&["GtkShortcutsWindow", "Scan this computer again"]);
+        app.shot("shortcuts", &d);
+    }
+    {
+        // 360 px wide, dark: the leaflet folds to one column with a back button, and no page
+        // makes the window wider than 360 px.
+        s.settings("window-width=360\nwindow-height=720");
+        let mut app = s.launch(&[("ADW_DEBUG_COLOR_SCHEME", "prefer-dark")]);
+        for (page, want) in [
+            ("check", "The IOMMU is on"),
+            ("devices", "Group 28: NVIDIA"),
+            ("setup", "/etc/modprobe.d/passage-vfio.conf"),
+            ("vms", "libvirt cannot be reached"),
+        ] {
+            app.action("show-page", Some(page));
+            let d = app.wait_page(page, &[want, "#back", "dark true"]);
+            assert_eq!(width(&d), 360, "{page} keeps the window at 360 px:\n{d}");
+            let alloc: u32 = d
+                .lines()
+                .nth(1)
+                .and_then(|l| l.strip_prefix("alloc "))
+                .and_then(|s| s.split('x').next())
+                .and_then(|w| w.parse().ok())
+                .expect("alloc");
+            assert!(alloc <= 360, "{page} content fits 360 px: {alloc}");
+            let png = app.shot(&format!("narrow-dark-{page}"), &d);
+            assert!(brightness(&png) < 0.4, "{page} is dark");
+        }
+    }
+}
