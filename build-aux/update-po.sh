@@ -22,4 +22,4 @@ make_pot(){ # OUT
 }
 if [ "${1:-}" = --pot-only ]; then make_pot "$2"; exit 0; fi
 make_pot po/passage.pot
-for l in $(cat po/LINGUAS); do msgmerge -q --update --backup=none "po/$l.po" po/passage.pot; done
+for l in $(cat po/LINGUAS); do msgmerge -q --no-fuzzy-matching --update --backup=none "po/$l.po" po/passage.pot; done
