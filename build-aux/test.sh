@@ -1,7 +1,8 @@
 #!/bin/bash
 # README command 2: the whole test suite, as CI runs it on a fresh machine.
-#   formatting, clippy -D warnings, every crate's tests (fixtures, the captured real-kernel
-#   host, lspci reading the fixture trees), then the real-kernel stage: passagectl inside the
+#   formatting, clippy -D warnings, translations, every crate's tests (fixtures, the captured
+#   real-kernel host, lspci reading the fixture trees, the app under Xvfb), meson's data checks
+#   and install layout, then the real-kernel stage: passagectl inside the
 #   nested QEMU test bed (a real kernel with an emulated IOMMU), checked against that kernel, and
 #   passage-helper binding and restoring a device group there, with a real polkitd deciding.
 #   The parsers are fuzzed for a bounded time (PASSAGE_FUZZ_SECONDS per target, default 20).
@@ -24,8 +25,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 stage "translations (POTFILES in sync, template current, catalogues compile)"
 build-aux/check-po.sh
 
-stage "tests"
+stage "tests (the GUI test runs the app under Xvfb)"
 cargo test --workspace
+
+stage "meson: data files validated, meson install layout, flatpak manifest"
+build-aux/check-install.sh
+build-aux/check-flatpak.sh
 
 stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d), ${PASSAGE_FUZZ_SECONDS:-20}s each"
 command -v cargo-fuzz >/dev/null || cargo install --locked -q cargo-fuzz

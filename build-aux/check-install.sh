@@ -1,0 +1,42 @@
+#!/bin/bash
+# meson builds the app, validates its data (meson test --suite data), and `meson install`
+# puts every file where GNOME, D-Bus, systemd and polkit look for it: checked in a DESTDIR.
+# The development profile is used (a debug build sharing the tests' target dir, so this adds
+# little to the test run); both profiles install the same set of files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+meson setup "$work/build" --prefix=/usr -Dprofile=development >/dev/null
+meson compile -C "$work/build" >/dev/null
+meson test -C "$work/build" --suite data --print-errorlogs
+DESTDIR="$work/dest" meson install -C "$work/build" --no-rebuild >/dev/null
+id=io.github.passage.Passage.Devel
+want="usr/bin/passage
+usr/bin/passagectl
+usr/lib/systemd/system/passage-helper.service
+usr/libexec/passage-helper
+usr/share/applications/$id.desktop
+usr/share/dbus-1/system-services/io.github.passage.Helper1.service
+usr/share/dbus-1/system.d/io.github.passage.Helper1.conf
+usr/share/glib-2.0/schemas/$id.gschema.xml
+usr/share/icons/hicolor/scalable/apps/$id.svg
+usr/share/icons/hicolor/symbolic/apps/$id-symbolic.svg
+$(for l in $(cat po/LINGUAS); do echo "usr/share/locale/$l/LC_MESSAGES/passage.mo"; done)
+usr/share/metainfo/$id.metainfo.xml
+usr/share/polkit-1/actions/io.github.passage.policy"
+have=$(cd "$work/dest" && find . -type f | sed 's|^\./||' | sort)
+if [ "$have" != "$(echo "$want" | sort)" ]; then
+  echo "meson install put other files than expected:"; diff <(echo "$want" | sort) <(echo "$have"); exit 1
+fi
+d="$work/dest/usr/share"
+fail=0
+grep -q '^Name\[de\]=' "$d/applications/$id.desktop" || { echo "the desktop file has no German name"; fail=1; }
+grep -q "^Icon=$id\$" "$d/applications/$id.desktop" || { echo "the desktop file's icon is not $id"; fail=1; }
+grep -q 'xml:lang="de"' "$d/metainfo/$id.metainfo.xml" || { echo "the metainfo has no German"; fail=1; }
+glib-compile-schemas --strict --targetdir "$work" "$d/glib-2.0/schemas" || fail=1
+grep -qa "$id" "$work/dest/usr/bin/passage" || { echo "the installed app does not carry its id $id"; fail=1; }
+grep -qa "/usr/share/locale" "$work/dest/usr/bin/passage" || { echo "the installed app does not know its locale dir"; fail=1; }
+"$work/dest/usr/bin/passage" --help | grep -q -- --host-root || fail=1
+[ $fail = 0 ] && echo "meson install: $(echo "$have" | wc -l) files where GNOME, D-Bus, systemd and polkit expect them"
+exit $fail
