@@ -75,7 +75,12 @@ pub fn load(wanted: &Wanted, live_root: &Path) -> Result<Loaded, String> {
             })
         }
         Wanted::Auto => {
-            if let Ok(root) = Root::new(live_root) {
+            let root = if live_root == Path::new("/") {
+                Root::live()
+            } else {
+                Root::new(live_root)
+            };
+            if let Ok(root) = root {
                 let host = Host::scan(&root);
                 if worth_showing(&host) {
                     return Ok(Loaded {

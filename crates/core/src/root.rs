@@ -39,6 +39,9 @@ pub struct Root {
     base: PathBuf,
     problems: Mutex<Vec<Problem>>,
     recorder: Option<Mutex<BTreeMap<PathBuf, Recorded>>>,
+    /// Host directories that live elsewhere on disk (a sandbox shows the host's /etc at
+    /// /run/host/etc): (host dir without the leading slash, where it is).
+    redirects: Vec<(String, PathBuf)>,
 }
 
 /// Largest attribute or config file scan reads; anything bigger is not a sysfs/proc/etc file we
@@ -64,7 +67,30 @@ impl Root {
             base,
             problems: Mutex::new(Vec::new()),
             recorder: None,
+            redirects: Vec::new(),
         })
+    }
+
+    /// The live host as this process sees it. Inside a flatpak (/.flatpak-info), /sys, /proc
+    /// and /boot are the host's own, but its /etc and /usr are the runtime's: the host's are at
+    /// /run/host (the `host-etc` and `host-os` permissions), so reads go there.
+    pub fn live() -> Result<Self, crate::Error> {
+        let root = Self::new("/")?;
+        if !Path::new("/.flatpak-info").exists() {
+            return Ok(root);
+        }
+        let dirs = ["etc", "usr", "lib", "lib64", "bin", "sbin"];
+        Ok(root.redirect(
+            dirs.iter()
+                .map(|d| (d.to_string(), Path::new("/run/host").join(d)))
+                .collect(),
+        ))
+    }
+
+    /// The same root with these host directories read from elsewhere.
+    pub fn redirect(mut self, redirects: Vec<(String, PathBuf)>) -> Self {
+        self.redirects = redirects;
+        self
     }
 
     /// The same root, recording every path read (for `passagectl capture`).
@@ -84,7 +110,15 @@ impl Root {
 
     /// The on-disk path of a host path such as `/sys/bus/pci/devices`.
     pub fn path(&self, host_path: &str) -> PathBuf {
-        self.base.join(host_path.trim_start_matches('/'))
+        let rel = host_path.trim_start_matches('/');
+        for (from, to) in &self.redirects {
+            if let Some(rest) = rel.strip_prefix(from.as_str()) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    return to.join(rest.trim_start_matches('/'));
+                }
+            }
+        }
+        self.base.join(rel)
     }
 
     fn record(&self, host_path: &str, what: Recorded) {
@@ -430,5 +464,25 @@ mod tests {
         );
         // The missing plain file is not a problem.
         assert!(!whats.iter().any(|(p, _)| *p == "/sys/x/missing"));
+    }
+
+    #[test]
+    fn redirected_directories_are_read_from_where_the_sandbox_shows_them() {
+        let base = tempfile::tempdir().expect("tempdir");
+        let host_etc = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(base.path().join("sys")).expect("mkdir");
+        std::fs::write(host_etc.path().join("hostname"), "host\n").expect("write");
+        let r = super::Root::new(base.path())
+            .expect("root")
+            .redirect(vec![("etc".into(), host_etc.path().into())]);
+        assert_eq!(r.path("/etc/hostname"), host_etc.path().join("hostname"));
+        assert_eq!(r.path("/etc"), host_etc.path().to_path_buf());
+        assert_eq!(
+            r.path("/etcetera"),
+            base.path().join("etcetera"),
+            "only whole names"
+        );
+        assert_eq!(r.path("/sys/bus"), base.path().join("sys/bus"));
+        assert_eq!(r.read_string("/etc/hostname").as_deref(), Some("host\n"));
     }
 }
