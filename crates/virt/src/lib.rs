@@ -87,6 +87,8 @@ pub struct Libvirt {
 
 impl Libvirt {
     pub fn open(uri: &str) -> Result<Self, VirtError> {
+        // libvirt prints every error to stderr by default; Passage says what failed itself.
+        virt::error::clear_error_callback();
         Connect::open(Some(uri))
             .map(|conn| Self {
                 conn,
