@@ -99,6 +99,11 @@ pub struct App {
     selection: Option<Selection>,
     target: Option<Target>,
     page: Page,
+    /// Pages whose content is older than the host or the choice: rebuilt when next shown, so
+    /// opening the window builds only the first page.
+    stale: Vec<Page>,
+    /// What changed across a restart (System check shows it).
+    changed: Vec<String>,
     settings: Option<Settings>,
     check: Controller<check_page::CheckPage>,
     devices: Controller<devices::DevicesPage>,
@@ -234,6 +239,9 @@ impl Component for App {
         let stack = gtk::Stack::new();
         stack.set_vexpand(true);
         stack.set_transition_type(gtk::StackTransitionType::Crossfade);
+        // Only the page on screen is measured (the others may be large and are often unbuilt).
+        stack.set_hhomogeneous(false);
+        stack.set_vhomogeneous(false);
         let loading = gtk::Box::new(gtk::Orientation::Vertical, 12);
         loading.set_valign(gtk::Align::Center);
         let spinner = gtk::Spinner::new();
@@ -344,13 +352,29 @@ impl Component for App {
             selection: None,
             target: None,
             page: Page::Check,
+            stale: vec![],
+            changed: vec![],
             settings,
             check,
             devices,
             setup,
             vms,
         };
-        model.load(&sender);
+        // The host is read once the first frame is on screen: on a small machine the scan (and
+        // laying down the demo host) would otherwise compete with drawing the window.
+        let s = sender.clone();
+        let started = std::cell::Cell::new(false);
+        window.connect_realize(move |w| {
+            if let Some(clock) = w.frame_clock() {
+                let s = s.clone();
+                let started = started.clone();
+                clock.connect_after_paint(move |_| {
+                    if !started.replace(true) {
+                        s.input(Msg::Rescan);
+                    }
+                });
+            }
+        });
         if init.start_last_vm {
             sender.input(Msg::StartLastVm);
         }
@@ -382,7 +406,7 @@ impl Component for App {
             Msg::Chose(s) => {
                 self.selection = Some(s.clone());
                 self.target = Some(Target::Gpu(s.clone()));
-                self.refresh_setup();
+                self.stale(&[Page::Setup]);
                 let name = self
                     .loaded
                     .as_ref()
@@ -493,15 +517,10 @@ impl Component for App {
                     self.target = selection.clone().map(Target::Gpu);
                 }
                 self.selection = selection.clone();
-                let changed = self.what_changed(&loaded, report.as_deref());
-                if let Some(r) = &report {
-                    self.check.emit(check_page::Input::Show(r.clone(), changed));
-                }
+                self.changed = self.what_changed(&loaded, report.as_deref());
                 self.report = report;
-                self.devices
-                    .emit(devices::Input::Show(loaded.clone(), selection));
                 self.loaded = Some(loaded);
-                self.refresh_setup();
+                self.stale(&[Page::Check, Page::Devices, Page::Setup]);
                 self.show_page(w);
             }
             Cmd::Rebooted(Ok(())) => {}
@@ -552,7 +571,35 @@ impl App {
         });
     }
 
-    fn show_page(&self, w: &Widgets) {
+    /// These pages show something older than the host or the choice now.
+    fn stale(&mut self, pages: &[Page]) {
+        for p in pages {
+            if !self.stale.contains(p) {
+                self.stale.push(*p);
+            }
+        }
+    }
+
+    /// Shows the current page, rebuilding it first if it is stale.
+    fn show_page(&mut self, w: &Widgets) {
+        if let (Some(l), true) = (&self.loaded, self.stale.contains(&self.page)) {
+            self.stale.retain(|p| *p != self.page);
+            match self.page {
+                Page::Check => {
+                    if let Some(r) = &self.report {
+                        self.check
+                            .emit(check_page::Input::Show(r.clone(), self.changed.clone()));
+                    }
+                }
+                Page::Devices => self
+                    .devices
+                    .emit(devices::Input::Show(l.clone(), self.selection.clone())),
+                Page::Setup => self
+                    .setup
+                    .emit(setup::Input::Show(l.clone(), self.target.clone())),
+                Page::Vms => {}
+            }
+        }
         w.stack.set_visible_child_name(self.page.id());
         w.title.set_title(&self.page.title());
         if let Some(row) = w
@@ -560,13 +607,6 @@ impl App {
             .row_at_index(Page::ALL.iter().position(|p| *p == self.page).unwrap_or(0) as i32)
         {
             w.sidebar.select_row(Some(&row));
-        }
-    }
-
-    fn refresh_setup(&self) {
-        if let Some(l) = &self.loaded {
-            self.setup
-                .emit(setup::Input::Show(l.clone(), self.target.clone()));
         }
     }
 
@@ -584,7 +624,7 @@ impl App {
         match intent {
             Some(i) => {
                 self.target = Some(Target::Intent(i));
-                self.refresh_setup();
+                self.stale(&[Page::Setup]);
                 self.page = Page::Setup;
                 self.show_page(w);
                 w.leaflet.set_visible_child(&w.content);

@@ -53,7 +53,10 @@ impl Component for CheckPage {
         let head = adw::PreferencesGroup::new();
         let status = super::row(&line, "");
         status.add_css_class("headline");
-        status.add_prefix(&icon(sev));
+        let i = icon(sev);
+        i.set_valign(gtk::Align::Center);
+        i.set_margin_top(0);
+        status.add_prefix(&i);
         head.add(&status);
         root.add(&head);
         self.groups.push(head);
@@ -119,7 +122,9 @@ fn finding_row(f: &Finding, sender: &ComponentSender<CheckPage>) -> gtk::Widget 
     if let Some(action) = &f.action {
         let b = gtk::Button::with_label(&logic::fix_label(action));
         b.set_valign(gtk::Align::Center);
-        b.add_css_class("suggested-action");
+        if f.severity == Severity::Blocker {
+            b.add_css_class("suggested-action");
+        }
         let s = sender.clone();
         let finding = f.clone();
         b.connect_clicked(move |_| {

@@ -108,17 +108,15 @@ impl DevicesPage {
         gpus.set_description(Some(&tr(
             "A VM gets a whole IOMMU group. Choose the card for the VM; the devices that share its group go with it.",
         )));
-        let others = adw::PreferencesGroup::new();
-        others.set_title(&tr("Other IOMMU groups"));
         let mut first_radio: Option<gtk::CheckButton> = None;
-        let mut n_others = 0;
-        for g in &rows {
-            let r = self.group_row(g, &mut first_radio, sender);
+        let mut others: Vec<GroupRow> = vec![];
+        for g in rows.iter() {
             if g.gpu.is_some() {
+                let (r, radio) = group_row(g, &mut first_radio, sender);
                 gpus.add(&r);
+                self.radios.extend(radio);
             } else {
-                others.add(&r);
-                n_others += 1;
+                others.push(g.clone());
             }
         }
         if rows.is_empty() {
@@ -129,72 +127,101 @@ impl DevicesPage {
         }
         root.add(&gpus);
         self.groups.push(gpus);
-        if n_others > 0 {
-            root.add(&others);
-            self.groups.push(others);
+        if !others.is_empty() {
+            // The rest is listed on request: a board has dozens of groups the VM rarely needs,
+            // and building them all would slow the page down for nothing.
+            let g = adw::PreferencesGroup::new();
+            g.set_title(&tr("Other IOMMU groups"));
+            g.set_description(Some(&tr_f(
+                "{n} groups without a graphics card: USB controllers, disks and network cards can go to a VM too when their group can.",
+                &[("n", &others.len().to_string())],
+            )));
+            let show = gtk::Button::with_label(&tr("Show"));
+            show.add_css_class("flat");
+            show.set_widget_name("show-other-groups");
+            let (group, sender2) = (g.clone(), sender.clone());
+            show.connect_clicked(move |b| {
+                b.set_visible(false);
+                let mut none = None;
+                for o in &others {
+                    group.add(&group_row(o, &mut none, &sender2).0);
+                }
+            });
+            g.set_header_suffix(Some(&show));
+            root.add(&g);
+            self.groups.push(g);
         }
         self.sync_radios();
     }
+}
 
-    fn group_row(
-        &mut self,
-        g: &GroupRow,
-        first_radio: &mut Option<gtk::CheckButton>,
-        sender: &ComponentSender<Self>,
-    ) -> adw::ExpanderRow {
-        let status = if g.host_display {
-            tr("Shows this computer's screen: it stays with the host")
-        } else if g.viable {
-            tr_f(
-                "Can go to a VM · {n} device(s)",
-                &[("n", &g.devices.len().to_string())],
-            )
-        } else {
-            tr_f(
-                "Stays with the host: {why}",
-                &[("why", &g.why_not.join("; "))],
-            )
-        };
-        let row = super::expander(&g.title, &status);
-        row.set_widget_name(&format!("group-{}", g.id));
-        if let Some(gpu) = g.gpu {
-            let radio = gtk::CheckButton::new();
-            radio.set_valign(gtk::Align::Center);
-            radio.set_tooltip_text(Some(&tr("Use this card for the VM")));
-            match first_radio {
-                Some(f) => radio.set_group(Some(f)),
-                None => *first_radio = Some(radio.clone()),
-            }
-            let s = sender.clone();
-            radio.connect_toggled(move |r| {
-                if r.is_active() {
-                    s.input(Input::Choose(gpu));
-                }
-            });
-            row.add_prefix(&radio);
-            self.radios.push((gpu, radio));
+/// One group: a radio button when it has a GPU (returned, to keep the choice in sync), its
+/// status, and its devices (built when first opened).
+fn group_row(
+    g: &GroupRow,
+    first_radio: &mut Option<gtk::CheckButton>,
+    sender: &ComponentSender<DevicesPage>,
+) -> (adw::ExpanderRow, Option<(PciAddress, gtk::CheckButton)>) {
+    let mut out_radio = None;
+    let status = if g.host_display {
+        tr("Shows this computer's screen: it stays with the host")
+    } else if g.viable {
+        tr_f(
+            "Can go to a VM · {n} device(s)",
+            &[("n", &g.devices.len().to_string())],
+        )
+    } else {
+        tr_f(
+            "Stays with the host: {why}",
+            &[("why", &g.why_not.join("; "))],
+        )
+    };
+    let row = super::expander(&g.title, &status);
+    row.set_widget_name(&format!("group-{}", g.id));
+    if let Some(gpu) = g.gpu {
+        let radio = gtk::CheckButton::new();
+        radio.set_valign(gtk::Align::Center);
+        radio.set_tooltip_text(Some(&tr("Use this card for the VM")));
+        match first_radio {
+            Some(f) => radio.set_group(Some(f)),
+            None => *first_radio = Some(radio.clone()),
         }
-        let badge = gtk::Image::from_icon_name(if g.host_display {
-            "video-display-symbolic"
-        } else if g.viable {
-            "emblem-ok-symbolic"
-        } else {
-            "action-unavailable-symbolic"
+        let s = sender.clone();
+        radio.connect_toggled(move |r| {
+            if r.is_active() {
+                s.input(Input::Choose(gpu));
+            }
         });
-        badge.add_css_class(if g.viable { "success" } else { "dim-label" });
-        badge.set_tooltip_text(Some(&if g.viable {
-            tr("Can go to a VM")
-        } else {
-            tr("Stays with the host")
-        }));
-        row.add_action(&badge);
-        for d in &g.devices {
-            let r = super::row(&d.name, &d.detail);
-            if d.host_display {
-                r.add_suffix(&gtk::Image::from_icon_name("video-display-symbolic"));
-            }
-            row.add_row(&r);
-        }
-        row
+        row.add_prefix(&radio);
+        out_radio = Some((gpu, radio));
     }
+    let badge = gtk::Image::from_icon_name(if g.host_display {
+        "video-display-symbolic"
+    } else if g.viable {
+        "emblem-ok-symbolic"
+    } else {
+        "action-unavailable-symbolic"
+    });
+    badge.add_css_class(if g.viable { "success" } else { "dim-label" });
+    badge.set_tooltip_text(Some(&if g.viable {
+        tr("Can go to a VM")
+    } else {
+        tr("Stays with the host")
+    }));
+    row.add_action(&badge);
+    // The devices are built when the group is first opened: most groups are never
+    // opened, and a page of forty groups' rows costs start-up time and memory.
+    let devices = std::cell::RefCell::new(Some(g.devices.clone()));
+    row.connect_expanded_notify(move |row| {
+        if let Some(devices) = devices.take() {
+            for d in &devices {
+                let r = super::row(&d.name, &d.detail);
+                if d.host_display {
+                    r.add_suffix(&gtk::Image::from_icon_name("video-display-symbolic"));
+                }
+                row.add_row(&r);
+            }
+        }
+    });
+    (row, out_radio)
 }

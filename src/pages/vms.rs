@@ -76,8 +76,9 @@ impl Component for VmsPage {
         root.add_named(&loading, Some("loading"));
         root.add_named(&page, Some("list"));
         root.add_named(&status, Some("unreachable"));
+        // libvirt is asked when the page is first shown (the window sends Refresh), not while
+        // the window opens.
         root.set_visible_child_name("loading");
-        worker.emit(Request::List);
         ComponentParts {
             model: VmsPage {
                 worker,
