@@ -1,0 +1,78 @@
+#!/bin/bash
+# Benchmark (issue 5): time from process start to the first visible window, and resident
+# memory — Passage after its Devices page is shown — side by side with
+#   (a) virt-manager (Debian's package) on libvirt's test:///default, and
+#   (b) the floor: a bare relm4 + libadwaita window (examples/bare_window.rs), same profile;
+# on one Xvfb, with one GSK renderer (cairo, then GL on llvmpipe), medians of N runs (default 5).
+# Targets: start-up ≤ 1.2× the bare window and ≤ ½ virt-manager's; memory ≤ bare + 20 MB.
+# usage: build-aux/bench-app.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+build-aux/install-deps.sh
+command -v virt-manager >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -qy --no-install-recommends virt-manager >/dev/null
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+cargo build --release -q -p passage --bin passage --example bare_window
+
+work=$(mktemp -d)
+exec 3< <(Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null)
+read -r n <&3
+export DISPLAY=:$n GDK_BACKEND=x11 GSETTINGS_BACKEND=memory NO_AT_BRIDGE=1 XDG_RUNTIME_DIR=$work
+eval "$(dbus-daemon --session --fork --print-address=1 --print-pid=1 | { read -r a; read -r p; echo "export DBUS_SESSION_BUS_ADDRESS=$a; BUSPID=$p"; })"
+cleanup(){ kill "$BUSPID" 2>/dev/null || true; pkill -f "Xvfb -displayfd" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+now(){ date +%s%N; }
+rss_mb(){ awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+# Polls until a viewable window with this exact name exists; prints the ms since $2.
+wait_window(){ # NAME START_NS
+  while ! xdotool search --onlyvisible --name "^$1\$" >/dev/null 2>&1; do :; done
+  echo $(( ($(now) - $2) / 1000000 ))
+}
+median(){ sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# One run: prints "MS MB". $1 = which.
+run(){
+  local t0 pid ms mb
+  t0=$(now)
+  case $1 in
+    passage)
+      PASSAGE_DEBUG=1 PASSAGE_LIBVIRT_URI=test:///default target/release/passage --demo & pid=$!
+      ms=$(wait_window Passage "$t0")
+      # Memory after the Devices page is on screen (the widget dump says when it is).
+      until gdbus call --session --dest io.github.passage.Passage --object-path /io/github/passage/Passage \
+          --method org.gtk.Actions.Activate show-page "[<'devices'>]" '{}' >/dev/null 2>&1; do sleep 0.05; done
+      until gdbus call --session --dest io.github.passage.Passage --object-path /io/github/passage/Passage \
+          --method org.gtk.Actions.Activate dump-widgets "[<'$work/dump'>]" '{}' >/dev/null 2>&1 \
+          && grep -q '#page-devices' "$work/dump" 2>/dev/null && [ "$(grep -c '#page-' "$work/dump")" = 1 ]; do sleep 0.1; done
+      sleep 1 ;;
+    bare)
+      target/release/examples/bare_window & pid=$!
+      ms=$(wait_window Bare "$t0"); sleep 1 ;;
+    virt-manager)
+      virt-manager --no-fork --connect test:///default >/dev/null 2>&1 & pid=$!
+      ms=$(wait_window "Virtual Machine Manager" "$t0"); sleep 1 ;;
+  esac
+  mb=$(rss_mb $pid)
+  kill $pid; wait $pid 2>/dev/null || true
+  rm -f "$work/dump"
+  echo "$ms $mb"
+}
+
+for renderer in cairo gl; do
+  export GSK_RENDERER=$renderer
+  declare -A MS MB
+  for which in bare passage virt-manager; do
+    run "$which" >/dev/null # warm the page cache
+    res=$(for _ in $(seq "$RUNS"); do run "$which"; done)
+    MS[$which]=$(echo "$res" | awk '{print $1}' | median)
+    MB[$which]=$(echo "$res" | awk '{print $2}' | median)
+  done
+  echo "GSK_RENDERER=$renderer (virt-manager is GTK 3 and ignores it), medians of $RUNS:"
+  printf '  %-14s %8s %8s\n' "" "start ms" "RSS MB"
+  for which in bare passage virt-manager; do printf '  %-14s %8s %8s\n' "$which" "${MS[$which]}" "${MB[$which]}"; done
+  awk -v p="${MS[passage]}" -v b="${MS[bare]}" -v v="${MS[virt-manager]}" -v pm="${MB[passage]}" -v bm="${MB[bare]}" 'BEGIN {
+    printf "  start-up: %.2f× the bare window (target ≤ 1.2×), %.2f× virt-manager (target ≤ 0.5×)\n", p/b, p/v
+    printf "  memory: bare + %d MB (target ≤ 20 MB)\n", pm-bm }'
+  unset MS MB
+done
