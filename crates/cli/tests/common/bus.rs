@@ -9,6 +9,9 @@
 //! - passage-helper --root TREE [--steps-path DIR].
 //!
 //! Every process is stopped by pid when the harness is dropped.
+//!
+//! The app's GUI test uses this file too (`#[path]`), so nothing here names the package it is
+//! compiled in.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -29,15 +32,29 @@ pub struct TestBus {
     helper_env: Vec<(String, String)>,
 }
 
+/// The workspace root (the directory with Cargo.lock above this package).
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|p| p.join("Cargo.lock").exists())
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+/// target/<profile>: test binaries live in its deps/ directory.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// The helper binary beside passagectl, brought up to date once per test run: cargo builds
 /// only this package's binaries for its tests, and an old helper would test old code.
 pub fn helper_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    let p = Path::new(env!("CARGO_BIN_EXE_passagectl")).with_file_name("passage-helper");
+    let p = target_dir().join("passage-helper");
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let release = p.parent().is_some_and(|d| d.ends_with("release"));
@@ -208,7 +225,7 @@ impl TestBus {
         self.helper.as_ref().map(Child::id)
     }
 
-    fn wait_name(&self, name: &str) {
+    pub fn wait_name(&self, name: &str) {
         wait_for(name, || {
             Command::new("dbus-send")
                 .args([
@@ -231,7 +248,11 @@ impl TestBus {
     }
 
     pub fn passagectl_cmd(&self, uid: u32, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_passagectl"));
+        // passagectl's own tests get it from cargo; others use the one in the target dir.
+        let bin = option_env!("CARGO_BIN_EXE_passagectl")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target_dir().join("passagectl"));
+        let mut c = Command::new(bin);
         c.args(args)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &self.address)
             .env("NO_COLOR", "1")
