@@ -37,6 +37,15 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     });
     app.add_action(&choose);
 
+    let undo = gio::SimpleAction::new("undo", string);
+    let s = sender.clone();
+    undo.connect_activate(move |_, p| {
+        if let Some(id) = p.and_then(|v| v.str()) {
+            s.input(Msg::Undo(id.to_string()));
+        }
+    });
+    app.add_action(&undo);
+
     let simple = |name: &str, accel: Option<&str>, msg: fn() -> Msg| {
         let a = gio::SimpleAction::new(name, None);
         let s = sender.clone();
@@ -48,6 +57,7 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     };
     simple("rescan", Some("<Primary>r"), || Msg::Rescan);
     simple("apply", None, || Msg::Apply);
+    simple("undo-all", None, || Msg::UndoAll);
     simple("about", None, || Msg::About);
 
     let quit = gio::SimpleAction::new("quit", None);

@@ -69,9 +69,10 @@ pub enum Msg {
     Fix(Finding),
     Toast(String),
     Apply,
+    Undo(String),
+    UndoAll,
     Applied,
     Undone,
-    HelperUnreachable(String),
     About,
     Started(String),
     StartLastVm,
@@ -274,7 +275,6 @@ impl Component for App {
                 setup::Output::Toast(t) => Msg::Toast(t),
                 setup::Output::Applied => Msg::Applied,
                 setup::Output::Undone => Msg::Undone,
-                setup::Output::Unreachable(why) => Msg::HelperUnreachable(why),
             });
         let vms = vms::VmsPage::builder()
             .launch(())
@@ -441,14 +441,19 @@ impl Component for App {
             Msg::Fix(f) => self.fix(w, f),
             Msg::Toast(t) => toast(w, &t),
             Msg::Apply => self.setup.emit(setup::Input::Apply),
+            Msg::Undo(id) => self.setup.emit(setup::Input::Undo(id)),
+            Msg::UndoAll => self.setup.emit(setup::Input::UndoAll),
             Msg::Applied => {
                 self.remember_for_restart();
+                // Read the files again: the plan now shows what is left (nothing, normally).
+                self.load(&sender);
                 let d = adw::MessageDialog::new(
                     Some(&w.window),
                     Some(&tr("Restart to Finish")),
                     Some(&tr("The changes take effect after a restart. When Passage opens again it checks this computer and tells you what changed.")),
                 );
                 d.add_response("later", &tr("_Later"));
+                d.set_close_response("later");
                 d.add_response("restart", &tr("_Restart Now"));
                 d.set_response_appearance("restart", adw::ResponseAppearance::Suggested);
                 let s = sender.clone();
@@ -460,9 +465,6 @@ impl Component for App {
                 d.present();
             }
             Msg::Undone => self.load(&sender),
-            Msg::HelperUnreachable(why) => {
-                toast(w, &why);
-            }
             Msg::About => crate::about::show(&w.window),
             Msg::Started(name) => {
                 if let Some(st) = &self.settings {
@@ -561,7 +563,7 @@ impl App {
     fn load(&self, sender: &ComponentSender<Self>) {
         let wanted = self.wanted.clone();
         sender.spawn_oneshot_command(move || {
-            match host_source::load(&wanted, std::path::Path::new("/")) {
+            match host_source::load(&wanted, &host_source::live_root()) {
                 Ok(l) => {
                     let report = check::evaluate(&l.host, None).ok().map(Arc::new);
                     Cmd::Loaded(Ok(Arc::new(l)), report)

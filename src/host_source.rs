@@ -52,6 +52,16 @@ impl Loaded {
     }
 }
 
+/// Where "this computer" is read from: `/`, or `PASSAGE_LIVE_ROOT` (a test hook: the GUI test
+/// points it at the tree its private passage-helper serves, so Apply goes through the real
+/// helper and polkit; the helper recomputes every change on its own root, never the app's).
+pub fn live_root() -> PathBuf {
+    std::env::var_os("PASSAGE_LIVE_ROOT")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
 /// Whether this machine can show anything worth passing through.
 pub fn worth_showing(host: &Host) -> bool {
     host.iommu_enabled && host.gpus().count() >= 2

@@ -7,9 +7,15 @@
 //! data/screenshots), else target/gui-screenshots.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../crates/cli/tests/common/bus.rs"]
+#[allow(dead_code)]
+mod bus;
 
 const APP_ID: &str = match option_env!("PASSAGE_APP_ID") {
     Some(v) => v,
@@ -31,6 +37,9 @@ struct Session {
     display: String,
     bus: String,
     dir: tempfile::TempDir,
+    /// The user the app and its session bus run as (root, or the test system bus's allowed
+    /// user, whom polkit lets apply changes).
+    uid: u32,
 }
 
 fn need(tool: &str) {
@@ -47,6 +56,10 @@ fn need(tool: &str) {
 
 impl Session {
     fn start() -> Session {
+        Session::start_as(0)
+    }
+
+    fn start_as(uid: u32) -> Session {
         for t in [
             "Xvfb",
             "xdotool",
@@ -59,6 +72,17 @@ impl Session {
             need(t);
         }
         let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        // What the app writes is the app user's: its runtime dir, settings, dumps.
+        for sub in ["run", "config/glib-2.0/settings", "out"] {
+            let p = dir.path().join(sub);
+            std::fs::create_dir_all(&p).expect("mkdir");
+            for q in p.ancestors().take_while(|q| *q != dir.path()) {
+                std::os::unix::fs::chown(q, Some(uid), Some(uid)).expect("chown");
+                std::fs::set_permissions(q, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+            }
+        }
         // -displayfd: Xvfb picks a free display and writes its number to us.
         let mut x = Command::new("Xvfb")
             .args([
@@ -83,6 +107,8 @@ impl Session {
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
+            .uid(uid)
+            .gid(uid)
             .spawn()
             .expect("dbus-daemon starts");
         let mut addr = String::new();
@@ -115,16 +141,17 @@ impl Session {
             display,
             bus: addr.trim().to_string(),
             dir,
+            uid,
         }
     }
 
     fn env(&self, c: &mut Command) {
-        let run = self.dir.path().join("run");
-        std::fs::create_dir_all(&run).expect("mkdir");
-        c.env("DISPLAY", &self.display)
+        c.uid(self.uid)
+            .gid(self.uid)
+            .env("DISPLAY", &self.display)
             .env("GDK_BACKEND", "x11")
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
-            .env("XDG_RUNTIME_DIR", &run)
+            .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("GSETTINGS_BACKEND", "keyfile")
             .env("GSETTINGS_SCHEMA_DIR", self.dir.path().join("schemas"))
@@ -141,18 +168,18 @@ impl Session {
     }
 
     fn settings(&self, keys: &str) {
-        let d = self.dir.path().join("config/glib-2.0/settings");
-        std::fs::create_dir_all(&d).expect("mkdir");
-        std::fs::write(
-            d.join("keyfile"),
-            format!("[io/github/passage/Passage]\n{keys}\n"),
-        )
-        .expect("keyfile");
+        let f = self.dir.path().join("config/glib-2.0/settings/keyfile");
+        std::fs::write(&f, format!("[io/github/passage/Passage]\n{keys}\n")).expect("keyfile");
+        std::os::unix::fs::chown(&f, Some(self.uid), Some(self.uid)).expect("chown");
     }
 
     fn launch(&self, extra_env: &[(&str, &str)]) -> App<'_> {
+        self.launch_with(&["--demo"], extra_env)
+    }
+
+    fn launch_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> App<'_> {
         let mut c = Command::new(env!("CARGO_BIN_EXE_passage"));
-        c.arg("--demo");
+        c.args(args);
         self.env(&mut c);
         for (k, v) in extra_env {
             c.env(k, v);
@@ -196,7 +223,9 @@ impl App<'_> {
             &p,
             "{}",
         ]);
-        c.env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
+        c.uid(self.s.uid)
+            .gid(self.s.uid)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         c.status().is_ok_and(|s| s.success())
@@ -220,7 +249,7 @@ impl App<'_> {
 
     fn dump(&mut self) -> String {
         self.n += 1;
-        let path = self.s.dir.path().join(format!("dump-{}.txt", self.n));
+        let path = self.s.dir.path().join(format!("out/dump-{}.txt", self.n));
         self.action("dump-widgets", Some(&path.display().to_string()));
         let end = Instant::now() + Duration::from_secs(10);
         loop {
@@ -481,4 +510,142 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
             assert!(brightness(&png) < 0.4, "{page} is dark");
         }
     }
+}
+
+/// Every file below the host's /etc and /boot (the helper's journal left out).
+fn host_files(tb: &bus::TestBus) -> Vec<(String, Vec<u8>)> {
+    tb.snapshot()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("var/lib/passage"))
+        .collect()
+}
+
+/// The ids of the history rows on screen, newest first, and how many can be undone.
+fn changes(dump: &str) -> (Vec<String>, usize) {
+    let ids = dump
+        .lines()
+        .filter_map(|l| l.split("#change-").nth(1))
+        .map(|id| id.trim().to_string())
+        .collect();
+    let undo = dump.lines().filter(|l| l.trim() == "GtkLabel Undo").count();
+    (ids, undo)
+}
+
+#[test]
+fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
+    // The tutorial's X570 host as "this computer": a private system bus, a real polkitd that
+    // allows the user "daemon", and passage-helper serving the same tree (its rebuild steps
+    // are stand-ins that print what the real ones would).
+    let tb = bus::TestBus::start(
+        "x570-tutorial",
+        Some(&[
+            ("kernelstub", "echo kernelstub: boot entry written"),
+            (
+                "update-initramfs",
+                "echo 'update-initramfs: Generating /boot/initrd.img-6.1.0'",
+            ),
+        ]),
+        &[],
+    );
+    let before = host_files(&tb);
+    let s = Session::start_as(bus::ALLOWED_UID);
+    let root = tb.root.display().to_string();
+    let mut app = s.launch_with(
+        &[],
+        &[
+            ("PASSAGE_LIVE_ROOT", root.as_str()),
+            ("DBUS_SYSTEM_BUS_ADDRESS", tb.address.as_str()),
+        ],
+    );
+    let d = app.wait_page("check", &["The IOMMU is on"]);
+    assert!(!d.contains("Demo host"), "this is not the demo host:\n{d}");
+
+    app.action("show-page", Some("setup"));
+    let d = app.wait_page(
+        "setup",
+        &[
+            "/etc/modprobe.d/passage-vfio.conf",
+            "Applying asks for your password once",
+            "Passage has made no changes to this host.",
+        ],
+    );
+    let apply = d.lines().find(|l| l.contains("#apply")).expect("Apply");
+    assert!(!apply.contains("(insensitive)"), "{apply}");
+
+    app.action("apply", None);
+    let d = app.wait_for(&[
+        "Restart to Finish",
+        "Applied",
+        "update-initramfs: Generating",
+    ]);
+    app.shot("setup-applied", &d);
+    let vfio = std::fs::read_to_string(tb.root.join("etc/modprobe.d/passage-vfio.conf"))
+        .expect("the helper wrote the vfio-pci options");
+    assert!(vfio.contains("vfio-pci"), "{vfio}");
+    let stub = std::fs::read_to_string(tb.root.join("etc/kernelstub/configuration"))
+        .expect("kernelstub configuration");
+    assert!(stub.contains("amd_iommu=on"), "{stub}");
+    app.key_to_dialog("Escape");
+
+    // The files are read again: nothing is left to change.
+    app.wait_for(&["Nothing to change: this host is already set up for this card."]);
+
+    // History: one row per change, each with Undo, and Undo All for the set.
+    let (ids, undo) = loop {
+        let d = app.wait_for(&["#change-"]);
+        let (ids, undo) = changes(&d);
+        if undo == ids.len() && ids.len() >= 3 {
+            assert!(d.contains("#undo-all"), "{d}");
+            break (ids, undo);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(undo, 3, "kernel arguments, vfio-pci and the host display");
+    let wait_left = |app: &mut App, left: usize| {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            if changes(&app.dump()).1 == left {
+                return;
+            }
+            assert!(Instant::now() < end, "{left} changes never remained");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    app.action("undo", Some(&ids[0]));
+    wait_left(&mut app, 2);
+    app.action("undo-all", None);
+    wait_left(&mut app, 0);
+    let d = app.wait_for(&["undone", "/etc/modprobe.d/passage-vfio.conf"]);
+    assert!(!d.contains("#undo-all"), "nothing left to undo:\n{d}");
+    app.shot("setup-undone", &d);
+    assert_eq!(host_files(&tb), before, "every file is back byte for byte");
+}
+
+#[test]
+fn without_the_helper_the_setup_page_says_what_to_install() {
+    let fixture = tempfile::tempdir().expect("tempdir");
+    passage_fixtures::build("x570-tutorial", fixture.path()).expect("fixture");
+    let s = Session::start();
+    let root = fixture.path().display().to_string();
+    let mut app = s.launch_with(
+        &[],
+        &[
+            ("PASSAGE_LIVE_ROOT", root.as_str()),
+            (
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                "unix:path=/nonexistent/system_bus_socket",
+            ),
+        ],
+    );
+    app.wait_page("check", &["The IOMMU is on"]);
+    app.action("show-page", Some("setup"));
+    let d = app.wait_page(
+        "setup",
+        &[
+            "Passage's Helper Is Not Installed",
+            "passage-helper",
+            "Try Again",
+        ],
+    );
+    app.shot("setup-no-helper", &d);
 }

@@ -27,6 +27,8 @@ pub enum Input {
     Apply,
     RefreshHistory,
     Undo(String),
+    /// Undoes every change still applied, newest first (the GPU setup is several changes).
+    UndoAll,
 }
 
 #[derive(Debug)]
@@ -36,8 +38,6 @@ pub enum Output {
     Applied,
     /// A change was undone: the host should be scanned again.
     Undone,
-    /// The helper is not there.
-    Unreachable(String),
 }
 
 #[derive(Debug)]
@@ -45,17 +45,37 @@ pub enum Cmd {
     Planned(Result<(Plan, Vec<Intent>), String>),
     Progress(String),
     Applied(Result<Vec<String>, String>),
-    History(Result<Vec<HistoryRow>, String>),
+    History(Result<Vec<HistoryRow>, HelperError>),
     Undone(Result<String, String>),
 }
 
+/// A failed helper call: its words, and whether the helper is there at all.
+#[derive(Debug)]
+pub struct HelperError {
+    pub unreachable: bool,
+    pub text: String,
+}
+
+impl HelperError {
+    fn of(e: &zbus::Error) -> Self {
+        HelperError {
+            unreachable: api::is_unreachable(e),
+            text: api::error_text(e),
+        }
+    }
+}
+
 pub struct SetupPage {
+    page: adw::PreferencesPage,
     loaded: Option<Arc<Loaded>>,
     intents: Vec<Intent>,
     busy: bool,
     groups: Vec<adw::PreferencesGroup>,
     history_group: adw::PreferencesGroup,
     history_rows: Vec<gtk::Widget>,
+    /// The changes still applied, newest first, and the button that undoes them all.
+    applied: Vec<String>,
+    undo_all: gtk::Button,
     apply: gtk::Button,
     apply_group: adw::PreferencesGroup,
     apply_note: gtk::Label,
@@ -69,16 +89,31 @@ impl Component for SetupPage {
     type Input = Input;
     type Output = Output;
     type CommandOutput = Cmd;
-    type Root = adw::PreferencesPage;
+    type Root = gtk::Stack;
     type Widgets = ();
 
     fn init_root() -> Self::Root {
-        let p = adw::PreferencesPage::new();
-        p.set_widget_name("page-setup");
-        p
+        let s = gtk::Stack::new();
+        s.set_widget_name("page-setup");
+        s
     }
 
-    fn init(_: (), root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+    fn init(_: (), stack: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let root = adw::PreferencesPage::new();
+        let unreachable = adw::StatusPage::new();
+        unreachable.set_icon_name(Some("dialog-password-symbolic"));
+        unreachable.set_title(&tr("Passage's Helper Is Not Installed"));
+        unreachable.set_description(Some(&tr(
+            "Changes to this computer go through a small helper that asks for your password first. Install the passage-helper package (from a source tree: sudo build-aux/install-helper.sh), then try again.",
+        )));
+        let retry = gtk::Button::with_label(&tr("Try Again"));
+        retry.add_css_class("pill");
+        retry.set_halign(gtk::Align::Center);
+        let s = sender.clone();
+        retry.connect_clicked(move |_| s.input(Input::RefreshHistory));
+        unreachable.set_child(Some(&retry));
+        stack.add_named(&root, Some("plan"));
+        stack.add_named(&unreachable, Some("unreachable"));
         let apply = gtk::Button::with_label(&tr("Apply"));
         apply.set_widget_name("apply");
         apply.add_css_class("suggested-action");
@@ -117,19 +152,31 @@ impl Component for SetupPage {
         refresh.set_tooltip_text(Some(&tr("Refresh History")));
         let s = sender.clone();
         refresh.connect_clicked(move |_| s.input(Input::RefreshHistory));
-        history_group.set_header_suffix(Some(&refresh));
+        let undo_all = gtk::Button::with_label(&tr("Undo All"));
+        undo_all.set_widget_name("undo-all");
+        undo_all.set_tooltip_text(Some(&tr("Put every file back as it was before Passage")));
+        undo_all.set_visible(false);
+        let s = sender.clone();
+        undo_all.connect_clicked(move |_| s.input(Input::UndoAll));
+        let suffix = gtk::Box::new(gtk::Orientation::Horizontal, 6);
+        suffix.append(&undo_all);
+        suffix.append(&refresh);
+        history_group.set_header_suffix(Some(&suffix));
 
         root.add(&apply_group);
         root.add(&progress_group);
         root.add(&history_group);
         ComponentParts {
             model: SetupPage {
+                page: root,
                 loaded: None,
                 intents: vec![],
                 busy: false,
                 groups: vec![],
                 history_group,
                 history_rows: vec![],
+                applied: vec![],
+                undo_all,
                 apply,
                 apply_group,
                 apply_note,
@@ -141,7 +188,8 @@ impl Component for SetupPage {
         }
     }
 
-    fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
+    fn update(&mut self, msg: Input, sender: ComponentSender<Self>, _stack: &Self::Root) {
+        let root = &self.page.clone();
         match msg {
             Input::Show(loaded, target) => {
                 self.loaded = Some(loaded.clone());
@@ -201,10 +249,28 @@ impl Component for SetupPage {
                 self.busy = true;
                 sender.oneshot_command(async move { Cmd::Undone(undo(&id).await) });
             }
+            Input::UndoAll => {
+                if self.busy || self.applied.is_empty() {
+                    return;
+                }
+                self.busy = true;
+                let ids = self.applied.clone();
+                sender.oneshot_command(async move {
+                    let mut said = vec![];
+                    for id in &ids {
+                        match undo(id).await {
+                            Ok(m) => said.push(m),
+                            Err(e) => return Cmd::Undone(Err(e)),
+                        }
+                    }
+                    Cmd::Undone(Ok(said.join("\n")))
+                });
+            }
         }
     }
 
-    fn update_cmd(&mut self, msg: Cmd, sender: ComponentSender<Self>, root: &Self::Root) {
+    fn update_cmd(&mut self, msg: Cmd, sender: ComponentSender<Self>, stack: &Self::Root) {
+        let root = &self.page.clone();
         match msg {
             Cmd::Planned(r) => {
                 if let Ok((_, intents)) = &r {
@@ -225,7 +291,15 @@ impl Component for SetupPage {
                 self.spinner.stop();
                 match r {
                     Ok(done) => {
-                        self.log.set_text(&done.join("\n"));
+                        // The rebuild's lines stay; what was done goes below them.
+                        let mut t = self.log.text().to_string();
+                        for line in done {
+                            if !t.is_empty() {
+                                t.push('\n');
+                            }
+                            t.push_str(&line);
+                        }
+                        self.log.set_text(&t);
                         self.progress_group.set_title(&tr("Applied"));
                         let _ = sender.output(Output::Applied);
                     }
@@ -239,13 +313,12 @@ impl Component for SetupPage {
                 sender.input(Input::RefreshHistory);
             }
             Cmd::History(r) => {
-                if let Err(e) = &r {
-                    if e.contains("passage-helper package") {
-                        let _ = sender.output(Output::Unreachable(e.clone()));
-                    }
-                }
+                // The helper answers History without a password: this is how the page
+                // learns whether it is installed at all.
+                let missing = matches!(&r, Err(e) if e.unreachable);
+                stack.set_visible_child_name(if missing { "unreachable" } else { "plan" });
                 self.show_history(
-                    r.map_err(|e| tr_f("History is not available: {why}", &[("why", &e)])),
+                    r.map_err(|e| tr_f("History is not available: {why}", &[("why", &e.text)])),
                     &sender,
                 );
             }
@@ -278,16 +351,17 @@ fn plan_for(loaded: &Loaded, target: &Target) -> Result<(Plan, Vec<Intent>), Str
     }
 }
 
-async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
-    let conn = zbus::Connection::system().await.map_err(|e| {
-        tr_f(
+async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperError> {
+    let conn = zbus::Connection::system().await.map_err(|e| HelperError {
+        unreachable: true,
+        text: tr_f(
             "Cannot reach the system bus ({why}); is D-Bus running?",
             &[("why", &e.to_string())],
-        )
+        ),
     })?;
     let p = Helper1Proxy::new(&conn)
         .await
-        .map_err(|e| api::error_text(&e))?;
+        .map_err(|e| HelperError::of(&e))?;
     Ok((conn, p))
 }
 
@@ -295,7 +369,7 @@ async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
 /// failure (the helper has rolled that one back; those before it stay, each in History).
 async fn apply_all(intents: &[Intent], out: &relm4::Sender<Cmd>) -> Result<Vec<String>, String> {
     use futures_util::StreamExt;
-    let (_conn, p) = proxy().await?;
+    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
     let mut signals = p
         .receive_progress()
         .await
@@ -333,13 +407,13 @@ async fn apply_all(intents: &[Intent], out: &relm4::Sender<Cmd>) -> Result<Vec<S
     }
 }
 
-async fn history() -> Result<Vec<HistoryRow>, String> {
+async fn history() -> Result<Vec<HistoryRow>, HelperError> {
     let (_conn, p) = proxy().await?;
-    p.history().await.map_err(|e| api::error_text(&e))
+    p.history().await.map_err(|e| HelperError::of(&e))
 }
 
 async fn undo(id: &str) -> Result<String, String> {
-    let (_conn, p) = proxy().await?;
+    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
     p.undo(id).await.map_err(|e| api::error_text(&e))
 }
 
@@ -420,6 +494,16 @@ impl SetupPage {
         for w in self.history_rows.drain(..) {
             self.history_group.remove(&w);
         }
+        self.applied = match &rows {
+            Ok(rows) => rows
+                .iter()
+                .filter(|r| r.5 == "applied")
+                .map(|r| r.0.clone())
+                .collect(),
+            Err(_) => vec![],
+        };
+        self.undo_all.set_visible(self.applied.len() > 1);
+        self.undo_all.set_sensitive(!self.busy);
         let add = |me: &mut Self, w: gtk::Widget| {
             me.history_group.add(&w);
             me.history_rows.push(w);
@@ -436,7 +520,9 @@ impl SetupPage {
                         .and_then(|d| d.format("%x %X"))
                         .map(|s| s.to_string())
                         .unwrap_or_default();
-                    let r = super::row(&summary, &format!("{when} · {id} · {state}"));
+                    let r = super::row(&summary, &format!("{when} · {}", state_words(&state)));
+                    r.set_widget_name(&format!("change-{id}"));
+                    r.set_tooltip_text(Some(&tr_f("Change {id}", &[("id", &id)])));
                     if state == "applied" {
                         let b = gtk::Button::with_label(&tr("Undo"));
                         b.set_valign(gtk::Align::Center);
@@ -452,5 +538,16 @@ impl SetupPage {
                 }
             }
         }
+    }
+}
+
+/// The journal's state of a change, in words.
+fn state_words(state: &str) -> String {
+    match state {
+        "applied" => tr("applied"),
+        "undone" => tr("undone"),
+        "rolled-back" => tr("not applied: every file was put back"),
+        "applying" | "undoing" => tr("interrupted: the helper finishes it when it starts again"),
+        other => other.to_string(),
     }
 }
