@@ -1,5 +1,7 @@
 //! The start-up floor for build-aux/bench-app.sh: a relm4 + libadwaita window with nothing in
-//! it, built with the same profile as the app.
+//! it, built with the same profile as the app. With BARE_CHROME=1 it has what every real
+//! window has — a header bar with its window buttons (icons) and a line of text — to show what
+//! those basics cost.
 
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentParts, ComponentSender, RelmApp, SimpleComponent};
@@ -22,7 +24,12 @@ impl SimpleComponent for Bare {
     }
 
     fn init(_: (), root: Self::Root, _: ComponentSender<Self>) -> ComponentParts<Self> {
-        root.set_content(Some(&gtk::Box::new(gtk::Orientation::Vertical, 0)));
+        let content = gtk::Box::new(gtk::Orientation::Vertical, 0);
+        if std::env::var_os("BARE_CHROME").is_some() {
+            content.append(&adw::HeaderBar::new());
+            content.append(&gtk::Label::new(Some("A line of text")));
+        }
+        root.set_content(Some(&content));
         ComponentParts {
             model: Bare,
             widgets: (),

@@ -30,6 +30,28 @@ impl Drop for Proc {
     }
 }
 
+/// The app's libvirt worker is `passagectl vm serve`, found beside the app: cargo builds only
+/// this package's binaries for its tests, so passagectl is brought up to date once per run.
+fn passagectl_built() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let release = Path::new(env!("CARGO_BIN_EXE_passage"))
+            .parent()
+            .is_some_and(|d| d.ends_with("release"));
+        let mut c = Command::new(cargo);
+        c.args(["build", "-q", "-p", "passagectl"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if release {
+            c.arg("--release");
+        }
+        assert!(
+            c.status().expect("cargo").success(),
+            "building passagectl failed"
+        );
+    });
+}
+
 /// Xvfb and a session bus, private to one test.
 struct Session {
     _x: Proc,
@@ -60,6 +82,7 @@ impl Session {
     }
 
     fn start_as(uid: u32) -> Session {
+        passagectl_built();
         for t in [
             "Xvfb",
             "xdotool",
@@ -159,6 +182,7 @@ impl Session {
             .env("LANGUAGE", "en")
             .env("LC_ALL", "C.UTF-8")
             .env("NO_AT_BRIDGE", "1")
+            .env("GTK_A11Y", "none")
             .env("PASSAGE_DEBUG", "1")
             // No libvirtd in this test: the Virtual machines page must say what to do.
             .env(

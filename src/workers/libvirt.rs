@@ -1,8 +1,12 @@
 //! The one libvirt connection, in its own thread: every call blocks, so none runs on the
-//! GTK main loop.
+//! GTK main loop. The connection itself lives in a worker process (`passagectl vm serve`), so
+//! the app never loads libvirt's client library (passage_virt::remote says why).
+
+use std::path::PathBuf;
 
 use passage_core::i18n::tr_f;
-use passage_virt::{Hypervisor, Libvirt, VmInfo};
+use passage_virt::remote::Remote;
+use passage_virt::{Hypervisor, VmInfo};
 use relm4::{ComponentSender, Worker};
 
 /// Where VMs live: `PASSAGE_LIBVIRT_URI`, else the system instance (the one hostdevs need).
@@ -29,15 +33,26 @@ pub enum Reply {
     Started(String),
 }
 
+/// passagectl beside this binary (as installed, and in a cargo target dir), else on PATH.
+fn passagectl() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .map(|e| e.with_file_name("passagectl"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("passagectl"))
+}
+
 pub struct LibvirtWorker {
     uri: String,
-    conn: Option<Libvirt>,
+    conn: Option<Remote>,
 }
 
 impl LibvirtWorker {
-    fn conn(&mut self) -> Result<&Libvirt, String> {
+    fn conn(&mut self) -> Result<&Remote, String> {
         if self.conn.is_none() {
-            self.conn = Some(Libvirt::open(&self.uri).map_err(|e| e.to_string())?);
+            let r = Remote::spawn(&passagectl(), &["vm", "serve", "--connect", &self.uri])
+                .map_err(|e| e.to_string())?;
+            self.conn = Some(r);
         }
         self.conn.as_ref().ok_or_else(String::new)
     }

@@ -182,6 +182,12 @@ enum VmCmd {
         #[command(flatten)]
         conn: ConnectArg,
     },
+    /// Answer libvirt requests as JSON lines on stdin/stdout (the app's libvirt worker)
+    #[command(hide = true)]
+    Serve {
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
     /// Remove a VM's definition and NVRAM (its disks stay)
     Remove {
         name: String,
@@ -306,6 +312,13 @@ fn vm(cmd: VmCmd) -> ExitCode {
             };
             match passage_core::vm::suggest(&host, gpu, &name, vcpus, memory) {
                 Ok(spec) => print_json(&spec).err().unwrap_or(ExitCode::SUCCESS),
+                Err(e) => fail(e),
+            }
+        }
+        VmCmd::Serve { conn } => {
+            let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+            match passage_virt::remote::serve_uri(&conn.uri, stdin.lock(), stdout.lock()) {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
         }

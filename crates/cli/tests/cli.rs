@@ -704,3 +704,33 @@ fn check_speaks_german_with_the_german_catalogue() {
         "{out}"
     );
 }
+
+#[test]
+fn vm_serve_is_a_hypervisor_in_another_process() {
+    use passage_virt::remote::Remote;
+    use passage_virt::Hypervisor;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_passagectl"));
+    let r = Remote::spawn(bin, &["vm", "serve", "--connect", "test:///default"]).expect("spawn");
+    let vms = r.list().expect("list");
+    assert!(vms.iter().any(|v| v.name == "test" && v.running), "{vms:?}");
+    let e = r.start("nosuchvm").unwrap_err().to_string();
+    assert!(e.contains("nosuchvm"), "{e}");
+    assert!(r.xml("test").expect("xml").contains("<domain"));
+    // The worker keeps answering after an error, and says what is wrong when libvirt is away.
+    let away = Remote::spawn(
+        bin,
+        &[
+            "vm",
+            "serve",
+            "--connect",
+            "qemu+unix:///system?socket=/nonexistent/sock",
+        ],
+    )
+    .expect("spawn");
+    let e = away.list().unwrap_err().to_string();
+    assert!(
+        e.contains("/nonexistent/sock") && e.contains("libvirtd"),
+        "{e}"
+    );
+    assert!(away.list().is_err(), "a second request is answered too");
+}

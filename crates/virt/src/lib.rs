@@ -3,6 +3,9 @@
 //! implemented with the `virt` crate. Calls block: the GTK app makes them from one worker
 //! thread, never the main loop.
 
+pub mod remote;
+
+use serde::{Deserialize, Serialize};
 use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
 
@@ -21,7 +24,7 @@ fn lv(e: virt::error::Error) -> VirtError {
 }
 
 /// What a VM list shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmInfo {
     pub name: String,
     pub uuid: String,
@@ -31,7 +34,7 @@ pub struct VmInfo {
 }
 
 /// How a new disk image is laid out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VolumeFormat {
     /// Grows as the guest writes (snapshots, small on disk).
     Qcow2,
@@ -41,7 +44,7 @@ pub enum VolumeFormat {
     Qcow2Backing { base: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolInfo {
     pub name: String,
     pub active: bool,
@@ -397,7 +400,7 @@ mod tests {
 
 /// libvirt's test:///default is one state per process: tests that change it take turns.
 #[cfg(test)]
-static TEST_DRIVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static TEST_DRIVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A VM's lifecycle change, as the app shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
