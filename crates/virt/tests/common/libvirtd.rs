@@ -1,0 +1,131 @@
+//! A real libvirtd, private to one test: started as root in its own mount namespace where
+//! /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt, /run/libvirt,
+//! /etc/passwd and /etc/group are temp copies (with the libvirt-qemu user the QEMU driver
+//! wants). The host's libvirt state is never touched; clients use the socket in the temp dir.
+//! Shared by passage-virt's tests and the app's GUI test (`#[path]`).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use passage_virt::{Hypervisor, Libvirt};
+
+pub struct PrivateLibvirtd {
+    pub dir: tempfile::TempDir,
+    daemon: Child,
+}
+
+const DIRS: [&str; 5] = [
+    "etc/libvirt",
+    "var/lib/libvirt",
+    "var/cache/libvirt",
+    "var/log/libvirt",
+    "run/libvirt",
+];
+
+impl PrivateLibvirtd {
+    pub fn start() -> Self {
+        let uid = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("Uid:"))
+                    .map(|l| l.split_whitespace().nth(2) == Some("0"))
+            });
+        assert_eq!(
+            uid,
+            Some(true),
+            "these tests start libvirtd and need root (CI runs as root)"
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        let t = dir.path();
+        for d in DIRS {
+            std::fs::create_dir_all(t.join(d)).expect("mkdir");
+            std::fs::create_dir_all(Path::new("/").join(d)).expect("mount point");
+        }
+        for d in ["var/log/libvirt/qemu", "var/lib/libvirt/qemu/nvram"] {
+            std::fs::create_dir_all(t.join(d)).expect("mkdir");
+        }
+        let _ = Command::new("cp")
+            .arg("-a")
+            .arg("/etc/libvirt/.")
+            .arg(t.join("etc/libvirt"))
+            .status();
+        std::fs::write(t.join("etc/libvirt/qemu.conf"), "user = \"root\"\ngroup = \"root\"\nsecurity_driver = \"none\"\nstdio_handler = \"file\"\n").expect("qemu.conf");
+        let mut passwd = std::fs::read_to_string("/etc/passwd").expect("passwd");
+        passwd.push_str(
+            "libvirt-qemu:x:64055:64055:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\n",
+        );
+        std::fs::write(t.join("passwd"), passwd).expect("passwd");
+        let mut group = std::fs::read_to_string("/etc/group").expect("group");
+        group.push_str("libvirt-qemu:x:64055:\n");
+        if !group.lines().any(|l| l.starts_with("kvm:")) {
+            group.push_str("kvm:x:64056:libvirt-qemu\n");
+        }
+        std::fs::write(t.join("group"), group).expect("group");
+        let mut script = format!(
+            "mount --bind {p} /etc/passwd && mount --bind {g} /etc/group",
+            p = t.join("passwd").display(),
+            g = t.join("group").display()
+        );
+        for d in DIRS {
+            script.push_str(&format!(" && mount --bind {} /{d}", t.join(d).display()));
+        }
+        script.push_str(&format!(
+            " && virtlogd -d -p {} && exec libvirtd -p {}",
+            t.join("virtlogd.pid").display(),
+            t.join("libvirtd.pid").display()
+        ));
+        let daemon = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(t.join("libvirtd.log")).expect("log"),
+            ))
+            .spawn()
+            .expect("libvirtd (apt-get install libvirt-daemon libvirt-daemon-driver-qemu)");
+        let me = PrivateLibvirtd { dir, daemon };
+        let sock = me.dir.path().join("run/libvirt/libvirt-sock");
+        let start = Instant::now();
+        while Libvirt::open(&me.uri()).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "libvirtd did not come up: {}",
+                std::fs::read_to_string(me.dir.path().join("libvirtd.log")).unwrap_or_default()
+            );
+            assert!(
+                start.elapsed() < Duration::from_secs(1)
+                    || sock.exists()
+                    || start.elapsed() < Duration::from_secs(30)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        me
+    }
+
+    pub fn uri(&self) -> String {
+        format!(
+            "qemu:///system?socket={}",
+            self.dir.path().join("run/libvirt/libvirt-sock").display()
+        )
+    }
+}
+
+impl Drop for PrivateLibvirtd {
+    fn drop(&mut self) {
+        // QEMU outlives a killed libvirtd: stop the VMs first.
+        if let Ok(h) = Libvirt::open(&self.uri()) {
+            for vm in h.list().unwrap_or_default() {
+                let _ = h.destroy(&vm.name);
+            }
+        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        if let Some(pid) = std::fs::read_to_string(self.dir.path().join("virtlogd.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
