@@ -21,7 +21,7 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
         }
     });
     app.add_action(&show);
-    for (i, p) in Page::ALL.iter().enumerate() {
+    for (i, p) in Page::MAIN.iter().enumerate() {
         app.set_accels_for_action(
             &format!("app.show-page::{}", p.id()),
             &[&format!("<Alt>{}", i + 1)],
@@ -36,6 +36,16 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
         }
     });
     app.add_action(&choose);
+
+    // A wizard choice as `field=value` (what the wizard's widgets send too).
+    let wset = gio::SimpleAction::new("wizard-set", string);
+    let s = sender.clone();
+    wset.connect_activate(move |_, p| {
+        if let Some((k, v)) = p.and_then(|v| v.str()).and_then(|kv| kv.split_once('=')) {
+            s.input(Msg::WizardSet(k.to_string(), v.to_string()));
+        }
+    });
+    app.add_action(&wset);
 
     let undo = gio::SimpleAction::new("undo", string);
     let s = sender.clone();
@@ -58,6 +68,7 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     simple("rescan", Some("<Primary>r"), || Msg::Rescan);
     simple("apply", None, || Msg::Apply);
     simple("undo-all", None, || Msg::UndoAll);
+    simple("wizard-create", None, || Msg::WizardCreate);
     simple("about", None, || Msg::About);
 
     let quit = gio::SimpleAction::new("quit", None);

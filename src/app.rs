@@ -16,8 +16,10 @@ use crate::config;
 use crate::host_source::{self, Loaded, Wanted};
 use crate::logic::{self, Selection, Snapshot};
 use crate::pages::setup::Target;
+use crate::pages::wizard as wizard_page;
 use crate::pages::{check as check_page, devices, setup, vms};
 use crate::settings::Settings;
+use crate::wizard::{Draft, Step};
 
 /// The steps in the sidebar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,16 +28,26 @@ pub enum Page {
     Devices,
     Setup,
     Vms,
+    /// A page of the new-VM wizard.
+    Vm(Step),
 }
 
 impl Page {
-    pub const ALL: [Page; 4] = [Page::Check, Page::Devices, Page::Setup, Page::Vms];
+    pub const MAIN: [Page; 4] = [Page::Check, Page::Devices, Page::Setup, Page::Vms];
+    /// Every page, in the sidebar's order.
+    pub fn all() -> Vec<Page> {
+        Page::MAIN
+            .into_iter()
+            .chain(Step::ALL.into_iter().map(Page::Vm))
+            .collect()
+    }
     pub fn id(self) -> &'static str {
         match self {
             Page::Check => "check",
             Page::Devices => "devices",
             Page::Setup => "setup",
             Page::Vms => "vms",
+            Page::Vm(s) => s.id(),
         }
     }
     pub fn title(self) -> String {
@@ -44,6 +56,7 @@ impl Page {
             Page::Devices => tr("Devices"),
             Page::Setup => tr("Host Setup"),
             Page::Vms => tr("Virtual Machines"),
+            Page::Vm(s) => s.title(),
         }
     }
     fn icon(self) -> &'static str {
@@ -52,10 +65,20 @@ impl Page {
             Page::Devices => "video-display-symbolic",
             Page::Setup => "emblem-system-symbolic",
             Page::Vms => "computer-symbolic",
+            Page::Vm(Step::Media) => "media-optical-symbolic",
+            Page::Vm(Step::Resources) => "computer-symbolic",
+            Page::Vm(Step::Storage) => "drive-harddisk-symbolic",
+            Page::Vm(Step::Name) => "document-edit-symbolic",
+            Page::Vm(Step::Firmware) => "security-high-symbolic",
+            Page::Vm(Step::Cpu) => "system-run-symbolic",
+            Page::Vm(Step::Pci) => "video-display-symbolic",
+            Page::Vm(Step::Usb) => "input-keyboard-symbolic",
+            Page::Vm(Step::Boot) => "view-sort-ascending-symbolic",
+            Page::Vm(Step::Review) => "emblem-ok-symbolic",
         }
     }
     pub fn from_id(id: &str) -> Option<Page> {
-        Page::ALL.into_iter().find(|p| p.id() == id)
+        Page::all().into_iter().find(|p| p.id() == id)
     }
 }
 
@@ -76,6 +99,11 @@ pub enum Msg {
     About,
     Started(String),
     StartLastVm,
+    /// A wizard choice, `field` = `value` (from a page, or the `app.wizard-set` action).
+    WizardSet(String, String),
+    WizardCreate,
+    CreateProgress(f64),
+    Created(String),
     Dump(String),
 }
 
@@ -110,6 +138,9 @@ pub struct App {
     devices: Controller<devices::DevicesPage>,
     setup: Controller<setup::SetupPage>,
     vms: Controller<vms::VmsPage>,
+    wizard: Vec<(Step, Controller<wizard_page::StepPage>)>,
+    /// The VM the wizard is making.
+    draft: Option<Draft>,
 }
 
 pub struct Widgets {
@@ -160,7 +191,21 @@ impl Component for App {
         // Sidebar.
         let sidebar = gtk::ListBox::new();
         sidebar.add_css_class("navigation-sidebar");
-        for p in Page::ALL {
+        for p in Page::all() {
+            if p == Page::Vm(Step::Media) {
+                // The wizard's steps under their own heading.
+                let l = gtk::Label::new(Some(&tr("New Virtual Machine")));
+                l.add_css_class("heading");
+                l.add_css_class("dim-label");
+                l.set_xalign(0.0);
+                l.set_margin_top(12);
+                l.set_margin_start(6);
+                let row = gtk::ListBoxRow::new();
+                row.set_child(Some(&l));
+                row.set_activatable(false);
+                row.set_selectable(false);
+                sidebar.append(&row);
+            }
             let bx = gtk::Box::new(gtk::Orientation::Horizontal, 12);
             bx.append(&gtk::Image::from_icon_name(p.icon()));
             let l = gtk::Label::new(Some(&p.title()));
@@ -174,11 +219,8 @@ impl Component for App {
         }
         let s = sender.clone();
         sidebar.connect_row_activated(move |_, row| {
-            if let Some(p) = usize::try_from(row.index())
-                .ok()
-                .and_then(|i| Page::ALL.get(i))
-            {
-                s.input(Msg::Navigate(*p));
+            if let Some(p) = Page::from_id(row.widget_name().trim_start_matches("nav-")) {
+                s.input(Msg::Navigate(p));
             }
         });
         let badge = gtk::Label::new(None);
@@ -281,11 +323,31 @@ impl Component for App {
             .forward(sender.input_sender(), |o| match o {
                 vms::Output::Toast(t) => Msg::Toast(t),
                 vms::Output::Started(name) => Msg::Started(name),
+                vms::Output::Progress(f) => Msg::CreateProgress(f),
+                vms::Output::Created(name) => Msg::Created(name),
             });
+        let wizard: Vec<(Step, Controller<wizard_page::StepPage>)> = Step::ALL
+            .into_iter()
+            .map(|step| {
+                let c = wizard_page::StepPage::builder().launch(step).forward(
+                    sender.input_sender(),
+                    |o| match o {
+                        wizard_page::Output::Set(k, v) => Msg::WizardSet(k, v),
+                        wizard_page::Output::Go(to) => Msg::Navigate(Page::Vm(to)),
+                        wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
+                        wizard_page::Output::Create => Msg::WizardCreate,
+                    },
+                );
+                (step, c)
+            })
+            .collect();
         stack.add_named(check.widget(), Some(Page::Check.id()));
         stack.add_named(devices.widget(), Some(Page::Devices.id()));
         stack.add_named(setup.widget(), Some(Page::Setup.id()));
         stack.add_named(vms.widget(), Some(Page::Vms.id()));
+        for (step, c) in &wizard {
+            stack.add_named(c.widget(), Some(step.id()));
+        }
         stack.set_visible_child_name("loading");
 
         let content = gtk::Box::new(gtk::Orientation::Vertical, 0);
@@ -359,6 +421,8 @@ impl Component for App {
             devices,
             setup,
             vms,
+            wizard,
+            draft: None,
         };
         // The host is read once the first frame is on screen: on a small machine the scan (and
         // laying down the demo host) would otherwise compete with drawing the window.
@@ -406,7 +470,11 @@ impl Component for App {
             Msg::Chose(s) => {
                 self.selection = Some(s.clone());
                 self.target = Some(Target::Gpu(s.clone()));
+                if let Some(d) = &mut self.draft {
+                    d.gpu = Some(s.clone());
+                }
                 self.stale(&[Page::Setup]);
+                self.stale_wizard(None);
                 let name = self
                     .loaded
                     .as_ref()
@@ -478,6 +546,66 @@ impl Component for App {
                     None => toast(w, &tr("No VM has been started from Passage yet: start one here, and the launcher's “Start the Last VM” will start it next time.")),
                 }
             }
+            Msg::WizardSet(field, value) => {
+                let (Some(l), Some(d)) = (&self.loaded, &mut self.draft) else {
+                    return;
+                };
+                match d.set(&l.host, &field, &value) {
+                    Err(e) => toast(w, &e),
+                    Ok(()) => {
+                        // The page being edited keeps its widgets (and the focus in an entry);
+                        // lists that show the choice itself are redrawn at once.
+                        let redraw_now = matches!(self.page, Page::Vm(Step::Boot | Step::Review));
+                        let keep = match self.page {
+                            Page::Vm(s) if !redraw_now => Some(s),
+                            _ => None,
+                        };
+                        self.stale_wizard(keep);
+                        if redraw_now {
+                            self.show_page(w);
+                        }
+                    }
+                }
+            }
+            Msg::WizardCreate => {
+                let (Some(l), Some(d)) = (&self.loaded, &self.draft) else {
+                    return;
+                };
+                match d.spec(&l.host) {
+                    Err((step, e)) => {
+                        toast(w, &e);
+                        self.page = Page::Vm(step);
+                        self.show_page(w);
+                    }
+                    Ok(spec) => match spec.to_xml() {
+                        Err(e) => toast(w, &e.to_string()),
+                        Ok(xml) => {
+                            let volume = match d.storage {
+                                crate::wizard::Storage::New { gib, raw } => Some(vms::NewVolume {
+                                    pool: crate::wizard::POOL.into(),
+                                    path: crate::wizard::POOL_PATH.into(),
+                                    name: d.volume_name(),
+                                    bytes: gib * 1024 * 1024 * 1024,
+                                    raw,
+                                }),
+                                _ => None,
+                            };
+                            self.vms.emit(vms::Input::Create { xml, volume });
+                        }
+                    },
+                }
+            }
+            Msg::CreateProgress(f) => {
+                if let Some((_, c)) = self.wizard.iter().find(|(s, _)| *s == Step::Review) {
+                    c.emit(wizard_page::Input::Progress(f));
+                }
+            }
+            Msg::Created(name) => {
+                toast(w, &tr_f("{vm} is defined in libvirt", &[("vm", &name)]));
+                self.page = Page::Vms;
+                self.vms.emit(vms::Input::Refresh);
+                self.show_page(w);
+            }
             Msg::Dump(path) => {
                 if let Err(e) = crate::debug::dump(w.window.upcast_ref(), &path) {
                     eprintln!("passage: cannot write the widget dump {path}: {e}");
@@ -521,8 +649,13 @@ impl Component for App {
                 self.selection = selection.clone();
                 self.changed = self.what_changed(&loaded, report.as_deref());
                 self.report = report;
+                match &mut self.draft {
+                    Some(d) => d.gpu = selection.clone(),
+                    None => self.draft = Some(Draft::new(&loaded.host, selection.clone())),
+                }
                 self.loaded = Some(loaded);
                 self.stale(&[Page::Check, Page::Devices, Page::Setup]);
+                self.stale_wizard(None);
                 self.show_page(w);
             }
             Cmd::Rebooted(Ok(())) => {}
@@ -582,6 +715,16 @@ impl App {
         }
     }
 
+    /// The wizard's pages show an older draft, but `keep` (the page being edited).
+    fn stale_wizard(&mut self, keep: Option<Step>) {
+        let pages: Vec<Page> = Step::ALL
+            .into_iter()
+            .filter(|s| Some(*s) != keep)
+            .map(Page::Vm)
+            .collect();
+        self.stale(&pages);
+    }
+
     /// Shows the current page, rebuilding it first if it is stale.
     fn show_page(&mut self, w: &Widgets) {
         if let (Some(l), true) = (&self.loaded, self.stale.contains(&self.page)) {
@@ -600,15 +743,26 @@ impl App {
                     .setup
                     .emit(setup::Input::Show(l.clone(), self.target.clone())),
                 Page::Vms => {}
+                Page::Vm(step) => {
+                    if let (Some(d), Some((_, c))) =
+                        (&self.draft, self.wizard.iter().find(|(s, _)| *s == step))
+                    {
+                        c.emit(wizard_page::Input::Show(l.clone(), Box::new(d.clone())));
+                    }
+                }
             }
         }
         w.stack.set_visible_child_name(self.page.id());
         w.title.set_title(&self.page.title());
-        if let Some(row) = w
-            .sidebar
-            .row_at_index(Page::ALL.iter().position(|p| *p == self.page).unwrap_or(0) as i32)
-        {
-            w.sidebar.select_row(Some(&row));
+        let name = format!("nav-{}", self.page.id());
+        let mut row = w.sidebar.first_child();
+        while let Some(r) = row {
+            if r.widget_name() == name {
+                if let Some(r) = r.downcast_ref::<gtk::ListBoxRow>() {
+                    w.sidebar.select_row(Some(r));
+                }
+            }
+            row = r.next_sibling();
         }
     }
 

@@ -9,6 +9,7 @@ mod host_source;
 mod logic;
 mod pages;
 mod settings;
+mod wizard;
 mod workers;
 
 use std::path::PathBuf;

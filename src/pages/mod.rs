@@ -5,6 +5,7 @@ pub mod check;
 pub mod devices;
 pub mod setup;
 pub mod vms;
+pub mod wizard;
 
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};

@@ -6,6 +6,7 @@ use passage_virt::VmInfo;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender, WorkerController};
 
+pub use crate::workers::libvirt::NewVolume;
 use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
 
 #[derive(Debug)]
@@ -13,6 +14,10 @@ pub enum Input {
     Refresh,
     Start(String),
     Stop(String),
+    Create {
+        xml: String,
+        volume: Option<NewVolume>,
+    },
     Worker(Reply),
 }
 
@@ -20,6 +25,8 @@ pub enum Input {
 pub enum Output {
     Toast(String),
     Started(String),
+    Progress(f64),
+    Created(String),
 }
 
 pub struct VmsPage {
@@ -95,6 +102,13 @@ impl Component for VmsPage {
             Input::Refresh => self.worker.emit(Request::List),
             Input::Start(n) => self.worker.emit(Request::Start(n)),
             Input::Stop(n) => self.worker.emit(Request::Stop(n)),
+            Input::Create { xml, volume } => self.worker.emit(Request::Create { xml, volume }),
+            Input::Worker(Reply::Progress(f)) => {
+                let _ = sender.output(Output::Progress(f));
+            }
+            Input::Worker(Reply::Created(name)) => {
+                let _ = sender.output(Output::Created(name));
+            }
             Input::Worker(Reply::Vms(vms)) => {
                 self.show(&vms, &sender);
                 root.set_visible_child_name("list");

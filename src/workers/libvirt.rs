@@ -17,9 +17,25 @@ pub fn uri() -> String {
         .unwrap_or_else(|| "qemu:///system".into())
 }
 
+/// A disk image to create before defining a VM.
+#[derive(Debug, Clone)]
+pub struct NewVolume {
+    pub pool: String,
+    /// The pool's directory, if Passage has to create the pool.
+    pub path: String,
+    pub name: String,
+    pub bytes: u64,
+    pub raw: bool,
+}
+
 #[derive(Debug)]
 pub enum Request {
     List,
+    /// Creates the disk image (if any), then defines the VM.
+    Create {
+        xml: String,
+        volume: Option<NewVolume>,
+    },
     Start(String),
     Stop(String),
 }
@@ -31,6 +47,9 @@ pub enum Reply {
     Done(Result<String, String>),
     /// A VM started (the one-click start remembers it).
     Started(String),
+    /// Creating a disk image, 0.0–1.0.
+    Progress(f64),
+    Created(String),
 }
 
 /// passagectl beside this binary (as installed, and in a cargo target dir), else on PATH.
@@ -83,6 +102,29 @@ impl Worker for LibvirtWorker {
     fn update(&mut self, msg: Request, sender: ComponentSender<Self>) {
         match msg {
             Request::List => self.list(&sender),
+            Request::Create { xml, volume } => {
+                let s = sender.clone();
+                let r = self.conn().and_then(|c| {
+                    if let Some(v) = &volume {
+                        let format = if v.raw {
+                            passage_virt::VolumeFormat::RawPreallocated
+                        } else {
+                            passage_virt::VolumeFormat::Qcow2
+                        };
+                        c.ensure_pool(&v.pool, &v.path).map_err(|e| e.to_string())?;
+                        c.create_volume(&v.pool, &v.name, v.bytes, format, &mut |a, b| {
+                            let _ = s.output(Reply::Progress(a as f64 / b.max(1) as f64));
+                        })
+                        .map_err(|e| e.to_string())?;
+                    }
+                    c.define(&xml).map_err(|e| e.to_string())
+                });
+                let _ = sender.output(match r {
+                    Ok(name) => Reply::Created(name),
+                    Err(e) => Reply::Done(Err(e)),
+                });
+                self.list(&sender);
+            }
             Request::Start(name) => {
                 let r = self
                     .conn()
