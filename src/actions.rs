@@ -47,6 +47,26 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     });
     app.add_action(&wset);
 
+    for (name, msg) in [
+        (
+            "edit-devices",
+            (|v: &str| Msg::EditDevices(v.to_string())) as fn(&str) -> Msg,
+        ),
+        ("edit-set", |kv: &str| match kv.split_once('=') {
+            Some((k, v)) => Msg::EditSet(k.to_string(), v.to_string()),
+            None => Msg::Toast(format!("{kv}: expected field=value")),
+        }),
+    ] {
+        let a = gio::SimpleAction::new(name, string);
+        let s = sender.clone();
+        a.connect_activate(move |_, p| {
+            if let Some(v) = p.and_then(|v| v.str()) {
+                s.input(msg(v));
+            }
+        });
+        app.add_action(&a);
+    }
+
     let undo = gio::SimpleAction::new("undo", string);
     let s = sender.clone();
     undo.connect_activate(move |_, p| {
@@ -69,6 +89,7 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     simple("apply", None, || Msg::Apply);
     simple("undo-all", None, || Msg::UndoAll);
     simple("wizard-create", None, || Msg::WizardCreate);
+    simple("edit-save", None, || Msg::EditSave);
     simple("about", None, || Msg::About);
 
     let quit = gio::SimpleAction::new("quit", None);

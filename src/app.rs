@@ -102,6 +102,11 @@ pub enum Msg {
     /// A wizard choice, `field` = `value` (from a page, or the `app.wizard-set` action).
     WizardSet(String, String),
     WizardCreate,
+    /// Edit an existing VM's devices: fetch its XML, then open the dialog.
+    EditDevices(String),
+    EditOpen(String, String),
+    EditSet(String, String),
+    EditSave,
     CreateProgress(f64),
     Created(String),
     Dump(String),
@@ -141,6 +146,8 @@ pub struct App {
     wizard: Vec<(Step, Controller<wizard_page::StepPage>)>,
     /// The VM the wizard is making.
     draft: Option<Draft>,
+    /// An existing VM's devices being edited, and the dialog.
+    edit: Option<(crate::wizard::PassthroughEdit, adw::Window)>,
 }
 
 pub struct Widgets {
@@ -325,6 +332,8 @@ impl Component for App {
                 vms::Output::Started(name) => Msg::Started(name),
                 vms::Output::Progress(f) => Msg::CreateProgress(f),
                 vms::Output::Created(name) => Msg::Created(name),
+                vms::Output::EditDevices(name) => Msg::EditDevices(name),
+                vms::Output::Xml(name, xml) => Msg::EditOpen(name, xml),
             });
         let wizard: Vec<(Step, Controller<wizard_page::StepPage>)> = Step::ALL
             .into_iter()
@@ -423,6 +432,7 @@ impl Component for App {
             vms,
             wizard,
             draft: None,
+            edit: None,
         };
         // The host is read once the first frame is on screen: on a small machine the scan (and
         // laying down the demo host) would otherwise compete with drawing the window.
@@ -605,6 +615,40 @@ impl Component for App {
                 self.page = Page::Vms;
                 self.vms.emit(vms::Input::Refresh);
                 self.show_page(w);
+            }
+            Msg::EditDevices(name) => self.vms.emit(vms::Input::FetchXml(name)),
+            Msg::EditOpen(name, xml) => {
+                let Some(l) = &self.loaded else { return };
+                match crate::wizard::PassthroughEdit::from_xml(&name, &xml) {
+                    Err(e) => toast(w, &e),
+                    Ok(edit) => {
+                        let dialog = crate::components::passthrough::open(
+                            &w.window, &l.host, &edit, &sender,
+                        );
+                        self.edit = Some((edit, dialog));
+                    }
+                }
+            }
+            Msg::EditSet(k, v) => {
+                if let (Some(l), Some((edit, _))) = (&self.loaded, &mut self.edit) {
+                    if let Err(e) = edit.set(&l.host, &k, &v) {
+                        toast(w, &e);
+                    }
+                }
+            }
+            Msg::EditSave => {
+                if let Some((edit, dialog)) = self.edit.take() {
+                    match edit.edited_xml() {
+                        Ok(xml) => {
+                            self.vms.emit(vms::Input::Define(xml));
+                            dialog.close();
+                        }
+                        Err(e) => {
+                            toast(w, &e);
+                            self.edit = Some((edit, dialog));
+                        }
+                    }
+                }
             }
             Msg::Dump(path) => {
                 if let Err(e) = crate::debug::dump(w.window.upcast_ref(), &path) {

@@ -3,6 +3,7 @@
 mod about;
 mod actions;
 mod app;
+mod components;
 mod config;
 mod debug;
 mod host_source;

@@ -534,7 +534,15 @@ fn parse_usb(v: &str) -> Option<(u16, u16)> {
 pub fn extra_candidates(host: &Host, gpu: Option<&Selection>) -> Vec<(PciAddress, String)> {
     host.iommu_groups
         .iter()
-        .filter(|g| g.viable && gpu.is_none_or(|s| s.group != g.id))
+        // A group with a graphics card goes with its card (chosen as a whole).
+        .filter(|g| {
+            g.viable
+                && gpu.is_none_or(|s| s.group != g.id)
+                && !g
+                    .devices
+                    .iter()
+                    .any(|a| host.device(*a).is_some_and(|d| d.is_gpu()))
+        })
         .flat_map(|g| g.devices.iter())
         .filter_map(|a| host.device(*a))
         .filter(|d| !d.is_bridge() && !d.is_gpu() && (d.is_storage() || d.class >> 8 == 0x0c03))
@@ -681,5 +689,158 @@ mod tests {
         let mut ids: Vec<&str> = Step::ALL.iter().map(|s| s.id()).collect();
         ids.dedup();
         assert_eq!(ids.len(), Step::ALL.len(), "each step has its own page id");
+    }
+}
+
+/// Editing an existing VM's passed-through devices: the devices are read from its XML, and
+/// saving splices only them back (everything else in the domain stays byte for byte).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassthroughEdit {
+    pub name: String,
+    pub xml: String,
+    pub pci: Vec<PciAddress>,
+    pub usb: Vec<(u16, u16)>,
+}
+
+impl PassthroughEdit {
+    pub fn from_xml(name: &str, xml: &str) -> Result<Self, String> {
+        let i = vm::import::import(xml).map_err(|e| e.to_string())?;
+        Ok(PassthroughEdit {
+            name: name.to_string(),
+            xml: xml.to_string(),
+            pci: i.pci.iter().map(|p| p.address).collect(),
+            usb: i.usb.iter().map(|u| (u.vendor, u.product)).collect(),
+        })
+    }
+
+    /// `group-add=ID` / `group-remove=ID` (a whole IOMMU group), `pci-add` / `pci-remove`
+    /// (one endpoint whose group can go), `usb-add` / `usb-remove` (VVVV:PPPP).
+    pub fn set(&mut self, host: &Host, field: &str, value: &str) -> Result<(), String> {
+        match field {
+            "group-add" | "group-remove" => {
+                let id: u32 = value
+                    .parse()
+                    .map_err(|_| tr_f("“{v}” is not a group number", &[("v", value)]))?;
+                let g = host
+                    .group(id)
+                    .ok_or_else(|| tr_f("There is no IOMMU group {id}.", &[("id", value)]))?;
+                let members: Vec<PciAddress> = g
+                    .devices
+                    .iter()
+                    .copied()
+                    .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
+                    .collect();
+                if field == "group-add" {
+                    if !g.viable {
+                        return Err(tr_f(
+                            "Group {id} cannot go to a VM (Devices says why).",
+                            &[("id", value)],
+                        ));
+                    }
+                    for a in members {
+                        if !self.pci.contains(&a) {
+                            self.pci.push(a);
+                        }
+                    }
+                } else {
+                    self.pci.retain(|a| !members.contains(a));
+                }
+            }
+            "pci-add" | "pci-remove" => {
+                let a: PciAddress = value.parse().map_err(|e| format!("{field}: {e}"))?;
+                if field == "pci-add" {
+                    if !extra_candidates(host, None).iter().any(|(c, _)| *c == a) {
+                        return Err(tr_f(
+                            "{dev} cannot go to the VM alone: it is not an endpoint in a group that can go (Devices shows why).",
+                            &[("dev", value)],
+                        ));
+                    }
+                    if !self.pci.contains(&a) {
+                        self.pci.push(a);
+                    }
+                } else {
+                    self.pci.retain(|x| *x != a);
+                }
+            }
+            "usb-add" | "usb-remove" => {
+                let id = parse_usb(value).ok_or_else(|| {
+                    tr_f(
+                        "{field}: “{v}” is not VVVV:PPPP (hex)",
+                        &[("field", field), ("v", value)],
+                    )
+                })?;
+                if field == "usb-add" {
+                    if !self.usb.contains(&id) {
+                        self.usb.push(id);
+                    }
+                } else {
+                    self.usb.retain(|x| *x != id);
+                }
+            }
+            _ => {
+                return Err(tr_f(
+                    "There is no device setting called {field}.",
+                    &[("field", field)],
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The domain with its passthrough devices replaced, nothing else changed.
+    pub fn edited_xml(&self) -> Result<String, String> {
+        let pci: Vec<vm::PciPassthrough> = self
+            .pci
+            .iter()
+            .map(|a| vm::PciPassthrough {
+                address: *a,
+                rom: None,
+                boot_order: None,
+            })
+            .collect();
+        let usb: Vec<UsbPassthrough> = self
+            .usb
+            .iter()
+            .map(|(v, p)| UsbPassthrough {
+                vendor: *v,
+                product: *p,
+            })
+            .collect();
+        vm::import::replace_passthrough(&self.xml, &pci, &usb).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+    use passage_core::Root;
+
+    #[test]
+    fn an_existing_vms_devices_are_swapped_and_nothing_else_changes() {
+        let d = tempfile::tempdir().expect("tempdir");
+        passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
+        let h = Host::scan(&Root::new(d.path()).expect("root"));
+        let mut draft = Draft::new(&h, crate::logic::initial_selection(&h));
+        draft
+            .set(&h, "install-iso", "/isos/win10.iso")
+            .expect("iso");
+        let xml = draft.spec(&h).expect("spec").to_xml().expect("xml");
+        let mut e = PassthroughEdit::from_xml("win10", &xml).expect("import");
+        assert_eq!(e.pci.len(), 4, "the card's group");
+        e.set(&h, "group-remove", "28").expect("remove");
+        assert!(e.pci.is_empty());
+        e.set(&h, "pci-add", "0000:04:00.0").expect("nvme");
+        e.set(&h, "usb-add", "046d:c52b").expect("usb");
+        assert!(e
+            .set(&h, "group-add", "31")
+            .unwrap_err()
+            .contains("cannot go"));
+        let out = e.edited_xml().expect("edited");
+        assert!(
+            out.contains("bus='0x04'") && !out.contains("bus='0x0a'"),
+            "{out}"
+        );
+        assert!(out.contains("0xc52b"), "{out}");
+        assert!(out.contains("/isos/win10.iso"), "the rest stays");
     }
 }

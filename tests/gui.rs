@@ -755,4 +755,40 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     assert_eq!(boots.len(), 3, "{xml}");
     let pools = h.pools().expect("pools");
     assert!(pools.iter().any(|p| p.name == "default"), "{pools:?}");
+
+    // Editing its devices afterwards: the NVMe drive out, the Logitech receiver in; nothing
+    // else in the domain changes.
+    app.action("edit-devices", Some("win10"));
+    let d = app.wait_for(&["Devices of win10", "Unifying Receiver", "Group 28: NVIDIA"]);
+    app.shot("vm-edit-devices", &d);
+    app.action("edit-set", Some("pci-remove=0000:04:00.0"));
+    app.action("edit-set", Some("usb-add=046d:c52b"));
+    app.action("edit-save", None);
+    app.wait_for(&["The devices of win10 are saved"]);
+    let after = h.xml("win10").expect("win10");
+    let (was, now) = (
+        passage_core::vm::import::import(&xml).expect("import"),
+        passage_core::vm::import::import(&after).expect("import"),
+    );
+    assert_eq!(was.pci.len(), 5);
+    assert_eq!(
+        now.pci.len(),
+        4,
+        "the NVMe drive is gone, the card stays:\n{after}"
+    );
+    assert!(now.pci.iter().all(|p| p.address.bus == 0x0a));
+    assert_eq!(now.usb.len(), 1);
+    assert_eq!((now.usb[0].vendor, now.usb[0].product), (0x046d, 0xc52b));
+    assert_eq!(
+        (&now.name, now.memory_mib, now.vcpus, &now.cdroms),
+        (&was.name, was.memory_mib, was.vcpus, &was.cdroms)
+    );
+    for kept in [
+        "win10.qcow2",
+        "<hidden state='on'/>",
+        "Corsair_Gaming_K95_RGB_PLATINUM_Keyboard-event-kbd",
+        "<passage:purpose>gaming",
+    ] {
+        assert!(after.contains(kept), "{kept} was lost");
+    }
 }

@@ -18,6 +18,8 @@ pub enum Input {
         xml: String,
         volume: Option<NewVolume>,
     },
+    FetchXml(String),
+    Define(String),
     Worker(Reply),
 }
 
@@ -27,6 +29,8 @@ pub enum Output {
     Started(String),
     Progress(f64),
     Created(String),
+    EditDevices(String),
+    Xml(String, String),
 }
 
 pub struct VmsPage {
@@ -103,6 +107,11 @@ impl Component for VmsPage {
             Input::Start(n) => self.worker.emit(Request::Start(n)),
             Input::Stop(n) => self.worker.emit(Request::Stop(n)),
             Input::Create { xml, volume } => self.worker.emit(Request::Create { xml, volume }),
+            Input::FetchXml(name) => self.worker.emit(Request::Xml(name)),
+            Input::Define(xml) => self.worker.emit(Request::Define(xml)),
+            Input::Worker(Reply::Xml(name, xml)) => {
+                let _ = sender.output(Output::Xml(name, xml));
+            }
             Input::Worker(Reply::Progress(f)) => {
                 let _ = sender.output(Output::Progress(f));
             }
@@ -171,6 +180,16 @@ impl VmsPage {
             let name = vm.name.clone();
             b.connect_clicked(move |_| s.input(msg(name.clone())));
             r.add_suffix(&b);
+            let edit = gtk::Button::from_icon_name("document-edit-symbolic");
+            edit.set_valign(gtk::Align::Center);
+            edit.add_css_class("flat");
+            edit.set_tooltip_text(Some(&tr("Passed-Through Devices")));
+            edit.set_widget_name(&format!("edit-{}", vm.name));
+            let (s, name) = (sender.clone(), vm.name.clone());
+            edit.connect_clicked(move |_| {
+                let _ = s.output(Output::EditDevices(name.clone()));
+            });
+            r.add_suffix(&edit);
             self.list.add(&r);
             self.rows.push(r.upcast());
         }

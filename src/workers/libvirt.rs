@@ -36,6 +36,9 @@ pub enum Request {
         xml: String,
         volume: Option<NewVolume>,
     },
+    Xml(String),
+    /// Redefines a VM (its devices edited).
+    Define(String),
     Start(String),
     Stop(String),
 }
@@ -50,6 +53,7 @@ pub enum Reply {
     /// Creating a disk image, 0.0–1.0.
     Progress(f64),
     Created(String),
+    Xml(String, String),
 }
 
 /// passagectl beside this binary (as installed, and in a cargo target dir), else on PATH.
@@ -102,6 +106,24 @@ impl Worker for LibvirtWorker {
     fn update(&mut self, msg: Request, sender: ComponentSender<Self>) {
         match msg {
             Request::List => self.list(&sender),
+            Request::Xml(name) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.xml(&name).map_err(|e| e.to_string()));
+                let _ = sender.output(match r {
+                    Ok(xml) => Reply::Xml(name, xml),
+                    Err(e) => Reply::Done(Err(e)),
+                });
+            }
+            Request::Define(xml) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.define(&xml).map_err(|e| e.to_string()));
+                let _ = sender.output(Reply::Done(
+                    r.map(|vm| tr_f("The devices of {vm} are saved", &[("vm", &vm)])),
+                ));
+                self.list(&sender);
+            }
             Request::Create { xml, volume } => {
                 let s = sender.clone();
                 let r = self.conn().and_then(|c| {

@@ -1,0 +1,3 @@
+//! Widgets that are not pages.
+
+pub mod passthrough;
