@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
-want=$( { grep -rlE '\btr(_f)?\("' --include=*.rs crates src | grep -v 'crates/core/src/i18n.rs'; ls data/io.github.passage.policy data/*.desktop.in data/*.metainfo.xml.in data/*.gschema.xml.in; grep -rl 'translatable="yes"' data/resources; } | sort)
+want=$(build-aux/potfiles.sh)
 have=$(sort po/POTFILES.in)
 if [ "$want" != "$have" ]; then echo "po/POTFILES.in is out of date; it should list:"; echo "$want"; fail=1; fi
 for f in $have; do [ -f "$f" ] || { echo "po/POTFILES.in lists $f, which does not exist"; fail=1; }; done

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Regenerates po/passage.pot from the files in po/POTFILES.in and merges it into every
+# Regenerates po/POTFILES.in (build-aux/potfiles.sh), po/passage.pot from the files it lists, and merges it into every
 # language in po/LINGUAS. Rust sources are read with xgettext's C lexer (keywords tr, tr_f);
 # the polkit policy through gettext's own ITS rules.
 # usage: build-aux/update-po.sh [--pot-only OUT]   (write a fresh template to OUT and stop)
@@ -21,5 +21,6 @@ make_pot(){ # OUT
   rm -rf "$t"
 }
 if [ "${1:-}" = --pot-only ]; then make_pot "$2"; exit 0; fi
+build-aux/potfiles.sh > po/POTFILES.in
 make_pot po/passage.pot
 for l in $(cat po/LINGUAS); do msgmerge -q --no-fuzzy-matching --update --backup=none "po/$l.po" po/passage.pot; done
