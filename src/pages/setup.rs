@@ -69,6 +69,8 @@ pub struct SetupPage {
     page: adw::PreferencesPage,
     loaded: Option<Arc<Loaded>>,
     intents: Vec<Intent>,
+    /// The card whose whole setup Apply makes (one change), when the plan is for a card.
+    gpu: Option<passage_core::host::PciAddress>,
     busy: bool,
     groups: Vec<adw::PreferencesGroup>,
     history_group: adw::PreferencesGroup,
@@ -171,6 +173,7 @@ impl Component for SetupPage {
                 page: root,
                 loaded: None,
                 intents: vec![],
+                gpu: None,
                 busy: false,
                 groups: vec![],
                 history_group,
@@ -194,6 +197,10 @@ impl Component for SetupPage {
             Input::Show(loaded, target) => {
                 self.loaded = Some(loaded.clone());
                 self.intents.clear();
+                self.gpu = match &target {
+                    Some(Target::Gpu(s)) => Some(s.gpu),
+                    _ => None,
+                };
                 self.apply.set_sensitive(false);
                 let Some(target) = target else {
                     self.show_plan(
@@ -222,10 +229,11 @@ impl Component for SetupPage {
                 self.progress_group.set_visible(true);
                 self.spinner.start();
                 let intents = self.intents.clone();
+                let gpu = self.gpu;
                 sender.command(move |out, shutdown| {
                     shutdown
                         .register(async move {
-                            let r = apply_all(&intents, &out).await;
+                            let r = apply_all(gpu, &intents, &out).await;
                             let _ = out.send(Cmd::Applied(r));
                         })
                         .drop_on_shutdown()
@@ -365,9 +373,14 @@ async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperErro
     Ok((conn, p))
 }
 
-/// Applies each intent in order, echoing the helper's progress lines; stops at the first
-/// failure (the helper has rolled that one back; those before it stay, each in History).
-async fn apply_all(intents: &[Intent], out: &relm4::Sender<Cmd>) -> Result<Vec<String>, String> {
+/// Applies the card's whole setup as one change (one password prompt, one Undo), or each
+/// intent in order; echoes the helper's progress lines. On a failure the helper has rolled
+/// that change back.
+async fn apply_all(
+    gpu: Option<passage_core::host::PciAddress>,
+    intents: &[Intent],
+    out: &relm4::Sender<Cmd>,
+) -> Result<Vec<String>, String> {
     use futures_util::StreamExt;
     let (_conn, p) = proxy().await.map_err(|e| e.text)?;
     let mut signals = p
@@ -384,10 +397,17 @@ async fn apply_all(intents: &[Intent], out: &relm4::Sender<Cmd>) -> Result<Vec<S
     };
     let work = async {
         let mut done = vec![];
-        for i in intents {
-            let (id, summary) = api::apply_intent(&p, i)
-                .await
-                .map_err(|e| api::error_text(&e))?;
+        let calls: Vec<Option<&Intent>> = match gpu {
+            Some(_) => vec![None],
+            None => intents.iter().map(Some).collect(),
+        };
+        for i in calls {
+            let r = match (i, gpu) {
+                (Some(i), _) => api::apply_intent(&p, i).await,
+                (None, Some(g)) => p.configure_gpu(&g.to_string()).await,
+                (None, None) => continue,
+            };
+            let (id, summary) = r.map_err(|e| api::error_text(&e))?;
             done.push(if id.is_empty() {
                 summary
             } else {

@@ -120,35 +120,9 @@ pub fn apply(
         }
     };
     let result = if let Some(g) = gpu {
-        // The whole host setup for one GPU: one journaled change per intent of the plan.
-        let root = match passage_core::Root::new("/") {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("passagectl: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let host = passage_core::Host::scan(&root);
-        let addr: passage_core::host::PciAddress = match g.parse() {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("passagectl: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let intents = match passage_core::plan::gpu_intents(&host, addr) {
-            Ok(i) => i,
-            Err(e) => {
-                eprintln!("passagectl: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        intents.iter().try_for_each(|i| {
-            done(with_progress(
-                &proxy,
-                passage_helper::api::apply_intent(&proxy, i),
-            ))
-        })
+        // The whole host setup for one GPU: one change, one authorization, one undo. The
+        // helper checks the card on the host it serves, and names what is wrong.
+        done(with_progress(&proxy, proxy.configure_gpu(&g)))
     } else if !vfio.is_empty() {
         done(with_progress(&proxy, proxy.configure_vfio(&strs(&vfio))))
     } else if let Some(h) = host_display {

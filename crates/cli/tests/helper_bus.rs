@@ -604,3 +604,63 @@ fn hugepages_are_reserved_within_reason_and_given_back() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_cards_whole_setup_is_one_change_one_authorization_and_one_undo() {
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[
+            ("kernelstub", "echo kernelstub: boot entry written"),
+            ("update-initramfs", "echo update-initramfs: generating"),
+        ]),
+        &[],
+    );
+    let before = tb.snapshot();
+    // The host's display GPU and a non-GPU are refused before polkit is asked; the denied
+    // user is refused by polkit. Nothing changes.
+    for (uid, gpu, code, says) in [
+        (ALLOWED_UID, "0000:0d:00.0", 2, "screen"),
+        (ALLOWED_UID, "0000:04:00.0", 2, "not a graphics card"),
+        (DENIED_UID, "0000:0a:00.0", 1, ""),
+    ] {
+        let o = tb.passagectl(uid, &["apply", "--gpu", gpu]);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{gpu}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains(says), "{gpu}: {}", stderr(&o));
+    }
+    assert_eq!(tb.snapshot(), before);
+
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--gpu", "0000:0a:00.0"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("Change 000001 applied"),
+        "{}",
+        stdout(&o)
+    );
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(h.as_array().map(Vec::len), Some(1), "one change: {h}");
+    assert_eq!(h[0]["verb"], "configure-gpu");
+    let read = |p: &str| std::fs::read_to_string(tb.root.join(p)).unwrap_or_default();
+    assert!(read("etc/kernelstub/configuration").contains("amd_iommu=on"));
+    assert!(read("etc/modprobe.d/passage-vfio.conf").contains("vfio-pci"));
+    assert!(read("etc/X11/xorg.conf.d/20-passage-host-gpu.conf").contains("PCI:13:0:0"));
+
+    let o = tb.passagectl(ALLOWED_UID, &["undo", "000001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let host = |m: std::collections::BTreeMap<String, Vec<u8>>| {
+        m.into_iter()
+            .filter(|(k, _)| !k.starts_with("var/lib/passage"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        host(tb.snapshot()),
+        host(before),
+        "one undo puts every file back"
+    );
+}

@@ -11,6 +11,8 @@ pub const INTERFACE: &str = "io.github.passage.Helper1";
 
 /// polkit actions, one per verb group (data/io.github.passage.policy).
 pub const ACTION_BOOT: &str = "io.github.passage.configure-boot";
+/// The whole host setup for one graphics card (kernel arguments, vfio-pci, host display).
+pub const ACTION_SETUP_GPU: &str = "io.github.passage.setup-gpu";
 pub const ACTION_DEVICES: &str = "io.github.passage.manage-devices";
 pub const ACTION_DISPLAY: &str = "io.github.passage.configure-display";
 pub const ACTION_UNDO: &str = "io.github.passage.undo";
@@ -36,6 +38,10 @@ pub trait Helper1 {
     /// Returns (change id, summary); the id is empty when nothing needed to change.
     fn set_kernel_arguments(&self, add: &[&str], remove: &[&str])
         -> zbus::Result<(String, String)>;
+
+    /// Everything the host needs to hand this graphics card's IOMMU group to VMs from boot on,
+    /// as one change (one authorization, one Undo). Returns (change id, summary).
+    fn configure_gpu(&self, gpu: &str) -> zbus::Result<(String, String)>;
 
     /// Binds these devices (a whole IOMMU group) to vfio-pci from boot on.
     fn configure_vfio(&self, devices: &[&str]) -> zbus::Result<(String, String)>;

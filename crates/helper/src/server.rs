@@ -151,13 +151,26 @@ impl Helper {
         verb: &'static str,
         intent: Intent,
     ) -> fdo::Result<(String, String)> {
+        self.apply_plan(conn, uid, verb, move |r, host| plan::plan(r, host, &intent))
+            .await
+    }
+
+    /// Recomputes a plan on the helper's own view of the host and applies it as one journaled
+    /// change.
+    async fn apply_plan(
+        &self,
+        conn: &Connection,
+        uid: u32,
+        verb: &'static str,
+        make: impl FnOnce(&Root, &Host) -> Result<plan::Plan, plan::PlanError> + Send + 'static,
+    ) -> fdo::Result<(String, String)> {
         let root = self.root.clone();
         let runner = self.runner();
         let conn = conn.clone();
         self.exclusive(move || {
             let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
             let host = Host::scan(&r);
-            let p = plan::plan(&r, &host, &intent).map_err(plan_error)?;
+            let p = make(&r, &host).map_err(plan_error)?;
             if p.is_empty() {
                 return Ok((
                     String::new(),
@@ -204,6 +217,58 @@ impl Helper {
             "set-kernel-arguments",
             Intent::KernelArguments { add, remove },
         )
+        .await
+    }
+
+    /// Everything one graphics card needs, as one change under one authorization: the IOMMU
+    /// kernel arguments, its whole group on vfio-pci from boot on, the desktop kept on the other
+    /// GPU. The card must be a GPU the host does not show its screen on, in a group that can go.
+    async fn configure_gpu(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        gpu: String,
+    ) -> fdo::Result<(String, String)> {
+        limits("devices", std::slice::from_ref(&gpu))?;
+        let gpu: passage_core::host::PciAddress =
+            gpu.parse()
+                .map_err(|e: passage_core::host::pci::BadPciAddress| {
+                    fdo::Error::InvalidArgs(e.to_string())
+                })?;
+        // Checked before polkit is asked, on the helper's own view of the host.
+        let root = self.root.clone();
+        let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
+            .await
+            .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let dev = host.device(gpu).ok_or_else(|| {
+            fdo::Error::InvalidArgs(format!("there is no PCI device {gpu} on this host"))
+        })?;
+        if !dev.is_gpu() {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "{gpu} is not a graphics card"
+            )));
+        }
+        if host.is_host_display(gpu) {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "{gpu} shows this computer's screen: the desktop would lose its display. Choose the other graphics card, or move the screen's cable to it first"
+            )));
+        }
+        let group: Vec<_> = host
+            .group_of(gpu)
+            .map(|g| {
+                g.devices
+                    .iter()
+                    .copied()
+                    .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
+        plan::gpu_intents(&host, gpu).map_err(plan_error)?;
+        let uid = authorize(conn, &hdr, ACTION_SETUP_GPU).await?;
+        self.apply_plan(conn, uid, "configure-gpu", move |r, host| {
+            plan::for_gpu(r, host, gpu)
+        })
         .await
     }
 
