@@ -59,6 +59,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         std::fs::read_to_string(d.join("usr/share/polkit-1/actions/io.github.passage.policy"))
             .expect("read");
     for action in [
+        "setup-gpu",
         "configure-boot",
         "manage-devices",
         "configure-display",
@@ -74,7 +75,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
     }
     assert_eq!(
         policy.matches("auth_admin_keep").count(),
-        5,
+        6,
         "privileged verbs keep authorization briefly"
     );
     // Taking a device the host needs is asked every time.
