@@ -65,16 +65,8 @@ impl Page {
             Page::Devices => "video-display-symbolic",
             Page::Setup => "emblem-system-symbolic",
             Page::Vms => "computer-symbolic",
-            Page::Vm(Step::Media) => "media-optical-symbolic",
-            Page::Vm(Step::Resources) => "computer-symbolic",
-            Page::Vm(Step::Storage) => "drive-harddisk-symbolic",
-            Page::Vm(Step::Name) => "document-edit-symbolic",
-            Page::Vm(Step::Firmware) => "security-high-symbolic",
-            Page::Vm(Step::Cpu) => "system-run-symbolic",
-            Page::Vm(Step::Pci) => "video-display-symbolic",
-            Page::Vm(Step::Usb) => "input-keyboard-symbolic",
-            Page::Vm(Step::Boot) => "view-sort-ascending-symbolic",
-            Page::Vm(Step::Review) => "emblem-ok-symbolic",
+            // The wizard's steps show their number instead.
+            Page::Vm(_) => "",
         }
     }
     pub fn from_id(id: &str) -> Option<Page> {
@@ -143,7 +135,9 @@ pub struct App {
     devices: Controller<devices::DevicesPage>,
     setup: Controller<setup::SetupPage>,
     vms: Controller<vms::VmsPage>,
+    /// The wizard's pages, each built when first shown.
     wizard: Vec<(Step, Controller<wizard_page::StepPage>)>,
+    sender: ComponentSender<App>,
     /// The VM the wizard is making.
     draft: Option<Draft>,
     /// An existing VM's devices being edited, and the dialog.
@@ -214,7 +208,19 @@ impl Component for App {
                 sidebar.append(&row);
             }
             let bx = gtk::Box::new(gtk::Orientation::Horizontal, 12);
-            bx.append(&gtk::Image::from_icon_name(p.icon()));
+            match p {
+                // The wizard's steps are numbered: it is a sequence, and ten more icons to load
+                // would slow the window's start.
+                Page::Vm(step) => {
+                    let n = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
+                    let l = gtk::Label::new(Some(&n.to_string()));
+                    l.add_css_class("dim-label");
+                    l.add_css_class("numeric");
+                    l.set_width_chars(2);
+                    bx.append(&l);
+                }
+                _ => bx.append(&gtk::Image::from_icon_name(p.icon())),
+            }
             let l = gtk::Label::new(Some(&p.title()));
             l.set_xalign(0.0);
             l.set_ellipsize(gtk::pango::EllipsizeMode::End);
@@ -335,28 +341,10 @@ impl Component for App {
                 vms::Output::EditDevices(name) => Msg::EditDevices(name),
                 vms::Output::Xml(name, xml) => Msg::EditOpen(name, xml),
             });
-        let wizard: Vec<(Step, Controller<wizard_page::StepPage>)> = Step::ALL
-            .into_iter()
-            .map(|step| {
-                let c = wizard_page::StepPage::builder().launch(step).forward(
-                    sender.input_sender(),
-                    |o| match o {
-                        wizard_page::Output::Set(k, v) => Msg::WizardSet(k, v),
-                        wizard_page::Output::Go(to) => Msg::Navigate(Page::Vm(to)),
-                        wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
-                        wizard_page::Output::Create => Msg::WizardCreate,
-                    },
-                );
-                (step, c)
-            })
-            .collect();
         stack.add_named(check.widget(), Some(Page::Check.id()));
         stack.add_named(devices.widget(), Some(Page::Devices.id()));
         stack.add_named(setup.widget(), Some(Page::Setup.id()));
         stack.add_named(vms.widget(), Some(Page::Vms.id()));
-        for (step, c) in &wizard {
-            stack.add_named(c.widget(), Some(step.id()));
-        }
         stack.set_visible_child_name("loading");
 
         let content = gtk::Box::new(gtk::Orientation::Vertical, 0);
@@ -430,7 +418,8 @@ impl Component for App {
             devices,
             setup,
             vms,
-            wizard,
+            wizard: vec![],
+            sender: sender.clone(),
             draft: None,
             edit: None,
         };
@@ -788,6 +777,19 @@ impl App {
                     .emit(setup::Input::Show(l.clone(), self.target.clone())),
                 Page::Vms => {}
                 Page::Vm(step) => {
+                    if !self.wizard.iter().any(|(s, _)| *s == step) {
+                        let c = wizard_page::StepPage::builder().launch(step).forward(
+                            self.sender.input_sender(),
+                            |o| match o {
+                                wizard_page::Output::Set(k, v) => Msg::WizardSet(k, v),
+                                wizard_page::Output::Go(to) => Msg::Navigate(Page::Vm(to)),
+                                wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
+                                wizard_page::Output::Create => Msg::WizardCreate,
+                            },
+                        );
+                        w.stack.add_named(c.widget(), Some(step.id()));
+                        self.wizard.push((step, c));
+                    }
                     if let (Some(d), Some((_, c))) =
                         (&self.draft, self.wizard.iter().find(|(s, _)| *s == step))
                     {

@@ -381,20 +381,7 @@ async fn apply_all(
     intents: &[Intent],
     out: &relm4::Sender<Cmd>,
 ) -> Result<Vec<String>, String> {
-    use futures_util::StreamExt;
     let (_conn, p) = proxy().await.map_err(|e| e.text)?;
-    let mut signals = p
-        .receive_progress()
-        .await
-        .map_err(|e| api::error_text(&e))?;
-    let fwd = out.clone();
-    let echo = async move {
-        while let Some(s) = signals.next().await {
-            if let Ok(a) = s.args() {
-                let _ = fwd.send(Cmd::Progress(a.line.to_string()));
-            }
-        }
-    };
     let work = async {
         let mut done = vec![];
         let calls: Vec<Option<&Intent>> = match gpu {
@@ -419,12 +406,10 @@ async fn apply_all(
         }
         Ok(done)
     };
-    futures_util::pin_mut!(echo);
-    futures_util::pin_mut!(work);
-    match futures_util::future::select(work, echo).await {
-        futures_util::future::Either::Left((r, _)) => r,
-        futures_util::future::Either::Right(((), work)) => work.await,
-    }
+    api::with_progress(&p, work, |line| {
+        let _ = out.send(Cmd::Progress(line.to_string()));
+    })
+    .await
 }
 
 async fn history() -> Result<Vec<HistoryRow>, HelperError> {

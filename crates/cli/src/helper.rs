@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use std::future::Future;
 
-use futures_util::future::{self, Either};
-use futures_util::{FutureExt, StreamExt};
 use passage_helper::api::Helper1Proxy;
 use zbus::block_on;
 
@@ -59,36 +57,12 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-/// Runs a helper call and echoes its progress lines while it runs. The helper sends every
-/// line before its reply, and the bus keeps that order, so the lines that are already queued
-/// when the reply comes are printed before returning: none is lost to an early exit.
+/// Runs a helper call and echoes its progress lines while it runs (none is lost; see
+/// `api::with_progress`).
 fn with_progress<T>(proxy: &Helper1Proxy<'static>, call: impl Future<Output = T>) -> T {
-    block_on(async {
-        let Ok(mut signals) = proxy.receive_progress().await else {
-            return call.await;
-        };
-        let print = |s: passage_helper::api::Progress| {
-            if let Ok(a) = s.args() {
-                println!("  | {}", a.line);
-            }
-        };
-        let mut call = std::pin::pin!(call);
-        loop {
-            match future::select(call, signals.next()).await {
-                Either::Left((r, _)) => {
-                    while let Some(Some(s)) = signals.next().now_or_never() {
-                        print(s);
-                    }
-                    return r;
-                }
-                Either::Right((Some(s), rest)) => {
-                    print(s);
-                    call = rest;
-                }
-                Either::Right((None, rest)) => return rest.await,
-            }
-        }
-    })
+    block_on(passage_helper::api::with_progress(proxy, call, |line| {
+        println!("  | {line}")
+    }))
 }
 
 fn done(r: zbus::Result<(String, String)>) -> Result<(), ExitCode> {

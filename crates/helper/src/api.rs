@@ -118,3 +118,40 @@ pub fn error_text(e: &zbus::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// Runs a helper call, handing each progress line to `on_line` while it runs. The helper sends
+/// every line before its reply and the bus keeps that order, so the lines already queued when
+/// the reply arrives are handed over before this returns: none is lost to a race between the
+/// signal stream and the reply.
+pub async fn with_progress<T>(
+    proxy: &Helper1Proxy<'_>,
+    call: impl std::future::Future<Output = T>,
+    mut on_line: impl FnMut(&str),
+) -> T {
+    use futures_util::future::{self, Either};
+    use futures_util::{FutureExt, StreamExt};
+    let Ok(mut signals) = proxy.receive_progress().await else {
+        return call.await;
+    };
+    let mut hand = |s: Progress| {
+        if let Ok(a) = s.args() {
+            on_line(a.line);
+        }
+    };
+    let mut call = std::pin::pin!(call);
+    loop {
+        match future::select(call, signals.next()).await {
+            Either::Left((r, _)) => {
+                while let Some(Some(s)) = signals.next().now_or_never() {
+                    hand(s);
+                }
+                return r;
+            }
+            Either::Right((Some(s), rest)) => {
+                hand(s);
+                call = rest;
+            }
+            Either::Right((None, rest)) => return rest.await,
+        }
+    }
+}
