@@ -317,21 +317,7 @@ impl Draft {
                 }
                 self.sync_boot();
             }
-            "usb-add" | "usb-remove" => {
-                let id = parse_usb(value).ok_or_else(|| {
-                    tr_f(
-                        "{field}: “{v}” is not VVVV:PPPP (hex)",
-                        &[("field", field), ("v", value)],
-                    )
-                })?;
-                if field == "usb-add" {
-                    if !self.usb.contains(&id) {
-                        self.usb.push(id);
-                    }
-                } else {
-                    self.usb.retain(|x| *x != id);
-                }
-            }
+            "usb-add" | "usb-remove" => toggle_usb(&mut self.usb, field, value)?,
             "evdev-add" | "evdev-remove" => {
                 if field == "evdev-add" {
                     if !host.input_devices.iter().any(|d| d == value) {
@@ -452,14 +438,7 @@ impl Draft {
                 boot_order: order(&BootItem::Pci(*a)),
             });
         }
-        s.usb = self
-            .usb
-            .iter()
-            .map(|(v, p)| UsbPassthrough {
-                vendor: *v,
-                product: *p,
-            })
-            .collect();
+        s.usb = usb_devices(&self.usb);
         s.evdev = self.evdev.clone();
         s.cdroms.clear();
         if !self.install_iso.is_empty() {
@@ -519,6 +498,33 @@ fn step_of(field: &str) -> Step {
         "boot_order" => Step::Boot,
         _ => Step::Review,
     }
+}
+
+fn usb_devices(ids: &[(u16, u16)]) -> Vec<UsbPassthrough> {
+    ids.iter()
+        .map(|(vendor, product)| UsbPassthrough {
+            vendor: *vendor,
+            product: *product,
+        })
+        .collect()
+}
+
+/// `usb-add` / `usb-remove` of a VVVV:PPPP id in `list`.
+fn toggle_usb(list: &mut Vec<(u16, u16)>, field: &str, value: &str) -> Result<(), String> {
+    let id = parse_usb(value).ok_or_else(|| {
+        tr_f(
+            "{field}: “{v}” is not VVVV:PPPP (hex)",
+            &[("field", field), ("v", value)],
+        )
+    })?;
+    if field == "usb-add" {
+        if !list.contains(&id) {
+            list.push(id);
+        }
+    } else {
+        list.retain(|x| *x != id);
+    }
+    Ok(())
 }
 
 fn parse_usb(v: &str) -> Option<(u16, u16)> {
@@ -762,21 +768,7 @@ impl PassthroughEdit {
                     self.pci.retain(|x| *x != a);
                 }
             }
-            "usb-add" | "usb-remove" => {
-                let id = parse_usb(value).ok_or_else(|| {
-                    tr_f(
-                        "{field}: “{v}” is not VVVV:PPPP (hex)",
-                        &[("field", field), ("v", value)],
-                    )
-                })?;
-                if field == "usb-add" {
-                    if !self.usb.contains(&id) {
-                        self.usb.push(id);
-                    }
-                } else {
-                    self.usb.retain(|x| *x != id);
-                }
-            }
+            "usb-add" | "usb-remove" => toggle_usb(&mut self.usb, field, value)?,
             _ => {
                 return Err(tr_f(
                     "There is no device setting called {field}.",
@@ -798,14 +790,7 @@ impl PassthroughEdit {
                 boot_order: None,
             })
             .collect();
-        let usb: Vec<UsbPassthrough> = self
-            .usb
-            .iter()
-            .map(|(v, p)| UsbPassthrough {
-                vendor: *v,
-                product: *p,
-            })
-            .collect();
+        let usb = usb_devices(&self.usb);
         vm::import::replace_passthrough(&self.xml, &pci, &usb).map_err(|e| e.to_string())
     }
 }

@@ -70,3 +70,21 @@ pub(crate) fn expander(title: &str, subtitle: &str) -> adw::ExpanderRow {
     }
     r
 }
+
+/// Text shown as code (a diff, domain XML): monospace, selectable, scrolling sideways so long
+/// lines never widen the window.
+pub(crate) fn code_view(text: &str) -> gtk::ScrolledWindow {
+    let l = gtk::Label::new(Some(text));
+    l.add_css_class("monospace");
+    l.add_css_class("diff");
+    l.set_xalign(0.0);
+    l.set_selectable(true);
+    l.set_margin_top(8);
+    l.set_margin_bottom(8);
+    l.set_margin_start(8);
+    l.set_margin_end(8);
+    let sw = gtk::ScrolledWindow::new();
+    sw.set_vscrollbar_policy(gtk::PolicyType::Never);
+    sw.set_child(Some(&l));
+    sw
+}

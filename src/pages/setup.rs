@@ -455,19 +455,7 @@ impl SetupPage {
                     let row = super::expander(&r.title, &r.subtitle);
                     {
                         row.add_prefix(&gtk::Image::from_icon_name("text-x-generic-symbolic"));
-                        let l = gtk::Label::new(Some(&r.diff));
-                        l.add_css_class("monospace");
-                        l.add_css_class("diff");
-                        l.set_xalign(0.0);
-                        l.set_selectable(true);
-                        l.set_margin_top(8);
-                        l.set_margin_bottom(8);
-                        l.set_margin_start(8);
-                        l.set_margin_end(8);
-                        let sw = gtk::ScrolledWindow::new();
-                        sw.set_vscrollbar_policy(gtk::PolicyType::Never);
-                        sw.set_child(Some(&l));
-                        row.add_row(&sw);
+                        row.add_row(&super::code_view(&r.diff));
                     }
                     g.add(&row);
                 }

@@ -79,6 +79,13 @@ fn devices_arg(devices: &[String]) -> fdo::Result<Vec<passage_core::host::PciAdd
 }
 
 /// Refuses oversized or malformed lists before anything else looks at them.
+/// One PCI address from the caller, within the limits and well formed.
+fn address_arg(a: &str) -> fdo::Result<passage_core::host::PciAddress> {
+    limits("devices", &[a.to_string()])?;
+    a.parse()
+        .map_err(|e: passage_core::host::pci::BadPciAddress| fdo::Error::InvalidArgs(e.to_string()))
+}
+
 fn limits(what: &str, items: &[String]) -> fdo::Result<()> {
     if items.len() > MAX_ITEMS {
         return Err(fdo::Error::InvalidArgs(format!(
@@ -229,12 +236,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         gpu: String,
     ) -> fdo::Result<(String, String)> {
-        limits("devices", std::slice::from_ref(&gpu))?;
-        let gpu: passage_core::host::PciAddress =
-            gpu.parse()
-                .map_err(|e: passage_core::host::pci::BadPciAddress| {
-                    fdo::Error::InvalidArgs(e.to_string())
-                })?;
+        let gpu = address_arg(&gpu)?;
         // Checked before polkit is asked, on the helper's own view of the host.
         let root = self.root.clone();
         let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
@@ -290,12 +292,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         gpu: String,
     ) -> fdo::Result<(String, String)> {
-        limits("devices", std::slice::from_ref(&gpu))?;
-        let gpu = gpu
-            .parse()
-            .map_err(|e: passage_core::host::pci::BadPciAddress| {
-                fdo::Error::InvalidArgs(e.to_string())
-            })?;
+        let gpu = address_arg(&gpu)?;
         let uid = authorize(conn, &hdr, ACTION_DISPLAY).await?;
         self.apply(
             conn,
