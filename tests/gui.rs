@@ -521,8 +521,13 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
             ("setup", "/etc/modprobe.d/passage-vfio.conf"),
             ("vms", "libvirt cannot be reached"),
             ("vm-media", "Installation disc image (ISO)"),
+            ("vm-resources", "Memory (GiB)"),
             ("vm-storage", "Create a new disk image"),
+            ("vm-name", "How libvirt and the launcher call the VM"),
+            ("vm-firmware", "Let libvirt choose"),
+            ("vm-cpu", "Pin the VM's CPUs"),
             ("vm-pci", "TU102 [GeForce RTX 2080 Ti Rev. A]"),
+            ("vm-usb", "Keyboard and mouse"),
             ("vm-boot", "Boot menu"),
             ("vm-review", "Domain XML"),
         ] {
