@@ -806,3 +806,32 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         assert!(after.contains(kept), "{kept} was lost");
     }
 }
+
+#[test]
+fn after_the_restart_the_check_says_what_changed() {
+    // What the check said when changes were applied, before a restart (another boot id): the
+    // IOMMU was off. Now the host (the tutorial's board, as this computer) has it on.
+    let fixture = tempfile::tempdir().expect("tempdir");
+    passage_fixtures::build("x570-tutorial", fixture.path()).expect("fixture");
+    let s = Session::start();
+    s.settings(
+        r#"recheck-snapshot='{"boot_id":"an-earlier-boot","findings":[["iommu-off","blocker","The IOMMU is off"]]}'"#,
+    );
+    let root = fixture.path().display().to_string();
+    let mut app = s.launch_with(
+        &[],
+        &[
+            ("PASSAGE_LIVE_ROOT", root.as_str()),
+            (
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                "unix:path=/nonexistent/system_bus_socket",
+            ),
+        ],
+    );
+    let d = app.wait_page("check", &["Since the restart", "Solved: The IOMMU is off"]);
+    app.shot("check-after-restart", &d);
+    // Said once: the snapshot is cleared.
+    let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
+        .expect("keyfile");
+    assert!(!keyfile.contains("an-earlier-boot"), "{keyfile}");
+}
