@@ -277,7 +277,9 @@ pub fn what_changed(before: &Snapshot, boot_id: &str, now: &Report) -> Vec<Strin
     let mut out = Vec::new();
     for (id, sev, title) in &before.findings {
         match now.get(id) {
-            None if *sev > Severity::Info => out.push(tr_f("Solved: {what}", &[("what", title)])),
+            None if *sev > Severity::Info => {
+                out.push(tr_f("No longer: {what}", &[("what", title)]))
+            }
             Some(f) if f.severity < *sev => out.push(tr_f("Better: {what}", &[("what", &f.title)])),
             Some(f) if f.severity > *sev => out.push(tr_f("Worse: {what}", &[("what", &f.title)])),
             _ => {}
@@ -411,7 +413,7 @@ mod tests {
         assert!(
             changed
                 .iter()
-                .any(|l| l.starts_with("Solved") || l.starts_with("Better")),
+                .any(|l| l.starts_with("No longer") || l.starts_with("Better")),
             "{changed:?}"
         );
         let same = Snapshot::of("boot-1", &now);

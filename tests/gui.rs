@@ -828,7 +828,10 @@ fn after_the_restart_the_check_says_what_changed() {
             ),
         ],
     );
-    let d = app.wait_page("check", &["Since the restart", "Solved: The IOMMU is off"]);
+    let d = app.wait_page(
+        "check",
+        &["Since the restart", "No longer: The IOMMU is off"],
+    );
     app.shot("check-after-restart", &d);
     // Said once: the snapshot is cleared.
     let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
