@@ -3,7 +3,7 @@
 
 use relm4::adw;
 use relm4::gtk::prelude::*;
-use relm4::gtk::{gio, glib};
+use relm4::gtk::{self, gio, glib};
 use relm4::ComponentSender;
 
 use crate::app::{App, Msg, Page};
@@ -91,6 +91,21 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     simple("wizard-create", None, || Msg::WizardCreate);
     simple("edit-save", None, || Msg::EditSave);
     simple("about", None, || Msg::About);
+
+    // The shortcuts window is built when asked for, not with the main window (GTK builds
+    // gtk/help-overlay.ui at start-up, which measured 6–10 ms).
+    let shortcuts = gio::SimpleAction::new("shortcuts", None);
+    let w = window.clone();
+    shortcuts.connect_activate(move |_, _| {
+        let b =
+            gtk::Builder::from_resource(&format!("{}/shortcuts.ui", crate::config::RESOURCE_BASE));
+        if let Some(sw) = b.object::<gtk::ShortcutsWindow>("help_overlay") {
+            sw.set_transient_for(Some(&w));
+            sw.present();
+        }
+    });
+    app.add_action(&shortcuts);
+    app.set_accels_for_action("app.shortcuts", &["<Primary>question"]);
 
     let quit = gio::SimpleAction::new("quit", None);
     let w = window.clone();

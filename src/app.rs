@@ -247,10 +247,7 @@ impl Component for App {
         side_header.set_title_widget(Some(&adw::WindowTitle::new(&tr("Passage"), "")));
         let menu = gio::Menu::new();
         menu.append(Some(&tr("_Scan Again")), Some("app.rescan"));
-        menu.append(
-            Some(&tr("_Keyboard Shortcuts")),
-            Some("win.show-help-overlay"),
-        );
+        menu.append(Some(&tr("_Keyboard Shortcuts")), Some("app.shortcuts"));
         menu.append(Some(&tr("_About Passage")), Some("app.about"));
         let menu_button = gtk::MenuButton::new();
         menu_button.set_icon_name("open-menu-symbolic");

@@ -266,13 +266,6 @@ impl App<'_> {
         }
     }
 
-    fn window_action(&self, action: &str) {
-        assert!(
-            self.gdbus(&format!("{}/window/1", object_path()), action, None),
-            "win.{action}"
-        );
-    }
-
     fn dump(&mut self) -> String {
         self.n += 1;
         let path = self.s.dir.path().join(format!("out/dump-{}.txt", self.n));
@@ -506,7 +499,7 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
         app.action("about", None);
         let d = app.wait_for(&["AdwAboutWindow", "Passage"]);
         app.shot("about", &d);
-        app.window_action("show-help-overlay");
+        app.action("shortcuts", None);
         let d = app.wait_for(&["GtkShortcutsWindow", "Scan this computer again"]);
         app.shot("shortcuts", &d);
     }
