@@ -9,7 +9,9 @@ use crate::config;
 pub fn show(parent: &adw::ApplicationWindow) {
     let w = adw::AboutWindow::builder()
         .transient_for(parent)
-        .application_icon(config::APP_ID)
+        // The icon from the app's own resources (under a name of its own: an icon named after
+        // the app id would be loaded as the X11 window icon at every start, pulling in librsvg).
+        .application_icon("passage-about-logo")
         .application_name(tr("Passage"))
         .developer_name(tr("The Passage developers"))
         .version(config::VERSION)

@@ -167,9 +167,10 @@ impl Component for App {
     type Widgets = Widgets;
 
     fn init_root() -> Self::Root {
+        // No window icon: the shell takes it from the desktop file (by app id); loading the SVG
+        // for X11's window icon pulled in librsvg at start-up, 6.5 MB and several ms.
         adw::ApplicationWindow::builder()
             .title(tr("Passage"))
-            .icon_name(config::APP_ID)
             .width_request(360)
             .height_request(294)
             .build()
@@ -297,14 +298,12 @@ impl Component for App {
         stack.set_vhomogeneous(false);
         let loading = gtk::Box::new(gtk::Orientation::Vertical, 12);
         loading.set_valign(gtk::Align::Center);
-        let spinner = gtk::Spinner::new();
-        spinner.set_spinning(true);
-        spinner.set_size_request(32, 32);
-        loading.append(&spinner);
         loading.append(&gtk::Label::new(Some(&tr("Reading this computer…"))));
+        // No spinner: reading takes a fraction of a second, and the spinner's icon exists only as
+        // SVG, so drawing it would load librsvg (6.5 MB, and time) at every start.
         stack.add_named(&loading, Some("loading"));
+        // Status pages get their (SVG-only, large) icons when they are shown.
         let error = adw::StatusPage::new();
-        error.set_icon_name(Some("dialog-error-symbolic"));
         error.set_title(&tr("Passage cannot read this host"));
         stack.add_named(&error, Some("error"));
 
@@ -654,6 +653,7 @@ impl Component for App {
         match msg {
             Cmd::Loaded(Err(e), _) => {
                 w.error.set_description(Some(&e));
+                w.error.set_icon_name(Some("dialog-error-symbolic"));
                 w.stack.set_visible_child_name("error");
             }
             Cmd::Loaded(Ok(loaded), report) => {

@@ -103,7 +103,6 @@ impl Component for SetupPage {
     fn init(_: (), stack: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         let root = adw::PreferencesPage::new();
         let unreachable = adw::StatusPage::new();
-        unreachable.set_icon_name(Some("dialog-password-symbolic"));
         unreachable.set_title(&tr("Passage's Helper Is Not Installed"));
         unreachable.set_description(Some(&tr(
             "Changes to this computer go through a small helper that asks for your password first. Install the passage-helper package (from a source tree: sudo build-aux/install-helper.sh), then try again.",
@@ -140,7 +139,8 @@ impl Component for SetupPage {
         log.set_selectable(true);
         let progress_group = adw::PreferencesGroup::new();
         progress_group.set_title(&tr("Applying"));
-        progress_group.set_header_suffix(Some(&spinner));
+        // The spinner joins the group at the first Apply: its icon is SVG-only, and loading it
+        // (librsvg) while the window opens costs time and memory for nothing.
         progress_group.add(&log);
         progress_group.set_visible(false);
 
@@ -227,6 +227,7 @@ impl Component for SetupPage {
                 self.apply.set_sensitive(false);
                 self.log.set_text("");
                 self.progress_group.set_visible(true);
+                self.progress_group.set_header_suffix(Some(&self.spinner));
                 self.spinner.start();
                 let intents = self.intents.clone();
                 let gpu = self.gpu;
@@ -324,6 +325,15 @@ impl Component for SetupPage {
                 // The helper answers History without a password: this is how the page
                 // learns whether it is installed at all.
                 let missing = matches!(&r, Err(e) if e.unreachable);
+                if missing {
+                    // Set only now: the icon is an SVG, and this page is rarely seen.
+                    if let Some(p) = stack
+                        .child_by_name("unreachable")
+                        .and_then(|c| c.downcast::<adw::StatusPage>().ok())
+                    {
+                        p.set_icon_name(Some("dialog-password-symbolic"));
+                    }
+                }
                 stack.set_visible_child_name(if missing { "unreachable" } else { "plan" });
                 self.show_history(
                     r.map_err(|e| tr_f("History is not available: {why}", &[("why", &e.text)])),

@@ -70,7 +70,6 @@ impl Component for VmsPage {
         page.add(&list);
 
         let status = adw::StatusPage::new();
-        status.set_icon_name(Some("computer-symbolic"));
         status.set_title(&tr("libvirt cannot be reached"));
         let retry = gtk::Button::with_label(&tr("Try Again"));
         retry.add_css_class("pill");
@@ -79,12 +78,12 @@ impl Component for VmsPage {
         retry.connect_clicked(move |_| s.input(Input::Refresh));
         status.set_child(Some(&retry));
 
-        let loading = gtk::Spinner::new();
-        loading.set_spinning(true);
-        loading.set_size_request(32, 32);
-        loading.set_halign(gtk::Align::Center);
-        loading.set_valign(gtk::Align::Center);
-        root.add_named(&loading, Some("loading"));
+        // Until libvirt answers: an empty page (a spinner's icon would load librsvg at start-up;
+        // the list comes within a fraction of a second).
+        root.add_named(
+            &gtk::Box::new(gtk::Orientation::Vertical, 0),
+            Some("loading"),
+        );
         root.add_named(&page, Some("list"));
         root.add_named(&status, Some("unreachable"));
         // libvirt is asked when the page is first shown (the window sends Refresh), not while
@@ -125,6 +124,7 @@ impl Component for VmsPage {
             Input::Worker(Reply::Unreachable(why)) => {
                 self.status
                     .set_description(Some(&super::glib_escape(&unreachable_text(&why))));
+                self.status.set_icon_name(Some("computer-symbolic"));
                 root.set_visible_child_name("unreachable");
             }
             Input::Worker(Reply::Started(name)) => {
