@@ -17,6 +17,9 @@ pub enum VirtError {
     NoSuchVm(String),
     #[error("libvirt refused: {0}")]
     Libvirt(String),
+    /// What the libvirt worker process said, already in words (`remote`).
+    #[error("{0}")]
+    Worker(String),
 }
 
 fn lv(e: virt::error::Error) -> VirtError {

@@ -198,7 +198,7 @@ impl Remote {
             match serde_json::from_str::<Line>(&line) {
                 Ok(Line::Progress((a, b))) => progress(a, b),
                 Ok(Line::Ok(v)) => return Ok(v),
-                Ok(Line::Error(e)) => return Err(VirtError::Libvirt(e)),
+                Ok(Line::Error(e)) => return Err(VirtError::Worker(e)),
                 Err(e) => {
                     return Err(VirtError::Libvirt(format!(
                         "the libvirt worker said something else ({e})"
