@@ -206,12 +206,7 @@ pub fn choose(host: &Host, gpu: PciAddress) -> Result<Selection, String> {
     Ok(Selection {
         gpu,
         group: group.id,
-        devices: group
-            .devices
-            .iter()
-            .copied()
-            .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
-            .collect(),
+        devices: host.endpoints(&group.devices),
     })
 }
 

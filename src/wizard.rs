@@ -730,12 +730,7 @@ impl PassthroughEdit {
                 let g = host
                     .group(id)
                     .ok_or_else(|| tr_f("There is no IOMMU group {id}.", &[("id", value)]))?;
-                let members: Vec<PciAddress> = g
-                    .devices
-                    .iter()
-                    .copied()
-                    .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
-                    .collect();
+                let members = host.endpoints(&g.devices);
                 if field == "group-add" {
                     if !g.viable {
                         return Err(tr_f(

@@ -495,11 +495,7 @@ fn identical_devices(host: &Host, gpu: &PciDevice, group: &[PciAddress], f: &mut
         Some(tr("Passage binds this card by its PCI address instead (driver_override), which leaves the identical device to the host.")),
     );
     fd.action = Some(FixAction::BindByAddress {
-        devices: group
-            .iter()
-            .copied()
-            .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
-            .collect(),
+        devices: host.endpoints(group),
     });
     f.push(fd);
 }

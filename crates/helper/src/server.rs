@@ -255,15 +255,9 @@ impl Helper {
                 "{gpu} shows this computer's screen: the desktop would lose its display. Choose the other graphics card, or move the screen's cable to it first"
             )));
         }
-        let group: Vec<_> = host
+        let group = host
             .group_of(gpu)
-            .map(|g| {
-                g.devices
-                    .iter()
-                    .copied()
-                    .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
-                    .collect()
-            })
+            .map(|g| host.endpoints(&g.devices))
             .unwrap_or_default();
         plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;

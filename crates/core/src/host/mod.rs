@@ -211,6 +211,16 @@ impl Host {
             .and_then(|g| self.group(g))
     }
 
+    /// What of `devices` goes to a VM with its group: its endpoints (bridges stay with the
+    /// host's PCI tree).
+    pub fn endpoints(&self, devices: &[PciAddress]) -> Vec<PciAddress> {
+        devices
+            .iter()
+            .copied()
+            .filter(|a| self.device(*a).is_some_and(|d| !d.is_bridge()))
+            .collect()
+    }
+
     /// Display controllers (VGA, 3D, other display).
     pub fn gpus(&self) -> impl Iterator<Item = &PciDevice> {
         self.pci_devices.iter().filter(|d| d.is_gpu())

@@ -256,13 +256,9 @@ pub fn gpu_intents(host: &Host, gpu: PciAddress) -> Result<Vec<Intent>, PlanErro
         add: crate::check::iommu_arguments(host.cpu.vendor_kind),
         remove: vec![],
     }];
-    let devices: Vec<PciAddress> = group
-        .devices
-        .iter()
-        .copied()
-        .filter(|a| host.device(*a).is_some_and(|d| !d.is_bridge()))
-        .collect();
-    out.push(Intent::VfioAtBoot { devices });
+    out.push(Intent::VfioAtBoot {
+        devices: host.endpoints(&group.devices),
+    });
     // The desktop stays on another GPU when there is one.
     if let Some(other) = host
         .gpus()

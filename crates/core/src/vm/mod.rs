@@ -469,12 +469,11 @@ pub fn suggest(
             format!("{gpu} is in no IOMMU group; `passagectl check` says what to do"),
         )
     })?;
-    let pci = group
-        .devices
-        .iter()
-        .filter(|d| host.device(**d).is_some_and(|x| !x.is_bridge()))
-        .map(|d| PciPassthrough {
-            address: *d,
+    let pci = host
+        .endpoints(&group.devices)
+        .into_iter()
+        .map(|address| PciPassthrough {
+            address,
             rom: None,
             boot_order: None,
         })
