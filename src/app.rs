@@ -59,14 +59,14 @@ impl Page {
             Page::Vm(s) => s.title(),
         }
     }
-    fn icon(self) -> &'static str {
+    /// The sidebar's icon; the wizard's steps show their number instead.
+    fn icon(self) -> Option<&'static str> {
         match self {
-            Page::Check => "emblem-ok-symbolic",
-            Page::Devices => "video-display-symbolic",
-            Page::Setup => "emblem-system-symbolic",
-            Page::Vms => "computer-symbolic",
-            // The wizard's steps show their number instead.
-            Page::Vm(_) => "",
+            Page::Check => Some("emblem-ok-symbolic"),
+            Page::Devices => Some("video-display-symbolic"),
+            Page::Setup => Some("emblem-system-symbolic"),
+            Page::Vms => Some("computer-symbolic"),
+            Page::Vm(_) => None,
         }
     }
     pub fn from_id(id: &str) -> Option<Page> {
@@ -209,10 +209,11 @@ impl Component for App {
                 sidebar.append(&row);
             }
             let bx = gtk::Box::new(gtk::Orientation::Horizontal, 12);
-            match p {
+            match (p.icon(), p) {
+                (Some(icon), _) => bx.append(&gtk::Image::from_icon_name(icon)),
                 // The wizard's steps are numbered: it is a sequence, and ten more icons to load
                 // would slow the window's start.
-                Page::Vm(step) => {
+                (None, Page::Vm(step)) => {
                     let n = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
                     let l = gtk::Label::new(Some(&n.to_string()));
                     l.add_css_class("dim-label");
@@ -220,7 +221,7 @@ impl Component for App {
                     l.set_width_chars(2);
                     bx.append(&l);
                 }
-                _ => bx.append(&gtk::Image::from_icon_name(p.icon())),
+                (None, _) => {}
             }
             let l = gtk::Label::new(Some(&p.title()));
             l.set_xalign(0.0);

@@ -42,9 +42,9 @@ pub enum Output {
 
 #[derive(Debug)]
 pub enum Cmd {
-    Planned(Result<(Plan, Vec<Intent>), String>),
+    Planned(Result<Plan, String>),
     Progress(String),
-    Applied(Result<Vec<String>, String>),
+    Applied(Result<String, String>),
     History(Result<Vec<HistoryRow>, HelperError>),
     Undone(Result<String, String>),
 }
@@ -67,10 +67,12 @@ impl HelperError {
 
 pub struct SetupPage {
     page: adw::PreferencesPage,
+    /// Shown instead of the page when the helper is not installed.
+    unreachable: adw::StatusPage,
     loaded: Option<Arc<Loaded>>,
-    intents: Vec<Intent>,
-    /// The card whose whole setup Apply makes (one change), when the plan is for a card.
-    gpu: Option<passage_core::host::PciAddress>,
+    /// What Apply applies, once its plan is computed.
+    target: Option<Target>,
+    planned: bool,
     busy: bool,
     groups: Vec<adw::PreferencesGroup>,
     history_group: adw::PreferencesGroup,
@@ -171,9 +173,10 @@ impl Component for SetupPage {
         ComponentParts {
             model: SetupPage {
                 page: root,
+                unreachable,
                 loaded: None,
-                intents: vec![],
-                gpu: None,
+                target: None,
+                planned: false,
                 busy: false,
                 groups: vec![],
                 history_group,
@@ -196,11 +199,8 @@ impl Component for SetupPage {
         match msg {
             Input::Show(loaded, target) => {
                 self.loaded = Some(loaded.clone());
-                self.intents.clear();
-                self.gpu = match &target {
-                    Some(Target::Gpu(s)) => Some(s.gpu),
-                    _ => None,
-                };
+                self.target = target.clone();
+                self.planned = false;
                 self.apply.set_sensitive(false);
                 let Some(target) = target else {
                     self.show_plan(
@@ -220,21 +220,20 @@ impl Component for SetupPage {
                     )));
                     return;
                 }
-                if self.busy || self.intents.is_empty() {
+                let (false, true, Some(target)) = (self.busy, self.planned, self.target.clone())
+                else {
                     return;
-                }
+                };
                 self.busy = true;
                 self.apply.set_sensitive(false);
                 self.log.set_text("");
                 self.progress_group.set_visible(true);
                 self.progress_group.set_header_suffix(Some(&self.spinner));
                 self.spinner.start();
-                let intents = self.intents.clone();
-                let gpu = self.gpu;
                 sender.command(move |out, shutdown| {
                     shutdown
                         .register(async move {
-                            let r = apply_all(gpu, &intents, &out).await;
+                            let r = apply(&target, &out).await;
                             let _ = out.send(Cmd::Applied(r));
                         })
                         .drop_on_shutdown()
@@ -282,10 +281,8 @@ impl Component for SetupPage {
         let root = &self.page.clone();
         match msg {
             Cmd::Planned(r) => {
-                if let Ok((_, intents)) = &r {
-                    self.intents = intents.clone();
-                }
-                self.show_plan(root, r.map(|(p, _)| p));
+                self.planned = r.is_ok();
+                self.show_plan(root, r);
             }
             Cmd::Progress(line) => {
                 let mut t = self.log.text().to_string();
@@ -302,12 +299,10 @@ impl Component for SetupPage {
                     Ok(done) => {
                         // The rebuild's lines stay; what was done goes below them.
                         let mut t = self.log.text().to_string();
-                        for line in done {
-                            if !t.is_empty() {
-                                t.push('\n');
-                            }
-                            t.push_str(&line);
+                        if !t.is_empty() {
+                            t.push('\n');
                         }
+                        t.push_str(&done);
                         self.log.set_text(&t);
                         self.progress_group.set_title(&tr("Applied"));
                         let _ = sender.output(Output::Applied);
@@ -327,12 +322,8 @@ impl Component for SetupPage {
                 let missing = matches!(&r, Err(e) if e.unreachable);
                 if missing {
                     // Set only now: the icon is an SVG, and this page is rarely seen.
-                    if let Some(p) = stack
-                        .child_by_name("unreachable")
-                        .and_then(|c| c.downcast::<adw::StatusPage>().ok())
-                    {
-                        p.set_icon_name(Some("dialog-password-symbolic"));
-                    }
+                    self.unreachable
+                        .set_icon_name(Some("dialog-password-symbolic"));
                 }
                 stack.set_visible_child_name(if missing { "unreachable" } else { "plan" });
                 self.show_history(
@@ -357,16 +348,13 @@ impl Component for SetupPage {
     }
 }
 
-/// The plan and the intents that make it, for a target.
-fn plan_for(loaded: &Loaded, target: &Target) -> Result<(Plan, Vec<Intent>), String> {
-    let (l, e) = (&loaded.host, |e: plan::PlanError| e.to_string());
+/// The plan for a target (what the helper will recompute and apply).
+fn plan_for(loaded: &Loaded, target: &Target) -> Result<Plan, String> {
     match target {
-        Target::Gpu(s) => Ok((
-            plan::for_gpu(&loaded.root, l, s.gpu).map_err(e)?,
-            plan::gpu_intents(l, s.gpu).map_err(e)?,
-        )),
-        Target::Intent(i) => Ok((plan::plan(&loaded.root, l, i).map_err(e)?, vec![i.clone()])),
+        Target::Gpu(s) => plan::for_gpu(&loaded.root, &loaded.host, s.gpu),
+        Target::Intent(i) => plan::plan(&loaded.root, &loaded.host, i),
     }
+    .map_err(|e| e.to_string())
 }
 
 async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperError> {
@@ -383,43 +371,30 @@ async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperErro
     Ok((conn, p))
 }
 
-/// Applies the card's whole setup as one change (one password prompt, one Undo), or each
-/// intent in order; echoes the helper's progress lines. On a failure the helper has rolled
-/// that change back.
-async fn apply_all(
-    gpu: Option<passage_core::host::PciAddress>,
-    intents: &[Intent],
-    out: &relm4::Sender<Cmd>,
-) -> Result<Vec<String>, String> {
+/// Applies the target with one helper call: a card's whole setup is one change (one password
+/// prompt, one Undo). Echoes the helper's progress lines; on a failure the helper has rolled
+/// the change back.
+async fn apply(target: &Target, out: &relm4::Sender<Cmd>) -> Result<String, String> {
     let (_conn, p) = proxy().await.map_err(|e| e.text)?;
-    let work = async {
-        let mut done = vec![];
-        let calls: Vec<Option<&Intent>> = match gpu {
-            Some(_) => vec![None],
-            None => intents.iter().map(Some).collect(),
-        };
-        for i in calls {
-            let r = match (i, gpu) {
-                (Some(i), _) => api::apply_intent(&p, i).await,
-                (None, Some(g)) => p.configure_gpu(&g.to_string()).await,
-                (None, None) => continue,
-            };
-            let (id, summary) = r.map_err(|e| api::error_text(&e))?;
-            done.push(if id.is_empty() {
-                summary
-            } else {
-                tr_f(
-                    "{summary} (change {id})",
-                    &[("summary", &summary), ("id", &id)],
-                )
-            });
+    let call = async {
+        match target {
+            Target::Gpu(s) => p.configure_gpu(&s.gpu.to_string()).await,
+            Target::Intent(i) => api::apply_intent(&p, i).await,
         }
-        Ok(done)
     };
-    api::with_progress(&p, work, |line| {
+    let (id, summary) = api::with_progress(&p, call, |line| {
         let _ = out.send(Cmd::Progress(line.to_string()));
     })
     .await
+    .map_err(|e| api::error_text(&e))?;
+    Ok(if id.is_empty() {
+        summary
+    } else {
+        tr_f(
+            "{summary} (change {id})",
+            &[("summary", &summary), ("id", &id)],
+        )
+    })
 }
 
 async fn history() -> Result<Vec<HistoryRow>, HelperError> {
