@@ -213,7 +213,7 @@ impl Session {
         let child = Proc(c.stderr(Stdio::inherit()).spawn().expect("passage starts"));
         App {
             s: self,
-            _child: child,
+            child,
             n: 0,
         }
     }
@@ -221,8 +221,15 @@ impl Session {
 
 struct App<'a> {
     s: &'a Session,
-    _child: Proc,
+    child: Proc,
     n: u32,
+}
+
+impl App<'_> {
+    /// The shared libraries the app has loaded.
+    fn libraries(&self) -> String {
+        std::fs::read_to_string(format!("/proc/{}/maps", self.child.0.id())).unwrap_or_default()
+    }
 }
 
 fn object_path() -> String {
@@ -446,6 +453,14 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
             "the display GPU's group is not chosen"
         );
         app.shot("devices", &d);
+        // The expander rows' arrow is drawn from the app's PNG, not libadwaita's SVG: the
+        // SVG loader (librsvg, 6.5 MB) stays out of the first pages.
+        let libs = app.libraries();
+        assert!(libs.contains("libgtk-4"), "the maps were read");
+        assert!(
+            !libs.contains("librsvg"),
+            "System check and Devices loaded librsvg: an SVG icon is drawn"
+        );
 
         // Choosing the host's display GPU is refused with the reason; the choice stays.
         app.action("choose-gpu", Some("0000:0d:00.0"));
