@@ -103,8 +103,7 @@ fn icon(sev: Severity) -> gtk::Image {
     let (name, class) = logic::severity_icon(sev);
     let i = gtk::Image::from_icon_name(name);
     i.add_css_class(class);
-    i.set_valign(gtk::Align::Start);
-    i.set_margin_top(4);
+    i.set_valign(gtk::Align::Center);
     i
 }
 
