@@ -7,6 +7,13 @@ use relm4::gtk::prelude::*;
 use crate::config;
 
 pub fn show(parent: &adw::ApplicationWindow) {
+    // The logo is in the app's resources, whose icon path joins the icon theme only now: each
+    // resource path makes the theme's first load slower (main.rs).
+    let icons = format!("{}/icons/", config::RESOURCE_BASE);
+    let theme = relm4::gtk::IconTheme::for_display(&WidgetExt::display(parent));
+    if !theme.resource_path().iter().any(|p| *p == icons) {
+        theme.add_resource_path(&icons);
+    }
     let w = adw::AboutWindow::builder()
         .transient_for(parent)
         // The icon from the app's own resources (under a name of its own: an icon named after

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use passage_core::i18n::{tr, tr_f};
 use relm4::gtk::prelude::*;
-use relm4::gtk::{gio, glib};
+use relm4::gtk::{self, gio, glib};
 
 use app::Init;
 use host_source::Wanted;
@@ -89,7 +89,24 @@ fn main() -> ExitCode {
     gio::resources_register(&res);
     let app = relm4::main_adw_application();
     app.set_application_id(Some(config::APP_ID));
-    app.set_resource_base_path(Some(config::RESOURCE_BASE));
+    // No resource base path: with one, GtkApplication adds "<base>/icons" to the icon theme,
+    // which makes the theme's first load on the main thread several ms slower (every theme
+    // directory is looked up under every resource path) — measured 4–8 ms of start-up. The
+    // style sheet is loaded here instead; the expander arrow lives under libadwaita's icon
+    // path and the About logo's path is added when the About window opens (about.rs).
+    app.set_resource_base_path(None);
+    app.connect_startup(|_| {
+        // After GTK's own start-up, which opens the display.
+        if let Some(display) = gtk::gdk::Display::default() {
+            let css = gtk::CssProvider::new();
+            css.load_from_resource(&format!("{}/style.css", config::RESOURCE_BASE));
+            gtk::style_context_add_provider_for_display(
+                &display,
+                &css,
+                gtk::STYLE_PROVIDER_PRIORITY_APPLICATION,
+            );
+        }
+    });
     relm4::RelmApp::from_app(app)
         .with_args(vec![])
         .run::<app::App>(init);

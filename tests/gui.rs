@@ -386,6 +386,27 @@ fn brightness(png: &Path) -> f64 {
         .expect("a number")
 }
 
+/// The colour of one pixel, each channel 0 to 1.
+fn pixel(png: &Path, x: u32, y: u32) -> [f64; 3] {
+    let o = Command::new("convert")
+        .arg(png)
+        .args([
+            "-crop",
+            &format!("1x1+{x}+{y}"),
+            "-format",
+            "%[fx:r] %[fx:g] %[fx:b]",
+            "info:",
+        ])
+        .output()
+        .expect("convert");
+    let v: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(|c| c.parse().expect("a number"))
+        .collect();
+    assert_eq!(v.len(), 3, "one pixel's colour");
+    [v[0], v[1], v[2]]
+}
+
 /// Whether the radio button of group `id` is on, from the dump.
 fn radio_of(dump: &str, id: u32) -> Option<bool> {
     let tag = format!("#group-{id}");
@@ -433,6 +454,10 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
         );
         let light = app.shot("check", &d);
         assert!(brightness(&light) > 0.6, "light mode is light");
+        // The app's style sheet is loaded: the demo banner (below the header bar, right of the
+        // sidebar) is tinted with the warning colour, not the window's grey.
+        let [r, _, b] = pixel(&light, 700, 95);
+        assert!(r - b > 0.1, "the demo banner is amber ({r} red, {b} blue)");
 
         // Devices: group 28 (the RTX 2080 Ti and its three functions) is chosen; the host's
         // display GPU says it stays.
