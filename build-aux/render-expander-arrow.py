@@ -5,6 +5,7 @@ libadwaita's SVG. Drawing that one SVG was what loaded librsvg (6.5 MB) into eve
 an expander row. The arrow is the SVG's own shape: a chevron (3,10)-(8,5)-(13,10) on the
 16 px grid, stroked 2 px with round ends. Symbolic PNG: black with coverage in alpha, which GTK
 recolours to the foreground. Pure Python, so it runs anywhere: build-aux/render-expander-arrow.py
+(--check: only compare, as the test command does).
 """
 import math
 import os
@@ -54,14 +55,28 @@ def png(size, raw):
 
 
 def main():
-    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "resources", "icons")
+    """With --check, fails when the committed PNGs differ from what this script draws."""
+    check = sys.argv[1:] == ["--check"]
+    root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "resources", "icons"))
+    stale = 0
     for size in (16, 32):
         path = os.path.join(root, f"{size}x{size}", "actions", "adw-expander-arrow-symbolic.symbolic.png")
+        png_bytes = render(size)
+        if check:
+            try:
+                with open(path, "rb") as f:
+                    same = f.read() == png_bytes
+            except OSError:
+                same = False
+            if not same:
+                print(f"{path} is not what build-aux/render-expander-arrow.py draws: run it", file=sys.stderr)
+                stale += 1
+            continue
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
-            f.write(render(size))
+            f.write(png_bytes)
         print(path)
-    return 0
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 stage "translations (POTFILES in sync, template current, catalogues compile)"
 build-aux/check-po.sh
 
+stage "generated icons: the expander arrow PNGs are what their script draws"
+build-aux/render-expander-arrow.py --check
+
 stage "tests (the GUI test runs the app under Xvfb)"
 cargo test --workspace
 
