@@ -5,7 +5,7 @@
 use passage_core::host::{Host, PciAddress};
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::{
-    self, Cdrom, Disk, DiskFormat, DiskSource, Firmware, Purpose, UsbPassthrough, VmSpec,
+    self, Cdrom, Disk, DiskFormat, DiskSource, Firmware, Network, Purpose, UsbPassthrough, VmSpec,
 };
 
 use crate::logic::Selection;
@@ -57,7 +57,7 @@ impl Step {
             Step::Media => tr("Install Media"),
             Step::Resources => tr("Memory and CPUs"),
             Step::Storage => tr("Storage"),
-            Step::Name => tr("Name"),
+            Step::Name => tr("Name and Network"),
             Step::Firmware => tr("Firmware"),
             Step::Cpu => tr("CPU"),
             Step::Pci => tr("PCI Devices"),
@@ -127,6 +127,10 @@ pub struct Draft {
     pub vcpus: u32,
     pub storage: Storage,
     pub name: String,
+    /// libvirt's NAT network, a host bridge, or no network card.
+    pub network: Option<Network>,
+    /// A SPICE display (a window on this computer), besides the card's own outputs.
+    pub spice: bool,
     /// Index into the host's firmware list for an explicit OVMF pair; `None`: libvirt chooses.
     pub firmware: Option<usize>,
     pub secure_boot: bool,
@@ -170,6 +174,10 @@ impl Draft {
                 raw: false,
             },
             name: "win10".into(),
+            network: Some(Network::Nat {
+                network: "default".into(),
+            }),
+            spice: !host.spice_module_missing,
             firmware: None,
             secure_boot: secure,
             tpm: secure && host.swtpm,
@@ -271,6 +279,27 @@ impl Draft {
                 self.sync_boot();
             }
             "name" => self.name = value.trim().to_string(),
+            "network" => {
+                self.network = match value.split_once(':') {
+                    None if value == "nat" => Some(Network::Nat {
+                        network: "default".into(),
+                    }),
+                    None if value == "none" => None,
+                    // The bridge's name is checked with the rest of the VM (Review says what
+                    // is wrong with it), so that it can be typed a letter at a time.
+                    Some(("bridge", name)) => Some(Network::Bridge {
+                        bridge: name.trim().to_string(),
+                    }),
+                    _ => return Err(tr("network: nat, bridge:NAME or none")),
+                };
+            }
+            "spice" => {
+                let on = flag(value)?;
+                if on && host.spice_module_missing {
+                    return Err(tr("A SPICE display needs QEMU's SPICE module, which this host lacks; System check says how to install it."));
+                }
+                self.spice = on;
+            }
             "firmware" => {
                 self.firmware = match value {
                     "auto" => None,
@@ -421,6 +450,8 @@ impl Draft {
             },
         };
         s.tpm = self.tpm;
+        s.network = self.network.clone();
+        s.spice = self.spice;
         s.kvm_hidden = self.kvm_hidden;
         if !self.hyperv {
             s.hyperv_vendor_id = None;
@@ -487,7 +518,7 @@ impl Draft {
 /// The page where a spec field is chosen.
 fn step_of(field: &str) -> Step {
     match field.split('.').next().unwrap_or(field) {
-        "name" => Step::Name,
+        "name" | "network" => Step::Name,
         "memory_mib" | "vcpus" => Step::Resources,
         "topology" | "vcpu_pins" | "emulator_cpuset" | "hyperv_vendor_id" => Step::Cpu,
         "firmware" => Step::Firmware,
@@ -651,6 +682,42 @@ mod tests {
     }
 
     #[test]
+    fn the_network_and_the_display_are_chosen_in_the_name_step() {
+        let (mut h, _d) = host();
+        let mut d = tutorial_draft(&h);
+        // By default: libvirt's NAT network, and a SPICE display where QEMU has the module.
+        let xml = d.spec(&h).expect("valid").to_xml().expect("xml");
+        assert!(xml.contains("<interface type='network'>"), "{xml}");
+        assert!(xml.contains("<graphics type='spice'"), "{xml}");
+
+        d.set(&h, "network", "bridge:br0").expect("bridge");
+        d.set(&h, "spice", "off").expect("no display");
+        let xml = d.spec(&h).expect("valid").to_xml().expect("xml");
+        assert!(xml.contains("<source bridge='br0'/>"), "{xml}");
+        assert!(!xml.contains("<graphics"), "{xml}");
+
+        // A bridge's name may be typed a letter at a time; Review says what is wrong and
+        // sends the user back to this step.
+        d.set(&h, "network", "bridge:").expect("typing");
+        let (step, e) = d.spec(&h).expect_err("no bridge name");
+        assert_eq!(step, Step::Name);
+        assert!(e.contains("network.bridge"), "{e}");
+        d.set(&h, "network", "bridge:br0; rm -rf /")
+            .expect("typing");
+        assert_eq!(d.spec(&h).map(|_| ()).map_err(|(s, _)| s), Err(Step::Name));
+
+        d.set(&h, "network", "none").expect("no network");
+        let xml = d.spec(&h).expect("valid").to_xml().expect("xml");
+        assert!(!xml.contains("<interface"), "{xml}");
+
+        // Without QEMU's SPICE module the display cannot be switched on.
+        h.spice_module_missing = true;
+        let e = d.set(&h, "spice", "on").expect_err("no module");
+        assert!(e.contains("SPICE module"), "{e}");
+        assert!(!d.spice);
+    }
+
+    #[test]
     fn bad_choices_are_refused_with_the_reason_and_change_nothing() {
         let (h, _d) = host();
         let mut d = tutorial_draft(&h);
@@ -666,6 +733,8 @@ mod tests {
             ("evdev-add", "/dev/input/by-id/nope", "not a keyboard"),
             ("boot-up", "cdrom9", "not in the boot order"),
             ("frobnicate", "1", "no VM setting"),
+            ("network", "wifi", "nat, bridge:NAME or none"),
+            ("spice", "maybe", "say on or off"),
         ] {
             let e = d.set(&h, k, v).expect_err(k);
             assert!(e.contains(says), "{k}={v}: {e}");

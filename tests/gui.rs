@@ -744,7 +744,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         ("vm-media", &["install-iso=/var/lib/libvirt/images/Win10_22H2_English_x64.iso", "virtio-iso=/var/lib/libvirt/images/virtio-win-0.1.240.iso"], &["Installation disc image (ISO)", "Gaming (Windows)"]),
         ("vm-resources", &["memory-gib=16", "vcpus=12"], &["Memory (GiB)", "This computer has 24 logical CPUs"]),
         ("vm-storage", &["disk=new:128"], &["Create a new disk image", "qcow2"]),
-        ("vm-name", &["name=win10"], &["How libvirt and the launcher call the VM"]),
+        ("vm-name", &["name=win10", "network=bridge:br0"], &["How libvirt and the launcher call the VM", "A bridge on this computer", "SPICE display"]),
         ("vm-firmware", &[], &["Let libvirt choose", "Secure Boot", "TPM 2.0"]),
         ("vm-cpu", &[], &["Pin the VM's CPUs", "pinned to host CPUs that share an L3 cache", "Hide the hypervisor"]),
         ("vm-pci", &["pci-add=0000:04:00.0"], &["TU102 [GeForce RTX 2080 Ti Rev. A]", "0000:0a:00.3 · group 28", "0000:04:00.0"]),
@@ -792,6 +792,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         "win10.qcow2",
         "Corsair_Gaming_K95_RGB_PLATINUM_Keyboard-event-kbd",
         "<hidden state='on'/>",
+        "<source bridge='br0'/>",
     ] {
         assert!(xml.contains(want), "{want} missing:\n{xml}");
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::vm::Purpose;
+use passage_core::vm::{Network, Purpose};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
@@ -435,6 +435,72 @@ impl StepPage {
             Step::Name => {
                 let g = group(&tr("Name"), &tr("How libvirt and the launcher call the VM: letters, digits, dots, dashes and underscores."));
                 g.add(&entry_row(sender, &tr("Name"), "name", &d.name));
+                self.add(root, g);
+
+                let g = group(&tr("Network"), "");
+                let bridge_name = match &d.network {
+                    Some(Network::Bridge { bridge }) => bridge.clone(),
+                    _ => String::new(),
+                };
+                let bridge = adw::EntryRow::new();
+                bridge.set_title(&tr("Bridge name, for example br0"));
+                bridge.set_text(&bridge_name);
+                bridge.set_widget_name("bridge");
+                let choices = [
+                    ("nat", tr("NAT"), tr("Through libvirt's “default” network: the VM reaches the internet through this computer, and other computers cannot reach the VM."), matches!(d.network, Some(Network::Nat { .. }))),
+                    ("bridge", tr("A bridge on this computer"), tr("The VM is on your network like another computer. The bridge must exist already (NetworkManager or systemd-networkd make one)."), matches!(d.network, Some(Network::Bridge { .. }))),
+                    ("none", tr("No network"), tr("No network card in the VM."), d.network.is_none()),
+                ];
+                let mut first: Option<gtk::CheckButton> = None;
+                for (id, title, subtitle, on) in choices {
+                    let c = gtk::CheckButton::new();
+                    c.set_group(first.as_ref());
+                    c.set_active(on);
+                    c.set_widget_name(&format!("network-{id}"));
+                    let r = super::row(&title, &subtitle);
+                    r.add_prefix(&c);
+                    r.set_activatable_widget(Some(&c));
+                    let (s, entry) = (sender.clone(), bridge.clone());
+                    c.connect_toggled(move |c| {
+                        if c.is_active() {
+                            let v = match id {
+                                "bridge" => format!("bridge:{}", entry.text()),
+                                other => other.to_string(),
+                            };
+                            set(&s, "network", v);
+                        }
+                    });
+                    g.add(&r);
+                    if id == "bridge" {
+                        g.add(&bridge);
+                        let (s, c) = (sender.clone(), c.clone());
+                        bridge.connect_changed(move |e| {
+                            if c.is_active() {
+                                set(&s, "network", format!("bridge:{}", e.text()));
+                            } else {
+                                // Typing a bridge's name chooses the bridge.
+                                c.set_active(true);
+                            }
+                        });
+                    }
+                    first.get_or_insert(c);
+                }
+                self.add(root, g);
+
+                let g = group(&tr("Display"), "");
+                let spice = switch_row(
+                    sender,
+                    &tr("SPICE display"),
+                    &if host.spice_module_missing {
+                        tr("QEMU's SPICE module is missing on this host; System check says how to install it.")
+                    } else {
+                        tr("A window on this computer, for installing the system and for when the card's monitor is off. The card's own outputs work either way.")
+                    },
+                    "spice",
+                    d.spice,
+                );
+                spice.set_sensitive(!host.spice_module_missing);
+                g.add(&spice);
                 self.add(root, g);
             }
             Step::Firmware => {
