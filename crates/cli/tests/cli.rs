@@ -703,6 +703,31 @@ fn check_speaks_german_with_the_german_catalogue() {
         out.contains("VM memory backed by hugepages is faster"),
         "{out}"
     );
+
+    // A VM spec's errors too (the wizard's Review shows them): the field, then German.
+    let german = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_passagectl"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("LC_ALL", "de_DE.UTF-8")
+            .env("LOCPATH", &loc)
+            .env("PASSAGE_LOCALEDIR", d.path())
+            .output()
+            .expect("passagectl")
+    };
+    let o = german(&["vm", "suggest", "--demo", "--gpu", "0000:0a:00.0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v = json(&o);
+    v["network"] = serde_json::json!({"kind": "bridge", "bridge": "br0; reboot"});
+    let spec = d.path().join("spec.json");
+    std::fs::write(&spec, v.to_string()).expect("write");
+    let o = german(&["vm", "xml", "--from", spec.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("network.bridge: \"br0; reboot\" muss aus 1–15 Buchstaben"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

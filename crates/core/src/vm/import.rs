@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use super::{err, Cdrom, PciPassthrough, UsbPassthrough, VmError};
 use crate::host::PciAddress;
+use crate::i18n::{tr, tr_f};
 
 /// What Passage reads from a domain it did not write.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,8 +22,15 @@ pub struct Imported {
 }
 
 fn parse(xml: &str) -> Result<roxmltree::Document<'_>, VmError> {
-    roxmltree::Document::parse(xml)
-        .map_err(|e| err("xml", format!("not a domain Passage can read: {e}")))
+    roxmltree::Document::parse(xml).map_err(|e| {
+        err(
+            "xml",
+            tr_f(
+                "not a domain Passage can read: {why}",
+                &[("why", &e.to_string())],
+            ),
+        )
+    })
 }
 
 fn hex(s: Option<&str>) -> Option<u32> {
@@ -50,7 +58,7 @@ pub fn import(xml: &str) -> Result<Imported, VmError> {
     let doc = parse(xml)?;
     let d = doc.root_element();
     if !d.has_tag_name("domain") {
-        return Err(err("xml", "the document is not a <domain>"));
+        return Err(err("xml", tr("the document is not a <domain>")));
     }
     let text = |n: &str| {
         child(d, n)
@@ -70,7 +78,7 @@ pub fn import(xml: &str) -> Result<Imported, VmError> {
         })
     });
     let mut out = Imported {
-        name: text("name").ok_or_else(|| err("xml", "the domain has no <name>"))?,
+        name: text("name").ok_or_else(|| err("xml", tr("the domain has no <name>")))?,
         memory_mib,
         vcpus: text("vcpu").and_then(|v| v.parse().ok()),
         domain_type: d.attribute("type").unwrap_or("kvm").to_string(),
@@ -158,7 +166,7 @@ pub fn replace_passthrough(
 ) -> Result<String, VmError> {
     let doc = parse(xml)?;
     let d = doc.root_element();
-    let devs = child(d, "devices").ok_or_else(|| err("xml", "the domain has no <devices>"))?;
+    let devs = child(d, "devices").ok_or_else(|| err("xml", tr("the domain has no <devices>")))?;
     let old: Vec<Range<usize>> = devs
         .children()
         .filter(|c| {
@@ -188,7 +196,7 @@ pub fn replace_passthrough(
         if bus > 0xff {
             return Err(err(
                 "pci",
-                "the domain has no room for another PCI root port",
+                tr("the domain has no room for another PCI root port"),
             ));
         }
         new.push_str(&format!(

@@ -13,12 +13,19 @@ pub(crate) mod xml;
 use serde::{Deserialize, Serialize};
 
 use crate::host::PciAddress;
+use crate::i18n::{tr, tr_f};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {why}")]
 pub struct VmError {
     pub field: String,
     pub why: String,
+}
+
+/// A value as the errors quote it: Rust's debug form (quoted, control characters escaped),
+/// at most 60 characters of it.
+fn quoted(s: &str) -> String {
+    format!("{:?}", s.chars().take(60).collect::<String>())
 }
 
 fn err(field: &str, why: impl Into<String>) -> VmError {
@@ -192,14 +199,17 @@ fn yes() -> bool {
 
 fn check_path(field: &str, p: &str) -> Result<(), VmError> {
     if !p.starts_with('/') {
-        return Err(err(field, format!("{p:?} is not an absolute path")));
+        return Err(err(
+            field,
+            tr_f("{v} is not an absolute path", &[("v", &quoted(p))]),
+        ));
     }
     if p.len() > 4096 || p.chars().any(char::is_control) || p.split('/').any(|c| c == "..") {
         return Err(err(
             field,
-            format!(
-                "{:?} is not a plain path (control characters or \"..\")",
-                p.chars().take(60).collect::<String>()
+            tr_f(
+                "{v} is not a plain path (control characters or \"..\")",
+                &[("v", &quoted(p))],
             ),
         ));
     }
@@ -215,7 +225,7 @@ fn check_word(field: &str, s: &str, max: usize) -> Result<(), VmError> {
     if ok {
         Ok(())
     } else {
-        Err(err(field, format!("{:?} must be 1–{max} letters, digits, dots, dashes or underscores, starting with a letter or digit", s.chars().take(60).collect::<String>())))
+        Err(err(field, tr_f("{v} must be 1–{max} letters, digits, dots, dashes or underscores, starting with a letter or digit", &[("v", &quoted(s)), ("max", &max.to_string())])))
     }
 }
 
@@ -223,7 +233,15 @@ fn check_cpuset(field: &str, s: &str) -> Result<(), VmError> {
     crate::root::parse_cpu_list(s)
         .filter(|l| !l.is_empty())
         .map(|_| ())
-        .ok_or_else(|| err(field, format!("{s:?} is not a CPU list such as 0-1,12-13")))
+        .ok_or_else(|| {
+            err(
+                field,
+                tr_f(
+                    "{v} is not a CPU list such as 0-1,12-13",
+                    &[("v", &quoted(s))],
+                ),
+            )
+        })
 }
 
 impl VmSpec {
@@ -233,17 +251,23 @@ impl VmSpec {
         if !(128..=16 * 1024 * 1024).contains(&self.memory_mib) {
             return Err(err(
                 "memory_mib",
-                format!("{} MiB is outside 128 MiB – 16 TiB", self.memory_mib),
+                tr_f(
+                    "{n} MiB is outside 128 MiB – 16 TiB",
+                    &[("n", &self.memory_mib.to_string())],
+                ),
             ));
         }
         if self.hugepages && !self.memory_mib.is_multiple_of(2) {
             return Err(err(
                 "memory_mib",
-                "hugepage-backed memory must be a multiple of 2 MiB",
+                tr("hugepage-backed memory must be a multiple of 2 MiB"),
             ));
         }
         if !(1..=1024).contains(&self.vcpus) {
-            return Err(err("vcpus", format!("{} is outside 1–1024", self.vcpus)));
+            return Err(err(
+                "vcpus",
+                tr_f("{n} is outside 1–1024", &[("n", &self.vcpus.to_string())]),
+            ));
         }
         if let Some(t) = self.topology {
             if t.sockets == 0
@@ -253,9 +277,14 @@ impl VmSpec {
             {
                 return Err(err(
                     "topology",
-                    format!(
-                        "{} socket(s) × {} core(s) × {} thread(s) is not {} vCPUs",
-                        t.sockets, t.cores, t.threads, self.vcpus
+                    tr_f(
+                        "{s} socket(s) × {c} core(s) × {t} thread(s) is not {n} vCPUs",
+                        &[
+                            ("s", &t.sockets.to_string()),
+                            ("c", &t.cores.to_string()),
+                            ("t", &t.threads.to_string()),
+                            ("n", &self.vcpus.to_string()),
+                        ],
                     ),
                 ));
             }
@@ -264,7 +293,10 @@ impl VmSpec {
             if *v >= self.vcpus {
                 return Err(err(
                     "vcpu_pins",
-                    format!("vCPU {v} does not exist (the VM has {})", self.vcpus),
+                    tr_f(
+                        "vCPU {v} does not exist (the VM has {n})",
+                        &[("v", &v.to_string()), ("n", &self.vcpus.to_string())],
+                    ),
                 ));
             }
         }
@@ -285,7 +317,10 @@ impl VmSpec {
         let mut seen = std::collections::BTreeSet::new();
         for p in &self.pci {
             if !seen.insert(p.address) {
-                return Err(err("pci", format!("{} is listed twice", p.address)));
+                return Err(err(
+                    "pci",
+                    tr_f("{dev} is listed twice", &[("dev", &p.address.to_string())]),
+                ));
             }
             if let Some(r) = &p.rom {
                 check_path("pci.rom", r)?;
@@ -294,7 +329,10 @@ impl VmSpec {
         for e in &self.evdev {
             check_path("evdev", e)?;
             if !e.starts_with("/dev/input/") {
-                return Err(err("evdev", format!("{e:?} is not below /dev/input")));
+                return Err(err(
+                    "evdev",
+                    tr_f("{v} is not below /dev/input", &[("v", &quoted(e))]),
+                ));
             }
         }
         for d in &self.disks {
@@ -318,7 +356,7 @@ impl VmSpec {
             if v.is_empty() || v.len() > 12 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(err(
                     "hyperv_vendor_id",
-                    format!("{v:?} must be 1–12 letters or digits"),
+                    tr_f("{v} must be 1–12 letters or digits", &[("v", &quoted(v))]),
                 ));
             }
         }
@@ -335,7 +373,7 @@ impl VmSpec {
         if orders.len() != n || orders.contains(&0) {
             return Err(err(
                 "boot_order",
-                "each boot order must be a distinct number from 1",
+                tr("each boot order must be a distinct number from 1"),
             ));
         }
         Ok(())
@@ -466,7 +504,10 @@ pub fn suggest(
     let group = host.group_of(gpu).ok_or_else(|| {
         err(
             "gpu",
-            format!("{gpu} is in no IOMMU group; `passagectl check` says what to do"),
+            tr_f(
+                "{gpu} is in no IOMMU group; `passagectl check` says what to do",
+                &[("gpu", &gpu.to_string())],
+            ),
         )
     })?;
     let pci = host
