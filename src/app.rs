@@ -288,12 +288,14 @@ impl Component for App {
         banner_box.append(&banner_icon);
         banner_box.append(&banner_label);
         let banner = gtk::Revealer::new();
+        banner.set_transition_type(gtk::RevealerTransitionType::None);
         banner.set_child(Some(&banner_box));
         banner.set_widget_name("banner");
 
         let stack = gtk::Stack::new();
         stack.set_vexpand(true);
-        stack.set_transition_type(gtk::StackTransitionType::Crossfade);
+        // Pages change at once, as AdwViewStack's do. A crossfade (and the banner's slide) made
+        // the GL renderer keep offscreen textures: 9 MB more with llvmpipe, measured.
         // Only the page on screen is measured (the others may be large and are often unbuilt).
         stack.set_hhomogeneous(false);
         stack.set_vhomogeneous(false);
