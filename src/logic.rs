@@ -171,38 +171,7 @@ pub struct Selection {
 
 /// Chooses `gpu` for the VM: its whole group, or a refusal that says why.
 pub fn choose(host: &Host, gpu: PciAddress) -> Result<Selection, String> {
-    let dev = host.device(gpu).ok_or_else(|| {
-        tr_f(
-            "There is no device {dev} on this host.",
-            &[("dev", &gpu.to_string())],
-        )
-    })?;
-    if !dev.is_gpu() {
-        return Err(tr_f(
-            "{dev} is not a graphics card.",
-            &[("dev", &dev.display_name())],
-        ));
-    }
-    if host.is_host_display(gpu) {
-        return Err(tr_f(
-            "{dev} shows this computer's screen. Passing it through would leave the desktop without a display; choose the other graphics card, or move the screen's cable to it first.",
-            &[("dev", &dev.display_name())],
-        ));
-    }
-    let group = host.group_of(gpu).ok_or_else(|| {
-        tr("This graphics card is in no IOMMU group: turn the IOMMU on first (see System check).")
-    })?;
-    if !group.viable {
-        let why: Vec<String> = group
-            .host_needs
-            .iter()
-            .map(|n| check::need_words(host, n))
-            .collect();
-        return Err(tr_f(
-            "Group {id} cannot go to a VM: {why}. A VM gets a whole group or nothing; put the card in another slot, or see System check about the ACS override.",
-            &[("id", &group.id.to_string()), ("why", &why.join("; "))],
-        ));
-    }
+    let group = host.vm_gpu(gpu).map_err(|r| r.words(host))?;
     Ok(Selection {
         gpu,
         group: group.id,

@@ -323,7 +323,7 @@ impl App<'_> {
         assert!(st.success());
     }
 
-    /// Waits until `page` alone is on screen (the stack cross-fades) showing all of `want`.
+    /// Waits until `page` alone is on screen showing all of `want`.
     fn wait_page(&mut self, page: &str, want: &[&str]) -> String {
         let end = Instant::now() + Duration::from_secs(30);
         let tag = format!("#page-{page}");

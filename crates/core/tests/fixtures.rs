@@ -1,7 +1,7 @@
 //! passage-core against the fixture hosts: what scan sees and what check says.
 
 use passage_core::check::{self, FixAction, Severity};
-use passage_core::host::{HostNeed, PciAddress};
+use passage_core::host::{GpuRefusal, HostNeed, PciAddress};
 use passage_core::{Host, Root};
 use passage_fixtures::HostSpec;
 
@@ -783,4 +783,50 @@ fn a_modular_qemu_without_its_spice_module_is_reported() {
     // iommu-off: no QEMU modules at all; nothing to say.
     let h = scan("iommu-off");
     assert!(!h.spice_module_missing);
+}
+
+#[test]
+fn which_cards_can_go_to_a_vm_and_why_not() {
+    // The tutorial's RTX 2080 Ti goes with its group; the rest are refused for what they are.
+    let h = scan("x570-tutorial");
+    assert_eq!(h.vm_gpu(a("0a:00.0")).map(|g| g.id), Ok(28));
+    let refusals = [
+        (
+            "0d:00.0",
+            GpuRefusal::HostDisplay(a("0d:00.0")),
+            "shows this computer's screen",
+        ),
+        (
+            "04:00.0",
+            GpuRefusal::NotAGpu(a("04:00.0")),
+            "is not a graphics card",
+        ),
+        (
+            "7f:00.0",
+            GpuRefusal::NoSuchDevice(a("7f:00.0")),
+            "no device 0000:7f:00.0",
+        ),
+    ];
+    for (dev, want, says) in refusals {
+        let r = h.vm_gpu(a(dev)).map(|g| g.id).expect_err(dev);
+        assert_eq!(r, want);
+        assert!(r.words(&h).contains(says), "{dev}: {}", r.words(&h));
+    }
+    // Intel tutorial: the 2080 Ti shares group 1 with the boot GPU; the words name it.
+    let h = scan("intel-tutorial");
+    let r = h.vm_gpu(a("01:00.0")).map(|g| g.id).expect_err("group 1");
+    assert_eq!(r, GpuRefusal::GroupNotViable(1));
+    assert!(
+        r.words(&h).contains("Group 1 cannot go to a VM") && r.words(&h).contains("boot display"),
+        "{}",
+        r.words(&h)
+    );
+    // No IOMMU: no groups at all.
+    let h = scan("iommu-off");
+    let gpu = h
+        .gpus()
+        .find(|d| !h.is_host_display(d.address))
+        .map(|d| d.address)
+        .expect("a second GPU");
+    assert_eq!(h.vm_gpu(gpu).map(|g| g.id), Err(GpuRefusal::NoGroup(gpu)));
 }

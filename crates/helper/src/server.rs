@@ -242,23 +242,11 @@ impl Helper {
         let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
             .await
             .map_err(|e| fdo::Error::Failed(e.to_string()))?;
-        let dev = host.device(gpu).ok_or_else(|| {
-            fdo::Error::InvalidArgs(format!("there is no PCI device {gpu} on this host"))
-        })?;
-        if !dev.is_gpu() {
-            return Err(fdo::Error::InvalidArgs(format!(
-                "{gpu} is not a graphics card"
-            )));
-        }
-        if host.is_host_display(gpu) {
-            return Err(fdo::Error::InvalidArgs(format!(
-                "{gpu} shows this computer's screen: the desktop would lose its display. Choose the other graphics card, or move the screen's cable to it first"
-            )));
-        }
+        // The same rule the app applies before it offers the card (core's Host::vm_gpu).
         let group = host
-            .group_of(gpu)
+            .vm_gpu(gpu)
             .map(|g| host.endpoints(&g.devices))
-            .unwrap_or_default();
+            .map_err(|r| fdo::Error::InvalidArgs(r.words(&host)))?;
         plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;
         let uid = authorize(conn, &hdr, ACTION_SETUP_GPU).await?;

@@ -221,6 +221,24 @@ impl Host {
             .collect()
     }
 
+    /// The card's IOMMU group, when the card can go to a VM: a graphics card, not the one the
+    /// host shows its screen on, in a group that can go whole. The app asks before it offers the
+    /// card and the helper before it changes anything; [`GpuRefusal::words`] says why not.
+    pub fn vm_gpu(&self, gpu: PciAddress) -> Result<&IommuGroup, GpuRefusal> {
+        let dev = self.device(gpu).ok_or(GpuRefusal::NoSuchDevice(gpu))?;
+        if !dev.is_gpu() {
+            return Err(GpuRefusal::NotAGpu(gpu));
+        }
+        if self.is_host_display(gpu) {
+            return Err(GpuRefusal::HostDisplay(gpu));
+        }
+        let group = self.group_of(gpu).ok_or(GpuRefusal::NoGroup(gpu))?;
+        if !group.viable {
+            return Err(GpuRefusal::GroupNotViable(group.id));
+        }
+        Ok(group)
+    }
+
     /// Display controllers (VGA, 3D, other display).
     pub fn gpus(&self) -> impl Iterator<Item = &PciDevice> {
         self.pci_devices.iter().filter(|d| d.is_gpu())
@@ -254,4 +272,17 @@ impl Host {
             .iter()
             .find(|f| f.is_x86_64_uefi() && f.installed)
     }
+}
+
+/// Why a graphics card cannot go to a VM ([`Host::vm_gpu`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuRefusal {
+    NoSuchDevice(PciAddress),
+    NotAGpu(PciAddress),
+    /// The host shows its screen on it.
+    HostDisplay(PciAddress),
+    /// The IOMMU is off (or the kernel put the card in no group).
+    NoGroup(PciAddress),
+    /// The group holds something the host uses (the group's `host_needs` say what).
+    GroupNotViable(u32),
 }
