@@ -721,6 +721,14 @@ fn check_speaks_german_with_the_german_catalogue() {
     v["network"] = serde_json::json!({"kind": "bridge", "bridge": "br0; reboot"});
     let spec = d.path().join("spec.json");
     std::fs::write(&spec, v.to_string()).expect("write");
+    // And a plan's: an argument Passage does not manage.
+    let o = german(&["plan", "--demo", "--add", "init=/bin/sh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("init ist kein Kernel-Argument, das Passage setzt"),
+        "{}",
+        stderr(&o)
+    );
     let o = german(&["vm", "xml", "--from", spec.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::host::kernel::same_key;
+use crate::i18n::{tr, tr_f};
 use crate::plan::PlanError;
 
 /// One kernel argument: `key` or `key=value`.
@@ -152,7 +153,7 @@ pub fn parse_allowed(s: &str) -> Result<Arg, PlanError> {
     {
         return Err(PlanError::BadArgument(
             shorten(s),
-            "an argument is one word without spaces or quotes".into(),
+            tr("an argument is one word without spaces or quotes"),
         ));
     }
     let (key, value) = match s.split_once('=') {
@@ -169,11 +170,14 @@ pub fn parse_allowed(s: &str) -> Result<Arg, PlanError> {
         }),
         Some(v) => Err(PlanError::BadArgument(
             shorten(s),
-            format!("{v:?} is not a value {canonical} accepts"),
+            tr_f(
+                "{v} is not a value {key} accepts",
+                &[("v", &format!("{v:?}")), ("key", canonical)],
+            ),
         )),
         None => Err(PlanError::BadArgument(
             shorten(s),
-            format!("{canonical} needs a value ({canonical}=…)"),
+            tr_f("{key} needs a value ({key}=…)", &[("key", canonical)]),
         )),
     }
 }

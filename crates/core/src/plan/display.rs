@@ -3,6 +3,7 @@
 //! prime-select on laptops.
 
 use crate::host::{Host, PciAddress};
+use crate::i18n::tr_f;
 use crate::plan::{change, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
@@ -29,12 +30,16 @@ fn x_driver(kernel_driver: Option<&str>) -> &'static str {
 }
 
 pub fn plan(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError> {
-    let d = host
-        .device(gpu)
-        .ok_or_else(|| PlanError::Device(format!("there is no PCI device {gpu} on this host")))?;
+    let d = host.device(gpu).ok_or_else(|| {
+        PlanError::Device(tr_f(
+            "there is no PCI device {dev} on this host; `passagectl scan` lists the devices",
+            &[("dev", &gpu.to_string())],
+        ))
+    })?;
     if !d.is_gpu() {
-        return Err(PlanError::Device(format!(
-            "{gpu} is not a graphics card; choose the GPU the host should keep"
+        return Err(PlanError::Device(tr_f(
+            "{dev} is not a graphics card; choose the GPU the host should keep",
+            &[("dev", &gpu.to_string())],
         )));
     }
     let mut plan = Plan::default();

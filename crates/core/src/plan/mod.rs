@@ -13,28 +13,47 @@ pub mod vfio;
 use serde::{Deserialize, Serialize};
 
 use crate::host::{Host, PciAddress};
+use crate::i18n::{tr, tr_f};
 use crate::root::Root;
 
 pub use args::Arg;
 
-/// Why a plan cannot be made. Every message names what was wrong and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a plan cannot be made. Every message names what was wrong and what to do, in the
+/// user's language (the app plans in its own process; the helper's are English).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanError {
-    #[error("{0} is not a kernel argument Passage sets; it manages: intel_iommu, amd_iommu, iommu, vfio-pci.ids, pcie_acs_override, video, rd.driver.pre, nouveau.modeset, hugepages and the isolcpus family")]
     UnknownKey(String),
-    #[error("{0} cannot be used: {1}")]
     BadArgument(String, String),
-    #[error("Passage cannot tell which boot loader this host uses (no /etc/default/grub, /etc/kernel/cmdline, loader entries, kernelstub or rEFInd configuration found); add the arguments by hand")]
     NoBootLoader,
-    #[error("Passage cannot tell which initramfs generator this host uses (initramfs-tools, dracut, mkinitcpio or booster); install one or add the vfio modules by hand")]
     NoInitramfs,
-    #[error("{path} cannot be read ({why}); nothing was planned")]
-    Unreadable { path: String, why: String },
-    #[error("{path} is not in a form Passage can edit safely ({why}); nothing was planned")]
-    Unparsable { path: String, why: String },
-    #[error("{0}")]
+    Unreadable {
+        path: String,
+        why: String,
+    },
+    Unparsable {
+        path: String,
+        why: String,
+    },
+    /// Already in words (translated where it was made).
     Device(String),
 }
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            PlanError::UnknownKey(k) => tr_f("{key} is not a kernel argument Passage sets; it manages: intel_iommu, amd_iommu, iommu, vfio-pci.ids, pcie_acs_override, video, rd.driver.pre, nouveau.modeset, hugepages and the isolcpus family", &[("key", k)]),
+            PlanError::BadArgument(a, why) => tr_f("{arg} cannot be used: {why}", &[("arg", a), ("why", why)]),
+            PlanError::NoBootLoader => tr("Passage cannot tell which boot loader this host uses (no /etc/default/grub, /etc/kernel/cmdline, loader entries, kernelstub or rEFInd configuration found); add the arguments by hand"),
+            PlanError::NoInitramfs => tr("Passage cannot tell which initramfs generator this host uses (initramfs-tools, dracut, mkinitcpio or booster); install one or add the vfio modules by hand"),
+            PlanError::Unreadable { path, why } => tr_f("{path} cannot be read ({why}); nothing was planned", &[("path", path), ("why", why)]),
+            PlanError::Unparsable { path, why } => tr_f("{path} is not in a form Passage can edit safely ({why}); nothing was planned", &[("path", path), ("why", why)]),
+            PlanError::Device(s) => s.clone(),
+        };
+        f.write_str(&s)
+    }
+}
+
+impl std::error::Error for PlanError {}
 
 /// One file, before and after. `None` means the file does not exist (before) or is removed
 /// (after).
@@ -243,13 +262,15 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
 /// on another GPU where it needs telling. Front ends send each one to the helper's matching verb.
 pub fn gpu_intents(host: &Host, gpu: PciAddress) -> Result<Vec<Intent>, PlanError> {
     let dev = host.device(gpu).ok_or_else(|| {
-        PlanError::Device(format!(
-            "there is no PCI device {gpu} on this host; `passagectl scan` lists the devices"
+        PlanError::Device(tr_f(
+            "there is no PCI device {dev} on this host; `passagectl scan` lists the devices",
+            &[("dev", &gpu.to_string())],
         ))
     })?;
     let group = host.group_of(gpu).ok_or_else(|| {
-        PlanError::Device(format!(
-            "{gpu} is in no IOMMU group: turn the IOMMU on first (`passagectl check` says how)"
+        PlanError::Device(tr_f(
+            "{dev} is in no IOMMU group: turn the IOMMU on first (`passagectl check` says how)",
+            &[("dev", &gpu.to_string())],
         ))
     })?;
     let mut out = vec![Intent::KernelArguments {

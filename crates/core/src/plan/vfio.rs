@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::host::initramfs::InitramfsKind;
 use crate::host::iommu::is_vm_driver;
 use crate::host::{Host, PciAddress};
+use crate::i18n::{tr, tr_f};
 use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
@@ -41,30 +42,38 @@ fn modules(host: &Host) -> Vec<&'static str> {
 /// refused unless `allow_host` (an explicit override the caller was also authorized for).
 pub fn check_group(host: &Host, devices: &[PciAddress], allow_host: bool) -> Result<(), PlanError> {
     if devices.is_empty() {
-        return Err(PlanError::Device(
-            "no devices given; name the devices of one IOMMU group".into(),
-        ));
+        return Err(PlanError::Device(tr(
+            "no devices given; name the devices of one IOMMU group",
+        )));
     }
     let mut seen = BTreeSet::new();
     for a in devices {
         let d = host.device(*a).ok_or_else(|| {
-            PlanError::Device(format!(
-                "there is no PCI device {a} on this host; `passagectl scan` lists the devices"
+            PlanError::Device(tr_f(
+                "there is no PCI device {dev} on this host; `passagectl scan` lists the devices",
+                &[("dev", &a.to_string())],
             ))
         })?;
         if d.is_bridge() {
-            return Err(PlanError::Device(format!(
-                "{a} is a PCI bridge; bridges stay with the host"
+            return Err(PlanError::Device(tr_f(
+                "{dev} is a PCI bridge; bridges stay with the host",
+                &[("dev", &a.to_string())],
             )));
         }
         let g = host.group_of(*a).ok_or_else(|| {
-            PlanError::Device(format!("{a} is in no IOMMU group: turn the IOMMU on first"))
+            PlanError::Device(tr_f(
+                "{dev} is in no IOMMU group: turn the IOMMU on first",
+                &[("dev", &a.to_string())],
+            ))
         })?;
         if !g.viable && !allow_host {
-            return Err(PlanError::Device(format!(
-                "{a} is in IOMMU group {}, which holds what the host needs ({}); taking it would take that from the host",
-                g.id,
-                g.host_needs.iter().map(|n| n.device().to_string()).collect::<Vec<_>>().join(", ")
+            return Err(PlanError::Device(tr_f(
+                "{dev} is in IOMMU group {id}, which holds what the host needs ({needs}); taking it would take that from the host",
+                &[
+                    ("dev", &a.to_string()),
+                    ("id", &g.id.to_string()),
+                    ("needs", &g.host_needs.iter().map(|n| n.device().to_string()).collect::<Vec<_>>().join(", ")),
+                ],
             )));
         }
         if seen.insert(g.id) {
@@ -77,10 +86,9 @@ pub fn check_group(host: &Host, devices: &[PciAddress], allow_host: bool) -> Res
                 .map(|m| m.to_string())
                 .collect();
             if !missing.is_empty() {
-                return Err(PlanError::Device(format!(
-                    "a VM takes the whole IOMMU group {}: add {} too",
-                    g.id,
-                    missing.join(", ")
+                return Err(PlanError::Device(tr_f(
+                    "a VM takes the whole IOMMU group {id}: add {devs} too",
+                    &[("id", &g.id.to_string()), ("devs", &missing.join(", "))],
                 )));
             }
         }
