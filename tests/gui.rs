@@ -750,7 +750,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         ("vm-pci", &["pci-add=0000:04:00.0"], &["TU102 [GeForce RTX 2080 Ti Rev. A]", "0000:0a:00.3 · group 28", "0000:04:00.0"]),
         ("vm-usb", &["evdev-add=/dev/input/by-id/usb-Corsair_Corsair_Gaming_K95_RGB_PLATINUM_Keyboard-event-kbd", "evdev-add=/dev/input/by-id/usb-Razer_Razer_DeathAdder_V2-event-mouse"], &["Keyboard and mouse", "usb-Razer_Razer_DeathAdder_V2-event-mouse"]),
         ("vm-boot", &[], &["1. Installation disc", "2. Disk", "3. Samsung Electronics Co Ltd NVMe SSD Controller", "Boot menu"]),
-        ("vm-review", &[], &["win10: 16 GiB, 12 CPUs, 5 PCI device(s), 2 USB device(s), 2 disc(s)", "The XML is valid", "Domain XML"]),
+        ("vm-review", &[], &["win10: 16 GiB, 12 CPUs, 5 PCI device(s), 2 USB device(s), 2 disc(s)", "Bridge br0 on this computer", "SPICE display on", "The XML is valid", "Domain XML"]),
     ];
     for (page, sets, want) in steps {
         for kv in sets {

@@ -797,6 +797,21 @@ impl StepPage {
                         );
                         r.add_suffix(&create);
                         g.add(&r);
+                        let network = match &spec.network {
+                            Some(Network::Nat { network }) => {
+                                tr_f("NAT through libvirt's “{net}” network", &[("net", network)])
+                            }
+                            Some(Network::Bridge { bridge }) => {
+                                tr_f("Bridge {br} on this computer", &[("br", bridge)])
+                            }
+                            None => tr("No network"),
+                        };
+                        let display = if spec.spice {
+                            tr("SPICE display on")
+                        } else {
+                            tr("No SPICE display: the card's own outputs only")
+                        };
+                        g.add(&super::row(&network, &display));
                         let v = super::row(&tr("Checking the XML…"), "");
                         self.validation = Some(v.clone());
                         g.add(&v);
