@@ -83,6 +83,31 @@ fn check_row(
     r
 }
 
+/// One choice of several (radio buttons in `group`): choosing it sets `field` to what `value`
+/// gives at that moment.
+fn radio_row(
+    sender: &ComponentSender<StepPage>,
+    group: Option<&gtk::CheckButton>,
+    (title, subtitle): (&str, &str),
+    field: &'static str,
+    on: bool,
+    value: impl Fn() -> String + 'static,
+) -> (adw::ActionRow, gtk::CheckButton) {
+    let c = gtk::CheckButton::new();
+    c.set_group(group);
+    c.set_active(on);
+    let r = super::row(title, subtitle);
+    r.add_prefix(&c);
+    r.set_activatable_widget(Some(&c));
+    let s = sender.clone();
+    c.connect_toggled(move |c| {
+        if c.is_active() {
+            set(&s, field, value());
+        }
+    });
+    (r, c)
+}
+
 fn entry_row(
     sender: &ComponentSender<StepPage>,
     title: &str,
@@ -453,23 +478,19 @@ impl StepPage {
                 ];
                 let mut first: Option<gtk::CheckButton> = None;
                 for (id, title, subtitle, on) in choices {
-                    let c = gtk::CheckButton::new();
-                    c.set_group(first.as_ref());
-                    c.set_active(on);
+                    let entry = bridge.clone();
+                    let (r, c) = radio_row(
+                        sender,
+                        first.as_ref(),
+                        (&title, &subtitle),
+                        "network",
+                        on,
+                        move || match id {
+                            "bridge" => format!("bridge:{}", entry.text()),
+                            other => other.to_string(),
+                        },
+                    );
                     c.set_widget_name(&format!("network-{id}"));
-                    let r = super::row(&title, &subtitle);
-                    r.add_prefix(&c);
-                    r.set_activatable_widget(Some(&c));
-                    let (s, entry) = (sender.clone(), bridge.clone());
-                    c.connect_toggled(move |c| {
-                        if c.is_active() {
-                            let v = match id {
-                                "bridge" => format!("bridge:{}", entry.text()),
-                                other => other.to_string(),
-                            };
-                            set(&s, "network", v);
-                        }
-                    });
                     g.add(&r);
                     if id == "bridge" {
                         g.add(&bridge);
@@ -505,20 +526,14 @@ impl StepPage {
             }
             Step::Firmware => {
                 let g = group(&tr("UEFI firmware"), &tr("GPU passthrough needs UEFI (OVMF). libvirt can choose the firmware, or Passage uses the one you pick."));
-                let auto = gtk::CheckButton::new();
-                auto.set_active(d.firmware.is_none());
-                let r = super::row(
-                    &tr("Let libvirt choose"),
-                    &tr("Recommended: libvirt picks a firmware that matches the features below."),
+                let (r, auto) = radio_row(
+                    sender,
+                    None,
+                    (&tr("Let libvirt choose"), &tr("Recommended: libvirt picks a firmware that matches the features below.")),
+                    "firmware",
+                    d.firmware.is_none(),
+                    || "auto".into(),
                 );
-                r.add_prefix(&auto);
-                r.set_activatable_widget(Some(&auto));
-                let s = sender.clone();
-                auto.connect_toggled(move |c| {
-                    if c.is_active() {
-                        set(&s, "firmware", "auto");
-                    }
-                });
                 g.add(&r);
                 for (i, f) in host
                     .firmware
@@ -526,18 +541,14 @@ impl StepPage {
                     .enumerate()
                     .filter(|(_, f)| f.is_x86_64_uefi() && f.installed)
                 {
-                    let c = gtk::CheckButton::new();
-                    c.set_group(Some(&auto));
-                    c.set_active(d.firmware == Some(i));
-                    let r = super::row(&f.description, f.executable.as_deref().unwrap_or_default());
-                    r.add_prefix(&c);
-                    r.set_activatable_widget(Some(&c));
-                    let s = sender.clone();
-                    c.connect_toggled(move |c| {
-                        if c.is_active() {
-                            set(&s, "firmware", i.to_string());
-                        }
-                    });
+                    let (r, _) = radio_row(
+                        sender,
+                        Some(&auto),
+                        (&f.description, f.executable.as_deref().unwrap_or_default()),
+                        "firmware",
+                        d.firmware == Some(i),
+                        move || i.to_string(),
+                    );
                     g.add(&r);
                 }
                 self.add(root, g);
