@@ -31,6 +31,15 @@ impl Helper {
         }
     }
 
+    /// The helper's own view of the host (scanned off the bus's thread), for checks made
+    /// before polkit is asked.
+    async fn scan(&self) -> fdo::Result<Host> {
+        let root = self.root.clone();
+        blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
+            .await
+            .map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
     /// Runs `f` off the bus's thread, one change at a time.
     async fn exclusive<T: Send + 'static>(
         &self,
@@ -238,10 +247,7 @@ impl Helper {
     ) -> fdo::Result<(String, String)> {
         let gpu = address_arg(&gpu)?;
         // Checked before polkit is asked, on the helper's own view of the host.
-        let root = self.root.clone();
-        let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
-            .await
-            .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let host = self.scan().await?;
         // The same rule the app applies before it offers the card (core's Host::vm_gpu).
         let group = host
             .vm_gpu(gpu)
@@ -293,10 +299,7 @@ impl Helper {
         override_host: bool,
     ) -> fdo::Result<String> {
         let devices = devices_arg(&devices)?;
-        let root = self.root.clone();
-        let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
-            .await
-            .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let host = self.scan().await?;
         // The guard first, so bad input never reaches polkit; the override is its own action.
         let needs_override = plan::vfio::check_group(&host, &devices, false).is_err();
         plan::vfio::check_group(&host, &devices, override_host).map_err(plan_error)?;
@@ -376,10 +379,7 @@ impl Helper {
         size_kib: u64,
         count: u64,
     ) -> fdo::Result<(String, String)> {
-        let root = self.root.clone();
-        let host = blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
-            .await
-            .map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let host = self.scan().await?;
         let sizes: Vec<u64> = host.memory.hugepages.iter().map(|p| p.size_kib).collect();
         if !sizes.contains(&size_kib) {
             return Err(fdo::Error::InvalidArgs(format!(
