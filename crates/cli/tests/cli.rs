@@ -680,14 +680,17 @@ fn check_speaks_german_with_the_german_catalogue() {
         loc.join("de_DE.UTF-8/LC_MESSAGES").exists(),
         "localedef built no locale"
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_passagectl"))
-        .args(["check", "--demo"])
-        .env("NO_COLOR", "1")
-        .env("LC_ALL", "de_DE.UTF-8")
-        .env("LOCPATH", &loc)
-        .env("PASSAGE_LOCALEDIR", d.path())
-        .output()
-        .expect("passagectl");
+    let german = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_passagectl"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("LC_ALL", "de_DE.UTF-8")
+            .env("LOCPATH", &loc)
+            .env("PASSAGE_LOCALEDIR", d.path())
+            .output()
+            .expect("passagectl")
+    };
+    let o = german(&["check", "--demo"]);
     let out = stdout(&o);
     assert!(out.contains("Die Hardware-Virtualisierung ist an"), "{out}");
     assert!(
@@ -704,24 +707,7 @@ fn check_speaks_german_with_the_german_catalogue() {
         "{out}"
     );
 
-    // A VM spec's errors too (the wizard's Review shows them): the field, then German.
-    let german = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_passagectl"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("LC_ALL", "de_DE.UTF-8")
-            .env("LOCPATH", &loc)
-            .env("PASSAGE_LOCALEDIR", d.path())
-            .output()
-            .expect("passagectl")
-    };
-    let o = german(&["vm", "suggest", "--demo", "--gpu", "0000:0a:00.0"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let mut v = json(&o);
-    v["network"] = serde_json::json!({"kind": "bridge", "bridge": "br0; reboot"});
-    let spec = d.path().join("spec.json");
-    std::fs::write(&spec, v.to_string()).expect("write");
-    // And a plan's: an argument Passage does not manage.
+    // A plan's errors too: an argument Passage does not manage.
     let o = german(&["plan", "--demo", "--add", "init=/bin/sh"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -729,6 +715,14 @@ fn check_speaks_german_with_the_german_catalogue() {
         "{}",
         stderr(&o)
     );
+
+    // And a VM spec's (the wizard's Review shows them): the field, then German.
+    let o = german(&["vm", "suggest", "--demo", "--gpu", "0000:0a:00.0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v = json(&o);
+    v["network"] = serde_json::json!({"kind": "bridge", "bridge": "br0; reboot"});
+    let spec = d.path().join("spec.json");
+    std::fs::write(&spec, v.to_string()).expect("write");
     let o = german(&["vm", "xml", "--from", spec.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
