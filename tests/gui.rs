@@ -203,6 +203,19 @@ impl Session {
         self.launch_with(&["--demo"], extra_env)
     }
 
+    /// The app on a fixture tree taken for "this computer" (PASSAGE_LIVE_ROOT), talking to the
+    /// system bus at `system_bus`.
+    fn launch_live(&self, root: &Path, system_bus: &str) -> App<'_> {
+        let root = root.display().to_string();
+        self.launch_with(
+            &[],
+            &[
+                ("PASSAGE_LIVE_ROOT", root.as_str()),
+                ("DBUS_SYSTEM_BUS_ADDRESS", system_bus),
+            ],
+        )
+    }
+
     fn launch_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> App<'_> {
         let mut c = Command::new(env!("CARGO_BIN_EXE_passage"));
         c.args(args);
@@ -618,14 +631,7 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
     );
     let before = host_files(&tb);
     let s = Session::start_as(bus::ALLOWED_UID);
-    let root = tb.root.display().to_string();
-    let mut app = s.launch_with(
-        &[],
-        &[
-            ("PASSAGE_LIVE_ROOT", root.as_str()),
-            ("DBUS_SYSTEM_BUS_ADDRESS", tb.address.as_str()),
-        ],
-    );
+    let mut app = s.launch_live(&tb.root, &tb.address);
     let d = app.wait_page("check", &["The IOMMU is on"]);
     assert!(!d.contains("Demo host"), "this is not the demo host:\n{d}");
 
@@ -704,17 +710,7 @@ fn without_the_helper_the_setup_page_says_what_to_install() {
     let fixture = tempfile::tempdir().expect("tempdir");
     passage_fixtures::build("x570-tutorial", fixture.path()).expect("fixture");
     let s = Session::start();
-    let root = fixture.path().display().to_string();
-    let mut app = s.launch_with(
-        &[],
-        &[
-            ("PASSAGE_LIVE_ROOT", root.as_str()),
-            (
-                "DBUS_SYSTEM_BUS_ADDRESS",
-                "unix:path=/nonexistent/system_bus_socket",
-            ),
-        ],
-    );
+    let mut app = s.launch_live(fixture.path(), "unix:path=/nonexistent/system_bus_socket");
     app.wait_page("check", &["The IOMMU is on"]);
     app.action("show-page", Some("setup"));
     let d = app.wait_page(
@@ -851,17 +847,7 @@ fn after_the_restart_the_check_says_what_changed() {
     s.settings(
         r#"recheck-snapshot='{"boot_id":"an-earlier-boot","findings":[["iommu-off","blocker","The IOMMU is off"]]}'"#,
     );
-    let root = fixture.path().display().to_string();
-    let mut app = s.launch_with(
-        &[],
-        &[
-            ("PASSAGE_LIVE_ROOT", root.as_str()),
-            (
-                "DBUS_SYSTEM_BUS_ADDRESS",
-                "unix:path=/nonexistent/system_bus_socket",
-            ),
-        ],
-    );
+    let mut app = s.launch_live(fixture.path(), "unix:path=/nonexistent/system_bus_socket");
     let d = app.wait_page(
         "check",
         &["Since the restart", "No longer: The IOMMU is off"],
