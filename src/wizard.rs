@@ -174,9 +174,7 @@ impl Draft {
                 raw: false,
             },
             name: "win10".into(),
-            network: Some(Network::Nat {
-                network: "default".into(),
-            }),
+            network: Some(Network::default_nat()),
             spice: !host.spice_module_missing,
             firmware: None,
             secure_boot: secure,
@@ -281,9 +279,7 @@ impl Draft {
             "name" => self.name = value.trim().to_string(),
             "network" => {
                 self.network = match value.split_once(':') {
-                    None if value == "nat" => Some(Network::Nat {
-                        network: "default".into(),
-                    }),
+                    None if value == "nat" => Some(Network::default_nat()),
                     None if value == "none" => None,
                     // The bridge's name is checked with the rest of the VM (Review says what
                     // is wrong with it), so that it can be typed a letter at a time.

@@ -143,6 +143,15 @@ pub enum Network {
     Bridge { bridge: String },
 }
 
+impl Network {
+    /// libvirt's own NAT network, `default`: what a new VM gets.
+    pub fn default_nat() -> Network {
+        Network::Nat {
+            network: "default".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmSpec {
     pub name: String,
@@ -547,9 +556,7 @@ pub fn suggest(
         evdev: Vec::new(),
         disks: Vec::new(),
         cdroms: Vec::new(),
-        network: Some(Network::Nat {
-            network: "default".into(),
-        }),
+        network: Some(Network::default_nat()),
         spice: !host.spice_module_missing,
         kvm_hidden: true,
         hyperv_vendor_id: Some("passage".into()),
