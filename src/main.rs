@@ -67,7 +67,10 @@ fn main() -> ExitCode {
     let init = match parse_args(std::env::args().skip(1)) {
         Ok(Some(w)) => w,
         Ok(None) => {
-            println!("{}", tr("usage: passage [--host-root DIR | --demo] [--start-last-vm]\n\n  --host-root DIR  open a host captured with “passagectl capture”\n  --demo           open the bundled demo host\n  --start-last-vm  start the VM last started from Passage"));
+            // Not println!: a reader that stops early (`passage --help | grep -q`) must not
+            // make it panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "{}", tr("usage: passage [--host-root DIR | --demo] [--start-last-vm]\n\n  --host-root DIR  open a host captured with “passagectl capture”\n  --demo           open the bundled demo host\n  --start-last-vm  start the VM last started from Passage"));
             return ExitCode::SUCCESS;
         }
         Err(e) => {

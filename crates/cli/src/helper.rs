@@ -61,18 +61,18 @@ fn strs(v: &[String]) -> Vec<&str> {
 /// `api::with_progress`).
 fn with_progress<T>(proxy: &Helper1Proxy<'static>, call: impl Future<Output = T>) -> T {
     block_on(passage_helper::api::with_progress(proxy, call, |line| {
-        println!("  | {line}")
+        outln!("  | {line}")
     }))
 }
 
 fn done(r: zbus::Result<(String, String)>) -> Result<(), ExitCode> {
     match r {
         Ok((id, summary)) if id.is_empty() => {
-            println!("{summary}");
+            outln!("{summary}");
             Ok(())
         }
         Ok((id, summary)) => {
-            println!("Change {id} applied: {summary}\nUndo it with: passagectl undo {id}");
+            outln!("Change {id} applied: {summary}\nUndo it with: passagectl undo {id}");
             Ok(())
         }
         Err(e) => Err(report(e)),
@@ -126,7 +126,7 @@ pub fn undo(id: &str) -> ExitCode {
     };
     match with_progress(&proxy, proxy.undo(id)) {
         Ok(msg) => {
-            println!("{msg}");
+            outln!("{msg}");
             ExitCode::SUCCESS
         }
         Err(e) => report(e),
@@ -147,15 +147,15 @@ pub fn history(json: bool) -> ExitCode {
                 .iter()
                 .map(|(id, created, uid, verb, summary, state)| serde_json::json!({"id": id, "created": created, "uid": uid, "verb": verb, "summary": summary, "state": state}))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Ok(rows) => {
             if rows.is_empty() {
-                println!("Passage has made no changes to this host.");
+                outln!("Passage has made no changes to this host.");
             }
             for (id, _created, uid, verb, summary, state) in rows {
-                println!("{id}  {state:<11} {verb:<24} uid {uid:<6} {summary}");
+                outln!("{id}  {state:<11} {verb:<24} uid {uid:<6} {summary}");
             }
             ExitCode::SUCCESS
         }
@@ -173,7 +173,7 @@ fn simple(call: impl FnOnce(&Helper1Proxy<'static>) -> zbus::Result<String>) -> 
     };
     match call(&proxy) {
         Ok(msg) => {
-            println!("{msg}");
+            outln!("{msg}");
             ExitCode::SUCCESS
         }
         Err(e) => report(e),

@@ -1,11 +1,31 @@
 //! passagectl: Passage for headless hosts.
 //!
 //! Exit codes: 0 success (for `check`: nothing blocks passthrough), 1 `check` found a blocker,
-//! 2 bad usage or an unreadable root.
+//! 2 bad usage, an unreadable root, or output that could not be written.
+
+/// `print!` for the results on stdout: when the reader stops early (`passagectl scan | head`)
+/// the output ends quietly, as with other Unix tools, instead of a panic.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::write_out(format_args!($($t)*)) };
+}
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
 
 mod capture;
 mod helper;
 mod render;
+
+fn write_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("passagectl: writing the output failed: {e}");
+            std::process::exit(2);
+        }
+    }
+}
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -271,7 +291,7 @@ fn with_libvirt(
     };
     match f(&h) {
         Ok(msg) => {
-            print!("{msg}");
+            out!("{msg}");
             ExitCode::SUCCESS
         }
         Err(e @ VirtError::NoSuchVm(_)) => fail(e),
@@ -403,7 +423,7 @@ fn vm(cmd: VmCmd) -> ExitCode {
         VmCmd::Xml { from } => {
             match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(xml) => {
-                    print!("{xml}");
+                    out!("{xml}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -423,7 +443,7 @@ fn vm(cmd: VmCmd) -> ExitCode {
                 .and_then(|f| Some((f.executable.clone()?, f.nvram_template.clone()?)));
             match spec.qemu_args(fw.as_ref().map(|(c, v)| (c.as_str(), v.as_str()))) {
                 Ok(args) => {
-                    print!("{}", shell_lines(&args));
+                    out!("{}", shell_lines(&args));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -482,7 +502,7 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ExitCode> {
     let s = serde_json::to_string_pretty(v).map_err(fail)?;
-    println!("{s}");
+    outln!("{s}");
     Ok(())
 }
 
@@ -499,7 +519,7 @@ fn main() -> ExitCode {
             if json {
                 print_json(&host).err().unwrap_or(ExitCode::SUCCESS)
             } else {
-                print!("{}", render::scan(&host, color));
+                out!("{}", render::scan(&host, color));
                 ExitCode::SUCCESS
             }
         }
@@ -527,7 +547,7 @@ fn main() -> ExitCode {
                     return c;
                 }
             } else {
-                print!("{}", render::check(&host, &report, color));
+                out!("{}", render::check(&host, &report, color));
             }
             code
         }
@@ -574,7 +594,7 @@ fn main() -> ExitCode {
             match result {
                 Ok(p) if json => print_json(&p).err().unwrap_or(ExitCode::SUCCESS),
                 Ok(p) => {
-                    print!("{}", render::plan(&p, color));
+                    out!("{}", render::plan(&p, color));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -607,7 +627,7 @@ fn main() -> ExitCode {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));
             match capture::capture(&source, &out) {
                 Ok((n, host)) => {
-                    println!(
+                    outln!(
                         "Wrote {} ({n} entries: {} PCI devices, {} IOMMU groups). Attach it to your report; `passagectl scan --root {}` replays it.",
                         out.display(),
                         host.pci_devices.len(),

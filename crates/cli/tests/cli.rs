@@ -761,3 +761,37 @@ fn vm_serve_is_a_hypervisor_in_another_process() {
     );
     assert!(away.list().is_err(), "a second request is answered too");
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_and_a_full_disk_is_an_error() {
+    // 2,000 devices: far more than a pipe holds, so the write meets a reader that has gone.
+    let d = fixture("sriov-server");
+    let root = d.path().to_str().expect("utf8");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "\"$0\" scan --root '{root}' | head -c 1 >/dev/null"
+        ))
+        .arg(env!("CARGO_BIN_EXE_passagectl"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("sh");
+    assert!(
+        !stderr(&o).contains("panicked") && !stderr(&o).contains("failed printing"),
+        "{}",
+        stderr(&o)
+    );
+    // A write that fails for another reason is said and is not success.
+    let o = Command::new(env!("CARGO_BIN_EXE_passagectl"))
+        .args(["scan", "--demo"])
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create("/dev/full").expect("/dev/full"))
+        .output()
+        .expect("passagectl");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("writing the output failed"),
+        "{}",
+        stderr(&o)
+    );
+}
