@@ -41,8 +41,11 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     let wset = gio::SimpleAction::new("wizard-set", string);
     let s = sender.clone();
     wset.connect_activate(move |_, p| {
-        if let Some((k, v)) = p.and_then(|v| v.str()).and_then(|kv| kv.split_once('=')) {
-            s.input(Msg::WizardSet(k.to_string(), v.to_string()));
+        if let Some(kv) = p.and_then(|v| v.str()) {
+            s.input(match parse_kv(kv, crate::wizard::Choice::parse) {
+                Ok(c) => Msg::WizardSet(c),
+                Err(e) => Msg::Toast(e),
+            });
         }
     });
     app.add_action(&wset);
@@ -52,9 +55,11 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
             "edit-devices",
             (|v: &str| Msg::EditDevices(v.to_string())) as fn(&str) -> Msg,
         ),
-        ("edit-set", |kv: &str| match kv.split_once('=') {
-            Some((k, v)) => Msg::EditSet(k.to_string(), v.to_string()),
-            None => Msg::Toast(format!("{kv}: expected field=value")),
+        ("edit-set", |kv: &str| {
+            match parse_kv(kv, passage_core::vm::devices::DeviceChoice::parse) {
+                Ok(c) => Msg::EditSet(c),
+                Err(e) => Msg::Toast(e),
+            }
         }),
     ] {
         let a = gio::SimpleAction::new(name, string);
@@ -125,4 +130,15 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
         });
         app.add_action(&dump);
     }
+}
+
+/// An action's `field=value` parameter, parsed once where it comes in.
+fn parse_kv<T>(
+    kv: &str,
+    parse: fn(&str, &str) -> Result<T, passage_core::vm::VmError>,
+) -> Result<T, String> {
+    let (k, v) = kv
+        .split_once('=')
+        .ok_or_else(|| format!("{kv}: expected field=value"))?;
+    parse(k, v).map_err(|e| e.to_string())
 }

@@ -7,116 +7,22 @@ use passage_core::check::{self, Finding, FixAction, Report};
 use passage_core::i18n::{tr, tr_f};
 use passage_core::plan::Intent;
 use relm4::adw::prelude::*;
-use relm4::gtk::{gio, glib};
+use relm4::gtk::glib;
 use relm4::{
     adw, gtk, Component, ComponentController, ComponentParts, ComponentSender, Controller,
 };
 
 use crate::config;
 use crate::host_source::{self, Loaded, Wanted};
-use crate::logic::{self, Selection, Snapshot};
+use crate::logic::{self, Selection};
 use crate::pages::setup::Target;
 use crate::pages::wizard as wizard_page;
 use crate::pages::{check as check_page, devices, setup, vms};
 use crate::settings::Settings;
-use crate::wizard::{Draft, Step};
 
-/// The steps in the sidebar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    Check,
-    Devices,
-    Setup,
-    Vms,
-    /// A page of the new-VM wizard.
-    Vm(Step),
-}
+pub use crate::window::Page;
 
-impl Page {
-    pub const MAIN: [Page; 4] = [Page::Check, Page::Devices, Page::Setup, Page::Vms];
-    /// Every page, in the sidebar's order.
-    pub fn all() -> Vec<Page> {
-        Page::MAIN
-            .into_iter()
-            .chain(Step::ALL.into_iter().map(Page::Vm))
-            .collect()
-    }
-    pub fn id(self) -> &'static str {
-        match self {
-            Page::Check => "check",
-            Page::Devices => "devices",
-            Page::Setup => "setup",
-            Page::Vms => "vms",
-            Page::Vm(s) => s.id(),
-        }
-    }
-    pub fn title(self) -> String {
-        match self {
-            Page::Check => tr("System Check"),
-            Page::Devices => tr("Devices"),
-            Page::Setup => tr("Host Setup"),
-            Page::Vms => tr("Virtual Machines"),
-            Page::Vm(s) => s.title(),
-        }
-    }
-    /// The sidebar's icon; the wizard's steps show their number instead.
-    fn icon(self) -> Option<&'static str> {
-        match self {
-            Page::Check => Some("emblem-ok-symbolic"),
-            Page::Devices => Some("video-display-symbolic"),
-            Page::Setup => Some("emblem-system-symbolic"),
-            Page::Vms => Some("computer-symbolic"),
-            Page::Vm(_) => None,
-        }
-    }
-    pub fn from_id(id: &str) -> Option<Page> {
-        Page::all().into_iter().find(|p| p.id() == id)
-    }
-}
-
-#[derive(Debug)]
-pub enum Msg {
-    Navigate(Page),
-    Rescan,
-    Chose(Selection),
-    ChooseGpu(String),
-    Refused(String),
-    Fix(Finding),
-    Toast(String),
-    Apply,
-    Undo(String),
-    UndoAll,
-    Applied,
-    Undone,
-    About,
-    Started(String),
-    StartLastVm,
-    /// A wizard choice, `field` = `value` (from a page, or the `app.wizard-set` action).
-    WizardSet(String, String),
-    WizardCreate,
-    /// Edit an existing VM's devices: fetch its XML, then open the dialog.
-    EditDevices(String),
-    EditOpen(String, String),
-    EditSet(String, String),
-    EditSave,
-    CreateProgress(f64),
-    Created(String),
-    Dump(String),
-}
-
-/// What the app was started with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Init {
-    pub wanted: Wanted,
-    /// `--start-last-vm` (the desktop file's action): start the VM last started from Passage.
-    pub start_last_vm: bool,
-}
-
-#[derive(Debug)]
-pub enum Cmd {
-    Loaded(Result<Arc<Loaded>, String>, Option<Arc<Report>>),
-    Rebooted(Result<(), String>),
-}
+pub use crate::messages::{Cmd, Init, Msg};
 
 pub struct App {
     wanted: Wanted,
@@ -136,12 +42,9 @@ pub struct App {
     setup: Controller<setup::SetupPage>,
     vms: Controller<vms::VmsPage>,
     /// The wizard's pages, each built when first shown.
-    wizard: Vec<(Step, Controller<wizard_page::StepPage>)>,
-    sender: ComponentSender<App>,
-    /// The VM the wizard is making.
-    draft: Option<Draft>,
+    wizard: Controller<wizard_page::Wizard>,
     /// An existing VM's devices being edited, and the dialog.
-    edit: Option<(crate::wizard::PassthroughEdit, adw::Window)>,
+    edit: Option<Controller<crate::components::passthrough::DevicesDialog>>,
 }
 
 pub struct Widgets {
@@ -190,126 +93,8 @@ impl Component for App {
             window.add_css_class("devel");
         }
 
-        // Sidebar.
-        let sidebar = gtk::ListBox::new();
-        sidebar.add_css_class("navigation-sidebar");
-        for p in Page::all() {
-            if p == Page::Vm(Step::Media) {
-                // The wizard's steps under their own heading.
-                let l = gtk::Label::new(Some(&tr("New Virtual Machine")));
-                l.add_css_class("heading");
-                l.add_css_class("dim-label");
-                l.set_xalign(0.0);
-                l.set_margin_top(12);
-                l.set_margin_start(6);
-                let row = gtk::ListBoxRow::new();
-                row.set_child(Some(&l));
-                row.set_activatable(false);
-                row.set_selectable(false);
-                sidebar.append(&row);
-            }
-            let bx = gtk::Box::new(gtk::Orientation::Horizontal, 12);
-            match (p.icon(), p) {
-                (Some(icon), _) => bx.append(&gtk::Image::from_icon_name(icon)),
-                // The wizard's steps are numbered: it is a sequence, and ten more icons to load
-                // would slow the window's start.
-                (None, Page::Vm(step)) => {
-                    let n = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
-                    let l = gtk::Label::new(Some(&n.to_string()));
-                    l.add_css_class("dim-label");
-                    l.add_css_class("numeric");
-                    l.set_width_chars(2);
-                    bx.append(&l);
-                }
-                (None, _) => {}
-            }
-            let l = gtk::Label::new(Some(&p.title()));
-            l.set_xalign(0.0);
-            l.set_ellipsize(gtk::pango::EllipsizeMode::End);
-            bx.append(&l);
-            let row = gtk::ListBoxRow::new();
-            row.set_child(Some(&bx));
-            row.set_widget_name(&format!("nav-{}", p.id()));
-            sidebar.append(&row);
-        }
-        let s = sender.clone();
-        sidebar.connect_row_activated(move |_, row| {
-            if let Some(p) = Page::from_id(row.widget_name().trim_start_matches("nav-")) {
-                s.input(Msg::Navigate(p));
-            }
-        });
-        let badge = gtk::Label::new(None);
-        badge.add_css_class("demo-badge");
-        badge.set_wrap(true);
-        badge.set_margin_start(12);
-        badge.set_margin_end(12);
-        badge.set_margin_bottom(12);
-        badge.set_visible(false);
-        let side_header = adw::HeaderBar::new();
-        side_header.set_title_widget(Some(&adw::WindowTitle::new(&tr("Passage"), "")));
-        let menu = gio::Menu::new();
-        menu.append(Some(&tr("_Scan Again")), Some("app.rescan"));
-        menu.append(Some(&tr("_Keyboard Shortcuts")), Some("app.shortcuts"));
-        menu.append(Some(&tr("_About Passage")), Some("app.about"));
-        let menu_button = gtk::MenuButton::new();
-        menu_button.set_icon_name("open-menu-symbolic");
-        menu_button.set_menu_model(Some(&menu));
-        menu_button.set_tooltip_text(Some(&tr("Main Menu")));
-        menu_button.set_primary(true);
-        side_header.pack_end(&menu_button);
-        let side_scroll = gtk::ScrolledWindow::new();
-        side_scroll.set_vexpand(true);
-        side_scroll.set_hscrollbar_policy(gtk::PolicyType::Never);
-        side_scroll.set_child(Some(&sidebar));
-        let side = gtk::Box::new(gtk::Orientation::Vertical, 0);
-        side.set_width_request(220);
-        side.set_hexpand(false);
-        side.add_css_class("background");
-        side.append(&side_header);
-        side.append(&side_scroll);
-        side.append(&badge);
-
-        // Content.
-        let title = adw::WindowTitle::new("", "");
-        let content_header = adw::HeaderBar::new();
-        content_header.set_title_widget(Some(&title));
-        let back = gtk::Button::from_icon_name("go-previous-symbolic");
-        back.set_tooltip_text(Some(&tr("Back")));
-        back.set_widget_name("back");
-        content_header.pack_start(&back);
-        let banner_label = gtk::Label::new(None);
-        banner_label.set_wrap(true);
-        banner_label.set_xalign(0.0);
-        banner_label.set_hexpand(true);
-        let banner_box = gtk::Box::new(gtk::Orientation::Horizontal, 12);
-        banner_box.add_css_class("demo-banner");
-        let banner_icon = gtk::Image::from_icon_name("dialog-information-symbolic");
-        banner_icon.set_valign(gtk::Align::Start);
-        banner_box.append(&banner_icon);
-        banner_box.append(&banner_label);
-        let banner = gtk::Revealer::new();
-        banner.set_transition_type(gtk::RevealerTransitionType::None);
-        banner.set_child(Some(&banner_box));
-        banner.set_widget_name("banner");
-
-        let stack = gtk::Stack::new();
-        stack.set_vexpand(true);
-        // Pages change at once, as AdwViewStack's do. A crossfade (and the banner's slide) made
-        // the GL renderer keep offscreen textures: 9 MB more with llvmpipe, measured.
-        // Only the page on screen is measured (the others may be large and are often unbuilt).
-        stack.set_hhomogeneous(false);
-        stack.set_vhomogeneous(false);
-        let loading = gtk::Box::new(gtk::Orientation::Vertical, 12);
-        loading.set_valign(gtk::Align::Center);
-        loading.append(&gtk::Label::new(Some(&tr("Reading this computer…"))));
-        // No spinner: reading takes a fraction of a second, and the spinner's icon exists only as
-        // SVG, so drawing it would load librsvg (6.5 MB, and time) at every start.
-        stack.add_named(&loading, Some("loading"));
-        // Status pages get their (SVG-only, large) icons when they are shown.
-        let error = adw::StatusPage::new();
-        error.set_title(&tr("Passage cannot read this host"));
-        stack.add_named(&error, Some("error"));
-
+        let side = crate::window::Side::new(&sender);
+        let c = crate::window::Content::new();
         let check = check_page::CheckPage::builder().launch(()).forward(
             sender.input_sender(),
             |o| match o {
@@ -339,43 +124,26 @@ impl Component for App {
                 vms::Output::Created(name) => Msg::Created(name),
                 vms::Output::EditDevices(name) => Msg::EditDevices(name),
                 vms::Output::Xml(name, xml) => Msg::EditOpen(name, xml),
+                vms::Output::Hyperv(hv) => Msg::HostHyperv(hv),
             });
-        stack.add_named(check.widget(), Some(Page::Check.id()));
-        stack.add_named(devices.widget(), Some(Page::Devices.id()));
-        stack.add_named(setup.widget(), Some(Page::Setup.id()));
-        stack.add_named(vms.widget(), Some(Page::Vms.id()));
-        stack.set_visible_child_name("loading");
+        c.stack.add_named(check.widget(), Some(Page::Check.id()));
+        c.stack
+            .add_named(devices.widget(), Some(Page::Devices.id()));
+        c.stack.add_named(setup.widget(), Some(Page::Setup.id()));
+        c.stack.add_named(vms.widget(), Some(Page::Vms.id()));
+        let wizard =
+            wizard_page::Wizard::builder()
+                .launch(())
+                .forward(sender.input_sender(), |o| match o {
+                    wizard_page::Output::Toast(t) => Msg::Toast(t),
+                    wizard_page::Output::Go(to) => Msg::Navigate(Page::Vm(to)),
+                    wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
+                    wizard_page::Output::Create { xml, volume } => Msg::CreateVm { xml, volume },
+                });
+        c.stack.add_named(wizard.widget(), Some("wizard"));
+        c.stack.set_visible_child_name("loading");
 
-        let content = gtk::Box::new(gtk::Orientation::Vertical, 0);
-        content.set_hexpand(true);
-        content.add_css_class("background");
-        content.append(&content_header);
-        content.append(&banner);
-        content.append(&stack);
-
-        let leaflet = adw::Leaflet::new();
-        leaflet.set_can_navigate_back(true);
-        leaflet.append(&side);
-        let sep = leaflet.append(&gtk::Separator::new(gtk::Orientation::Vertical));
-        sep.set_navigatable(false);
-        leaflet.append(&content);
-        leaflet.set_visible_child(&content);
-        leaflet
-            .bind_property("folded", &side_header, "show-end-title-buttons")
-            .sync_create()
-            .build();
-        leaflet
-            .bind_property("folded", &content_header, "show-start-title-buttons")
-            .sync_create()
-            .build();
-        leaflet
-            .bind_property("folded", &back, "visible")
-            .sync_create()
-            .build();
-        let l = leaflet.clone();
-        back.connect_clicked(move |_| {
-            l.navigate(adw::NavigationDirection::Back);
-        });
+        let (leaflet, content) = crate::window::leaflet(&side, &c);
 
         let toasts = adw::ToastOverlay::new();
         toasts.set_child(Some(&leaflet));
@@ -386,13 +154,13 @@ impl Component for App {
             toasts,
             leaflet,
             content,
-            sidebar,
-            stack,
-            title,
-            banner,
-            banner_label,
-            badge,
-            error,
+            sidebar: side.list,
+            stack: c.stack,
+            title: c.title,
+            banner: c.banner,
+            banner_label: c.banner_label,
+            badge: side.badge,
+            error: c.error,
         };
         crate::actions::install(&window, &sender);
         if let Some(st) = &settings {
@@ -417,9 +185,7 @@ impl Component for App {
             devices,
             setup,
             vms,
-            wizard: vec![],
-            sender: sender.clone(),
-            draft: None,
+            wizard,
             edit: None,
         };
         // The host is read once the first frame is on screen: on a small machine the scan (and
@@ -468,11 +234,8 @@ impl Component for App {
             Msg::Chose(s) => {
                 self.selection = Some(s.clone());
                 self.target = Some(Target::Gpu(s.clone()));
-                if let Some(d) = &mut self.draft {
-                    d.gpu = Some(s.clone());
-                }
+                self.wizard.emit(wizard_page::Input::Card(s.clone()));
                 self.stale(&[Page::Setup]);
-                self.stale_wizard(None);
                 let name = self
                     .loaded
                     .as_ref()
@@ -510,25 +273,15 @@ impl Component for App {
             Msg::Undo(id) => self.setup.emit(setup::Input::Undo(id)),
             Msg::UndoAll => self.setup.emit(setup::Input::UndoAll),
             Msg::Applied => {
-                self.remember_for_restart();
+                if let (Some(st), Some(r), Some(l)) = (&self.settings, &self.report, &self.loaded) {
+                    crate::restart::remember(st, l, r);
+                }
                 // Read the files again: the plan now shows what is left (nothing, normally).
                 self.load(&sender);
-                let d = adw::MessageDialog::new(
-                    Some(&w.window),
-                    Some(&tr("Restart to Finish")),
-                    Some(&tr("The changes take effect after a restart. When Passage opens again it checks this computer and tells you what changed.")),
-                );
-                d.add_response("later", &tr("_Later"));
-                d.set_close_response("later");
-                d.add_response("restart", &tr("_Restart Now"));
-                d.set_response_appearance("restart", adw::ResponseAppearance::Suggested);
                 let s = sender.clone();
-                d.connect_response(None, move |_, r| {
-                    if r == "restart" {
-                        s.oneshot_command(async { Cmd::Rebooted(reboot().await) });
-                    }
+                crate::restart::ask(&w.window, move || {
+                    s.oneshot_command(async { Cmd::Rebooted(crate::restart::reboot().await) });
                 });
-                d.present();
             }
             Msg::Undone => self.load(&sender),
             Msg::About => crate::about::show(&w.window),
@@ -544,60 +297,10 @@ impl Component for App {
                     None => toast(w, &tr("No VM has been started from Passage yet: start one here, and the launcher's “Start the Last VM” will start it next time.")),
                 }
             }
-            Msg::WizardSet(field, value) => {
-                let (Some(l), Some(d)) = (&self.loaded, &mut self.draft) else {
-                    return;
-                };
-                match d.set(&l.host, &field, &value) {
-                    Err(e) => toast(w, &e),
-                    Ok(()) => {
-                        // The page being edited keeps its widgets (and the focus in an entry);
-                        // lists that show the choice itself are redrawn at once.
-                        let redraw_now = matches!(self.page, Page::Vm(Step::Boot | Step::Review));
-                        let keep = match self.page {
-                            Page::Vm(s) if !redraw_now => Some(s),
-                            _ => None,
-                        };
-                        self.stale_wizard(keep);
-                        if redraw_now {
-                            self.show_page(w);
-                        }
-                    }
-                }
-            }
-            Msg::WizardCreate => {
-                let (Some(l), Some(d)) = (&self.loaded, &self.draft) else {
-                    return;
-                };
-                match d.spec(&l.host) {
-                    Err((step, e)) => {
-                        toast(w, &e);
-                        self.page = Page::Vm(step);
-                        self.show_page(w);
-                    }
-                    Ok(spec) => match spec.to_xml() {
-                        Err(e) => toast(w, &e.to_string()),
-                        Ok(xml) => {
-                            let volume = match d.storage {
-                                crate::wizard::Storage::New { gib, raw } => Some(vms::NewVolume {
-                                    pool: crate::wizard::POOL.into(),
-                                    path: crate::wizard::POOL_PATH.into(),
-                                    name: d.volume_name(),
-                                    bytes: gib * 1024 * 1024 * 1024,
-                                    raw,
-                                }),
-                                _ => None,
-                            };
-                            self.vms.emit(vms::Input::Create { xml, volume });
-                        }
-                    },
-                }
-            }
-            Msg::CreateProgress(f) => {
-                if let Some((_, c)) = self.wizard.iter().find(|(s, _)| *s == Step::Review) {
-                    c.emit(wizard_page::Input::Progress(f));
-                }
-            }
+            Msg::WizardSet(choice) => self.wizard.emit(wizard_page::Input::Set(choice)),
+            Msg::WizardCreate => self.wizard.emit(wizard_page::Input::Create),
+            Msg::CreateVm { xml, volume } => self.vms.emit(vms::Input::Create { xml, volume }),
+            Msg::CreateProgress(f) => self.wizard.emit(wizard_page::Input::Progress(f)),
             Msg::Created(name) => {
                 toast(w, &tr_f("{vm} is defined in libvirt", &[("vm", &name)]));
                 self.page = Page::Vms;
@@ -605,38 +308,27 @@ impl Component for App {
                 self.show_page(w);
             }
             Msg::EditDevices(name) => self.vms.emit(vms::Input::FetchXml(name)),
+            Msg::HostHyperv(hv) => self.wizard.emit(wizard_page::Input::Hyperv(hv)),
             Msg::EditOpen(name, xml) => {
                 let Some(l) = &self.loaded else { return };
-                match crate::wizard::PassthroughEdit::from_xml(&name, &xml) {
-                    Err(e) => toast(w, &e),
-                    Ok(edit) => {
-                        let dialog = crate::components::passthrough::open(
-                            &w.window, &l.host, &edit, &sender,
-                        );
-                        self.edit = Some((edit, dialog));
-                    }
+                match crate::components::passthrough::open(&w.window, l, &xml, &sender) {
+                    Ok(c) => self.edit = Some(c),
+                    Err(e) => toast(w, &tr_f("{vm}: {why}", &[("vm", &name), ("why", &e)])),
                 }
             }
-            Msg::EditSet(k, v) => {
-                if let (Some(l), Some((edit, _))) = (&self.loaded, &mut self.edit) {
-                    if let Err(e) = edit.set(&l.host, &k, &v) {
-                        toast(w, &e);
-                    }
+            Msg::EditSet(choice) => {
+                if let Some(c) = &self.edit {
+                    c.emit(crate::components::passthrough::Input::Set(choice));
                 }
             }
             Msg::EditSave => {
-                if let Some((edit, dialog)) = self.edit.take() {
-                    match edit.edited_xml() {
-                        Ok(xml) => {
-                            self.vms.emit(vms::Input::Define(xml));
-                            dialog.close();
-                        }
-                        Err(e) => {
-                            toast(w, &e);
-                            self.edit = Some((edit, dialog));
-                        }
-                    }
+                if let Some(c) = &self.edit {
+                    c.emit(crate::components::passthrough::Input::Save);
                 }
+            }
+            Msg::EditSaved(xml) => {
+                self.edit = None;
+                self.vms.emit(vms::Input::Define(xml));
             }
             Msg::Dump(path) => {
                 if let Err(e) = crate::debug::dump(w.window.upcast_ref(), &path) {
@@ -680,15 +372,15 @@ impl Component for App {
                     self.target = selection.clone().map(Target::Gpu);
                 }
                 self.selection = selection.clone();
-                self.changed = self.what_changed(&loaded, report.as_deref());
+                self.changed = match (&self.settings, report.as_deref()) {
+                    (Some(st), Some(r)) => crate::restart::what_changed(st, &loaded, r),
+                    _ => vec![],
+                };
                 self.report = report;
-                match &mut self.draft {
-                    Some(d) => d.gpu = selection.clone(),
-                    None => self.draft = Some(Draft::new(&loaded.host, selection.clone())),
-                }
+                self.wizard
+                    .emit(wizard_page::Input::Host(loaded.clone(), selection.clone()));
                 self.loaded = Some(loaded);
                 self.stale(&[Page::Check, Page::Devices, Page::Setup]);
-                self.stale_wizard(None);
                 self.show_page(w);
             }
             Cmd::Rebooted(Ok(())) => {}
@@ -701,28 +393,6 @@ fn toast(w: &Widgets, text: &str) {
     let t = adw::Toast::new(&glib::markup_escape_text(text));
     t.set_timeout(5);
     w.toasts.add_toast(t);
-}
-
-/// Asks logind to restart (it asks for a password itself when other users are logged in).
-async fn reboot() -> Result<(), String> {
-    let conn = zbus::Connection::system()
-        .await
-        .map_err(|e| e.to_string())?;
-    conn.call_method(
-        Some("org.freedesktop.login1"),
-        "/org/freedesktop/login1",
-        Some("org.freedesktop.login1.Manager"),
-        "Reboot",
-        &(true,),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| {
-        tr_f(
-            "The computer could not be restarted: {why}. Restart it from the system menu.",
-            &[("why", &e.to_string())],
-        )
-    })
 }
 
 impl App {
@@ -748,16 +418,6 @@ impl App {
         }
     }
 
-    /// The wizard's pages show an older draft, but `keep` (the page being edited).
-    fn stale_wizard(&mut self, keep: Option<Step>) {
-        let pages: Vec<Page> = Step::ALL
-            .into_iter()
-            .filter(|s| Some(*s) != keep)
-            .map(Page::Vm)
-            .collect();
-        self.stale(&pages);
-    }
-
     /// Shows the current page, rebuilding it first if it is stale.
     fn show_page(&mut self, w: &Widgets) {
         if let (Some(l), true) = (&self.loaded, self.stale.contains(&self.page)) {
@@ -776,29 +436,16 @@ impl App {
                     .setup
                     .emit(setup::Input::Show(l.clone(), self.target.clone())),
                 Page::Vms => {}
-                Page::Vm(step) => {
-                    if !self.wizard.iter().any(|(s, _)| *s == step) {
-                        let c = wizard_page::StepPage::builder().launch(step).forward(
-                            self.sender.input_sender(),
-                            |o| match o {
-                                wizard_page::Output::Set(k, v) => Msg::WizardSet(k, v),
-                                wizard_page::Output::Go(to) => Msg::Navigate(Page::Vm(to)),
-                                wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
-                                wizard_page::Output::Create => Msg::WizardCreate,
-                            },
-                        );
-                        w.stack.add_named(c.widget(), Some(step.id()));
-                        self.wizard.push((step, c));
-                    }
-                    if let (Some(d), Some((_, c))) =
-                        (&self.draft, self.wizard.iter().find(|(s, _)| *s == step))
-                    {
-                        c.emit(wizard_page::Input::Show(l.clone(), Box::new(d.clone())));
-                    }
-                }
+                Page::Vm(_) => {}
             }
         }
-        w.stack.set_visible_child_name(self.page.id());
+        match self.page {
+            Page::Vm(step) => {
+                self.wizard.emit(wizard_page::Input::Show(step));
+                w.stack.set_visible_child_name("wizard");
+            }
+            p => w.stack.set_visible_child_name(p.id()),
+        }
         w.title.set_title(&self.page.title());
         let name = format!("nav-{}", self.page.id());
         let mut row = w.sidebar.first_child();
@@ -838,35 +485,4 @@ impl App {
             }
         }
     }
-
-    /// Remembers what the check said, to tell the user what changed after the restart.
-    fn remember_for_restart(&self) {
-        if let (Some(st), Some(r), Some(l)) = (&self.settings, &self.report, &self.loaded) {
-            st.save_snapshot(&Snapshot::of(&boot_id(l), r));
-        }
-    }
-
-    fn what_changed(&self, l: &Loaded, now: Option<&Report>) -> Vec<String> {
-        let (Some(st), Some(now)) = (&self.settings, now) else {
-            return vec![];
-        };
-        if !l.can_change() {
-            return vec![];
-        }
-        let Some(before) = st.snapshot() else {
-            return vec![];
-        };
-        let id = boot_id(l);
-        if before.boot_id == id {
-            return vec![];
-        }
-        st.clear_snapshot();
-        logic::what_changed(&before, &id, now)
-    }
-}
-
-fn boot_id(l: &Loaded) -> String {
-    std::fs::read_to_string(l.root.path("/proc/sys/kernel/random/boot_id"))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
 }

@@ -160,30 +160,7 @@ pub fn groups(host: &Host) -> Vec<GroupRow> {
     rows
 }
 
-/// The GPU chosen for the VM and the group that goes with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selection {
-    pub gpu: PciAddress,
-    pub group: u32,
-    /// Every endpoint of the group (bridges stay with the host's PCI tree).
-    pub devices: Vec<PciAddress>,
-}
-
-/// Chooses `gpu` for the VM: its whole group, or a refusal that says why.
-pub fn choose(host: &Host, gpu: PciAddress) -> Result<Selection, String> {
-    let group = host.vm_gpu(gpu).map_err(|r| r.words(host))?;
-    Ok(Selection {
-        gpu,
-        group: group.id,
-        devices: host.endpoints(&group.devices),
-    })
-}
-
-/// The selection Passage proposes before the user chooses: the likeliest GPU, if it can go.
-pub fn initial_selection(host: &Host) -> Option<Selection> {
-    host.candidate_gpu()
-        .and_then(|g| choose(host, g.address).ok())
-}
+pub use passage_core::vm::devices::{choose, initial_selection, Selection};
 
 /// A change of the plan, as the Host setup page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,11 @@ mod config;
 mod debug;
 mod host_source;
 mod logic;
+mod messages;
 mod pages;
+mod restart;
 mod settings;
+mod window;
 mod wizard;
 mod workers;
 

@@ -31,6 +31,7 @@ pub enum Output {
     Created(String),
     EditDevices(String),
     Xml(String, String),
+    Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
 }
 
 pub struct VmsPage {
@@ -110,6 +111,9 @@ impl Component for VmsPage {
             Input::Define(xml) => self.worker.emit(Request::Define(xml)),
             Input::Worker(Reply::Xml(name, xml)) => {
                 let _ = sender.output(Output::Xml(name, xml));
+            }
+            Input::Worker(Reply::Hyperv(hv)) => {
+                let _ = sender.output(Output::Hyperv(hv));
             }
             Input::Worker(Reply::Progress(f)) => {
                 let _ = sender.output(Output::Progress(f));

@@ -54,6 +54,8 @@ pub enum Reply {
     Progress(f64),
     Created(String),
     Xml(String, String),
+    /// The host's Hyper-V enlightenments, from libvirt's domain capabilities (asked once).
+    Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
 }
 
 /// passagectl beside this binary (as installed, and in a cargo target dir), else on PATH.
@@ -68,6 +70,7 @@ fn passagectl() -> PathBuf {
 pub struct LibvirtWorker {
     uri: String,
     conn: Option<Remote>,
+    asked_caps: bool,
 }
 
 impl LibvirtWorker {
@@ -84,6 +87,7 @@ impl LibvirtWorker {
         let r = self
             .conn()
             .and_then(|c| c.list().map_err(|e| e.to_string()));
+        let ok = r.is_ok();
         let _ = sender.output(match r {
             Ok(v) => Reply::Vms(v),
             Err(why) => {
@@ -91,6 +95,16 @@ impl LibvirtWorker {
                 Reply::Unreachable(why)
             }
         });
+        if ok && !self.asked_caps {
+            self.asked_caps = true;
+            let caps = self
+                .conn()
+                .and_then(|c| c.capabilities().map_err(|e| e.to_string()));
+            let hv = caps
+                .ok()
+                .and_then(|x| passage_core::vm::tuning::supported_from_domcaps(&x));
+            let _ = sender.output(Reply::Hyperv(hv));
+        }
     }
 }
 
@@ -100,7 +114,11 @@ impl Worker for LibvirtWorker {
     type Output = Reply;
 
     fn init(uri: String, _sender: ComponentSender<Self>) -> Self {
-        LibvirtWorker { uri, conn: None }
+        LibvirtWorker {
+            uri,
+            conn: None,
+            asked_caps: false,
+        }
     }
 
     fn update(&mut self, msg: Request, sender: ComponentSender<Self>) {

@@ -15,6 +15,8 @@ macro_rules! outln {
 mod capture;
 mod helper;
 mod render;
+mod vm;
+mod vm_render;
 
 fn write_out(args: std::fmt::Arguments) {
     use std::io::Write;
@@ -130,7 +132,7 @@ enum Cmd {
     /// VM descriptions: a starting spec for this host, its libvirt XML, its QEMU command line
     Vm {
         #[command(subcommand)]
-        cmd: VmCmd,
+        cmd: vm::VmCmd,
     },
     /// Write the part of /sys, /proc and /etc that scan reads to a .tar.gz for a bug report
     Capture {
@@ -160,85 +162,6 @@ struct ChangeArgs {
     /// Keep the host's desktop on this GPU
     #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
     host_display: Option<String>,
-}
-
-#[derive(Subcommand)]
-enum VmCmd {
-    /// Print a starting VM spec (JSON) that passes this GPU's IOMMU group through
-    Suggest {
-        #[command(flatten)]
-        root: RootArg,
-        #[arg(long, value_name = "ADDRESS")]
-        gpu: String,
-        #[arg(long, default_value = "passage-vm")]
-        name: String,
-        #[arg(long, default_value_t = 8)]
-        vcpus: u32,
-        /// Memory in MiB
-        #[arg(long, default_value_t = 16384)]
-        memory: u64,
-    },
-    /// Define a VM in libvirt from a spec
-    Create {
-        #[arg(long, value_name = "SPEC.json")]
-        from: PathBuf,
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
-    /// The VMs libvirt knows (Passage's marked with their purpose)
-    List {
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
-    /// Start a VM
-    Start {
-        name: String,
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
-    /// Stop a VM at once (as pulling the plug)
-    Stop {
-        name: String,
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
-    /// Answer libvirt requests as JSON lines on stdin/stdout (the app's libvirt worker)
-    #[command(hide = true)]
-    Serve {
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
-    /// Remove a VM's definition and NVRAM (its disks stay)
-    Remove {
-        name: String,
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
-    /// Set an existing VM's passed-through devices (everything else in it is kept as it is)
-    Passthrough {
-        name: String,
-        /// PCI devices to pass through (repeatable; whole IOMMU groups)
-        #[arg(long = "device", value_name = "ADDRESS")]
-        devices: Vec<String>,
-        /// USB devices to pass through, vendor:product (repeatable)
-        #[arg(long = "usb", value_name = "VVVV:PPPP")]
-        usb: Vec<String>,
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
-    /// Print the libvirt domain XML of a VM spec
-    Xml {
-        /// The spec (JSON), `-` for standard input
-        #[arg(long, value_name = "SPEC.json")]
-        from: PathBuf,
-    },
-    /// Print the bare QEMU command line of a VM spec
-    QemuCmdline {
-        #[arg(long, value_name = "SPEC.json")]
-        from: PathBuf,
-        #[command(flatten)]
-        root: RootArg,
-    },
 }
 
 /// A command as a shell script line: each option with its value on a line, quoted where needed.
@@ -277,6 +200,14 @@ struct ConnectArg {
     uri: String,
 }
 
+impl Default for ConnectArg {
+    fn default() -> Self {
+        ConnectArg {
+            uri: "qemu:///system".into(),
+        }
+    }
+}
+
 fn with_libvirt(
     conn: &ConnectArg,
     f: impl FnOnce(&passage_virt::Libvirt) -> Result<String, passage_virt::VirtError>,
@@ -298,156 +229,6 @@ fn with_libvirt(
         Err(e) => {
             eprintln!("passagectl: {e}");
             ExitCode::from(1)
-        }
-    }
-}
-
-fn read_spec(from: &Path) -> Result<passage_core::vm::VmSpec, String> {
-    let text = if from == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
-        s
-    } else {
-        std::fs::read_to_string(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?
-    };
-    serde_json::from_str(&text).map_err(|e| format!("{} is not a VM spec: {e}", from.display()))
-}
-
-fn vm(cmd: VmCmd) -> ExitCode {
-    match cmd {
-        VmCmd::Suggest {
-            root,
-            gpu,
-            name,
-            vcpus,
-            memory,
-        } => {
-            let gpu: PciAddress = match gpu.parse() {
-                Ok(g) => g,
-                Err(e) => return fail(e),
-            };
-            let (_root, host) = match scan_root(&root) {
-                Ok(x) => x,
-                Err(e) => return fail(e),
-            };
-            match passage_core::vm::suggest(&host, gpu, &name, vcpus, memory) {
-                Ok(spec) => print_json(&spec).err().unwrap_or(ExitCode::SUCCESS),
-                Err(e) => fail(e),
-            }
-        }
-        VmCmd::Serve { conn } => {
-            let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-            match passage_virt::remote::serve_uri(&conn.uri, stdin.lock(), stdout.lock()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e),
-            }
-        }
-        VmCmd::Create { from, conn } => {
-            let xml = match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
-                Ok(x) => x,
-                Err(e) => return fail(e),
-            };
-            with_libvirt(&conn, |h| {
-                passage_virt::Hypervisor::define(h, &xml).map(|name| {
-                    format!("VM {name} defined. Start it with: passagectl vm start {name}\n")
-                })
-            })
-        }
-        VmCmd::List { conn } => with_libvirt(&conn, |h| {
-            use passage_virt::Hypervisor;
-            let mut out = String::new();
-            for v in h.list()? {
-                let state = if v.running { "running" } else { "shut off" };
-                out.push_str(&format!(
-                    "{:<24} {state:<9} {}\n",
-                    v.name,
-                    v.passage_purpose
-                        .map(|p| format!("passage: {p}"))
-                        .unwrap_or_default()
-                ));
-            }
-            Ok(out)
-        }),
-        VmCmd::Start { name, conn } => with_libvirt(&conn, |h| {
-            use passage_virt::Hypervisor;
-            h.start(&name).map(|()| format!("VM {name} started.\n"))
-        }),
-        VmCmd::Stop { name, conn } => with_libvirt(&conn, |h| {
-            use passage_virt::Hypervisor;
-            h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
-        }),
-        VmCmd::Remove { name, conn } => with_libvirt(&conn, |h| {
-            use passage_virt::Hypervisor;
-            h.undefine(&name)
-                .map(|()| format!("VM {name} removed (its disks were kept).\n"))
-        }),
-        VmCmd::Passthrough {
-            name,
-            devices,
-            usb,
-            conn,
-        } => {
-            let mut pci = Vec::new();
-            for d in &devices {
-                match d.parse::<PciAddress>() {
-                    Ok(address) => pci.push(passage_core::vm::PciPassthrough {
-                        address,
-                        rom: None,
-                        boot_order: None,
-                    }),
-                    Err(e) => return fail(e),
-                }
-            }
-            let mut usbs = Vec::new();
-            for u in &usb {
-                match passage_core::host::pci::parse_id_pair(u) {
-                    Some((vendor, product)) => {
-                        usbs.push(passage_core::vm::UsbPassthrough { vendor, product })
-                    }
-                    None => {
-                        return fail(format!(
-                            "{u:?} is not a USB vendor:product such as 046d:c52b"
-                        ))
-                    }
-                }
-            }
-            with_libvirt(&conn, |h| {
-                use passage_virt::Hypervisor;
-                let xml = h.xml(&name)?;
-                let edited = passage_core::vm::import::replace_passthrough(&xml, &pci, &usbs)
-                    .map_err(|e| passage_virt::VirtError::Libvirt(e.to_string()))?;
-                h.define(&edited)?;
-                Ok(format!("VM {name} now passes through {} PCI and {} USB device(s); the rest of its definition is unchanged.\n", pci.len(), usbs.len()))
-            })
-        }
-        VmCmd::Xml { from } => {
-            match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
-                Ok(xml) => {
-                    out!("{xml}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
-        }
-        VmCmd::QemuCmdline { from, root } => {
-            let spec = match read_spec(&from) {
-                Ok(s) => s,
-                Err(e) => return fail(e),
-            };
-            let (_root, host) = match scan_root(&root) {
-                Ok(x) => x,
-                Err(e) => return fail(e),
-            };
-            let fw = host
-                .ovmf()
-                .and_then(|f| Some((f.executable.clone()?, f.nvram_template.clone()?)));
-            match spec.qemu_args(fw.as_ref().map(|(c, v)| (c.as_str(), v.as_str()))) {
-                Ok(args) => {
-                    out!("{}", shell_lines(&args));
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
         }
     }
 }
@@ -622,7 +403,7 @@ fn main() -> ExitCode {
         } => helper::bind(&devices, override_host),
         Cmd::Restore { devices } => helper::restore(&devices),
         Cmd::History { json } => helper::history(json),
-        Cmd::Vm { cmd } => vm(cmd),
+        Cmd::Vm { cmd } => vm::run(cmd),
         Cmd::Capture { out, root } => {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));
             match capture::capture(&source, &out) {

@@ -559,8 +559,9 @@ fn vm_suggest_xml_and_qemu_cmdline_for_headless_hosts() {
     let o = passagectl(&["vm", "xml", "--from", spec.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is not a VM spec"), "{}", stderr(&o));
+    // A device that cannot go is the host's refusal: 1.
     let o = passagectl(&["vm", "suggest", "--demo", "--gpu", "0000:0d:00.5"]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]
@@ -617,42 +618,6 @@ fn vm_commands_talk_to_libvirt() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("Is libvirtd running"), "{}", stderr(&o));
-}
-
-#[test]
-fn vm_passthrough_edits_an_existing_vm() {
-    let o = passagectl(&[
-        "vm",
-        "passthrough",
-        "test",
-        "--device",
-        "0000:0a:00.0",
-        "--usb",
-        "046d:c52b",
-        "--connect",
-        "test:///default",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("VM test now passes through 1 PCI and 1 USB device(s)"),
-        "{}",
-        stdout(&o)
-    );
-    let o = passagectl(&[
-        "vm",
-        "passthrough",
-        "test",
-        "--usb",
-        "046d",
-        "--connect",
-        "test:///default",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("not a USB vendor:product"),
-        "{}",
-        stderr(&o)
-    );
 }
 
 #[test]

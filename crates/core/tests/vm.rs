@@ -86,6 +86,8 @@ fn gaming(host: &Host) -> VmSpec {
         spice: true,
         kvm_hidden: true,
         hyperv_vendor_id: Some("passage".into()),
+        hyperv: passage_core::vm::tuning::windows_set(None),
+        topoext: false,
         boot_menu: true,
     }
 }
@@ -313,7 +315,7 @@ fn the_same_vm_as_a_bare_qemu_command_line() {
         "{line}"
     );
     assert!(
-        line.contains("-cpu host,migratable=off,kvm=off,hv_relaxed=on"),
+        line.contains("-cpu host,migratable=off,kvm=off,host-cache-info=on,l3-cache=off,hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on"),
         "{line}"
     );
     assert!(
@@ -343,4 +345,65 @@ fn the_same_vm_as_a_bare_qemu_command_line() {
     );
     // Each argument is one word for exec: nothing goes through a shell.
     assert!(args.iter().all(|a| !a.is_empty()));
+}
+
+#[test]
+fn a_windows_vm_is_tuned_like_proxmox_and_a_linux_vm_gets_no_hyper_v() {
+    let (host, _d) = x570();
+    let gpu = "0000:0a:00.0".parse().expect("gpu");
+    let s = passage_core::vm::suggest(&host, gpu, "win", 12, 16384).expect("suggest");
+    assert!(s.topoext, "an AMD host with SMT");
+    let xml = s.to_xml().expect("xml");
+    valid(&xml);
+    for h in [
+        "relaxed",
+        "vapic",
+        "vpindex",
+        "runtime",
+        "synic",
+        "stimer",
+        "reset",
+        "frequencies",
+        "tlbflush",
+        "ipi",
+    ] {
+        assert!(xml.contains(&format!("<{h} state='on'/>")), "{h}:\n{xml}");
+    }
+    assert!(xml.contains("<spinlocks state='on' retries='8191'/>"));
+    assert!(xml.contains("<timer name='hypervclock' present='yes'/>"));
+    assert!(xml.contains("<cache mode='passthrough'/>"));
+    assert!(xml.contains("<feature policy='require' name='topoext'/>"));
+    assert!(xml.contains("<emulatorpin cpuset=") && xml.contains("<iothreadpin iothread='1'"));
+
+    // The wizard's ML VM: the same passthrough, no Hyper-V at all.
+    let mut d = passage_core::vm::draft::Draft::new(
+        &host,
+        passage_core::vm::devices::initial_selection(&host),
+    );
+    d.set_text(&host, "purpose", "ml").expect("ml");
+    let ml = d.spec(&host).expect("spec");
+    let xml = ml.to_xml().expect("xml");
+    valid(&xml);
+    assert!(
+        !xml.contains("<hyperv") && !xml.contains("hypervclock"),
+        "{xml}"
+    );
+    assert!(xml.contains("<cache mode='passthrough'/>"));
+    // A disk on the VM's I/O thread.
+    assert!(xml.contains("discard='unmap' iothread='1'/>"), "{xml}");
+}
+
+#[test]
+fn hyper_v_follows_what_the_hosts_libvirt_supports() {
+    use passage_core::vm::tuning::{supported_from_domcaps, windows_set, Hv};
+    let (host, _d) = x570();
+    let gpu = "0000:0a:00.0".parse().expect("gpu");
+    let mut s = passage_core::vm::suggest(&host, gpu, "win", 4, 8192).expect("suggest");
+    // libvirt 9.0 with QEMU 8.0 (libvirt's own test data, tests/domaincapsdata).
+    let caps = "<domainCapabilities><features><hyperv supported='yes'><enum name='features'><value>relaxed</value><value>vapic</value><value>spinlocks</value><value>vpindex</value><value>runtime</value><value>synic</value><value>stimer</value><value>reset</value><value>vendor_id</value><value>frequencies</value><value>reenlightenment</value><value>tlbflush</value><value>ipi</value><value>avic</value></enum></hyperv></features></domainCapabilities>";
+    s.hyperv = windows_set(supported_from_domcaps(caps).as_deref());
+    assert!(s.hyperv.contains(&Hv::Avic) && s.hyperv.contains(&Hv::Reenlightenment));
+    let xml = s.to_xml().expect("xml");
+    valid(&xml);
+    assert!(xml.contains("<avic state='on'/>") && xml.contains("<reenlightenment state='on'/>"));
 }

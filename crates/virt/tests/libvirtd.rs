@@ -82,6 +82,8 @@ fn gaming() -> VmSpec {
         spice: true,
         kvm_hidden: true,
         hyperv_vendor_id: Some("passage".into()),
+        hyperv: passage_core::vm::tuning::windows_set(None),
+        topoext: false,
         boot_menu: true,
     }
 }
@@ -169,6 +171,8 @@ fn a_software_emulated_vm_starts_and_reaches_the_ovmf_firmware() {
         spice: false,
         kvm_hidden: false,
         hyperv_vendor_id: None,
+        hyperv: passage_core::vm::tuning::windows_set(None),
+        topoext: false,
         firmware: Firmware::Auto {
             secure_boot: false,
             enrolled_keys: false,
@@ -229,13 +233,14 @@ fn an_imported_two_gpu_domain_keeps_everything_when_its_gpu_is_swapped() {
             boot_order: None,
         })
         .collect();
-    let edited = passage_core::vm::import::replace_passthrough(
+    let edited = passage_core::vm::edit::apply(
         &held,
-        &new,
-        &[UsbPassthrough {
-            vendor: 0x046d,
-            product: 0xc52b,
-        }],
+        &passage_core::vm::edit::Changes {
+            add_pci: new.iter().map(|p| p.address).collect(),
+            remove_pci: imported.pci.iter().map(|p| p.address).collect(),
+            add_usb: vec![(0x046d, 0xc52b)],
+            remove_usb: vec![],
+        },
     )
     .expect("edit");
     h.define(&edited).expect("redefine");
@@ -265,6 +270,81 @@ fn an_imported_two_gpu_domain_keeps_everything_when_its_gpu_is_swapped() {
         "the second GPU is gone"
     );
     h.undefine("Example").expect("undefine");
+}
+
+#[test]
+fn libvirt_takes_the_device_editors_placement_on_its_own_test_domains() {
+    // libvirt's own q35 (virt-manager's layout) and i440fx domains, a card added by the editor,
+    // defined in a real libvirtd: libvirt keeps the guest slots and the root port's alias.
+    let d = PrivateLibvirtd::start();
+    let h = Libvirt::open(&d.uri()).expect("connect");
+    let card = [a("0a:00.0"), a("0a:00.1")];
+    for (file, xml) in [
+        (
+            "q35-virt-manager-basic",
+            include_str!("../../core/tests/data/libvirt/q35-virt-manager-basic.x86_64-latest.xml"),
+        ),
+        (
+            "hostdev-pci-multifunction",
+            include_str!("../../core/tests/data/libvirt/hostdev-pci-multifunction.xml"),
+        ),
+    ] {
+        let xml = xml.replace(" type='kvm'>", " type='qemu'>");
+        let edited = passage_core::vm::edit::apply(
+            &xml,
+            &passage_core::vm::edit::Changes {
+                add_pci: card.to_vec(),
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let name = h
+            .define(&edited)
+            .unwrap_or_else(|e| panic!("{file}: libvirt refused: {e}"));
+        let held = passage_core::vm::Domain::read(&h.xml(&name).expect("xml")).expect("read");
+        let mine = passage_core::vm::Domain::read(&edited).expect("read");
+        for c in card {
+            let guest = |d: &passage_core::vm::Domain| {
+                d.hostdevs
+                    .iter()
+                    .find(|x| x.host == Some(c))
+                    .map(|x| x.guest.clone())
+            };
+            assert_eq!(
+                guest(&held),
+                guest(&mine),
+                "{file}: libvirt kept {c}'s slot"
+            );
+        }
+        // A second card on q35 gets a port of Passage's, which libvirt keeps with its alias.
+        if file.starts_with("q35") {
+            let more = passage_core::vm::edit::apply(
+                &h.xml(&name).expect("xml"),
+                &passage_core::vm::edit::Changes {
+                    add_pci: vec![a("0c:00.0")],
+                    ..Default::default()
+                },
+            )
+            .expect("second card");
+            h.define(&more).expect("libvirt takes Passage's root port");
+            let back = h.xml(&name).expect("xml");
+            assert!(back.contains("<alias name='ua-passage-port-7'/>"), "{back}");
+            let gone = passage_core::vm::edit::apply(
+                &back,
+                &passage_core::vm::edit::Changes {
+                    remove_pci: vec![a("0c:00.0")],
+                    ..Default::default()
+                },
+            )
+            .expect("remove");
+            assert!(
+                !gone.contains("ua-passage-port-7"),
+                "the port went with its card"
+            );
+            h.define(&gone).expect("redefine");
+        }
+        h.undefine(&name).expect("undefine");
+    }
 }
 
 #[test]

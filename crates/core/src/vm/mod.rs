@@ -6,9 +6,17 @@
 //! in virt-manager plus the XML edits they add (kvm hidden, Hyper-V vendor_id, hugepages,
 //! pinning), and [`VmSpec::qemu_args`] the equivalent `qemu-system-x86_64` invocation.
 
+pub mod devices;
+pub mod domain;
+pub mod draft;
+pub mod edit;
 pub mod import;
+pub mod number;
 mod qemu;
+pub mod tuning;
 pub(crate) mod xml;
+
+pub use domain::Domain;
 
 use serde::{Deserialize, Serialize};
 
@@ -198,6 +206,12 @@ pub struct VmSpec {
     /// Hyper-V enlightenments (Windows guests), with this vendor_id (1–12 characters).
     #[serde(default)]
     pub hyperv_vendor_id: Option<String>,
+    /// Which enlightenments, when `hyperv_vendor_id` is set (see [`tuning`]).
+    #[serde(default = "tuning::default_set")]
+    pub hyperv: Vec<tuning::Hv>,
+    /// Tell the guest about SMT on AMD hosts (`topoext`), so it schedules on real cores.
+    #[serde(default)]
+    pub topoext: bool,
     #[serde(default = "yes")]
     pub boot_menu: bool,
 }
@@ -560,6 +574,9 @@ pub fn suggest(
         spice: !host.spice_module_missing,
         kvm_hidden: true,
         hyperv_vendor_id: Some("passage".into()),
+        hyperv: tuning::windows_set(None),
+        topoext: host.cpu.vendor_kind == crate::host::cpu::CpuVendor::Amd
+            && host.cpu.threads_per_core > 1,
         boot_menu: true,
     };
     spec.validate()?;

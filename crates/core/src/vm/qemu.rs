@@ -20,10 +20,18 @@ pub fn args(s: &VmSpec, ovmf: Option<(&str, &str)>) -> Result<Vec<String>, VmErr
     if s.kvm_hidden {
         cpu.push_str(",kvm=off");
     }
+    if s.domain_type == DomainType::Kvm {
+        cpu.push_str(",host-cache-info=on,l3-cache=off");
+    }
+    if s.topoext {
+        cpu.push_str(",topoext=on");
+    }
     if let Some(v) = &s.hyperv_vendor_id {
-        cpu.push_str(&format!(
-            ",hv_relaxed=on,hv_vapic=on,hv_spinlocks=0x1fff,hv_time=on,hv_vendor_id={v}"
-        ));
+        for h in &s.hyperv {
+            cpu.push(',');
+            cpu.push_str(h.qemu());
+        }
+        cpu.push_str(&format!(",hv-time=on,hv-vendor-id={v}"));
     }
     a.extend(["-cpu".into(), cpu]);
     let smp = match s.topology {

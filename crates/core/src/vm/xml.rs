@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::tuning::Hv;
 use super::{slots, DiskFormat, DiskSource, DomainType, Firmware, Network, Purpose, VmSpec};
 
 /// Escapes text for XML content and attributes.
@@ -102,9 +103,18 @@ pub fn render(s: &VmSpec) -> String {
     let _ = writeln!(x, "  </os>");
     let _ = writeln!(x, "  <features>\n    <acpi/>\n    <apic/>");
     if let Some(v) = &s.hyperv_vendor_id {
+        let _ = writeln!(x, "    <hyperv mode='custom'>");
+        for h in &s.hyperv {
+            let extra = if *h == Hv::Spinlocks {
+                " retries='8191'"
+            } else {
+                ""
+            };
+            let _ = writeln!(x, "      <{} state='on'{extra}/>", h.name());
+        }
         let _ = writeln!(
             x,
-            "    <hyperv mode='custom'>\n      <relaxed state='on'/>\n      <vapic state='on'/>\n      <spinlocks state='on' retries='8191'/>\n      <vendor_id state='on' value='{}'/>\n    </hyperv>",
+            "      <vendor_id state='on' value='{}'/>\n    </hyperv>",
             esc(v)
         );
     }
@@ -122,17 +132,22 @@ pub fn render(s: &VmSpec) -> String {
         DomainType::Kvm => "mode='host-passthrough' check='partial'",
         DomainType::Qemu => "mode='maximum' check='none'",
     };
-    let _ = write!(x, "  <cpu {cpu_mode} migratable='off'>");
-    match s.topology {
-        Some(t) => {
-            let _ = writeln!(
-                x,
-                "\n    <topology sockets='{}' dies='1' cores='{}' threads='{}'/>\n  </cpu>",
-                t.sockets, t.cores, t.threads
-            );
-        }
-        None => x.push_str("</cpu>\n"),
+    let _ = writeln!(x, "  <cpu {cpu_mode} migratable='off'>");
+    if let Some(t) = s.topology {
+        let _ = writeln!(
+            x,
+            "    <topology sockets='{}' dies='1' cores='{}' threads='{}'/>",
+            t.sockets, t.cores, t.threads
+        );
     }
+    // The host's cache layout, as the guest's scheduler should see it (host-passthrough only).
+    if s.domain_type == DomainType::Kvm {
+        let _ = writeln!(x, "    <cache mode='passthrough'/>");
+    }
+    if s.topoext {
+        let _ = writeln!(x, "    <feature policy='require' name='topoext'/>");
+    }
+    let _ = writeln!(x, "  </cpu>");
     let _ = writeln!(x, "  <clock offset='localtime'>\n    <timer name='rtc' tickpolicy='catchup'/>\n    <timer name='pit' tickpolicy='delay'/>\n    <timer name='hpet' present='no'/>");
     if s.hyperv_vendor_id.is_some() {
         let _ = writeln!(x, "    <timer name='hypervclock' present='yes'/>");
@@ -161,9 +176,15 @@ pub fn render(s: &VmSpec) -> String {
                 format!("<source pool='{}' volume='{}'/>", esc(pool), esc(volume)),
             ),
         };
+        // The disk's I/O on the I/O thread, pinned with the emulator away from the vCPUs.
+        let iothread = if s.emulator_cpuset.is_some() {
+            " iothread='1'"
+        } else {
+            ""
+        };
         let _ = writeln!(
             x,
-            "    <disk type='{kind}' device='disk'>\n      <driver name='qemu' type='{fmt}' cache='none' io='native' discard='unmap'/>\n      {source}\n      <target dev='vd{}' bus='virtio'/>{}\n    </disk>",
+            "    <disk type='{kind}' device='disk'>\n      <driver name='qemu' type='{fmt}' cache='none' io='native' discard='unmap'{iothread}/>\n      {source}\n      <target dev='vd{}' bus='virtio'/>{}\n    </disk>",
             letters(i),
             boot(d.boot_order)
         );

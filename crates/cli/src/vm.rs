@@ -1,0 +1,502 @@
+//! `passagectl vm …`: the same draft, device editor and domain reading as the app (core's
+//! `vm::draft`, `vm::devices`, `vm::Domain`), and libvirt through passage-virt.
+//!
+//! Exit codes: 0 done, 1 refused by the host's rules or by libvirt, 2 bad input (an unknown
+//! field, a malformed address, a file that is not a domain); nothing is defined on 1 or 2.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use passage_core::host::PciAddress;
+use passage_core::vm::devices::{choose, parse_usb, DeviceChoice, PassthroughEdit};
+use passage_core::vm::draft::{Draft, Storage, POOL, POOL_PATH};
+use passage_core::vm::{Domain, VmSpec};
+use passage_core::Host;
+use passage_virt::Hypervisor;
+
+use crate::{fail, print_json, scan_root, shell_lines, with_libvirt, ConnectArg, RootArg};
+
+#[derive(Subcommand)]
+pub enum VmCmd {
+    /// Make a VM with the wizard's defaults and choices: print its domain XML or spec, or
+    /// define it in libvirt (with its new disk image)
+    New {
+        #[command(flatten)]
+        root: RootArg,
+        /// The graphics card; its whole IOMMU group goes to the VM
+        #[arg(long, value_name = "ADDRESS")]
+        gpu: String,
+        /// A wizard choice (repeatable), e.g. name=win10, memory-gib=16, install-iso=/srv/Win10.iso,
+        /// disk=new:128, network=bridge:br0, pci-add=0000:04:00.0, usb-add=046d:c52b
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// Print the domain XML and define nothing
+        #[arg(long, group = "what")]
+        print_xml: bool,
+        /// Print the VM spec (JSON) and define nothing
+        #[arg(long, group = "what")]
+        print_spec: bool,
+        /// Make the disk image and define the VM in libvirt
+        #[arg(long, group = "what")]
+        create: bool,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Print a starting VM spec (JSON): `vm new --print-spec` with the name, vCPUs and memory
+    Suggest {
+        #[command(flatten)]
+        root: RootArg,
+        #[arg(long, value_name = "ADDRESS")]
+        gpu: String,
+        #[arg(long, default_value = "passage-vm")]
+        name: String,
+        #[arg(long)]
+        vcpus: Option<u32>,
+        /// Memory in MiB (whole GiB)
+        #[arg(long)]
+        memory: Option<u64>,
+    },
+    /// A VM as Passage reads it: devices, memory, firmware, Passage's metadata
+    Show {
+        /// The VM's name in libvirt
+        #[arg(required_unless_present = "xml", conflicts_with = "xml")]
+        name: Option<String>,
+        /// Read a domain XML file instead of asking libvirt
+        #[arg(long, value_name = "FILE")]
+        xml: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Change a VM's passed-through devices by libvirt's rules (whole IOMMU groups; everything
+    /// else in its definition stays byte for byte)
+    Edit {
+        /// The VM's name in libvirt
+        #[arg(required_unless_present = "xml", conflicts_with = "xml")]
+        name: Option<String>,
+        /// Edit a domain XML file: the result is printed, nothing is written
+        #[arg(long, value_name = "FILE")]
+        xml: Option<PathBuf>,
+        #[command(flatten)]
+        root: RootArg,
+        /// A PCI device to pass through (repeatable; its whole group must go)
+        #[arg(long, value_name = "ADDRESS")]
+        add: Vec<String>,
+        /// A PCI device to take out (repeatable; its whole group must leave)
+        #[arg(long, value_name = "ADDRESS")]
+        remove: Vec<String>,
+        /// A USB device to pass through by vendor:product (repeatable)
+        #[arg(long, value_name = "VVVV:PPPP")]
+        add_usb: Vec<String>,
+        /// A USB device to take out by vendor:product (repeatable)
+        #[arg(long, value_name = "VVVV:PPPP")]
+        remove_usb: Vec<String>,
+        /// Print the edited XML and define nothing
+        #[arg(long)]
+        print: bool,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Define a VM in libvirt from a spec
+    Create {
+        #[arg(long, value_name = "SPEC.json")]
+        from: PathBuf,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// The VMs libvirt knows (Passage's marked with their purpose)
+    List {
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Start a VM
+    Start {
+        name: String,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Stop a VM at once (as pulling the plug)
+    Stop {
+        name: String,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Answer libvirt requests as JSON lines on stdin/stdout (the app's libvirt worker)
+    #[command(hide = true)]
+    Serve {
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Remove a VM's definition and NVRAM (its disks stay)
+    Remove {
+        name: String,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Print the libvirt domain XML of a VM spec
+    Xml {
+        /// The spec (JSON), `-` for standard input
+        #[arg(long, value_name = "SPEC.json")]
+        from: PathBuf,
+    },
+    /// Print the bare QEMU command line of a VM spec
+    QemuCmdline {
+        #[arg(long, value_name = "SPEC.json")]
+        from: PathBuf,
+        #[command(flatten)]
+        root: RootArg,
+    },
+}
+
+/// A failure with its exit code: 1 refused, 2 bad input.
+struct Failed(u8, String);
+
+impl Failed {
+    fn exit(self) -> ExitCode {
+        eprintln!("passagectl: {}", self.1);
+        ExitCode::from(self.0)
+    }
+}
+
+fn bad(e: impl std::fmt::Display) -> Failed {
+    Failed(2, e.to_string())
+}
+
+fn refused(e: impl std::fmt::Display) -> Failed {
+    Failed(1, e.to_string())
+}
+
+fn read_spec(from: &Path) -> Result<VmSpec, String> {
+    let text = read_text(from)?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not a VM spec: {e}", from.display()))
+}
+
+fn read_text(from: &Path) -> Result<String, String> {
+    if from == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(from).map_err(|e| format!("cannot read {}: {e}", from.display()))
+    }
+}
+
+/// The wizard's draft for `gpu` on `host` with `sets` applied in order.
+fn draft(host: &Host, gpu: &str, sets: &[String]) -> Result<Draft, Failed> {
+    let gpu: PciAddress = gpu.parse().map_err(bad)?;
+    let selection = choose(host, gpu).map_err(refused)?;
+    let mut d = Draft::new(host, Some(selection));
+    for kv in sets {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| bad(format!("--set {kv}: expected FIELD=VALUE")))?;
+        d.set_text(host, k, v).map_err(bad)?;
+    }
+    Ok(d)
+}
+
+pub fn run(cmd: VmCmd) -> ExitCode {
+    match cmd {
+        VmCmd::New {
+            root,
+            gpu,
+            set,
+            print_xml,
+            print_spec,
+            create,
+            conn,
+        } => new(&root, &gpu, &set, (print_xml, print_spec, create), &conn)
+            .unwrap_or_else(Failed::exit),
+        VmCmd::Suggest {
+            root,
+            gpu,
+            name,
+            vcpus,
+            memory,
+        } => suggest(&root, &gpu, &name, vcpus, memory).unwrap_or_else(Failed::exit),
+        VmCmd::Show {
+            name,
+            xml,
+            json,
+            conn,
+        } => show(name.as_deref(), xml.as_deref(), json, &conn).unwrap_or_else(Failed::exit),
+        VmCmd::Edit {
+            name,
+            xml,
+            root,
+            add,
+            remove,
+            add_usb,
+            remove_usb,
+            print,
+            conn,
+        } => {
+            let choices = match edit_choices(&add, &remove, &add_usb, &remove_usb) {
+                Ok(c) => c,
+                Err(f) => return f.exit(),
+            };
+            edit(
+                name.as_deref(),
+                xml.as_deref(),
+                &root,
+                &choices,
+                print,
+                &conn,
+            )
+            .unwrap_or_else(Failed::exit)
+        }
+        VmCmd::Serve { conn } => {
+            let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+            match passage_virt::remote::serve_uri(&conn.uri, stdin.lock(), stdout.lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        VmCmd::Create { from, conn } => {
+            let xml = match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
+                Ok(x) => x,
+                Err(e) => return fail(e),
+            };
+            with_libvirt(&conn, |h| {
+                h.define(&xml).map(|name| {
+                    format!("VM {name} defined. Start it with: passagectl vm start {name}\n")
+                })
+            })
+        }
+        VmCmd::List { conn } => with_libvirt(&conn, |h| {
+            let mut out = String::new();
+            for v in h.list()? {
+                let state = if v.running { "running" } else { "shut off" };
+                out.push_str(&format!(
+                    "{:<24} {state:<9} {}\n",
+                    v.name,
+                    v.passage_purpose
+                        .map(|p| format!("passage: {p}"))
+                        .unwrap_or_default()
+                ));
+            }
+            Ok(out)
+        }),
+        VmCmd::Start { name, conn } => with_libvirt(&conn, |h| {
+            h.start(&name).map(|()| format!("VM {name} started.\n"))
+        }),
+        VmCmd::Stop { name, conn } => with_libvirt(&conn, |h| {
+            h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
+        }),
+        VmCmd::Remove { name, conn } => with_libvirt(&conn, |h| {
+            h.undefine(&name)
+                .map(|()| format!("VM {name} removed (its disks were kept).\n"))
+        }),
+        VmCmd::Xml { from } => {
+            match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
+                Ok(xml) => {
+                    out!("{xml}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        VmCmd::QemuCmdline { from, root } => qemu_cmdline(&from, &root),
+    }
+}
+
+fn new(
+    root: &RootArg,
+    gpu: &str,
+    sets: &[String],
+    (print_xml, print_spec, create): (bool, bool, bool),
+    conn: &ConnectArg,
+) -> Result<ExitCode, Failed> {
+    if !(print_xml || print_spec || create) {
+        return Err(bad("say --print-xml, --print-spec or --create"));
+    }
+    let (_root, host) = scan_root(root).map_err(bad)?;
+    let mut d = draft(&host, gpu, sets)?;
+    // Defining asks libvirt which Hyper-V enlightenments the host has; printing assumes the
+    // Proxmox set (the README says so).
+    let libvirt = if create {
+        let h = passage_virt::Libvirt::open(&conn.uri).map_err(refused)?;
+        d.hyperv_supported = h
+            .capabilities()
+            .ok()
+            .and_then(|c| passage_core::vm::tuning::supported_from_domcaps(&c));
+        Some(h)
+    } else {
+        None
+    };
+    let spec = d.spec(&host).map_err(bad)?;
+    if print_spec {
+        return Ok(print_json(&spec).err().unwrap_or(ExitCode::SUCCESS));
+    }
+    let xml = spec.to_xml().map_err(bad)?;
+    if print_xml {
+        out!("{xml}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(h) = libvirt else {
+        return Err(bad("say --print-xml, --print-spec or --create"));
+    };
+    if let Storage::New { gib, raw } = d.storage {
+        let format = if raw {
+            passage_virt::VolumeFormat::RawPreallocated
+        } else {
+            passage_virt::VolumeFormat::Qcow2
+        };
+        h.ensure_pool(POOL, POOL_PATH).map_err(refused)?;
+        h.create_volume(POOL, &d.volume_name(), gib << 30, format, &mut |_, _| {})
+            .map_err(refused)?;
+    }
+    let name = h.define(&xml).map_err(refused)?;
+    outln!("VM {name} defined. Start it with: passagectl vm start {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn suggest(
+    root: &RootArg,
+    gpu: &str,
+    name: &str,
+    vcpus: Option<u32>,
+    memory: Option<u64>,
+) -> Result<ExitCode, Failed> {
+    let mut sets = vec![format!("name={name}")];
+    if let Some(v) = vcpus {
+        sets.push(format!("vcpus={v}"));
+    }
+    if let Some(m) = memory {
+        if m == 0 || !m.is_multiple_of(1024) {
+            return Err(bad(format!(
+                "--memory {m}: give whole GiB in MiB, such as 16384"
+            )));
+        }
+        sets.push(format!("memory-gib={}", m / 1024));
+    }
+    new(
+        root,
+        gpu,
+        &sets,
+        (false, true, false),
+        &ConnectArg::default(),
+    )
+}
+
+/// A domain's XML from a file or from libvirt, and the connection when it came from libvirt.
+fn domain_xml(
+    name: Option<&str>,
+    file: Option<&Path>,
+    conn: &ConnectArg,
+) -> Result<(String, Option<passage_virt::Libvirt>), Failed> {
+    match (name, file) {
+        (_, Some(f)) => Ok((read_text(f).map_err(bad)?, None)),
+        (Some(n), None) => {
+            let h = passage_virt::Libvirt::open(&conn.uri).map_err(refused)?;
+            let xml = h.xml(n).map_err(|e| match e {
+                passage_virt::VirtError::NoSuchVm(_) => bad(e),
+                e => refused(e),
+            })?;
+            Ok((xml, Some(h)))
+        }
+        (None, None) => Err(bad("name a VM or give --xml FILE")),
+    }
+}
+
+fn show(
+    name: Option<&str>,
+    file: Option<&Path>,
+    json: bool,
+    conn: &ConnectArg,
+) -> Result<ExitCode, Failed> {
+    let (xml, _) = domain_xml(name, file, conn)?;
+    let d = Domain::read(&xml).map_err(bad)?;
+    if json {
+        return Ok(print_json(&d).err().unwrap_or(ExitCode::SUCCESS));
+    }
+    out!("{}", crate::vm_render::domain(&d));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn edit_choices(
+    add: &[String],
+    remove: &[String],
+    add_usb: &[String],
+    remove_usb: &[String],
+) -> Result<Vec<DeviceChoice>, Failed> {
+    let pci = |s: &String| s.parse::<PciAddress>().map_err(bad);
+    let usb = |s: &String| {
+        parse_usb(s).ok_or_else(|| {
+            bad(format!(
+                "{s:?} is not a USB vendor:product such as 046d:c52b"
+            ))
+        })
+    };
+    let mut out = vec![];
+    for a in remove {
+        out.push(DeviceChoice::RemovePci(pci(a)?));
+    }
+    for a in add {
+        out.push(DeviceChoice::AddPci(pci(a)?));
+    }
+    for u in remove_usb {
+        let (v, p) = usb(u)?;
+        out.push(DeviceChoice::RemoveUsb(v, p));
+    }
+    for u in add_usb {
+        let (v, p) = usb(u)?;
+        out.push(DeviceChoice::AddUsb(v, p));
+    }
+    Ok(out)
+}
+
+fn edit(
+    name: Option<&str>,
+    file: Option<&Path>,
+    root: &RootArg,
+    choices: &[DeviceChoice],
+    print: bool,
+    conn: &ConnectArg,
+) -> Result<ExitCode, Failed> {
+    let (xml, libvirt) = domain_xml(name, file, conn)?;
+    let mut e = PassthroughEdit::from_xml(&xml).map_err(bad)?;
+    let (_root, host) = scan_root(root).map_err(bad)?;
+    for c in choices {
+        e.set(&host, *c).map_err(refused)?;
+    }
+    let changes = e.changes(&host).map_err(refused)?;
+    let edited = e.edited_xml(&host).map_err(refused)?;
+    if print {
+        out!("{edited}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summary = crate::vm_render::changes(&e.name, &changes);
+    match libvirt {
+        Some(h) if !changes.is_empty() => {
+            h.define(&edited).map_err(refused)?;
+            out!("{summary}");
+        }
+        Some(_) => outln!("VM {}: nothing to change.", e.name),
+        None => out!("{summary}(from a file: nothing written; --print shows the edited XML)\n"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn qemu_cmdline(from: &Path, root: &RootArg) -> ExitCode {
+    let spec = match read_spec(from) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let (_root, host) = match scan_root(root) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let fw = host
+        .ovmf()
+        .and_then(|f| Some((f.executable.clone()?, f.nvram_template.clone()?)));
+    match spec.qemu_args(fw.as_ref().map(|(c, v)| (c.as_str(), v.as_str()))) {
+        Ok(args) => {
+            out!("{}", shell_lines(&args));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,314 @@
+//! passagectl's VM commands share the app's draft and device editor: `vm new` makes what the
+//! wizard makes, `vm show` reads domains as libvirt does, `vm edit` moves whole groups by
+//! libvirt's placement rules; bad input exits 2 and a refusal 1, and neither defines anything.
+
+mod common;
+use common::*;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use passage_core::vm::devices::initial_selection;
+use passage_core::vm::draft::Draft;
+use passage_core::{Host, Root};
+
+fn libvirt_data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/data/libvirt")
+        .join(name)
+}
+
+fn validate(xml: &str) {
+    let f = tempfile::Builder::new()
+        .suffix(".xml")
+        .tempfile()
+        .expect("tmp");
+    std::fs::write(f.path(), xml).expect("write");
+    let o = Command::new("virt-xml-validate")
+        .arg(f.path())
+        .arg("domain")
+        .output()
+        .expect("virt-xml-validate");
+    assert!(
+        o.status.success(),
+        "{}\n{xml}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+const SETS: &[(&str, &str)] = &[
+    (
+        "install-iso",
+        "/var/lib/libvirt/images/Win10_22H2_English_x64.iso",
+    ),
+    ("virtio-iso", "/var/lib/libvirt/images/virtio-win.iso"),
+    ("name", "win10"),
+    ("memory-gib", "16"),
+    ("vcpus", "12"),
+    ("pci-add", "0000:04:00.0"),
+    ("usb-add", "1b1c:1b2d"),
+];
+
+#[test]
+fn vm_new_makes_the_vm_the_wizard_makes() {
+    // The wizard's draft on the demo host, as the app starts it.
+    let d = fixture("x570-tutorial");
+    let host = Host::scan(&Root::new(d.path()).expect("root"));
+    let sel = initial_selection(&host).expect("the demo's card");
+    let mut draft = Draft::new(&host, Some(sel.clone()));
+    for (k, v) in SETS {
+        draft.set_text(&host, k, v).expect("choice");
+    }
+    let wizard_xml = draft.spec(&host).expect("spec").to_xml().expect("xml");
+
+    let mut args = vec!["vm", "new", "--demo", "--gpu"];
+    let gpu = sel.gpu.to_string();
+    args.push(&gpu);
+    let sets: Vec<String> = SETS.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    args.push("--print-xml");
+    let o = passagectl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), wizard_xml);
+    validate(&wizard_xml);
+
+    // The defaults alone agree too, and `vm suggest` is `vm new --print-spec`.
+    let o = passagectl(&["vm", "new", "--demo", "--gpu", &gpu, "--print-spec"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let defaults = Draft::new(&host, Some(sel)).spec(&host).expect("defaults");
+    assert_eq!(json(&o), serde_json::to_value(&defaults).expect("json"));
+    let o = passagectl(&["vm", "suggest", "--demo", "--gpu", &gpu, "--name", "win10"]);
+    assert_eq!(json(&o), serde_json::to_value(&defaults).expect("json"));
+}
+
+#[test]
+fn vm_new_refuses_bad_input_with_2_and_the_hosts_refusals_with_1() {
+    for (args, code, says) in [
+        (
+            vec![
+                "--gpu",
+                "0000:0a:00.0",
+                "--set",
+                "frobnicate=1",
+                "--print-xml",
+            ],
+            2,
+            "no VM setting called frobnicate",
+        ),
+        (
+            vec![
+                "--gpu",
+                "0000:0a:00.0",
+                "--set",
+                "memory-gib",
+                "--print-xml",
+            ],
+            2,
+            "FIELD=VALUE",
+        ),
+        (
+            vec!["--gpu", "0a:00", "--print-xml"],
+            2,
+            "not a PCI address",
+        ),
+        (
+            vec![
+                "--gpu",
+                "0000:0a:00.0",
+                "--set",
+                "name=bad name",
+                "--print-xml",
+            ],
+            2,
+            "name:",
+        ),
+        (
+            vec!["--gpu", "0000:0a:00.0"],
+            2,
+            "--print-xml, --print-spec or --create",
+        ),
+        (vec!["--gpu", "0000:0d:00.0", "--print-xml"], 1, "screen"),
+        (
+            vec![
+                "--gpu",
+                "0000:0a:00.0",
+                "--set",
+                "pci-add=0000:0d:00.0",
+                "--print-xml",
+            ],
+            2,
+            "cannot go to the VM",
+        ),
+    ] {
+        let mut all = vec!["vm", "new", "--demo"];
+        all.extend(args.iter());
+        let o = passagectl(&all);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn vm_show_reads_a_domain_as_libvirt_does() {
+    let f = libvirt_data("hostdev-vfio-multidomain.xml");
+    let o = passagectl(&["vm", "show", "--xml", f.to_str().expect("utf8"), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["name"], "QEMUGuest2");
+    assert_eq!(
+        v["hostdevs"][0]["host"], "0021:de:1f.1",
+        "decimal bus 222, slot 31"
+    );
+    assert_eq!(v["hostdevs"][0]["guest"]["kind"], "auto");
+    let f = libvirt_data("pci-rom.xml");
+    let v = json(&passagectl(&[
+        "vm",
+        "show",
+        "--xml",
+        f.to_str().expect("utf8"),
+        "--json",
+    ]));
+    assert_eq!(v["hostdevs"][1]["rom"]["file"], "/etc/fake/bootrom.bin");
+    assert_eq!(v["hostdevs"][0]["guest"]["slot"], 4);
+    assert_eq!(v["memory_mib"], 213, "219100 KiB");
+    assert_eq!(v["machine"], "pc");
+    for key in [
+        "uuid", "firmware", "usb", "disks", "cdroms", "graphics", "passage", "vcpus",
+    ] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    // In words too.
+    let o = passagectl(&["vm", "show", "--xml", f.to_str().expect("utf8")]);
+    assert!(
+        stdout(&o).contains("0000:06:12.6 → 0000:00:05.0 (ROM /etc/fake/bootrom.bin)"),
+        "{}",
+        stdout(&o)
+    );
+    // Not a domain: 2.
+    let dir = tempfile::tempdir().expect("tmp");
+    let junk = dir.path().join("x.xml");
+    std::fs::write(&junk, "<network><name>n</name></network>").expect("write");
+    let o = passagectl(&["vm", "show", "--xml", junk.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a <domain>"), "{}", stderr(&o));
+}
+
+#[test]
+fn vm_edit_moves_whole_groups_on_a_domain_file_and_writes_nothing() {
+    let f = libvirt_data("q35-virt-manager-basic.x86_64-latest.xml");
+    let path = f.to_str().expect("utf8");
+    let before = std::fs::read(&f).expect("read");
+    let card = [
+        "0000:0a:00.0",
+        "0000:0a:00.1",
+        "0000:0a:00.2",
+        "0000:0a:00.3",
+    ];
+    let mut args = vec!["vm", "edit", "--xml", path, "--demo", "--print"];
+    for a in &card {
+        args.extend(["--add", a]);
+    }
+    let o = passagectl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let xml = stdout(&o);
+    validate(&xml);
+    let v = {
+        let t = tempfile::Builder::new()
+            .suffix(".xml")
+            .tempfile()
+            .expect("tmp");
+        std::fs::write(t.path(), &xml).expect("write");
+        json(&passagectl(&[
+            "vm",
+            "show",
+            "--xml",
+            t.path().to_str().expect("utf8"),
+            "--json",
+        ]))
+    };
+    let guests: Vec<(u64, u64, u64)> = v["hostdevs"]
+        .as_array()
+        .expect("hostdevs")
+        .iter()
+        .map(|h| {
+            let g = &h["guest"];
+            (
+                g["bus"].as_u64().unwrap_or(99),
+                g["slot"].as_u64().unwrap_or(99),
+                g["function"].as_u64().unwrap_or(99),
+            )
+        })
+        .collect();
+    assert_eq!(
+        guests,
+        vec![(6, 0, 0), (6, 0, 1), (6, 0, 2), (6, 0, 3)],
+        "one slot on the empty port"
+    );
+
+    // Without --print, a file edit says what would change and writes nothing.
+    args.retain(|a| *a != "--print");
+    let o = passagectl(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("+ 0000:0a:00.3") && stdout(&o).contains("nothing written"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read(&f).expect("read"), before);
+
+    for (extra, code, says) in [
+        (vec!["--add", "0000:0a:00.0"], 1, "group 28"),
+        (
+            vec!["--add", "0000:0d:00.0", "--add", "0000:0d:00.1"],
+            1,
+            "screen",
+        ),
+        (vec!["--add", "0a:00"], 2, "not a PCI address"),
+        (vec!["--add-usb", "046d"], 2, "not a USB vendor:product"),
+    ] {
+        let mut a = vec!["vm", "edit", "--xml", path, "--demo", "--print"];
+        a.extend(extra.iter());
+        let o = passagectl(&a);
+        assert_eq!(o.status.code(), Some(code), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn vm_edit_defines_through_libvirt() {
+    // libvirt's test driver: its "test" VM (i686, a PCI machine).
+    let o = passagectl(&[
+        "vm",
+        "edit",
+        "test",
+        "--connect",
+        "test:///default",
+        "--demo",
+        "--add",
+        "0000:04:00.0",
+        "--add-usb",
+        "046d:c52b",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("+ 0000:04:00.0") && stdout(&o).contains("+ USB 046d:c52b"),
+        "{}",
+        stdout(&o)
+    );
+    let o = passagectl(&[
+        "vm",
+        "edit",
+        "nosuch",
+        "--connect",
+        "test:///default",
+        "--demo",
+        "--add",
+        "0000:04:00.0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no VM named"), "{}", stderr(&o));
+}

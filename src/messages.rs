@@ -1,0 +1,63 @@
+//! The window's messages: what pages, dialogs, actions and the wizard tell it.
+
+use std::sync::Arc;
+
+use passage_core::check::{Finding, Report};
+
+use crate::host_source::{Loaded, Wanted};
+use crate::logic::Selection;
+use crate::pages::vms;
+use crate::window::Page;
+
+#[derive(Debug)]
+pub enum Msg {
+    Navigate(Page),
+    Rescan,
+    Chose(Selection),
+    ChooseGpu(String),
+    Refused(String),
+    Fix(Finding),
+    Toast(String),
+    Apply,
+    Undo(String),
+    UndoAll,
+    Applied,
+    Undone,
+    About,
+    Started(String),
+    StartLastVm,
+    /// A wizard choice, `field` = `value` (from a page, or the `app.wizard-set` action).
+    WizardSet(crate::wizard::Choice),
+    WizardCreate,
+    /// The wizard made a VM's XML: make its disk image, then define it.
+    CreateVm {
+        xml: String,
+        volume: Option<vms::NewVolume>,
+    },
+    /// Edit an existing VM's devices: fetch its XML, then open the dialog.
+    EditDevices(String),
+    EditOpen(String, String),
+    EditSet(passage_core::vm::devices::DeviceChoice),
+    /// What the host's libvirt says about Hyper-V (the wizard's Windows VMs get what it has).
+    HostHyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
+    EditSave,
+    /// The dialog's edited domain, to define.
+    EditSaved(String),
+    CreateProgress(f64),
+    Created(String),
+    Dump(String),
+}
+
+/// What the app was started with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Init {
+    pub wanted: Wanted,
+    /// `--start-last-vm` (the desktop file's action): start the VM last started from Passage.
+    pub start_last_vm: bool,
+}
+
+#[derive(Debug)]
+pub enum Cmd {
+    Loaded(Result<Arc<Loaded>, String>, Option<Arc<Report>>),
+    Rebooted(Result<(), String>),
+}

@@ -1,0 +1,217 @@
+//! The VM wizard as one component: it owns the draft (core's `vm::draft`), its ten step pages
+//! (each built when first shown, one file per step), which of them show an older draft, and
+//! the creation; it emits `Create` with the domain XML and the disk image to make.
+
+mod boot;
+mod cpu;
+mod firmware;
+mod media;
+mod name;
+mod pci;
+mod resources;
+mod review;
+mod rows;
+mod step;
+mod storage;
+mod usb;
+
+use std::sync::Arc;
+
+use passage_core::vm::devices::Selection;
+use passage_core::vm::tuning::Hv;
+use relm4::gtk::prelude::*;
+use relm4::{gtk, Component, ComponentController, ComponentParts, ComponentSender, Controller};
+
+use crate::host_source::Loaded;
+use crate::pages::vms::NewVolume;
+use crate::wizard::{step_of, Choice, Draft, Step, Storage, POOL, POOL_PATH};
+
+#[derive(Debug)]
+pub enum Input {
+    /// The host was read (again), with the card chosen for the VM.
+    Host(Arc<Loaded>, Option<Selection>),
+    /// Another card was chosen on Devices.
+    Card(Selection),
+    Show(Step),
+    Set(Choice),
+    /// What the host's libvirt says about Hyper-V.
+    Hyperv(Option<Vec<Hv>>),
+    Create,
+    /// Creating the disk image, 0.0–1.0.
+    Progress(f64),
+    /// From a step page.
+    Go(Step),
+    Devices,
+}
+
+#[derive(Debug)]
+pub enum Output {
+    Toast(String),
+    /// Show this step (the window keeps the sidebar and the title in step).
+    Go(Step),
+    Devices,
+    Create {
+        xml: String,
+        volume: Option<NewVolume>,
+    },
+}
+
+pub struct Wizard {
+    loaded: Option<Arc<Loaded>>,
+    draft: Option<Draft>,
+    hyperv: Option<Vec<Hv>>,
+    steps: Vec<(Step, Controller<step::StepPage>)>,
+    /// Steps whose page shows an older draft: rebuilt when next shown.
+    stale: Vec<Step>,
+    shown: Option<Step>,
+}
+
+impl Component for Wizard {
+    type Init = ();
+    type Input = Input;
+    type Output = Output;
+    type CommandOutput = ();
+    type Root = gtk::Stack;
+    type Widgets = ();
+
+    fn init_root() -> Self::Root {
+        let s = gtk::Stack::new();
+        s.set_widget_name("wizard");
+        s.set_hhomogeneous(false);
+        s.set_vhomogeneous(false);
+        s
+    }
+
+    fn init(_: (), _root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        ComponentParts {
+            model: Wizard {
+                loaded: None,
+                draft: None,
+                hyperv: None,
+                steps: vec![],
+                stale: vec![],
+                shown: None,
+            },
+            widgets: (),
+        }
+    }
+
+    fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
+        match msg {
+            Input::Host(loaded, selection) => {
+                match &mut self.draft {
+                    Some(d) => d.gpu = selection,
+                    None => {
+                        let mut d = Draft::new(&loaded.host, selection);
+                        d.hyperv_supported = self.hyperv.clone();
+                        self.draft = Some(d);
+                    }
+                }
+                self.loaded = Some(loaded);
+                self.all_stale(None);
+            }
+            Input::Card(s) => {
+                if let Some(d) = &mut self.draft {
+                    d.gpu = Some(s);
+                }
+                self.all_stale(None);
+            }
+            Input::Hyperv(hv) => {
+                if let Some(d) = &mut self.draft {
+                    d.hyperv_supported = hv.clone();
+                }
+                self.hyperv = hv;
+                self.all_stale(None);
+            }
+            Input::Show(step) => self.show(step, root, &sender),
+            Input::Set(c) => self.set(c, root, &sender),
+            Input::Create => self.create(&sender),
+            Input::Progress(f) => {
+                if let Some((_, c)) = self.steps.iter().find(|(s, _)| *s == Step::Review) {
+                    c.emit(step::Input::Progress(f));
+                }
+            }
+            Input::Go(to) => {
+                let _ = sender.output(Output::Go(to));
+            }
+            Input::Devices => {
+                let _ = sender.output(Output::Devices);
+            }
+        }
+    }
+}
+
+impl Wizard {
+    /// Every step shows an older draft, but `keep` (the page being edited keeps its widgets,
+    /// and the focus in an entry).
+    fn all_stale(&mut self, keep: Option<Step>) {
+        self.stale = Step::ALL.into_iter().filter(|s| Some(*s) != keep).collect();
+    }
+
+    fn set(&mut self, c: Choice, root: &gtk::Stack, sender: &ComponentSender<Self>) {
+        let (Some(l), Some(d)) = (&self.loaded, &mut self.draft) else {
+            return;
+        };
+        if let Err(e) = d.set(&l.host, c) {
+            let _ = sender.output(Output::Toast(e.to_string()));
+            return;
+        }
+        // Lists that show the choice itself are redrawn at once.
+        let redraw_now = matches!(self.shown, Some(Step::Boot | Step::Review));
+        self.all_stale(if redraw_now { None } else { self.shown });
+        if let (true, Some(s)) = (redraw_now, self.shown) {
+            self.show(s, root, sender);
+        }
+    }
+
+    fn show(&mut self, step: Step, root: &gtk::Stack, sender: &ComponentSender<Self>) {
+        self.shown = Some(step);
+        if !self.steps.iter().any(|(s, _)| *s == step) {
+            let c = step::StepPage::builder()
+                .launch(step)
+                .forward(sender.input_sender(), |o| match o {
+                    step::Output::Set(c) => Input::Set(c),
+                    step::Output::Go(to) => Input::Go(to),
+                    step::Output::Devices => Input::Devices,
+                    step::Output::Create => Input::Create,
+                });
+            root.add_named(c.widget(), Some(step.id()));
+            self.steps.push((step, c));
+            self.stale.retain(|s| *s != step);
+            self.stale.push(step);
+        }
+        if let (Some(l), Some(d), true) = (&self.loaded, &self.draft, self.stale.contains(&step)) {
+            self.stale.retain(|s| *s != step);
+            if let Some((_, c)) = self.steps.iter().find(|(s, _)| *s == step) {
+                c.emit(step::Input::Show(l.clone(), Box::new(d.clone())));
+            }
+        }
+        root.set_visible_child_name(step.id());
+    }
+
+    fn create(&mut self, sender: &ComponentSender<Self>) {
+        let (Some(l), Some(d)) = (&self.loaded, &self.draft) else {
+            return;
+        };
+        let made = d.spec(&l.host).and_then(|s| s.to_xml());
+        match made {
+            Err(e) => {
+                let _ = sender.output(Output::Toast(e.to_string()));
+                let _ = sender.output(Output::Go(step_of(&e.field)));
+            }
+            Ok(xml) => {
+                let volume = match d.storage {
+                    Storage::New { gib, raw } => Some(NewVolume {
+                        pool: POOL.into(),
+                        path: POOL_PATH.into(),
+                        name: d.volume_name(),
+                        bytes: gib * 1024 * 1024 * 1024,
+                        raw,
+                    }),
+                    _ => None,
+                };
+                let _ = sender.output(Output::Create { xml, volume });
+            }
+        }
+    }
+}

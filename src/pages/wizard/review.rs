@@ -1,0 +1,129 @@
+//! Review: a summary, the network and display, the domain XML checked by libvirt's
+//! `virt-xml-validate`, and Create (with the disk image's progress).
+
+use passage_core::i18n::{tr, tr_f};
+use passage_core::vm::{Network, VmSpec};
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk};
+
+use super::rows::group;
+use super::step::{Cx, Output};
+use crate::pages::{code_view, row};
+use crate::wizard::step_of;
+
+/// What Review shows, and the parts the page updates later.
+pub struct Review {
+    pub groups: Vec<adw::PreferencesGroup>,
+    pub progress: Option<gtk::ProgressBar>,
+    pub validation: Option<adw::ActionRow>,
+    /// The XML to validate, when the draft makes a VM.
+    pub xml: Option<String>,
+}
+
+pub fn build(cx: &Cx) -> Review {
+    let g = group(&tr("Review"), "");
+    let create = gtk::Button::with_label(&tr("Create"));
+    create.add_css_class("suggested-action");
+    create.set_widget_name("create");
+    create.set_valign(gtk::Align::Center);
+    let s = cx.sender.clone();
+    create.connect_clicked(move |_| {
+        let _ = s.output(Output::Create);
+    });
+    match cx.d.spec(cx.host) {
+        Err(e) => {
+            let step = step_of(&e.field);
+            create.set_sensitive(false);
+            let r = row(&tr("Not ready yet"), &e.to_string());
+            r.add_prefix(&gtk::Image::from_icon_name("dialog-warning-symbolic"));
+            let go = gtk::Button::with_label(&step.title());
+            go.set_valign(gtk::Align::Center);
+            let s = cx.sender.clone();
+            go.connect_clicked(move |_| {
+                let _ = s.output(Output::Go(step));
+            });
+            r.add_suffix(&go);
+            g.add(&r);
+            Review {
+                groups: vec![g],
+                progress: None,
+                validation: None,
+                xml: None,
+            }
+        }
+        Ok(spec) => ready(cx, g, &create, &spec),
+    }
+}
+
+fn ready(cx: &Cx, g: adw::PreferencesGroup, create: &gtk::Button, spec: &VmSpec) -> Review {
+    let xml = spec.to_xml().unwrap_or_default();
+    let summary = tr_f(
+        "{name}: {mem} GiB, {cpus} CPUs, {pci} PCI device(s), {usb} USB device(s), {cd} disc(s)",
+        &[
+            ("name", &spec.name),
+            ("mem", &(spec.memory_mib / 1024).to_string()),
+            ("cpus", &spec.vcpus.to_string()),
+            ("pci", &spec.pci.len().to_string()),
+            ("usb", &(spec.usb.len() + spec.evdev.len()).to_string()),
+            ("cd", &spec.cdroms.len().to_string()),
+        ],
+    );
+    let r = row(
+        &summary,
+        &if cx.loaded.can_change() {
+            String::new()
+        } else {
+            tr("On the demo host the VM is defined in this computer's libvirt, but its devices belong to the demo board: it will not start here.")
+        },
+    );
+    r.add_suffix(create);
+    g.add(&r);
+    let network = match &spec.network {
+        Some(Network::Nat { network }) => {
+            tr_f("NAT through libvirt's “{net}” network", &[("net", network)])
+        }
+        Some(Network::Bridge { bridge }) => tr_f("Bridge {br} on this computer", &[("br", bridge)]),
+        None => tr("No network"),
+    };
+    let display = if spec.spice {
+        tr("SPICE display on")
+    } else {
+        tr("No SPICE display: the card's own outputs only")
+    };
+    g.add(&row(&network, &display));
+    let v = row(&tr("Checking the XML…"), "");
+    g.add(&v);
+    let p = gtk::ProgressBar::new();
+    p.set_visible(false);
+    p.set_show_text(true);
+    p.set_text(Some(&tr("Creating the disk image")));
+    g.add(&p);
+    let code = group(&tr("Domain XML"), &tr("What Passage gives libvirt."));
+    let sw = code_view(&xml);
+    sw.add_css_class("card");
+    code.add(&sw);
+    Review {
+        groups: vec![g, code],
+        progress: Some(p),
+        validation: Some(v),
+        xml: Some(xml),
+    }
+}
+
+/// Runs libvirt's own `virt-xml-validate` on the XML.
+pub fn validate(xml: &str) -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("passage-xml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let f = dir.join("domain.xml");
+    std::fs::write(&f, xml).map_err(|e| e.to_string())?;
+    let o = std::process::Command::new("virt-xml-validate")
+        .arg(&f)
+        .arg("domain")
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    match o {
+        Ok(o) if o.status.success() => Ok(tr("virt-xml-validate accepts it against libvirt's domain schema.")),
+        Ok(o) => Err(String::from_utf8_lossy(&o.stderr).lines().take(3).collect::<Vec<_>>().join(" ")),
+        Err(_) => Ok(tr("Passage checked every field; virt-xml-validate (libvirt-clients) is not installed to check the schema too.")),
+    }
+}

@@ -1,0 +1,191 @@
+//! The rows the wizard's steps are built of. Each widget sends a typed [`Choice`]: the draft
+//! is changed by values, never by text parsed back.
+
+use passage_core::i18n::tr;
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk, ComponentSender};
+
+use super::step::{Output, StepPage};
+use crate::pages::row;
+use crate::wizard::Choice;
+
+pub type Sender = ComponentSender<StepPage>;
+
+/// Sends one choice to the wizard.
+pub fn set(sender: &Sender, c: Choice) {
+    let _ = sender.output(Output::Set(c));
+}
+
+pub fn group(title: &str, description: &str) -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    if !title.is_empty() {
+        g.set_title(title);
+    }
+    if !description.is_empty() {
+        g.set_description(Some(description));
+    }
+    g
+}
+
+/// A row with a switch; `make` turns its state into the choice.
+pub fn switch_row(
+    sender: &Sender,
+    (title, subtitle): (&str, &str),
+    name: &str,
+    on: bool,
+    make: fn(bool) -> Choice,
+) -> adw::ActionRow {
+    let r = row(title, subtitle);
+    let sw = gtk::Switch::new();
+    sw.set_active(on);
+    sw.set_valign(gtk::Align::Center);
+    sw.set_widget_name(name);
+    let s = sender.clone();
+    sw.connect_state_set(move |_, v| {
+        set(&s, make(v));
+        relm4::gtk::glib::Propagation::Proceed
+    });
+    r.add_suffix(&sw);
+    r.set_activatable_widget(Some(&sw));
+    r
+}
+
+/// A row with a check box: `add` when ticked, `remove` when not.
+pub fn check_row(
+    sender: &Sender,
+    (title, subtitle): (&str, &str),
+    on: bool,
+    add: Choice,
+    remove: Choice,
+) -> adw::ActionRow {
+    let r = row(title, subtitle);
+    let c = gtk::CheckButton::new();
+    c.set_active(on);
+    let s = sender.clone();
+    c.connect_toggled(move |c| {
+        set(
+            &s,
+            if c.is_active() {
+                add.clone()
+            } else {
+                remove.clone()
+            },
+        )
+    });
+    r.add_prefix(&c);
+    r.set_activatable_widget(Some(&c));
+    r
+}
+
+/// One choice of several (radio buttons in `group`): choosing it sends what `value` gives at
+/// that moment.
+pub fn radio_row(
+    sender: &Sender,
+    group: Option<&gtk::CheckButton>,
+    (title, subtitle): (&str, &str),
+    on: bool,
+    value: impl Fn() -> Choice + 'static,
+) -> (adw::ActionRow, gtk::CheckButton) {
+    let c = gtk::CheckButton::new();
+    c.set_group(group);
+    c.set_active(on);
+    let r = row(title, subtitle);
+    r.add_prefix(&c);
+    r.set_activatable_widget(Some(&c));
+    let s = sender.clone();
+    c.connect_toggled(move |c| {
+        if c.is_active() {
+            set(&s, value());
+        }
+    });
+    (r, c)
+}
+
+/// An entry whose text is the choice, sent as it is typed.
+pub fn entry_row(
+    sender: &Sender,
+    title: &str,
+    name: &str,
+    text: &str,
+    make: fn(String) -> Choice,
+) -> adw::EntryRow {
+    let e = adw::EntryRow::new();
+    e.set_title(title);
+    e.set_text(text);
+    e.set_widget_name(name);
+    let s = sender.clone();
+    e.connect_changed(move |e| set(&s, make(e.text().to_string())));
+    e
+}
+
+/// An entry for a disc image, with a button that opens the file chooser.
+pub fn file_row(
+    sender: &Sender,
+    title: &str,
+    name: &str,
+    text: &str,
+    make: fn(String) -> Choice,
+) -> adw::EntryRow {
+    let e = entry_row(sender, title, name, text, make);
+    let b = gtk::Button::from_icon_name("document-open-symbolic");
+    b.add_css_class("flat");
+    b.set_valign(gtk::Align::Center);
+    b.set_tooltip_text(Some(&tr("Choose a File")));
+    let entry = e.clone();
+    b.connect_clicked(move |b| choose_iso(b, &entry));
+    e.add_suffix(&b);
+    e
+}
+
+fn choose_iso(from: &gtk::Button, entry: &adw::EntryRow) {
+    let window = from.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+    let chooser = gtk::FileChooserNative::new(
+        Some(&tr("Choose a Disc Image")),
+        window.as_ref(),
+        gtk::FileChooserAction::Open,
+        Some(&tr("_Open")),
+        Some(&tr("_Cancel")),
+    );
+    let filter = gtk::FileFilter::new();
+    filter.set_name(Some(&tr("Disc images")));
+    filter.add_pattern("*.iso");
+    filter.add_pattern("*.ISO");
+    chooser.add_filter(&filter);
+    let entry = entry.clone();
+    chooser.connect_response(move |c, r| {
+        if r == gtk::ResponseType::Accept {
+            if let Some(p) = c.file().and_then(|f| f.path()) {
+                entry.set_text(&p.display().to_string());
+            }
+        }
+    });
+    chooser.show();
+}
+
+/// A number in a spin button.
+pub fn spin_row(
+    sender: &Sender,
+    (title, subtitle): (&str, &str),
+    name: &str,
+    (value, min, max): (f64, f64, f64),
+    make: fn(u64) -> Choice,
+) -> adw::ActionRow {
+    let r = row(title, subtitle);
+    let sp = gtk::SpinButton::with_range(min, max.max(min), 1.0);
+    sp.set_value(value);
+    sp.set_valign(gtk::Align::Center);
+    sp.set_widget_name(name);
+    let s = sender.clone();
+    sp.connect_value_changed(move |sp| set(&s, make(sp.value() as u64)));
+    r.add_suffix(&sp);
+    r
+}
+
+/// Says when a path the user typed is not there.
+pub fn exists_note(path: &str) -> String {
+    if path.is_empty() || std::path::Path::new(path).exists() {
+        String::new()
+    } else {
+        tr("Not found on this computer: check the path before starting the VM.")
+    }
+}
