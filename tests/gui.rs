@@ -13,11 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "../crates/cli/tests/common/bus.rs"]
-#[allow(dead_code)]
-mod bus;
-#[path = "../crates/virt/tests/common/libvirtd.rs"]
-mod libvirtd;
+use passage_testkit::{bus, libvirtd};
 
 const APP_ID: &str = match option_env!("PASSAGE_APP_ID") {
     Some(v) => v,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use passage_core::i18n::{tr, tr_f};
 use passage_core::plan::{self, Intent, Plan};
-use passage_helper::api::{self, Helper1Proxy, HistoryRow};
+use passage_helper::api::{self, Helper1Proxy, HistoryRow, State};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
@@ -358,7 +358,7 @@ fn plan_for(loaded: &Loaded, target: &Target) -> Result<Plan, String> {
 }
 
 async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperError> {
-    let conn = zbus::Connection::system().await.map_err(|e| HelperError {
+    let conn = api::system_bus().await.map_err(|e| HelperError {
         unreachable: true,
         text: tr_f(
             "Cannot reach the system bus ({why}); is D-Bus running?",
@@ -475,8 +475,8 @@ impl SetupPage {
         self.applied = match &rows {
             Ok(rows) => rows
                 .iter()
-                .filter(|r| r.5 == "applied")
-                .map(|r| r.0.clone())
+                .filter(|r| r.state == State::Applied)
+                .map(|r| r.id.clone())
                 .collect(),
             Err(_) => vec![],
         };
@@ -493,15 +493,22 @@ impl SetupPage {
                 super::row(&tr("Passage has made no changes to this host."), "").upcast(),
             ),
             Ok(rows) => {
-                for (id, created, _uid, _verb, summary, state) in rows {
+                for HistoryRow {
+                    id,
+                    created,
+                    summary,
+                    state,
+                    ..
+                } in rows
+                {
                     let when = relm4::gtk::glib::DateTime::from_unix_local(created as i64)
                         .and_then(|d| d.format("%x %X"))
                         .map(|s| s.to_string())
                         .unwrap_or_default();
-                    let r = super::row(&summary, &format!("{when} · {}", state_words(&state)));
+                    let r = super::row(&summary, &format!("{when} · {}", state_words(state)));
                     r.set_widget_name(&format!("change-{id}"));
                     r.set_tooltip_text(Some(&tr_f("Change {id}", &[("id", &id)])));
-                    if state == "applied" {
+                    if state == State::Applied {
                         let b = gtk::Button::with_label(&tr("Undo"));
                         b.set_valign(gtk::Align::Center);
                         let s = sender.clone();
@@ -520,12 +527,13 @@ impl SetupPage {
 }
 
 /// The journal's state of a change, in words.
-fn state_words(state: &str) -> String {
+fn state_words(state: State) -> String {
     match state {
-        "applied" => tr("applied"),
-        "undone" => tr("undone"),
-        "rolled-back" => tr("not applied: every file was put back"),
-        "applying" | "undoing" => tr("interrupted: the helper finishes it when it starts again"),
-        other => other.to_string(),
+        State::Applied => tr("applied"),
+        State::Undone => tr("undone"),
+        State::RolledBack => tr("not applied: every file was put back"),
+        State::Applying | State::Undoing => {
+            tr("interrupted: the helper finishes it when it starts again")
+        }
     }
 }

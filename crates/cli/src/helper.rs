@@ -10,7 +10,7 @@ use zbus::block_on;
 
 fn connect() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
     block_on(async {
-        let conn = zbus::Connection::system()
+        let conn = passage_helper::api::system_bus()
             .await
             .map_err(|e| format!("cannot reach the system bus ({e}); is D-Bus running?"))?;
         let proxy = Helper1Proxy::new(&conn).await.map_err(|e| {
@@ -145,7 +145,7 @@ pub fn history(json: bool) -> ExitCode {
         Ok(rows) if json => {
             let v: Vec<_> = rows
                 .iter()
-                .map(|(id, created, uid, verb, summary, state)| serde_json::json!({"id": id, "created": created, "uid": uid, "verb": verb, "summary": summary, "state": state}))
+                .map(|r| serde_json::json!({"id": r.id, "created": r.created, "uid": r.uid, "verb": r.verb, "summary": r.summary, "state": r.state.name()}))
                 .collect();
             outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             ExitCode::SUCCESS
@@ -154,8 +154,9 @@ pub fn history(json: bool) -> ExitCode {
             if rows.is_empty() {
                 outln!("Passage has made no changes to this host.");
             }
-            for (id, _created, uid, verb, summary, state) in rows {
-                outln!("{id}  {state:<11} {verb:<24} uid {uid:<6} {summary}");
+            for r in rows {
+                let (id, state, verb, uid) = (&r.id, r.state.name(), &r.verb, r.uid);
+                outln!("{id}  {state:<11} {verb:<24} uid {uid:<6} {}", r.summary);
             }
             ExitCode::SUCCESS
         }

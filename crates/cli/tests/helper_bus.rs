@@ -2,8 +2,8 @@
 //! validation before anything else, exact undo, crash safety, progress.
 
 mod common;
-use common::bus::{TestBus, ALLOWED_UID, DENIED_UID};
 use common::{stderr, stdout};
+use passage_testkit::bus::{TestBus, ALLOWED_UID, DENIED_UID};
 
 #[test]
 fn an_allowed_caller_changes_the_tree_and_undo_is_byte_identical() {
@@ -162,7 +162,7 @@ fn malformed_input_is_refused_with_the_reason_before_polkit_is_asked() {
 fn only_root_may_own_the_helper_name() {
     let tb = TestBus::start("x570-tutorial", None, &[]);
     // A second passage-helper started as an ordinary user cannot take the name.
-    let o = std::process::Command::new(common::bus::helper_bin())
+    let o = std::process::Command::new(passage_testkit::bus::helper_bin())
         .args(["--root", tb.root.to_str().expect("utf8")])
         .env("DBUS_SYSTEM_BUS_ADDRESS", &tb.address)
         .uid(ALLOWED_UID)
@@ -603,6 +603,33 @@ fn hugepages_are_reserved_within_reason_and_given_back() {
         "{}",
         stderr(&o)
     );
+    // A reservation is a change like any other: Undo gives the pages back, once.
+    let o = tb.passagectl(ALLOWED_UID, &["hugepages", "256"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = stdout(&o)
+        .split("passagectl undo ")
+        .nth(1)
+        .map(|s| s.chars().take(6).collect::<String>())
+        .unwrap_or_else(|| panic!("a change id in {}", stdout(&o)));
+    assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "256");
+    let o = tb.passagectl(ALLOWED_UID, &["undo", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "Change {id} undone: 0 hugepages of 2048 KiB reserved now"
+        )),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "0");
+    let o = tb.passagectl(ALLOWED_UID, &["undo", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("it is undone"), "{}", stderr(&o));
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(rows[0]["id"], id.as_str());
+    assert_eq!(rows[0]["state"], "undone");
+    assert_eq!(rows[0]["verb"], "reserve-hugepages");
 }
 
 #[test]

@@ -6,7 +6,6 @@ mod common;
 use common::*;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use passage_core::vm::devices::initial_selection;
 use passage_core::vm::draft::Draft;
@@ -16,24 +15,6 @@ fn libvirt_data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../core/tests/data/libvirt")
         .join(name)
-}
-
-fn validate(xml: &str) {
-    let f = tempfile::Builder::new()
-        .suffix(".xml")
-        .tempfile()
-        .expect("tmp");
-    std::fs::write(f.path(), xml).expect("write");
-    let o = Command::new("virt-xml-validate")
-        .arg(f.path())
-        .arg("domain")
-        .output()
-        .expect("virt-xml-validate");
-    assert!(
-        o.status.success(),
-        "{}\n{xml}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 const SETS: &[(&str, &str)] = &[
@@ -72,7 +53,7 @@ fn vm_new_makes_the_vm_the_wizard_makes() {
     let o = passagectl(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), wizard_xml);
-    validate(&wizard_xml);
+    passage_testkit::valid_domain(&wizard_xml);
 
     // The defaults alone agree too, and `vm suggest` is `vm new --print-spec`.
     let o = passagectl(&["vm", "new", "--demo", "--gpu", &gpu, "--print-spec"]);
@@ -214,7 +195,7 @@ fn vm_edit_moves_whole_groups_on_a_domain_file_and_writes_nothing() {
     let o = passagectl(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let xml = stdout(&o);
-    validate(&xml);
+    passage_testkit::valid_domain(&xml);
     let v = {
         let t = tempfile::Builder::new()
             .suffix(".xml")

@@ -25,8 +25,23 @@ pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
 pub const MAX_ITEMS: usize = 64;
 pub const MAX_ITEM_LEN: usize = 512;
 
-/// One history row: id, created (Unix seconds), caller uid, verb, summary, state.
-pub type HistoryRow = (String, u64, u32, String, String, String);
+/// One change in the history (on the bus a `(stusss)` struct).
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, zbus::zvariant::Type,
+)]
+pub struct HistoryRow {
+    /// Six digits.
+    pub id: String,
+    /// Unix seconds.
+    pub created: u64,
+    /// The uid of the caller that made it.
+    pub uid: u32,
+    pub verb: String,
+    pub summary: String,
+    pub state: State,
+}
+
+pub use crate::journal::State;
 
 #[zbus::proxy(
     interface = "io.github.passage.Helper1",
@@ -72,6 +87,21 @@ pub trait Helper1 {
     /// A line of output from a step that is running (an initramfs rebuild).
     #[zbus(signal)]
     fn progress(&self, line: &str) -> zbus::Result<()>;
+}
+
+/// The process's one connection to the system bus, made at the first call and kept: the app
+/// and passagectl do not open a connection per helper call.
+pub async fn system_bus() -> zbus::Result<zbus::Connection> {
+    static SYSTEM: std::sync::Mutex<Option<zbus::Connection>> = std::sync::Mutex::new(None);
+    if let Some(c) = SYSTEM.lock().ok().and_then(|g| g.clone()) {
+        return Ok(c);
+    }
+    let c = zbus::Connection::system().await?;
+    if let Ok(mut g) = SYSTEM.lock() {
+        // Two first calls at once: the first kept wins, the other connection is dropped.
+        return Ok(g.get_or_insert(c).clone());
+    }
+    Ok(c)
 }
 
 /// Sends one planned intent to the verb that applies it. Returns (change id, summary).

@@ -13,7 +13,7 @@ use zbus::{fdo, interface, Connection};
 use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
 use crate::api::*;
-use crate::journal::{Journal, ProcessRunner, State};
+use crate::journal::{Binding, Change, Hugepages, Journal, ProcessRunner, Restored, State};
 use crate::sysfs;
 
 pub struct Helper {
@@ -319,12 +319,17 @@ impl Helper {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let rec = bound
+            let bound = bound
                 .iter()
                 .map(|(a, d)| (a.to_string(), d.clone()))
                 .collect();
             let e = Journal::new(&root)
-                .record("bind-to-vfio", uid, summary.clone(), rec, State::Applied)
+                .record(
+                    "bind-to-vfio",
+                    uid,
+                    summary.clone(),
+                    Change::Binding(Binding { bound }),
+                )
                 .map_err(|e| fdo::Error::Failed(e.to_string()))?;
             Ok(format!("Change {}: {summary}", e.id))
         })
@@ -353,19 +358,21 @@ impl Helper {
             // Bindings these devices were under are no longer in effect.
             let given: Vec<String> = devices.iter().map(|d| d.to_string()).collect();
             for e in journal.history() {
-                if e.state == State::Applied
-                    && !e.bound.is_empty()
-                    && e.bound.iter().all(|(a, _)| given.contains(a))
-                {
+                let covered = matches!(&e.change, Change::Binding(b)
+                    if !b.bound.is_empty() && b.bound.iter().all(|(a, _)| given.contains(a)));
+                if e.state == State::Applied && covered {
                     let _ = journal.mark(&e.id, State::Undone);
                 }
             }
+            let devices = now
+                .iter()
+                .map(|(a, d)| (a.to_string(), d.clone()))
+                .collect();
             let _ = journal.record(
                 "restore-drivers",
                 uid,
                 summary.clone(),
-                Vec::new(),
-                State::Applied,
+                Change::Restored(Restored { devices }),
             );
             Ok(summary)
         })
@@ -380,30 +387,10 @@ impl Helper {
         count: u64,
     ) -> fdo::Result<(String, String)> {
         let host = self.scan().await?;
-        let sizes: Vec<u64> = host.memory.hugepages.iter().map(|p| p.size_kib).collect();
-        if !sizes.contains(&size_kib) {
-            return Err(fdo::Error::InvalidArgs(format!(
-                "{size_kib} KiB is not a hugepage size of this host; it has {}",
-                sizes
-                    .iter()
-                    .map(|s| format!("{s} KiB"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        // Leave the host at least a tenth of its memory (and never overflow).
-        let want = size_kib.checked_mul(count).ok_or_else(|| {
-            fdo::Error::InvalidArgs("that many pages do not fit in any computer".into())
-        })?;
-        let limit = host.memory.total_kib / 10 * 9;
-        if want > limit {
-            return Err(fdo::Error::InvalidArgs(format!(
-                "{count} pages of {size_kib} KiB are {} MiB, more than the {} MiB this host can spare (nine tenths of {} MiB)",
-                want / 1024,
-                limit / 1024,
-                host.memory.total_kib / 1024
-            )));
-        }
+        // A size this host has, and the host keeps a tenth of its memory (core's rule).
+        host.memory
+            .check_hugepages(size_kib, count)
+            .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
         let uid = authorize(conn, &hdr, ACTION_MEMORY).await?;
         let root = self.root.clone();
         self.exclusive(move || {
@@ -413,7 +400,10 @@ impl Helper {
             if got < count {
                 summary.push_str(&format!(". The kernel found only {got} of {count}: memory is fragmented; reserving at boot (hugepages= on the kernel command line) always works"));
             }
-            let e = Journal::new(&root).record_hugepages(uid, summary.clone(), (size_kib, before, got)).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            let pages = Hugepages { size_kib, before, after: got };
+            let e = Journal::new(&root)
+                .record("reserve-hugepages", uid, summary.clone(), Change::Hugepages(pages))
+                .map_err(|e| fdo::Error::Failed(e.to_string()))?;
             Ok((e.id, summary))
         })
         .await
@@ -434,7 +424,8 @@ impl Helper {
                 .history()
                 .into_iter()
                 .filter(|e| {
-                    e.state == State::Applied && e.hugepages.is_some_and(|h| h.0 == size_kib)
+                    e.state == State::Applied
+                        && matches!(e.change, Change::Hugepages(h) if h.size_kib == size_kib)
                 })
                 .collect();
             let Some(oldest) = open.last() else {
@@ -442,7 +433,10 @@ impl Helper {
                     "Passage has no hugepages of {size_kib} KiB reserved; nothing to give back"
                 )));
             };
-            let before = oldest.hugepages.map(|h| h.1).unwrap_or(0);
+            let before = match oldest.change {
+                Change::Hugepages(h) => h.before,
+                _ => 0,
+            };
             let now = sysfs::set_hugepages(&root, size_kib, before).map_err(fdo::Error::Failed)?;
             for e in &open {
                 let _ = journal.mark(&e.id, State::Undone);
@@ -472,52 +466,9 @@ impl Helper {
         let conn = conn.clone();
         self.exclusive(move || {
             let mut progress = emitter(&conn);
-            let journal = Journal::new(&root);
-            let entry = journal
-                .load(&change_id)
-                .map_err(|e| fdo::Error::Failed(e.to_string()))?;
-            if let Some((size, before, _)) = entry.hugepages {
-                if entry.state != State::Applied {
-                    return Err(fdo::Error::Failed(format!(
-                        "change {change_id} cannot be undone: it is not in effect"
-                    )));
-                }
-                let now = sysfs::set_hugepages(&root, size, before).map_err(fdo::Error::Failed)?;
-                journal
-                    .mark(&change_id, State::Undone)
-                    .map_err(|e| fdo::Error::Failed(e.to_string()))?;
-                return Ok(format!(
-                    "Change {change_id} undone: {now} hugepages of {size} KiB reserved now"
-                ));
-            }
-            if !entry.bound.is_empty() {
-                // A runtime binding: give the devices back.
-                if entry.state != State::Applied {
-                    return Err(fdo::Error::Failed(format!(
-                        "change {change_id} cannot be undone: it is not in effect"
-                    )));
-                }
-                let devs: Vec<passage_core::host::PciAddress> = entry
-                    .bound
-                    .iter()
-                    .filter_map(|(a, _)| a.parse().ok())
-                    .collect();
-                let now = sysfs::restore(&root, &devs).map_err(fdo::Error::Failed)?;
-                journal
-                    .mark(&change_id, State::Undone)
-                    .map_err(|e| fdo::Error::Failed(e.to_string()))?;
-                return Ok(format!(
-                    "Change {change_id} undone: {}",
-                    now.iter()
-                        .map(|(a, d)| format!("{a} now {}", d.as_deref().unwrap_or("unbound")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            let e = journal
+            Journal::new(&root)
                 .undo(&change_id, &runner, &mut progress)
-                .map_err(|e| fdo::Error::Failed(e.to_string()))?;
-            Ok(format!("Change {} undone: {}", e.id, e.summary))
+                .map_err(|e| fdo::Error::Failed(e.to_string()))
         })
         .await
     }
@@ -533,12 +484,13 @@ impl Helper {
             Journal::new(&root)
                 .history()
                 .into_iter()
-                .map(|e| {
-                    let state = serde_json::to_value(e.state)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    (e.id, e.created, e.uid, e.verb, e.summary, state)
+                .map(|e| HistoryRow {
+                    id: e.id,
+                    created: e.created,
+                    uid: e.uid,
+                    verb: e.verb,
+                    summary: e.summary,
+                    state: e.state,
                 })
                 .collect()
         })

@@ -91,8 +91,9 @@ fn apply_then_undo_is_byte_identical_and_keeps_mode_and_owner() {
         "progress reaches the caller"
     );
 
-    let e = j.undo("000001", &s, &mut |_| {}).expect("undo");
-    assert_eq!(e.state, State::Undone);
+    let said = j.undo("000001", &s, &mut |_| {}).expect("undo");
+    assert!(said.starts_with("Change 000001 undone: "), "{said}");
+    assert_eq!(j.load("000001").expect("load").state, State::Undone);
     assert_eq!(std::fs::read(&ks).expect("read"), original);
     let m = std::fs::metadata(&ks).expect("meta");
     assert_eq!((m.mode() & 0o777, m.uid(), m.gid()), (0o640, 1234, 4321));
@@ -233,4 +234,30 @@ fn kernel_arguments_round_trip_on_every_boot_loader_fixture() {
         let after: Vec<_> = p.changes.iter().map(|c| read(d.path(), &c.path)).collect();
         assert_eq!(before, after, "{name}");
     }
+}
+
+#[test]
+fn a_record_of_devices_given_back_is_not_undone_as_if_it_were_a_change() {
+    use passage_helper::journal::{Change, Restored};
+    let d = tempfile::tempdir().expect("tmp");
+    let j = Journal::new(d.path());
+    let e = j
+        .record(
+            "restore-drivers",
+            1000,
+            "given back: 0000:0a:00.0 (now nouveau)".into(),
+            Change::Restored(Restored {
+                devices: vec![("0000:0a:00.0".into(), Some("nouveau".into()))],
+            }),
+        )
+        .expect("record");
+    let err = j
+        .undo(&e.id, &steps(None), &mut |_| {})
+        .expect_err("not undoable");
+    assert!(err.to_string().contains("bind them again"), "{err}");
+    assert_eq!(
+        j.load(&e.id).expect("load").state,
+        State::Applied,
+        "nothing claimed"
+    );
 }

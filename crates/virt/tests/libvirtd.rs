@@ -3,8 +3,7 @@
 //! /etc/passwd and /etc/group are temp copies (with the libvirt-qemu user the QEMU driver
 //! wants). The host's libvirt state is never touched; clients use the socket in the temp dir.
 
-mod common;
-use common::libvirtd::PrivateLibvirtd;
+use passage_testkit::libvirtd::PrivateLibvirtd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

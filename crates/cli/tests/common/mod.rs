@@ -1,8 +1,6 @@
 //! Shared by the passagectl integration tests.
 #![allow(dead_code)]
 
-pub mod bus;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

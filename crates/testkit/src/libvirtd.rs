@@ -2,7 +2,7 @@
 //! /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt, /run/libvirt,
 //! /etc/passwd and /etc/group are temp copies (with the libvirt-qemu user the QEMU driver
 //! wants). The host's libvirt state is never touched; clients use the socket in the temp dir.
-//! Shared by passage-virt's tests and the app's GUI test (`#[path]`).
+//! Shared by passage-virt's tests and the app's GUI test.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

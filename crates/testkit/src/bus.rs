@@ -10,8 +10,7 @@
 //!
 //! Every process is stopped by pid when the harness is dropped.
 //!
-//! The app's GUI test uses this file too (`#[path]`), so nothing here names the package it is
-//! compiled in.
+//! Nothing here names a package: passagectl's tests and the app's GUI test both use it.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,229 @@
+//! A journal entry, and each kind of change as its own type.
+//!
+//! On disk an entry is `entry.json`. Entries written before the kinds were types have the
+//! legacy fields `files`/`steps`/`bound`/`hugepages` at the top level; they are read into the
+//! same kinds, so an Undo of an old change still works.
+
+use serde::{Deserialize, Serialize};
+
+/// A change's state (on the bus, its kebab-case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, zbus::zvariant::Type)]
+#[serde(rename_all = "kebab-case")]
+#[zvariant(signature = "s")]
+pub enum State {
+    /// Files are being written (seen at start: the helper died; roll back).
+    Applying,
+    Applied,
+    /// A step failed or the helper died; every file is as before.
+    RolledBack,
+    /// Being undone (seen at start: finish the undo).
+    Undoing,
+    Undone,
+}
+
+impl State {
+    /// The state's name as the history shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Applying => "applying",
+            State::Applied => "applied",
+            State::RolledBack => "rolled-back",
+            State::Undoing => "undoing",
+            State::Undone => "undone",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: String,
+    pub existed: bool,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub argv: Vec<String>,
+    pub undo: Option<Vec<String>>,
+    pub summary: String,
+    /// `ok`, `failed`, or `skipped` (a test root without step programs).
+    pub status: String,
+    pub output: String,
+}
+
+/// Files written (with their originals kept) and the commands that followed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub files: Vec<FileRecord>,
+    pub steps: Vec<StepRecord>,
+}
+
+/// Devices bound to vfio-pci now, each with the driver it had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    pub bound: Vec<(String, Option<String>)>,
+}
+
+/// Hugepages reserved now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hugepages {
+    pub size_kib: u64,
+    /// The count before, which Undo puts back.
+    pub before: u64,
+    pub after: u64,
+}
+
+/// Devices given back to their drivers: a record, not something Undo can take back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    pub devices: Vec<(String, Option<String>)>,
+}
+
+/// What a change did; each kind is undone its own way (`Journal::undo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Change {
+    Files(FileChange),
+    Binding(Binding),
+    Hugepages(Hugepages),
+    Restored(Restored),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "DiskEntry", into = "DiskEntry")]
+pub struct Entry {
+    pub id: String,
+    pub created: u64,
+    /// The caller's uid, as the bus reported it.
+    pub uid: u32,
+    pub verb: String,
+    pub summary: String,
+    pub state: State,
+    pub change: Change,
+}
+
+impl Entry {
+    /// The files and steps of a file change (none for the other kinds).
+    pub fn files(&self) -> Option<&FileChange> {
+        match &self.change {
+            Change::Files(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// `entry.json` as written now (`change`), or as written before (the legacy fields).
+#[derive(Serialize, Deserialize)]
+struct DiskEntry {
+    id: String,
+    created: u64,
+    uid: u32,
+    verb: String,
+    summary: String,
+    state: State,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    change: Option<Change>,
+    #[serde(default, skip_serializing)]
+    files: Vec<FileRecord>,
+    #[serde(default, skip_serializing)]
+    steps: Vec<StepRecord>,
+    #[serde(default, skip_serializing)]
+    bound: Vec<(String, Option<String>)>,
+    #[serde(default, skip_serializing)]
+    hugepages: Option<(u64, u64, u64)>,
+}
+
+impl From<DiskEntry> for Entry {
+    fn from(d: DiskEntry) -> Entry {
+        let change = match (d.change, d.hugepages) {
+            (Some(c), _) => c,
+            (None, Some((size_kib, before, after))) => Change::Hugepages(Hugepages {
+                size_kib,
+                before,
+                after,
+            }),
+            (None, None) if !d.bound.is_empty() => Change::Binding(Binding { bound: d.bound }),
+            (None, None) if d.verb == "restore-drivers" => {
+                Change::Restored(Restored { devices: vec![] })
+            }
+            (None, None) => Change::Files(FileChange {
+                files: d.files,
+                steps: d.steps,
+            }),
+        };
+        Entry {
+            id: d.id,
+            created: d.created,
+            uid: d.uid,
+            verb: d.verb,
+            summary: d.summary,
+            state: d.state,
+            change,
+        }
+    }
+}
+
+impl From<Entry> for DiskEntry {
+    fn from(e: Entry) -> DiskEntry {
+        DiskEntry {
+            id: e.id,
+            created: e.created,
+            uid: e.uid,
+            verb: e.verb,
+            summary: e.summary,
+            state: e.state,
+            change: Some(e.change),
+            files: vec![],
+            steps: vec![],
+            bound: vec![],
+            hugepages: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_entries_are_read_into_their_kinds() {
+        let base = r#""id":"000001","created":1,"uid":1000,"summary":"s","state":"applied""#;
+        let hp: Entry = serde_json::from_str(&format!(
+            r#"{{{base},"verb":"reserve-hugepages","files":[],"steps":[],"bound":[],"hugepages":[2048,0,512]}}"#
+        ))
+        .expect("hugepages");
+        assert_eq!(
+            hp.change,
+            Change::Hugepages(Hugepages {
+                size_kib: 2048,
+                before: 0,
+                after: 512
+            })
+        );
+        let b: Entry = serde_json::from_str(&format!(
+            r#"{{{base},"verb":"bind-to-vfio","files":[],"steps":[],"bound":[["0000:0a:00.0","nouveau"]]}}"#
+        ))
+        .expect("binding");
+        assert!(matches!(b.change, Change::Binding(ref x) if x.bound.len() == 1));
+        let f: Entry = serde_json::from_str(&format!(
+            r#"{{{base},"verb":"configure-gpu","files":[{{"path":"/etc/default/grub","existed":true,"mode":420,"uid":0,"gid":0,"removed":false}}],"steps":[]}}"#
+        ))
+        .expect("files");
+        assert_eq!(f.files().map(|c| c.files.len()), Some(1));
+        let r: Entry = serde_json::from_str(&format!(
+            r#"{{{base},"verb":"restore-drivers","files":[],"steps":[],"bound":[]}}"#
+        ))
+        .expect("restored");
+        assert!(matches!(r.change, Change::Restored(_)));
+        // Written back in the new form, and read again the same.
+        let again: Entry =
+            serde_json::from_str(&serde_json::to_string(&hp).expect("json")).expect("again");
+        assert_eq!(again, hp);
+        assert!(serde_json::to_string(&hp)
+            .expect("json")
+            .contains(r#""kind":"hugepages""#));
+    }
+}

@@ -1,0 +1,408 @@
+//! The journal: every change the helper makes, with the original bytes, mode and owner of each
+//! file, so that `Undo` restores them exactly; and atomic writes, so that a file is always old
+//! or new, never torn — even when the helper is killed in the middle. Each kind of change is
+//! its own type ([`Change`]); [`Journal::undo`] undoes each its own way.
+//!
+//! Layout (below the root prefix): `/var/lib/passage/journal/NNNNNN/entry.json` and
+//! `before/K`, `after/K` copies of each file.
+
+mod entry;
+mod steps;
+mod write;
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use passage_core::host::PciAddress;
+use passage_core::plan::Plan;
+
+pub use entry::{
+    Binding, Change, Entry, FileChange, FileRecord, Hugepages, Restored, State, StepRecord,
+};
+pub use steps::{ProcessRunner, StepRunner, ALLOWED_PROGRAMS};
+pub use write::atomic_write;
+use write::remove_synced;
+
+pub const JOURNAL_DIR: &str = "var/lib/passage/journal";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{path} changed since the plan was made; nothing was written. Plan again and retry.")]
+    Stale { path: String },
+    #[error("{path} was changed after Passage applied change {id}; undoing would throw those edits away. Revert them by hand, or edit the file back to what Passage wrote.")]
+    ChangedSince { path: String, id: String },
+    #[error("there is no change {0} in the history; `passagectl history` lists them")]
+    NoSuchChange(String),
+    #[error("change {id} cannot be undone: it is {state}")]
+    NotUndoable { id: String, state: String },
+    #[error("{step} failed, so every file was put back as it was: {output}")]
+    StepFailed { step: String, output: String },
+    #[error("writing {path} failed ({why}); every file was put back as it was")]
+    Io { path: String, why: String },
+    /// A runtime change could not be taken back (the kernel's words).
+    #[error("{0}")]
+    Host(String),
+}
+
+fn io(path: &str, e: impl std::fmt::Display) -> JournalError {
+    JournalError::Io {
+        path: path.to_string(),
+        why: e.to_string(),
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The journal below a root.
+pub struct Journal {
+    root: PathBuf,
+}
+
+impl Journal {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.root.join(JOURNAL_DIR)
+    }
+
+    fn host(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
+    /// A change id is six digits; anything else is refused before it is used as a path.
+    pub fn valid_id(id: &str) -> bool {
+        id.len() == 6 && id.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    fn next_id(&self) -> String {
+        let max = fs::read_dir(self.dir())
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        format!("{:06}", max + 1)
+    }
+
+    fn save(&self, e: &Entry) -> Result<(), JournalError> {
+        let p = self.dir().join(&e.id).join("entry.json");
+        let bytes = serde_json::to_vec_pretty(e).map_err(|x| io("journal", x))?;
+        atomic_write(&p, &bytes, 0o600, 0, 0).map_err(|x| io(&p.to_string_lossy(), x))
+    }
+
+    pub fn load(&self, id: &str) -> Result<Entry, JournalError> {
+        if !Self::valid_id(id) {
+            return Err(JournalError::NoSuchChange(
+                id.chars()
+                    .take(40)
+                    .collect::<String>()
+                    .escape_debug()
+                    .to_string(),
+            ));
+        }
+        let p = self.dir().join(id).join("entry.json");
+        let bytes = fs::read(&p).map_err(|_| JournalError::NoSuchChange(id.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|x| io(&p.to_string_lossy(), x))
+    }
+
+    /// Every entry, newest first.
+    pub fn history(&self) -> Vec<Entry> {
+        let mut ids: Vec<String> = fs::read_dir(self.dir())
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .filter(|n| Self::valid_id(n))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids.iter()
+            .rev()
+            .filter_map(|id| self.load(id).ok())
+            .collect()
+    }
+
+    fn copy(&self, id: &str, which: &str, k: usize) -> PathBuf {
+        self.dir().join(id).join(which).join(k.to_string())
+    }
+
+    /// Applies `plan`: journals the originals, writes every file atomically, runs the steps.
+    /// If anything fails, every file is put back and the steps run again on the old files.
+    pub fn apply(
+        &self,
+        plan: &Plan,
+        verb: &str,
+        uid: u32,
+        runner: &dyn StepRunner,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Entry, JournalError> {
+        // The plan was made from what is on disk now; refuse if that moved under us.
+        for c in &plan.changes {
+            if fs::read(self.host(&c.path)).ok() != c.before {
+                return Err(JournalError::Stale {
+                    path: c.path.clone(),
+                });
+            }
+        }
+        let id = self.next_id();
+        let files = self.keep_originals(plan, &id)?;
+        let summary = plan
+            .changes
+            .iter()
+            .map(|c| c.summary.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let steps = plan
+            .steps
+            .iter()
+            .map(|s| StepRecord {
+                argv: s.argv.clone(),
+                undo: s.undo.clone(),
+                summary: s.summary.clone(),
+                status: "pending".into(),
+                output: String::new(),
+            })
+            .collect();
+        let mut entry = Entry {
+            id,
+            created: now(),
+            uid,
+            verb: verb.to_string(),
+            summary,
+            state: State::Applying,
+            change: Change::Files(FileChange { files, steps }),
+        };
+        self.save(&entry)?;
+        self.write_files(plan, &mut entry)?;
+        entry.state = State::Applied;
+        self.save(&entry)?;
+        let Change::Files(fc) = &mut entry.change else {
+            return Ok(entry);
+        };
+        if let Err(e) = steps::run(&mut fc.steps, false, runner, progress) {
+            let files = fc.clone();
+            self.restore(&entry.id, &files);
+            // The old files need their regeneration too.
+            let _ = steps::run(&mut files.steps.clone(), false, runner, &mut |_| {});
+            entry.state = State::RolledBack;
+            self.save(&entry)?;
+            return Err(e);
+        }
+        self.save(&entry)?;
+        Ok(entry)
+    }
+
+    /// Keeps a copy of each file before and after, with its mode and owner now.
+    fn keep_originals(&self, plan: &Plan, id: &str) -> Result<Vec<FileRecord>, JournalError> {
+        let mut files = Vec::new();
+        for (k, c) in plan.changes.iter().enumerate() {
+            let hp = self.host(&c.path);
+            let (mode, fuid, gid) = match fs::metadata(&hp) {
+                Ok(m) => (m.mode() & 0o7777, m.uid(), m.gid()),
+                Err(_) => (c.mode, 0, 0),
+            };
+            if let Some(b) = &c.before {
+                atomic_write(&self.copy(id, "before", k), b, 0o600, 0, 0)
+                    .map_err(|x| io(&c.path, x))?;
+            }
+            if let Some(a) = &c.after {
+                atomic_write(&self.copy(id, "after", k), a, 0o600, 0, 0)
+                    .map_err(|x| io(&c.path, x))?;
+            }
+            files.push(FileRecord {
+                path: c.path.clone(),
+                existed: c.before.is_some(),
+                mode,
+                uid: fuid,
+                gid,
+                removed: c.after.is_none(),
+            });
+        }
+        Ok(files)
+    }
+
+    /// Writes the plan's files; on a failure puts every one back and records the rollback.
+    fn write_files(&self, plan: &Plan, entry: &mut Entry) -> Result<(), JournalError> {
+        let Some(fc) = entry.files().cloned() else {
+            return Ok(());
+        };
+        // Test hook: a pause between files, so a test can kill the helper mid-apply.
+        let pause = std::env::var("PASSAGE_HELPER_TEST_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|_| self.root != Path::new("/"));
+        for (k, c) in plan.changes.iter().enumerate() {
+            let f = &fc.files[k];
+            let r = match &c.after {
+                Some(a) => atomic_write(&self.host(&c.path), a, f.mode, f.uid, f.gid),
+                None => remove_synced(&self.host(&c.path)),
+            };
+            if let Err(x) = r {
+                self.restore(&entry.id, &fc);
+                entry.state = State::RolledBack;
+                self.save(entry)?;
+                return Err(io(&c.path, x));
+            }
+            if let Some(ms) = pause {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts every file of a file change back as it was before (best effort, each write atomic).
+    fn restore(&self, id: &str, fc: &FileChange) {
+        for (k, f) in fc.files.iter().enumerate().rev() {
+            let hp = self.host(&f.path);
+            if f.existed {
+                if let Ok(b) = fs::read(self.copy(id, "before", k)) {
+                    let _ = atomic_write(&hp, &b, f.mode, f.uid, f.gid);
+                }
+            } else {
+                let _ = remove_synced(&hp);
+            }
+        }
+    }
+
+    /// Undoes an applied change, each kind its own way: files back to their original bytes,
+    /// mode and owner, with the steps run again (refused when a file was edited after Passage
+    /// wrote it); devices back to their drivers; hugepages back to the count before. Returns
+    /// what was done, in words.
+    pub fn undo(
+        &self,
+        id: &str,
+        runner: &dyn StepRunner,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<String, JournalError> {
+        let entry = self.load(id)?;
+        if entry.state != State::Applied {
+            return Err(JournalError::NotUndoable {
+                id: id.to_string(),
+                state: entry.state.name().to_string(),
+            });
+        }
+        match entry.change.clone() {
+            Change::Files(fc) => self.undo_files(entry, fc, runner, progress),
+            Change::Binding(b) => {
+                let devs: Vec<PciAddress> =
+                    b.bound.iter().filter_map(|(a, _)| a.parse().ok()).collect();
+                let now = crate::sysfs::restore(&self.root, &devs).map_err(JournalError::Host)?;
+                self.mark(id, State::Undone)?;
+                Ok(format!(
+                    "Change {id} undone: {}",
+                    now.iter()
+                        .map(|(a, d)| format!("{a} now {}", d.as_deref().unwrap_or("unbound")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+            Change::Hugepages(h) => {
+                let now = crate::sysfs::set_hugepages(&self.root, h.size_kib, h.before)
+                    .map_err(JournalError::Host)?;
+                self.mark(id, State::Undone)?;
+                Ok(format!(
+                    "Change {id} undone: {now} hugepages of {} KiB reserved now",
+                    h.size_kib
+                ))
+            }
+            Change::Restored(_) => Err(JournalError::NotUndoable {
+                id: id.to_string(),
+                state: "a record of devices given back to their drivers; bind them again to take them back".into(),
+            }),
+        }
+    }
+
+    fn undo_files(
+        &self,
+        mut entry: Entry,
+        mut fc: FileChange,
+        runner: &dyn StepRunner,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<String, JournalError> {
+        let id = entry.id.clone();
+        for (k, f) in fc.files.iter().enumerate() {
+            let now = fs::read(self.host(&f.path)).ok();
+            let wrote = if f.removed {
+                None
+            } else {
+                fs::read(self.copy(&id, "after", k)).ok()
+            };
+            if now != wrote {
+                return Err(JournalError::ChangedSince {
+                    path: f.path.clone(),
+                    id,
+                });
+            }
+        }
+        entry.state = State::Undoing;
+        self.save(&entry)?;
+        self.restore(&id, &fc);
+        let r = steps::run(&mut fc.steps, true, runner, progress);
+        entry.change = Change::Files(fc);
+        entry.state = State::Undone;
+        self.save(&entry)?;
+        r.map(|()| format!("Change {id} undone: {}", entry.summary))
+    }
+
+    /// Records a change made outside files (devices bound now, hugepages reserved, devices
+    /// given back), for the history and undo.
+    pub fn record(
+        &self,
+        verb: &str,
+        uid: u32,
+        summary: String,
+        change: Change,
+    ) -> Result<Entry, JournalError> {
+        let e = Entry {
+            id: self.next_id(),
+            created: now(),
+            uid,
+            verb: verb.to_string(),
+            summary,
+            state: State::Applied,
+            change,
+        };
+        self.save(&e)?;
+        Ok(e)
+    }
+
+    /// Sets the state of an entry (a runtime change undone).
+    pub fn mark(&self, id: &str, state: State) -> Result<(), JournalError> {
+        let mut e = self.load(id)?;
+        e.state = state;
+        self.save(&e)
+    }
+
+    /// At start: an apply the helper did not finish is rolled back; an undo it did not finish
+    /// is finished. Returns the ids it repaired.
+    pub fn recover(&self) -> Vec<String> {
+        let mut fixed = Vec::new();
+        for mut e in self.history() {
+            let next = match e.state {
+                State::Applying => State::RolledBack,
+                State::Undoing => State::Undone,
+                _ => continue,
+            };
+            if let Some(fc) = e.files() {
+                self.restore(&e.id, fc);
+            }
+            e.state = next;
+            if self.save(&e).is_ok() {
+                fixed.push(e.id.clone());
+            }
+        }
+        fixed
+    }
+}
