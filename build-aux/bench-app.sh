@@ -17,10 +17,11 @@ cargo build --release -q -p passage --bin passage --example bare_window
 
 work=$(mktemp -d)
 exec 3< <(Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null)
+XVFB=$!   # Xvfb's own pid: it is ended by pid, never by name (another run may have one too)
 read -r n <&3
 export DISPLAY=:$n GDK_BACKEND=x11 GSETTINGS_BACKEND=memory NO_AT_BRIDGE=1 XDG_RUNTIME_DIR=$work
 eval "$(dbus-daemon --session --fork --print-address=1 --print-pid=1 | { read -r a; read -r p; echo "export DBUS_SESSION_BUS_ADDRESS=$a; BUSPID=$p"; })"
-cleanup(){ kill "$BUSPID" 2>/dev/null || true; pkill -f "Xvfb -displayfd" 2>/dev/null || true; rm -rf "$work"; }
+cleanup(){ kill "$BUSPID" 2>/dev/null || true; kill "$XVFB" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 now(){ date +%s%N; }

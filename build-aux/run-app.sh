@@ -28,12 +28,13 @@ fi
 
 echo "run-app: no display here; starting Passage on a virtual X display (Xvfb)."
 exec 3< <(Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null)
+xvfb=$!   # the process substitution's pid: Xvfb itself (ended by pid, never by name)
 read -r n <&3
 export DISPLAY=:$n GDK_BACKEND=x11
 # A session bus of its own too: the app registers its actions there.
 dbus-run-session -- target/release/passage "$@" &
 app=$!
-trap 'kill $app 2>/dev/null; pkill -f "Xvfb -displayfd" 2>/dev/null || true' EXIT
+trap 'kill $app 2>/dev/null; kill $xvfb 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   xwininfo -root -tree 2>/dev/null | grep -q '"Passage"' && break
   sleep 0.2

@@ -4,98 +4,15 @@
 mod common;
 
 use common::valid;
-use passage_core::host::PciAddress;
 use passage_core::vm::{
-    self, Cdrom, Disk, DiskFormat, DiskSource, DomainType, Firmware, Network, PciPassthrough,
-    Purpose, Topology, UsbPassthrough, VmSpec,
+    self, Disk, DiskFormat, DiskSource, DomainType, Firmware, Network, Purpose, Topology, VmSpec,
 };
-use passage_core::{Host, Root};
-
-fn a(s: &str) -> PciAddress {
-    s.parse().expect("address")
-}
-
-fn x570() -> (Host, tempfile::TempDir) {
-    let d = tempfile::tempdir().expect("tmp");
-    passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
-    (Host::scan(&Root::new(d.path()).expect("root")), d)
-}
-
-/// The tutorial's gaming VM (seed 001) on its X570 board: Windows 10 and virtio-win ISOs, the
-/// RTX 2080 Ti's group, the second NVMe drive, keyboard and mouse, hugepages, pinning.
-fn gaming(host: &Host) -> VmSpec {
-    let group: Vec<PciPassthrough> = host
-        .group(28)
-        .expect("group 28")
-        .devices
-        .iter()
-        .map(|d| PciPassthrough {
-            address: *d,
-            rom: None,
-            boot_order: None,
-        })
-        .collect();
-    let cpus = vm::suggest_cpus(host, 12).expect("12 vCPUs fit");
-    let mut pci = group;
-    pci.push(PciPassthrough {
-        address: a("04:00.0"),
-        rom: None,
-        boot_order: Some(2),
-    });
-    VmSpec {
-        name: "win10-gaming".into(),
-        purpose: Purpose::Gaming,
-        domain_type: DomainType::Kvm,
-        memory_mib: 16384,
-        hugepages: true,
-        vcpus: 12,
-        topology: Some(cpus.topology),
-        vcpu_pins: cpus.vcpu_pins,
-        emulator_cpuset: Some(cpus.emulator_cpuset),
-        firmware: Firmware::Auto {
-            secure_boot: true,
-            enrolled_keys: true,
-        },
-        tpm: true,
-        pci,
-        usb: vec![
-            UsbPassthrough {
-                vendor: 0x1b1c,
-                product: 0x1b2d,
-            },
-            UsbPassthrough {
-                vendor: 0x1532,
-                product: 0x0084,
-            },
-        ],
-        evdev: vec![],
-        disks: vec![],
-        cdroms: vec![
-            Cdrom {
-                iso: "/home/user/.iso/Win10_22H2_English_x64.iso".into(),
-                boot_order: Some(1),
-            },
-            Cdrom {
-                iso: "/home/user/.iso/virtio-win-0.1.240.iso".into(),
-                boot_order: None,
-            },
-        ],
-        network: Some(Network::Nat {
-            network: "default".into(),
-        }),
-        spice: true,
-        kvm_hidden: true,
-        hyperv_vendor_id: Some("passage".into()),
-        hyperv: passage_core::vm::tuning::windows_set(None),
-        topoext: false,
-        boot_menu: true,
-    }
-}
+use passage_testkit::spec::{tutorial_gaming, x570};
 
 #[test]
 fn the_tutorials_gaming_vm_is_valid_libvirt_xml() {
     let (host, _d) = x570();
-    let xml = gaming(&host).to_xml().expect("xml");
+    let xml = tutorial_gaming(&host).to_xml().expect("xml");
     valid(&xml);
     // Firmware by auto-selection, no explicit loader: libvirt rejects the mix.
     assert!(
@@ -170,7 +87,7 @@ fn pinning_follows_the_l3_layout_and_leaves_cpu_0_to_the_host() {
 #[test]
 fn an_ml_server_vm_with_explicit_firmware_and_a_bridge() {
     let (host, _d) = x570();
-    let mut s = gaming(&host);
+    let mut s = tutorial_gaming(&host);
     s.name = "ml-server".into();
     s.purpose = Purpose::Ml;
     s.domain_type = DomainType::Qemu;
@@ -230,7 +147,7 @@ type Breaker = Box<dyn Fn(&mut VmSpec)>;
 #[test]
 fn paths_are_escaped_and_bad_specs_name_the_field() {
     let (host, _d) = x570();
-    let mut s = gaming(&host);
+    let mut s = tutorial_gaming(&host);
     s.cdroms[0].iso = "/home/user/ISOs/Tom's & Jerry's <Windows>.iso".into();
     let xml = s.to_xml().expect("xml");
     valid(&xml);
@@ -286,7 +203,7 @@ fn paths_are_escaped_and_bad_specs_name_the_field() {
         ),
     ];
     for (break_it, why) in cases {
-        let mut bad = gaming(&host);
+        let mut bad = tutorial_gaming(&host);
         break_it(&mut bad);
         let e = bad.to_xml().expect_err(why).to_string();
         assert!(e.contains(why), "{e} (wanted {why})");
@@ -296,7 +213,7 @@ fn paths_are_escaped_and_bad_specs_name_the_field() {
 #[test]
 fn the_same_vm_as_a_bare_qemu_command_line() {
     let (host, _d) = x570();
-    let s = gaming(&host);
+    let s = tutorial_gaming(&host);
     let e = s
         .qemu_args(None)
         .expect_err("auto firmware needs the host's pair")

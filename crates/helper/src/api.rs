@@ -43,6 +43,19 @@ pub struct HistoryRow {
 
 pub use crate::journal::State;
 
+impl From<crate::journal::Entry> for HistoryRow {
+    fn from(e: crate::journal::Entry) -> Self {
+        HistoryRow {
+            id: e.id,
+            created: e.created,
+            uid: e.uid,
+            verb: e.verb,
+            summary: e.summary,
+            state: e.state,
+        }
+    }
+}
+
 #[zbus::proxy(
     interface = "io.github.passage.Helper1",
     default_service = "io.github.passage.Helper1",

@@ -484,14 +484,7 @@ impl Helper {
             Journal::new(&root)
                 .history()
                 .into_iter()
-                .map(|e| HistoryRow {
-                    id: e.id,
-                    created: e.created,
-                    uid: e.uid,
-                    verb: e.verb,
-                    summary: e.summary,
-                    state: e.state,
-                })
+                .map(HistoryRow::from)
                 .collect()
         })
         .await)

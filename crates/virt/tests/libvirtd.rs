@@ -8,83 +8,17 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use passage_core::host::PciAddress;
-use passage_core::vm::{
-    Cdrom, DomainType, Firmware, Network, PciPassthrough, Topology, UsbPassthrough, VmSpec,
-};
+use passage_core::vm::{DomainType, Firmware, PciPassthrough, UsbPassthrough, VmSpec};
 use passage_virt::{Hypervisor, Libvirt};
 
 fn a(s: &str) -> PciAddress {
     s.parse().expect("address")
 }
 
-/// The tutorial's gaming VM, as the wizard builds it (see passage-core's vm tests).
+/// The tutorial's gaming VM on its X570 board (the same builder as passage-core's VM tests).
 fn gaming() -> VmSpec {
-    VmSpec {
-        name: "win10-gaming".into(),
-        purpose: passage_core::vm::Purpose::Gaming,
-        domain_type: DomainType::Kvm,
-        memory_mib: 16384,
-        hugepages: true,
-        vcpus: 12,
-        topology: Some(Topology {
-            sockets: 1,
-            cores: 6,
-            threads: 2,
-        }),
-        vcpu_pins: (0..12)
-            .map(|v| (v, [6, 18, 7, 19, 8, 20, 9, 21, 10, 22, 11, 23][v as usize]))
-            .collect(),
-        emulator_cpuset: Some("0,12".into()),
-        firmware: Firmware::Auto {
-            secure_boot: true,
-            enrolled_keys: true,
-        },
-        tpm: true,
-        pci: ["0a:00.0", "0a:00.1", "0a:00.2", "0a:00.3"]
-            .iter()
-            .map(|s| PciPassthrough {
-                address: a(s),
-                rom: None,
-                boot_order: None,
-            })
-            .chain([PciPassthrough {
-                address: a("04:00.0"),
-                rom: None,
-                boot_order: Some(2),
-            }])
-            .collect(),
-        usb: vec![
-            UsbPassthrough {
-                vendor: 0x1b1c,
-                product: 0x1b2d,
-            },
-            UsbPassthrough {
-                vendor: 0x1532,
-                product: 0x0084,
-            },
-        ],
-        evdev: vec![],
-        disks: vec![],
-        cdroms: vec![
-            Cdrom {
-                iso: "/srv/iso/Win10_22H2.iso".into(),
-                boot_order: Some(1),
-            },
-            Cdrom {
-                iso: "/srv/iso/virtio-win.iso".into(),
-                boot_order: None,
-            },
-        ],
-        network: Some(Network::Nat {
-            network: "default".into(),
-        }),
-        spice: true,
-        kvm_hidden: true,
-        hyperv_vendor_id: Some("passage".into()),
-        hyperv: passage_core::vm::tuning::windows_set(None),
-        topoext: false,
-        boot_menu: true,
-    }
+    let (host, _d) = passage_testkit::spec::x570();
+    passage_testkit::spec::tutorial_gaming(&host)
 }
 
 #[test]
@@ -105,7 +39,7 @@ fn the_tutorials_gaming_vm_is_defined_and_reads_back_equivalent() {
         "<feature enabled='yes' name='secure-boot'/>",
         "<feature enabled='yes' name='enrolled-keys'/>",
         "<smm state='on'/>",
-        "<source file='/srv/iso/Win10_22H2.iso'/>",
+        "<source file='/home/user/.iso/Win10_22H2_English_x64.iso'/>",
         "<vendor id='0x1b1c'/>",
         "<product id='0x0084'/>",
         "<passage:purpose>gaming</passage:purpose>",

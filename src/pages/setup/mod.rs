@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use passage_core::i18n::{tr, tr_f};
 use passage_core::plan::{self, Intent, Plan};
-use passage_helper::api::{self, Helper1Proxy, HistoryRow, State};
+use passage_helper::api::{HistoryRow, State};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
+mod helper;
+
 use crate::host_source::Loaded;
 use crate::logic::{self, Selection};
+use helper::{apply, history, undo, HelperError};
 
 /// What the page plans for.
 #[derive(Debug, Clone)]
@@ -50,21 +53,6 @@ pub enum Cmd {
 }
 
 /// A failed helper call: its words, and whether the helper is there at all.
-#[derive(Debug)]
-pub struct HelperError {
-    pub unreachable: bool,
-    pub text: String,
-}
-
-impl HelperError {
-    fn of(e: &zbus::Error) -> Self {
-        HelperError {
-            unreachable: api::is_unreachable(e),
-            text: api::error_text(e),
-        }
-    }
-}
-
 pub struct SetupPage {
     page: adw::PreferencesPage,
     /// Shown instead of the page when the helper is not installed.
@@ -355,56 +343,6 @@ fn plan_for(loaded: &Loaded, target: &Target) -> Result<Plan, String> {
         Target::Intent(i) => plan::plan(&loaded.root, &loaded.host, i),
     }
     .map_err(|e| e.to_string())
-}
-
-async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperError> {
-    let conn = api::system_bus().await.map_err(|e| HelperError {
-        unreachable: true,
-        text: tr_f(
-            "Cannot reach the system bus ({why}); is D-Bus running?",
-            &[("why", &e.to_string())],
-        ),
-    })?;
-    let p = Helper1Proxy::new(&conn)
-        .await
-        .map_err(|e| HelperError::of(&e))?;
-    Ok((conn, p))
-}
-
-/// Applies the target with one helper call: a card's whole setup is one change (one password
-/// prompt, one Undo). Echoes the helper's progress lines; on a failure the helper has rolled
-/// the change back.
-async fn apply(target: &Target, out: &relm4::Sender<Cmd>) -> Result<String, String> {
-    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
-    let call = async {
-        match target {
-            Target::Gpu(s) => p.configure_gpu(&s.gpu.to_string()).await,
-            Target::Intent(i) => api::apply_intent(&p, i).await,
-        }
-    };
-    let (id, summary) = api::with_progress(&p, call, |line| {
-        let _ = out.send(Cmd::Progress(line.to_string()));
-    })
-    .await
-    .map_err(|e| api::error_text(&e))?;
-    Ok(if id.is_empty() {
-        summary
-    } else {
-        tr_f(
-            "{summary} (change {id})",
-            &[("summary", &summary), ("id", &id)],
-        )
-    })
-}
-
-async fn history() -> Result<Vec<HistoryRow>, HelperError> {
-    let (_conn, p) = proxy().await?;
-    p.history().await.map_err(|e| HelperError::of(&e))
-}
-
-async fn undo(id: &str) -> Result<String, String> {
-    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
-    p.undo(id).await.map_err(|e| api::error_text(&e))
 }
 
 impl SetupPage {

@@ -1,0 +1,72 @@
+//! The helper calls Host setup makes: apply a target, list the history, undo a change. Each
+//! goes through the process's one system bus connection.
+
+use passage_core::i18n::tr_f;
+use passage_helper::api::{self, Helper1Proxy, HistoryRow};
+
+use super::{Cmd, Target};
+
+#[derive(Debug)]
+pub struct HelperError {
+    pub unreachable: bool,
+    pub text: String,
+}
+
+impl HelperError {
+    pub fn of(e: &zbus::Error) -> Self {
+        HelperError {
+            unreachable: api::is_unreachable(e),
+            text: api::error_text(e),
+        }
+    }
+}
+
+async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperError> {
+    let conn = api::system_bus().await.map_err(|e| HelperError {
+        unreachable: true,
+        text: tr_f(
+            "Cannot reach the system bus ({why}); is D-Bus running?",
+            &[("why", &e.to_string())],
+        ),
+    })?;
+    let p = Helper1Proxy::new(&conn)
+        .await
+        .map_err(|e| HelperError::of(&e))?;
+    Ok((conn, p))
+}
+
+/// Applies the target with one helper call: a card's whole setup is one change (one password
+/// prompt, one Undo). Echoes the helper's progress lines; on a failure the helper has rolled
+/// the change back.
+pub async fn apply(target: &Target, out: &relm4::Sender<Cmd>) -> Result<String, String> {
+    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
+    let call = async {
+        match target {
+            Target::Gpu(s) => p.configure_gpu(&s.gpu.to_string()).await,
+            Target::Intent(i) => api::apply_intent(&p, i).await,
+        }
+    };
+    let (id, summary) = api::with_progress(&p, call, |line| {
+        let _ = out.send(Cmd::Progress(line.to_string()));
+    })
+    .await
+    .map_err(|e| api::error_text(&e))?;
+    Ok(if id.is_empty() {
+        summary
+    } else {
+        tr_f(
+            "{summary} (change {id})",
+            &[("summary", &summary), ("id", &id)],
+        )
+    })
+}
+
+pub async fn history() -> Result<Vec<HistoryRow>, HelperError> {
+    let (_conn, p) = proxy().await?;
+    p.history().await.map_err(|e| HelperError::of(&e))
+}
+
+pub async fn undo(id: &str) -> Result<String, String> {
+    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
+    p.undo(id).await.map_err(|e| api::error_text(&e))
+}
