@@ -17,6 +17,7 @@ mod helper;
 mod render;
 mod vm;
 mod vm_render;
+mod vm_session;
 
 fn write_out(args: std::fmt::Arguments) {
     use std::io::Write;

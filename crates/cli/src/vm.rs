@@ -111,13 +111,36 @@ pub enum VmCmd {
         #[command(flatten)]
         conn: ConnectArg,
     },
-    /// Start a VM
+    /// Start a VM after a pre-flight check (devices still there and free, memory, firmware,
+    /// images QEMU may read, its network); a failure is explained
     Start {
         name: String,
+        /// Return once libvirt reports it running
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        root: RootArg,
         #[command(flatten)]
         conn: ConnectArg,
     },
-    /// Stop a VM at once (as pulling the plug)
+    /// Shut a VM down gracefully (guest agent or power button), waiting for it
+    Shutdown {
+        name: String,
+        /// Seconds to wait for the guest
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Force it off after the timeout (unsaved work in it is lost)
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Explain a start error read on standard input: its cause, in words, and the fix
+    Explain {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Force a VM off at once (as pulling the plug; unsaved work in it is lost)
     Stop {
         name: String,
         #[command(flatten)]
@@ -279,9 +302,19 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             }
             Ok(out)
         }),
-        VmCmd::Start { name, conn } => with_libvirt(&conn, |h| {
-            h.start(&name).map(|()| format!("VM {name} started.\n"))
-        }),
+        VmCmd::Start {
+            name,
+            wait,
+            root,
+            conn,
+        } => crate::vm_session::start(&name, wait, &root, &conn),
+        VmCmd::Shutdown {
+            name,
+            timeout,
+            force,
+            conn,
+        } => crate::vm_session::shutdown(&name, timeout, force, &conn),
+        VmCmd::Explain { json } => crate::vm_session::explain_stdin(json),
         VmCmd::Stop { name, conn } => with_libvirt(&conn, |h| {
             h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
         }),
@@ -407,10 +440,15 @@ fn show(
     json: bool,
     conn: &ConnectArg,
 ) -> Result<ExitCode, Failed> {
-    let (xml, _) = domain_xml(name, file, conn)?;
+    let (xml, libvirt) = domain_xml(name, file, conn)?;
     let d = Domain::read(&xml).map_err(bad)?;
+    let state = libvirt.as_ref().and_then(|h| h.state(&d.name).ok());
     if json {
-        return Ok(print_json(&d).err().unwrap_or(ExitCode::SUCCESS));
+        let mut v = serde_json::to_value(&d).map_err(bad)?;
+        if let Some(s) = state {
+            v["state"] = serde_json::to_value(s).map_err(bad)?;
+        }
+        return Ok(print_json(&v).err().unwrap_or(ExitCode::SUCCESS));
     }
     out!("{}", crate::vm_render::domain(&d));
     Ok(ExitCode::SUCCESS)

@@ -53,6 +53,7 @@ pub fn tutorial_gaming(host: &Host) -> VmSpec {
             enrolled_keys: true,
         },
         tpm: true,
+        devices_seen: vm::seen(host, &pci),
         pci,
         usb: vec![
             UsbPassthrough {

@@ -55,6 +55,21 @@ pub struct PoolInfo {
     pub available: u64,
 }
 
+/// A VM's state as libvirt reports it, in the words the VM page uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VmState {
+    Off,
+    Running,
+    Paused,
+    /// Shutting down after the power button (or the guest agent).
+    ShuttingDown,
+    /// QEMU died, or the guest crashed.
+    Crashed,
+    /// Starting, suspended to disk, or a state libvirt adds later.
+    Other,
+}
+
 /// The operations Passage needs from a hypervisor.
 pub trait Hypervisor {
     fn list(&self) -> Result<Vec<VmInfo>, VirtError>;
@@ -65,6 +80,14 @@ pub trait Hypervisor {
     fn start(&self, name: &str) -> Result<(), VirtError>;
     /// Stops a VM at once (pulls the plug).
     fn destroy(&self, name: &str) -> Result<(), VirtError>;
+    /// Asks the guest to shut down: its guest agent when it has one, else the ACPI power
+    /// button. Returns at once; [`Hypervisor::state`] says when it is off.
+    fn shutdown(&self, name: &str) -> Result<(), VirtError>;
+    fn state(&self, name: &str) -> Result<VmState, VirtError>;
+    /// libvirt's networks and whether each is active.
+    fn networks(&self) -> Result<Vec<(String, bool)>, VirtError>;
+    /// Starts a defined network (the VM's NAT network before the VM).
+    fn start_network(&self, name: &str) -> Result<(), VirtError>;
     /// The domain XML as libvirt holds it (inactive definition).
     fn xml(&self, name: &str) -> Result<String, VirtError>;
     /// libvirt's domain capabilities for q35 (firmware, features).
@@ -110,6 +133,20 @@ impl Libvirt {
         self.conn
             .lookup_domain_by_name(name)
             .map_err(|_| VirtError::NoSuchVm(name.to_string()))
+    }
+}
+
+fn vm_state(s: virt::enumutil::Enum<DomainState, virt::sys::virDomainState>) -> VmState {
+    match s {
+        virt::enumutil::Enum::Known(DomainState::Shutoff) => VmState::Off,
+        // Blocked: running, waiting on I/O.
+        virt::enumutil::Enum::Known(DomainState::Running | DomainState::Blocked) => {
+            VmState::Running
+        }
+        virt::enumutil::Enum::Known(DomainState::Paused) => VmState::Paused,
+        virt::enumutil::Enum::Known(DomainState::Shutdown) => VmState::ShuttingDown,
+        virt::enumutil::Enum::Known(DomainState::Crashed) => VmState::Crashed,
+        _ => VmState::Other,
     }
 }
 
@@ -164,6 +201,39 @@ impl Hypervisor for Libvirt {
             return Ok(());
         }
         d.destroy().map_err(lv)
+    }
+
+    fn shutdown(&self, name: &str) -> Result<(), VirtError> {
+        let d = self.domain(name)?;
+        let flags = virt::sys::VIR_DOMAIN_SHUTDOWN_GUEST_AGENT
+            | virt::sys::VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN;
+        // The test driver knows no methods; libvirt's default there is the same button.
+        d.shutdown_flags(flags)
+            .or_else(|_| d.shutdown())
+            .map_err(lv)
+    }
+
+    fn state(&self, name: &str) -> Result<VmState, VirtError> {
+        let (state, _) = self.domain(name)?.state().map_err(lv)?;
+        Ok(vm_state(state))
+    }
+
+    fn networks(&self) -> Result<Vec<(String, bool)>, VirtError> {
+        let mut out = vec![];
+        for n in self.conn.list_all_networks(0).map_err(lv)? {
+            out.push((n.name().map_err(lv)?, n.is_active().map_err(lv)?));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn start_network(&self, name: &str) -> Result<(), VirtError> {
+        word(name, "network")?;
+        let n = self.conn.lookup_network_by_name(name).map_err(lv)?;
+        if n.is_active().map_err(lv)? {
+            return Ok(());
+        }
+        n.create().map_err(lv)
     }
 
     fn xml(&self, name: &str) -> Result<String, VirtError> {

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Hypervisor, PoolInfo, VirtError, VmInfo, VolumeFormat};
+use crate::{Hypervisor, PoolInfo, VirtError, VmInfo, VmState, VolumeFormat};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -30,6 +30,16 @@ pub enum Request {
         name: String,
     },
     Destroy {
+        name: String,
+    },
+    Shutdown {
+        name: String,
+    },
+    State {
+        name: String,
+    },
+    Networks,
+    StartNetwork {
         name: String,
     },
     Xml {
@@ -133,6 +143,10 @@ fn answer(
         Request::Undefine { name } => value(h.undefine(&name)?),
         Request::Start { name } => value(h.start(&name)?),
         Request::Destroy { name } => value(h.destroy(&name)?),
+        Request::Shutdown { name } => value(h.shutdown(&name)?),
+        Request::State { name } => value(h.state(&name)?),
+        Request::Networks => value(h.networks()?),
+        Request::StartNetwork { name } => value(h.start_network(&name)?),
         Request::Xml { name } => value(h.xml(&name)?),
         Request::Capabilities => value(h.capabilities()?),
         Request::Pools => value(h.pools()?),
@@ -244,6 +258,24 @@ impl Hypervisor for Remote {
     }
     fn destroy(&self, name: &str) -> Result<(), VirtError> {
         self.get(Request::Destroy {
+            name: name.to_string(),
+        })
+    }
+    fn shutdown(&self, name: &str) -> Result<(), VirtError> {
+        self.get(Request::Shutdown {
+            name: name.to_string(),
+        })
+    }
+    fn state(&self, name: &str) -> Result<VmState, VirtError> {
+        self.get(Request::State {
+            name: name.to_string(),
+        })
+    }
+    fn networks(&self) -> Result<Vec<(String, bool)>, VirtError> {
+        self.get(Request::Networks)
+    }
+    fn start_network(&self, name: &str) -> Result<(), VirtError> {
+        self.get(Request::StartNetwork {
             name: name.to_string(),
         })
     }

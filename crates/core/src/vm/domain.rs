@@ -170,6 +170,10 @@ pub struct Domain {
     pub graphics: Vec<String>,
     /// Passage's metadata (`purpose`…), element name → text.
     pub passage: Vec<(String, String)>,
+    /// What Passage recorded about each PCI device when it made the VM.
+    pub devices_seen: Vec<super::SeenDevice>,
+    /// The libvirt networks its interfaces use.
+    pub networks: Vec<String>,
     pub pci_controllers: Vec<PciController>,
     /// Every explicit guest PCI address in `<devices>` (devices and controllers alike).
     #[serde(skip)]
@@ -361,13 +365,31 @@ fn firmware(d: Node) -> FirmwareInfo {
     }
 }
 
-fn passage_metadata(d: Node) -> Vec<(String, String)> {
+fn passage_elements<'a, 'i>(d: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
     child(d, "metadata")
         .into_iter()
         .flat_map(|m| m.children())
         .filter(|c| c.is_element() && c.tag_name().namespace() == Some(PASSAGE_NS))
         .flat_map(|vm| vm.children())
         .filter(|c| c.is_element())
+}
+
+fn devices_seen(d: Node) -> Vec<super::SeenDevice> {
+    passage_elements(d)
+        .filter(|c| c.tag_name().name() == "device")
+        .filter_map(|c| {
+            Some(super::SeenDevice {
+                address: c.attribute("address")?.parse().ok()?,
+                id: c.attribute("id")?.to_string(),
+                group: c.attribute("group").and_then(|g| g.parse().ok()),
+            })
+        })
+        .collect()
+}
+
+fn passage_metadata(d: Node) -> Vec<(String, String)> {
+    passage_elements(d)
+        .filter(|c| c.tag_name().name() != "device")
         .map(|c| {
             (
                 c.tag_name().name().to_string(),
@@ -429,6 +451,8 @@ impl Domain {
             cdroms: vec![],
             graphics: vec![],
             passage: passage_metadata(d),
+            devices_seen: devices_seen(d),
+            networks: vec![],
             pci_controllers: vec![],
             used_pci: vec![],
         };
@@ -452,6 +476,11 @@ impl Domain {
                 }
                 "hostdev" if ty == Some("usb") => self.usb.push(usb_hostdev(dev)),
                 "interface" if ty == Some("hostdev") => self.hostdevs.push(pci_hostdev(dev, true)),
+                "interface" if ty == Some("network") => {
+                    if let Some(n) = child(dev, "source").and_then(|s| s.attribute("network")) {
+                        self.networks.push(n.to_string());
+                    }
+                }
                 "disk" if dev.attribute("device") == Some("cdrom") => self.cdroms.push(disk(dev)),
                 "disk" => self.disks.push(disk(dev)),
                 "graphics" => self.graphics.push(ty.unwrap_or("").to_string()),

@@ -514,6 +514,7 @@ impl Draft {
                 boot_order: self.boot_order(&BootItem::Pci(*a)),
             });
         }
+        s.devices_seen = super::seen(host, &s.pci);
         s.usb = self
             .usb
             .iter()

@@ -7,11 +7,13 @@
 //! pinning), and [`VmSpec::qemu_args`] the equivalent `qemu-system-x86_64` invocation.
 
 pub mod devices;
+pub mod diagnose;
 pub mod domain;
 pub mod draft;
 pub mod edit;
 pub mod import;
 pub mod number;
+pub mod preflight;
 mod qemu;
 pub mod tuning;
 pub(crate) mod xml;
@@ -105,6 +107,16 @@ pub struct PciPassthrough {
     pub boot_order: Option<u32>,
 }
 
+/// What a passed-through device was when the VM was made (kept in Passage's metadata, so that
+/// the pre-flight can refuse a start when another device sits at that address now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenDevice {
+    pub address: PciAddress,
+    /// `vendor:device`, as lspci -nn prints it.
+    pub id: String,
+    pub group: Option<u32>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsbPassthrough {
     pub vendor: u16,
@@ -186,6 +198,9 @@ pub struct VmSpec {
     pub tpm: bool,
     #[serde(default)]
     pub pci: Vec<PciPassthrough>,
+    /// What the PCI devices were when the spec was made (see [`SeenDevice`]).
+    #[serde(default)]
+    pub devices_seen: Vec<SeenDevice>,
     #[serde(default)]
     pub usb: Vec<UsbPassthrough>,
     /// Keyboard/mouse by evdev (`/dev/input/by-id/…-event-kbd`), switched with both Ctrl keys.
@@ -349,6 +364,22 @@ impl VmSpec {
                 check_path("pci.rom", r)?;
             }
         }
+        for d in &self.devices_seen {
+            let hex4 = |x: &str| x.len() == 4 && x.bytes().all(|b| b.is_ascii_hexdigit());
+            if !d
+                .id
+                .split_once(':')
+                .is_some_and(|(v, p)| hex4(v) && hex4(p))
+            {
+                return Err(err(
+                    "devices_seen",
+                    tr_f(
+                        "{v} is not a vendor:device pair such as 10de:1e07",
+                        &[("v", &quoted(&d.id))],
+                    ),
+                ));
+            }
+        }
         for e in &self.evdev {
             check_path("evdev", e)?;
             if !e.starts_with("/dev/input/") {
@@ -438,6 +469,20 @@ pub(crate) fn slots(pci: &[PciPassthrough]) -> Vec<Vec<&PciPassthrough>> {
         s.sort_by_key(|p| p.address.function);
     }
     out
+}
+
+/// What each of `pci` is on `host` now, for the spec's metadata.
+pub fn seen(host: &crate::Host, pci: &[PciPassthrough]) -> Vec<SeenDevice> {
+    pci.iter()
+        .filter_map(|p| {
+            let d = host.device(p.address)?;
+            Some(SeenDevice {
+                address: p.address,
+                id: d.id_pair(),
+                group: host.group_of(p.address).map(|g| g.id),
+            })
+        })
+        .collect()
 }
 
 /// A CPU layout for a VM, from the host's topology.
@@ -533,7 +578,7 @@ pub fn suggest(
             ),
         )
     })?;
-    let pci = host
+    let pci: Vec<PciPassthrough> = host
         .endpoints(&group.devices)
         .into_iter()
         .map(|address| PciPassthrough {
@@ -565,6 +610,7 @@ pub fn suggest(
             enrolled_keys: secure,
         },
         tpm: secure && host.swtpm,
+        devices_seen: seen(host, &pci),
         pci,
         usb: Vec::new(),
         evdev: Vec::new(),

@@ -37,7 +37,17 @@ pub fn render(s: &VmSpec) -> String {
         Purpose::Ml => "ml",
         Purpose::Other => "other",
     };
-    let _ = writeln!(x, "  <metadata>\n    <passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>\n      <passage:purpose>{purpose}</passage:purpose>\n    </passage:vm>\n  </metadata>");
+    let _ = writeln!(x, "  <metadata>\n    <passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>\n      <passage:purpose>{purpose}</passage:purpose>");
+    for d in &s.devices_seen {
+        let group = d.group.map(|g| format!(" group='{g}'")).unwrap_or_default();
+        let _ = writeln!(
+            x,
+            "      <passage:device address='{}' id='{}'{group}/>",
+            d.address,
+            esc(&d.id)
+        );
+    }
+    let _ = writeln!(x, "    </passage:vm>\n  </metadata>");
     let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", s.memory_mib);
     let _ = writeln!(
         x,

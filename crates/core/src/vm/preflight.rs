@@ -1,0 +1,339 @@
+//! Before every start, without root and without starting anything: is everything the VM
+//! needs still there and free? Each problem is a finding with a cause (the same ids as
+//! [`super::diagnose`]), the words, and what Passage can do about it.
+//!
+//! - every passed-through PCI device exists, with the vendor:device and IOMMU group the VM was
+//!   made with when Passage recorded them (PCI addresses move after a new card or a firmware
+//!   update: Proxmox and Unraid refuse to start then, and so does Passage);
+//! - each group is whole in the VM and not needed by the host (core's rules);
+//! - enough free hugepages (or memory) for the VM;
+//! - the firmware files it names exist;
+//! - every folder above its disk and disc images can be entered by the user QEMU runs as (an
+//!   ISO in a 0700 home folder is the classic failure; libvirt hands the image file itself to
+//!   that user at start, but never the folders above it);
+//! - its libvirt network is active (the front end says which networks are).
+
+use serde::Serialize;
+
+use super::diagnose::Cause;
+use super::domain::{Domain, GuestAddress};
+use crate::host::{Host, PciAddress};
+use crate::i18n::tr_f;
+use crate::root::Root;
+
+/// What Passage can do about a finding (a Fix button, `passagectl vm start` on its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Remedy {
+    /// Start this libvirt network.
+    StartNetwork { network: String },
+    /// Reserve this many hugepages of this size (the helper, with polkit).
+    ReserveHugepages { size_kib: u64, count: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub cause: Cause,
+    pub title: String,
+    pub fix: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<Remedy>,
+}
+
+/// What only the front end can know: libvirt's networks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// libvirt's networks and whether each is active; `None` when libvirt was not asked.
+    pub networks: Option<Vec<(String, bool)>>,
+}
+
+/// The user QEMU runs as: uid and every group it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QemuUser {
+    pub name: String,
+    pub uid: u32,
+    pub gids: Vec<u32>,
+}
+
+/// qemu.conf's `user` (else the distribution's: `libvirt-qemu` on Debian and Ubuntu, `qemu`
+/// on Fedora and openSUSE, else `nobody`), resolved through the root's /etc/passwd and
+/// /etc/group.
+pub fn qemu_user(root: &Root) -> Option<QemuUser> {
+    let conf = root
+        .read_string("/etc/libvirt/qemu.conf")
+        .unwrap_or_default();
+    let set = conf.lines().find_map(|l| {
+        let l = l.trim();
+        let v = l.strip_prefix("user")?.trim_start().strip_prefix('=')?;
+        Some(v.trim().trim_matches('"').to_string())
+    });
+    let passwd = root.read_string("/etc/passwd").unwrap_or_default();
+    let entry = |name: &str| {
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 4 && f[0] == name)
+                .then(|| Some((f[2].parse::<u32>().ok()?, f[3].parse::<u32>().ok()?)))
+                .flatten()
+        })
+    };
+    let name = match set {
+        Some(n) if n.starts_with('+') => return None,
+        Some(n) => n,
+        None => ["libvirt-qemu", "qemu", "nobody"]
+            .into_iter()
+            .find(|n| entry(n).is_some())?
+            .to_string(),
+    };
+    let (uid, gid) = entry(&name)?;
+    let mut gids = vec![gid];
+    for l in root.read_string("/etc/group").unwrap_or_default().lines() {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() >= 4 && f[3].split(',').any(|m| m == name) {
+            if let Ok(g) = f[2].parse() {
+                gids.push(g);
+            }
+        }
+    }
+    Some(QemuUser { name, uid, gids })
+}
+
+/// The first folder above `path` (below the root) that `user` cannot enter, by its mode bits.
+fn closed_folder(root: &Root, path: &str, user: &QemuUser) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if user.uid == 0 {
+        return None;
+    }
+    let mut at = String::new();
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    for p in &parts[..parts.len().saturating_sub(1)] {
+        at.push('/');
+        at.push_str(p);
+        let m = std::fs::metadata(root.path(&at)).ok()?;
+        let mode = m.mode();
+        let x = if m.uid() == user.uid {
+            mode & 0o100 != 0
+        } else if user.gids.contains(&m.gid()) {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        };
+        if !x {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Everything that would stop the VM from starting, or make it fail as it starts.
+pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding> {
+    let mut out = vec![];
+    devices(d, host, &mut out);
+    memory(d, host, &mut out);
+    firmware(d, host, root, &mut out);
+    media(d, root, &mut out);
+    networks(d, facts, &mut out);
+    out
+}
+
+fn finding(cause: Cause, title: String, fix: String) -> Finding {
+    Finding {
+        cause,
+        title,
+        fix,
+        remedy: None,
+    }
+}
+
+/// What Passage recorded about a device when it made the VM: vendor:device and group.
+fn recorded(d: &Domain, a: PciAddress) -> Option<(String, Option<u32>)> {
+    d.devices_seen
+        .iter()
+        .find(|s| s.address == a)
+        .map(|s| (s.id.clone(), s.group))
+}
+
+fn devices(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
+    let mut groups: Vec<u32> = vec![];
+    for h in d
+        .hostdevs
+        .iter()
+        .filter(|h| h.guest != GuestAddress::Unassigned)
+    {
+        let Some(a) = h.host else { continue };
+        let Some(dev) = host.device(a) else {
+            out.push(finding(
+                Cause::DeviceMissing,
+                tr_f("{dev} is not there", &[("dev", &a.to_string())]),
+                tr_f("The VM was given the device at {dev}, which this computer no longer has (a new card or a firmware update moves addresses): choose the device again on the VM's Devices page.", &[("dev", &a.to_string())]),
+            ));
+            continue;
+        };
+        let now = dev.id_pair();
+        if let Some((was, group)) = recorded(d, a) {
+            if was != now || group.is_some_and(|g| host.group_of(a).map(|x| x.id) != Some(g)) {
+                out.push(finding(
+                    Cause::DeviceMissing,
+                    tr_f("{dev} is now another device", &[("dev", &a.to_string())]),
+                    tr_f("The VM was made with [{was}] at {dev}; now {name} [{now}] is there. Passage does not start it with a device it was not given: choose the devices again on the VM's Devices page.", &[("dev", &a.to_string()), ("was", &was), ("name", &dev.display_name()), ("now", &now)]),
+                ));
+                continue;
+            }
+        }
+        if let Some(g) = host.group_of(a) {
+            if !groups.contains(&g.id) {
+                groups.push(g.id);
+            }
+        }
+    }
+    let have = d.host_pci();
+    for id in groups {
+        if let Err(e) = super::devices::group_may_go(host, id) {
+            out.push(finding(
+                Cause::GroupNotViable,
+                tr_f(
+                    "IOMMU group {id} cannot go to the VM",
+                    &[("id", &id.to_string())],
+                ),
+                e.why,
+            ));
+            continue;
+        }
+        let members = host
+            .group(id)
+            .map(|g| host.endpoints(&g.devices))
+            .unwrap_or_default();
+        let missing: Vec<String> = members
+            .iter()
+            .filter(|m| !have.contains(m))
+            .map(|m| m.to_string())
+            .collect();
+        if !missing.is_empty() {
+            out.push(finding(
+                Cause::GroupNotViable,
+                tr_f(
+                    "IOMMU group {id} is only partly in the VM",
+                    &[("id", &id.to_string())],
+                ),
+                tr_f(
+                    "A group goes to a VM whole: add {missing} on the VM's Devices page.",
+                    &[("missing", &missing.join(", "))],
+                ),
+            ));
+        }
+    }
+}
+
+fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
+    let Some(kib) = d.memory_kib else { return };
+    if d.hugepages {
+        // libvirt's default page size for <hugepages/> is the system's default: 2 MiB on x86.
+        let size = 2048;
+        let need = kib.div_ceil(size);
+        let free = host
+            .memory
+            .hugepages
+            .iter()
+            .find(|p| p.size_kib == size)
+            .map(|p| p.free)
+            .unwrap_or(0);
+        if free < need {
+            let short_mib = (need - free) * size / 1024;
+            let mut f = finding(
+                Cause::HugepagesShort,
+                tr_f("{mib} MiB of hugepages short", &[("mib", &short_mib.to_string())]),
+                tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free: reserve more (Passage can, with your password), or switch hugepages off for this VM.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string())]),
+            );
+            let reserved = host
+                .memory
+                .hugepages
+                .iter()
+                .find(|p| p.size_kib == size)
+                .map(|p| p.total)
+                .unwrap_or(0);
+            f.remedy = Some(Remedy::ReserveHugepages {
+                size_kib: size,
+                count: reserved + (need - free),
+            });
+            out.push(f);
+        }
+    } else if host.memory.available_kib > 0 && kib > host.memory.available_kib {
+        out.push(finding(
+            Cause::MemoryShort,
+            tr_f("{mib} MiB more memory than is free", &[("mib", &((kib - host.memory.available_kib) / 1024).to_string())]),
+            tr("Close programs, or give the VM less memory: with passed-through devices all of its memory is locked when it starts."),
+        ));
+    }
+}
+
+fn tr(s: &str) -> String {
+    crate::i18n::tr(s)
+}
+
+fn firmware(d: &Domain, host: &Host, root: &Root, out: &mut Vec<Finding>) {
+    if d.firmware.kind != "efi" {
+        return;
+    }
+    match &d.firmware.loader {
+        Some(code) if !root.exists(code) => out.push(finding(
+            Cause::OvmfMissing,
+            tr_f("The firmware file {path} is missing", &[("path", code)]),
+            tr("Install the ovmf package (edk2-ovmf on Fedora and Arch), or choose another firmware on the VM's page."),
+        )),
+        Some(_) => {}
+        None if !host.firmware.iter().any(|f| f.installed && f.is_x86_64_uefi()) => {
+            out.push(finding(
+                Cause::OvmfMissing,
+                tr("No UEFI firmware (OVMF) is installed"),
+                tr("Install the ovmf package (edk2-ovmf on Fedora and Arch)."),
+            ))
+        }
+        None => {}
+    }
+}
+
+fn media(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
+    let user = qemu_user(root);
+    for disk in d.disks.iter().chain(&d.cdroms) {
+        let Some(path) = disk.source.as_deref().filter(|_| disk.r#type == "file") else {
+            continue;
+        };
+        if !root.exists(path) {
+            out.push(finding(
+                Cause::MediaMissing,
+                tr_f("{path} is missing", &[("path", path)]),
+                tr("Put the image back, or choose another one on the VM's page."),
+            ));
+            continue;
+        }
+        if let Some(closed) = user.as_ref().and_then(|u| closed_folder(root, path, u)) {
+            let who = user.as_ref().map(|u| u.name.as_str()).unwrap_or_default();
+            out.push(finding(
+                Cause::MediaPermission,
+                tr_f("QEMU may not read {path}", &[("path", path)]),
+                tr_f("QEMU runs as {user}, which cannot enter {folder}: move the image to /var/lib/libvirt/images, or let {user} enter that folder (chmod o+x, or an ACL).", &[("user", who), ("folder", &closed)]),
+            ));
+        }
+    }
+}
+
+fn networks(d: &Domain, facts: &Facts, out: &mut Vec<Finding>) {
+    let Some(nets) = &facts.networks else { return };
+    for n in &d.networks {
+        match nets.iter().find(|(name, _)| name == n) {
+            Some((_, true)) => {}
+            Some((_, false)) => out.push(Finding {
+                remedy: Some(Remedy::StartNetwork { network: n.clone() }),
+                ..finding(
+                    Cause::NetworkInactive,
+                    tr_f("The network “{net}” is not running", &[("net", n)]),
+                    tr("Passage starts it before the VM."),
+                )
+            }),
+            None => out.push(finding(
+                Cause::NetworkInactive,
+                tr_f("There is no network “{net}”", &[("net", n)]),
+                tr("Choose another network on the VM's page, or define it in libvirt (virsh net-define)."),
+            )),
+        }
+    }
+}

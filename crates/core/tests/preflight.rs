@@ -1,0 +1,250 @@
+//! The pre-flight on the public tutorial's X570 host: the wizard's VM, then the same VM after
+//! the things that stop real starts — a device moved or replaced, half a group, hugepages
+//! short, an ISO in a private home folder, a missing image or firmware file, a stopped network.
+
+use std::os::unix::fs::PermissionsExt;
+
+use passage_core::vm::devices::initial_selection;
+use passage_core::vm::diagnose::Cause;
+use passage_core::vm::draft::Draft;
+use passage_core::vm::edit::{apply, Changes};
+use passage_core::vm::preflight::{check, qemu_user, Facts, Remedy};
+use passage_core::vm::Domain;
+use passage_core::{Host, Root};
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tmp");
+        passage_fixtures::build("x570-tutorial", dir.path()).expect("fixture");
+        let f = Fixture { dir };
+        // Debian's libvirt user, and the ISO the wizard is given.
+        f.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:64055:108:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\nanna:x:1000:1000::/home/anna:/bin/bash\n");
+        f.write(
+            "etc/group",
+            "root:x:0:\nkvm:x:108:libvirt-qemu\nanna:x:1000:\n",
+        );
+        f.write("var/lib/libvirt/images/Win10.iso", "iso");
+        f
+    }
+    fn write(&self, path: &str, text: &str) {
+        let p = self.dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    fn root(&self) -> Root {
+        Root::new(self.dir.path()).expect("root")
+    }
+    fn host(&self) -> Host {
+        Host::scan(&self.root())
+    }
+    fn free_hugepages(&self, n: u64) {
+        for f in ["free_hugepages", "nr_hugepages"] {
+            self.write(
+                &format!("sys/kernel/mm/hugepages/hugepages-2048kB/{f}"),
+                &format!("{n}\n"),
+            );
+        }
+    }
+    /// The wizard's gaming VM as libvirt would hold it.
+    fn vm(&self, iso: &str) -> String {
+        let h = self.host();
+        let mut d = Draft::new(&h, initial_selection(&h));
+        for (k, v) in [("install-iso", iso), ("memory-gib", "8"), ("disk", "none")] {
+            d.set_text(&h, k, v).expect("choice");
+        }
+        d.spec(&h).expect("spec").to_xml().expect("xml")
+    }
+    fn check(&self, xml: &str, facts: &Facts) -> Vec<(Cause, String)> {
+        let d = Domain::read(xml).expect("domain");
+        check(&d, &self.host(), &self.root(), facts)
+            .into_iter()
+            .map(|f| (f.cause, format!("{} — {}", f.title, f.fix)))
+            .collect()
+    }
+}
+
+#[test]
+fn the_wizards_vm_starts_clean_when_its_hugepages_are_free() {
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    assert!(
+        xml.contains("<passage:device address='0000:0a:00.0' id='10de:1e07' group='28'/>"),
+        "{xml}"
+    );
+    let found = f.check(
+        &xml,
+        &Facts {
+            networks: Some(vec![("default".into(), true)]),
+        },
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn hugepages_short_by_what_is_missing_with_a_reservation_to_make() {
+    let f = Fixture::new();
+    f.free_hugepages(1000);
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    let d = Domain::read(&xml).expect("domain");
+    let found = check(&d, &f.host(), &f.root(), &Facts::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].cause, Cause::HugepagesShort);
+    // 8 GiB are 4096 pages of 2 MiB; 1000 are free: 3096 short, 6192 MiB.
+    assert!(found[0].title.contains("6192 MiB"), "{}", found[0].title);
+    assert_eq!(
+        found[0].remedy,
+        Some(Remedy::ReserveHugepages {
+            size_kib: 2048,
+            count: 4096
+        })
+    );
+}
+
+#[test]
+fn a_device_that_moved_or_changed_is_refused_by_name() {
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    // Another card at the address the VM was made with.
+    let other = xml.replace("id='10de:1e07' group='28'", "id='1002:731f' group='28'");
+    let found = f.check(&other, &Facts::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Cause::DeviceMissing);
+    assert!(
+        found[0].1.contains("0000:0a:00.0 is now another device")
+            && found[0].1.contains("[1002:731f]")
+            && found[0].1.contains("[10de:1e07]"),
+        "{}",
+        found[0].1
+    );
+    // An address this computer does not have.
+    let gone = xml.replace(
+        "bus='0x0a' slot='0x00' function='0x3'",
+        "bus='0x0b' slot='0x00' function='0x3'",
+    );
+    let found = f.check(&gone, &Facts::default());
+    assert!(
+        found
+            .iter()
+            .any(|(c, t)| *c == Cause::DeviceMissing && t.contains("0000:0b:00.3 is not there")),
+        "{found:?}"
+    );
+    // …which also leaves the card's group half in the VM.
+    assert!(
+        found
+            .iter()
+            .any(|(c, t)| *c == Cause::GroupNotViable && t.contains("add 0000:0a:00.3")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn half_a_group_is_refused() {
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    let half = apply(
+        &xml,
+        &Changes {
+            remove_pci: vec![
+                "0000:0a:00.2".parse().expect("a"),
+                "0000:0a:00.3".parse().expect("a"),
+            ],
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    let found = f.check(&half, &Facts::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Cause::GroupNotViable);
+    assert!(
+        found[0].1.contains("0000:0a:00.2, 0000:0a:00.3"),
+        "{}",
+        found[0].1
+    );
+}
+
+#[test]
+fn an_iso_in_a_private_home_folder_is_found_before_qemu_fails_on_it() {
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    f.write("home/anna/Downloads/Win11.iso", "iso");
+    let home = f.dir.path().join("home/anna");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let xml = f.vm("/home/anna/Downloads/Win11.iso");
+    let user = qemu_user(&f.root()).expect("the qemu user");
+    assert_eq!((user.name.as_str(), user.uid), ("libvirt-qemu", 64055));
+    let found = f.check(&xml, &Facts::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Cause::MediaPermission);
+    assert!(
+        found[0]
+            .1
+            .contains("libvirt-qemu, which cannot enter /home/anna"),
+        "{}",
+        found[0].1
+    );
+    // Once QEMU's user may pass through the folder, nothing is said.
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o711)).expect("chmod");
+    assert!(f.check(&xml, &Facts::default()).is_empty());
+    // qemu.conf's user wins over the distribution's.
+    f.write(
+        "etc/libvirt/qemu.conf",
+        "# user = \"root\"\nuser = \"anna\"\n",
+    );
+    assert_eq!(qemu_user(&f.root()).map(|u| u.uid), Some(1000));
+}
+
+#[test]
+fn missing_media_firmware_and_a_stopped_network_are_named() {
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    let xml = f.vm("/var/lib/libvirt/images/Gone.iso");
+    let found = f.check(
+        &xml,
+        &Facts {
+            networks: Some(vec![("default".into(), false)]),
+        },
+    );
+    let causes: Vec<Cause> = found.iter().map(|(c, _)| *c).collect();
+    assert_eq!(
+        causes,
+        vec![Cause::MediaMissing, Cause::NetworkInactive],
+        "{found:?}"
+    );
+    let d = Domain::read(&xml).expect("domain");
+    let net = check(
+        &d,
+        &f.host(),
+        &f.root(),
+        &Facts {
+            networks: Some(vec![("default".into(), false)]),
+        },
+    )
+    .into_iter()
+    .find(|x| x.cause == Cause::NetworkInactive)
+    .expect("network");
+    assert_eq!(
+        net.remedy,
+        Some(Remedy::StartNetwork {
+            network: "default".into()
+        })
+    );
+    // An explicit OVMF file that is not there.
+    let explicit = xml.replace("<os firmware='efi'>", "<os>").replace(
+        "<type arch='x86_64' machine='q35'>hvm</type>",
+        "<type arch='x86_64' machine='q35'>hvm</type>\n    <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.gone.fd</loader>",
+    );
+    let found = f.check(&explicit, &Facts::default());
+    assert!(
+        found
+            .iter()
+            .any(|(c, t)| *c == Cause::OvmfMissing && t.contains("OVMF_CODE_4M.gone.fd")),
+        "{found:?}"
+    );
+}
