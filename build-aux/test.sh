@@ -52,5 +52,7 @@ if [ "${PASSAGE_SKIP_TESTBED:-0}" != 1 ]; then
   build-aux/testbed/test-scan.sh
   stage "real kernel: passage-helper binds a group to vfio-pci and gives it back (polkit in the loop)"
   build-aux/testbed/test-helper.sh
+  stage "a real guest: vm start --wait, then vm shutdown by the ACPI power button; a stubborn guest forced off only when asked"
+  build-aux/testbed/test-shutdown.sh
 fi
 stage "all passed"

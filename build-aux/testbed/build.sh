@@ -27,26 +27,13 @@ dpkg -x kpkg/*.deb kernel
 KV=$(ls kernel/lib/modules); cp kernel/boot/vmlinuz-$KV vmlinuz; depmod -b kernel "$KV"
 MD=kernel/lib/modules/$KV
 
-# mkmods DIR mod... : copy modules + deps (decompressed) into DIR, load order in DIR/order
-mkmods(){ local dir=$1; shift; mkdir -p "$dir"
-  for m in "$@"; do
-    local line; line=$(grep -E "(^|/)$m\.ko(\.xz|\.zst|\.gz)?:" $MD/modules.dep) || {
-      grep -qE "(^|/)$m\.ko" $MD/modules.builtin && continue; echo "no module $m" >&2; return 1; }
-    for f in $(echo ${line#*:} | tr ' ' '\n' | tac) ${line%%:*}; do echo $f; done
-  done | awk '!s[$0]++' | while read -r f; do
-    b=$(basename "$f"); b=${b%.xz}; b=${b%.zst}; b=${b%.gz}
-    case $f in *.xz) xz -dc $MD/$f;; *.zst) zstd -qdc $MD/$f;; *.gz) gzip -dc $MD/$f;; *) cat $MD/$f;; esac > "$dir/$b"
-    echo "$b" >> "$dir/order"
-  done; }
-mkinitrd(){ local src=$1 init=$2 out=$3; shift 3
-  mkdir -p $src/bin $src/proc $src/sys $src/dev $src/newroot; cp /bin/busybox $src/bin/
-  install -m755 "$init" $src/init; mkdir -p $src/mods; mkmods $src/mods "$@"
-  (cd $src && find . | cpio -o -H newc 2>/dev/null | gzip -1) > $out; }
+. "$HERE/initrd.sh"   # mkmods, mkinitrd
 
 t "initramfs (L2 boot, L3 test)"
 rm -rf ir2 ir3
 mkinitrd ir2 $HERE/guest/l2-initramfs-init initrd-l2.gz crc16 mbcache jbd2 crc32c_generic ext4 virtio_pci virtio_blk
 mkinitrd ir3 $HERE/guest/l3-init initrd-l3.gz nvme
+mkacpi
 
 if [ "${WITH_LIBVIRT:-1}" = 1 ]; then
   t "libvirt in rootfs"
