@@ -52,9 +52,10 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
 
     for (name, msg) in [
         (
-            "edit-devices",
-            (|v: &str| Msg::EditDevices(v.to_string())) as fn(&str) -> Msg,
+            "show-vm",
+            (|v: &str| Msg::ShowVm(v.to_string())) as fn(&str) -> Msg,
         ),
+        ("edit-devices", |v: &str| Msg::EditDevices(v.to_string())),
         ("edit-set", |kv: &str| {
             match parse_kv(kv, passage_core::vm::devices::DeviceChoice::parse) {
                 Ok(c) => Msg::EditSet(c),
@@ -95,6 +96,7 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     simple("undo-all", None, || Msg::UndoAll);
     simple("wizard-create", None, || Msg::WizardCreate);
     simple("edit-save", None, || Msg::EditSave);
+    simple("vm-start", None, || Msg::StartShownVm);
     simple("about", None, || Msg::About);
 
     // The shortcuts window is built when asked for, not with the main window (GTK builds

@@ -206,6 +206,10 @@ impl Component for App {
         if init.start_last_vm {
             sender.input(Msg::StartLastVm);
         }
+        if let Some(uuid) = init.start_vm {
+            sender.input(Msg::Navigate(Page::Vms));
+            model.vms.emit(vms::Input::StartUuid(uuid));
+        }
         ComponentParts { model, widgets }
     }
 
@@ -290,6 +294,12 @@ impl Component for App {
                     st.set_last_vm(&name);
                 }
             }
+            Msg::ShowVm(name) => {
+                self.page = Page::Vms;
+                self.show_page(w);
+                self.vms.emit(vms::Input::Open(name));
+            }
+            Msg::StartShownVm => self.vms.emit(vms::Input::StartShown),
             Msg::StartLastVm => {
                 self.page = Page::Vms;
                 match self.settings.as_ref().and_then(Settings::last_vm) {
@@ -379,6 +389,7 @@ impl Component for App {
                 self.report = report;
                 self.wizard
                     .emit(wizard_page::Input::Host(loaded.clone(), selection.clone()));
+                self.vms.emit(vms::Input::Host(loaded.clone()));
                 self.loaded = Some(loaded);
                 self.stale(&[Page::Check, Page::Devices, Page::Setup]);
                 self.show_page(w);

@@ -7,6 +7,7 @@ mod components;
 mod config;
 mod debug;
 mod host_source;
+mod launcher;
 mod logic;
 mod messages;
 mod pages;
@@ -29,6 +30,7 @@ use host_source::Wanted;
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Init>, String> {
     let mut wanted = Wanted::Auto;
     let mut start_last_vm = false;
+    let mut start_vm = None;
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -50,6 +52,10 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Init>, St
             }
             "--demo" => wanted = Wanted::Demo,
             "--start-last-vm" => start_last_vm = true,
+            "--start-vm" => match args.next() {
+                Some(u) if crate::launcher::valid_uuid(&u) => start_vm = Some(u),
+                _ => return Err(tr("passage: --start-vm needs the VM's UUID")),
+            },
             "-h" | "--help" => return Ok(None),
             other => {
                 return Err(tr_f(
@@ -62,6 +68,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Init>, St
     Ok(Some(Init {
         wanted,
         start_last_vm,
+        start_vm,
     }))
 }
 
@@ -73,7 +80,7 @@ fn main() -> ExitCode {
             // Not println!: a reader that stops early (`passage --help | grep -q`) must not
             // make it panic.
             use std::io::Write;
-            let _ = writeln!(std::io::stdout(), "{}", tr("usage: passage [--host-root DIR | --demo] [--start-last-vm]\n\n  --host-root DIR  open a host captured with “passagectl capture”\n  --demo           open the bundled demo host\n  --start-last-vm  start the VM last started from Passage"));
+            let _ = writeln!(std::io::stdout(), "{}", tr("usage: passage [--host-root DIR | --demo] [--start-last-vm | --start-vm UUID]\n\n  --host-root DIR  open a host captured with “passagectl capture”\n  --demo           open the bundled demo host\n  --start-last-vm  start the VM last started from Passage\n  --start-vm UUID  start this VM (its app-menu launcher does)"));
             return ExitCode::SUCCESS;
         }
         Err(e) => {

@@ -26,6 +26,10 @@ pub enum Msg {
     About,
     Started(String),
     StartLastVm,
+    /// Show a VM's page (the `app.show-vm` action, by name).
+    ShowVm(String),
+    /// Start the VM whose page shows (its Start button, or the `app.vm-start` action).
+    StartShownVm,
     /// A wizard choice, `field` = `value` (from a page, or the `app.wizard-set` action).
     WizardSet(crate::wizard::Choice),
     WizardCreate,
@@ -54,6 +58,8 @@ pub struct Init {
     pub wanted: Wanted,
     /// `--start-last-vm` (the desktop file's action): start the VM last started from Passage.
     pub start_last_vm: bool,
+    /// `--start-vm UUID` (an app-menu launcher): start that VM, on its page.
+    pub start_vm: Option<String>,
 }
 
 #[derive(Debug)]

@@ -43,6 +43,11 @@ impl Settings {
         let _ = self.0.set_string("last-vm", name);
     }
 
+    /// Seconds Shut Down waits before it offers Force Off.
+    pub fn shutdown_timeout(&self) -> u64 {
+        u64::from(self.0.uint("shutdown-timeout")).max(5)
+    }
+
     pub fn snapshot(&self) -> Option<Snapshot> {
         serde_json::from_str(&self.0.string("recheck-snapshot")).ok()
     }

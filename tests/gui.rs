@@ -831,6 +831,52 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     ] {
         assert!(after.contains(kept), "{kept} was lost");
     }
+
+    // Its page: the state libvirt reports, what it has, its actions.
+    app.action("show-vm", Some("win10"));
+    let want = [
+        "#vm-page",
+        "win10",
+        "Off",
+        "What It Has",
+        "0000:0a:00.0 · group 28",
+        "16384 MiB of memory",
+        "backed by hugepages",
+        "12 virtual CPUs",
+        "#start",
+        "#launcher",
+        "#delete",
+    ];
+    let d = app.wait_page("vms", &want);
+    app.shot("vm-page", &d);
+    // Start runs the pre-flight first: the demo host has no hugepages free for its 16 GiB, so
+    // the page says so and nothing is started.
+    app.action("vm-start", None);
+    let d = app.wait_for(&[
+        "Not Started",
+        "MiB of hugepages short",
+        "#finding-hugepages-short",
+    ]);
+    app.shot("vm-page-refused", &d);
+    assert_eq!(h.state("win10").expect("state"), passage_virt::VmState::Off);
+    drop(app);
+
+    // The same page at 360 px in dark mode.
+    s.settings("window-width=360\nwindow-height=720");
+    let mut app = s.launch(&[
+        ("PASSAGE_LIBVIRT_URI", uri.as_str()),
+        ("ADW_DEBUG_COLOR_SCHEME", "prefer-dark"),
+    ]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("win10"));
+    let d = app.wait_page("vms", &["#vm-page", "What It Has", "dark true"]);
+    assert_eq!(
+        width(&d),
+        360,
+        "the VM page keeps the window at 360 px:\n{d}"
+    );
+    let png = app.shot("narrow-dark-vm-page", &d);
+    assert!(brightness(&png) < 0.4, "the VM page is dark");
 }
 
 #[test]

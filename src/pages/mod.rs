@@ -4,6 +4,8 @@
 pub mod check;
 pub mod devices;
 pub mod setup;
+pub mod vm_detail;
+pub mod vm_view;
 pub mod vms;
 pub mod wizard;
 

@@ -4,7 +4,12 @@
 use passage_core::i18n::{tr, tr_f};
 use passage_virt::VmInfo;
 use relm4::adw::prelude::*;
-use relm4::{adw, gtk, Component, ComponentParts, ComponentSender, WorkerController};
+use relm4::{
+    adw, gtk, Component, ComponentController, ComponentParts, ComponentSender, Controller,
+    WorkerController,
+};
+
+use super::vm_detail;
 
 pub use crate::workers::libvirt::NewVolume;
 use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
@@ -21,6 +26,16 @@ pub enum Input {
     FetchXml(String),
     Define(String),
     Worker(Reply),
+    /// The host read (again): the VM page's pre-flight needs it.
+    Host(std::sync::Arc<crate::host_source::Loaded>),
+    /// Show this VM's page.
+    Open(String),
+    /// Start the VM with this UUID (the app-menu launcher): its page, then Start.
+    StartUuid(String),
+    /// From the VM's page.
+    Detail(vm_detail::Output),
+    /// Start the VM whose page shows (the `app.vm-start` action).
+    StartShown,
 }
 
 #[derive(Debug)]
@@ -39,6 +54,13 @@ pub struct VmsPage {
     list: adw::PreferencesGroup,
     rows: Vec<gtk::Widget>,
     status: adw::StatusPage,
+    detail: Controller<vm_detail::VmDetail>,
+    loaded: Option<std::sync::Arc<crate::host_source::Loaded>>,
+    /// The VM whose page shows, and whether to start it when its details come (a launcher).
+    open: Option<(String, bool)>,
+    /// A launcher's VM, started once the list says which VM it is.
+    pending_uuid: Option<String>,
+    vms: Vec<VmInfo>,
 }
 
 impl Component for VmsPage {
@@ -87,6 +109,10 @@ impl Component for VmsPage {
         );
         root.add_named(&page, Some("list"));
         root.add_named(&status, Some("unreachable"));
+        let detail = vm_detail::VmDetail::builder()
+            .launch(())
+            .forward(sender.input_sender(), Input::Detail);
+        root.add_named(detail.widget(), Some("detail"));
         // libvirt is asked when the page is first shown (the window sends Refresh), not while
         // the window opens.
         root.set_visible_child_name("loading");
@@ -96,6 +122,11 @@ impl Component for VmsPage {
                 list,
                 rows: vec![],
                 status,
+                detail,
+                loaded: None,
+                open: None,
+                pending_uuid: None,
+                vms: vec![],
             },
             widgets: (),
         }
@@ -123,6 +154,64 @@ impl Component for VmsPage {
             }
             Input::Worker(Reply::Vms(vms)) => {
                 self.show(&vms, &sender);
+                self.vms = vms;
+                self.open_by_uuid(&sender);
+                if self.open.is_none() {
+                    root.set_visible_child_name("list");
+                }
+            }
+            Input::Host(l) => self.loaded = Some(l),
+            Input::Open(name) => {
+                self.open = Some((name.clone(), false));
+                self.worker.emit(Request::Details(name));
+            }
+            Input::StartUuid(uuid) => {
+                self.pending_uuid = Some(uuid);
+                self.worker.emit(Request::List);
+            }
+            Input::Worker(Reply::Details(d)) => {
+                let start = self.open.as_ref().is_some_and(|(_, s)| *s);
+                self.open = Some((d.name.clone(), false));
+                self.detail
+                    .emit(vm_detail::Input::Show(d, self.loaded.clone()));
+                if start {
+                    self.detail.emit(vm_detail::Input::Start);
+                }
+                root.set_visible_child_name("detail");
+            }
+            Input::Worker(Reply::State(name, r)) => {
+                if self.open.as_ref().is_some_and(|(n, _)| *n == name) {
+                    self.detail.emit(vm_detail::Input::State(r));
+                }
+            }
+            Input::Worker(Reply::StartFailed(name, text)) => {
+                if self.open.as_ref().is_some_and(|(n, _)| *n == name) {
+                    self.detail.emit(vm_detail::Input::StartFailed(text));
+                } else {
+                    let d = passage_core::vm::diagnose::explain(&text);
+                    let _ = sender.output(Output::Toast(format!("{}: {}", d.title, d.fix)));
+                }
+            }
+            Input::Worker(Reply::Deleted(name)) => {
+                let _ = sender.output(Output::Toast(tr_f(
+                    "{vm} is deleted; its disks are kept",
+                    &[("vm", &name)],
+                )));
+                self.open = None;
+                self.detail.emit(vm_detail::Input::Leave);
+                root.set_visible_child_name("list");
+            }
+            Input::Detail(vm_detail::Output::Worker(r)) => self.worker.emit(r),
+            Input::StartShown => self.detail.emit(vm_detail::Input::Start),
+            Input::Detail(vm_detail::Output::Toast(t)) => {
+                let _ = sender.output(Output::Toast(t));
+            }
+            Input::Detail(vm_detail::Output::EditDevices(name)) => {
+                let _ = sender.output(Output::EditDevices(name));
+            }
+            Input::Detail(vm_detail::Output::Back) => {
+                self.open = None;
+                self.worker.emit(Request::List);
                 root.set_visible_child_name("list");
             }
             Input::Worker(Reply::Unreachable(why)) => {
@@ -150,6 +239,22 @@ pub fn unreachable_text(why: &str) -> String {
 }
 
 impl VmsPage {
+    /// A launcher's UUID: once the list is there, the VM's page, then Start.
+    fn open_by_uuid(&mut self, sender: &ComponentSender<Self>) {
+        let Some(uuid) = self.pending_uuid.take() else {
+            return;
+        };
+        if let Some(vm) = self.vms.iter().find(|v| v.uuid.eq_ignore_ascii_case(&uuid)) {
+            self.open = Some((vm.name.clone(), true));
+            self.worker.emit(Request::Details(vm.name.clone()));
+        } else {
+            let _ = crate::launcher::remove(&uuid);
+            let _ = sender.output(Output::Toast(tr(
+                "The launcher's VM is no longer in libvirt, so its launcher was removed from the app menu.",
+            )));
+        }
+    }
+
     fn show(&mut self, vms: &[VmInfo], sender: &ComponentSender<Self>) {
         for w in self.rows.drain(..) {
             self.list.remove(&w);
@@ -194,6 +299,14 @@ impl VmsPage {
                 let _ = s.output(Output::EditDevices(name.clone()));
             });
             r.add_suffix(&edit);
+            let open = gtk::Button::from_icon_name("go-next-symbolic");
+            open.set_valign(gtk::Align::Center);
+            open.add_css_class("flat");
+            open.set_tooltip_text(Some(&tr("Open")));
+            open.set_widget_name(&format!("open-{}", vm.name));
+            let (s, name) = (sender.clone(), vm.name.clone());
+            open.connect_clicked(move |_| s.input(Input::Open(name.clone())));
+            r.add_suffix(&open);
             self.list.add(&r);
             self.rows.push(r.upcast());
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use passage_core::i18n::tr_f;
 use passage_virt::remote::Remote;
-use passage_virt::{Hypervisor, VmInfo};
+use passage_virt::{Hypervisor, VmInfo, VmState};
 use relm4::{ComponentSender, Worker};
 
 /// Where VMs live: `PASSAGE_LIBVIRT_URI`, else the system instance (the one hostdevs need).
@@ -41,6 +41,19 @@ pub enum Request {
     Define(String),
     Start(String),
     Stop(String),
+    /// A VM's definition, state and libvirt's networks, for its page.
+    Details(String),
+    /// A VM's state (the page polls it, at most once a second).
+    State(String),
+    /// Starts these networks, then the VM (after the app's pre-flight).
+    StartChecked {
+        name: String,
+        networks: Vec<String>,
+    },
+    /// Asks the guest to shut down (guest agent, else the power button).
+    Shutdown(String),
+    /// Removes the VM's definition (its disks stay).
+    Delete(String),
 }
 
 #[derive(Debug)]
@@ -56,6 +69,21 @@ pub enum Reply {
     Xml(String, String),
     /// The host's Hyper-V enlightenments, from libvirt's domain capabilities (asked once).
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
+    Details(Box<Details>),
+    State(String, Result<VmState, String>),
+    /// A start failed: libvirt's text, for the diagnosis.
+    StartFailed(String, String),
+    Deleted(String),
+}
+
+/// What a VM's page shows.
+#[derive(Debug)]
+pub struct Details {
+    pub name: String,
+    pub uuid: String,
+    pub xml: String,
+    pub state: VmState,
+    pub networks: Vec<(String, bool)>,
 }
 
 /// passagectl beside this binary (as installed, and in a cargo target dir), else on PATH.
@@ -105,6 +133,50 @@ impl LibvirtWorker {
                 .and_then(|x| passage_core::vm::tuning::supported_from_domcaps(&x));
             let _ = sender.output(Reply::Hyperv(hv));
         }
+    }
+}
+
+impl LibvirtWorker {
+    fn details(&mut self, name: &str, sender: &ComponentSender<Self>) {
+        let r = self.conn().and_then(|c| {
+            let e = |e: passage_virt::VirtError| e.to_string();
+            let uuid = c
+                .list()
+                .map_err(e)?
+                .into_iter()
+                .find(|v| v.name == name)
+                .map(|v| v.uuid)
+                .unwrap_or_default();
+            Ok(Details {
+                name: name.to_string(),
+                uuid,
+                xml: c.xml(name).map_err(e)?,
+                state: c.state(name).map_err(e)?,
+                networks: c.networks().unwrap_or_default(),
+            })
+        });
+        let _ = sender.output(match r {
+            Ok(d) => Reply::Details(Box::new(d)),
+            Err(e) => Reply::Done(Err(e)),
+        });
+    }
+
+    fn start_checked(&mut self, name: &str, networks: &[String], sender: &ComponentSender<Self>) {
+        let r = self.conn().and_then(|c| {
+            for n in networks {
+                c.start_network(n).map_err(|e| e.to_string())?;
+            }
+            c.start(name).map_err(|e| e.to_string())
+        });
+        match r {
+            Ok(()) => {
+                let _ = sender.output(Reply::Started(name.to_string()));
+            }
+            Err(e) => {
+                let _ = sender.output(Reply::StartFailed(name.to_string(), e));
+            }
+        }
+        self.list(sender);
     }
 }
 
@@ -175,6 +247,34 @@ impl Worker for LibvirtWorker {
                 let _ = sender.output(Reply::Done(
                     r.map(|()| tr_f("{vm} is starting", &[("vm", &name)])),
                 ));
+                self.list(&sender);
+            }
+            Request::Details(name) => self.details(&name, &sender),
+            Request::State(name) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.state(&name).map_err(|e| e.to_string()));
+                let _ = sender.output(Reply::State(name, r));
+            }
+            Request::StartChecked { name, networks } => {
+                self.start_checked(&name, &networks, &sender)
+            }
+            Request::Shutdown(name) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.shutdown(&name).map_err(|e| e.to_string()));
+                if let Err(e) = r {
+                    let _ = sender.output(Reply::Done(Err(e)));
+                }
+            }
+            Request::Delete(name) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.undefine(&name).map_err(|e| e.to_string()));
+                let _ = sender.output(match r {
+                    Ok(()) => Reply::Deleted(name),
+                    Err(e) => Reply::Done(Err(e)),
+                });
                 self.list(&sender);
             }
             Request::Stop(name) => {

@@ -1,0 +1,344 @@
+//! A VM's page: its state kept current (libvirt asked once a second while the page shows),
+//! what it has, the last start's result, and its actions — Start (after the pre-flight), Shut
+//! Down (gracefully, with the time it has taken, and Force Off offered after the timeout),
+//! Force Off (asked first), Open Display, Add to / Remove from App Menu, Edit Devices, Delete.
+//! Nothing depends on the window staying open: libvirt runs the VM.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use passage_core::i18n::{tr, tr_f};
+use passage_core::vm::diagnose::{explain, Diagnosis};
+use passage_core::vm::preflight::{self, Facts, Finding, Remedy};
+use passage_core::vm::Domain;
+use passage_virt::VmState;
+use relm4::adw::prelude::*;
+use relm4::gtk::glib;
+use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
+
+use super::{clear, row};
+use crate::host_source::Loaded;
+use crate::workers::libvirt::{Details, Request};
+
+#[derive(Debug)]
+pub enum Input {
+    Show(Box<Details>, Option<Arc<Loaded>>),
+    State(Result<VmState, String>),
+    StartFailed(String),
+    Tick,
+    Start,
+    ShutDown,
+    ForceOff,
+    OpenDisplay,
+    ToggleLauncher,
+    Delete,
+    Leave,
+}
+
+#[derive(Debug)]
+pub enum Output {
+    Worker(Request),
+    Toast(String),
+    Back,
+    EditDevices(String),
+}
+
+/// What the last start attempt said.
+enum LastStart {
+    Refused(Vec<Finding>),
+    Failed(Diagnosis, String),
+}
+
+pub struct VmDetail {
+    details: Option<Details>,
+    domain: Option<Domain>,
+    loaded: Option<Arc<Loaded>>,
+    state: Option<VmState>,
+    shutdown_since: Option<Instant>,
+    last: Option<LastStart>,
+    timer: Option<glib::SourceId>,
+    groups: Vec<adw::PreferencesGroup>,
+}
+
+fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
+    match (s, shutting) {
+        (Some(VmState::Running | VmState::ShuttingDown), Some(t)) => tr_f(
+            "Shutting down… ({s} s)",
+            &[("s", &t.elapsed().as_secs().to_string())],
+        ),
+        (Some(VmState::Off), _) => tr("Off"),
+        (Some(VmState::Running), _) => tr("Running"),
+        (Some(VmState::Paused), _) => tr("Paused"),
+        (Some(VmState::ShuttingDown), _) => tr("Shutting down…"),
+        (Some(VmState::Crashed), _) => tr("Crashed"),
+        (Some(VmState::Other), _) => tr("Starting…"),
+        (None, _) => tr("Unknown"),
+    }
+}
+
+/// How long Shut Down waits before it offers Force Off (a setting; 2 minutes by default).
+fn shutdown_timeout() -> Duration {
+    Duration::from_secs(
+        crate::settings::Settings::open()
+            .map(|s| s.shutdown_timeout())
+            .unwrap_or(120),
+    )
+}
+
+impl Component for VmDetail {
+    type Init = ();
+    type Input = Input;
+    type Output = Output;
+    type CommandOutput = ();
+    type Root = adw::PreferencesPage;
+    type Widgets = ();
+
+    fn init_root() -> Self::Root {
+        let p = adw::PreferencesPage::new();
+        p.set_widget_name("vm-page");
+        p
+    }
+
+    fn init(_: (), _root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        ComponentParts {
+            model: VmDetail {
+                details: None,
+                domain: None,
+                loaded: None,
+                state: None,
+                shutdown_since: None,
+                last: None,
+                timer: None,
+                groups: vec![],
+            },
+            widgets: (),
+        }
+    }
+
+    fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
+        match msg {
+            Input::Show(d, loaded) => {
+                self.domain = Domain::read(&d.xml).ok();
+                self.state = Some(d.state);
+                self.details = Some(*d);
+                self.loaded = loaded;
+                self.shutdown_since = None;
+                self.last = None;
+                self.poll(&sender);
+            }
+            Input::State(Ok(s)) => {
+                if s == VmState::Off {
+                    self.shutdown_since = None;
+                }
+                let changed = self.state != Some(s);
+                self.state = Some(s);
+                if !changed && self.shutdown_since.is_none() {
+                    return;
+                }
+            }
+            Input::State(Err(e)) => {
+                let _ = sender.output(Output::Toast(e));
+            }
+            Input::StartFailed(text) => {
+                self.last = Some(LastStart::Failed(explain(&text), text));
+            }
+            Input::Tick => {
+                if let Some(d) = &self.details {
+                    let _ = sender.output(Output::Worker(Request::State(d.name.clone())));
+                }
+                return;
+            }
+            Input::Start => self.start(&sender),
+            Input::ShutDown => {
+                if let Some(d) = &self.details {
+                    self.shutdown_since = Some(Instant::now());
+                    let _ = sender.output(Output::Worker(Request::Shutdown(d.name.clone())));
+                }
+            }
+            Input::ForceOff => self.confirm_force_off(root, &sender),
+            Input::OpenDisplay => self.open_display(&sender),
+            Input::ToggleLauncher => self.toggle_launcher(&sender),
+            Input::Delete => self.confirm_delete(root, &sender),
+            Input::Leave => {
+                if let Some(t) = self.timer.take() {
+                    t.remove();
+                }
+                return;
+            }
+        }
+        self.build(root, &sender);
+    }
+}
+
+impl VmDetail {
+    /// libvirt is asked for the state once a second while the page shows.
+    fn poll(&mut self, sender: &ComponentSender<Self>) {
+        if self.timer.is_none() {
+            let s = sender.clone();
+            self.timer = Some(glib::timeout_add_seconds_local(1, move || {
+                s.input(Input::Tick);
+                glib::ControlFlow::Continue
+            }));
+        }
+    }
+
+    /// The pre-flight, then the start (with the networks Passage may start first).
+    fn start(&mut self, sender: &ComponentSender<Self>) {
+        let (Some(d), Some(dom), Some(l)) = (&self.details, &self.domain, &self.loaded) else {
+            return;
+        };
+        let facts = Facts {
+            networks: Some(d.networks.clone()),
+        };
+        let found = preflight::check(dom, &l.host, &l.root, &facts);
+        let (nets, blocking): (Vec<Finding>, Vec<Finding>) = found
+            .into_iter()
+            .partition(|f| matches!(f.remedy, Some(Remedy::StartNetwork { .. })));
+        if !blocking.is_empty() {
+            self.last = Some(LastStart::Refused(blocking));
+            return;
+        }
+        self.last = None;
+        let networks = nets
+            .iter()
+            .filter_map(|f| match &f.remedy {
+                Some(Remedy::StartNetwork { network }) => Some(network.clone()),
+                _ => None,
+            })
+            .collect();
+        self.state = Some(VmState::Other);
+        let _ = sender.output(Output::Worker(Request::StartChecked {
+            name: d.name.clone(),
+            networks,
+        }));
+    }
+
+    fn confirm(
+        root: &adw::PreferencesPage,
+        (heading, body, yes): (&str, &str, &str),
+        then: impl Fn() + 'static,
+    ) {
+        let window = root.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+        let d = adw::MessageDialog::new(window.as_ref(), Some(heading), Some(body));
+        d.add_response("cancel", &tr("_Cancel"));
+        d.add_response("yes", yes);
+        d.set_response_appearance("yes", adw::ResponseAppearance::Destructive);
+        d.set_close_response("cancel");
+        d.connect_response(None, move |_, r| {
+            if r == "yes" {
+                then();
+            }
+        });
+        d.present();
+    }
+
+    fn confirm_force_off(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
+        let Some(d) = &self.details else { return };
+        let (s, name) = (sender.clone(), d.name.clone());
+        Self::confirm(
+            root,
+            (
+                &tr_f("Force {vm} Off?", &[("vm", &d.name)]),
+                &tr("This is like pulling the power cord: work the guest has not saved is lost, and its disk may need checking. Shut Down asks the guest first."),
+                &tr("_Force Off"),
+            ),
+            move || {
+                let _ = s.output(Output::Worker(Request::Stop(name.clone())));
+            },
+        );
+    }
+
+    fn confirm_delete(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
+        let Some(d) = &self.details else { return };
+        let (s, name, uuid) = (sender.clone(), d.name.clone(), d.uuid.clone());
+        Self::confirm(
+            root,
+            (
+                &tr_f("Delete {vm}?", &[("vm", &d.name)]),
+                &tr("Its definition and UEFI variables are removed from libvirt, and its launcher from the app menu. Its disk images are kept."),
+                &tr("_Delete"),
+            ),
+            move || {
+                let _ = crate::launcher::remove(&uuid);
+                let _ = s.output(Output::Worker(Request::Delete(name.clone())));
+            },
+        );
+    }
+
+    fn open_display(&self, sender: &ComponentSender<Self>) {
+        let Some(d) = &self.details else { return };
+        let spawned = std::process::Command::new("virt-viewer")
+            .args([
+                "--attach",
+                "--connect",
+                &crate::workers::libvirt::uri(),
+                &d.name,
+            ])
+            .stdin(std::process::Stdio::null())
+            .spawn();
+        if spawned.is_err() {
+            let _ = sender.output(Output::Toast(tr(
+                "Install virt-viewer (package virt-viewer) to see the VM's screen in a window.",
+            )));
+        }
+    }
+
+    fn toggle_launcher(&self, sender: &ComponentSender<Self>) {
+        let Some(d) = &self.details else { return };
+        let r = if crate::launcher::exists(&d.uuid) {
+            crate::launcher::remove(&d.uuid)
+                .map(|()| tr_f("{vm} is no longer in the app menu", &[("vm", &d.name)]))
+        } else {
+            crate::launcher::add(&d.name, &d.uuid).map(|_| {
+                tr_f(
+                    "{vm} is in the app menu: one click starts it",
+                    &[("vm", &d.name)],
+                )
+            })
+        };
+        let _ = sender.output(Output::Toast(r.unwrap_or_else(|e| e.to_string())));
+    }
+
+    fn build(&mut self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
+        clear(root, &mut self.groups);
+        let Some(d) = &self.details else { return };
+        let mut groups = vec![super::vm_view::state_group(
+            d,
+            &state_words(self.state, self.shutdown_since),
+            self.state,
+            sender,
+        )];
+        if let Some(g) = self.overdue() {
+            groups.push(g);
+        }
+        match &self.last {
+            Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f)),
+            Some(LastStart::Failed(dg, raw)) => groups.push(super::vm_view::failed(dg, raw)),
+            None => {}
+        }
+        if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
+            groups.push(super::vm_view::contents(dom, &l.host));
+        }
+        groups.push(super::vm_view::manage(d, sender));
+        for g in groups {
+            root.add(&g);
+            self.groups.push(g);
+        }
+    }
+
+    /// After the timeout, Shut Down offers Force Off.
+    fn overdue(&self) -> Option<adw::PreferencesGroup> {
+        let since = self.shutdown_since?;
+        if since.elapsed() < shutdown_timeout() {
+            return None;
+        }
+        let g = adw::PreferencesGroup::new();
+        let r = row(
+            &tr("The guest has not shut down"),
+            &tr("It may be asking something on its screen, or saving work. Force it off only if it is stuck: unsaved work is lost."),
+        );
+        r.set_widget_name("overdue");
+        g.add(&r);
+        Some(g)
+    }
+}

@@ -1,0 +1,233 @@
+//! The groups a VM's page is made of: its state and actions, the last start's findings or
+//! diagnosis, what it has, and how to manage it.
+
+use passage_core::host::Host;
+use passage_core::i18n::{tr, tr_f};
+use passage_core::vm::diagnose::Diagnosis;
+use passage_core::vm::domain::{Domain, GuestAddress};
+use passage_core::vm::preflight::Finding;
+use passage_virt::VmState;
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk, ComponentSender};
+
+use super::vm_detail::{Input, Output, VmDetail};
+use super::{code_view, row};
+use crate::workers::libvirt::Details;
+
+type Sender = ComponentSender<VmDetail>;
+
+fn button(label: &str, name: &str, sender: &Sender, msg: fn() -> Input) -> gtk::Button {
+    let b = gtk::Button::with_label(label);
+    b.set_widget_name(name);
+    let s = sender.clone();
+    b.connect_clicked(move |_| s.input(msg()));
+    b
+}
+
+/// The VM's name, state and the actions its state allows.
+pub fn state_group(
+    d: &Details,
+    words: &str,
+    state: Option<VmState>,
+    sender: &Sender,
+) -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    g.set_title(&d.name);
+    g.set_description(Some(words));
+    let back = gtk::Button::from_icon_name("go-previous-symbolic");
+    back.add_css_class("flat");
+    back.set_tooltip_text(Some(&tr("All Virtual Machines")));
+    let s = sender.clone();
+    back.connect_clicked(move |_| {
+        s.input(Input::Leave);
+        let _ = s.output(Output::Back);
+    });
+    g.set_header_suffix(Some(&back));
+    let bx = gtk::FlowBox::new();
+    bx.set_selection_mode(gtk::SelectionMode::None);
+    bx.set_column_spacing(6);
+    bx.set_row_spacing(6);
+    bx.set_homogeneous(true);
+    bx.set_max_children_per_line(4);
+    let running = matches!(
+        state,
+        Some(VmState::Running | VmState::ShuttingDown | VmState::Paused)
+    );
+    if running {
+        let stop = button(&tr("Shut Down"), "shut-down", sender, || Input::ShutDown);
+        stop.add_css_class("suggested-action");
+        bx.insert(&stop, -1);
+        let force = button(&tr("Force Off"), "force-off", sender, || Input::ForceOff);
+        force.add_css_class("destructive-action");
+        bx.insert(&force, -1);
+        bx.insert(
+            &button(&tr("Open Display"), "open-display", sender, || {
+                Input::OpenDisplay
+            }),
+            -1,
+        );
+    } else if state != Some(VmState::Other) {
+        let start = button(&tr("Start"), "start", sender, || Input::Start);
+        start.add_css_class("suggested-action");
+        bx.insert(&start, -1);
+    }
+    g.add(&bx);
+    g
+}
+
+/// Why the pre-flight did not start the VM.
+pub fn refused(found: &[Finding]) -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    g.set_title(&tr("Not Started"));
+    g.set_description(Some(&tr(
+        "Passage checked the VM before starting it and found what would stop it:",
+    )));
+    for f in found {
+        let r = row(&f.title, &f.fix);
+        r.add_prefix(&gtk::Image::from_icon_name("dialog-warning-symbolic"));
+        r.set_widget_name(&format!("finding-{}", f.cause.id()));
+        g.add(&r);
+    }
+    g
+}
+
+/// Why a start failed, in words, with libvirt's own text to copy.
+pub fn failed(d: &Diagnosis, raw: &str) -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    g.set_title(&tr("The Last Start Failed"));
+    let r = row(&d.title, &d.fix);
+    r.add_prefix(&gtk::Image::from_icon_name("dialog-error-symbolic"));
+    r.set_widget_name(&format!("diagnosis-{}", d.cause.id()));
+    g.add(&r);
+    let e = super::expander(&tr("What libvirt said"), "");
+    e.add_row(&code_view(raw));
+    let copy = gtk::Button::from_icon_name("edit-copy-symbolic");
+    copy.add_css_class("flat");
+    copy.set_valign(gtk::Align::Center);
+    copy.set_tooltip_text(Some(&tr("Copy")));
+    let text = raw.to_string();
+    copy.connect_clicked(move |b| b.clipboard().set_text(&text));
+    e.add_action(&copy);
+    g.add(&e);
+    g
+}
+
+/// What the VM has: its passed-through devices by name, memory, CPUs, USB devices, disks.
+pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    g.set_title(&tr("What It Has"));
+    let mut has_display = !d.graphics.is_empty();
+    for h in &d.hostdevs {
+        let Some(a) = h.host else { continue };
+        let dev = host.device(a);
+        let name = dev
+            .map(|x| x.display_name())
+            .unwrap_or_else(|| tr("not on this computer"));
+        let group = host
+            .group_of(a)
+            .map(|x| x.id.to_string())
+            .unwrap_or_default();
+        let mut sub = if group.is_empty() {
+            a.to_string()
+        } else {
+            tr_f(
+                "{addr} · group {g}",
+                &[("addr", &a.to_string()), ("g", &group)],
+            )
+        };
+        if h.guest == GuestAddress::Unassigned {
+            sub.push_str(&tr(" · not plugged in"));
+        }
+        g.add(&row(&name, &sub));
+        if dev.is_some_and(|x| x.is_gpu()) && d.graphics.is_empty() {
+            g.add(&row(
+                &tr("Its screen is the card"),
+                &tr_f(
+                    "Look at the monitor plugged into {card}.",
+                    &[("card", &name)],
+                ),
+            ));
+            has_display = true;
+        }
+    }
+    let mem = d.memory_mib.map(|m| m.to_string()).unwrap_or_default();
+    let mem_sub = if d.hugepages {
+        tr("backed by hugepages")
+    } else {
+        String::new()
+    };
+    g.add(&row(
+        &tr_f("{mib} MiB of memory", &[("mib", &mem)]),
+        &mem_sub,
+    ));
+    let cpus = d.vcpus.map(|v| v.to_string()).unwrap_or_default();
+    let pins = if d.vcpu_pins.is_empty() {
+        tr("not pinned")
+    } else {
+        tr("pinned to host CPUs")
+    };
+    g.add(&row(&tr_f("{n} virtual CPUs", &[("n", &cpus)]), &pins));
+    for u in &d.usb {
+        let what = u
+            .id()
+            .map(|(v, p)| format!("{v:04x}:{p:04x}"))
+            .unwrap_or_else(|| format!("{}.{}", u.bus.unwrap_or(0), u.device.unwrap_or(0)));
+        g.add(&row(&tr("USB device"), &what));
+    }
+    for disk in d.disks.iter().chain(&d.cdroms) {
+        g.add(&row(
+            &tr("Disk"),
+            disk.source.as_deref().unwrap_or_default(),
+        ));
+    }
+    if !has_display {
+        g.add(&row(
+            &tr("No display"),
+            &tr("It has no SPICE or VNC display and no graphics card."),
+        ));
+    }
+    g
+}
+
+/// The launcher, device editing and deleting.
+pub fn manage(d: &Details, sender: &Sender) -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    g.set_title(&tr("Manage"));
+    let in_menu = crate::launcher::exists(&d.uuid);
+    let r = row(
+        &if in_menu {
+            tr("In the App Menu")
+        } else {
+            tr("App Menu")
+        },
+        &tr("A launcher that starts this VM with one click."),
+    );
+    let b = button(
+        &if in_menu { tr("Remove") } else { tr("Add") },
+        "launcher",
+        sender,
+        || Input::ToggleLauncher,
+    );
+    b.set_valign(gtk::Align::Center);
+    r.add_suffix(&b);
+    g.add(&r);
+    let r = row(
+        &tr("Passed-Through Devices"),
+        &tr("Cards by whole IOMMU group, drives, USB."),
+    );
+    let edit = gtk::Button::with_label(&tr("Edit…"));
+    edit.set_valign(gtk::Align::Center);
+    let (s, name) = (sender.clone(), d.name.clone());
+    edit.connect_clicked(move |_| {
+        let _ = s.output(Output::EditDevices(name.clone()));
+    });
+    r.add_suffix(&edit);
+    g.add(&r);
+    let r = row(&tr("Delete"), &tr("Its disk images are kept."));
+    let del = button(&tr("Delete…"), "delete", sender, || Input::Delete);
+    del.add_css_class("destructive-action");
+    del.set_valign(gtk::Align::Center);
+    r.add_suffix(&del);
+    g.add(&r);
+    g
+}
