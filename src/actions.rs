@@ -96,7 +96,15 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     simple("undo-all", None, || Msg::UndoAll);
     simple("wizard-create", None, || Msg::WizardCreate);
     simple("edit-save", None, || Msg::EditSave);
-    simple("vm-start", None, || Msg::StartShownVm);
+    simple("vm-start", None, || {
+        Msg::ShownVm(crate::pages::vm_detail::Input::Start)
+    });
+    simple("vm-shut-down", None, || {
+        Msg::ShownVm(crate::pages::vm_detail::Input::ShutDown)
+    });
+    simple("vm-launcher", None, || {
+        Msg::ShownVm(crate::pages::vm_detail::Input::ToggleLauncher)
+    });
     simple("about", None, || Msg::About);
 
     // The shortcuts window is built when asked for, not with the main window (GTK builds

@@ -299,7 +299,7 @@ impl Component for App {
                 self.show_page(w);
                 self.vms.emit(vms::Input::Open(name));
             }
-            Msg::StartShownVm => self.vms.emit(vms::Input::StartShown),
+            Msg::ShownVm(i) => self.vms.emit(vms::Input::Shown(i)),
             Msg::StartLastVm => {
                 self.page = Page::Vms;
                 match self.settings.as_ref().and_then(Settings::last_vm) {

@@ -28,8 +28,9 @@ pub enum Msg {
     StartLastVm,
     /// Show a VM's page (the `app.show-vm` action, by name).
     ShowVm(String),
-    /// Start the VM whose page shows (its Start button, or the `app.vm-start` action).
-    StartShownVm,
+    /// An action on the VM whose page shows (`app.vm-start`, `app.vm-shut-down`,
+    /// `app.vm-launcher`).
+    ShownVm(crate::pages::vm_detail::Input),
     /// A wizard choice, `field` = `value` (from a page, or the `app.wizard-set` action).
     WizardSet(crate::wizard::Choice),
     WizardCreate,

@@ -96,7 +96,7 @@ impl Session {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
         // What the app writes is the app user's: its runtime dir, settings, dumps.
-        for sub in ["run", "config/glib-2.0/settings", "out"] {
+        for sub in ["run", "config/glib-2.0/settings", "out", "data", "home"] {
             let p = dir.path().join(sub);
             std::fs::create_dir_all(&p).expect("mkdir");
             for q in p.ancestors().take_while(|q| *q != dir.path()) {
@@ -174,6 +174,9 @@ impl Session {
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            // App-menu launchers go here, never to the machine's own home.
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("HOME", self.dir.path().join("home"))
             .env("GSETTINGS_BACKEND", "keyfile")
             .env("GSETTINGS_SCHEMA_DIR", self.dir.path().join("schemas"))
             .env("GSK_RENDERER", "cairo")
@@ -899,4 +902,82 @@ fn after_the_restart_the_check_says_what_changed() {
     let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
         .expect("keyfile");
     assert!(!keyfile.contains("an-earlier-boot"), "{keyfile}");
+}
+
+#[test]
+fn the_daily_loop_from_an_app_menu_launcher() {
+    use passage_virt::{Hypervisor, VmState};
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    // A small VM without an operating system: it runs, and it does not answer the power button
+    // (like a guest asking something on its screen).
+    h.define("<domain type='qemu'><name>tiny</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices><graphics type='vnc' autoport='yes'/><memballoon model='none'/></devices></domain>")
+        .expect("define");
+    let uuid = h
+        .list()
+        .expect("list")
+        .into_iter()
+        .find(|v| v.name == "tiny")
+        .map(|v| v.uuid)
+        .expect("tiny");
+    let s = Session::start();
+    s.settings("shutdown-timeout=5");
+    // Add to App Menu writes the launcher; its command starts the VM.
+    {
+        let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+        app.wait_page("check", &["Demo host:"]);
+        app.action("show-vm", Some("tiny"));
+        app.wait_page("vms", &["#vm-page", "tiny", "Off", "App Menu"]);
+        app.action("vm-launcher", None);
+        app.wait_for(&["tiny is in the app menu"]);
+    }
+    let desktop = s
+        .dir
+        .path()
+        .join(format!("data/applications/{APP_ID}.vm-{uuid}.desktop"));
+    let text = std::fs::read_to_string(&desktop).expect("the launcher was written");
+    assert!(
+        text.contains("\nName=tiny\n") && text.contains(&format!(" --start-vm {uuid}\n")),
+        "{text}"
+    );
+    let status = Command::new("desktop-file-validate")
+        .arg(&desktop)
+        .output()
+        .expect("desktop-file-validate");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+
+    // The launcher's command: the VM's page opens, and the VM starts.
+    let mut app = s.launch_with(
+        &["--demo", "--start-vm", &uuid],
+        &[("PASSAGE_LIBVIRT_URI", uri.as_str())],
+    );
+    let d = app.wait_for(&[
+        "#vm-page",
+        "Running",
+        "#shut-down",
+        "#force-off",
+        "#open-display",
+    ]);
+    app.shot("vm-running", &d);
+    assert_eq!(h.state("tiny").expect("state"), VmState::Running);
+    // Shut Down asks the guest and shows how long it has been; this one does not answer, so
+    // after the timeout the page says so, and nothing is forced without asking.
+    app.action("vm-shut-down", None);
+    let d = app.wait_for(&["Shutting down… ("]);
+    app.shot("vm-shutting-down", &d);
+    let d = app.wait_for(&["The guest has not shut down", "#force-off"]);
+    app.shot("vm-shutdown-overdue", &d);
+    assert_eq!(h.state("tiny").expect("state"), VmState::Running);
+    // Forced off outside the app: the page follows libvirt's state.
+    h.destroy("tiny").expect("destroy");
+    app.wait_for(&["#vm-page", "Off", "#start"]);
+    // Remove from App Menu removes the launcher.
+    app.action("vm-launcher", None);
+    app.wait_for(&["tiny is no longer in the app menu"]);
+    assert!(!desktop.exists());
 }

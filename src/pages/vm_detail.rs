@@ -23,6 +23,8 @@ use crate::workers::libvirt::{Details, Request};
 #[derive(Debug)]
 pub enum Input {
     Show(Box<Details>, Option<Arc<Loaded>>),
+    /// The host read (again); a start asked for before it was read runs now.
+    Host(Arc<Loaded>),
     State(Result<VmState, String>),
     StartFailed(String),
     Tick,
@@ -58,6 +60,8 @@ pub struct VmDetail {
     last: Option<LastStart>,
     timer: Option<glib::SourceId>,
     groups: Vec<adw::PreferencesGroup>,
+    /// Start was asked for before the host was read (an app-menu launcher opens the window).
+    start_pending: bool,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -110,6 +114,7 @@ impl Component for VmDetail {
                 last: None,
                 timer: None,
                 groups: vec![],
+                start_pending: false,
             },
             widgets: (),
         }
@@ -124,7 +129,14 @@ impl Component for VmDetail {
                 self.loaded = loaded;
                 self.shutdown_since = None;
                 self.last = None;
+                self.start_pending = false;
                 self.poll(&sender);
+            }
+            Input::Host(l) => {
+                self.loaded = Some(l);
+                if std::mem::take(&mut self.start_pending) {
+                    self.start(&sender);
+                }
             }
             Input::State(Ok(s)) => {
                 if s == VmState::Off {
@@ -184,7 +196,11 @@ impl VmDetail {
 
     /// The pre-flight, then the start (with the networks Passage may start first).
     fn start(&mut self, sender: &ComponentSender<Self>) {
-        let (Some(d), Some(dom), Some(l)) = (&self.details, &self.domain, &self.loaded) else {
+        let (Some(d), Some(dom)) = (&self.details, &self.domain) else {
+            return;
+        };
+        let Some(l) = &self.loaded else {
+            self.start_pending = true;
             return;
         };
         let facts = Facts {

@@ -34,8 +34,8 @@ pub enum Input {
     StartUuid(String),
     /// From the VM's page.
     Detail(vm_detail::Output),
-    /// Start the VM whose page shows (the `app.vm-start` action).
-    StartShown,
+    /// To the VM whose page shows (the app's `vm-…` actions).
+    Shown(vm_detail::Input),
 }
 
 #[derive(Debug)]
@@ -160,7 +160,10 @@ impl Component for VmsPage {
                     root.set_visible_child_name("list");
                 }
             }
-            Input::Host(l) => self.loaded = Some(l),
+            Input::Host(l) => {
+                self.detail.emit(vm_detail::Input::Host(l.clone()));
+                self.loaded = Some(l);
+            }
             Input::Open(name) => {
                 self.open = Some((name.clone(), false));
                 self.worker.emit(Request::Details(name));
@@ -202,7 +205,7 @@ impl Component for VmsPage {
                 root.set_visible_child_name("list");
             }
             Input::Detail(vm_detail::Output::Worker(r)) => self.worker.emit(r),
-            Input::StartShown => self.detail.emit(vm_detail::Input::Start),
+            Input::Shown(i) => self.detail.emit(i),
             Input::Detail(vm_detail::Output::Toast(t)) => {
                 let _ = sender.output(Output::Toast(t));
             }
