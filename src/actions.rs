@@ -105,6 +105,12 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     simple("vm-launcher", None, || {
         Msg::ShownVm(crate::pages::vm_detail::Input::ToggleLauncher)
     });
+    simple("vm-force-off", None, || {
+        Msg::ShownVm(crate::pages::vm_detail::Input::ForceOff)
+    });
+    simple("vm-delete", None, || {
+        Msg::ShownVm(crate::pages::vm_detail::Input::Delete)
+    });
     simple("about", None, || Msg::About);
 
     // The shortcuts window is built when asked for, not with the main window (GTK builds

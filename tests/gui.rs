@@ -973,6 +973,23 @@ fn the_daily_loop_from_an_app_menu_launcher() {
     let d = app.wait_for(&["The guest has not shut down", "#force-off"]);
     app.shot("vm-shutdown-overdue", &d);
     assert_eq!(h.state("tiny").expect("state"), VmState::Running);
+    // Force Off asks first, and forces nothing while it asks.
+    app.action("vm-force-off", None);
+    let d = app.wait_for(&["#confirm", "Force tiny Off?", "pulling the power cord"]);
+    app.shot("vm-force-off-asks", &d);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h.state("tiny").expect("state"), VmState::Running);
+    // Delete asks too, offering to delete the disk images (this VM has none to offer).
+    app.action("vm-delete", None);
+    app.wait_for(&[
+        "Delete tiny?",
+        "#delete-disks",
+        "Also delete its disk images",
+    ]);
+    assert!(
+        h.list().expect("list").iter().any(|v| v.name == "tiny"),
+        "not deleted while it asks"
+    );
     // Forced off outside the app: the page follows libvirt's state.
     h.destroy("tiny").expect("destroy");
     app.wait_for(&["#vm-page", "Off", "#start"]);
@@ -980,4 +997,32 @@ fn the_daily_loop_from_an_app_menu_launcher() {
     app.action("vm-launcher", None);
     app.wait_for(&["tiny is no longer in the app menu"]);
     assert!(!desktop.exists());
+    drop(app);
+
+    // The page in each state at 360 px in dark mode: off, running, shutting down.
+    s.settings("window-width=360\nwindow-height=720\nshutdown-timeout=60");
+    let mut app = s.launch(&[
+        ("PASSAGE_LIBVIRT_URI", uri.as_str()),
+        ("ADW_DEBUG_COLOR_SCHEME", "prefer-dark"),
+    ]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("tiny"));
+    for (state, want, then) in [
+        ("off", "#start", Some("vm-start")),
+        ("running", "#shut-down", Some("vm-shut-down")),
+        ("shutting-down", "Shutting down… (", None),
+    ] {
+        let d = app.wait_page("vms", &["#vm-page", want, "dark true"]);
+        assert_eq!(
+            width(&d),
+            360,
+            "{state}: the VM page keeps the window at 360 px:\n{d}"
+        );
+        let png = app.shot(&format!("narrow-dark-vm-{state}"), &d);
+        assert!(brightness(&png) < 0.4, "{state} is dark");
+        if let Some(a) = then {
+            app.action(a, None);
+        }
+    }
+    h.destroy("tiny").expect("destroy");
 }

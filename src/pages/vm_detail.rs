@@ -233,9 +233,10 @@ impl VmDetail {
         root: &adw::PreferencesPage,
         (heading, body, yes): (&str, &str, &str),
         then: impl Fn() + 'static,
-    ) {
+    ) -> adw::MessageDialog {
         let window = root.root().and_then(|r| r.downcast::<gtk::Window>().ok());
         let d = adw::MessageDialog::new(window.as_ref(), Some(heading), Some(body));
+        d.set_widget_name("confirm");
         d.add_response("cancel", &tr("_Cancel"));
         d.add_response("yes", yes);
         d.set_response_appearance("yes", adw::ResponseAppearance::Destructive);
@@ -246,12 +247,13 @@ impl VmDetail {
             }
         });
         d.present();
+        d
     }
 
     fn confirm_force_off(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
         let (s, name) = (sender.clone(), d.name.clone());
-        Self::confirm(
+        let _ = Self::confirm(
             root,
             (
                 &tr_f("Force {vm} Off?", &[("vm", &d.name)]),
@@ -266,19 +268,33 @@ impl VmDetail {
 
     fn confirm_delete(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
-        let (s, name, uuid) = (sender.clone(), d.name.clone(), d.uuid.clone());
-        Self::confirm(
+        let disks: Vec<String> = self
+            .domain
+            .iter()
+            .flat_map(|dom| &dom.disks)
+            .filter_map(|x| x.source.clone())
+            .collect();
+        let tick = gtk::CheckButton::with_label(&tr("Also delete its disk images"));
+        tick.set_widget_name("delete-disks");
+        tick.set_sensitive(!disks.is_empty());
+        let (s, name, uuid, t) = (sender.clone(), d.name.clone(), d.uuid.clone(), tick.clone());
+        let dialog = Self::confirm(
             root,
             (
                 &tr_f("Delete {vm}?", &[("vm", &d.name)]),
-                &tr("Its definition and UEFI variables are removed from libvirt, and its launcher from the app menu. Its disk images are kept."),
+                &tr("Its definition and UEFI variables are removed from libvirt, and its launcher from the app menu. Its disk images are kept unless you tick them below."),
                 &tr("_Delete"),
             ),
             move || {
                 let _ = crate::launcher::remove(&uuid);
-                let _ = s.output(Output::Worker(Request::Delete(name.clone())));
+                let disks = if t.is_active() { disks.clone() } else { vec![] };
+                let _ = s.output(Output::Worker(Request::Delete {
+                    name: name.clone(),
+                    disks,
+                }));
             },
         );
+        dialog.set_extra_child(Some(&tick));
     }
 
     fn open_display(&self, sender: &ComponentSender<Self>) {

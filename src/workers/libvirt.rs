@@ -52,8 +52,12 @@ pub enum Request {
     },
     /// Asks the guest to shut down (guest agent, else the power button).
     Shutdown(String),
-    /// Removes the VM's definition (its disks stay).
-    Delete(String),
+    /// Removes the VM's definition, and these disk images when the user ticked them: libvirt
+    /// volumes (`pool/volume`) or paths of volumes.
+    Delete {
+        name: String,
+        disks: Vec<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -267,10 +271,18 @@ impl Worker for LibvirtWorker {
                     let _ = sender.output(Reply::Done(Err(e)));
                 }
             }
-            Request::Delete(name) => {
-                let r = self
-                    .conn()
-                    .and_then(|c| c.undefine(&name).map_err(|e| e.to_string()));
+            Request::Delete { name, disks } => {
+                let r = self.conn().and_then(|c| {
+                    c.undefine(&name).map_err(|e| e.to_string())?;
+                    for d in &disks {
+                        let gone = match d.split_once('/') {
+                            Some((pool, vol)) if !d.starts_with('/') => c.delete_volume(pool, vol),
+                            _ => c.delete_image(d),
+                        };
+                        gone.map_err(|e| e.to_string())?;
+                    }
+                    Ok(())
+                });
                 let _ = sender.output(match r {
                     Ok(()) => Reply::Deleted(name),
                     Err(e) => Reply::Done(Err(e)),

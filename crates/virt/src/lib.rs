@@ -106,6 +106,9 @@ pub trait Hypervisor {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<String, VirtError>;
     fn delete_volume(&self, pool: &str, name: &str) -> Result<(), VirtError>;
+    /// Deletes a disk image by its path, when it is a volume of one of libvirt's pools (files
+    /// elsewhere are not libvirt's to delete).
+    fn delete_image(&self, path: &str) -> Result<(), VirtError>;
 }
 
 /// A libvirt connection (`qemu:///system` normally; `test:///default` in unit tests).
@@ -389,6 +392,20 @@ impl Hypervisor for Libvirt {
         let v = p
             .lookup_storage_vol_by_name(name)
             .map_err(|_| VirtError::Libvirt(format!("there is no disk {name:?} in pool {pool}")))?;
+        v.delete(0).map_err(lv)
+    }
+
+    fn delete_image(&self, path: &str) -> Result<(), VirtError> {
+        if !path.starts_with('/') || path.chars().any(char::is_control) {
+            return Err(VirtError::Libvirt(format!(
+                "{path:?} is not an absolute path"
+            )));
+        }
+        let v = self.conn.lookup_storage_vol_by_path(path).map_err(|_| {
+            VirtError::Libvirt(format!(
+                "{path} is in none of libvirt's storage pools, so Passage leaves it; delete it yourself if you want it gone"
+            ))
+        })?;
         v.delete(0).map_err(lv)
     }
 }

@@ -61,6 +61,9 @@ pub enum Request {
         pool: String,
         name: String,
     },
+    DeleteImage {
+        path: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -158,6 +161,7 @@ fn answer(
             format,
         } => value(h.create_volume(&pool, &name, bytes, format, progress)?),
         Request::DeleteVolume { pool, name } => value(h.delete_volume(&pool, &name)?),
+        Request::DeleteImage { path } => value(h.delete_image(&path)?),
     }
 }
 
@@ -317,6 +321,11 @@ impl Hypervisor for Remote {
         self.get(Request::DeleteVolume {
             pool: pool.to_string(),
             name: name.to_string(),
+        })
+    }
+    fn delete_image(&self, path: &str) -> Result<(), VirtError> {
+        self.get(Request::DeleteImage {
+            path: path.to_string(),
         })
     }
 }

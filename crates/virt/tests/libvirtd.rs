@@ -360,6 +360,18 @@ fn disk_images_are_created_in_a_pool_with_progress() {
     assert!(e.contains("not a volume name"), "{e}");
     h.delete_volume("passage-test", "ml.raw").expect("delete");
     assert!(!std::path::Path::new(&r).exists());
+    // A VM's disk deleted with it, by the path its domain names; a file outside every pool
+    // is not libvirt's to delete, and is left.
+    h.delete_image(&q).expect("delete by path");
+    assert!(!std::path::Path::new(&q).exists());
+    let outside = d.dir.path().join("outside.img");
+    std::fs::write(&outside, "x").expect("write");
+    let e = h
+        .delete_image(outside.to_str().expect("utf8"))
+        .expect_err("not libvirt's")
+        .to_string();
+    assert!(e.contains("in none of libvirt's storage pools"), "{e}");
+    assert!(outside.exists());
     assert!(h
         .delete_volume("passage-test", "ml.raw")
         .expect_err("gone")
