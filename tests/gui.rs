@@ -845,7 +845,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         "0000:0a:00.0 · group 28",
         "16384 MiB of memory",
         "backed by hugepages",
-        "12 virtual CPUs",
+        "12 virtual CPU(s)",
         "#start",
         "#launcher",
         "#delete",

@@ -166,7 +166,7 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
     } else {
         tr("pinned to host CPUs")
     };
-    g.add(&row(&tr_f("{n} virtual CPUs", &[("n", &cpus)]), &pins));
+    g.add(&row(&tr_f("{n} virtual CPU(s)", &[("n", &cpus)]), &pins));
     for u in &d.usb {
         let what = u
             .id()
