@@ -198,6 +198,20 @@ impl Session {
         std::os::unix::fs::chown(&f, Some(self.uid), Some(self.uid)).expect("chown");
     }
 
+    /// The app at 360 px in dark mode on the private libvirtd at `uri`, showing VM `vm`.
+    fn vm_page_narrow_dark(&self, uri: &str, vm: &str, more_settings: &str) -> App<'_> {
+        self.settings(&format!(
+            "window-width=360\nwindow-height=720\n{more_settings}"
+        ));
+        let mut app = self.launch(&[
+            ("PASSAGE_LIBVIRT_URI", uri),
+            ("ADW_DEBUG_COLOR_SCHEME", "prefer-dark"),
+        ]);
+        app.wait_page("check", &["Demo host:"]);
+        app.action("show-vm", Some(vm));
+        app
+    }
+
     fn launch(&self, extra_env: &[(&str, &str)]) -> App<'_> {
         self.launch_with(&["--demo"], extra_env)
     }
@@ -865,13 +879,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     drop(app);
 
     // The same page at 360 px in dark mode.
-    s.settings("window-width=360\nwindow-height=720");
-    let mut app = s.launch(&[
-        ("PASSAGE_LIBVIRT_URI", uri.as_str()),
-        ("ADW_DEBUG_COLOR_SCHEME", "prefer-dark"),
-    ]);
-    app.wait_page("check", &["Demo host:"]);
-    app.action("show-vm", Some("win10"));
+    let mut app = s.vm_page_narrow_dark(&uri, "win10", "");
     let d = app.wait_page("vms", &["#vm-page", "What It Has", "dark true"]);
     assert_eq!(
         width(&d),
@@ -1000,13 +1008,7 @@ fn the_daily_loop_from_an_app_menu_launcher() {
     drop(app);
 
     // The page in each state at 360 px in dark mode: off, running, shutting down.
-    s.settings("window-width=360\nwindow-height=720\nshutdown-timeout=60");
-    let mut app = s.launch(&[
-        ("PASSAGE_LIBVIRT_URI", uri.as_str()),
-        ("ADW_DEBUG_COLOR_SCHEME", "prefer-dark"),
-    ]);
-    app.wait_page("check", &["Demo host:"]);
-    app.action("show-vm", Some("tiny"));
+    let mut app = s.vm_page_narrow_dark(&uri, "tiny", "shutdown-timeout=60");
     for (state, want, then) in [
         ("off", "#start", Some("vm-start")),
         ("running", "#shut-down", Some("vm-shut-down")),
