@@ -95,6 +95,10 @@ fn need_short(n: &HostNeed) -> String {
             "{dev} is a host network card ({driver})",
             &[("dev", &device.to_string()), ("driver", driver)],
         ),
+        HostNeed::UntracedStorage { device, what, .. } => tr_f(
+            "{dev} may hold {what} (untraced)",
+            &[("dev", &device.to_string()), ("what", what)],
+        ),
     }
 }
 

@@ -357,6 +357,10 @@ pub fn need_words(host: &Host, n: &HostNeed) -> String {
             "{dev} is a network controller in use by the host ({driver})",
             &[("dev", &name), ("driver", driver)],
         ),
+        HostNeed::UntracedStorage { driver, what, .. } => tr_f(
+            "{dev} is a disk controller ({driver}) that may hold {what}, whose disks Passage cannot trace; it stays with the host",
+            &[("dev", &name), ("driver", driver), ("what", what)],
+        ),
     }
 }
 

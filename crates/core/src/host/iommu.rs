@@ -19,6 +19,13 @@ pub enum HostNeed {
     MountedStorage { device: PciAddress, what: String },
     /// Storage with a bound driver, when the mount table is not visible.
     StorageDriver { device: PciAddress, driver: String },
+    /// Storage with a bound driver, when the host uses disks Passage cannot trace (a ZFS
+    /// pool…): it may hold them, so it stays with the host.
+    UntracedStorage {
+        device: PciAddress,
+        driver: String,
+        what: String,
+    },
     /// A network controller with a bound driver.
     NetworkDriver { device: PciAddress, driver: String },
 }
@@ -30,6 +37,7 @@ impl HostNeed {
             | HostNeed::DisplayGpu { device }
             | HostNeed::MountedStorage { device, .. }
             | HostNeed::StorageDriver { device, .. }
+            | HostNeed::UntracedStorage { device, .. }
             | HostNeed::NetworkDriver { device, .. } => *device,
         }
     }
@@ -87,6 +95,7 @@ pub fn host_needs(
     active_gpus: &[PciAddress],
     mounts_visible: bool,
     storage_in_use: &[(PciAddress, String)],
+    untraced: &[String],
 ) -> BTreeMap<PciAddress, HostNeed> {
     let mut needs = BTreeMap::new();
     let mounted: BTreeMap<PciAddress, &String> =
@@ -109,6 +118,12 @@ pub fn host_needs(
             Some(HostNeed::StorageDriver {
                 device: d.address,
                 driver: driver.unwrap_or_default().to_string(),
+            })
+        } else if d.is_storage() && !untraced.is_empty() && driver.is_some() {
+            Some(HostNeed::UntracedStorage {
+                device: d.address,
+                driver: driver.unwrap_or_default().to_string(),
+                what: untraced.join(", "),
             })
         } else if d.is_network() && driver.is_some() {
             Some(HostNeed::NetworkDriver {

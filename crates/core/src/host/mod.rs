@@ -160,6 +160,7 @@ impl Host {
             &display.active_gpus,
             storage.mounts_visible,
             &in_use,
+            &storage.untraced,
         );
         let iommu_groups = iommu::build_groups(groups, &needs);
         let vfio = vfio::scan(root, kernel.param("vfio-pci.ids"), &pci_devices);

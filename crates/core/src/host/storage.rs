@@ -1,4 +1,10 @@
 //! Which PCI storage controllers hold something the host has mounted or swaps on.
+//!
+//! A mount is traced to its disks through /sys (partitions, dm/md/LVM/LUKS/bcache slaves, every
+//! member of a multi-device btrfs or bcachefs, `/dev/root` through its device number in
+//! /proc/self/mountinfo). What cannot be traced — a ZFS dataset, a block filesystem on a source
+//! that is no device Passage can find, an imported ZFS pool — is listed as untraced, and then
+//! every storage controller with a bound driver stays with the host: when unsure, refuse.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +29,10 @@ pub struct Storage {
     /// Whether /proc/mounts could be read (when not, a bound storage driver counts as "in use").
     pub mounts_visible: bool,
     pub in_use: Vec<HostUse>,
+    /// What the host has mounted (or imported) whose disks could not be traced, in words:
+    /// `ZFS rpool/home on /home`. Non-empty: every storage controller with a driver is the host's.
+    #[serde(default)]
+    pub untraced: Vec<String>,
 }
 
 impl Storage {
@@ -98,20 +108,87 @@ fn dm_names(root: &Root) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Filesystems that live on local block devices (a mount of one of these from a source that is
+/// not a device Passage can trace is a disk it cannot see).
+const BLOCK_FS: &[&str] = &[
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "jfs", "reiserfs", "vfat", "exfat", "ntfs",
+    "ntfs3", "bcachefs", "nilfs2", "hfsplus", "udf", "zfs",
+];
+
+/// The block device of a mount by its device number (/proc/self/mountinfo), for sources such
+/// as `/dev/root` that name no device in /sys/class/block.
+fn by_number(root: &Root, target: &str) -> Option<String> {
+    let info = root.read_string("/proc/self/mountinfo")?;
+    info.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() < 5 || unescape(f[4]) != target {
+            return None;
+        }
+        let dev = root.read_link(&format!("/sys/dev/block/{}", f[2]))?;
+        dev.file_name()?.to_str().map(str::to_string)
+    })
+}
+
+/// Every member of the btrfs filesystem `block` belongs to (/sys/fs/btrfs/UUID/devices).
+fn btrfs_members(root: &Root, block: &str) -> Vec<String> {
+    for fs in root.list("/sys/fs/btrfs") {
+        let members = root.list(&format!("/sys/fs/btrfs/{fs}/devices"));
+        if members.iter().any(|m| m == block) {
+            return members;
+        }
+    }
+    vec![block.to_string()]
+}
+
 pub fn scan(root: &Root) -> Storage {
     let Some(mounts) = root.read_string("/proc/mounts") else {
         return Storage::default();
     };
     let mut dm: Option<BTreeMap<String, String>> = None;
     let mut in_use = Vec::new();
+    let mut untraced = Vec::new();
     let mut sources: Vec<(String, String)> = Vec::new();
     for line in mounts.lines() {
         let mut f = line.split_whitespace();
-        let (Some(src), Some(target)) = (f.next(), f.next()) else {
+        let (Some(src), Some(target), fs) = (f.next(), f.next(), f.next().unwrap_or("")) else {
             continue;
         };
-        if let Some(dev) = src.strip_prefix("/dev/") {
-            sources.push((dev.to_string(), unescape(target)));
+        let target = unescape(target);
+        if fs == "zfs" {
+            untraced.push(format!("ZFS {} on {target}", unescape(src)));
+            continue;
+        }
+        // bcachefs names every member: /dev/sda:/dev/sdb.
+        let devs: Vec<&str> = src
+            .split(':')
+            .filter_map(|d| d.strip_prefix("/dev/"))
+            .collect();
+        if devs.is_empty() {
+            if BLOCK_FS.contains(&fs) {
+                untraced.push(format!("{fs} {} on {target}", unescape(src)));
+            }
+            continue;
+        }
+        for dev in devs {
+            // read_link, not exists: a capture keeps the link but not the directory behind it.
+            let known = root.read_link(&format!("/sys/class/block/{dev}")).is_some()
+                || dev.starts_with("mapper/");
+            let dev = match (known, by_number(root, &target)) {
+                (true, _) => dev.to_string(),
+                (false, Some(b)) => b,
+                (false, None) if BLOCK_FS.contains(&fs) => {
+                    untraced.push(format!("{fs} /dev/{dev} on {target}"));
+                    continue;
+                }
+                (false, None) => continue,
+            };
+            if fs == "btrfs" {
+                for m in btrfs_members(root, &dev) {
+                    sources.push((m, target.clone()));
+                }
+            } else {
+                sources.push((dev, target.clone()));
+            }
         }
     }
     if let Some(swaps) = root.read_string("/proc/swaps") {
@@ -125,12 +202,27 @@ pub fn scan(root: &Root) -> Storage {
             }
         }
     }
+    // An imported ZFS pool holds its disks even with nothing mounted (zvols, swap on a zvol).
+    for pool in root.list("/proc/spl/kstat/zfs") {
+        if root.exists(&format!("/proc/spl/kstat/zfs/{pool}/state")) {
+            let what = format!("ZFS pool {pool}");
+            if !untraced
+                .iter()
+                .any(|u| u.starts_with(&format!("ZFS {pool}")))
+            {
+                untraced.push(what);
+            }
+        }
+    }
     for (dev, used_as) in sources {
         let block = if let Some(name) = dev.strip_prefix("mapper/") {
             let map = dm.get_or_insert_with(|| dm_names(root));
             match map.get(name) {
                 Some(b) => b.clone(),
-                None => continue,
+                None => {
+                    untraced.push(format!("/dev/{dev} on {used_as}"));
+                    continue;
+                }
             }
         } else {
             dev
@@ -145,9 +237,12 @@ pub fn scan(root: &Root) -> Storage {
             });
         }
     }
+    untraced.sort();
+    untraced.dedup();
     Storage {
         mounts_visible: true,
         in_use,
+        untraced,
     }
 }
 
