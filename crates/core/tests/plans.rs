@@ -222,6 +222,29 @@ fn pop_os_x570_with_kernelstub() {
 }
 
 #[test]
+fn modules_already_listed_with_a_dash_are_not_added_again() {
+    // A user who followed a guide wrote `vfio-pci`; the kernel reads it as `vfio_pci`.
+    let mut spec = passage_fixtures::laptop_prime();
+    set_file(&mut spec, "/etc/default/grub", DEBIAN_GRUB);
+    set_file(
+        &mut spec,
+        "/etc/initramfs-tools/modules",
+        "# List of modules\nvfio-pci\nvfio-iommu-type1 # by hand\n",
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::for_gpu(r, h, a("01:00.0")).expect("plan")
+    });
+    let mods = after(change(&p, "modules", |c| {
+        c.path == "/etc/initramfs-tools/modules"
+    }));
+    assert_eq!(
+        mods,
+        "# List of modules\nvfio-pci\nvfio-iommu-type1 # by hand\n# Passage: vfio for GPU passthrough\nvfio\n"
+    );
+}
+
+#[test]
 fn fedora_grubby_bls_and_dracut() {
     // Fedora 40 with the IOMMU on this time (groups), GRUB + BLS entries, dracut.
     let mut spec = passage_fixtures::iommu_off();

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::host::initramfs::InitramfsKind;
 use crate::host::iommu::is_vm_driver;
+use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
@@ -193,12 +194,16 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
             let text = cur.as_ref().map(|c| c.1.clone()).unwrap_or_else(|| {
                 "# List of modules that you want to include in your initramfs.\n".into()
             });
-            let have: BTreeSet<&str> = text
+            let have: Vec<&str> = text
                 .lines()
                 .filter_map(|l| l.split('#').next())
                 .filter_map(|l| l.split_whitespace().next())
                 .collect();
-            let need: Vec<&str> = mods.iter().copied().filter(|m| !have.contains(m)).collect();
+            let need: Vec<&str> = mods
+                .iter()
+                .copied()
+                .filter(|m| !have.iter().any(|h| same_key(h, m)))
+                .collect();
             let mut after = text.clone();
             if !need.is_empty() {
                 push_line(&mut after, "# Passage: vfio for GPU passthrough\n");
@@ -287,9 +292,15 @@ pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
 }
 
 /// `mods` first, then the modules already listed that are not among them, in their order.
+/// Module names compare as the kernel compares them (`vfio-pci` is `vfio_pci`), and a module
+/// already listed keeps the user's spelling.
 fn vfio_first<'a>(mods: &[&'a str], cur: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut new = mods.to_vec();
-    new.extend(cur.filter(|m| !mods.contains(m)));
+    let cur: Vec<&str> = cur.collect();
+    let mut new: Vec<&str> = mods
+        .iter()
+        .map(|m| *cur.iter().find(|c| same_key(c, m)).unwrap_or(m))
+        .collect();
+    new.extend(cur.iter().filter(|c| !mods.iter().any(|m| same_key(c, m))));
     new
 }
 
@@ -339,6 +350,19 @@ mod tests {
             "MODULES=\"vfio_pci vfio vfio_iommu_type1 nvidia\"\n"
         );
         assert!(mkinitcpio("MODULES=(a\nb)\n", &m).is_err());
+    }
+
+    #[test]
+    fn a_module_written_with_a_dash_is_the_same_module() {
+        let m = ["vfio_pci", "vfio", "vfio_iommu_type1"];
+        let t = "MODULES=(amdgpu vfio-pci)\n";
+        let out = mkinitcpio(t, &m).unwrap();
+        assert_eq!(out, "MODULES=(vfio-pci vfio vfio_iommu_type1 amdgpu)\n");
+        assert_eq!(mkinitcpio(&out, &m).unwrap(), out);
+        assert_eq!(
+            booster("modules_force_load: vfio-pci,nvme\n", &m),
+            "modules_force_load: vfio-pci,vfio,vfio_iommu_type1,nvme\n"
+        );
     }
 
     #[test]
