@@ -266,7 +266,10 @@ fn iommu(host: &Host, f: &mut Vec<Finding>) {
         CpuVendor::Amd => tr("AMD-Vi / IOMMU"),
         _ => tr("Intel VT-d"),
     };
-    let already = host.kernel.param(on_key) == Some("on");
+    let already = host
+        .kernel
+        .param(on_key)
+        .is_some_and(|v| crate::plan::args::values_turn_on(on_key, &[v]));
     let mut fd = if already {
         finding(
             "iommu-off",

@@ -381,6 +381,29 @@ fn iommu_off_gets_the_argument_for_this_cpu_and_boot_loader() {
         .cloned()
         .expect("finding");
     assert!(f.fix.unwrap_or_default().contains("Intel VT-d") && f.action.is_none());
+
+    // A stronger value the user chose counts as on; Passage does not offer to replace it.
+    for (vendor, flag, arg, setting) in [
+        ("GenuineIntel", "vmx", "intel_iommu=on,sm_on", "Intel VT-d"),
+        ("AuthenticAMD", "svm", "amd_iommu=force_isolation", "AMD-Vi"),
+    ] {
+        let mut spec = passage_fixtures::iommu_off();
+        if let Some(c) = spec.cpu.as_mut() {
+            c.vendor = vendor;
+            c.virt_flag = Some(flag);
+        }
+        spec.cmdline.push_str(&format!(" {arg}"));
+        let (h, _d) = scan_spec(&spec);
+        let f = check::evaluate(&h, None)
+            .expect("check")
+            .get("iommu-off")
+            .cloned()
+            .expect("finding");
+        assert!(
+            f.fix.unwrap_or_default().contains(setting) && f.action.is_none(),
+            "{arg}"
+        );
+    }
 }
 
 #[test]

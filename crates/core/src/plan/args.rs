@@ -217,7 +217,16 @@ pub fn edit(tokens: &[String], add: &[Arg], remove: &[String]) -> Vec<String> {
         .cloned()
         .collect();
     for a in add {
-        let want = a.to_string();
+        let current: Vec<&str> = out
+            .iter()
+            .filter(|t| same_key(token_key(t), &a.key))
+            .filter_map(|t| t.split_once('=').map(|(_, v)| v))
+            .collect();
+        let want = match switch_on(a, &current) {
+            Switch::Kept => continue,
+            Switch::Merged(v) => format!("{}={v}", a.key),
+            Switch::Other => a.to_string(),
+        };
         let mut seen = false;
         out.retain_mut(|t| {
             if !same_key(token_key(t), &a.key) {
@@ -235,6 +244,54 @@ pub fn edit(tokens: &[String], add: &[Arg], remove: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The IOMMU switches take comma-separated options, and every occurrence counts.
+const SWITCHES: &[&str] = &["intel_iommu", "amd_iommu"];
+
+/// What turning an IOMMU switch on does to the values the command line already holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Switch {
+    /// Not an IOMMU switch being turned on: set exactly what Passage asks.
+    Other,
+    /// Already on with the user's own options (`intel_iommu=on,sm_on`,
+    /// `amd_iommu=force_isolation`): nothing to change.
+    Kept,
+    /// The value to write: the user's options without `off`, with `on` where the kernel needs it.
+    Merged(String),
+}
+
+fn switch_on(a: &Arg, current: &[&str]) -> Switch {
+    let Some(key) = SWITCHES.iter().find(|k| same_key(k, &a.key)) else {
+        return Switch::Other;
+    };
+    if a.value.as_deref() != Some("on") {
+        return Switch::Other;
+    }
+    if !current.is_empty() && values_turn_on(key, current) {
+        return Switch::Kept;
+    }
+    let mut opts: Vec<&str> = Vec::new();
+    for o in current.iter().flat_map(|v| v.split(',')) {
+        if !o.is_empty() && !opts.contains(&o) {
+            opts.push(o);
+        }
+    }
+    opts.retain(|o| *o != "off");
+    // AMD's IOMMU is on unless `off`: any other option keeps it on. Intel's needs `on`.
+    if !opts.contains(&"on") && (*key == "intel_iommu" || opts.is_empty()) {
+        opts.insert(0, "on");
+    }
+    Switch::Merged(opts.join(","))
+}
+
+/// Whether these values of `intel_iommu` / `amd_iommu` (every occurrence, in order) leave the
+/// IOMMU on: no `off` among them, and for Intel an `on`.
+pub fn values_turn_on(key: &str, values: &[&str]) -> bool {
+    let opts = || values.iter().flat_map(|v| v.split(','));
+    let off = opts().any(|o| o == "off");
+    let on = opts().any(|o| o == "on");
+    !off && (on || (same_key(key, "amd_iommu") && opts().any(|o| !o.is_empty())))
 }
 
 /// Whether `tokens` hold every addition and none of the removals.
@@ -309,7 +366,7 @@ mod tests {
         let t = toks("quiet splash intel_iommu=off iommu=pt intel_iommu=igfx_off");
         assert_eq!(
             edit(&t, &[a("intel_iommu=on")], &[]),
-            toks("quiet splash intel_iommu=on iommu=pt")
+            toks("quiet splash intel_iommu=on,igfx_off iommu=pt")
         );
         assert_eq!(
             edit(&t, &[a("video=efifb:off")], &["iommu".into()]),
@@ -327,6 +384,39 @@ mod tests {
                 &[]
             ),
             toks("vfio-pci.ids=10de:1e07")
+        );
+        // A user's stronger IOMMU value is kept; only `off` gives way.
+        for kept in [
+            "amd_iommu=force_isolation",
+            "amd_iommu=on,force_isolation",
+            "intel_iommu=on,sm_on",
+            "intel_iommu=sm_on intel_iommu=on",
+        ] {
+            let t = toks(&format!("quiet {kept} iommu=pt"));
+            let on = if kept.starts_with("amd") {
+                "amd_iommu=on"
+            } else {
+                "intel_iommu=on"
+            };
+            assert_eq!(edit(&t, &[a(on)], &[]), t, "{kept}");
+            assert!(satisfied(&t, &[a(on), a("iommu=pt")], &[]), "{kept}");
+        }
+        assert_eq!(
+            edit(
+                &toks("amd_iommu=off,force_isolation"),
+                &[a("amd_iommu=on")],
+                &[]
+            ),
+            toks("amd_iommu=force_isolation")
+        );
+        assert_eq!(
+            edit(&toks("intel_iommu=sm_on"), &[a("intel_iommu=on")], &[]),
+            toks("intel_iommu=on,sm_on")
+        );
+        assert_eq!(
+            edit(&toks("intel_iommu=on,sm_on"), &[a("intel_iommu=off")], &[]),
+            toks("intel_iommu=off"),
+            "turning it off is exactly what was asked"
         );
         // Quoted tokens Passage does not manage stay as they are.
         let q = vec!["acpi_osi=\"Windows 2015\"".to_string(), "quiet".to_string()];
