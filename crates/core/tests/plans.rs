@@ -449,6 +449,28 @@ fn refind_and_systemd_boot_with_kernel_cmdline() {
         p.changes[0].after.as_deref(),
         Some(&b"root=PARTUUID=9b0c rw quiet iommu=pt\n"[..])
     );
+
+    // kernel-install joins the lines of the file; a user who keeps one argument group per
+    // line keeps them, and only the changed line is rewritten.
+    let mut spec = passage_fixtures::single_gpu();
+    let lines = "root=PARTUUID=9b0c rw\nquiet\tsplash\nmitigations=auto\n";
+    set_file(&mut spec, "/etc/kernel/cmdline", lines);
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::KernelArguments {
+                add: vec!["iommu=pt".into()],
+                remove: vec![],
+            },
+        )
+        .expect("plan")
+    });
+    assert_eq!(
+        p.changes[0].after.as_deref(),
+        Some(&b"root=PARTUUID=9b0c rw\nquiet\tsplash\nmitigations=auto iommu=pt\n"[..])
+    );
 }
 
 #[test]

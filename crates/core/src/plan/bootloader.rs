@@ -368,19 +368,55 @@ fn cmdline_file(
     let Some((before, text)) = read_text(root, path)? else {
         return Ok(());
     };
-    let toks = tokens(&text).map_err(|why| unparsable(path, why))?;
-    let new = edit(&toks, add, remove);
-    if new != toks {
-        let mut s = new.join(" ");
-        s.push('\n');
+    let after = kernel_cmdline(&text, add, remove).map_err(|why| unparsable(path, why))?;
+    if after != text {
         plan.changes.extend(change(
             path,
             Some(&before),
-            Some(s.into_bytes()),
+            Some(after.into_bytes()),
             what.to_string(),
         ));
     }
     Ok(())
+}
+
+/// /etc/kernel/cmdline as kernel-install reads it: every line's words joined, so the file may
+/// hold its arguments on several lines. Lines keep their place and lines Passage does not
+/// change keep their bytes; a key is replaced on the line that holds it (later occurrences on
+/// any line dropped), and a new key goes at the end of the last line with arguments.
+pub fn kernel_cmdline(text: &str, add: &[Arg], remove: &[String]) -> Result<String, String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let old: Vec<Vec<String>> = lines.iter().map(|l| tokens(l)).collect::<Result<_, _>>()?;
+    let mut new: Vec<Vec<String>> = old.iter().map(|t| edit(t, &[], remove)).collect();
+    for a in add {
+        let holder = new.iter().position(|t| has_key(t, &a.key));
+        let target = holder
+            .or_else(|| new.iter().rposition(|t| !t.is_empty()))
+            .unwrap_or(0);
+        for (i, toks) in new.iter_mut().enumerate() {
+            if i == target {
+                *toks = edit(toks, std::slice::from_ref(a), &[]);
+            } else if holder.is_some() {
+                toks.retain(|t| !same_key(key_of(t), &a.key));
+            }
+        }
+    }
+    if new.is_empty() {
+        new.push(edit(&[], add, &[]));
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for (i, toks) in new.iter().enumerate() {
+        match (lines.get(i), old.get(i)) {
+            (Some(line), Some(o)) if o == toks => out.push_str(line),
+            (line, _) => {
+                out.push_str(&toks.join(" "));
+                if line.is_none_or(|l| l.ends_with('\n')) {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// kernelstub's JSON: the `user` profile's `kernel_options`, written back the way kernelstub
@@ -454,6 +490,34 @@ mod tests {
 
     fn a(s: &str) -> Arg {
         parse_allowed(s).unwrap()
+    }
+
+    #[test]
+    fn kernel_cmdline_keeps_its_lines() {
+        let t = "root=UUID=1 rw\nquiet  splash intel_iommu=off\n\n";
+        let out = kernel_cmdline(t, &[a("iommu=pt"), a("intel_iommu=on")], &[]).unwrap();
+        assert_eq!(
+            out,
+            "root=UUID=1 rw\nquiet splash intel_iommu=on iommu=pt\n\n"
+        );
+        assert_eq!(
+            kernel_cmdline(&out, &[a("iommu=pt"), a("intel_iommu=on")], &[]).unwrap(),
+            out
+        );
+        // A key on an earlier line is replaced there; a later copy on any line goes.
+        let t = "iommu=nopt rw\nquiet iommu=off";
+        assert_eq!(
+            kernel_cmdline(t, &[a("iommu=pt")], &[]).unwrap(),
+            "iommu=pt rw\nquiet"
+        );
+        assert_eq!(
+            kernel_cmdline(t, &[], &["iommu".into()]).unwrap(),
+            "rw\nquiet"
+        );
+        assert_eq!(
+            kernel_cmdline("", &[a("iommu=pt")], &[]).unwrap(),
+            "iommu=pt\n"
+        );
     }
 
     #[test]
