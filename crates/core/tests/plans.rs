@@ -221,6 +221,66 @@ fn pop_os_x570_with_kernelstub() {
     assert_eq!(argv, ["kernelstub", "update-initramfs -u -k all"]);
 }
 
+const CLOUDIMG: &str = include_str!("data/boot/50-cloudimg-settings.cfg");
+
+#[test]
+fn grub_drop_ins_read_after_default_grub_get_the_change() {
+    // Ubuntu's cloud image sets GRUB_CMDLINE_LINUX_DEFAULT again in a drop-in that
+    // grub-mkconfig sources last: an edit of /etc/default/grub alone would never reach grub.cfg.
+    let cloud = "/etc/default/grub.d/50-cloudimg-settings.cfg";
+    let mut spec = passage_fixtures::laptop_prime();
+    set_file(&mut spec, "/etc/default/grub", DEBIAN_GRUB);
+    set_file(&mut spec, cloud, CLOUDIMG);
+    set_file(
+        &mut spec,
+        "/etc/default/grub.d/.hidden.cfg",
+        "GRUB_CMDLINE_LINUX_DEFAULT=\"x\"\n",
+    );
+    set_file(
+        &mut spec,
+        "/etc/default/grub.d/init-select.cfg.dpkg-old",
+        "GRUB_CMDLINE_LINUX_DEFAULT=\"y\"\n",
+    );
+    let d = build(&spec);
+    let intent = Intent::KernelArguments {
+        add: vec!["intel_iommu=on".into(), "iommu=pt".into()],
+        remove: vec![],
+    };
+    let p = round_trip(d.path(), |r, h| plan::plan(r, h, &intent).expect("plan"));
+    let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, [cloud]);
+    assert_eq!(
+        after(&p.changes[0]),
+        CLOUDIMG.replace(
+            "\"console=tty1 console=ttyS0\"",
+            "\"console=tty1 console=ttyS0 intel_iommu=on iommu=pt\""
+        )
+    );
+
+    // A drop-in that appends to the value (`"$GRUB_CMDLINE_LINUX_DEFAULT …"`) carries the
+    // earlier one: arguments are replaced where they are, new ones go last.
+    let vflag = "/etc/default/grub.d/vflag.cfg";
+    set_file(
+        &mut spec,
+        vflag,
+        "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT iommu=nopt \\\nhugepages=16\"\n",
+    );
+    set_file(
+        &mut spec,
+        cloud,
+        &CLOUDIMG.replace("console=ttyS0", "console=ttyS0 intel_iommu=off"),
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| plan::plan(r, h, &intent).expect("plan"));
+    let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, [cloud, vflag]);
+    assert!(after(&p.changes[0]).contains("\"console=tty1 console=ttyS0 intel_iommu=on\""));
+    assert_eq!(
+        after(&p.changes[1]),
+        "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT iommu=pt hugepages=16\"\n"
+    );
+}
+
 #[test]
 fn modules_already_listed_with_a_dash_are_not_added_again() {
     // A user who followed a guide wrote `vfio-pci`; the kernel reads it as `vfio_pci`.

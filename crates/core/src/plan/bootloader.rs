@@ -14,18 +14,20 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
     let mut plan = Plan::default();
     match boot.kind {
         BootLoaderKind::Grub => {
-            let Some((before, text)) = read_text(root, "/etc/default/grub")? else {
-                return Err(PlanError::NoBootLoader);
-            };
-            let after = grub(&text, add, remove, true)
-                .map_err(|why| unparsable("/etc/default/grub", why))?;
-            if let Some(c) = change(
-                "/etc/default/grub",
-                Some(&before),
-                Some(after.into_bytes()),
-                what.clone(),
-            ) {
-                plan.changes.push(c);
+            let files = grub_sources(root)?;
+            let texts: Vec<String> = files.iter().map(|f| f.2.clone()).collect();
+            let after = grub_files(&texts, add, remove, true)
+                .map_err(|(i, why)| unparsable(&files[i].0, why))?;
+            let before = plan.changes.len();
+            for ((path, bytes, _), after) in files.iter().zip(after) {
+                plan.changes.extend(change(
+                    path,
+                    Some(bytes),
+                    Some(after.into_bytes()),
+                    what.clone(),
+                ));
+            }
+            if plan.changes.len() > before {
                 let regen = boot
                     .regenerate
                     .clone()
@@ -96,6 +98,25 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
         }
     }
     Ok(plan)
+}
+
+/// /etc/default/grub, then the drop-ins grub-mkconfig sources after it
+/// (`/etc/default/grub.d/*.cfg`, in the glob's order), as `(path, bytes, text)`.
+fn grub_sources(root: &Root) -> Result<Vec<(String, Vec<u8>, String)>, PlanError> {
+    let Some((bytes, text)) = read_text(root, "/etc/default/grub")? else {
+        return Err(PlanError::NoBootLoader);
+    };
+    let mut out = vec![("/etc/default/grub".to_string(), bytes, text)];
+    for name in root.list("/etc/default/grub.d") {
+        if !name.ends_with(".cfg") || name.starts_with('.') {
+            continue;
+        }
+        let path = format!("/etc/default/grub.d/{name}");
+        if let Some((bytes, text)) = read_text(root, &path)? {
+            out.push((path, bytes, text));
+        }
+    }
+    Ok(out)
 }
 
 fn unparsable(path: &str, why: String) -> PlanError {
@@ -242,48 +263,81 @@ pub fn grub(
     remove: &[String],
     prefer_default: bool,
 ) -> Result<String, String> {
-    const DEF: &str = "GRUB_CMDLINE_LINUX_DEFAULT";
-    const ALL: &str = "GRUB_CMDLINE_LINUX";
-    let mut out = text.to_string();
-    let def = find_assign(text, DEF)?;
-    let all = find_assign(text, ALL)?;
-    let present = |k: &str| {
-        def.as_ref().is_some_and(|a| has_key(&a.tokens, k))
-            || all.as_ref().is_some_and(|a| has_key(&a.tokens, k))
-    };
-    let missing: Vec<Arg> = add.iter().filter(|a| !present(&a.key)).cloned().collect();
-    let target_def = prefer_default && def.is_some();
-    // Edit from the end of the file backwards so earlier offsets stay valid.
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
-    let mut appended: Option<String> = None;
-    for (var, assign, is_target) in [(DEF, &def, target_def), (ALL, &all, !target_def)] {
-        let here: Vec<Arg> = add
-            .iter()
-            .filter(|a| assign.as_ref().is_some_and(|x| has_key(&x.tokens, &a.key)))
-            .cloned()
-            .collect();
-        let extra: &[Arg] = if is_target { &missing } else { &[] };
-        match assign {
-            Some(a) => {
-                let mut toks = edit(&a.tokens, &here, remove);
-                toks = edit(&toks, extra, &[]);
-                if toks != a.tokens {
-                    edits.push((a.start, a.end, render(a.quote, &toks)));
-                }
-            }
-            None if !extra.is_empty() => {
-                let toks: Vec<String> = extra.iter().map(Arg::to_string).collect();
-                appended = Some(format!("{var}={}\n", render(Quote::Double, &toks)));
-            }
-            None => {}
+    let mut out =
+        grub_files(&[text.to_string()], add, remove, prefer_default).map_err(|(_, why)| why)?;
+    Ok(out.pop().unwrap_or_default())
+}
+
+const GRUB_DEF: &str = "GRUB_CMDLINE_LINUX_DEFAULT";
+const GRUB_ALL: &str = "GRUB_CMDLINE_LINUX";
+
+/// The assignments of `var` whose value reaches grub.cfg, as `(file, assignment)`, first to
+/// last: the last one read, and before it each one the later value expands (`"$VAR …"`).
+fn grub_chain(files: &[String], var: &str) -> Result<Vec<(usize, Assign)>, (usize, String)> {
+    let mut all = Vec::new();
+    for (i, text) in files.iter().enumerate() {
+        if let Some(a) = find_assign(text, var).map_err(|why| (i, why))? {
+            all.push((i, a));
         }
     }
-    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
-    for (s, e, v) in edits {
-        out.replace_range(s..e, &v);
+    let expands = |a: &Assign| {
+        a.tokens
+            .iter()
+            .any(|t| t == &format!("${var}") || t == &format!("${{{var}}}"))
+    };
+    let mut keep = all.len().saturating_sub(1);
+    while keep > 0 && expands(&all[keep].1) {
+        keep -= 1;
     }
-    if let Some(line) = appended {
-        push_line(&mut out, &line);
+    Ok(all.split_off(keep))
+}
+
+/// Edits /etc/default/grub and the drop-ins grub-mkconfig reads after it
+/// (`/etc/default/grub.d/*.cfg`), given as texts in reading order. A variable's effective
+/// assignment is the last one read, so a drop-in that sets GRUB_CMDLINE_LINUX_DEFAULT again
+/// (Ubuntu's cloud images) is where new arguments go; arguments are replaced or removed in
+/// every assignment whose value still reaches grub.cfg. Errors name the file's index.
+pub fn grub_files(
+    files: &[String],
+    add: &[Arg],
+    remove: &[String],
+    prefer_default: bool,
+) -> Result<Vec<String>, (usize, String)> {
+    let def = grub_chain(files, GRUB_DEF)?;
+    let all = grub_chain(files, GRUB_ALL)?;
+    let present = |k: &str| def.iter().chain(&all).any(|(_, a)| has_key(&a.tokens, k));
+    let missing: Vec<Arg> = add.iter().filter(|a| !present(&a.key)).cloned().collect();
+    let target_def = prefer_default && !def.is_empty();
+    let mut edits: Vec<(usize, usize, usize, String)> = Vec::new();
+    let mut appended: Option<String> = None;
+    for (var, chain, is_target) in [(GRUB_DEF, &def, target_def), (GRUB_ALL, &all, !target_def)] {
+        for (n, (file, a)) in chain.iter().enumerate() {
+            let here: Vec<Arg> = add
+                .iter()
+                .filter(|x| has_key(&a.tokens, &x.key))
+                .cloned()
+                .collect();
+            let mut toks = edit(&a.tokens, &here, remove);
+            if is_target && n + 1 == chain.len() {
+                toks = edit(&toks, &missing, &[]);
+            }
+            if toks != a.tokens {
+                edits.push((*file, a.start, a.end, render(a.quote, &toks)));
+            }
+        }
+        if is_target && chain.is_empty() && !missing.is_empty() {
+            let toks: Vec<String> = missing.iter().map(Arg::to_string).collect();
+            appended = Some(format!("{var}={}\n", render(Quote::Double, &toks)));
+        }
+    }
+    // Edit from the end of each file backwards so earlier offsets stay valid.
+    edits.sort_by_key(|e| std::cmp::Reverse((e.0, e.1)));
+    let mut out = files.to_vec();
+    for (file, s, e, v) in edits {
+        out[file].replace_range(s..e, &v);
+    }
+    if let (Some(line), Some(first)) = (appended, out.first_mut()) {
+        push_line(first, &line);
     }
     Ok(out)
 }
