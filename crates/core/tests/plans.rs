@@ -394,6 +394,45 @@ fn arch_systemd_boot_and_mkinitcpio() {
         p.steps.iter().map(|s| s.argv.join(" ")).collect::<Vec<_>>(),
         ["mkinitcpio -P"]
     );
+    // mkinitcpio sources /etc/mkinitcpio.conf.d/*.conf after the main file: a drop-in that
+    // sets MODULES is the one that counts, and the last such drop-in gets the change. One that
+    // only appends (`MODULES+=`) does not replace the main file's list.
+    let mut spec = passage_fixtures::single_gpu();
+    let nvidia = "/etc/mkinitcpio.conf.d/10-nvidia.conf";
+    set_file(
+        &mut spec,
+        nvidia,
+        "# NVIDIA early KMS\nMODULES=(nvidia nvidia_modeset nvidia_uvm nvidia_drm)\n",
+    );
+    set_file(
+        &mut spec,
+        "/etc/mkinitcpio.conf.d/20-extra.conf",
+        "MODULES+=(btrfs)\n",
+    );
+    set_file(
+        &mut spec,
+        "/etc/mkinitcpio.conf.d/30-off.conf.bak",
+        "MODULES=(nope)\n",
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::plan(
+            r,
+            h,
+            &Intent::VfioAtBoot {
+                devices: vec![a("0d:00.3")],
+            },
+        )
+        .expect("plan")
+    });
+    assert!(!p
+        .changes
+        .iter()
+        .any(|c| c.path.starts_with("/etc/mkinitcpio.conf") && c.path != nvidia));
+    assert_eq!(
+        after(change(&p, "drop-in", |c| c.path == nvidia)),
+        "# NVIDIA early KMS\nMODULES=(vfio_pci vfio vfio_iommu_type1 nvidia nvidia_modeset nvidia_uvm nvidia_drm)\n"
+    );
     // Arch on GRUB too.
     let mut spec = passage_fixtures::single_gpu();
     set_file(&mut spec, "/etc/default/grub", ARCH_GRUB);

@@ -187,6 +187,7 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
         .ok_or(PlanError::NoInitramfs)?;
     let mods = modules(host);
     let summary = format!("load {} early (initramfs)", mods.join(", "));
+    let mk_path: String;
     let (path, before, after): (&str, Option<Vec<u8>>, String) = match init.kind {
         InitramfsKind::InitramfsTools => {
             let path = "/etc/initramfs-tools/modules";
@@ -220,13 +221,13 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
             (DRACUT_FILE, cur.map(|c| c.0), after)
         }
         InitramfsKind::Mkinitcpio => {
-            let path = "/etc/mkinitcpio.conf";
-            let (b, text) = read_text(root, path)?.ok_or(PlanError::NoInitramfs)?;
+            let (path, b, text) = mkinitcpio_source(root)?;
             let after = mkinitcpio(&text, &mods).map_err(|why| PlanError::Unparsable {
-                path: path.into(),
+                path: path.clone(),
                 why,
             })?;
-            (path, Some(b), after)
+            mk_path = path;
+            (mk_path.as_str(), Some(b), after)
         }
         InitramfsKind::Booster => {
             let path = "/etc/booster.yaml";
@@ -255,14 +256,48 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
     Ok(())
 }
 
-/// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver.
+/// Whether a line of a mkinitcpio configuration sets MODULES (not `MODULES+=`).
+fn sets_modules(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("MODULES=(") || t.starts_with("MODULES=\"")
+}
+
+/// The file whose `MODULES=` mkinitcpio ends up with: it sources /etc/mkinitcpio.conf, then
+/// the drop-ins in /etc/mkinitcpio.conf.d/*.conf, so the last file that sets MODULES wins;
+/// /etc/mkinitcpio.conf when none does. As `(path, bytes, text)`.
+fn mkinitcpio_source(root: &Root) -> Result<(String, Vec<u8>, String), PlanError> {
+    let main = "/etc/mkinitcpio.conf";
+    let (b, text) = read_text(root, main)?.ok_or(PlanError::NoInitramfs)?;
+    let mut found = (main.to_string(), b, text);
+    for name in root.list("/etc/mkinitcpio.conf.d") {
+        if !name.ends_with(".conf") || name.starts_with('.') {
+            continue;
+        }
+        let path = format!("/etc/mkinitcpio.conf.d/{name}");
+        if let Some((b, text)) = read_text(root, &path)? {
+            if text.lines().any(sets_modules) {
+                found = (path, b, text);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver. The file is
+/// sourced by bash, so the last MODULES= line is the one that counts.
 pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
     let mut out = String::with_capacity(text.len() + 64);
+    let last = text
+        .split_inclusive('\n')
+        .enumerate()
+        .filter(|(_, l)| sets_modules(l))
+        .map(|(i, _)| i)
+        .last();
     let mut done = false;
-    for line in text.split_inclusive('\n') {
+    for (i, line) in text.split_inclusive('\n').enumerate() {
         let body = line.trim_end_matches('\n');
         let t = body.trim_start();
-        if !done && (t.starts_with("MODULES=(") || t.starts_with("MODULES=\"")) {
+        if Some(i) == last {
             let (open, close) = if t.starts_with("MODULES=(") {
                 ('(', ')')
             } else {
@@ -350,6 +385,16 @@ mod tests {
             "MODULES=\"vfio_pci vfio vfio_iommu_type1 nvidia\"\n"
         );
         assert!(mkinitcpio("MODULES=(a\nb)\n", &m).is_err());
+    }
+
+    #[test]
+    fn mkinitcpio_edits_the_last_modules_line_bash_keeps() {
+        let m = ["vfio_pci"];
+        let t = "MODULES=(a)\n# later:\nMODULES=(b)\nMODULES+=(c)\n";
+        assert_eq!(
+            mkinitcpio(t, &m).unwrap(),
+            "MODULES=(a)\n# later:\nMODULES=(vfio_pci b)\nMODULES+=(c)\n"
+        );
     }
 
     #[test]
