@@ -481,20 +481,32 @@ pub fn kernelstub(text: &str, add: &[Arg], remove: &[String]) -> Result<String, 
     let opts = v
         .get_mut("user")
         .and_then(|u| u.get_mut("kernel_options"))
-        .and_then(|o| o.as_array_mut())
-        .ok_or("it has no user.kernel_options list")?;
-    let toks: Vec<String> = opts
-        .iter()
-        .filter_map(|o| o.as_str().map(str::to_string))
-        .collect();
-    if toks.len() != opts.len() {
-        return Err("user.kernel_options holds something other than strings".into());
+        .ok_or("it has no user.kernel_options")?;
+    // Older kernelstub wrote the options as one string; kernelstub still reads that form.
+    if let Some(line) = opts.as_str() {
+        let toks = tokens(line)?;
+        let new = edit(&toks, add, remove);
+        if new == toks {
+            return Ok(text.to_string());
+        }
+        *opts = serde_json::Value::String(new.join(" "));
+    } else {
+        let list = opts
+            .as_array_mut()
+            .ok_or("user.kernel_options is neither a list nor a string")?;
+        let toks: Vec<String> = list
+            .iter()
+            .filter_map(|o| o.as_str().map(str::to_string))
+            .collect();
+        if toks.len() != list.len() {
+            return Err("user.kernel_options holds something other than strings".into());
+        }
+        let new = edit(&toks, add, remove);
+        if new == toks {
+            return Ok(text.to_string());
+        }
+        *list = new.into_iter().map(serde_json::Value::String).collect();
     }
-    let new = edit(&toks, add, remove);
-    if new == toks {
-        return Ok(text.to_string());
-    }
-    *opts = new.into_iter().map(serde_json::Value::String).collect();
     let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
     if text.ends_with('\n') {
         s.push('\n');
@@ -668,5 +680,21 @@ mod tests {
             "undo by removal is byte-identical"
         );
         assert!(kernelstub("{}", &[a("iommu=pt")], &[]).is_err());
+        // kernelstub before config_rev 3 kept the options as one string.
+        let old = "{\n  \"default\": {\n    \"kernel_options\": \"quiet splash\",\n    \"esp_path\": \"/boot/efi\",\n    \"setup_loader\": false,\n    \"manage_mode\": false,\n    \"force_update\": false,\n    \"live_mode\": false,\n    \"config_rev\": 2\n  },\n  \"user\": {\n    \"kernel_options\": \"quiet loglevel=0 splash\",\n    \"esp_path\": \"/boot/efi\",\n    \"setup_loader\": true,\n    \"manage_mode\": true,\n    \"force_update\": false,\n    \"live_mode\": false,\n    \"config_rev\": 2\n  }\n}\n";
+        let out = kernelstub(old, &[a("amd_iommu=on"), a("iommu=pt")], &[]).unwrap();
+        assert_eq!(
+            out,
+            old.replace(
+                "\"quiet loglevel=0 splash\"",
+                "\"quiet loglevel=0 splash amd_iommu=on iommu=pt\""
+            )
+        );
+        assert_eq!(kernelstub(&out, &[a("amd_iommu=on")], &[]).unwrap(), out);
+        assert_eq!(
+            kernelstub(&out, &[], &["amd_iommu".into(), "iommu".into()]).unwrap(),
+            old
+        );
+        assert!(kernelstub("{\"user\":{\"kernel_options\":3}}", &[a("iommu=pt")], &[]).is_err());
     }
 }
