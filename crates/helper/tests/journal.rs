@@ -134,6 +134,28 @@ fn refusals_name_the_file_and_change_nothing() {
     assert!(j.history().is_empty());
     assert!(read(d.path(), "/etc/modprobe.d/passage-vfio.conf").is_none());
 
+    // A file that is a link is refused before anything is written, and stays a link.
+    let modules = d.path().join("etc/initramfs-tools/modules");
+    std::fs::rename(&modules, d.path().join("etc/initramfs-tools/modules.real")).expect("mv");
+    std::os::unix::fs::symlink("modules.real", &modules).expect("ln");
+    let p = gpu_plan(d.path());
+    let e = j
+        .apply(&p, "v", 0, &steps(None), &mut |_| {})
+        .expect_err("link")
+        .to_string();
+    assert!(
+        e.contains("/etc/initramfs-tools/modules is a symbolic link to modules.real"),
+        "{e}"
+    );
+    assert!(j.history().is_empty());
+    assert!(read(d.path(), "/etc/modprobe.d/passage-vfio.conf").is_none());
+    assert!(std::fs::symlink_metadata(&modules)
+        .expect("stat")
+        .file_type()
+        .is_symlink());
+    std::fs::remove_file(&modules).expect("rm");
+    std::fs::rename(d.path().join("etc/initramfs-tools/modules.real"), &modules).expect("mv");
+
     // Edited after Passage wrote it: undo refuses rather than discarding the edit.
     let p = gpu_plan(d.path());
     j.apply(&p, "v", 0, &steps(None), &mut |_| {})

@@ -30,6 +30,8 @@ pub const JOURNAL_DIR: &str = "var/lib/passage/journal";
 pub enum JournalError {
     #[error("{path} changed since the plan was made; nothing was written. Plan again and retry.")]
     Stale { path: String },
+    #[error("{path} is a symbolic link to {target}; Passage would replace the link with a file, so nothing was written. Edit {target} by hand, or replace the link with a copy of it, then plan again.")]
+    Link { path: String, target: String },
     #[error("{path} was changed after Passage applied change {id}; undoing would throw those edits away. Revert them by hand, or edit the file back to what Passage wrote.")]
     ChangedSince { path: String, id: String },
     #[error("there is no change {0} in the history; `passagectl history` lists them")]
@@ -150,6 +152,13 @@ impl Journal {
     ) -> Result<Entry, JournalError> {
         // The plan was made from what is on disk now; refuse if that moved under us.
         for c in &plan.changes {
+            // A rename over a link replaces the link (an EFI grubenv, a config kept elsewhere).
+            if let Ok(target) = fs::read_link(self.host(&c.path)) {
+                return Err(JournalError::Link {
+                    path: c.path.clone(),
+                    target: target.to_string_lossy().into_owned(),
+                });
+            }
             if fs::read(self.host(&c.path)).ok() != c.before {
                 return Err(JournalError::Stale {
                     path: c.path.clone(),
