@@ -93,6 +93,23 @@ const DEBIAN_GRUB: &str = "# If you change this file, run 'update-grub' afterwar
 
 const ARCH_GRUB: &str = "# GRUB boot loader configuration\n\nGRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_DISTRIBUTOR=\"Arch\"\nGRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=3 quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n\n# Preload both GPT and MBR modules so that they are not missed\nGRUB_PRELOAD_MODULES=\"part_gpt part_msdos\"\n\n# Uncomment to enable booting from LUKS encrypted devices\n#GRUB_ENABLE_CRYPTODISK=y\n";
 
+/// Plans adding kernel arguments, failing the test with the plan's error.
+fn plan_args(root: &Root, host: &Host, add: &[&str]) -> Plan {
+    let intent = Intent::KernelArguments {
+        add: add.iter().map(|a| a.to_string()).collect(),
+        remove: vec![],
+    };
+    plan::plan(root, host, &intent).expect("plan")
+}
+
+/// Plans binding `devices` to vfio-pci at boot, failing the test with the plan's error.
+fn plan_at_boot(root: &Root, host: &Host, devices: &[PciAddress]) -> Plan {
+    let intent = Intent::VfioAtBoot {
+        devices: devices.to_vec(),
+    };
+    plan::plan(root, host, &intent).expect("plan")
+}
+
 /// The change `pick` chooses; the test fails naming `what` when there is none.
 fn change<'a>(p: &'a Plan, what: &str, pick: impl Fn(&&Change) -> bool) -> &'a Change {
     p.changes
@@ -242,11 +259,8 @@ fn grub_drop_ins_read_after_default_grub_get_the_change() {
         "GRUB_CMDLINE_LINUX_DEFAULT=\"y\"\n",
     );
     let d = build(&spec);
-    let intent = Intent::KernelArguments {
-        add: vec!["intel_iommu=on".into(), "iommu=pt".into()],
-        remove: vec![],
-    };
-    let p = round_trip(d.path(), |r, h| plan::plan(r, h, &intent).expect("plan"));
+    let iommu = ["intel_iommu=on", "iommu=pt"];
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &iommu));
     let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, [cloud]);
     assert_eq!(
@@ -271,7 +285,7 @@ fn grub_drop_ins_read_after_default_grub_get_the_change() {
         &CLOUDIMG.replace("console=ttyS0", "console=ttyS0 intel_iommu=off"),
     );
     let d = build(&spec);
-    let p = round_trip(d.path(), |r, h| plan::plan(r, h, &intent).expect("plan"));
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &iommu));
     let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(paths, [cloud, vflag]);
     assert!(after(&p.changes[0]).contains("\"console=tty1 console=ttyS0 intel_iommu=on\""));
@@ -356,15 +370,7 @@ fn fedora_grubby_bls_and_dracut() {
 fn arch_systemd_boot_and_mkinitcpio() {
     let d = build(&passage_fixtures::single_gpu());
     round_trip(d.path(), |r, h| {
-        plan::plan(
-            r,
-            h,
-            &Intent::KernelArguments {
-                add: vec!["amd_iommu=on".into(), "iommu=pt".into()],
-                remove: vec![],
-            },
-        )
-        .expect("plan")
+        plan_args(r, h, &["amd_iommu=on", "iommu=pt"])
     });
     // The only GPU is refused, with the reason.
     let (root, host) = scan(d.path());
@@ -373,16 +379,7 @@ fn arch_systemd_boot_and_mkinitcpio() {
         .to_string();
     assert!(e.contains("group 4") && e.contains("0000:0c:00.0"), "{e}");
     // The chipset USB controller can go: mkinitcpio gets vfio first.
-    let p = round_trip(d.path(), |r, h| {
-        plan::plan(
-            r,
-            h,
-            &Intent::VfioAtBoot {
-                devices: vec![a("0d:00.3")],
-            },
-        )
-        .expect("plan")
-    });
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &[a("0d:00.3")]));
     let mk = change(&p, "mkinitcpio", |c| c.path == "/etc/mkinitcpio.conf");
     assert!(
         mk.diff
@@ -415,16 +412,7 @@ fn arch_systemd_boot_and_mkinitcpio() {
         "MODULES=(nope)\n",
     );
     let d = build(&spec);
-    let p = round_trip(d.path(), |r, h| {
-        plan::plan(
-            r,
-            h,
-            &Intent::VfioAtBoot {
-                devices: vec![a("0d:00.3")],
-            },
-        )
-        .expect("plan")
-    });
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &[a("0d:00.3")]));
     assert!(!p
         .changes
         .iter()
@@ -437,17 +425,7 @@ fn arch_systemd_boot_and_mkinitcpio() {
     let mut spec = passage_fixtures::single_gpu();
     set_file(&mut spec, "/etc/default/grub", ARCH_GRUB);
     let d = build(&spec);
-    let p = round_trip(d.path(), |r, h| {
-        plan::plan(
-            r,
-            h,
-            &Intent::KernelArguments {
-                add: vec!["amd_iommu=on".into()],
-                remove: vec![],
-            },
-        )
-        .expect("plan")
-    });
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["amd_iommu=on"]));
     assert!(
         p.changes[0]
             .diff
@@ -471,14 +449,11 @@ fn identical_gpus_bind_by_address_with_a_udev_rule() {
     }
     let d = build(&spec);
     let p = round_trip(d.path(), |r, h| {
-        plan::plan(
+        plan_at_boot(
             r,
             h,
-            &Intent::VfioAtBoot {
-                devices: vec![a("0a:00.0"), a("0a:00.1"), a("0a:00.2"), a("0a:00.3")],
-            },
+            &[a("0a:00.0"), a("0a:00.1"), a("0a:00.2"), a("0a:00.3")],
         )
-        .expect("plan")
     });
     let modprobe = change(&p, "modprobe", |c| c.path.ends_with("passage-vfio.conf"));
     let text = after(modprobe);
@@ -506,17 +481,7 @@ fn refind_and_systemd_boot_with_kernel_cmdline() {
     let mut spec = passage_fixtures::single_gpu();
     set_file(&mut spec, "/boot/refind_linux.conf", "\"Boot with standard options\"  \"rw root=PARTUUID=9b0c quiet\"\n\"Boot to single-user mode\"  \"rw root=PARTUUID=9b0c quiet single\"\n");
     let d = build(&spec);
-    let p = round_trip(d.path(), |r, h| {
-        plan::plan(
-            r,
-            h,
-            &Intent::KernelArguments {
-                add: vec!["amd_iommu=on".into()],
-                remove: vec![],
-            },
-        )
-        .expect("plan")
-    });
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["amd_iommu=on"]));
     assert_eq!(p.changes.len(), 1);
     assert_eq!(p.changes[0].diff.matches("amd_iommu=on").count(), 2);
 
@@ -527,17 +492,7 @@ fn refind_and_systemd_boot_with_kernel_cmdline() {
         "root=PARTUUID=9b0c rw quiet\n",
     );
     let d = build(&spec);
-    let p = round_trip(d.path(), |r, h| {
-        plan::plan(
-            r,
-            h,
-            &Intent::KernelArguments {
-                add: vec!["iommu=pt".into()],
-                remove: vec![],
-            },
-        )
-        .expect("plan")
-    });
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["iommu=pt"]));
     let paths: Vec<&str> = p.changes.iter().map(|c| c.path.as_str()).collect();
     // kernel-install's source for future kernels, and today's entry, both.
     assert_eq!(
@@ -555,17 +510,7 @@ fn refind_and_systemd_boot_with_kernel_cmdline() {
     let lines = "root=PARTUUID=9b0c rw\nquiet\tsplash\nmitigations=auto\n";
     set_file(&mut spec, "/etc/kernel/cmdline", lines);
     let d = build(&spec);
-    let p = round_trip(d.path(), |r, h| {
-        plan::plan(
-            r,
-            h,
-            &Intent::KernelArguments {
-                add: vec!["iommu=pt".into()],
-                remove: vec![],
-            },
-        )
-        .expect("plan")
-    });
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["iommu=pt"]));
     assert_eq!(
         p.changes[0].after.as_deref(),
         Some(&b"root=PARTUUID=9b0c rw\nquiet\tsplash\nmitigations=auto iommu=pt\n"[..])
