@@ -4,7 +4,7 @@ use crate::host::boot::BootLoaderKind;
 use crate::host::kernel::{same_key, split_cmdline};
 use crate::host::Host;
 use crate::plan::args::{edit, Arg};
-use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
+use crate::plan::{change, push_line, read_text, with_drop_ins, Plan, PlanError, Step};
 use crate::root::Root;
 
 /// Plans adding `add` and removing `remove` with the boot loader `host` uses.
@@ -14,7 +14,9 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
     let mut plan = Plan::default();
     match boot.kind {
         BootLoaderKind::Grub => {
-            let files = grub_sources(root)?;
+            // grub-mkconfig sources /etc/default/grub.d/*.cfg after /etc/default/grub.
+            let files = with_drop_ins(root, "/etc/default/grub", "/etc/default/grub.d", ".cfg")?
+                .ok_or(PlanError::NoBootLoader)?;
             let texts: Vec<String> = files.iter().map(|f| f.2.clone()).collect();
             let after = grub_files(&texts, add, remove, true)
                 .map_err(|(i, why)| unparsable(&files[i].0, why))?;
@@ -98,25 +100,6 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
         }
     }
     Ok(plan)
-}
-
-/// /etc/default/grub, then the drop-ins grub-mkconfig sources after it
-/// (`/etc/default/grub.d/*.cfg`, in the glob's order), as `(path, bytes, text)`.
-fn grub_sources(root: &Root) -> Result<Vec<(String, Vec<u8>, String)>, PlanError> {
-    let Some((bytes, text)) = read_text(root, "/etc/default/grub")? else {
-        return Err(PlanError::NoBootLoader);
-    };
-    let mut out = vec![("/etc/default/grub".to_string(), bytes, text)];
-    for name in root.list("/etc/default/grub.d") {
-        if !name.ends_with(".cfg") || name.starts_with('.') {
-            continue;
-        }
-        let path = format!("/etc/default/grub.d/{name}");
-        if let Some((bytes, text)) = read_text(root, &path)? {
-            out.push((path, bytes, text));
-        }
-    }
-    Ok(out)
 }
 
 fn unparsable(path: &str, why: String) -> PlanError {

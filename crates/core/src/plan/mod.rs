@@ -338,6 +338,34 @@ pub(crate) fn read_text(root: &Root, path: &str) -> Result<Option<(Vec<u8>, Stri
     }
 }
 
+/// A file as read for planning: host path, bytes, text.
+pub(crate) type Source = (String, Vec<u8>, String);
+
+/// A main configuration file, then the drop-ins its tool sources after it (`dir/*suffix`, in
+/// the glob's order, hidden names left out as the shell leaves them). `None` when the main file
+/// is missing.
+pub(crate) fn with_drop_ins(
+    root: &Root,
+    main: &str,
+    dir: &str,
+    suffix: &str,
+) -> Result<Option<Vec<Source>>, PlanError> {
+    let Some((bytes, text)) = read_text(root, main)? else {
+        return Ok(None);
+    };
+    let mut out = vec![(main.to_string(), bytes, text)];
+    for name in root.list(dir) {
+        if !name.ends_with(suffix) || name.starts_with('.') {
+            continue;
+        }
+        let path = format!("{dir}/{name}");
+        if let Some((bytes, text)) = read_text(root, &path)? {
+            out.push((path, bytes, text));
+        }
+    }
+    Ok(Some(out))
+}
+
 mod opt_text {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {

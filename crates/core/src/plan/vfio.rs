@@ -8,7 +8,7 @@ use crate::host::iommu::is_vm_driver;
 use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
-use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
+use crate::plan::{change, push_line, read_text, with_drop_ins, Plan, PlanError, Source, Step};
 use crate::root::Root;
 
 pub const MODPROBE_FILE: &str = "/etc/modprobe.d/passage-vfio.conf";
@@ -265,22 +265,19 @@ fn sets_modules(line: &str) -> bool {
 /// The file whose `MODULES=` mkinitcpio ends up with: it sources /etc/mkinitcpio.conf, then
 /// the drop-ins in /etc/mkinitcpio.conf.d/*.conf, so the last file that sets MODULES wins;
 /// /etc/mkinitcpio.conf when none does. As `(path, bytes, text)`.
-fn mkinitcpio_source(root: &Root) -> Result<(String, Vec<u8>, String), PlanError> {
-    let main = "/etc/mkinitcpio.conf";
-    let (b, text) = read_text(root, main)?.ok_or(PlanError::NoInitramfs)?;
-    let mut found = (main.to_string(), b, text);
-    for name in root.list("/etc/mkinitcpio.conf.d") {
-        if !name.ends_with(".conf") || name.starts_with('.') {
-            continue;
-        }
-        let path = format!("/etc/mkinitcpio.conf.d/{name}");
-        if let Some((b, text)) = read_text(root, &path)? {
-            if text.lines().any(sets_modules) {
-                found = (path, b, text);
-            }
-        }
-    }
-    Ok(found)
+fn mkinitcpio_source(root: &Root) -> Result<Source, PlanError> {
+    let files = with_drop_ins(
+        root,
+        "/etc/mkinitcpio.conf",
+        "/etc/mkinitcpio.conf.d",
+        ".conf",
+    )?
+    .ok_or(PlanError::NoInitramfs)?;
+    let last = files
+        .iter()
+        .rposition(|(_, _, text)| text.lines().any(sets_modules))
+        .unwrap_or(0);
+    files.into_iter().nth(last).ok_or(PlanError::NoInitramfs)
 }
 
 /// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver. The file is
