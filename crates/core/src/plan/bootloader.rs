@@ -466,30 +466,24 @@ pub fn kernelstub(text: &str, add: &[Arg], remove: &[String]) -> Result<String, 
         .and_then(|u| u.get_mut("kernel_options"))
         .ok_or("it has no user.kernel_options")?;
     // Older kernelstub wrote the options as one string; kernelstub still reads that form.
-    if let Some(line) = opts.as_str() {
-        let toks = tokens(line)?;
-        let new = edit(&toks, add, remove);
-        if new == toks {
-            return Ok(text.to_string());
-        }
-        *opts = serde_json::Value::String(new.join(" "));
-    } else {
-        let list = opts
-            .as_array_mut()
-            .ok_or("user.kernel_options is neither a list nor a string")?;
-        let toks: Vec<String> = list
+    let toks: Vec<String> = match &*opts {
+        serde_json::Value::String(line) => tokens(line)?,
+        serde_json::Value::Array(list) => list
             .iter()
-            .filter_map(|o| o.as_str().map(str::to_string))
-            .collect();
-        if toks.len() != list.len() {
-            return Err("user.kernel_options holds something other than strings".into());
-        }
-        let new = edit(&toks, add, remove);
-        if new == toks {
-            return Ok(text.to_string());
-        }
-        *list = new.into_iter().map(serde_json::Value::String).collect();
+            .map(|o| o.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or("user.kernel_options holds something other than strings")?,
+        _ => return Err("user.kernel_options is neither a list nor a string".into()),
+    };
+    let new = edit(&toks, add, remove);
+    if new == toks {
+        return Ok(text.to_string());
     }
+    *opts = if opts.is_string() {
+        serde_json::Value::String(new.join(" "))
+    } else {
+        new.into_iter().map(serde_json::Value::String).collect()
+    };
     let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
     if text.ends_with('\n') {
         s.push('\n');
