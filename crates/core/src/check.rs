@@ -266,10 +266,8 @@ fn iommu(host: &Host, f: &mut Vec<Finding>) {
         CpuVendor::Amd => tr("AMD-Vi / IOMMU"),
         _ => tr("Intel VT-d"),
     };
-    let already = host
-        .kernel
-        .param(on_key)
-        .is_some_and(|v| crate::plan::args::values_turn_on(on_key, &[v]));
+    // Every occurrence counts, as the kernel reads them (`intel_iommu=on intel_iommu=sm_on`).
+    let already = crate::plan::args::values_turn_on(on_key, &host.kernel.params(on_key));
     let mut fd = if already {
         finding(
             "iommu-off",

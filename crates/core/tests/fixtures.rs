@@ -376,6 +376,12 @@ fn iommu_off_gets_the_argument_for_this_cpu_and_boot_loader() {
     for (vendor, flag, arg, setting) in [
         ("GenuineIntel", "vmx", "intel_iommu=on", "Intel VT-d"),
         ("GenuineIntel", "vmx", "intel_iommu=on,sm_on", "Intel VT-d"),
+        (
+            "GenuineIntel",
+            "vmx",
+            "intel_iommu=on intel_iommu=sm_on",
+            "Intel VT-d",
+        ),
         ("AuthenticAMD", "svm", "amd_iommu=force_isolation", "AMD-Vi"),
     ] {
         let mut spec = passage_fixtures::iommu_off();

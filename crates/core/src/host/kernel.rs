@@ -79,10 +79,18 @@ pub struct Kernel {
 impl Kernel {
     /// The value of a command-line parameter (last one wins, as in the kernel).
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.cmdline.iter().rev().find_map(|a| {
-            let (k, v) = arg_key_value(a);
-            same_key(k, key).then_some(v.unwrap_or(""))
-        })
+        self.params(key).pop()
+    }
+
+    /// Every value of `key` on the command line, in order (`""` for a bare key).
+    pub fn params(&self, key: &str) -> Vec<&str> {
+        self.cmdline
+            .iter()
+            .filter_map(|a| {
+                let (k, v) = arg_key_value(a);
+                same_key(k, key).then_some(v.unwrap_or(""))
+            })
+            .collect()
     }
 
     /// `(major, minor)` of the release.
