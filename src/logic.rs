@@ -331,7 +331,7 @@ mod tests {
         assert_eq!(rows.len(), plan.changes.len() + plan.steps.len());
         assert!(
             rows.iter()
-                .any(|r| r.title.contains("modprobe.d") && r.diff.contains("+options vfio-pci")),
+                .any(|r| r.title.contains("modprobe.d") && r.diff.contains("+install vfio-pci")),
             "{rows:#?}"
         );
         assert!(

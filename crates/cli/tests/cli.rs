@@ -405,7 +405,8 @@ fn plan_previews_the_x570_host_setup_and_writes_nothing() {
     let out = stdout(&o);
     for want in [
         "+      \"iommu=pt\"",
-        "+options vfio-pci ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07",
+        "ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07 $CMDLINE_OPTS",
+        "passage.vfio=off",
         "+vfio_virqfd",
         "+    BusID \"PCI:13:0:0\"",
         "$ kernelstub",

@@ -13,7 +13,8 @@ pub struct ModprobeLine {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VfioSetup {
-    /// IDs from `options vfio-pci ids=…` (or vfio_pci) in modprobe.d.
+    /// IDs from `options vfio-pci ids=…` (or vfio_pci) in modprobe.d, or from an `install vfio-pci`
+    /// command that passes them.
     pub modprobe_ids: Vec<String>,
     /// The modprobe.d lines that mention vfio (options and softdeps), with their files.
     pub modprobe_lines: Vec<ModprobeLine>,
@@ -63,11 +64,15 @@ pub fn parse_modprobe(path: &str, text: &str, v: &mut VfioSetup) {
             line: t.to_string(),
         });
         let mut words = t.split_whitespace();
-        if words.next() == Some("options") && matches!(words.next(), Some("vfio-pci" | "vfio_pci"))
+        let verb = words.next();
+        // `options vfio-pci ids=…`, or the ids= in an `install vfio-pci …` command (Passage
+        // writes one so that passage.vfio=off can switch them off).
+        if matches!(verb, Some("options" | "install"))
+            && matches!(words.next(), Some("vfio-pci" | "vfio_pci"))
         {
             for w in words {
                 if let Some(ids) = w.strip_prefix("ids=") {
-                    v.modprobe_ids.extend(split_ids(ids));
+                    v.modprobe_ids.extend(split_ids(ids.trim_end_matches(';')));
                 }
             }
         }

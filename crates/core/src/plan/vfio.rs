@@ -120,22 +120,14 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
     drivers.dedup();
 
     let mut plan = Plan::default();
-    let mut text = String::from("# Written by Passage: these devices go to vfio-pci at boot, before their usual drivers.\n# Undo it from Passage (History) rather than by hand.\n");
-    if clash.is_empty() {
-        text.push_str(&format!("options vfio-pci ids={}\n", ids.join(",")));
-    } else {
-        text.push_str(&format!(
-            "# Bound by address (see {UDEV_FILE}): {} has the same IDs and stays with the host.\n",
-            clash.join(", ")
-        ));
+    if !clash.is_empty() {
         plan.notes.push(format!(
             "{} has the same vendor:device IDs as a device going to the VM, so Passage binds by PCI address (a udev rule) instead of by ID.",
             clash.join(", ")
         ));
     }
-    for m in &drivers {
-        text.push_str(&format!("softdep {m} pre: vfio-pci\n"));
-    }
+    let by_id = clash.is_empty().then_some(ids.as_slice());
+    let text = modprobe_conf(by_id, &clash, &drivers);
     let before = read_text(root, MODPROBE_FILE)?;
     plan.changes.extend(change(
         MODPROBE_FILE,
@@ -151,15 +143,7 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
         ),
     ));
     let udev_before = read_text(root, UDEV_FILE)?;
-    let udev_after = if clash.is_empty() {
-        None
-    } else {
-        let mut r = String::from("# Written by Passage: bind these devices to vfio-pci by address (the host keeps identical ones).\n");
-        for a in devices {
-            r.push_str(&format!("ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"{a}\", ATTR{{driver_override}}=\"vfio-pci\"\n"));
-        }
-        Some(r.into_bytes())
-    };
+    let udev_after = (!clash.is_empty()).then(|| udev_rules(devices).into_bytes());
     plan.changes.extend(change(
         UDEV_FILE,
         udev_before.as_ref().map(|b| b.0.as_slice()),
@@ -177,6 +161,57 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
     }
     initramfs(root, host, &mut plan)?;
     Ok(plan)
+}
+
+/// The kernel argument that switches all of Passage's boot-time binding off for one boot: the
+/// boot menu's entry without GPU passthrough carries it.
+pub const SWITCH_OFF: &str = "passage.vfio=off";
+
+const HEADER: &str =
+    "# Written by Passage: these devices go to vfio-pci at boot, before their usual drivers.\n\
+# Booting with passage.vfio=off (the boot menu's entry without GPU passthrough) leaves them to\n\
+# their own drivers. Undo it from Passage (History) rather than by hand.\n";
+
+/// modprobe.d: vfio-pci takes `ids` when it loads, unless the kernel command line holds
+/// [`SWITCH_OFF`], and loads before the cards' own drivers. The IDs live in an `install`
+/// command, not an `options` line, because modprobe applies options unconditionally; the
+/// command runs in whatever shell the initramfs has, so it uses only POSIX `read` and `case`.
+pub fn modprobe_conf(ids: Option<&[String]>, clash: &[String], drivers: &[String]) -> String {
+    let mut text = String::from(HEADER);
+    match ids {
+        Some(ids) => text.push_str(&format!(
+            "install vfio-pci read -r c < /proc/cmdline; case \" $c \" in *\" {SWITCH_OFF} \"*) exec /sbin/modprobe --ignore-install vfio-pci $CMDLINE_OPTS;; esac; exec /sbin/modprobe --ignore-install vfio-pci ids={} $CMDLINE_OPTS\n",
+            ids.join(",")
+        )),
+        None => text.push_str(&format!(
+            "# Bound by address (see {UDEV_FILE}): {} has the same IDs and stays with the host.\n",
+            clash.join(", ")
+        )),
+    }
+    for m in drivers {
+        text.push_str(&format!("softdep {m} pre: vfio-pci\n"));
+    }
+    text
+}
+
+/// udev: `devices` get vfio-pci as their driver_override when they appear (before
+/// 80-drivers.rules loads their drivers), unless the kernel command line holds [`SWITCH_OFF`].
+pub fn udev_rules(devices: &[PciAddress]) -> String {
+    let mut r = String::from(
+        "# Written by Passage: bind these devices to vfio-pci by address (the host keeps identical ones).\n\
+# Booting with passage.vfio=off skips them. Undo it from Passage (History) rather than by hand.\n\
+SUBSYSTEM!=\"pci\", GOTO=\"passage_vfio_end\"\n\
+ACTION!=\"add\", GOTO=\"passage_vfio_end\"\n\
+IMPORT{cmdline}=\"passage.vfio\"\n\
+ENV{passage.vfio}==\"off\", GOTO=\"passage_vfio_end\"\n",
+    );
+    for a in devices {
+        r.push_str(&format!(
+            "KERNEL==\"{a}\", ATTR{{driver_override}}=\"vfio-pci\"\n"
+        ));
+    }
+    r.push_str("LABEL=\"passage_vfio_end\"\n");
+    r
 }
 
 /// Puts the vfio modules into the initramfs, so vfio-pci is there before the GPU's driver.
