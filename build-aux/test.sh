@@ -52,6 +52,8 @@ if [ "${PASSAGE_SKIP_TESTBED:-0}" != 1 ]; then
   build-aux/testbed/test-scan.sh
   stage "real kernel: passage-helper binds a group to vfio-pci and gives it back (polkit in the loop)"
   build-aux/testbed/test-helper.sh
+  stage "real kernel and udev: passage.vfio=off keeps the card on its own drivers; without it, vfio-pci takes it at boot"
+  build-aux/testbed/test-boot-switch.sh
   stage "a real guest: vm start --wait, then vm shutdown by the ACPI power button; a stubborn guest forced off only when asked"
   build-aux/testbed/test-shutdown.sh
 fi
