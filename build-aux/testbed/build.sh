@@ -15,7 +15,7 @@ T0=$(date +%s); t(){ echo "### +$(( $(date +%s)-T0 ))s $*"; }
 
 t "debootstrap $SUITE"
 rm -rf rootfs
-debootstrap --variant=minbase --include=kmod,pciutils,procps,iproute2,qemu-system-x86,udev,jq $SUITE rootfs $MIRROR >debootstrap.log
+debootstrap --variant=minbase --include=kmod,pciutils,procps,iproute2,qemu-system-x86,udev,jq,grub-common $SUITE rootfs $MIRROR >debootstrap.log
 t "kernel package (downloaded inside the rootfs, so the host distro does not matter)"
 cp /etc/resolv.conf rootfs/etc/resolv.conf
 [ "${BACKPORTS:-0}" = 1 ] && echo "deb $MIRROR $SUITE-backports main" >> rootfs/etc/apt/sources.list

@@ -5,7 +5,9 @@
 # and with passage.vfio=off on the kernel command line. Each time passagectl plans "bind the pair
 # at boot" on the real sysfs, the plan's files are installed, and udevd replays the pair's
 # boot-time "add" events (see payload-boot-switch/run.sh). Without the switch the pair must end
-# up on vfio-pci; with it, on its own drivers (bochs-drm, snd_hda_intel).
+# up on vfio-pci; with it, on its own drivers (bochs-drm, snd_hda_intel). The boots with the
+# switch use the command line of the entry without passthrough that Debian's grub-mkconfig
+# wrote, with Passage's grub.d script, in the boot before.
 # usage: build-aux/testbed/test-boot-switch.sh [WORKDIR]     (default build-aux/testbed/work)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); TOP=$(cd "$HERE/../.." && pwd)
@@ -30,10 +32,33 @@ expect(){ # NAME FILE-THE-PLAN-MUST-WRITE VGA-DRIVER HDA-DRIVER
   if [ "$got" = "$want" ]; then echo "ok: $1: $got"
   else echo "FAIL: $1: $got, want $want"; tail -30 "$out/run.log"; fail=1; fi
 }
+# The kernel arguments of a grub.cfg entry: its `linux` line after the image.
+entry_args(){ # GRUB_CFG TITLE-PART
+  awk -v t="$2" '/^menuentry / { on = index($0, t) > 0 } on && $1 == "linux" { $1 = ""; $2 = ""; sub(/^ +/, ""); print; exit }' "$1"
+}
+# The grub.cfg Debian's grub-mkconfig wrote with Passage's script: the entry without
+# passthrough is there once, last, with the switch and the IOMMU on but no vfio-pci.ids.
+check_grub(){ # NAME
+  local cfg=$R/$1/grub.cfg fb normal
+  [ -s "$cfg" ] || { echo "FAIL: $1: no grub.cfg"; fail=1; return; }
+  fb=$(entry_args "$cfg" ", without GPU passthrough"); normal=$(entry_args "$cfg" "menuentry '")
+  [ "$(grep -c "^menuentry '.*without GPU passthrough'" "$cfg")" = 1 ] || { echo "FAIL: $1: not one entry without passthrough"; fail=1; }
+  grep -E '^(menuentry|submenu) ' "$cfg" | tail -1 | grep -q "without GPU passthrough" || { echo "FAIL: $1: the entry is not last"; fail=1; }
+  case " $fb " in *" passage.vfio=off "*" "*|*" passage.vfio=off ") ;; *) echo "FAIL: $1: no switch in '$fb'"; fail=1;; esac
+  case " $fb " in *" intel_iommu=on "*) ;; *) echo "FAIL: $1: IOMMU argument lost in '$fb'"; fail=1;; esac
+  case " $fb " in *vfio-pci.ids*) echo "FAIL: $1: vfio-pci.ids kept in '$fb'"; fail=1;; esac
+  case " $normal " in *" vfio-pci.ids=1234:1111,8086:293e "*) ;; *) echo "FAIL: $1: default entry changed: '$normal'"; fail=1;; esac
+  case " $normal " in *passage.vfio*) echo "FAIL: $1: default entry has the switch"; fail=1;; esac
+  echo "ok: $1: grub-mkconfig's entry without passthrough boots with: $fb"
+}
+# Each pair of boots: without the switch, then with the command line of the grub.cfg entry
+# without passthrough that the first boot's grub-mkconfig wrote.
 boot by-id cirrus ""
-boot by-id-off cirrus "passage.vfio=off"
+check_grub by-id
+boot by-id-off cirrus "$(entry_args "$R/by-id/grub.cfg" ", without GPU passthrough")"
 boot by-address std ""
-boot by-address-off std "passage.vfio=off"
+check_grub by-address
+boot by-address-off std "$(entry_args "$R/by-address/grub.cfg" ", without GPU passthrough")"
 for n in by-id-off by-address-off; do grep -qw passage.vfio=off "$R/$n/cmdline.txt" || { echo "FAIL: $n booted without the switch"; fail=1; }; done
 expect by-id /etc/modprobe.d/passage-vfio.conf vfio-pci vfio-pci
 expect by-id-off /etc/modprobe.d/passage-vfio.conf bochs-drm snd_hda_intel

@@ -407,6 +407,8 @@ fn plan_previews_the_x570_host_setup_and_writes_nothing() {
         "+      \"iommu=pt\"",
         "ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07 $CMDLINE_OPTS",
         "passage.vfio=off",
+        "+title Pop!_OS (without GPU passthrough)",
+        "Pop_OS-current-passage-without-vfio.conf",
         "+vfio_virqfd",
         "+    BusID \"PCI:13:0:0\"",
         "$ kernelstub",
@@ -429,6 +431,34 @@ fn plan_previews_the_x570_host_setup_and_writes_nothing() {
     // Already there: nothing to do.
     let o = passagectl(&["plan", "--root", root, "--add", "amd_iommu=on"]);
     assert!(stdout(&o).contains("Nothing to change"), "{}", stdout(&o));
+}
+
+#[test]
+fn plan_shows_the_boot_entry_without_passthrough_on_grub_and_systemd_boot() {
+    for (name, gpu, want) in [
+        (
+            "laptop-prime",
+            "0000:01:00.0",
+            "/etc/grub.d/99_passage_without_vfio",
+        ),
+        (
+            "single-gpu",
+            "0000:0d:00.3",
+            "+title Arch Linux (without GPU passthrough)",
+        ),
+    ] {
+        let d = fixture(name);
+        let root = d.path().to_str().expect("utf8");
+        let o = if name == "single-gpu" {
+            passagectl(&["plan", "--root", root, "--vfio", gpu])
+        } else {
+            passagectl(&["plan", "--root", root, "--gpu", gpu])
+        };
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains(want), "{name}: missing {want:?} in\n{out}");
+        assert!(out.contains("passage.vfio=off"), "{name}: {out}");
+    }
 }
 
 #[test]

@@ -118,7 +118,6 @@ fn change<'a>(p: &'a Plan, what: &str, pick: impl Fn(&&Change) -> bool) -> &'a C
         .unwrap_or_else(|| panic!("no change for {what}"))
 }
 
-/// A change's new text.
 /// The IDs vfio-pci takes at boot, as the scanner reads them back from a modprobe.d text.
 fn vfio_ids(modprobe: &str) -> String {
     let mut v = passage_core::host::vfio::VfioSetup::default();
@@ -126,6 +125,7 @@ fn vfio_ids(modprobe: &str) -> String {
     v.modprobe_ids.join(",")
 }
 
+/// A change's new text.
 fn after(c: &Change) -> String {
     String::from_utf8_lossy(c.after.as_deref().unwrap_or_default()).into_owned()
 }
@@ -150,6 +150,7 @@ fn debian_laptop_full_host_setup() {
             "/etc/default/grub",
             "/etc/modprobe.d/passage-vfio.conf",
             "/etc/initramfs-tools/modules",
+            "/etc/grub.d/99_passage_without_vfio",
             "/etc/X11/xorg.conf.d/20-passage-host-gpu.conf",
             "/etc/X11/xorg.conf.d/10-nvidia.conf"
         ]
@@ -166,7 +167,7 @@ fn debian_laptop_full_host_setup() {
         modprobe.contains("softdep nvidia pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\n"),
         "{modprobe}"
     );
-    let x11 = after(&p.changes[3]);
+    let x11 = after(&p.changes[4]);
     assert!(
         x11.contains("BusID \"PCI:0:2:0\"") && x11.contains("Driver \"modesetting\""),
         "{x11}"

@@ -377,7 +377,12 @@ fn entries(
     what: &str,
     plan: &mut Plan,
 ) -> Result<(), PlanError> {
-    for f in root.list(dir).into_iter().filter(|f| f.ends_with(".conf")) {
+    // Passage's entries without passthrough keep their own arguments (no vfio-pci.ids=).
+    for f in root
+        .list(dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".conf") && !f.contains(super::fallback::MARK))
+    {
         let path = format!("{dir}/{f}");
         let Some((before, text)) = read_text(root, &path)? else {
             continue;
@@ -492,24 +497,25 @@ pub fn kernelstub(text: &str, add: &[Arg], remove: &[String]) -> Result<String, 
 }
 
 /// refind_linux.conf: `"title"  "options"` per line; the options of every line are edited.
+/// Where the options of a refind_linux.conf line are: two quoted fields, the title, then the
+/// options (the byte range between the second field's quotes).
+pub fn refind_options(line: &str) -> Option<(usize, usize)> {
+    let quotes: Vec<usize> = line.match_indices('"').map(|(i, _)| i).collect();
+    (quotes.len() >= 4).then(|| (quotes[2] + 1, quotes[3]))
+}
+
 pub fn refind(text: &str, add: &[Arg], remove: &[String]) -> Result<String, String> {
     let mut out = String::with_capacity(text.len() + 64);
     for (n, line) in text.split_inclusive('\n').enumerate() {
         let body = line.trim_end_matches('\n');
         let t = body.trim_start();
-        if t.is_empty() || t.starts_with('#') {
+        // Comments, and Passage's line without passthrough (it keeps its own arguments).
+        if t.is_empty() || t.starts_with('#') || t.contains(super::vfio::SWITCH_OFF) {
             out.push_str(line);
             continue;
         }
-        // Two quoted fields: the title, then the options.
-        let quotes: Vec<usize> = body.match_indices('"').map(|(i, _)| i).collect();
-        if quotes.len() < 4 {
-            return Err(format!(
-                "line {} is not of the form \"title\" \"options\"",
-                n + 1
-            ));
-        }
-        let (os, oe) = (quotes[2] + 1, quotes[3]);
+        let (os, oe) = refind_options(body)
+            .ok_or_else(|| format!("line {} is not of the form \"title\" \"options\"", n + 1))?;
         let toks = tokens(&body[os..oe])?;
         let new = edit(&toks, add, remove);
         out.push_str(&body[..os]);

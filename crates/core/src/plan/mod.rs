@@ -8,6 +8,7 @@
 pub mod args;
 pub mod bootloader;
 pub mod display;
+pub mod fallback;
 pub mod vfio;
 
 use serde::{Deserialize, Serialize};

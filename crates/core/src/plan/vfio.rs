@@ -160,6 +160,10 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
         }
     }
     initramfs(root, host, &mut plan)?;
+    // The way back from a black screen comes with the change that could cause one.
+    if !plan.changes.is_empty() {
+        plan.merge(super::fallback::plan(root, host)?);
+    }
     Ok(plan)
 }
 
