@@ -504,6 +504,11 @@ fn refind_and_systemd_boot_with_kernel_cmdline() {
         paths,
         ["/etc/kernel/cmdline", "/boot/loader/entries/arch.conf"]
     );
+    assert!(
+        p.steps.is_empty(),
+        "the edited entry boots with it: {:?}",
+        p.steps
+    );
     assert_eq!(
         p.changes[0].after.as_deref(),
         Some(&b"root=PARTUUID=9b0c rw quiet iommu=pt\n"[..])
@@ -564,4 +569,104 @@ fn kernel_arguments_are_validated_before_anything_is_read() {
     .expect_err("host GPU")
     .to_string();
     assert!(e.contains("holds what the host needs"), "{e}");
+}
+
+/// single_gpu (Arch) with /etc/kernel/cmdline and no loader entries of type 1: the command
+/// line reaches the boot only when kernel-install writes the entries or UKIs again.
+fn kernel_install_host(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let mut spec = passage_fixtures::single_gpu();
+    spec.files.retain(|(p, _)| !p.contains("/loader/entries/"));
+    set_file(
+        &mut spec,
+        "/etc/kernel/cmdline",
+        "root=PARTUUID=9b0c rw quiet\n",
+    );
+    for (p, c) in extra {
+        set_file(&mut spec, p, c);
+    }
+    build(&spec)
+}
+
+#[test]
+fn kernel_cmdline_changes_are_written_into_entries_and_ukis_by_kernel_install() {
+    // A UKI in the ESP, kernel-install and an installed kernel (Arch's layout).
+    let d = kernel_install_host(&[
+        ("/efi/EFI/Linux/arch-linux.efi", "MZ"),
+        ("/usr/bin/kernel-install", "#!/bin/sh\n"),
+        ("/usr/lib/modules/6.9.7-arch1-1/vmlinuz", "kernel"),
+    ]);
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["iommu=pt"]));
+    let argv: Vec<String> = p.steps.iter().map(|s| s.argv.join(" ")).collect();
+    assert_eq!(
+        argv,
+        ["kernel-install add 6.9.7-arch1-1 /usr/lib/modules/6.9.7-arch1-1/vmlinuz"]
+    );
+    assert_eq!(
+        p.undo().steps,
+        p.steps,
+        "undo writes them again from the old line"
+    );
+    // Debian's layout: the image in /boot; two kernels, both written.
+    let d = kernel_install_host(&[
+        ("/usr/bin/kernel-install", "#!/bin/sh\n"),
+        ("/usr/lib/modules/6.1.0-27-amd64/modules.dep", ""),
+        ("/boot/vmlinuz-6.1.0-27-amd64", "kernel"),
+        ("/usr/lib/modules/6.1.0-28-amd64/modules.dep", ""),
+        ("/boot/vmlinuz-6.1.0-28-amd64", "kernel"),
+        ("/usr/lib/modules/6.0.0-old/modules.dep", ""),
+    ]);
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["iommu=pt"]));
+    let argv: Vec<String> = p.steps.iter().map(|s| s.argv.join(" ")).collect();
+    assert_eq!(
+        argv,
+        [
+            "kernel-install add 6.1.0-27-amd64 /boot/vmlinuz-6.1.0-27-amd64",
+            "kernel-install add 6.1.0-28-amd64 /boot/vmlinuz-6.1.0-28-amd64"
+        ]
+    );
+    // Nothing that could write them: refused, nothing planned.
+    let d = kernel_install_host(&[]);
+    let (root, host) = scan(d.path());
+    let e = plan::plan(
+        &root,
+        &host,
+        &Intent::KernelArguments {
+            add: vec!["iommu=pt".into()],
+            remove: vec![],
+        },
+    )
+    .expect_err("no way to regenerate")
+    .to_string();
+    assert!(
+        e.contains("/etc/kernel/cmdline") && e.contains("kernel-install"),
+        "{e}"
+    );
+}
+
+#[test]
+fn proxmox_refreshes_its_boot_partitions() {
+    // Proxmox VE on ZFS with systemd-boot (its /etc/kernel/cmdline), and on GRUB.
+    let d = kernel_install_host(&[
+        (
+            "/etc/kernel/cmdline",
+            "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n",
+        ),
+        ("/etc/kernel/proxmox-boot-uuids", "3A1C-9F2B\n"),
+        ("/usr/sbin/proxmox-boot-tool", "#!/bin/sh\n"),
+    ]);
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["iommu=pt"]));
+    assert_eq!(
+        p.changes[0].after.as_deref(),
+        Some(&b"root=ZFS=rpool/ROOT/pve-1 boot=zfs iommu=pt\n"[..])
+    );
+    assert_eq!(p.steps[0].argv, ["proxmox-boot-tool", "refresh"]);
+    let mut spec = passage_fixtures::single_gpu();
+    spec.files.retain(|(p, _)| !p.contains("/loader/"));
+    set_file(&mut spec, "/etc/default/grub", DEBIAN_GRUB);
+    set_file(&mut spec, "/usr/sbin/update-grub", "#!/bin/sh\n");
+    set_file(&mut spec, "/etc/kernel/proxmox-boot-uuids", "3A1C-9F2B\n");
+    set_file(&mut spec, "/usr/sbin/proxmox-boot-tool", "#!/bin/sh\n");
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["iommu=pt"]));
+    assert_eq!(p.steps[0].argv, ["proxmox-boot-tool", "refresh"]);
 }

@@ -145,9 +145,14 @@ pub fn scan(root: &Root) -> Option<BootLoader> {
     None
 }
 
-/// update-grub on Debian/Ubuntu; grub2-mkconfig or grub-mkconfig with the distribution's path.
+/// update-grub on Debian/Ubuntu (proxmox-boot-tool refresh on Proxmox VE hosts that keep their
+/// boot partitions with it); grub2-mkconfig or grub-mkconfig with the distribution's path.
 fn grub_regenerate(root: &Root) -> String {
-    if root.exists("/usr/sbin/update-grub") {
+    // Proxmox VE keeps its boot partitions with proxmox-boot-tool, which runs update-grub for
+    // each; update-grub alone would leave them as they were.
+    if root.exists("/etc/kernel/proxmox-boot-uuids") && root.exists("/usr/sbin/proxmox-boot-tool") {
+        "proxmox-boot-tool refresh".into()
+    } else if root.exists("/usr/sbin/update-grub") {
         "update-grub".into()
     } else if root.exists("/usr/sbin/grub2-mkconfig") || root.exists("/usr/bin/grub2-mkconfig") {
         if root.exists("/boot/grub2/grub.cfg") {

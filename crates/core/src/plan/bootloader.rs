@@ -60,6 +60,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
         }
         BootLoaderKind::SystemdBoot => {
             cmdline_file(root, add, remove, &what, &mut plan)?;
+            let cmdline_changed = !plan.changes.is_empty();
             for esp in ["/boot/efi", "/efi", "/boot"] {
                 entries(
                     root,
@@ -69,6 +70,15 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                     &what,
                     &mut plan,
                 )?;
+            }
+            if cmdline_changed {
+                // Entries Passage edits (or that had the change already) boot with it.
+                let edited = ["/boot/efi", "/efi", "/boot"].iter().any(|esp| {
+                    !super::fallback::loader_entries(root, &format!("{esp}/loader/entries"))
+                        .is_empty()
+                });
+                plan.steps
+                    .extend(super::regen::cmdline_steps(root, edited)?);
             }
         }
         BootLoaderKind::Kernelstub => {

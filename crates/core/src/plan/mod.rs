@@ -9,6 +9,7 @@ pub mod args;
 pub mod bootloader;
 pub mod display;
 pub mod fallback;
+pub mod regen;
 pub mod vfio;
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,8 @@ pub enum PlanError {
     },
     /// Already in words (translated where it was made).
     Device(String),
+    /// Nothing on the host can make a change take effect (already in words).
+    Regenerate(String),
 }
 
 impl std::fmt::Display for PlanError {
@@ -48,7 +51,7 @@ impl std::fmt::Display for PlanError {
             PlanError::NoInitramfs => tr("Passage cannot tell which initramfs generator this host uses (initramfs-tools, dracut, mkinitcpio or booster); install one or add the vfio modules by hand"),
             PlanError::Unreadable { path, why } => tr_f("{path} cannot be read ({why}); nothing was planned", &[("path", path), ("why", why)]),
             PlanError::Unparsable { path, why } => tr_f("{path} is not in a form Passage can edit safely ({why}); nothing was planned", &[("path", path), ("why", why)]),
-            PlanError::Device(s) => s.clone(),
+            PlanError::Device(s) | PlanError::Regenerate(s) => s.clone(),
         };
         f.write_str(&s)
     }

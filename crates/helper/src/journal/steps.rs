@@ -70,6 +70,7 @@ pub const ALLOWED_PROGRAMS: &[&str] = &[
     "mkinitcpio",
     "booster",
     "kernel-install",
+    "proxmox-boot-tool",
     "prime-select",
 ];
 
