@@ -670,3 +670,70 @@ fn proxmox_refreshes_its_boot_partitions() {
     let p = round_trip(d.path(), |r, h| plan_args(r, h, &["iommu=pt"]));
     assert_eq!(p.steps[0].argv, ["proxmox-boot-tool", "refresh"]);
 }
+
+fn grub_editenv(file: &Path, args: &[&str]) {
+    let s = std::process::Command::new("grub-editenv")
+        .arg(file)
+        .args(args)
+        .status()
+        .expect("grub-editenv (grub-common) runs");
+    assert!(s.success(), "grub-editenv {args:?}");
+}
+
+#[test]
+fn rhel8_kernelopts_in_grubenv_are_edited_as_grub2_editenv_would() {
+    // RHEL 8.4 on EFI: BLS entries with `options $kernelopts $tuned_params`, the value in the
+    // ESP's grubenv, /boot/grub2/grubenv a link to it. The variables are those of a real host
+    // (RedHatInsights/insights-core, insights/tests/parsers/test_grub2_editenv_list.py), put
+    // into a block by the real grub-editenv.
+    let mut spec = passage_fixtures::iommu_off();
+    spec.files
+        .retain(|(p, _)| !p.starts_with("/boot/loader/entries/"));
+    set_file(&mut spec, "/boot/loader/entries/295e1ba1696e4fad9e062f096f92d147-4.18.0-305.el8.x86_64.conf", "title Red Hat Enterprise Linux (4.18.0-305.el8.x86_64) 8.4 (Ootpa)\nversion 4.18.0-305.el8.x86_64\nlinux /vmlinuz-4.18.0-305.el8.x86_64\ninitrd /initramfs-4.18.0-305.el8.x86_64.img $tuned_initrd\noptions $kernelopts $tuned_params\nid rhel-20210429130346-4.18.0-305.el8.x86_64\ngrub_users $grub_users\ngrub_arg --unrestricted\ngrub_class kernel\n");
+    let d = build(&spec);
+    let env = d.path().join("boot/efi/EFI/redhat/grubenv");
+    std::fs::create_dir_all(env.parent().expect("dir")).expect("mkdir");
+    let old = "root=/dev/mapper/root_vg-lv_root ro crashkernel=auto resume=/dev/mapper/root_vg-lv_swap rd.lvm.lv=root_vg/lv_root rd.lvm.lv=root_vg/lv_swap console=tty0 console=ttyS0,115200 ";
+    grub_editenv(&env, &["create"]);
+    grub_editenv(
+        &env,
+        &[
+            "set",
+            "saved_entry=295e1ba1696e4fad9e062f096f92d147-4.18.0-305.el8.x86_64",
+            &format!("kernelopts={old}"),
+            "boot_success=0",
+            "boot_indeterminate=2",
+            "tuned_params=transparent_hugepages=never",
+            "tuned_initrd=",
+        ],
+    );
+    std::fs::create_dir_all(d.path().join("boot/grub2")).expect("mkdir");
+    std::os::unix::fs::symlink(
+        "../efi/EFI/redhat/grubenv",
+        d.path().join("boot/grub2/grubenv"),
+    )
+    .expect("link");
+    let p = round_trip(d.path(), |r, h| {
+        plan_args(r, h, &["intel_iommu=on", "iommu=pt"])
+    });
+    let env_path = "/boot/efi/EFI/redhat/grubenv";
+    assert_eq!(
+        p.changes
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>(),
+        ["/etc/default/grub", env_path],
+        "the entry keeps $kernelopts; the link is never written through"
+    );
+    // The same edit by grub-editenv, byte for byte.
+    let want = d.path().join("want");
+    std::fs::copy(&env, &want).expect("copy");
+    let new = format!("{} intel_iommu=on iommu=pt", old.trim_end());
+    grub_editenv(&want, &["set", &format!("kernelopts={new}")]);
+    let ours = change(&p, "grubenv", |c| c.path == env_path);
+    assert_eq!(
+        ours.after.as_deref(),
+        Some(&std::fs::read(&want).expect("read")[..])
+    );
+    assert_eq!(ours.after.as_ref().map(Vec::len), Some(1024));
+}

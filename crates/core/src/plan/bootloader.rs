@@ -56,6 +56,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                 ));
             }
             entries(root, "/boot/loader/entries", add, remove, &what, &mut plan)?;
+            kernelopts(root, add, remove, &what, &mut plan)?;
             cmdline_file(root, add, remove, &what, &mut plan)?;
         }
         BootLoaderKind::SystemdBoot => {
@@ -346,10 +347,10 @@ pub fn bls_entry(text: &str, add: &[Arg], remove: &[String]) -> Result<String, S
             .filter(|r| r.starts_with([' ', '\t']))
         {
             if rest.contains("$kernelopts") {
-                return Err(
-                    "its options come from $kernelopts in grubenv; use grubby on this system"
-                        .into(),
-                );
+                // The line is in grubenv (see kernelopts); the entry stays as it is.
+                out.push_str(line);
+                seen = true;
+                continue;
             }
             seen = true;
             let toks = tokens(rest)?;
@@ -405,6 +406,50 @@ fn entries(
             what.to_string(),
         ));
     }
+    Ok(())
+}
+
+/// Fedora 30–33 and RHEL 8: BLS entries whose options are `$kernelopts` boot with the value in
+/// grubenv, which is edited as `grub2-editenv - set kernelopts=…` (what grubby runs) would.
+fn kernelopts(
+    root: &Root,
+    add: &[Arg],
+    remove: &[String],
+    what: &str,
+    plan: &mut Plan,
+) -> Result<(), PlanError> {
+    let dir = "/boot/loader/entries";
+    let uses = root.list(dir).iter().any(|f| {
+        root.read_string(&format!("{dir}/{f}"))
+            .is_some_and(|t| t.contains("$kernelopts"))
+    });
+    if !uses {
+        return Ok(());
+    }
+    let path = super::grubenv::resolve(root).ok_or_else(|| {
+        unparsable(
+            super::grubenv::PATH,
+            "the BLS entries take their options from $kernelopts, and there is no grubenv that holds it".into(),
+        )
+    })?;
+    let Some(before) = super::read(root, &path)? else {
+        return Err(PlanError::NoBootLoader);
+    };
+    let vars = super::grubenv::vars(&before)
+        .ok_or_else(|| unparsable(&path, "it is not a GRUB environment block".into()))?;
+    let (_, value) = vars
+        .iter()
+        .find(|(k, _)| k == "kernelopts")
+        .ok_or_else(|| unparsable(&path, "it has no kernelopts".into()))?;
+    let toks = tokens(value).map_err(|why| unparsable(&path, why))?;
+    let new = edit(&toks, add, remove);
+    if new == toks {
+        return Ok(());
+    }
+    let after = super::grubenv::set(&before, "kernelopts", &new.join(" "))
+        .map_err(|why| unparsable(&path, why))?;
+    plan.changes
+        .extend(change(&path, Some(&before), Some(after), what.to_string()));
     Ok(())
 }
 
@@ -654,9 +699,11 @@ mod tests {
             out.contains("options root=UUID=x ro rhgb quiet intel_iommu=on\ngrub_class fedora\n"),
             "{out}"
         );
-        assert!(bls_entry("options $kernelopts\n", &[a("iommu=pt")], &[])
-            .unwrap_err()
-            .contains("grubby"));
+        // The value is in grubenv: the entry stays as it is.
+        assert_eq!(
+            bls_entry("options $kernelopts $tuned_params\n", &[a("iommu=pt")], &[]).unwrap(),
+            "options $kernelopts $tuned_params\n"
+        );
 
         let r = "\"Boot with standard options\"  \"rw root=PARTUUID=1 quiet\"\n# c\n\"Boot to terminal\"  \"rw root=PARTUUID=1 systemd.unit=multi-user.target\"\n";
         let out = refind(r, &[a("amd_iommu=on")], &[]).unwrap();

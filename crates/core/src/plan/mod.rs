@@ -9,6 +9,7 @@ pub mod args;
 pub mod bootloader;
 pub mod display;
 pub mod fallback;
+pub mod grubenv;
 pub mod regen;
 pub mod vfio;
 
