@@ -49,6 +49,7 @@ check_grub(){ # NAME
   case " $fb " in *vfio-pci.ids*) echo "FAIL: $1: vfio-pci.ids kept in '$fb'"; fail=1;; esac
   case " $normal " in *" vfio-pci.ids=1234:1111,8086:293e "*) ;; *) echo "FAIL: $1: default entry changed: '$normal'"; fail=1;; esac
   case " $normal " in *passage.vfio*) echo "FAIL: $1: default entry has the switch"; fail=1;; esac
+  grep -q '^  save_env passage_show_menu$' "$cfg" || { echo "FAIL: $1: no one-time menu block"; fail=1; }
   echo "ok: $1: grub-mkconfig's entry without passthrough boots with: $fb"
 }
 # Each pair of boots: without the switch, then with the command line of the grub.cfg entry

@@ -176,7 +176,17 @@ fn grub_script_prints_the_newest_kernel_once_with_the_switch() {
     for (shell, awk) in runs {
         let out = run_script(&shell, awk, "Debian GNU/Linux");
         let want = "menuentry 'Debian GNU/Linux, without GPU passthrough' --class debian --class gnu-linux --class gnu --class os $menuentry_id_option 'passage-without-vfio-gnulinux-simple-0a1b' {\n\tload_video\n\tinsmod gzio\n\techo\t'Loading Linux 6.1.0-28-amd64 ...'\n\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=0a1b ro rd.luks.uuid=7 quiet intel_iommu=on iommu=pt * passage.vfio=off\n\tinitrd\t/boot/initrd.img-6.1.0-28-amd64\n}\n";
-        assert_eq!(out, want, "{shell:?}");
+        let (entry, menu) = out.split_at(out.find("if [").expect("the menu block"));
+        assert_eq!(entry, want, "{shell:?}");
+        assert!(menu.contains("save_env passage_show_menu\n"), "{menu}");
+        // GRUB's own parser accepts what the script adds to grub.cfg.
+        let cfg = tempfile::NamedTempFile::new().expect("temp");
+        std::fs::write(cfg.path(), &out).expect("write");
+        let check = Command::new("grub-script-check")
+            .arg(cfg.path())
+            .output()
+            .expect("grub-script-check (grub-common) runs");
+        assert!(check.status.success(), "{check:?}\n{out}");
         // GRUB's quoting of a title with a quote survives the retitling.
         let out = run_script(&shell, awk, "Debian'\\''s GNU/Linux");
         assert!(
@@ -275,4 +285,73 @@ fn versioned_bls_entries_get_a_note_saying_how_instead() {
         "{:?}",
         p.notes
     );
+}
+
+#[test]
+fn the_next_start_shows_the_menu_once_and_undo_withdraws_the_request() {
+    // GRUB (Debian's /boot/grub exists): grub-editenv sets the request the script clears.
+    let mut spec = passage_fixtures::laptop_prime();
+    set_file(&mut spec, "/boot/grub/grub.cfg", "# grub-mkconfig output\n");
+    let d = build(&spec);
+    let p = planned(d.path(), &at_boot(&["01:00.0", "01:00.1"]));
+    let once = p
+        .steps
+        .iter()
+        .find(|s| s.argv[0] == "grub-editenv")
+        .expect("a grub-editenv step");
+    assert_eq!(
+        once.argv,
+        [
+            "grub-editenv",
+            "/boot/grub/grubenv",
+            "set",
+            "passage_show_menu=1"
+        ]
+    );
+    let undo = p.undo();
+    assert!(undo.steps.iter().any(|s| s.argv
+        == [
+            "grub-editenv",
+            "/boot/grub/grubenv",
+            "unset",
+            "passage_show_menu"
+        ]));
+    // The request is set after grub.cfg is regenerated with the script that reads it.
+    let pos = |prog: &str| p.steps.iter().position(|s| s.argv[0] == prog);
+    assert!(pos("update-grub") < pos("grub-editenv"), "{:?}", p.steps);
+
+    // systemd-boot, when the firmware says it started this boot: bootctl's one-shot timeout.
+    let d = build(&passage_fixtures::single_gpu());
+    let mut var = vec![6u8, 0, 0, 0];
+    for u in "systemd-boot 255.4".encode_utf16().chain([0]) {
+        var.extend(u.to_le_bytes());
+    }
+    let efivars = d.path().join("sys/firmware/efi/efivars");
+    std::fs::create_dir_all(&efivars).expect("mkdir");
+    std::fs::write(
+        efivars.join("LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"),
+        var,
+    )
+    .expect("write");
+    let p = planned(d.path(), &at_boot(&["0d:00.3"]));
+    let once = p
+        .steps
+        .iter()
+        .find(|s| s.argv[0] == "bootctl")
+        .expect("a bootctl step");
+    assert_eq!(once.argv, ["bootctl", "set-timeout-oneshot", "10"]);
+    assert_eq!(
+        once.undo.as_deref(),
+        Some(
+            &[
+                "bootctl".to_string(),
+                "set-timeout-oneshot".into(),
+                String::new()
+            ][..]
+        )
+    );
+    // Without that evidence (a container, a BIOS boot) nothing is asked of bootctl.
+    let d = build(&passage_fixtures::single_gpu());
+    let p = planned(d.path(), &at_boot(&["0d:00.3"]));
+    assert!(!p.steps.iter().any(|s| s.argv[0] == "bootctl"));
 }

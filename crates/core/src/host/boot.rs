@@ -49,7 +49,7 @@ const LOADER_INFO: &str =
     "/sys/firmware/efi/efivars/LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f";
 
 /// The boot loader systemd-boot reports in its EFI variable (UTF-16LE after 4 attribute bytes).
-fn loader_info(root: &Root) -> Option<String> {
+pub fn loader_info(root: &Root) -> Option<String> {
     let b = root.read_bytes(LOADER_INFO)?;
     let units: Vec<u16> = b
         .get(4..)?

@@ -78,6 +78,8 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
                     undo: None,
                 });
             }
+            plan.steps
+                .extend(grub_menu_once(root, boot.regenerate.as_deref()));
         }
         BootLoaderKind::Refind => {
             let path = boot.config.as_str();
@@ -100,23 +102,81 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
             }
         }
         BootLoaderKind::SystemdBoot | BootLoaderKind::Grubby => {
-            for dir in ["/boot/efi", "/efi", "/boot"].map(|e| format!("{e}/loader/entries")) {
-                for name in loader_entries(root, &dir) {
-                    let path = format!("{dir}/{name}");
-                    let Some((_, text)) = read_text(root, &path)? else {
-                        continue;
-                    };
-                    if !is_versioned(&text) {
-                        copy_entry(root, &path, &text, &mut plan)?;
-                    }
-                }
-            }
-            if plan.changes.is_empty() {
-                plan.notes.push(by_hand());
+            copy_unversioned(root, &mut plan)?;
+            if systemd_boot_running(root) && !plan.changes.is_empty() {
+                plan.steps.push(Step {
+                    argv: vec![
+                        "bootctl".into(),
+                        "set-timeout-oneshot".into(),
+                        MENU_SECONDS.into(),
+                    ],
+                    summary: "Show the boot menu at the next start, once (systemd-boot)".into(),
+                    undo: Some(vec![
+                        "bootctl".into(),
+                        "set-timeout-oneshot".into(),
+                        String::new(),
+                    ]),
+                });
             }
         }
     }
     Ok(plan)
+}
+
+/// Copies each loader entry whose kernel path has no version; a note where there is none.
+fn copy_unversioned(root: &Root, plan: &mut Plan) -> Result<(), PlanError> {
+    for dir in ["/boot/efi", "/efi", "/boot"].map(|e| format!("{e}/loader/entries")) {
+        for name in loader_entries(root, &dir) {
+            let path = format!("{dir}/{name}");
+            let Some((_, text)) = read_text(root, &path)? else {
+                continue;
+            };
+            if !is_versioned(&text) {
+                copy_entry(root, &path, &text, plan)?;
+            }
+        }
+    }
+    if plan.changes.is_empty() {
+        plan.notes.push(by_hand());
+    }
+    Ok(())
+}
+
+/// How long the boot menu waits, the one time Passage shows it.
+const MENU_SECONDS: &str = "10";
+
+/// Whether the firmware says this boot was started by systemd-boot (so bootctl can set its
+/// one-shot variables).
+fn systemd_boot_running(root: &Root) -> bool {
+    crate::host::boot::loader_info(root).is_some_and(|i| i.starts_with("systemd-boot"))
+}
+
+/// The grubenv variable that asks for the menu once.
+pub const MENU_VAR: &str = "passage_show_menu";
+
+/// GRUB shows its menu at the next start, once: the script's block (see [`grub_script`])
+/// reads [`MENU_VAR`] from grubenv and clears it. Set with the distribution's grub-editenv
+/// where the grubenv's directory exists; undo unsets it.
+fn grub_menu_once(root: &Root, regenerate: Option<&str>) -> Option<Step> {
+    let (tool, dir) = if regenerate.is_some_and(|r| r.starts_with("grub2-")) {
+        ("grub2-editenv", "/boot/grub2")
+    } else {
+        ("grub-editenv", "/boot/grub")
+    };
+    if !root.exists(dir) {
+        return None;
+    }
+    let env = format!("{dir}/grubenv");
+    Some(Step {
+        argv: vec![
+            tool.into(),
+            env.clone(),
+            "set".into(),
+            format!("{MENU_VAR}=1"),
+        ],
+        summary: "Show the boot menu at the next start, once (GRUB)".into(),
+        undo: Some(vec![tool.into(), env, "unset".into(), MENU_VAR.into()]),
+    })
 }
 
 /// What to do where no entry could be added.
@@ -307,6 +367,20 @@ export GRUB_CMDLINE_LINUX GRUB_CMDLINE_LINUX_DEFAULT PASSAGE_SUFFIX
   on {{ print }}
   on && /^}}/ {{ exit }}
 '
+# Once after Passage's change the menu shows (at least {MENU_SECONDS} seconds) and the request is
+# cleared, so later starts are as before. grub.cfg sets the timeout before this runs.
+cat <<'END'
+if [ -n "${{{MENU_VAR}}}" ]; then
+  set {MENU_VAR}=
+  save_env {MENU_VAR}
+  set timeout_style=menu
+  if [ "${{timeout}}" != "-1" ]; then
+    if [ "${{timeout}}" -lt {MENU_SECONDS} ]; then
+      set timeout={MENU_SECONDS}
+    fi
+  fi
+fi
+END
 "#
     )
 }

@@ -71,6 +71,9 @@ pub const ALLOWED_PROGRAMS: &[&str] = &[
     "booster",
     "kernel-install",
     "proxmox-boot-tool",
+    "grub-editenv",
+    "grub2-editenv",
+    "bootctl",
     "prime-select",
 ];
 
