@@ -82,6 +82,15 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     });
     app.add_action(&undo);
 
+    let keep = gio::SimpleAction::new("keep-boot", string);
+    let s = sender.clone();
+    keep.connect_activate(move |_, p| {
+        if let Some(id) = p.and_then(|v| v.str()) {
+            s.input(Msg::KeepBoot(id.to_string()));
+        }
+    });
+    app.add_action(&keep);
+
     let simple = |name: &str, accel: Option<&str>, msg: fn() -> Msg| {
         let a = gio::SimpleAction::new(name, None);
         let s = sender.clone();

@@ -234,9 +234,55 @@ pub fn what_changed(before: &Snapshot, boot_id: &str, now: &Report) -> Vec<Strin
     out
 }
 
+/// The boot-time change to ask about after a restart: the newest one still applied that was
+/// made before this boot started (`boot_time`, Unix seconds) and not kept yet. Rows are
+/// `(id, created, verb, applied)`; only the verbs that bind cards at boot count.
+pub fn pending_boot_change(
+    rows: &[(String, u64, String, bool)],
+    boot_time: Option<u64>,
+    kept: &[String],
+) -> Option<String> {
+    let boot_time = boot_time?;
+    rows.iter()
+        .filter(|(_, _, verb, applied)| {
+            *applied && matches!(verb.as_str(), "configure-gpu" | "configure-vfio")
+        })
+        .filter(|(id, created, ..)| *created < boot_time && !kept.contains(id))
+        .max_by_key(|(_, created, ..)| *created)
+        .map(|(id, ..)| id.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_boot_change_asked_about_is_the_newest_before_this_boot_not_kept() {
+        let row = |id: &str, created: u64, verb: &str, applied: bool| {
+            (id.to_string(), created, verb.to_string(), applied)
+        };
+        let rows = [
+            row("000001", 100, "configure-gpu", true),
+            row("000002", 200, "configure-vfio", true),
+            row("000003", 250, "set-kernel-arguments", true),
+            row("000004", 300, "configure-vfio", false),
+            row("000005", 900, "configure-gpu", true),
+        ];
+        assert_eq!(
+            pending_boot_change(&rows, Some(500), &[]),
+            Some("000002".into()),
+            "000005 was made after this boot started: no restart yet"
+        );
+        assert_eq!(
+            pending_boot_change(&rows, Some(500), &["000002".into()]),
+            Some("000001".into())
+        );
+        assert_eq!(
+            pending_boot_change(&rows, Some(500), &["000001".into(), "000002".into()]),
+            None
+        );
+        assert_eq!(pending_boot_change(&rows, None, &[]), None);
+    }
     use passage_core::Root;
 
     fn host(name: &str) -> (Host, tempfile::TempDir) {

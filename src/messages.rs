@@ -21,6 +21,8 @@ pub enum Msg {
     Apply,
     Undo(String),
     UndoAll,
+    /// Keep a boot-time change after its restart (Host setup's After the Restart).
+    KeepBoot(String),
     Applied,
     Undone,
     About,

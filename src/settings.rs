@@ -48,6 +48,24 @@ impl Settings {
         u64::from(self.0.uint("shutdown-timeout")).max(5)
     }
 
+    /// The boot-time changes the user kept after their restart (Host setup asks once).
+    pub fn boot_checked(&self) -> Vec<String> {
+        self.0
+            .strv("boot-checked")
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    pub fn add_boot_checked(&self, id: &str) {
+        let mut v = self.boot_checked();
+        if !v.iter().any(|x| x == id) {
+            v.push(id.to_string());
+            let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+            let _ = self.0.set_strv("boot-checked", refs.as_slice());
+        }
+    }
+
     pub fn snapshot(&self) -> Option<Snapshot> {
         serde_json::from_str(&self.0.string("recheck-snapshot")).ok()
     }

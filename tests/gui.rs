@@ -1028,3 +1028,59 @@ fn the_daily_loop_from_an_app_menu_launcher() {
     }
     h.destroy("tiny").expect("destroy");
 }
+
+#[test]
+fn after_the_restart_host_setup_asks_to_keep_or_undo_the_boot_change() {
+    // The X570 host, its card set up for boot through the real helper (passagectl, same
+    // journal); then "a restart": this boot started after the change (/proc/stat's btime).
+    let tb = bus::TestBus::start(
+        "x570-tutorial",
+        Some(&[
+            ("kernelstub", "echo kernelstub: boot entry written"),
+            ("update-initramfs", "echo update-initramfs: done"),
+        ]),
+        &[],
+    );
+    let o = tb.passagectl(bus::ALLOWED_UID, &["apply", "--gpu", "0000:0a:00.0"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 60;
+    std::fs::write(
+        tb.root.join("proc/stat"),
+        format!("cpu  1 2 3 4\nbtime {later}\nprocesses 1\n"),
+    )
+    .expect("btime");
+    let s = Session::start_as(bus::ALLOWED_UID);
+    let mut app = s.launch_live(&tb.root, &tb.address);
+    app.wait_page("check", &["The IOMMU is on"]);
+    app.action("show-page", Some("setup"));
+    let d = app.wait_page(
+        "setup",
+        &[
+            "After the Restart",
+            "Started from the usual boot entry",
+            "0000:0a:00.0 · on nvidia, with this computer",
+            "its own driver took it first",
+            "#keep-boot",
+            "#undo-boot",
+        ],
+    );
+    app.shot("setup-after-restart", &d);
+    let (ids, _) = changes(&d);
+    app.action("keep-boot", Some(&ids[0]));
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = app.dump();
+        if !d.contains("After the Restart") {
+            break;
+        }
+        assert!(Instant::now() < end, "the card stays after Keep:\n{d}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
+        .expect("keyfile");
+    assert!(keyfile.contains(&ids[0]), "{keyfile}");
+}

@@ -4,6 +4,7 @@
 //! (a path prefix; `/` on a live system) and returns data the front ends show and the helper
 //! acts on.
 
+pub mod boot_check;
 pub mod check;
 pub mod error;
 pub mod host;

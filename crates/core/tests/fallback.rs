@@ -355,3 +355,50 @@ fn the_next_start_shows_the_menu_once_and_undo_withdraws_the_request() {
     let p = planned(d.path(), &at_boot(&["0d:00.3"]));
     assert!(!p.steps.iter().any(|s| s.argv[0] == "bootctl"));
 }
+
+#[test]
+fn after_the_restart_the_boot_check_says_which_entry_and_where_the_cards_are() {
+    use passage_core::boot_check::{boot_check, boot_time};
+    let d = build(&passage_fixtures::x570_tutorial());
+    let scan = |dir: &Path| {
+        let root = Root::new(dir).expect("root");
+        let host = Host::scan(&root);
+        (root, host)
+    };
+    let (root, host) = scan(d.path());
+    assert_eq!(boot_check(&root, &host), None, "nothing bound at boot yet");
+    let card = ["0a:00.0", "0a:00.1", "0a:00.2", "0a:00.3"];
+    apply(d.path(), &planned(d.path(), &at_boot(&card)));
+    let (root, host) = scan(d.path());
+    let c = boot_check(&root, &host).expect("a boot check");
+    let addrs: Vec<String> = c.devices.iter().map(|x| x.address.to_string()).collect();
+    assert_eq!(
+        addrs,
+        [
+            "0000:0a:00.0",
+            "0000:0a:00.1",
+            "0000:0a:00.2",
+            "0000:0a:00.3"
+        ]
+    );
+    assert!(!c.without_passthrough);
+    assert!(
+        !c.on_vfio(),
+        "the fixture's card is on nvidia: {:?}",
+        c.devices
+    );
+    assert_eq!(c.devices[0].driver.as_deref(), Some("nvidia"));
+    // Started from the entry without passthrough.
+    let cmdline = d.path().join("proc/cmdline");
+    let mut line = std::fs::read_to_string(&cmdline).expect("cmdline");
+    line = format!("{} passage.vfio=off\n", line.trim_end());
+    std::fs::write(&cmdline, line).expect("write");
+    std::fs::write(
+        d.path().join("proc/stat"),
+        "cpu  1 2 3\nbtime 1764150000\nprocesses 9\n",
+    )
+    .expect("write");
+    let (root, host) = scan(d.path());
+    assert!(boot_check(&root, &host).expect("check").without_passthrough);
+    assert_eq!(boot_time(&root), Some(1_764_150_000));
+}

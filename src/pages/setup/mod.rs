@@ -9,6 +9,7 @@ use passage_helper::api::{HistoryRow, State};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
+mod boot_check;
 mod helper;
 
 use crate::host_source::Loaded;
@@ -32,6 +33,8 @@ pub enum Input {
     Undo(String),
     /// Undoes every change still applied, newest first (the GPU setup is several changes).
     UndoAll,
+    /// The user keeps a boot-time change after its restart: not asked about again.
+    KeepBoot(String),
 }
 
 #[derive(Debug)]
@@ -65,6 +68,8 @@ pub struct SetupPage {
     groups: Vec<adw::PreferencesGroup>,
     history_group: adw::PreferencesGroup,
     history_rows: Vec<gtk::Widget>,
+    /// "After the Restart", first on the page when a boot-time change awaits Keep or Undo.
+    boot: boot_check::BootCard,
     /// The changes still applied, newest first, and the button that undoes them all.
     applied: Vec<String>,
     undo_all: gtk::Button,
@@ -155,6 +160,8 @@ impl Component for SetupPage {
         suffix.append(&refresh);
         history_group.set_header_suffix(Some(&suffix));
 
+        let boot = boot_check::BootCard::new();
+        root.add(&boot.group);
         root.add(&apply_group);
         root.add(&progress_group);
         root.add(&history_group);
@@ -169,6 +176,7 @@ impl Component for SetupPage {
                 groups: vec![],
                 history_group,
                 history_rows: vec![],
+                boot,
                 applied: vec![],
                 undo_all,
                 apply,
@@ -244,6 +252,15 @@ impl Component for SetupPage {
                 }
                 self.busy = true;
                 sender.oneshot_command(async move { Cmd::Undone(undo(&id).await) });
+            }
+            Input::KeepBoot(id) => {
+                if let Some(st) = crate::settings::Settings::open() {
+                    st.add_boot_checked(&id);
+                }
+                self.boot.show(None, &sender);
+                let _ = sender.output(Output::Toast(tr(
+                    "Kept. The boot menu entry without GPU passthrough stays, for a day you need it.",
+                )));
             }
             Input::UndoAll => {
                 if self.busy || self.applied.is_empty() {
@@ -393,7 +410,10 @@ impl SetupPage {
                 });
             }
         }
-        // AdwPreferencesPage only appends: the plan goes first, then Apply, progress, History.
+        // AdwPreferencesPage only appends: After the Restart, the plan, then Apply, progress,
+        // History.
+        root.remove(&self.boot.group);
+        root.add(&self.boot.group);
         root.add(&g);
         for fixed in [&self.apply_group, &self.progress_group, &self.history_group] {
             root.remove(fixed);
@@ -418,6 +438,7 @@ impl SetupPage {
                 .collect(),
             Err(_) => vec![],
         };
+        self.show_boot_check(rows.as_ref().ok().map(Vec::as_slice), sender);
         self.undo_all.set_visible(self.applied.len() > 1);
         self.undo_all.set_sensitive(!self.busy);
         let add = |me: &mut Self, w: gtk::Widget| {
@@ -461,6 +482,34 @@ impl SetupPage {
                 }
             }
         }
+    }
+}
+
+impl SetupPage {
+    /// After the Restart: the boot-time change this restart followed, if not kept yet.
+    fn show_boot_check(&mut self, rows: Option<&[HistoryRow]>, sender: &ComponentSender<Self>) {
+        let pending = (|| {
+            let loaded = self.loaded.as_ref().filter(|l| l.can_change())?;
+            let rows: Vec<(String, u64, String, bool)> = rows?
+                .iter()
+                .map(|r| {
+                    (
+                        r.id.clone(),
+                        r.created,
+                        r.verb.clone(),
+                        r.state == State::Applied,
+                    )
+                })
+                .collect();
+            let kept = crate::settings::Settings::open()
+                .map(|s| s.boot_checked())
+                .unwrap_or_default();
+            let boot_time = passage_core::boot_check::boot_time(&loaded.root);
+            let id = logic::pending_boot_change(&rows, boot_time, &kept)?;
+            let check = passage_core::boot_check::boot_check(&loaded.root, &loaded.host)?;
+            Some((id, check))
+        })();
+        self.boot.show(pending, sender);
     }
 }
 
