@@ -4,7 +4,7 @@
 //! wants). The host's libvirt state is never touched; clients use the socket in the temp dir.
 //! Shared by passage-virt's tests and the app's GUI test.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,6 @@ impl PrivateLibvirtd {
         let t = dir.path();
         for d in DIRS {
             std::fs::create_dir_all(t.join(d)).expect("mkdir");
-            std::fs::create_dir_all(Path::new("/").join(d)).expect("mount point");
         }
         for d in ["var/log/libvirt/qemu", "var/lib/libvirt/qemu/nvram"] {
             std::fs::create_dir_all(t.join(d)).expect("mkdir");
@@ -68,6 +67,7 @@ impl PrivateLibvirtd {
             p = t.join("passwd").display(),
             g = t.join("group").display()
         );
+        script.push_str(&mount_points(t));
         for d in DIRS {
             script.push_str(&format!(" && mount --bind {} /{d}", t.join(d).display()));
         }
@@ -128,4 +128,40 @@ impl Drop for PrivateLibvirtd {
             let _ = Command::new("kill").arg(pid.to_string()).status();
         }
     }
+}
+
+/// Shell steps (each starting with ` && `) that make the mount points of [`DIRS`] that the
+/// host lacks, inside the private namespace only: the nearest existing parent gets an overlay
+/// whose upper layer is in `t`, so the real /etc, /var and /run are never written.
+fn mount_points(t: &Path) -> String {
+    let mut out = String::new();
+    let mut layered: Vec<PathBuf> = Vec::new();
+    for (n, d) in DIRS.iter().enumerate() {
+        let target = Path::new("/").join(d);
+        if target.exists() {
+            continue;
+        }
+        let parent = target
+            .ancestors()
+            .find(|a| a.exists())
+            .unwrap_or(Path::new("/"))
+            .to_path_buf();
+        if !layered.contains(&parent) {
+            let (up, work) = (
+                t.join(format!("ov{n}/upper")),
+                t.join(format!("ov{n}/work")),
+            );
+            std::fs::create_dir_all(&up).expect("overlay upper");
+            std::fs::create_dir_all(&work).expect("overlay work");
+            out.push_str(&format!(
+                " && mount -t overlay overlay -o lowerdir={p},upperdir={u},workdir={w} {p}",
+                p = parent.display(),
+                u = up.display(),
+                w = work.display()
+            ));
+            layered.push(parent);
+        }
+        out.push_str(&format!(" && mkdir -p {}", target.display()));
+    }
+    out
 }
