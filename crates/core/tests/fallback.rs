@@ -402,3 +402,129 @@ fn after_the_restart_the_boot_check_says_which_entry_and_where_the_cards_are() {
     assert!(boot_check(&root, &host).expect("check").without_passthrough);
     assert_eq!(boot_time(&root), Some(1_764_150_000));
 }
+
+/// A Fedora entry as Fedora's 20-grub.install writes it, and one as systemd's
+/// 90-loaderentry.install writes it (padded keys, a machine-id line).
+const FEDORA_ENTRY: &str = "title Fedora Linux (6.8.5-301.fc40.x86_64) 40 (Workstation Edition)\nversion 6.8.5-301.fc40.x86_64\nlinux /vmlinuz-6.8.5-301.fc40.x86_64\ninitrd /initramfs-6.8.5-301.fc40.x86_64.img\noptions root=UUID=6a1f0e8c-2d3b-4c5a-9e7f-1b2c3d4e5f60 ro rootflags=subvol=root rhgb quiet vfio-pci.ids=10de:1b80\ngrub_users $grub_users\ngrub_arg --unrestricted\ngrub_class fedora\n";
+
+#[test]
+fn versioned_entries_get_copies_and_a_kernel_install_plugin_for_new_kernels() {
+    let mut spec = passage_fixtures::iommu_off();
+    for (i, d) in spec.pci.iter_mut().enumerate() {
+        d.group = Some(if d.addr.starts_with("0000:01:") {
+            1
+        } else {
+            10 + i as u32
+        });
+    }
+    spec.iommu_units = vec!["dmar0".into()];
+    set_file(&mut spec, "/usr/bin/kernel-install", "#!/bin/sh\n");
+    let d = build(&spec);
+    let p = planned(d.path(), &at_boot(&["01:00.0", "01:00.1"]));
+    let plugin = find(&p, passage_core::plan::fallback::KERNEL_INSTALL_PLUGIN);
+    assert_eq!(plugin.mode, 0o755);
+    let copy = find(
+        &p,
+        &format!("/boot/loader/entries/6a1f0e8c2d3b4c5a9e7f1b2c3d4e5f60-6.8.5-301.fc40.x86_64-{MARK}.conf"),
+    );
+    assert!(text(copy).starts_with("title Fedora Linux (6.8.5-301.fc40.x86_64) 40 (Workstation Edition) (without GPU passthrough)\n"), "{}", text(copy));
+}
+
+/// Runs the plugin as kernel-install runs it (its variables, `add|remove VERSION DIR`).
+fn run_plugin(plugin: &Path, boot: &Path, command: &str, version: &str) {
+    let out = Command::new("sh")
+        .arg(plugin)
+        .args([command, version])
+        .arg(boot.join("f00d").join(version))
+        .env("KERNEL_INSTALL_BOOT_ROOT", boot)
+        .env("KERNEL_INSTALL_ENTRY_TOKEN", "f00d")
+        .output()
+        .expect("sh");
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn the_plugin_writes_what_the_plan_writes_and_removes_it_with_its_kernel() {
+    use passage_core::plan::fallback::{kernel_install_plugin, loader_entry};
+    let d = tempfile::tempdir().expect("tempdir");
+    let plugin = d.path().join("95-passage-without-vfio.install");
+    std::fs::write(&plugin, kernel_install_plugin("without GPU passthrough")).expect("write");
+    let entries = d.path().join("boot/loader/entries");
+    std::fs::create_dir_all(&entries).expect("mkdir");
+    let padded = "title      Debian GNU/Linux 12 (bookworm)\nversion    6.1.0-28-amd64\nmachine-id f00d\nsort-key   debian\noptions    root=UUID=1 ro quiet vfio-pci.ids=10de:1b80 systemd.machine_id=f00d\nlinux      /f00d/6.1.0-28-amd64/linux\ninitrd     /f00d/6.1.0-28-amd64/initrd.img-6.1.0-28-amd64\n";
+    for (version, entry) in [
+        ("6.8.5-301.fc40.x86_64", FEDORA_ENTRY),
+        ("6.1.0-28-amd64", padded),
+        ("6.9.0-no-options", "title X\nlinux /vmlinuz-6.9.0\r\n"),
+    ] {
+        std::fs::write(entries.join(format!("f00d-{version}.conf")), entry).expect("write");
+        run_plugin(&plugin, &d.path().join("boot"), "add", version);
+        let copy = entries.join(format!("f00d-{version}-{MARK}.conf"));
+        let got = std::fs::read_to_string(&copy).expect("the plugin wrote the copy");
+        assert_eq!(
+            got,
+            loader_entry(entry, "without GPU passthrough"),
+            "{version}"
+        );
+        run_plugin(&plugin, &d.path().join("boot"), "remove", version);
+        assert!(!copy.exists(), "{version}: removed with its kernel");
+    }
+}
+
+#[test]
+fn real_kernel_install_runs_the_plugin_after_systemds_own_entry_writer() {
+    use passage_core::plan::fallback::{kernel_install_plugin, loader_entry};
+    // systemd's kernel-install with its own 90-loaderentry.install, on a temp boot root and
+    // configuration root (nothing of the host's /boot or /etc/kernel is used).
+    let d = tempfile::tempdir().expect("tempdir");
+    let conf = d.path().join("etc/kernel");
+    std::fs::create_dir_all(&conf).expect("mkdir");
+    std::fs::write(conf.join("install.conf"), "layout=bls\n").expect("write");
+    std::fs::write(
+        conf.join("cmdline"),
+        "root=UUID=1 ro quiet intel_iommu=on vfio-pci.ids=10de:1b80\n",
+    )
+    .expect("write");
+    let boot = d.path().join("boot");
+    std::fs::create_dir_all(&boot).expect("mkdir");
+    let plugin = d.path().join("95-passage-without-vfio.install");
+    std::fs::write(&plugin, kernel_install_plugin("without GPU passthrough")).expect("write");
+    Command::new("chmod")
+        .arg("755")
+        .arg(&plugin)
+        .status()
+        .expect("chmod");
+    let image = d.path().join("vmlinuz");
+    std::fs::write(&image, "kernel").expect("write");
+    let id = "0123456789abcdef0123456789abcdef";
+    let plugins = format!(
+        "/usr/lib/kernel/install.d/90-loaderentry.install {}",
+        plugin.display()
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new("kernel-install")
+            .args(args)
+            .env("KERNEL_INSTALL_CONF_ROOT", &conf)
+            .env("BOOT_ROOT", &boot)
+            .env("MACHINE_ID", id)
+            .env("KERNEL_INSTALL_PLUGINS", &plugins)
+            .output()
+            .expect("kernel-install (systemd) runs");
+        assert!(out.status.success(), "{out:?}");
+    };
+    let version = "6.1.0-28-amd64";
+    run(&["add", version, &image.to_string_lossy()]);
+    let entries = boot.join("loader/entries");
+    let entry = std::fs::read_to_string(entries.join(format!("{id}-{version}.conf")))
+        .expect("systemd's plugin wrote the entry");
+    let copy = std::fs::read_to_string(entries.join(format!("{id}-{version}-{MARK}.conf")))
+        .expect("Passage's plugin wrote the copy");
+    assert_eq!(copy, loader_entry(&entry, "without GPU passthrough"));
+    assert!(
+        copy.contains(" intel_iommu=on ") && copy.contains("passage.vfio=off\n"),
+        "{copy}"
+    );
+    assert!(!copy.contains("vfio-pci.ids"), "{copy}");
+    run(&["remove", version]);
+    assert_eq!(std::fs::read_dir(&entries).expect("entries").count(), 0);
+}

@@ -123,23 +123,105 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
-/// Copies each loader entry whose kernel path has no version; a note where there is none.
+/// Copies the loader entries: each whose kernel path has no version, and, where
+/// kernel-install writes the entries, the versioned ones too, with [`KERNEL_INSTALL_PLUGIN`]
+/// keeping a copy beside each kernel's entry as kernels come and go. A note where there is
+/// nothing to copy.
 fn copy_unversioned(root: &Root, plan: &mut Plan) -> Result<(), PlanError> {
+    let kernel_install = ["/usr/bin/kernel-install", "/bin/kernel-install"]
+        .iter()
+        .any(|p| root.exists(p));
+    let mut versioned = false;
     for dir in ["/boot/efi", "/efi", "/boot"].map(|e| format!("{e}/loader/entries")) {
         for name in loader_entries(root, &dir) {
             let path = format!("{dir}/{name}");
             let Some((_, text)) = read_text(root, &path)? else {
                 continue;
             };
-            if !is_versioned(&text) {
+            let v = is_versioned(&text);
+            versioned |= v;
+            if !v || kernel_install {
                 copy_entry(root, &path, &text, plan)?;
             }
+        }
+    }
+    if versioned && kernel_install {
+        let before = read_text(root, KERNEL_INSTALL_PLUGIN)?.map(|b| b.0);
+        if let Some(mut c) = change(
+            KERNEL_INSTALL_PLUGIN,
+            before.as_deref(),
+            Some(kernel_install_plugin(&title_suffix()).into_bytes()),
+            tr("keep a boot menu entry without GPU passthrough for each new kernel"),
+        ) {
+            c.mode = 0o755;
+            plan.changes.push(c);
         }
     }
     if plan.changes.is_empty() {
         plan.notes.push(by_hand());
     }
     Ok(())
+}
+
+/// kernel-install's plugin that writes, after the distribution's own (90-loaderentry,
+/// Fedora's 20-grub), the copy of each new kernel's entry, and removes it with the kernel.
+pub const KERNEL_INSTALL_PLUGIN: &str = "/etc/kernel/install.d/95-passage-without-vfio.install";
+
+/// The plugin: the same copy as [`loader_entry`] makes, in POSIX shell.
+pub fn kernel_install_plugin(suffix: &str) -> String {
+    let suffix = sh_quote(suffix);
+    format!(
+        r#"#!/bin/sh
+# Written by Passage: beside each kernel's boot entry, the same entry without GPU passthrough
+# ({SWITCH_OFF}, no vfio-pci.ids=). Undo it from Passage (History) rather than by hand.
+COMMAND="$1" KERNEL_VERSION="$2"
+BOOT="${{KERNEL_INSTALL_BOOT_ROOT:-${{3%/*/*}}}}"
+TOKEN="${{KERNEL_INSTALL_ENTRY_TOKEN:-$KERNEL_INSTALL_MACHINE_ID}}"
+[ -n "$BOOT" ] && [ -n "$TOKEN" ] && [ -n "$KERNEL_VERSION" ] || exit 0
+ENTRY="$BOOT/loader/entries/$TOKEN-$KERNEL_VERSION.conf"
+COPY="$BOOT/loader/entries/$TOKEN-$KERNEL_VERSION-{MARK}.conf"
+SUFFIX={suffix}
+case "$COMMAND" in
+  remove) rm -f "$COPY"; exit 0 ;;
+  add) [ -f "$ENTRY" ] || exit 0 ;;
+  *) exit 0 ;;
+esac
+set -f
+trim() {{ t=$1; t=${{t#"${{t%%[! 	]*}}"}}; printf '%s' "${{t%"${{t##*[! 	]}}"}}"; }}
+keep() {{
+  out=""
+  for w in $1; do
+    case $w in vfio-pci.ids=*|vfio_pci.ids=*|passage.vfio=*) ;; *) out="$out $w" ;; esac
+  done
+  printf '%s' "${{out# }}"
+}}
+titled=0 options=0
+cr=$(printf '\r')
+{{
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${{line%"$cr"}}
+    key=$(trim "$line"); key=${{key%%[ 	]*}}
+    rest=$(trim "$line"); rest=$(trim "${{rest#"$key"}}")
+    case $key in
+      title) printf 'title %s (%s)\n' "$rest" "$SUFFIX"; titled=1 ;;
+      options)
+        kept=$(keep "$rest")
+        if [ $options = 0 ]; then
+          printf 'options %s\n' "${{kept:+$kept }}{SWITCH_OFF}"; options=1
+        elif [ -n "$kept" ]; then
+          printf 'options %s\n' "$kept"
+        fi ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done < "$ENTRY"
+  [ $options = 1 ] || printf 'options %s\n' {SWITCH_OFF}
+}} > "$COPY.tmp" || exit 1
+if [ $titled = 0 ]; then
+  {{ printf 'title Linux (%s)\n' "$SUFFIX"; cat "$COPY.tmp"; }} > "$COPY.tmp2" && mv "$COPY.tmp2" "$COPY.tmp"
+fi
+mv "$COPY.tmp" "$COPY"
+"#
+    )
 }
 
 /// How long the boot menu waits, the one time Passage shows it.
