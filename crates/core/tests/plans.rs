@@ -737,3 +737,40 @@ fn rhel8_kernelopts_in_grubenv_are_edited_as_grub2_editenv_would() {
     );
     assert_eq!(ours.after.as_ref().map(Vec::len), Some(1024));
 }
+
+#[test]
+fn sdboot_manage_hosts_get_the_change_in_linux_options() {
+    // CachyOS/EndeavourOS: sdboot-manage writes every entry from LINUX_OPTIONS (the line is
+    // CachyOS's documented default); an edit of the entries would vanish at its next run.
+    let mut spec = passage_fixtures::single_gpu();
+    let conf = "/etc/sdboot-manage.conf";
+    set_file(
+        &mut spec,
+        conf,
+        "LINUX_OPTIONS=\"zswap.enabled=0 nowatchdog quiet splash\"\n",
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan_args(r, h, &["amd_iommu=on", "iommu=pt"])
+    });
+    assert_eq!(
+        p.changes
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>(),
+        [conf]
+    );
+    assert_eq!(
+        after(&p.changes[0]),
+        "LINUX_OPTIONS=\"zswap.enabled=0 nowatchdog quiet splash amd_iommu=on iommu=pt\"\n"
+    );
+    assert_eq!(p.steps[0].argv, ["sdboot-manage", "gen"]);
+    // No copied entry without passthrough (sdboot-manage would remove it): a note instead.
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &[a("0d:00.3")]));
+    assert!(!p.changes.iter().any(|c| c.path.contains("loader/entries")));
+    assert!(
+        p.notes.iter().any(|n| n.contains("passage.vfio=off")),
+        "{:?}",
+        p.notes
+    );
+}

@@ -121,6 +121,13 @@ pub fn scan(root: &Root) -> Option<BootLoader> {
         b.regenerate = Some(grub_regenerate(root));
         return Some(b);
     }
+    if root.exists("/etc/sdboot-manage.conf") {
+        return Some(mk(
+            BootLoaderKind::SystemdBoot,
+            "/etc/sdboot-manage.conf",
+            "sdboot-manage writes the systemd-boot entries from /etc/sdboot-manage.conf".into(),
+        ));
+    }
     if root.exists("/etc/kernel/cmdline") {
         let ev = match &info {
             Some(i) => format!("/etc/kernel/cmdline exists; firmware says the loader was {i}"),

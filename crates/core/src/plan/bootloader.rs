@@ -59,6 +59,27 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
             kernelopts(root, add, remove, &what, &mut plan)?;
             cmdline_file(root, add, remove, &what, &mut plan)?;
         }
+        BootLoaderKind::SystemdBoot if root.exists(SDBOOT_MANAGE) => {
+            // EndeavourOS, CachyOS, Manjaro: sdboot-manage writes every entry again from
+            // LINUX_OPTIONS (at each kernel update too), so the change goes there.
+            let Some((before, text)) = read_text(root, SDBOOT_MANAGE)? else {
+                return Err(PlanError::NoBootLoader);
+            };
+            let after = shell_var(&text, "LINUX_OPTIONS", add, remove)
+                .map_err(|why| unparsable(SDBOOT_MANAGE, why))?;
+            if let Some(c) = change(
+                SDBOOT_MANAGE,
+                Some(&before),
+                Some(after.into_bytes()),
+                what.clone(),
+            ) {
+                plan.changes.push(c);
+                plan.steps.push(Step::new(
+                    &["sdboot-manage", "gen"],
+                    "Write the boot entries again (sdboot-manage)",
+                ));
+            }
+        }
         BootLoaderKind::SystemdBoot => {
             cmdline_file(root, add, remove, &what, &mut plan)?;
             let cmdline_changed = !plan.changes.is_empty();
@@ -334,6 +355,34 @@ pub fn grub_files(
         push_line(first, &line);
     }
     Ok(out)
+}
+
+/// sdboot-manage's configuration (systemd-boot-manager), sourced by bash.
+pub const SDBOOT_MANAGE: &str = "/etc/sdboot-manage.conf";
+
+/// A bash-sourced configuration's `VAR="…"` (sdboot-manage's LINUX_OPTIONS): its assignment
+/// edited in place with its quoting, or one added when there is none and `add` is not empty.
+pub fn shell_var(text: &str, var: &str, add: &[Arg], remove: &[String]) -> Result<String, String> {
+    match find_assign(text, var)? {
+        Some(a) => {
+            let toks = edit(&a.tokens, add, remove);
+            let mut out = text.to_string();
+            if toks != a.tokens {
+                out.replace_range(a.start..a.end, &render(a.quote, &toks));
+            }
+            Ok(out)
+        }
+        None if add.is_empty() => Ok(text.to_string()),
+        None => {
+            let toks: Vec<String> = add.iter().map(Arg::to_string).collect();
+            let mut out = text.to_string();
+            push_line(
+                &mut out,
+                &format!("{var}={}\n", render(Quote::Double, &toks)),
+            );
+            Ok(out)
+        }
+    }
 }
 
 /// Edits the `options` line of a Boot Loader Specification entry.

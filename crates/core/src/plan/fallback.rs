@@ -101,6 +101,11 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
                 None => plan.notes.push(by_hand()),
             }
         }
+        // sdboot-manage removes the entries it did not write each time it runs (its
+        // REMOVE_EXISTING): a copy would vanish at the next kernel update.
+        BootLoaderKind::SystemdBoot if root.exists(crate::plan::bootloader::SDBOOT_MANAGE) => {
+            plan.notes.push(by_hand());
+        }
         BootLoaderKind::SystemdBoot | BootLoaderKind::Grubby => {
             copy_unversioned(root, &mut plan)?;
             if systemd_boot_running(root) && !plan.changes.is_empty() {

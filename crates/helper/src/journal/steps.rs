@@ -74,6 +74,7 @@ pub const ALLOWED_PROGRAMS: &[&str] = &[
     "grub-editenv",
     "grub2-editenv",
     "bootctl",
+    "sdboot-manage",
     "prime-select",
 ];
 
