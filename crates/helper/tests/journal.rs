@@ -283,3 +283,41 @@ fn a_record_of_devices_given_back_is_not_undone_as_if_it_were_a_change() {
         "nothing claimed"
     );
 }
+
+#[test]
+fn an_undo_that_cannot_put_a_file_back_stays_applied_and_can_be_tried_again() {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    let s = steps(None);
+    let e = j
+        .apply(&p, "configure-vfio", 1000, &s, &mut |_| {})
+        .expect("apply");
+    let ran = s.ran.borrow().len();
+    // Something in the way of putting kernelstub's configuration back: a directory where
+    // the temp file goes.
+    let blocker = d.path().join("etc/kernelstub/.configuration.passage-tmp");
+    std::fs::create_dir(&blocker).expect("mkdir");
+    std::fs::write(blocker.join("x"), "x").expect("write");
+    let err = j
+        .undo(&e.id, &s, &mut |_| {})
+        .expect_err("cannot finish")
+        .to_string();
+    assert!(
+        err.contains("/etc/kernelstub/configuration") && err.contains("stays applied"),
+        "{err}"
+    );
+    assert_eq!(j.load(&e.id).expect("load").state, State::Applied);
+    assert_eq!(
+        s.ran.borrow().len(),
+        ran,
+        "no regeneration from half-restored files"
+    );
+    // The cause gone, Undo again finishes it, byte for byte.
+    std::fs::remove_dir_all(&blocker).expect("rm");
+    j.undo(&e.id, &s, &mut |_| {}).expect("undo again");
+    assert_eq!(j.load(&e.id).expect("load").state, State::Undone);
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
+    }
+}

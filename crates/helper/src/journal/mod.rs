@@ -45,6 +45,8 @@ pub enum JournalError {
     /// A runtime change could not be taken back (the kernel's words).
     #[error("{0}")]
     Host(String),
+    #[error("change {id} could not put back {paths}; it stays applied, so Undo can be tried again once the cause is fixed (the files Passage could put back are back)")]
+    Restore { id: String, paths: String },
 }
 
 fn io(path: &str, e: impl std::fmt::Display) -> JournalError {
@@ -202,7 +204,12 @@ impl Journal {
         };
         if let Err(e) = steps::run(&mut fc.steps, false, runner, progress) {
             let files = fc.clone();
-            self.restore(&entry.id, &files);
+            let failed = self.restore(&entry.id, &files);
+            if !failed.is_empty() {
+                // Still applied (partly): Undo can finish it.
+                self.save(&entry)?;
+                return Err(restore_error(&entry.id, &failed));
+            }
             // The old files need their regeneration too.
             let _ = steps::run(&mut files.steps.clone(), false, runner, &mut |_| {});
             entry.state = State::RolledBack;
@@ -259,10 +266,20 @@ impl Journal {
                 None => remove_synced(&self.host(&c.path)),
             };
             if let Err(x) = r {
-                self.restore(&entry.id, &fc);
-                entry.state = State::RolledBack;
+                let failed = self.restore(&entry.id, &fc);
+                // Only a complete rollback is a rollback; otherwise the change stays applied
+                // (partly), and Undo can finish it.
+                entry.state = if failed.is_empty() {
+                    State::RolledBack
+                } else {
+                    State::Applied
+                };
                 self.save(entry)?;
-                return Err(io(&c.path, x));
+                return Err(if failed.is_empty() {
+                    io(&c.path, x)
+                } else {
+                    restore_error(&entry.id, &failed)
+                });
             }
             if let Some(ms) = pause {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -271,18 +288,23 @@ impl Journal {
         Ok(())
     }
 
-    /// Puts every file of a file change back as it was before (best effort, each write atomic).
-    fn restore(&self, id: &str, fc: &FileChange) {
+    /// Puts every file of a file change back as it was before, each write atomic; returns the
+    /// files it could not put back, with why.
+    fn restore(&self, id: &str, fc: &FileChange) -> Vec<(String, String)> {
+        let mut failed = Vec::new();
         for (k, f) in fc.files.iter().enumerate().rev() {
             let hp = self.host(&f.path);
-            if f.existed {
-                if let Ok(b) = fs::read(self.copy(id, "before", k)) {
-                    let _ = atomic_write(&hp, &b, f.mode, f.uid, f.gid);
-                }
+            let r = if f.existed {
+                fs::read(self.copy(id, "before", k))
+                    .and_then(|b| atomic_write(&hp, &b, f.mode, f.uid, f.gid))
             } else {
-                let _ = remove_synced(&hp);
+                remove_synced(&hp)
+            };
+            if let Err(e) = r {
+                failed.push((f.path.clone(), e.to_string()));
             }
         }
+        failed
     }
 
     /// Undoes an applied change, each kind its own way: files back to their original bytes,
@@ -348,7 +370,13 @@ impl Journal {
             } else {
                 fs::read(self.copy(&id, "after", k)).ok()
             };
-            if now != wrote {
+            // Already back (an earlier Undo that could not finish) counts as Passage's too.
+            let before = if f.existed {
+                fs::read(self.copy(&id, "before", k)).ok()
+            } else {
+                None
+            };
+            if now != wrote && now != before {
                 return Err(JournalError::ChangedSince {
                     path: f.path.clone(),
                     id,
@@ -357,7 +385,13 @@ impl Journal {
         }
         entry.state = State::Undoing;
         self.save(&entry)?;
-        self.restore(&id, &fc);
+        let failed = self.restore(&id, &fc);
+        if !failed.is_empty() {
+            // Not undone: the steps would regenerate from a half-restored state.
+            entry.state = State::Applied;
+            self.save(&entry)?;
+            return Err(restore_error(&id, &failed));
+        }
         let r = steps::run(&mut fc.steps, true, runner, progress);
         entry.change = Change::Files(fc);
         entry.state = State::Undone;
@@ -405,7 +439,10 @@ impl Journal {
                 _ => continue,
             };
             if let Some(fc) = e.files() {
-                self.restore(&e.id, fc);
+                if !self.restore(&e.id, fc).is_empty() {
+                    // Left for the next start (or an Undo) rather than called finished.
+                    continue;
+                }
             }
             e.state = next;
             if self.save(&e).is_ok() {
@@ -413,5 +450,17 @@ impl Journal {
             }
         }
         fixed
+    }
+}
+
+/// The error of a restore that could not put every file back.
+fn restore_error(id: &str, failed: &[(String, String)]) -> JournalError {
+    JournalError::Restore {
+        id: id.to_string(),
+        paths: failed
+            .iter()
+            .map(|(p, why)| format!("{p} ({why})"))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
