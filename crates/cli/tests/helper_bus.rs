@@ -155,6 +155,18 @@ fn malformed_input_is_refused_with_the_reason_before_polkit_is_asked() {
         "{}",
         stderr(&o)
     );
+    // Kernel arguments meet the same guards: a video function's ID alone, the host's card's
+    // IDs, its driver blacklisted, more hugepages than memory.
+    for (add, why) in [
+        ("vfio-pci.ids=10de:1e07", "whole IOMMU group 28"),
+        ("vfio-pci.ids=1002:731f", "holds what the host needs"),
+        ("modprobe.blacklist=amdgpu", "which this computer needs"),
+        ("hugepages=500000", "more than this computer can spare"),
+    ] {
+        let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", add]);
+        assert!(!o.status.success(), "{add}");
+        assert!(stderr(&o).contains(why), "{add}: {}", stderr(&o));
+    }
     assert_eq!(tb.snapshot(), before);
 }
 

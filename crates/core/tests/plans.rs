@@ -774,3 +774,53 @@ fn sdboot_manage_hosts_get_the_change_in_linux_options() {
         p.notes
     );
 }
+
+/// Plans kernel arguments and returns the refusal, failing the test when it plans.
+fn refused_args(root: &Root, host: &Host, add: &[&str]) -> String {
+    let intent = Intent::KernelArguments {
+        add: add.iter().map(|a| a.to_string()).collect(),
+        remove: vec![],
+    };
+    plan::plan(root, host, &intent)
+        .expect_err("refused")
+        .to_string()
+}
+
+#[test]
+fn kernel_arguments_cannot_go_around_the_host_guards() {
+    // The single-GPU Arch desktop: its only GPU drives the screen, its NVMe holds /, r8169
+    // is its network; 32 GiB or so of memory.
+    let d = build(&passage_fixtures::single_gpu());
+    let (root, host) = scan(d.path());
+    let e = refused_args(&root, &host, &["vfio-pci.ids=1002:73bf,1002:ab28"]);
+    assert!(e.contains("0000:0c:00.0") && e.contains("needs"), "{e}");
+    for m in ["nvme", "r8169", "amdgpu"] {
+        let e = refused_args(&root, &host, &[&format!("modprobe.blacklist={m}")]);
+        assert!(e.contains(m) && e.contains("needs"), "{m}: {e}");
+        let e = refused_args(&root, &host, &[&format!("rd.driver.blacklist=nouveau,{m}")]);
+        assert!(e.contains(m), "{m}: {e}");
+    }
+    let e = refused_args(&root, &host, &["hugepages=9999999"]);
+    assert!(e.contains("more than this computer can spare"), "{e}");
+    let e = refused_args(&root, &host, &["hugepagesz=1G", "hugepages=200"]);
+    assert!(e.contains("1024 MiB"), "{e}");
+    // What the host can spare plans as before.
+    plan_args(
+        &root,
+        &host,
+        &["hugepages=1024", "modprobe.blacklist=nouveau"],
+    );
+    plan_args(&root, &host, &["vfio-pci.ids=10de:2c05"]);
+
+    // The X570 board: the IDs of the RTX's whole group go; the video function alone does not
+    // (its audio, USB and UCSI functions share the group).
+    let d = build(&passage_fixtures::x570_tutorial());
+    let (root, host) = scan(d.path());
+    plan_args(
+        &root,
+        &host,
+        &["vfio-pci.ids=10de:1e07,10de:10f7,10de:1ad6,10de:1ad7"],
+    );
+    let e = refused_args(&root, &host, &["vfio-pci.ids=10de:1e07"]);
+    assert!(e.contains("whole IOMMU group"), "{e}");
+}

@@ -10,6 +10,7 @@ pub mod bootloader;
 pub mod display;
 pub mod fallback;
 pub mod grubenv;
+pub mod guard;
 pub mod regen;
 pub mod vfio;
 
@@ -255,6 +256,7 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
                 .iter()
                 .map(|k| args::parse_removable(k))
                 .collect::<Result<_, _>>()?;
+            guard::check_arguments(root, host, &add)?;
             bootloader::plan(root, host, &add, &remove)
         }
         Intent::VfioAtBoot { devices } => vfio::plan(root, host, devices),

@@ -16,7 +16,7 @@ pub const UDEV_FILE: &str = "/etc/udev/rules.d/61-passage-vfio.rules";
 pub const DRACUT_FILE: &str = "/etc/dracut.conf.d/10-passage-vfio.conf";
 
 /// The module behind a PCI driver: sysfs's `module` link, else the usual names.
-fn module_of(root: &Root, driver: &str) -> String {
+pub(crate) fn module_of(root: &Root, driver: &str) -> String {
     if let Some(m) = root.link_name(&format!("/sys/bus/pci/drivers/{driver}/module")) {
         return m;
     }
