@@ -23,11 +23,13 @@ pub struct Helper {
 }
 
 impl Helper {
-    /// Step programs: from `--steps-path` in tests, from PATH on a live root.
+    /// Step programs: from `--steps-path` in tests, from the system directories on a live
+    /// root.
     fn runner(&self) -> ProcessRunner {
         ProcessRunner {
             dir: self.steps_path.clone(),
             live: self.root == std::path::Path::new("/"),
+            timeout: crate::journal::STEP_TIMEOUT,
         }
     }
 

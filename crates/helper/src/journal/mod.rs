@@ -7,6 +7,7 @@
 //! `before/K`, `after/K` copies of each file.
 
 mod entry;
+mod process;
 mod steps;
 mod write;
 
@@ -20,7 +21,8 @@ use passage_core::plan::Plan;
 pub use entry::{
     Binding, Change, Entry, FileChange, FileRecord, Hugepages, Restored, State, StepRecord,
 };
-pub use steps::{ProcessRunner, StepRunner, ALLOWED_PROGRAMS};
+pub use process::{ProcessRunner, STEP_TIMEOUT};
+pub use steps::{StepRunner, ALLOWED_PROGRAMS};
 pub use write::atomic_write;
 use write::remove_synced;
 
