@@ -703,3 +703,46 @@ fn a_cards_whole_setup_is_one_change_one_authorization_and_one_undo() {
         "one undo puts every file back"
     );
 }
+
+#[test]
+fn restore_gives_back_only_passages_devices_and_none_a_vm_holds() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    // The RTX's video function on vfio-pci, bound by someone else (no binding in the journal,
+    // no boot-time files of Passage's).
+    let dev = tb.root.join("sys/bus/pci/devices/0000:0a:00.0");
+    std::fs::create_dir_all(tb.root.join("sys/bus/pci/drivers/vfio-pci")).expect("mkdir");
+    std::fs::remove_file(dev.join("driver")).expect("rm");
+    std::os::unix::fs::symlink("../../../../bus/pci/drivers/vfio-pci", dev.join("driver"))
+        .expect("link");
+    let uevent = std::fs::read_to_string(dev.join("uevent")).expect("uevent");
+    std::fs::write(
+        dev.join("uevent"),
+        uevent.replace("DRIVER=nvidia", "DRIVER=vfio-pci"),
+    )
+    .expect("uevent");
+    let before = tb.snapshot();
+    let o = tb.passagectl(ALLOWED_UID, &["restore", "0000:0a:00.0"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Passage did not put it there"),
+        "{}",
+        stderr(&o)
+    );
+    // Its audio function (still on its own driver) while a VM holds the group open.
+    let fd = tb.root.join("proc/4242/fd");
+    std::fs::create_dir_all(&fd).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/vfio/28", fd.join("31")).expect("link");
+    std::fs::write(tb.root.join("proc/4242/comm"), "qemu-system-x86\n").expect("comm");
+    let o = tb.passagectl(ALLOWED_UID, &["restore", "0000:0a:00.1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("held open by qemu-system-x86 (PID 4242)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(tb.snapshot(), before, "nothing was written");
+    assert!(
+        !stdout(&tb.passagectl(ALLOWED_UID, &["history"])).contains("restore-drivers"),
+        "nothing was recorded"
+    );
+}

@@ -4,6 +4,7 @@
 //! journals every change so that Undo restores it exactly.
 
 pub mod api;
+pub mod give_back;
 pub mod journal;
 pub mod server;
 pub mod sysfs;

@@ -348,6 +348,8 @@ impl Helper {
         let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
         let root = self.root.clone();
         self.exclusive(move || {
+            // Fresh facts, inside the exclusive section: only Passage's devices, none in use.
+            crate::give_back::check(&root, &devices).map_err(fdo::Error::Failed)?;
             let now = sysfs::restore(&root, &devices).map_err(fdo::Error::Failed)?;
             let summary = format!(
                 "given back: {}",
