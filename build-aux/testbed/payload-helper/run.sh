@@ -51,6 +51,14 @@ run_as 65534 $P/passagectl bind --override-host $VGA $HDA > $OUT/denied.txt 2>&1
 run_as 1 $P/passagectl bind --override-host $VGA $HDA > $OUT/bind.txt 2>&1; echo $? > $OUT/bind.rc
 drv > $OUT/after-bind.txt
 ls /dev/vfio > $OUT/dev-vfio.txt
+# A process holding the group open (as QEMU does): restore is refused, naming it.
+G=$(basename "$(readlink /sys/bus/pci/devices/$VGA/iommu_group)")
+sleep 120 3</dev/vfio/$G & HOLDER=$!
+sleep 0.5
+run_as 1 $P/passagectl restore $VGA $HDA > $OUT/held.txt 2>&1; echo $? > $OUT/held.rc
+echo "$HOLDER" > $OUT/held.pid
+kill $HOLDER; wait $HOLDER 2>/dev/null
+drv > $OUT/after-held.txt
 run_as 1 $P/passagectl restore $VGA $HDA > $OUT/restore.txt 2>&1; echo $? > $OUT/restore.rc
 drv > $OUT/after-restore.txt
 run_as 1 $P/passagectl bind --override-host $VGA $HDA > $OUT/bind2.txt 2>&1

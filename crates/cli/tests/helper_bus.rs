@@ -419,6 +419,20 @@ fn live_test_bed_helper_binds_and_restores_a_group() {
         "{}",
         read("dev-vfio.txt")
     );
+    // While a process holds the group's /dev/vfio node open, nothing is given back.
+    assert_eq!(read("held.rc").trim(), "1", "{}", read("held.txt"));
+    assert!(
+        read("held.txt").contains(&format!(
+            "held open by sleep (PID {})",
+            read("held.pid").trim()
+        )),
+        "{}",
+        read("held.txt")
+    );
+    assert_eq!(
+        read("after-held.txt"),
+        "0000:01:00.0 vfio-pci\n0000:01:00.1 vfio-pci\n"
+    );
     // Given back: the original drivers again.
     assert_eq!(read("restore.rc").trim(), "0", "{}", read("restore.txt"));
     assert_eq!(read("after-restore.txt"), before);
