@@ -760,3 +760,40 @@ fn restore_gives_back_only_passages_devices_and_none_a_vm_holds() {
         "nothing was recorded"
     );
 }
+
+#[test]
+fn progress_goes_to_the_caller_alone() {
+    // A rebuild that talks after a second, while another client is already listening.
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[(
+            "kernelstub",
+            "sleep 1; echo kernelstub: line for the caller",
+        )]),
+        &[],
+    );
+    let mut caller = tb
+        .passagectl_cmd(ALLOWED_UID, &["apply", "--add", "video=efifb:off"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("caller");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Another client, subscribed to Progress (passagectl prints every line it receives),
+    // waiting behind the first call.
+    let other = tb.passagectl(ALLOWED_UID, &["apply", "--add", "amd_iommu=on"]);
+    let mine = caller.wait_with_output().expect("caller output");
+    assert!(
+        stdout_of(&mine).contains("| kernelstub: line for the caller"),
+        "{}",
+        stdout_of(&mine)
+    );
+    assert!(
+        !stdout(&other).contains("line for the caller"),
+        "another client read the caller's progress: {}",
+        stdout(&other)
+    );
+}
+
+fn stdout_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

@@ -66,11 +66,28 @@ impl Helper {
     }
 }
 
-/// Sends a step's output lines to the caller as Progress signals.
-fn emitter(conn: &Connection) -> impl FnMut(&str) + '_ {
+/// Who asked: the uid polkit checked, and the bus name that gets the Progress signals.
+struct Caller {
+    uid: u32,
+    name: Option<zbus::names::OwnedUniqueName>,
+}
+
+impl Caller {
+    fn of(uid: u32, hdr: &Header<'_>) -> Caller {
+        Caller {
+            uid,
+            name: hdr.sender().map(|s| s.to_owned().into()),
+        }
+    }
+}
+
+/// Sends a step's output lines to the caller as Progress signals, addressed to it alone
+/// (a rebuild's output can say things about the host other users need not read).
+fn emitter(conn: &Connection, to: Option<zbus::names::OwnedUniqueName>) -> impl FnMut(&str) + '_ {
     move |line: &str| {
+        let Some(to) = &to else { return };
         let _ = zbus::block_on(conn.emit_signal(
-            None::<()>,
+            Some(to),
             OBJECT_PATH,
             INTERFACE,
             "Progress",
@@ -165,12 +182,14 @@ impl Helper {
     async fn apply(
         &self,
         conn: &Connection,
-        uid: u32,
+        caller: Caller,
         verb: &'static str,
         intent: Intent,
     ) -> fdo::Result<(String, String)> {
-        self.apply_plan(conn, uid, verb, move |r, host| plan::plan(r, host, &intent))
-            .await
+        self.apply_plan(conn, caller, verb, move |r, host| {
+            plan::plan(r, host, &intent)
+        })
+        .await
     }
 
     /// Recomputes a plan on the helper's own view of the host and applies it as one journaled
@@ -178,7 +197,7 @@ impl Helper {
     async fn apply_plan(
         &self,
         conn: &Connection,
-        uid: u32,
+        caller: Caller,
         verb: &'static str,
         make: impl FnOnce(&Root, &Host) -> Result<plan::Plan, plan::PlanError> + Send + 'static,
     ) -> fdo::Result<(String, String)> {
@@ -196,9 +215,9 @@ impl Helper {
                 ));
             }
             let journal = Journal::new(&root);
-            let mut progress = emitter(&conn);
+            let mut progress = emitter(&conn, caller.name);
             let e = journal
-                .apply(&p, verb, uid, &runner, &mut progress)
+                .apply(&p, verb, caller.uid, &runner, &mut progress)
                 .map_err(|e| fdo::Error::Failed(e.to_string()))?;
             let mut summary = e.summary.clone();
             for n in &p.notes {
@@ -231,7 +250,7 @@ impl Helper {
         let uid = authorize(conn, &hdr, ACTION_BOOT).await?;
         self.apply(
             conn,
-            uid,
+            Caller::of(uid, &hdr),
             "set-kernel-arguments",
             Intent::KernelArguments { add, remove },
         )
@@ -258,9 +277,12 @@ impl Helper {
         plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;
         let uid = authorize(conn, &hdr, ACTION_SETUP_GPU).await?;
-        self.apply_plan(conn, uid, "configure-gpu", move |r, host| {
-            plan::for_gpu(r, host, gpu)
-        })
+        self.apply_plan(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-gpu",
+            move |r, host| plan::for_gpu(r, host, gpu),
+        )
         .await
     }
 
@@ -272,8 +294,13 @@ impl Helper {
     ) -> fdo::Result<(String, String)> {
         let devices = devices_arg(&devices)?;
         let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
-        self.apply(conn, uid, "configure-vfio", Intent::VfioAtBoot { devices })
-            .await
+        self.apply(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-vfio",
+            Intent::VfioAtBoot { devices },
+        )
+        .await
     }
 
     async fn configure_host_display(
@@ -286,7 +313,7 @@ impl Helper {
         let uid = authorize(conn, &hdr, ACTION_DISPLAY).await?;
         self.apply(
             conn,
-            uid,
+            Caller::of(uid, &hdr),
             "configure-host-display",
             Intent::HostDisplay { gpu },
         )
@@ -464,12 +491,13 @@ impl Helper {
                 change_id.chars().take(40).collect::<String>()
             )));
         }
-        authorize(conn, &hdr, ACTION_UNDO).await?;
+        let uid = authorize(conn, &hdr, ACTION_UNDO).await?;
+        let caller = Caller::of(uid, &hdr);
         let root = self.root.clone();
         let runner = self.runner();
         let conn = conn.clone();
         self.exclusive(move || {
-            let mut progress = emitter(&conn);
+            let mut progress = emitter(&conn, caller.name);
             Journal::new(&root)
                 .undo(&change_id, &runner, &mut progress)
                 .map_err(|e| fdo::Error::Failed(e.to_string()))
