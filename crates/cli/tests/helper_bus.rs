@@ -772,7 +772,7 @@ fn progress_goes_to_the_caller_alone() {
         )]),
         &[],
     );
-    let mut caller = tb
+    let caller = tb
         .passagectl_cmd(ALLOWED_UID, &["apply", "--add", "video=efifb:off"])
         .stdout(std::process::Stdio::piped())
         .spawn()
