@@ -797,3 +797,19 @@ fn progress_goes_to_the_caller_alone() {
 fn stdout_of(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+#[test]
+fn polkit_sees_what_a_call_asks_for() {
+    // The test rules refuse any call whose details ask for iommu.passthrough=1: the helper
+    // passes the arguments (and devices) to polkit, so agents can show them and rules decide.
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "echo kernelstub: ok")]),
+        &[],
+    );
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu.passthrough=1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not authorized"), "{}", stderr(&o));
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu.passthrough=0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

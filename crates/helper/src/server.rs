@@ -139,7 +139,34 @@ fn limits(what: &str, items: &[String]) -> fdo::Result<()> {
 }
 
 /// polkit decides, for the caller that sent this message (its unique bus name), never for us.
+/// What a call asks for, as polkit details: an authentication agent can show it, and rules
+/// can decide on it (`action.lookup("devices")`, `"arguments"`).
+fn details<'a>(pairs: &'a [(&'a str, String)]) -> HashMap<&'a str, &'a str> {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect()
+}
+
+fn joined<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 async fn authorize(conn: &Connection, hdr: &Header<'_>, action: &str) -> fdo::Result<u32> {
+    authorize_with(conn, hdr, action, &[]).await
+}
+
+async fn authorize_with(
+    conn: &Connection,
+    hdr: &Header<'_>,
+    action: &str,
+    about: &[(&str, String)],
+) -> fdo::Result<u32> {
     let subject = Subject::new_for_message_header(hdr)
         .map_err(|e| fdo::Error::AccessDenied(format!("cannot identify the caller: {e}")))?;
     let authority = AuthorityProxy::new(conn).await.map_err(|e| {
@@ -151,7 +178,7 @@ async fn authorize(conn: &Connection, hdr: &Header<'_>, action: &str) -> fdo::Re
         .check_authorization(
             &subject,
             action,
-            &HashMap::new(),
+            &details(about),
             CheckAuthorizationFlags::ALLOW_USER_INTERACTION,
             "",
         )
@@ -247,7 +274,11 @@ impl Helper {
         for k in &remove {
             args::parse_removable(k).map_err(plan_error)?;
         }
-        let uid = authorize(conn, &hdr, ACTION_BOOT).await?;
+        let about = [(
+            "arguments",
+            format!("add {} remove {}", joined(&add), joined(&remove)),
+        )];
+        let uid = authorize_with(conn, &hdr, ACTION_BOOT, &about).await?;
         self.apply(
             conn,
             Caller::of(uid, &hdr),
@@ -276,7 +307,8 @@ impl Helper {
             .map_err(|r| fdo::Error::InvalidArgs(r.words(&host)))?;
         plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;
-        let uid = authorize(conn, &hdr, ACTION_SETUP_GPU).await?;
+        let uid =
+            authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
         self.apply_plan(
             conn,
             Caller::of(uid, &hdr),
@@ -293,7 +325,8 @@ impl Helper {
         devices: Vec<String>,
     ) -> fdo::Result<(String, String)> {
         let devices = devices_arg(&devices)?;
-        let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
+        let uid =
+            authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
         self.apply(
             conn,
             Caller::of(uid, &hdr),
@@ -310,7 +343,8 @@ impl Helper {
         gpu: String,
     ) -> fdo::Result<(String, String)> {
         let gpu = address_arg(&gpu)?;
-        let uid = authorize(conn, &hdr, ACTION_DISPLAY).await?;
+        let uid =
+            authorize_with(conn, &hdr, ACTION_DISPLAY, &[("devices", gpu.to_string())]).await?;
         self.apply(
             conn,
             Caller::of(uid, &hdr),
@@ -332,9 +366,16 @@ impl Helper {
         // The guard first, so bad input never reaches polkit; the override is its own action.
         let needs_override = plan::vfio::check_group(&host, &devices, false).is_err();
         plan::vfio::check_group(&host, &devices, override_host).map_err(plan_error)?;
-        let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
+        let uid =
+            authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
         if needs_override {
-            authorize(conn, &hdr, ACTION_OVERRIDE).await?;
+            authorize_with(
+                conn,
+                &hdr,
+                ACTION_OVERRIDE,
+                &[("devices", joined(&devices))],
+            )
+            .await?;
         }
         let root = self.root.clone();
         let runner = self.runner();
@@ -372,7 +413,8 @@ impl Helper {
         devices: Vec<String>,
     ) -> fdo::Result<String> {
         let devices = devices_arg(&devices)?;
-        let uid = authorize(conn, &hdr, ACTION_DEVICES).await?;
+        let uid =
+            authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
         let root = self.root.clone();
         self.exclusive(move || {
             // Fresh facts, inside the exclusive section: only Passage's devices, none in use.

@@ -4,7 +4,9 @@
 //!   system bus, plus polkit's busconfig and the project's data/io.github.passage.Helper1.conf);
 //! - /usr/lib/polkit-1/polkitd, started as root (it drops privileges itself), inside a private
 //!   mount namespace where its actions and rules directories are bind-mounted from temp dirs:
-//!   the project's data/io.github.passage.policy and a rules file that allows the user
+//!   the project's data/io.github.passage.policy and a rules file (which also refuses any call
+//!   whose polkit details ask for `iommu.passthrough=1`, so tests can see details reach rules)
+//!   that allows the user
 //!   "daemon" (uid 1) and denies "nobody" (uid 65534). Nothing on the host is changed;
 //! - passage-helper --root TREE [--steps-path DIR].
 //!
@@ -111,7 +113,7 @@ impl TestBus {
         .expect("policy");
         std::fs::write(
             d.join("rules/50-passage-test.rules"),
-            "polkit.addRule(function(action, subject) {\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }\n});\n",
+            "polkit.addRule(function(action, subject) {\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {\n    var args = action.lookup(\"arguments\") || \"\";\n    if (args.indexOf(\"iommu.passthrough=1\") >= 0) return polkit.Result.NO;\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }\n});\n",
         )
         .expect("rules");
         let sock = d.join("bus.sock");
