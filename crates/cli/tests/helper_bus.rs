@@ -813,3 +813,62 @@ fn polkit_sees_what_a_call_asks_for() {
     let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu.passthrough=0"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn the_helper_exits_when_idle_never_during_a_call_and_serves_again_when_started() {
+    let mut tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "sleep 3; echo kernelstub: done")]),
+        &[("PASSAGE_HELPER_IDLE_SECS", "1")],
+    );
+    // A call longer than the idle time: the helper stays until it is answered.
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu=pt"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("kernelstub: done"), "{}", stdout(&o));
+    // Then, idle: it exits by itself, cleanly.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = tb.helper_exited() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < end, "the helper never exited");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(status.success(), "{status:?}");
+    // Started again (as D-Bus activation would), it has the same journal.
+    tb.start_helper();
+    let o = tb.passagectl(ALLOWED_UID, &["history"]);
+    assert!(stdout(&o).contains("000001"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_call_that_panics_is_answered_and_the_helper_keeps_serving() {
+    let mut tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "echo kernelstub: ok")]),
+        &[("PASSAGE_HELPER_TEST_PANIC", "1")],
+    );
+    let before = tb.snapshot();
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu=pt"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("internal error"), "{}", stderr(&o));
+    // Not wedged: the next calls are served (history; a refusal with its reason).
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(h[0]["state"], "applying", "{h}");
+    let o = tb.passagectl(ALLOWED_UID, &["undo", "000001"]);
+    assert!(stderr(&o).contains("cannot be undone"), "{}", stderr(&o));
+    // At its next start the helper rolls the half-done change back.
+    tb.kill_helper();
+    tb.start_helper();
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    let h: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(h[0]["state"], "rolled-back", "{h}");
+    let host = |m: std::collections::BTreeMap<String, Vec<u8>>| {
+        m.into_iter()
+            .filter(|(k, _)| !k.starts_with("var/lib/passage"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(host(tb.snapshot()), host(before));
+}

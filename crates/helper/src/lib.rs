@@ -3,6 +3,7 @@
 //! it sees (never accepting contents or commands from the caller), writes atomically and
 //! journals every change so that Undo restores it exactly.
 
+pub mod activity;
 pub mod api;
 pub mod give_back;
 pub mod journal;

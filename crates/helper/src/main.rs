@@ -37,6 +37,8 @@ fn main() -> ExitCode {
         eprintln!("passage-helper: change {id} was interrupted; every file is back as it was");
     }
     let helper = Helper::new(root, steps_path);
+    let activity = helper.activity.clone();
+    let idle = idle_timeout();
     let result = zbus::block_on(async {
         let conn = zbus::connection::Builder::system()
             .name(BUS_NAME)
@@ -49,7 +51,12 @@ fn main() -> ExitCode {
                 .map(|n| n.to_string())
                 .unwrap_or_default()
         );
-        std::future::pending::<()>().await;
+        // Exits when idle: D-Bus activation starts it again at the next call.
+        while !activity.idle_for(idle) {
+            blocking::unblock(|| std::thread::sleep(std::time::Duration::from_millis(500))).await;
+        }
+        eprintln!("passage-helper: idle for {} s, exiting", idle.as_secs());
+        drop(conn);
         Ok::<(), zbus::Error>(())
     });
     match result {
@@ -59,4 +66,15 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// How long the helper waits for calls before it exits: two minutes, or
+/// PASSAGE_HELPER_IDLE_SECS (tests).
+fn idle_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(
+        std::env::var("PASSAGE_HELPER_IDLE_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(120),
+    )
 }

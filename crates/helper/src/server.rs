@@ -20,6 +20,8 @@ pub struct Helper {
     pub root: PathBuf,
     pub steps_path: Option<PathBuf>,
     busy: Arc<Mutex<()>>,
+    /// For the idle exit (main.rs).
+    pub activity: Arc<crate::activity::Activity>,
 }
 
 impl Helper {
@@ -48,11 +50,16 @@ impl Helper {
         f: impl FnOnce() -> fdo::Result<T> + Send + 'static,
     ) -> fdo::Result<T> {
         let busy = self.busy.clone();
+        let _running = self.activity.busy();
         blocking::unblock(move || {
-            let _guard = busy.lock().map_err(|_| {
-                fdo::Error::Failed("the helper is in a bad state; restart it".into())
-            })?;
-            f()
+            // A call that panicked released the lock while unwinding; its change is left
+            // Applying in the journal, which recovery finishes, so the lock itself is fine.
+            let _guard = busy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+                Err(fdo::Error::Failed(
+                    "the helper hit an internal error and stopped this call; the journal finishes or rolls back its change when the helper starts again (see its log)".into(),
+                ))
+            })
         })
         .await
     }
@@ -62,6 +69,7 @@ impl Helper {
             root,
             steps_path,
             busy: Arc::new(Mutex::new(())),
+            activity: crate::activity::Activity::new(),
         }
     }
 }
@@ -552,6 +560,7 @@ impl Helper {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<Vec<HistoryRow>> {
+        let _running = self.activity.busy();
         authorize(conn, &hdr, ACTION_HISTORY).await?;
         let root = self.root.clone();
         Ok(blocking::unblock(move || {

@@ -222,6 +222,13 @@ impl TestBus {
         }
     }
 
+    /// The helper's exit status once it has exited on its own (idle), `None` while it runs.
+    pub fn helper_exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.helper
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
     pub fn helper_pid(&self) -> Option<u32> {
         self.helper.as_ref().map(Child::id)
     }
