@@ -33,8 +33,17 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     // Finish or roll back whatever a previous run left half done, before taking requests.
-    for id in Journal::new(&root).recover() {
-        eprintln!("passage-helper: change {id} was interrupted; every file is back as it was");
+    let runner = passage_helper::journal::ProcessRunner {
+        dir: steps_path.clone(),
+        live: root == std::path::Path::new("/"),
+        timeout: passage_helper::journal::STEP_TIMEOUT,
+    };
+    let (fixed, left) = Journal::new(&root).recover(&runner);
+    for id in fixed {
+        eprintln!("passage-helper: change {id} was interrupted; it is finished now");
+    }
+    for f in left {
+        eprintln!("passage-helper: {f} changed since Passage wrote it; left as it is");
     }
     let helper = Helper::new(root, steps_path);
     let activity = helper.activity.clone();

@@ -222,12 +222,65 @@ fn an_interrupted_apply_is_rolled_back_at_start() {
         .expect("read")
         .replace("\"applied\"", "\"applying\"");
     std::fs::write(&path, text).expect("w");
-    assert_eq!(j.recover(), vec![e.id.clone()]);
+    let s = steps(None);
+    assert_eq!(j.recover(&s), (vec![e.id.clone()], vec![]));
     for c in &p.changes {
         assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
     }
     assert_eq!(j.load(&e.id).expect("load").state, State::RolledBack);
-    assert!(j.recover().is_empty(), "nothing left to repair");
+    assert_eq!(
+        *s.ran.borrow(),
+        ["kernelstub", "update-initramfs -u -k all"],
+        "the rebuild ran again on the files put back"
+    );
+    assert_eq!(j.recover(&s), (vec![], vec![]), "nothing left to repair");
+}
+
+#[test]
+fn recovery_leaves_a_file_someone_else_changed_and_says_so() {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    let e = j
+        .apply(&p, "v", 0, &steps(None), &mut |_| {})
+        .expect("apply");
+    let path = d
+        .path()
+        .join("var/lib/passage/journal")
+        .join(&e.id)
+        .join("entry.json");
+    let text = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("\"applied\"", "\"undoing\"");
+    std::fs::write(&path, text).expect("w");
+    // Between the crash and the next start, the user edits one of the files.
+    let ks = d.path().join("etc/kernelstub/configuration");
+    let mut edited = std::fs::read_to_string(&ks).expect("read");
+    edited.push('\n');
+    std::fs::write(&ks, &edited).expect("w");
+    let s = steps(None);
+    let (fixed, left) = j.recover(&s);
+    assert!(fixed.is_empty(), "{fixed:?}");
+    assert_eq!(
+        left,
+        [format!("/etc/kernelstub/configuration (change {})", e.id)]
+    );
+    assert_eq!(
+        std::fs::read_to_string(&ks).expect("read"),
+        edited,
+        "left alone"
+    );
+    assert_eq!(j.load(&e.id).expect("load").state, State::Applied);
+    assert!(
+        s.ran.borrow().is_empty(),
+        "no rebuild on a state nobody chose"
+    );
+    // An Undo now names the file.
+    let err = j
+        .undo(&e.id, &s, &mut |_| {})
+        .expect_err("changed")
+        .to_string();
+    assert!(err.contains("/etc/kernelstub/configuration"), "{err}");
 }
 
 #[test]

@@ -437,27 +437,86 @@ impl Journal {
     }
 
     /// At start: an apply the helper did not finish is rolled back; an undo it did not finish
-    /// is finished. Returns the ids it repaired.
-    pub fn recover(&self) -> Vec<String> {
-        let mut fixed = Vec::new();
+    /// is finished, each with its rebuild run again on the files as they are then. A file is
+    /// put back only when it still holds what Passage wrote (or is back already); one someone
+    /// else changed since is left alone and reported, and its change stays Applied (Undo then
+    /// names the file). A rebuild that fails leaves the change as it was, for the next start.
+    /// Returns the ids it repaired, and what it left alone.
+    pub fn recover(&self, runner: &dyn StepRunner) -> (Vec<String>, Vec<String>) {
+        let (mut fixed, mut left_alone) = (Vec::new(), Vec::new());
         for mut e in self.history() {
-            let next = match e.state {
-                State::Applying => State::RolledBack,
-                State::Undoing => State::Undone,
+            let (next, undo_form) = match e.state {
+                State::Applying => (State::RolledBack, false),
+                State::Undoing => (State::Undone, true),
                 _ => continue,
             };
-            if let Some(fc) = e.files() {
-                if !self.restore(&e.id, fc).is_empty() {
-                    // Left for the next start (or an Undo) rather than called finished.
+            if let Change::Files(mut fc) = e.change.clone() {
+                let (restored, others) = self.restore_checked(&e.id, &fc);
+                if !others.is_empty() {
+                    left_alone.extend(others.iter().map(|p| format!("{p} (change {})", e.id)));
+                    e.state = State::Applied;
+                    let _ = self.save(&e);
                     continue;
                 }
+                if restored.is_err() {
+                    continue; // could not write: tried again at the next start
+                }
+                let mut quiet = |_: &str| {};
+                if steps::run(&mut fc.steps, undo_form, runner, &mut quiet).is_err() {
+                    continue;
+                }
+                e.change = Change::Files(fc);
             }
             e.state = next;
             if self.save(&e).is_ok() {
                 fixed.push(e.id.clone());
             }
         }
-        fixed
+        (fixed, left_alone)
+    }
+
+    /// Like [`Self::restore`], but each file only when it holds what Passage wrote (or its
+    /// original already): `Err` when a write failed, and the files someone else changed since.
+    fn restore_checked(&self, id: &str, fc: &FileChange) -> (Result<(), ()>, Vec<String>) {
+        let mut others = Vec::new();
+        let mut keep = Vec::new();
+        for (k, f) in fc.files.iter().enumerate() {
+            let now = fs::read(self.host(&f.path)).ok();
+            let wrote = if f.removed {
+                None
+            } else {
+                fs::read(self.copy(id, "after", k)).ok()
+            };
+            let before = if f.existed {
+                fs::read(self.copy(id, "before", k)).ok()
+            } else {
+                None
+            };
+            if now == before {
+                continue;
+            }
+            if now == wrote {
+                keep.push(k);
+            } else {
+                others.push(f.path.clone());
+            }
+        }
+        if !others.is_empty() {
+            return (Ok(()), others);
+        }
+        let mut failed = false;
+        for k in keep.into_iter().rev() {
+            let f = &fc.files[k];
+            let hp = self.host(&f.path);
+            let r = if f.existed {
+                fs::read(self.copy(id, "before", k))
+                    .and_then(|b| atomic_write(&hp, &b, f.mode, f.uid, f.gid))
+            } else {
+                remove_synced(&hp)
+            };
+            failed |= r.is_err();
+        }
+        (if failed { Err(()) } else { Ok(()) }, others)
     }
 }
 
