@@ -458,12 +458,35 @@ fn gpu_findings(host: &Host, chosen: Option<&PciDevice>, f: &mut Vec<Finding>) {
             }
             f.push(fd);
         } else {
-            let companions: Vec<String> = group
+            let others: Vec<&PciDevice> = group
                 .devices
                 .iter()
                 .filter_map(|a| host.device(*a))
                 .filter(|d| d.address != gpu.address && !d.is_bridge())
-                .map(gpu_label)
+                .collect();
+            // Drives and network cards the host does not use now still go with the card: said
+            // as a warning, with what goes with them.
+            let taken: Vec<String> = others
+                .iter()
+                .filter(|d| d.is_storage() || d.is_network())
+                .map(|d| taken_words(d))
+                .collect();
+            if !taken.is_empty() {
+                f.push(finding(
+                    "group-takes-storage-or-network",
+                    Severity::Warning,
+                    tr_f(
+                        "A drive or network card goes to the VM with the card (IOMMU group {group})",
+                        &[("group", &group.id.to_string())],
+                    ),
+                    taken.join(" "),
+                    Some(tr("If this computer needs it, move the graphics card to another slot; otherwise nothing is to be done.")),
+                ));
+            }
+            let companions: Vec<String> = others
+                .iter()
+                .filter(|d| !d.is_storage() && !d.is_network())
+                .map(|d| gpu_label(d))
                 .collect();
             if !companions.is_empty() {
                 f.push(finding(
@@ -488,6 +511,22 @@ fn gpu_findings(host: &Host, chosen: Option<&PciDevice>, f: &mut Vec<Finding>) {
             tr_f("{gpu} exposes no reset method, so it may not come back after the VM stops until the host restarts (some AMD generations have this “reset bug”).", &[("gpu", &gpu_label(gpu))]),
             None,
         ));
+    }
+}
+
+/// A storage or network controller that goes with the card, and what leaves with it.
+fn taken_words(d: &PciDevice) -> String {
+    let driver = d.driver.as_deref().unwrap_or("no driver");
+    if d.is_storage() {
+        tr_f(
+            "{dev} ({driver}): every disk on it leaves this computer while the VM runs; nothing on it is mounted now.",
+            &[("dev", &gpu_label(d)), ("driver", driver)],
+        )
+    } else {
+        tr_f(
+            "{dev} ({driver}): its network connection leaves this computer while the VM runs.",
+            &[("dev", &gpu_label(d)), ("driver", driver)],
+        )
     }
 }
 

@@ -145,3 +145,42 @@ fn network_and_pseudo_filesystems_are_not_disks() {
     t.mount("server:/export /mnt/nfs nfs4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\noverlay /var/lib/docker/overlay2/x/merged overlay rw 0 0\n");
     assert!(guest_nvme(&t.host()).0, "nothing there is on the drive");
 }
+
+#[test]
+fn a_drive_or_network_card_in_the_cards_group_is_a_warning_with_what_goes() {
+    // The X570 board with its second NVMe drive (nothing mounted on it) and its Wi-Fi card
+    // (no driver bound) in the RTX's IOMMU group, as a board without ACS would put them.
+    let mut spec = passage_fixtures::x570_tutorial();
+    for d in &mut spec.pci {
+        if d.addr == "0000:04:00.0" {
+            d.group = Some(28);
+        }
+        if d.addr == "0000:05:00.0" {
+            d.group = Some(28);
+            d.driver = None;
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    passage_fixtures::build_spec(&spec, dir.path()).expect("fixture");
+    let root = passage_core::Root::new(dir.path()).expect("root");
+    let host = passage_core::Host::scan(&root);
+    let r = passage_core::check::evaluate(&host, Some("0000:0a:00.0".parse().expect("addr")))
+        .expect("report");
+    let w = r
+        .get("group-takes-storage-or-network")
+        .unwrap_or_else(|| panic!("{:#?}", r.findings));
+    assert_eq!(w.severity, passage_core::check::Severity::Warning);
+    assert!(
+        w.detail.contains("0000:04:00.0") && w.detail.contains("every disk on it leaves"),
+        "{}",
+        w.detail
+    );
+    assert!(
+        w.detail.contains("0000:05:00.0") && w.detail.contains("network connection"),
+        "{}",
+        w.detail
+    );
+    // The others stay a note, without the drive and the Wi-Fi card.
+    let c = r.get("group-companions").expect("companions");
+    assert!(!c.detail.contains("0000:04:00.0"), "{}", c.detail);
+}
