@@ -26,14 +26,18 @@ pub enum HugepageRefusal {
     NoSuchSize { size_kib: u64, have: Vec<u64> },
     #[error("that many pages do not fit in any computer")]
     Overflow,
-    #[error("{count} pages of {size_kib} KiB are {} MiB, more than the {} MiB this host can spare (nine tenths of {} MiB)", want_kib / 1024, room_kib / 1024, total_kib / 1024)]
+    #[error("{count} pages of {size_kib} KiB are {} MiB, more than the {} MiB this host can spare (nine tenths of {} MiB{})", want_kib / 1024, room_kib / 1024, total_kib / 1024, if *other_kib > 0 { format!(", with {} MiB already reserved in pages of other sizes", other_kib / 1024) } else { String::new() })]
     TooMuch {
         count: u64,
         size_kib: u64,
         want_kib: u64,
         room_kib: u64,
         total_kib: u64,
+        /// Already reserved in pages of other sizes (they count against the same room).
+        other_kib: u64,
     },
+    #[error("{} MiB more of hugepages are needed, but only {} MiB of memory is available now; close programs (or restart) and try again, or ask for fewer", need_kib / 1024, available_kib / 1024)]
+    NotAvailable { need_kib: u64, available_kib: u64 },
 }
 
 impl Memory {
@@ -59,13 +63,30 @@ impl Memory {
             .checked_mul(count)
             .ok_or(HugepageRefusal::Overflow)?;
         let room_kib = self.hugepage_room_kib();
-        if want_kib > room_kib {
+        // One room for every page size: what the other pools hold counts too.
+        let this_kib = self
+            .hugepages
+            .iter()
+            .filter(|p| p.size_kib == size_kib)
+            .map(|p| p.size_kib * p.total)
+            .sum::<u64>();
+        let other_kib = self.hugepages_kib().saturating_sub(this_kib);
+        if want_kib.saturating_add(other_kib) > room_kib {
             return Err(HugepageRefusal::TooMuch {
                 count,
                 size_kib,
                 want_kib,
                 room_kib,
                 total_kib: self.total_kib,
+                other_kib,
+            });
+        }
+        // Growing the pool takes memory that is free now (when /proc/meminfo says).
+        let need_kib = want_kib.saturating_sub(this_kib);
+        if self.available_kib > 0 && need_kib > self.available_kib {
+            return Err(HugepageRefusal::NotAvailable {
+                need_kib,
+                available_kib: self.available_kib,
             });
         }
         Ok(())
@@ -133,8 +154,42 @@ mod tests {
                     free: 0,
                 },
             ],
+            available_kib: 30 << 20,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn one_room_for_every_page_size_and_only_what_is_available() {
+        let mut m = mem();
+        // 20 GiB in 1 GiB pages already: 2 MiB pages may add up to the rest of the room only.
+        m.hugepages[1].total = 20;
+        assert_eq!(m.check_hugepages(2048, 4096), Ok(()), "8 GiB more");
+        let e = m.check_hugepages(2048, 5120).expect_err("10 GiB more");
+        assert!(
+            e.to_string()
+                .contains("with 20480 MiB already reserved in pages of other sizes"),
+            "{e}"
+        );
+        // Shrinking or resizing the same pool is measured without its own pages.
+        assert_eq!(m.check_hugepages(1 << 20, 28), Ok(()));
+        // Growing needs free memory now.
+        let mut m = mem();
+        m.available_kib = 4 << 20;
+        let e = m
+            .check_hugepages(2048, 4096)
+            .expect_err("8 GiB, 4 available");
+        assert!(
+            e.to_string()
+                .contains("only 4096 MiB of memory is available"),
+            "{e}"
+        );
+        m.hugepages[0].total = 2048;
+        assert_eq!(
+            m.check_hugepages(2048, 4096),
+            Ok(()),
+            "4 GiB more, 4 available"
+        );
     }
 
     #[test]
