@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod ids;
 pub mod plan;
 pub mod root;
+pub mod verb_args;
 pub mod vm;
 
 pub use error::Error;

@@ -22,8 +22,7 @@ pub const ACTION_MEMORY: &str = "io.github.passage.manage-memory";
 pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
 
 /// Limits on what a caller may send, checked before anything else.
-pub const MAX_ITEMS: usize = 64;
-pub const MAX_ITEM_LEN: usize = 512;
+pub use passage_core::verb_args::{MAX_ITEMS, MAX_ITEM_LEN};
 
 /// One change in the history (on the bus a `(stusss)` struct).
 #[derive(

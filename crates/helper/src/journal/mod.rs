@@ -87,7 +87,7 @@ impl Journal {
 
     /// A change id is six digits; anything else is refused before it is used as a path.
     pub fn valid_id(id: &str) -> bool {
-        id.len() == 6 && id.bytes().all(|b| b.is_ascii_digit())
+        passage_core::verb_args::change_id(id)
     }
 
     fn next_id(&self) -> String {

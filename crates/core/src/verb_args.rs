@@ -1,0 +1,95 @@
+//! The cheap checks on what a caller sends the helper, before polkit is asked or the host is
+//! read: list sizes, item lengths, control characters, PCI addresses. In core so that the
+//! helper, its tests and the fuzz target use one set of rules.
+
+use crate::host::pci::BadPciAddress;
+use crate::host::PciAddress;
+
+/// At most this many items in a list argument.
+pub const MAX_ITEMS: usize = 64;
+/// At most this many bytes in one item.
+pub const MAX_ITEM_LEN: usize = 512;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    #[error("too many {what} ({count}); at most {MAX_ITEMS}")]
+    TooMany { what: String, count: usize },
+    #[error("a {what} entry is {len} bytes long; at most {MAX_ITEM_LEN}")]
+    TooLong { what: String, len: usize },
+    #[error("a {what} entry holds a control character (a newline?): {start:?}")]
+    Control { what: String, start: String },
+    #[error("{0}")]
+    Address(#[from] BadPciAddress),
+}
+
+/// Refuses oversized or malformed lists before anything else looks at them.
+pub fn limits(what: &str, items: &[String]) -> Result<(), ArgError> {
+    if items.len() > MAX_ITEMS {
+        return Err(ArgError::TooMany {
+            what: what.into(),
+            count: items.len(),
+        });
+    }
+    for i in items {
+        if i.len() > MAX_ITEM_LEN {
+            return Err(ArgError::TooLong {
+                what: what.into(),
+                len: i.len(),
+            });
+        }
+        if i.chars().any(char::is_control) {
+            return Err(ArgError::Control {
+                what: what.into(),
+                start: i.chars().take(40).collect(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A list of PCI addresses: size limits first, then each address parsed.
+pub fn devices(items: &[String]) -> Result<Vec<PciAddress>, ArgError> {
+    limits("devices", items)?;
+    Ok(items
+        .iter()
+        .map(|d| d.parse())
+        .collect::<Result<Vec<_>, BadPciAddress>>()?)
+}
+
+/// One PCI address, within the limits and well formed.
+pub fn address(a: &str) -> Result<PciAddress, ArgError> {
+    Ok(devices(&[a.to_string()])?.remove(0))
+}
+
+/// A change id: six digits.
+pub fn change_id(id: &str) -> bool {
+    id.len() == 6 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_bounded_and_clean() {
+        let many: Vec<String> = (0..65).map(|_| "0000:01:00.0".into()).collect();
+        assert!(matches!(
+            devices(&many),
+            Err(ArgError::TooMany { count: 65, .. })
+        ));
+        assert!(matches!(
+            limits("arguments", &["x".repeat(513)]),
+            Err(ArgError::TooLong { len: 513, .. })
+        ));
+        assert!(limits("arguments", &["iommu=pt\nrm".into()])
+            .expect_err("newline")
+            .to_string()
+            .contains("control character"));
+        assert_eq!(
+            address("0000:0a:00.1").map(|a| a.to_string()),
+            Ok("0000:0a:00.1".to_string())
+        );
+        assert!(address("../etc").is_err());
+        assert!(change_id("000001") && !change_id("../001") && !change_id("1234567"));
+    }
+}
