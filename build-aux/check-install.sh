@@ -38,5 +38,11 @@ glib-compile-schemas --strict --targetdir "$work" "$d/glib-2.0/schemas" || fail=
 grep -qa "$id" "$work/dest/usr/bin/passage" || { echo "the installed app does not carry its id $id"; fail=1; }
 grep -qa "/usr/share/locale" "$work/dest/usr/bin/passage" || { echo "the installed app does not know its locale dir"; fail=1; }
 "$work/dest/usr/bin/passage" --help | grep -q -- --host-root || fail=1
+# systemd refuses to start a unit whose ReadWritePaths names a missing path: only paths every
+# host has may go without the "-" that makes them optional.
+unit="$work/dest/usr/lib/systemd/system/passage-helper.service"
+for p in $(sed -n 's/^ReadWritePaths=//p' "$unit"); do
+  case $p in -*|/etc|/boot|/var/lib/passage) ;; *) echo "$unit: ReadWritePaths $p is not on every host; write -$p"; fail=1;; esac
+done
 [ $fail = 0 ] && echo "meson install: $(echo "$have" | wc -l) files where GNOME, D-Bus, systemd and polkit expect them"
 exit $fail
