@@ -872,3 +872,46 @@ fn a_call_that_panics_is_answered_and_the_helper_keeps_serving() {
     };
     assert_eq!(host(tb.snapshot()), host(before));
 }
+
+#[test]
+fn bind_checks_the_host_again_after_polkit_answered() {
+    // The RTX's group can go when the call arrives; while polkit decides (2 s here, a password
+    // prompt in life) a monitor is plugged into the card, so the host now shows its screen on
+    // it. The bind is refused on the fresh facts; nothing is written.
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    std::fs::create_dir_all(tb.root.join("sys/bus/pci/drivers/vfio-pci")).expect("mkdir");
+    std::fs::write(tb.dir.path().join("polkit-delay"), "").expect("delay");
+    let status = tb
+        .root
+        .join("sys/devices/pci0000:00/0000:00:03.1/0000:0a:00.0/drm/card1/card1-DP-3/status");
+    let call = tb
+        .passagectl_cmd(
+            ALLOWED_UID,
+            &[
+                "bind",
+                "0000:0a:00.0",
+                "0000:0a:00.1",
+                "0000:0a:00.2",
+                "0000:0a:00.3",
+            ],
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bind");
+    let t = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::fs::write(&status, "connected\n").expect("plug in");
+    let before = tb.snapshot();
+    let o = call.wait_with_output().expect("bind output");
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(1500),
+        "polkit took its time"
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds what the host needs"),
+        "refused on the fresh scan: {}",
+        stderr(&o)
+    );
+    assert_eq!(tb.snapshot(), before, "nothing was written");
+}

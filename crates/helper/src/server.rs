@@ -365,7 +365,15 @@ impl Helper {
         }
         let root = self.root.clone();
         let runner = self.runner();
+        // The host may have changed while polkit asked (a prompt takes seconds): the guard
+        // runs again on a fresh scan right before the writes, allowing the host's own devices
+        // only when the override was authorized above.
+        let allow_host = needs_override && override_host;
+        drop(host);
         self.exclusive(move || {
+            let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            let host = Host::scan(&r);
+            plan::vfio::check_group(&host, &devices, allow_host).map_err(plan_error)?;
             let bound = sysfs::bind(&root, &host, &devices, &runner).map_err(fdo::Error::Failed)?;
             let summary = format!(
                 "bound to vfio-pci: {}",

@@ -111,9 +111,12 @@ impl TestBus {
             d.join("actions/io.github.passage.policy"),
         )
         .expect("policy");
+        // A test that needs time between the helper's checks and its writes (a prompt takes
+        // seconds) creates `polkit-delay` in the bus's directory: each decision then waits 2 s.
+        let delay = d.join("polkit-delay");
         std::fs::write(
             d.join("rules/50-passage-test.rules"),
-            "polkit.addRule(function(action, subject) {\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {\n    var args = action.lookup(\"arguments\") || \"\";\n    if (args.indexOf(\"iommu.passthrough=1\") >= 0) return polkit.Result.NO;\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }\n});\n",
+            format!("polkit.addRule(function(action, subject) {{\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {{\n    try {{ polkit.spawn([\"/bin/sh\", \"-c\", \"[ ! -e {delay} ] || sleep 2\"]); }} catch (e) {{}}\n    var args = action.lookup(\"arguments\") || \"\";\n    if (args.indexOf(\"iommu.passthrough=1\") >= 0) return polkit.Result.NO;\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }}\n}});\n", delay = delay.display()),
         )
         .expect("rules");
         let sock = d.join("bus.sock");
