@@ -62,14 +62,12 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
     };
     match boot.kind {
         BootLoaderKind::Grub => {
-            let before = read_text(root, GRUB_SCRIPT)?.map(|b| b.0);
-            if let Some(mut c) = change(
+            if let Some(c) = script_change(
+                root,
                 GRUB_SCRIPT,
-                before.as_deref(),
-                Some(grub_script(&title_suffix()).into_bytes()),
+                grub_script(&title_suffix()),
                 tr("a boot menu entry without GPU passthrough"),
-            ) {
-                c.mode = 0o755;
+            )? {
                 plan.changes.push(c);
                 let regen = boot.regenerate.as_deref().unwrap_or("update-grub");
                 plan.steps.push(Step {
@@ -151,21 +149,34 @@ fn copy_unversioned(root: &Root, plan: &mut Plan) -> Result<(), PlanError> {
         }
     }
     if versioned && kernel_install {
-        let before = read_text(root, KERNEL_INSTALL_PLUGIN)?.map(|b| b.0);
-        if let Some(mut c) = change(
+        plan.changes.extend(script_change(
+            root,
             KERNEL_INSTALL_PLUGIN,
-            before.as_deref(),
-            Some(kernel_install_plugin(&title_suffix()).into_bytes()),
+            kernel_install_plugin(&title_suffix()),
             tr("keep a boot menu entry without GPU passthrough for each new kernel"),
-        ) {
-            c.mode = 0o755;
-            plan.changes.push(c);
-        }
+        )?);
     }
     if plan.changes.is_empty() {
         plan.notes.push(by_hand());
     }
     Ok(())
+}
+
+/// A script Passage writes for another tool to run (grub-mkconfig, kernel-install): an
+/// executable file, or `None` when it is there already.
+fn script_change(
+    root: &Root,
+    path: &str,
+    text: String,
+    summary: String,
+) -> Result<Option<Change>, PlanError> {
+    let before = read_text(root, path)?.map(|b| b.0);
+    Ok(
+        change(path, before.as_deref(), Some(text.into_bytes()), summary).map(|mut c| {
+            c.mode = 0o755;
+            c
+        }),
+    )
 }
 
 /// kernel-install's plugin that writes, after the distribution's own (90-loaderentry,

@@ -26,6 +26,9 @@ pub use steps::{StepRunner, ALLOWED_PROGRAMS};
 pub use write::atomic_write;
 use write::remove_synced;
 
+/// A file's bytes, `None` when it is absent.
+type Bytes = Option<Vec<u8>>;
+
 pub const JOURNAL_DIR: &str = "var/lib/passage/journal";
 
 #[derive(Debug, thiserror::Error)]
@@ -296,19 +299,37 @@ impl Journal {
         Ok(())
     }
 
+    /// One file of a change as it is now, as Passage wrote it, and as it was before (each
+    /// `None` where the file is, or was, absent).
+    fn versions(&self, id: &str, k: usize, f: &FileRecord) -> (Bytes, Bytes, Bytes) {
+        let now = fs::read(self.host(&f.path)).ok();
+        let wrote = (!f.removed)
+            .then(|| fs::read(self.copy(id, "after", k)).ok())
+            .flatten();
+        let before = f
+            .existed
+            .then(|| fs::read(self.copy(id, "before", k)).ok())
+            .flatten();
+        (now, wrote, before)
+    }
+
+    /// Puts one file of a change back as it was before (atomically), or removes it.
+    fn put_back(&self, id: &str, k: usize, f: &FileRecord) -> std::io::Result<()> {
+        let hp = self.host(&f.path);
+        if f.existed {
+            let b = fs::read(self.copy(id, "before", k))?;
+            atomic_write(&hp, &b, f.mode, f.uid, f.gid)
+        } else {
+            remove_synced(&hp)
+        }
+    }
+
     /// Puts every file of a file change back as it was before, each write atomic; returns the
     /// files it could not put back, with why.
     fn restore(&self, id: &str, fc: &FileChange) -> Vec<(String, String)> {
         let mut failed = Vec::new();
         for (k, f) in fc.files.iter().enumerate().rev() {
-            let hp = self.host(&f.path);
-            let r = if f.existed {
-                fs::read(self.copy(id, "before", k))
-                    .and_then(|b| atomic_write(&hp, &b, f.mode, f.uid, f.gid))
-            } else {
-                remove_synced(&hp)
-            };
-            if let Err(e) = r {
+            if let Err(e) = self.put_back(id, k, f) {
                 failed.push((f.path.clone(), e.to_string()));
             }
         }
@@ -372,18 +393,8 @@ impl Journal {
     ) -> Result<String, JournalError> {
         let id = entry.id.clone();
         for (k, f) in fc.files.iter().enumerate() {
-            let now = fs::read(self.host(&f.path)).ok();
-            let wrote = if f.removed {
-                None
-            } else {
-                fs::read(self.copy(&id, "after", k)).ok()
-            };
+            let (now, wrote, before) = self.versions(&id, k, f);
             // Already back (an earlier Undo that could not finish) counts as Passage's too.
-            let before = if f.existed {
-                fs::read(self.copy(&id, "before", k)).ok()
-            } else {
-                None
-            };
             if now != wrote && now != before {
                 return Err(JournalError::ChangedSince {
                     path: f.path.clone(),
@@ -481,17 +492,7 @@ impl Journal {
         let mut others = Vec::new();
         let mut keep = Vec::new();
         for (k, f) in fc.files.iter().enumerate() {
-            let now = fs::read(self.host(&f.path)).ok();
-            let wrote = if f.removed {
-                None
-            } else {
-                fs::read(self.copy(id, "after", k)).ok()
-            };
-            let before = if f.existed {
-                fs::read(self.copy(id, "before", k)).ok()
-            } else {
-                None
-            };
+            let (now, wrote, before) = self.versions(id, k, f);
             if now == before {
                 continue;
             }
@@ -506,15 +507,7 @@ impl Journal {
         }
         let mut failed = false;
         for k in keep.into_iter().rev() {
-            let f = &fc.files[k];
-            let hp = self.host(&f.path);
-            let r = if f.existed {
-                fs::read(self.copy(id, "before", k))
-                    .and_then(|b| atomic_write(&hp, &b, f.mode, f.uid, f.gid))
-            } else {
-                remove_synced(&hp)
-            };
-            failed |= r.is_err();
+            failed |= self.put_back(id, k, &fc.files[k]).is_err();
         }
         (if failed { Err(()) } else { Ok(()) }, others)
     }
