@@ -395,9 +395,39 @@ pub fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
     Some(out)
 }
 
+/// Writes CPUs as a kernel CPU list (`0-3,8`), sorted, each once.
+pub fn format_cpu_list(cpus: &[u32]) -> String {
+    let mut v = cpus.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j {
+            v[i].to_string()
+        } else {
+            format!("{}-{}", v[i], v[j])
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists_are_written_as_the_kernel_reads_them() {
+        assert_eq!(format_cpu_list(&[8, 0, 1, 2, 3, 3]), "0-3,8");
+        assert_eq!(format_cpu_list(&[]), "");
+        let v = [0, 2, 4, 5, 6, 11];
+        assert_eq!(parse_cpu_list(&format_cpu_list(&v)), Some(v.to_vec()));
+    }
 
     #[test]
     fn hex_and_cpu_lists() {

@@ -6,6 +6,9 @@
 pub mod activity;
 pub mod api;
 pub mod give_back;
+pub mod hook;
 pub mod journal;
+pub mod lock;
 pub mod server;
+pub mod session;
 pub mod sysfs;

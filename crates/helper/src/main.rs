@@ -2,6 +2,7 @@
 //!
 //! `--root DIR` (tests only, on the command line, never over D-Bus) reads and writes the host
 //! below DIR; `--steps-path DIR` then runs step programs (update-grub…) from DIR.
+//! `hook DOMAIN OPERATION SUB-OPERATION EXTRA` is libvirt's QEMU hook (see `hook.rs`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,13 +14,18 @@ use passage_helper::server::Helper;
 fn main() -> ExitCode {
     let mut root = PathBuf::from("/");
     let mut steps_path = None;
+    let mut hook_args = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        if a == "hook" {
+            hook_args = Some(args.by_ref().collect::<Vec<_>>());
+            break;
+        }
         match (a.as_str(), args.next()) {
             ("--root", Some(v)) => root = PathBuf::from(v),
             ("--steps-path", Some(v)) => steps_path = Some(PathBuf::from(v)),
             _ => {
-                eprintln!("usage: passage-helper [--root DIR [--steps-path DIR]]");
+                eprintln!("usage: passage-helper [--root DIR [--steps-path DIR]] [hook DOMAIN OPERATION SUB-OPERATION EXTRA]");
                 return ExitCode::from(2);
             }
         }
@@ -32,13 +38,27 @@ fn main() -> ExitCode {
         eprintln!("passage-helper: {} is not a directory", root.display());
         return ExitCode::from(2);
     }
-    // Finish or roll back whatever a previous run left half done, before taking requests.
     let runner = passage_helper::journal::ProcessRunner {
         dir: steps_path.clone(),
         live: root == std::path::Path::new("/"),
         timeout: passage_helper::journal::STEP_TIMEOUT,
     };
+    if let Some(a) = hook_args {
+        return hook(&root, &a, &runner);
+    }
+    // Finish or roll back whatever a previous run left half done, before taking requests.
+    let lock = match passage_helper::lock::wait(&root) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("passage-helper: cannot take its lock: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for line in passage_helper::session::recover(&root, &runner) {
+        eprintln!("passage-helper: {line}");
+    }
     let (fixed, left) = Journal::new(&root).recover(&runner);
+    drop(lock);
     for id in fixed {
         eprintln!("passage-helper: change {id} was interrupted; it is finished now");
     }
@@ -72,6 +92,26 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("passage-helper: cannot serve on the system bus: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// libvirt's hook: a line on stdout for what was done, the refusal on stderr (libvirt shows
+/// it as the start's error) with status 1.
+fn hook(
+    root: &std::path::Path,
+    args: &[String],
+    runner: &dyn passage_helper::journal::StepRunner,
+) -> ExitCode {
+    match passage_helper::hook::run(root, args, &mut std::io::stdin().lock(), runner) {
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(done)) => {
+            println!("passage: {done}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("passage: {why}");
             ExitCode::from(1)
         }
     }

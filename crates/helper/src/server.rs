@@ -51,11 +51,16 @@ impl Helper {
         f: impl FnOnce() -> fdo::Result<T> + Send + 'static,
     ) -> fdo::Result<T> {
         let busy = self.busy.clone();
+        let root = self.root.clone();
         let _running = self.activity.busy();
         blocking::unblock(move || {
             // A call that panicked released the lock while unwinding; its change is left
             // Applying in the journal, which recovery finishes, so the lock itself is fine.
             let _guard = busy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // And no libvirt hook at the same time (another process).
+            let _host = crate::lock::wait(&root).map_err(|e| {
+                fdo::Error::Failed(format!("cannot take Passage's lock: {e}"))
+            })?;
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
                 Err(fdo::Error::Failed(
                     "the helper hit an internal error and stopped this call; the journal finishes or rolls back its change when the helper starts again (see its log)".into(),

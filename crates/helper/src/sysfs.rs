@@ -9,6 +9,10 @@ use passage_core::host::{Host, PciAddress};
 use crate::journal::StepRunner;
 
 /// One sysfs attribute write: a single write() of the whole value, as the kernel wants it.
+pub fn write_attr(root: &Path, path: &str, value: &str) -> Result<(), String> {
+    sysfs_write(root, path, value)
+}
+
 fn sysfs_write(root: &Path, path: &str, value: &str) -> Result<(), String> {
     let p = root.join(path.trim_start_matches('/'));
     // O_TRUNC, as `echo value > attribute` opens it (sysfs accepts it; a plain file needs it).

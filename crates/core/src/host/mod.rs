@@ -7,6 +7,7 @@ pub mod boot;
 pub mod cpu;
 pub mod display;
 pub mod firmware;
+pub mod holders;
 pub mod initramfs;
 pub mod iommu;
 pub mod kernel;

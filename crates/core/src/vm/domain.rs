@@ -157,6 +157,10 @@ pub struct Domain {
     #[serde(skip)]
     pub memory_kib: Option<u64>,
     pub hugepages: bool,
+    /// The hugepage size `<memoryBacking><hugepages><page size=…/>` asks for (the host's default
+    /// size when `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hugepage_kib: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vcpus: Option<u32>,
     /// vCPU → host cpuset, as `<vcpupin>` says.
@@ -365,6 +369,16 @@ fn firmware(d: Node) -> FirmwareInfo {
     }
 }
 
+/// The size of `<memoryBacking><hugepages><page size='1' unit='G'/>` (libvirt's unit for a
+/// page is KiB when none is given).
+fn hugepage_kib(d: Node) -> Option<u64> {
+    let page = child(child(child(d, "memoryBacking")?, "hugepages")?, "page")?;
+    memory_kib(
+        page.attribute("size")?,
+        Some(page.attribute("unit").unwrap_or("KiB")),
+    )
+}
+
 fn passage_elements<'a, 'i>(d: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
     child(d, "metadata")
         .into_iter()
@@ -432,6 +446,7 @@ impl Domain {
             memory_mib: memory_kib.map(|k| k / 1024),
             memory_kib,
             hugepages: child(d, "memoryBacking").is_some_and(|m| child(m, "hugepages").is_some()),
+            hugepage_kib: hugepage_kib(d),
             vcpus: text(child(d, "vcpu")).and_then(|v| v.parse().ok()),
             vcpu_pins: child(d, "cputune")
                 .into_iter()

@@ -15,6 +15,7 @@ pub mod import;
 pub mod number;
 pub mod preflight;
 mod qemu;
+pub mod session;
 pub mod tuning;
 pub(crate) mod xml;
 

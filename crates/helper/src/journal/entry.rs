@@ -82,6 +82,36 @@ pub struct Restored {
     pub devices: Vec<(String, Option<String>)>,
 }
 
+/// A VM's session: what its libvirt hook took from the host for it, in the order taken (given
+/// back in reverse). Each item is recorded before it is taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub vm: String,
+    /// `/proc/sys/kernel/random/boot_id` when it was taken: after a restart there is nothing
+    /// left to give back.
+    pub boot_id: String,
+    pub taken: Vec<Taken>,
+}
+
+/// One thing a session took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "kebab-case")]
+pub enum Taken {
+    /// Devices taken from their drivers (each with the driver it had), now on vfio-pci.
+    Devices {
+        devices: Vec<(String, Option<String>)>,
+    },
+    /// Hugepages added to a pool (a NUMA node's, or the whole host's).
+    Hugepages {
+        size_kib: u64,
+        node: Option<u32>,
+        before: u64,
+        added: u64,
+    },
+    /// systemd units kept off the VM's CPUs, each with its `AllowedCPUs` before.
+    Cpus { units: Vec<(String, String)> },
+}
+
 /// What a change did; each kind is undone its own way (`Journal::undo`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -90,6 +120,7 @@ pub enum Change {
     Binding(Binding),
     Hugepages(Hugepages),
     Restored(Restored),
+    Session(Session),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

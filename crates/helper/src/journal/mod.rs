@@ -19,7 +19,8 @@ use passage_core::host::PciAddress;
 use passage_core::plan::Plan;
 
 pub use entry::{
-    Binding, Change, Entry, FileChange, FileRecord, Hugepages, Restored, State, StepRecord,
+    Binding, Change, Entry, FileChange, FileRecord, Hugepages, Restored, Session, State,
+    StepRecord, Taken,
 };
 pub use process::{ProcessRunner, STEP_TIMEOUT};
 pub use steps::{StepRunner, ALLOWED_PROGRAMS};
@@ -80,6 +81,11 @@ impl Journal {
         }
     }
 
+    /// The root prefix it lives below.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn dir(&self) -> PathBuf {
         self.root.join(JOURNAL_DIR)
     }
@@ -105,7 +111,7 @@ impl Journal {
         format!("{:06}", max + 1)
     }
 
-    fn save(&self, e: &Entry) -> Result<(), JournalError> {
+    pub(crate) fn save(&self, e: &Entry) -> Result<(), JournalError> {
         let p = self.dir().join(&e.id).join("entry.json");
         let bytes = serde_json::to_vec_pretty(e).map_err(|x| io("journal", x))?;
         atomic_write(&p, &bytes, 0o600, 0, 0).map_err(|x| io(&p.to_string_lossy(), x))
@@ -377,6 +383,7 @@ impl Journal {
                     h.size_kib
                 ))
             }
+            Change::Session(s) => crate::session::undo(self, entry, s, runner),
             Change::Restored(_) => Err(JournalError::NotUndoable {
                 id: id.to_string(),
                 state: "a record of devices given back to their drivers; bind them again to take them back".into(),
@@ -434,6 +441,27 @@ impl Journal {
             verb: verb.to_string(),
             summary,
             state: State::Applied,
+            change,
+        };
+        self.save(&e)?;
+        Ok(e)
+    }
+
+    /// Records a change about to be made, in `state` (a session being taken).
+    pub(crate) fn begin(
+        &self,
+        verb: &str,
+        summary: String,
+        change: Change,
+        state: State,
+    ) -> Result<Entry, JournalError> {
+        let e = Entry {
+            id: self.next_id(),
+            created: now(),
+            uid: 0,
+            verb: verb.to_string(),
+            summary,
+            state,
             change,
         };
         self.save(&e)?;

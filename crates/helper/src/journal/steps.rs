@@ -67,4 +67,6 @@ pub const ALLOWED_PROGRAMS: &[&str] = &[
     "bootctl",
     "sdboot-manage",
     "prime-select",
+    // Sessions: AllowedCPUs of system.slice, user.slice and init.scope (--runtime only).
+    "systemctl",
 ];

@@ -1,0 +1,348 @@
+//! A VM's session: what happens on the host while it runs. Chosen per VM and kept in Passage's
+//! metadata; the libvirt hook (`passage-helper hook`) reads it from the domain libvirt hands
+//! it and acts only on domains that ask for something.
+//!
+//! - GPU mode *at boot*: the card is on vfio-pci from boot on (Host setup), nothing to do;
+//!   *while the VM runs*: the host keeps the card and lends it to the VM.
+//! - Hugepages *reserved at start* (and freed at the end) or none.
+//! - CPU isolation: the host's other processes kept off the VM's pinned CPUs while it runs.
+
+use serde::{Deserialize, Serialize};
+
+use super::domain::Domain;
+use super::{err, VmError};
+use crate::host::PciAddress;
+use crate::i18n::{tr, tr_f};
+
+/// Metadata keys (`<passage:gpu-mode>running</passage:gpu-mode>`…).
+pub const GPU_MODE: &str = "gpu-mode";
+pub const SESSION_HUGEPAGES: &str = "session-hugepages";
+pub const ISOLATE_CPUS: &str = "isolate-cpus";
+
+/// When the card goes to vfio-pci.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GpuMode {
+    /// From boot on (Host setup binds it); the host never uses the card.
+    #[default]
+    AtBoot,
+    /// Only while the VM runs; the host has it the rest of the time.
+    WhileRunning,
+}
+
+impl GpuMode {
+    /// The metadata and command-line word.
+    pub fn word(self) -> &'static str {
+        match self {
+            GpuMode::AtBoot => "boot",
+            GpuMode::WhileRunning => "running",
+        }
+    }
+
+    pub fn from_word(s: &str) -> Option<GpuMode> {
+        match s {
+            "boot" => Some(GpuMode::AtBoot),
+            "running" => Some(GpuMode::WhileRunning),
+            _ => None,
+        }
+    }
+}
+
+/// What a VM's session does, from its metadata.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSettings {
+    pub gpu_mode: GpuMode,
+    /// Reserve the VM's hugepages when it starts, free them when it stops.
+    pub hugepages: bool,
+    /// Keep the host's processes off the VM's pinned CPUs while it runs.
+    pub isolate_cpus: bool,
+}
+
+fn yes_no(v: Option<&str>) -> bool {
+    v == Some("yes")
+}
+
+impl SessionSettings {
+    /// The settings a domain's metadata holds (all off for a domain Passage did not make).
+    pub fn of(d: &Domain) -> SessionSettings {
+        SessionSettings {
+            gpu_mode: d
+                .meta(GPU_MODE)
+                .and_then(GpuMode::from_word)
+                .unwrap_or_default(),
+            hugepages: yes_no(d.meta(SESSION_HUGEPAGES)),
+            isolate_cpus: yes_no(d.meta(ISOLATE_CPUS)),
+        }
+    }
+
+    /// Whether the hook has anything to do for this VM.
+    pub fn active(&self) -> bool {
+        self.gpu_mode == GpuMode::WhileRunning || self.hugepages || self.isolate_cpus
+    }
+
+    /// The metadata elements, as `(key, value)`.
+    pub fn metadata(&self) -> [(&'static str, &'static str); 3] {
+        let yn = |b: bool| if b { "yes" } else { "no" };
+        [
+            (GPU_MODE, self.gpu_mode.word()),
+            (SESSION_HUGEPAGES, yn(self.hugepages)),
+            (ISOLATE_CPUS, yn(self.isolate_cpus)),
+        ]
+    }
+}
+
+/// The libvirt QEMU hook operations Passage acts on (libvirt's `hooks.html`: `prepare` before
+/// resources are allocated, `release` after they are freed, after a shutdown, a Force Off and
+/// a QEMU crash alike).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookOp {
+    Prepare,
+    Release,
+    /// Any other operation (start, started, stopped, migrate, restore, reconnect, attach…):
+    /// nothing to do.
+    Other(String),
+}
+
+/// `/etc/libvirt/hooks/qemu.d/…` is run as `SCRIPT DOMAIN OPERATION SUB-OPERATION EXTRA`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCall {
+    pub vm: String,
+    pub op: HookOp,
+}
+
+/// The most domain XML the hook reads from libvirt (real domains are a few KiB).
+pub const MAX_DOMAIN_XML: usize = 1 << 20;
+
+/// Reads the hook's arguments (without the program name).
+pub fn hook_call(args: &[String]) -> Result<HookCall, VmError> {
+    let (Some(vm), Some(op)) = (args.first(), args.get(1)) else {
+        return Err(err(
+            "hook",
+            tr("libvirt runs the hook with the domain's name and an operation; got fewer arguments"),
+        ));
+    };
+    if vm.is_empty() || vm.len() > 1024 || vm.chars().any(char::is_control) || vm.contains('/') {
+        return Err(err(
+            "hook",
+            tr("the domain name libvirt passed is not a name"),
+        ));
+    }
+    let op = match op.as_str() {
+        "prepare" => HookOp::Prepare,
+        "release" => HookOp::Release,
+        o if o.len() <= 32 && o.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            HookOp::Other(o.to_string())
+        }
+        _ => {
+            return Err(err(
+                "hook",
+                tr("the operation libvirt passed is not a word"),
+            ))
+        }
+    };
+    Ok(HookCall { vm: vm.clone(), op })
+}
+
+/// What a starting VM's session must take from the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRequest {
+    pub vm: String,
+    pub settings: SessionSettings,
+    /// The host PCI devices the domain passes through (its `<hostdev>`s).
+    pub devices: Vec<PciAddress>,
+    /// Memory to back with hugepages, in KiB, and the page size asked for (`None`: the host's
+    /// default size); `None` when the session reserves none.
+    pub hugepages: Option<(u64, Option<u64>)>,
+    /// Host CPUs the vCPUs and emulator are pinned to.
+    pub pinned_cpus: Vec<u32>,
+}
+
+/// Reads the domain libvirt wrote on the hook's stdin. `Ok(None)`: not a session VM (no
+/// Passage metadata asking for one), leave it alone.
+pub fn session_request(vm: &str, xml: &[u8]) -> Result<Option<SessionRequest>, VmError> {
+    if xml.len() > MAX_DOMAIN_XML {
+        return Err(err(
+            "hook",
+            tr_f(
+                "the domain XML libvirt passed is larger than {max} KiB; Passage does not read it",
+                &[("max", &(MAX_DOMAIN_XML / 1024).to_string())],
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(xml)
+        .map_err(|_| err("hook", tr("the domain XML libvirt passed is not UTF-8")))?;
+    let d = Domain::read(text)?;
+    if d.name != vm {
+        return Err(err(
+            "hook",
+            tr_f(
+                "the domain XML is for {xml}, but libvirt named {vm}",
+                &[("xml", &d.name), ("vm", vm)],
+            ),
+        ));
+    }
+    let settings = SessionSettings::of(&d);
+    if !settings.active() {
+        return Ok(None);
+    }
+    let devices = if settings.gpu_mode == GpuMode::WhileRunning {
+        let mut v = d.host_pci();
+        v.sort();
+        v.dedup();
+        v
+    } else {
+        vec![]
+    };
+    if settings.gpu_mode == GpuMode::WhileRunning && d.hostdevs.iter().any(|h| h.host.is_none()) {
+        return Err(err(
+            "hook",
+            tr("a <hostdev> of the domain has no readable host PCI address; fix the domain XML"),
+        ));
+    }
+    let hugepages = match (settings.hugepages, d.hugepages, d.memory_kib) {
+        (true, true, Some(kib)) => Some((kib, d.hugepage_kib)),
+        _ => None,
+    };
+    Ok(Some(SessionRequest {
+        vm: d.name.clone(),
+        settings,
+        devices,
+        hugepages,
+        pinned_cpus: pinned_cpus(&d),
+    }))
+}
+
+/// Every host CPU a `<vcpupin>` names.
+fn pinned_cpus(d: &Domain) -> Vec<u32> {
+    let mut out: Vec<u32> = d
+        .vcpu_pins
+        .iter()
+        .filter_map(|(_, set)| crate::root::parse_cpu_list(set))
+        .flatten()
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Pages of `page_kib` that back `memory_kib` (rounded up: QEMU needs the whole of it).
+pub fn pages_for(memory_kib: u64, page_kib: u64) -> Option<u64> {
+    (page_kib > 0).then(|| memory_kib.div_ceil(page_kib))
+}
+
+/// How many pages to add to a pool that has `free` unused pages, so that `want` are free.
+pub fn pages_to_add(want: u64, free: u64) -> u64 {
+    want.saturating_sub(free)
+}
+
+/// The shortfall in MiB when the kernel reserved `got` of `asked` pages of `page_kib`.
+pub fn shortfall_mib(asked: u64, got: u64, page_kib: u64) -> u64 {
+    (asked.saturating_sub(got) * page_kib).div_ceil(1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dom(meta: &str, extra: &str) -> String {
+        format!(
+            "<domain type='kvm'><name>win</name><metadata><passage:vm xmlns:passage='{}'>{meta}</passage:vm></metadata>\
+             <memory unit='GiB'>8</memory>{extra}<devices>\
+             <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source></hostdev>\
+             <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>\
+             </devices></domain>",
+            super::super::domain::PASSAGE_NS
+        )
+    }
+
+    #[test]
+    fn a_domain_without_session_metadata_is_left_alone() {
+        let x = dom("<passage:purpose>gaming</passage:purpose>", "");
+        assert_eq!(session_request("win", x.as_bytes()), Ok(None));
+        let x = dom("<passage:gpu-mode>boot</passage:gpu-mode>", "");
+        assert_eq!(session_request("win", x.as_bytes()), Ok(None));
+    }
+
+    #[test]
+    fn a_running_mode_domain_asks_for_its_devices_hugepages_and_cpus() {
+        let x = dom(
+            "<passage:gpu-mode>running</passage:gpu-mode><passage:session-hugepages>yes</passage:session-hugepages><passage:isolate-cpus>yes</passage:isolate-cpus>",
+            "<memoryBacking><hugepages><page size='1' unit='G'/></hugepages></memoryBacking>\
+             <cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3,8'/></cputune>",
+        );
+        let r = session_request("win", x.as_bytes())
+            .expect("ok")
+            .expect("session");
+        assert_eq!(
+            r.devices.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            ["0000:01:00.0", "0000:01:00.1"]
+        );
+        assert_eq!(r.hugepages, Some((8 * 1024 * 1024, Some(1024 * 1024))));
+        assert_eq!(r.pinned_cpus, [2, 3, 8]);
+        assert!(r.settings.isolate_cpus);
+    }
+
+    #[test]
+    fn hugepages_need_the_domain_to_use_them() {
+        let x = dom(
+            "<passage:session-hugepages>yes</passage:session-hugepages>",
+            "",
+        );
+        let r = session_request("win", x.as_bytes())
+            .expect("ok")
+            .expect("session");
+        assert_eq!(r.hugepages, None);
+        assert!(r.devices.is_empty(), "at-boot mode takes no devices");
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_what_was_wrong() {
+        let x = dom("<passage:gpu-mode>running</passage:gpu-mode>", "");
+        let e = session_request("other", x.as_bytes()).expect_err("name");
+        assert!(e.to_string().contains("libvirt named other"), "{e}");
+        let e = session_request("win", b"<domain><name>win</nam").expect_err("malformed");
+        assert!(
+            e.to_string().contains("not a domain Passage can read"),
+            "{e}"
+        );
+        let huge = vec![b' '; MAX_DOMAIN_XML + 1];
+        let e = session_request("win", &huge).expect_err("huge");
+        assert!(e.to_string().contains("larger than"), "{e}");
+        let e = session_request("win", &[0xff, 0xfe]).expect_err("utf8");
+        assert!(e.to_string().contains("UTF-8"), "{e}");
+        let no_addr = x.replace("bus='0x01' slot='0x00' function='0x1'", "bus='0x1ff'");
+        let e = session_request("win", no_addr.as_bytes()).expect_err("address");
+        assert!(e.to_string().contains("host PCI address"), "{e}");
+    }
+
+    #[test]
+    fn hook_arguments() {
+        let a = |v: &[&str]| hook_call(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            a(&["win", "prepare", "begin", "-"]).map(|c| c.op),
+            Ok(HookOp::Prepare)
+        );
+        assert_eq!(
+            a(&["win", "release", "end", "-"]).map(|c| c.op),
+            Ok(HookOp::Release)
+        );
+        assert!(matches!(
+            a(&["win", "started", "begin", "-"]).map(|c| c.op),
+            Ok(HookOp::Other(_))
+        ));
+        assert!(a(&["win"]).is_err());
+        assert!(a(&["../x", "prepare"]).is_err());
+        assert!(a(&["win", "pre pare"]).is_err());
+    }
+
+    #[test]
+    fn hugepage_arithmetic() {
+        assert_eq!(pages_for(8 * 1024 * 1024, 2048), Some(4096));
+        assert_eq!(pages_for(8 * 1024 * 1024 + 1, 2048), Some(4097));
+        assert_eq!(pages_for(1, 0), None);
+        assert_eq!(pages_to_add(4096, 100), 3996);
+        assert_eq!(pages_to_add(10, 100), 0);
+        assert_eq!(shortfall_mib(4096, 4000, 2048), 192);
+        assert_eq!(shortfall_mib(4, 3, 1024 * 1024), 1024);
+    }
+}

@@ -1,0 +1,402 @@
+//! A VM's session, run by libvirt's hook (`passage-helper hook`): at `prepare` the card's
+//! group leaves its drivers, the VM's hugepages are reserved and the host's processes move off
+//! the VM's CPUs; at `release` (after a shutdown, a Force Off or a crash) all of it comes back.
+//!
+//! A session is a journal entry ([`Session`]): each thing is recorded before it is taken, a
+//! refused start gives back what it took (the entry ends RolledBack), and a session left half
+//! done is finished by [`recover`] the next time the helper or the hook runs.
+
+mod take;
+
+use std::path::Path;
+
+use passage_core::host::holders;
+use passage_core::host::{Host, PciAddress};
+use passage_core::vm::session::SessionRequest;
+use passage_core::Root;
+
+use crate::journal::{Change, Entry, Journal, JournalError, Session, State, StepRunner, Taken};
+
+pub use take::{default_page_kib, UNBIND_TIMEOUT, UNITS};
+
+/// The journal verb of a session.
+pub const VERB: &str = "vm-session";
+
+/// A session prepared this long ago whose VM has no QEMU process is over (libvirt's release
+/// did not run); younger ones may still be starting.
+const STALE_AFTER_SECS: u64 = 120;
+
+fn boot_id(r: &Root) -> String {
+    r.read_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Sessions that hold something now (being taken, running, or being given back).
+fn open_sessions(j: &Journal) -> Vec<(Entry, Session)> {
+    j.history()
+        .into_iter()
+        .filter(|e| matches!(e.state, State::Applying | State::Applied | State::Undoing))
+        .filter_map(|e| match e.change.clone() {
+            Change::Session(s) => Some((e, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn taken_devices(s: &Session) -> Vec<String> {
+    s.taken
+        .iter()
+        .flat_map(|t| match t {
+            Taken::Devices { devices } => devices.iter().map(|d| d.0.clone()).collect(),
+            _ => vec![],
+        })
+        .collect()
+}
+
+/// The whole IOMMU groups of `devices`, endpoints only, checked with core's rules: they
+/// exist, their groups can go, the host does not show its screen on them, no other session
+/// has them, and no process holds them open.
+fn devices_to_take(
+    r: &Root,
+    host: &Host,
+    j: &Journal,
+    req: &SessionRequest,
+) -> Result<Vec<PciAddress>, String> {
+    let mut all = Vec::new();
+    for a in &req.devices {
+        let g = host.group_of(*a).ok_or_else(|| match host.device(*a) {
+            None => format!("the VM passes through {a}, but this host has no such PCI device; remove it from the VM or fix its address"),
+            Some(_) => format!("{a} is in no IOMMU group: the IOMMU is off (`passagectl check` says how to turn it on)"),
+        })?;
+        all.extend(host.endpoints(&g.devices));
+    }
+    all.sort();
+    all.dedup();
+    if all.is_empty() {
+        return Ok(all);
+    }
+    passage_core::plan::vfio::check_group(host, &all, false).map_err(|e| e.to_string())?;
+    if let Some(a) = all.iter().find(|a| host.is_host_display(**a)) {
+        return Err(format!("{a} shows the host's screen; the VM cannot take it while the desktop runs on it (connect the monitor to the other graphics card)"));
+    }
+    for (e, s) in open_sessions(j) {
+        if let Some(d) = taken_devices(&s)
+            .iter()
+            .find(|d| all.iter().any(|a| a.to_string() == **d))
+        {
+            return Err(format!(
+                "{d} is lent to the VM \"{}\" (session {}); shut that VM down first",
+                s.vm, e.id
+            ));
+        }
+    }
+    let nodes: Vec<String> = all
+        .iter()
+        .flat_map(|a| holders::device_nodes(r, host, *a))
+        .collect();
+    let held = holders::holders(r, &nodes, std::process::id());
+    if !held.is_empty() {
+        return Err(format!(
+            "the graphics card is in use on the host: {}. Close those programs (or move the desktop off that card), then start the VM again",
+            holders::words(&held)
+        ));
+    }
+    Ok(all)
+}
+
+/// Takes what the VM's session needs. On a refusal, everything taken is given back and the
+/// message says what was wrong; the host is as it was.
+pub fn prepare(
+    root: &Path,
+    req: &SessionRequest,
+    runner: &dyn StepRunner,
+) -> Result<String, String> {
+    let r = Root::new(root).map_err(|e| e.to_string())?;
+    let host = Host::scan(&r);
+    let j = Journal::new(root);
+    let devices = devices_to_take(&r, &host, &j, req)?;
+    let pages = match req.hugepages {
+        None => None,
+        Some((mem_kib, size)) => {
+            let size_kib = size
+                .or_else(|| default_page_kib(&r))
+                .ok_or("this host has no hugepages (the kernel was built without them)")?;
+            let node = take::numa_node(&r, &host, &devices, &req.pinned_cpus);
+            let (add, before) = take::hugepage_need(&r, mem_kib, size_kib, node)?;
+            host.memory
+                .check_hugepages(size_kib, before + add)
+                .map_err(|e| e.to_string())?;
+            (add > 0).then_some((size_kib, node, before, add))
+        }
+    };
+    let session = Session {
+        vm: req.vm.clone(),
+        boot_id: boot_id(&r),
+        taken: vec![],
+    };
+    let summary = format!("Session of the VM \"{}\"", req.vm);
+    let mut entry = j
+        .begin(
+            VERB,
+            summary.clone(),
+            Change::Session(session),
+            State::Applying,
+        )
+        .map_err(|e| e.to_string())?;
+    let result = take_all(
+        root, &r, &host, &j, &mut entry, req, &devices, pages, runner,
+    );
+    match result {
+        Ok(words) => {
+            entry.state = State::Applied;
+            entry.summary = format!("{summary}: {words}");
+            j.save(&entry).map_err(|e| e.to_string())?;
+            Ok(entry.summary)
+        }
+        Err(why) => {
+            let left = give_back(root, &entry, runner);
+            entry.state = if left.is_empty() {
+                State::RolledBack
+            } else {
+                State::Applied
+            };
+            let _ = j.save(&entry);
+            if left.is_empty() {
+                Err(format!("{why}; nothing on the host was changed"))
+            } else {
+                Err(format!(
+                    "{why}; and could not give back: {} (passagectl undo {} tries again)",
+                    left.join("; "),
+                    entry.id
+                ))
+            }
+        }
+    }
+}
+
+fn push(j: &Journal, entry: &mut Entry, t: Taken) -> Result<(), String> {
+    if let Change::Session(s) = &mut entry.change {
+        s.taken.push(t);
+    }
+    j.save(entry).map_err(|e| e.to_string())
+}
+
+fn last_taken(entry: &mut Entry) -> Option<&mut Taken> {
+    match &mut entry.change {
+        Change::Session(s) => s.taken.last_mut(),
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn take_all(
+    root: &Path,
+    r: &Root,
+    host: &Host,
+    j: &Journal,
+    entry: &mut Entry,
+    req: &SessionRequest,
+    devices: &[PciAddress],
+    pages: Option<(u64, Option<u32>, u64, u64)>,
+    runner: &dyn StepRunner,
+) -> Result<String, String> {
+    let mut words = Vec::new();
+    if let Some((size_kib, node, before, added)) = pages {
+        push(
+            j,
+            entry,
+            Taken::Hugepages {
+                size_kib,
+                node,
+                before,
+                added,
+            },
+        )?;
+        take::hugepages(root, size_kib, node, before, added)?;
+        words.push(format!(
+            "{} MiB of hugepages reserved",
+            added * size_kib / 1024
+        ));
+    }
+    if !devices.is_empty() {
+        let planned = devices
+            .iter()
+            .map(|a| {
+                (
+                    a.to_string(),
+                    host.device(*a).and_then(|d| d.driver.clone()),
+                )
+            })
+            .collect();
+        push(j, entry, Taken::Devices { devices: planned })?;
+        let got = take::devices(root, host, devices, runner)?;
+        if let Some(Taken::Devices { devices }) = last_taken(entry) {
+            *devices = got;
+        }
+        j.save(entry).map_err(|e| e.to_string())?;
+        words.push(format!(
+            "{} taken from the host",
+            devices
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if req.settings.isolate_cpus {
+        push(j, entry, Taken::Cpus { units: vec![] })?;
+        match take::cpus(r, &req.pinned_cpus, runner)? {
+            Some(units) => {
+                if let Some(Taken::Cpus { units: u }) = last_taken(entry) {
+                    *u = units;
+                }
+                j.save(entry).map_err(|e| e.to_string())?;
+                words.push(format!(
+                    "host kept off CPUs {}",
+                    passage_core::root::format_cpu_list(&req.pinned_cpus)
+                ));
+            }
+            None => {
+                words.push("CPU isolation skipped (needs systemd as init and pinned vCPUs)".into())
+            }
+        }
+    }
+    Ok(if words.is_empty() {
+        "nothing to take".into()
+    } else {
+        words.join(", ")
+    })
+}
+
+/// Gives back everything `entry`'s session took, newest first. Returns what failed.
+fn give_back(root: &Path, entry: &Entry, runner: &dyn StepRunner) -> Vec<String> {
+    let Change::Session(s) = &entry.change else {
+        return vec![];
+    };
+    s.taken
+        .iter()
+        .rev()
+        .filter_map(|t| take::give(root, t, runner).err())
+        .collect()
+}
+
+/// Ends a session: marks it Undoing, gives everything back, marks it Undone (or leaves it
+/// Applied with what failed, for another try).
+fn end(
+    j: &Journal,
+    root: &Path,
+    mut entry: Entry,
+    runner: &dyn StepRunner,
+    why: &str,
+) -> Result<String, String> {
+    entry.state = State::Undoing;
+    j.save(&entry).map_err(|e| e.to_string())?;
+    let failed = give_back(root, &entry, runner);
+    entry.state = if failed.is_empty() {
+        State::Undone
+    } else {
+        State::Applied
+    };
+    j.save(&entry).map_err(|e| e.to_string())?;
+    if failed.is_empty() {
+        Ok(format!(
+            "{} ended ({why}); everything it took is back",
+            entry.summary.split(':').next().unwrap_or("Session")
+        ))
+    } else {
+        Err(format!(
+            "could not give back: {} (passagectl undo {} tries again)",
+            failed.join("; "),
+            entry.id
+        ))
+    }
+}
+
+/// libvirt's `release`: ends the VM's open session, if it has one.
+pub fn release(root: &Path, vm: &str, runner: &dyn StepRunner) -> Result<String, String> {
+    let j = Journal::new(root);
+    match open_sessions(&j).into_iter().find(|(_, s)| s.vm == vm) {
+        Some((e, _)) => end(&j, root, e, runner, "the VM stopped"),
+        None => Ok(format!(
+            "the VM \"{vm}\" has no session; nothing to give back"
+        )),
+    }
+}
+
+/// Undo of a session from History: refused while the VM still holds the devices.
+pub fn undo(
+    j: &Journal,
+    entry: Entry,
+    s: Session,
+    runner: &dyn StepRunner,
+) -> Result<String, JournalError> {
+    let root = j.root().to_path_buf();
+    if let Some(pid) = vm_process(&root, &s.vm) {
+        return Err(JournalError::Host(format!(
+            "the VM \"{}\" is still running (QEMU, PID {pid}); shut it down and its session ends by itself",
+            s.vm
+        )));
+    }
+    end(j, &root, entry, runner, "undone").map_err(JournalError::Host)
+}
+
+/// The VM's QEMU process, from libvirt's pid file, when it is alive.
+fn vm_process(root: &Path, vm: &str) -> Option<u32> {
+    let r = Root::new(root).ok()?;
+    let pid: u32 = r.read_dec(&format!("/run/libvirt/qemu/{vm}.pid"))?;
+    r.exists(&format!("/proc/{pid}")).then_some(pid)
+}
+
+/// Finishes sessions left half done: one being taken or given back when the helper stopped,
+/// and one whose VM is gone without a release. After a restart there is nothing to give back
+/// (the kernel forgot it all); they are only marked. Returns what was done, in words.
+pub fn recover(root: &Path, runner: &dyn StepRunner) -> Vec<String> {
+    let Ok(r) = Root::new(root) else {
+        return vec![];
+    };
+    let j = Journal::new(root);
+    let now_boot = boot_id(&r);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    for (mut e, s) in open_sessions(&j) {
+        if s.boot_id != now_boot {
+            e.state = State::Undone;
+            let _ = j.save(&e);
+            out.push(format!(
+                "session {} of \"{}\" ended with the last boot",
+                e.id, s.vm
+            ));
+            continue;
+        }
+        let stale = match e.state {
+            State::Applied => {
+                now.saturating_sub(e.created) > STALE_AFTER_SECS
+                    && vm_process(root, &s.vm).is_none()
+            }
+            _ => true,
+        };
+        if stale {
+            let id = e.id.clone();
+            match end(&j, root, e, runner, "found unfinished") {
+                Ok(_) => out.push(format!(
+                    "session {id} of \"{}\" was unfinished; everything it took is back",
+                    s.vm
+                )),
+                Err(why) => out.push(format!("session {id} of \"{}\": {why}", s.vm)),
+            }
+        }
+    }
+    out
+}
+
+/// Open sessions, for `passagectl sessions`: id, VM, state and what each took.
+pub fn list(root: &Path) -> Vec<(String, String, String, Vec<Taken>)> {
+    open_sessions(&Journal::new(root))
+        .into_iter()
+        .map(|(e, s)| (e.id, s.vm, e.state.name().to_string(), s.taken))
+        .collect()
+}
