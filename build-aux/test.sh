@@ -35,11 +35,11 @@ stage "meson: data files validated, meson install layout, flatpak manifest"
 build-aux/check-install.sh
 build-aux/check-flatpak.sh
 
-stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d, the helper verbs' arguments), ${PASSAGE_FUZZ_SECONDS:-20}s each"
+stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d, the helper verbs' arguments, libvirt's hook input), ${PASSAGE_FUZZ_SECONDS:-20}s each"
 command -v cargo-fuzz >/dev/null || cargo install --locked -q cargo-fuzz
 # cargo fuzz wants nightly features; the one toolchain here is stable, which allows them so.
 export RUSTC_BOOTSTRAP=1
-for t in cmdline boot_config modprobe verb_args; do
+for t in cmdline boot_config modprobe verb_args hook_input; do
   corpus=$(mktemp -d)
   (cd fuzz && cargo fuzz run -O "$t" "$corpus" "seeds/$t" -- -max_total_time="${PASSAGE_FUZZ_SECONDS:-20}" 2>&1 | grep -E '^Done|panicked|SUMMARY|ERROR') || true
   rm -rf "$corpus"

@@ -81,6 +81,7 @@ fn done(r: zbus::Result<(String, String)>) -> Result<(), ExitCode> {
 
 pub fn apply(
     gpu: Option<String>,
+    running: bool,
     add: Vec<String>,
     remove: Vec<String>,
     vfio: Vec<String>,
@@ -96,7 +97,11 @@ pub fn apply(
     let result = if let Some(g) = gpu {
         // The whole host setup for one GPU: one change, one authorization, one undo. The
         // helper checks the card on the host it serves, and names what is wrong.
-        done(with_progress(&proxy, proxy.configure_gpu(&g)))
+        if running {
+            done(with_progress(&proxy, proxy.configure_gpu_sessions(&g)))
+        } else {
+            done(with_progress(&proxy, proxy.configure_gpu(&g)))
+        }
     } else if !vfio.is_empty() {
         done(with_progress(&proxy, proxy.configure_vfio(&strs(&vfio))))
     } else if let Some(h) = host_display {
@@ -162,6 +167,45 @@ pub fn history(json: bool) -> ExitCode {
         }
         Err(e) => report(e),
     }
+}
+
+/// Sessions open now: history entries of libvirt's hook that hold something.
+pub fn sessions(json: bool) -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let rows = match block_on(proxy.history()) {
+        Ok(rows) => rows,
+        Err(e) => return report(e),
+    };
+    let open: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.verb == "vm-session")
+        .filter(|r| matches!(r.state.name(), "applying" | "applied" | "undoing"))
+        .collect();
+    if json {
+        let v: Vec<_> = open
+            .iter()
+            .map(|r| serde_json::json!({"id": r.id, "created": r.created, "summary": r.summary, "state": r.state.name()}))
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    if open.is_empty() {
+        outln!("No VM holds anything of the host now.");
+    }
+    for r in open {
+        outln!("{}  {:<9} {}", r.id, r.state.name(), r.summary);
+        outln!(
+            "        given back when the VM stops (or `passagectl undo {}` once it is off)",
+            r.id
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn simple(call: impl FnOnce(&Helper1Proxy<'static>) -> zbus::Result<String>) -> ExitCode {

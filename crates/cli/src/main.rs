@@ -37,6 +37,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use passage_core::host::PciAddress;
 use passage_core::plan::{self, Intent};
+use passage_core::vm::session::GpuMode;
 use passage_core::{check, Host, Root};
 
 #[derive(Parser)]
@@ -103,6 +104,12 @@ enum Cmd {
         #[arg(long)]
         override_host: bool,
     },
+    /// VMs holding what their session took (the card, hugepages, CPUs), and what will be given
+    /// back when each stops
+    Sessions {
+        #[arg(long)]
+        json: bool,
+    },
     /// Give devices back to their own drivers, through the helper
     Restore {
         #[arg(required = true, value_name = "ADDRESS")]
@@ -163,6 +170,10 @@ struct ChangeArgs {
     /// Keep the host's desktop on this GPU
     #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
     host_display: Option<String>,
+    /// With --gpu: `boot` (on vfio-pci from boot on) or `running` (lent to VMs while they run,
+    /// through libvirt's hook)
+    #[arg(long, value_name = "MODE", value_parser = ["boot", "running"], requires = "gpu")]
+    gpu_mode: Option<String>,
 }
 
 /// A command as a shell script line: each option with its value on a line, quoted where needed.
@@ -342,9 +353,14 @@ fn main() -> ExitCode {
                     remove,
                     vfio,
                     host_display,
+                    gpu_mode,
                 },
             json,
         } => {
+            let mode = gpu_mode
+                .as_deref()
+                .and_then(GpuMode::from_word)
+                .unwrap_or_default();
             let addr = |s: &str| s.parse::<PciAddress>();
             let (opened, host) = match scan_root(&root) {
                 Ok(x) => x,
@@ -352,7 +368,9 @@ fn main() -> ExitCode {
             };
             let result = if let Some(g) = gpu {
                 match addr(&g) {
-                    Ok(a) => plan::for_gpu(&opened.root, &host, a),
+                    Ok(a) => {
+                        plan::for_gpu_mode(&opened.root, &host, a, mode, plan::hook::DEFAULT_HELPER)
+                    }
                     Err(e) => return fail(e),
                 }
             } else {
@@ -390,8 +408,13 @@ fn main() -> ExitCode {
                     remove,
                     vfio,
                     host_display,
+                    gpu_mode,
                 },
-        } => helper::apply(gpu, add, remove, vfio, host_display),
+        } => {
+            let running = gpu_mode.as_deref() == Some("running");
+            helper::apply(gpu, running, add, remove, vfio, host_display)
+        }
+        Cmd::Sessions { json } => helper::sessions(json),
         Cmd::Undo { id } => helper::undo(&id),
         Cmd::Hugepages {
             count,

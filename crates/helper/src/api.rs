@@ -70,6 +70,10 @@ pub trait Helper1 {
     /// as one change (one authorization, one Undo). Returns (change id, summary).
     fn configure_gpu(&self, gpu: &str) -> zbus::Result<(String, String)>;
 
+    /// The same card lent to VMs only while they run: the IOMMU arguments, the desktop kept
+    /// off the card, and libvirt's hook (no boot-time binding). Returns (change id, summary).
+    fn configure_gpu_sessions(&self, gpu: &str) -> zbus::Result<(String, String)>;
+
     /// Binds these devices (a whole IOMMU group) to vfio-pci from boot on.
     fn configure_vfio(&self, devices: &[&str]) -> zbus::Result<(String, String)>;
 
@@ -134,6 +138,12 @@ pub async fn apply_intent(
             proxy.configure_vfio(&devices).await
         }
         Intent::HostDisplay { gpu } => proxy.configure_host_display(&gpu.to_string()).await,
+        // Parts of "lend the card while VMs run", which only comes whole (one authorization,
+        // the helper's own path in the hook).
+        Intent::DesktopOff { gpu } => proxy.configure_gpu_sessions(&gpu.to_string()).await,
+        Intent::SessionHook => Err(zbus::Error::Failure(
+            "libvirt's hook is installed with the card it lends (ConfigureGpuSessions)".into(),
+        )),
     }
 }
 

@@ -309,6 +309,47 @@ impl Helper {
         .await
     }
 
+    /// The card lent to VMs while they run (libvirt's hook takes and gives back its group):
+    /// the same card rules as [`Self::configure_gpu`], no boot-time binding. The hook runs this
+    /// very program.
+    async fn configure_gpu_sessions(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        gpu: String,
+    ) -> fdo::Result<(String, String)> {
+        let gpu = address_arg(&gpu)?;
+        let host = self.scan().await?;
+        let group = host
+            .vm_gpu(gpu)
+            .map(|g| host.endpoints(&g.devices))
+            .map_err(|r| fdo::Error::InvalidArgs(r.words(&host)))?;
+        plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
+        let helper = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_string))
+            .ok_or_else(|| {
+                fdo::Error::Failed("the helper cannot tell where it is installed".into())
+            })?;
+        let uid =
+            authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
+        self.apply_plan(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-gpu-sessions",
+            move |r, host| {
+                plan::for_gpu_mode(
+                    r,
+                    host,
+                    gpu,
+                    passage_core::vm::session::GpuMode::WhileRunning,
+                    &helper,
+                )
+            },
+        )
+        .await
+    }
+
     async fn configure_vfio(
         &self,
         #[zbus(header)] hdr: Header<'_>,

@@ -164,7 +164,7 @@ fn copy_unversioned(root: &Root, plan: &mut Plan) -> Result<(), PlanError> {
 
 /// A script Passage writes for another tool to run (grub-mkconfig, kernel-install): an
 /// executable file, or `None` when it is there already.
-fn script_change(
+pub(crate) fn script_change(
     root: &Root,
     path: &str,
     text: String,
@@ -422,7 +422,7 @@ fn grub_quote(s: &str) -> String {
 }
 
 /// Quotes for a POSIX shell word.
-fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 

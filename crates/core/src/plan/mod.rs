@@ -11,6 +11,7 @@ pub mod display;
 pub mod fallback;
 pub mod grubenv;
 pub mod guard;
+pub mod hook;
 pub mod regen;
 pub mod vfio;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 use crate::root::Root;
+use crate::vm::session::GpuMode;
 
 pub use args::Arg;
 
@@ -242,6 +244,10 @@ pub enum Intent {
     VfioAtBoot { devices: Vec<PciAddress> },
     /// Keep the host's desktop on this GPU (X11 BusID), away from the passed-through one.
     HostDisplay { gpu: PciAddress },
+    /// Keep GNOME's Wayland compositor off this card's group (the card stays with the host).
+    DesktopOff { gpu: PciAddress },
+    /// libvirt's hook, which lends cards to VMs while they run ([`hook::DEFAULT_HELPER`]).
+    SessionHook,
 }
 
 /// Plans `intent` on the host below `root`.
@@ -261,6 +267,8 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
         }
         Intent::VfioAtBoot { devices } => vfio::plan(root, host, devices),
         Intent::HostDisplay { gpu } => display::plan(root, host, *gpu),
+        Intent::DesktopOff { gpu } => hook::desktop_plan(root, host, *gpu),
+        Intent::SessionHook => hook::plan(root, hook::DEFAULT_HELPER),
     }
 }
 
@@ -268,6 +276,16 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
 /// order they apply: the IOMMU on, the group's devices on vfio-pci, and the host's desktop kept
 /// on another GPU where it needs telling. Front ends send each one to the helper's matching verb.
 pub fn gpu_intents(host: &Host, gpu: PciAddress) -> Result<Vec<Intent>, PlanError> {
+    gpu_intents_for(host, gpu, GpuMode::AtBoot)
+}
+
+/// [`gpu_intents`] for a GPU mode: *while the VM runs* plans no boot-time binding but keeps
+/// the desktop off the card and installs libvirt's hook, which lends it to VMs.
+pub fn gpu_intents_for(
+    host: &Host,
+    gpu: PciAddress,
+    mode: GpuMode,
+) -> Result<Vec<Intent>, PlanError> {
     let dev = host.device(gpu).ok_or_else(|| {
         PlanError::Device(tr_f(
             "there is no PCI device {dev} on this host; `passagectl scan` lists the devices",
@@ -284,9 +302,15 @@ pub fn gpu_intents(host: &Host, gpu: PciAddress) -> Result<Vec<Intent>, PlanErro
         add: crate::check::iommu_arguments(host.cpu.vendor_kind),
         remove: vec![],
     }];
-    out.push(Intent::VfioAtBoot {
-        devices: host.endpoints(&group.devices),
-    });
+    match mode {
+        GpuMode::AtBoot => out.push(Intent::VfioAtBoot {
+            devices: host.endpoints(&group.devices),
+        }),
+        GpuMode::WhileRunning => {
+            out.push(Intent::DesktopOff { gpu });
+            out.push(Intent::SessionHook);
+        }
+    }
     // The desktop stays on another GPU when there is one.
     if let Some(other) = host
         .gpus()
@@ -308,9 +332,24 @@ pub fn gpu_intents(host: &Host, gpu: PciAddress) -> Result<Vec<Intent>, PlanErro
 /// Everything the host needs to hand `gpu`'s IOMMU group to VMs from boot on: the plans of
 /// [`gpu_intents`], merged.
 pub fn for_gpu(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError> {
+    for_gpu_mode(root, host, gpu, GpuMode::AtBoot, hook::DEFAULT_HELPER)
+}
+
+/// [`for_gpu`] for a GPU mode; `helper` is the program libvirt's hook runs (the helper passes
+/// its own path).
+pub fn for_gpu_mode(
+    root: &Root,
+    host: &Host,
+    gpu: PciAddress,
+    mode: GpuMode,
+    helper: &str,
+) -> Result<Plan, PlanError> {
     let mut out = Plan::default();
-    for intent in gpu_intents(host, gpu)? {
-        out.merge(plan(root, host, &intent)?);
+    for intent in gpu_intents_for(host, gpu, mode)? {
+        out.merge(match intent {
+            Intent::SessionHook => hook::plan(root, helper)?,
+            other => plan(root, host, &other)?,
+        });
     }
     if !out.is_empty() {
         out.notes

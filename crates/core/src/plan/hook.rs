@@ -1,0 +1,100 @@
+//! "While the VM runs": the host keeps the card and lends it to VMs through libvirt's hook.
+//! Host setup then plans the IOMMU arguments, keeping the desktop off the card (X11's BusID
+//! where the host needs telling, mutter's `mutter-device-ignore` udev tag for GNOME on
+//! Wayland) and the hook's dispatcher; never a boot-time binding.
+
+use super::fallback::{script_change, sh_quote};
+use super::{change, read_text, Plan, PlanError, Step};
+use crate::host::{Host, PciAddress};
+use crate::i18n::{tr, tr_f};
+use crate::root::Root;
+
+/// libvirt runs every executable in this directory, in name order, for each QEMU domain event
+/// (libvirt ≥ 6.5; the daemon looks for hooks when it starts).
+pub const DISPATCHER: &str = "/etc/libvirt/hooks/qemu.d/50-passage";
+
+/// Where the helper is installed by default (meson's libexecdir with prefix /usr).
+pub const DEFAULT_HELPER: &str = "/usr/libexec/passage-helper";
+
+/// The udev rule that keeps GNOME's compositor off the card.
+pub const MUTTER_RULE: &str = "/etc/udev/rules.d/61-passage-mutter-ignore.rules";
+
+/// The dispatcher: hands every call to the helper, which acts only for session VMs.
+pub fn dispatcher(helper: &str) -> String {
+    format!(
+        "#!/bin/sh\n\
+         # Written by Passage: lends the graphics card to VMs that ask for it while they run\n\
+         # (and reserves their hugepages), then gives it back. Domains without Passage's\n\
+         # session settings are left alone. Remove it with Undo in Passage (History).\n\
+         exec {} hook \"$@\"\n",
+        sh_quote(helper)
+    )
+}
+
+/// A rule per DRM device of the card's group: mutter (GNOME 44 and later) ignores devices
+/// with the tag, so the desktop never opens the card it must give up.
+pub fn mutter_rule(devices: &[PciAddress]) -> String {
+    let mut s =
+        String::from("# Written by Passage: GNOME's compositor leaves these cards to VMs.\n");
+    for a in devices {
+        s.push_str(&format!(
+            "SUBSYSTEM==\"drm\", KERNEL==\"card[0-9]*\", KERNELS==\"{a}\", TAG+=\"mutter-device-ignore\"\n"
+        ));
+    }
+    s
+}
+
+/// The dispatcher, and the daemon restart that makes libvirt see it (where systemd runs
+/// libvirt; elsewhere a note says which daemon to restart).
+pub fn plan(root: &Root, helper: &str) -> Result<Plan, PlanError> {
+    let mut out = Plan::default();
+    if let Some(c) = script_change(
+        root,
+        DISPATCHER,
+        dispatcher(helper),
+        tr("libvirt hook: lend the card to VMs while they run"),
+    )? {
+        out.changes.push(c);
+    }
+    if root.exists("/run/systemd/system") {
+        out.steps.push(Step::new(
+            &[
+                "systemctl",
+                "try-restart",
+                "libvirtd.service",
+                "virtqemud.service",
+            ],
+            &tr("restart libvirt's daemon so that it reads the hook (running VMs keep running)"),
+        ));
+    } else {
+        out.notes.push(tr("libvirt reads its hooks when it starts: restart libvirtd (or virtqemud, on hosts with libvirt's modular daemons) before starting a VM."));
+    }
+    Ok(out)
+}
+
+/// Keeps GNOME on Wayland off the card's group.
+pub fn desktop_plan(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError> {
+    let group = host
+        .group_of(gpu)
+        .map(|g| host.endpoints(&g.devices))
+        .unwrap_or_else(|| vec![gpu]);
+    let cards: Vec<PciAddress> = group
+        .into_iter()
+        .filter(|a| host.device(*a).is_some_and(|d| d.is_gpu()))
+        .collect();
+    let before = read_text(root, MUTTER_RULE)?.map(|b| b.0);
+    let mut out = Plan::default();
+    if let Some(c) = change(
+        MUTTER_RULE,
+        before.as_deref(),
+        Some(mutter_rule(&cards).into_bytes()),
+        tr_f(
+            "keep GNOME's desktop off {dev}",
+            &[("dev", &gpu.to_string())],
+        ),
+    ) {
+        out.changes.push(c);
+        out.notes.push(tr("KDE Plasma on Wayland has no such setting by device address: if it opens the card, log out before starting the VM (Passage refuses the start and names the program)."));
+    }
+    Ok(out)
+}
