@@ -76,10 +76,10 @@ fn devices_to_take(
     if all.is_empty() {
         return Ok(all);
     }
-    passage_core::plan::vfio::check_group(host, &all, false).map_err(|e| e.to_string())?;
     if let Some(a) = all.iter().find(|a| host.is_host_display(**a)) {
-        return Err(format!("{a} shows the host's screen; the VM cannot take it while the desktop runs on it (connect the monitor to the other graphics card)"));
+        return Err(format!("{a} shows the host's screen (it is the boot display or a monitor is connected to it); the VM cannot take it while the desktop runs on it: connect the monitor to the other graphics card"));
     }
+    passage_core::plan::vfio::check_group(host, &all, false).map_err(|e| e.to_string())?;
     for (e, s) in open_sessions(j) {
         if let Some(d) = taken_devices(&s)
             .iter()
