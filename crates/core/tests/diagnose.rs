@@ -87,6 +87,18 @@ fn the_subject_is_named() {
         (d.cause, d.subject.as_deref()),
         (Cause::DeviceBusy, Some("gaming"))
     );
+    // Passage's hook, as libvirt relays it: the process that holds the card, the VM that has it.
+    let d = explain("Hook script execution failed: internal error: Child process (/etc/libvirt/hooks/qemu.d/50-passage l3s prepare begin -) unexpected exit status 1: passage: the graphics card is in use on the host: card-holder (PID 437) has /dev/dri/card1 open. Close those programs");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::DeviceBusy, Some("card-holder (PID 437)"))
+    );
+    assert!(d.title.contains("card-holder (PID 437)"), "{}", d.title);
+    let d = explain("unexpected exit status 1: passage: 0000:0a:00.0 is lent to the VM \"win11\" (session 000004); shut that VM down first");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::DeviceBusy, Some("win11"))
+    );
     let d = explain("Requested operation is not valid: network 'default' is not active");
     assert_eq!(d.subject.as_deref(), Some("default"));
     let d = explain("Device 0000:0b:00.0 not found: could not access /sys/bus/pci/devices/0000:0b:00.0/config: No such file or directory");

@@ -117,6 +117,9 @@ const RULES: &[Rule] = &[
             &["failed to unbind pci device"],
             &["still holds"],
             &["held by"],
+            // Passage's own hook (passage-helper hook), as libvirt relays it.
+            &["is in use on the host"],
+            &["is lent to the vm"],
         ],
     },
     Rule {
@@ -141,6 +144,8 @@ const RULES: &[Rule] = &[
             &["hugetlbfs", "cannot allocate memory"],
             &["hugepage", "cannot allocate memory"],
             &["hugepages", "short"],
+            &["pages of", "this host can spare"],
+            &["of hugepages are needed"],
             &["memlock"],
             &["locked memory limit"],
             &["os_mem_prealloc"],
@@ -275,6 +280,23 @@ fn network_name(text: &str) -> Option<String> {
 
 /// What libvirt says holds a device: "in use by driver QEMU, domain win10".
 fn holder(text: &str) -> Option<String> {
+    // Passage's hook: "NAME (PID N) has /dev/dri/card1 open", "lent to the VM \"NAME\"".
+    if let Some(i) = text.find(" (PID ") {
+        let name = text[..i].rsplit([' ', ':', ',']).next().unwrap_or("");
+        let pid: String = text[i + 6..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if !name.is_empty() && !pid.is_empty() {
+            return Some(format!("{name} (PID {pid})"));
+        }
+    }
+    if let Some(i) = text.find("lent to the VM \"") {
+        let name: String = text[i + 16..].chars().take_while(|c| *c != '"').collect();
+        if !name.is_empty() {
+            return Some(name);
+        }
+    }
     let i = text.find("domain ")?;
     let name: String = text[i + 7..]
         .chars()
