@@ -11,6 +11,7 @@ use clap::Subcommand;
 use passage_core::host::PciAddress;
 use passage_core::vm::devices::{choose, parse_usb, DeviceChoice, PassthroughEdit};
 use passage_core::vm::draft::{Draft, Storage, POOL, POOL_PATH};
+use passage_core::vm::session::{GpuMode, SessionSettings};
 use passage_core::vm::{Domain, VmSpec};
 use passage_core::Host;
 use passage_virt::Hypervisor;
@@ -93,6 +94,31 @@ pub enum VmCmd {
         /// A USB device to take out by vendor:product (repeatable)
         #[arg(long, value_name = "VVVV:PPPP")]
         remove_usb: Vec<String>,
+        /// Print the edited XML and define nothing
+        #[arg(long)]
+        print: bool,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
+    /// Set what happens on the host while a VM runs (kept in Passage's metadata, read by
+    /// libvirt's hook); takes effect at its next start
+    Set {
+        /// The VM's name in libvirt
+        #[arg(required_unless_present = "xml", conflicts_with = "xml")]
+        name: Option<String>,
+        /// Edit a domain XML file: the result is printed, nothing is written
+        #[arg(long, value_name = "FILE")]
+        xml: Option<PathBuf>,
+        /// `boot`: the card is on vfio-pci from boot on; `running`: lent to the VM while it runs
+        #[arg(long, value_name = "MODE", value_parser = ["boot", "running"])]
+        gpu_mode: Option<String>,
+        /// Reserve the VM's hugepages when it starts and free them when it stops (on), or back
+        /// its memory with ordinary pages (off)
+        #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+        hugepages: Option<String>,
+        /// Keep the host's processes off the VM's pinned CPUs while it runs (systemd hosts)
+        #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+        isolate_cpus: Option<String>,
         /// Print the edited XML and define nothing
         #[arg(long)]
         print: bool,
@@ -269,6 +295,24 @@ pub fn run(cmd: VmCmd) -> ExitCode {
                 &conn,
             )
             .unwrap_or_else(Failed::exit)
+        }
+        VmCmd::Set {
+            name,
+            xml,
+            gpu_mode,
+            hugepages,
+            isolate_cpus,
+            print,
+            conn,
+        } => {
+            let on = |v: &Option<String>| v.as_deref().map(|v| v == "on");
+            let want = SessionChoice {
+                gpu_mode: gpu_mode.as_deref().and_then(GpuMode::from_word),
+                hugepages: on(&hugepages),
+                isolate_cpus: on(&isolate_cpus),
+            };
+            set_session(name.as_deref(), xml.as_deref(), want, print, &conn)
+                .unwrap_or_else(Failed::exit)
         }
         VmCmd::Serve { conn } => {
             let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
@@ -514,6 +558,72 @@ fn edit(
         }
         Some(_) => outln!("VM {}: nothing to change.", e.name),
         None => out!("{summary}(from a file: nothing written; --print shows the edited XML)\n"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `vm set` changes (`None`: as it is).
+struct SessionChoice {
+    gpu_mode: Option<GpuMode>,
+    hugepages: Option<bool>,
+    isolate_cpus: Option<bool>,
+}
+
+fn set_session(
+    name: Option<&str>,
+    file: Option<&Path>,
+    want: SessionChoice,
+    print: bool,
+    conn: &ConnectArg,
+) -> Result<ExitCode, Failed> {
+    let (xml, libvirt) = domain_xml(name, file, conn)?;
+    let d = passage_core::vm::Domain::read(&xml).map_err(bad)?;
+    let mut s = SessionSettings::of(&d);
+    if let Some(m) = want.gpu_mode {
+        s.gpu_mode = m;
+    }
+    if let Some(h) = want.hugepages {
+        s.hugepages = h;
+    }
+    if let Some(i) = want.isolate_cpus {
+        s.isolate_cpus = i;
+    }
+    if s.isolate_cpus && d.vcpu_pins.is_empty() {
+        return Err(bad(format!("VM {}: CPU isolation keeps the host off the VM's pinned CPUs, but its vCPUs are not pinned; pin them first (virt-manager, or a new VM from Passage)", d.name)));
+    }
+    let edited =
+        passage_core::vm::session_edit::set_session(&xml, &s, want.hugepages).map_err(bad)?;
+    if print {
+        out!("{edited}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let words = format!(
+        "GPU mode {}, hugepages {}, CPU isolation {}",
+        if s.gpu_mode == GpuMode::WhileRunning {
+            "while the VM runs"
+        } else {
+            "at boot"
+        },
+        if s.hugepages {
+            "reserved at start"
+        } else {
+            "not reserved at start"
+        },
+        if s.isolate_cpus { "on" } else { "off" }
+    );
+    match libvirt {
+        Some(h) if edited != xml => {
+            h.define(&edited).map_err(refused)?;
+            outln!("VM {}: {words}; from its next start.", d.name);
+            if s.gpu_mode == GpuMode::WhileRunning {
+                outln!("The card is lent through libvirt's hook: set the host up with `passagectl apply --gpu ADDRESS --gpu-mode running` if it is not yet.");
+            }
+        }
+        Some(_) => outln!("VM {}: nothing to change ({words}).", d.name),
+        None => outln!(
+            "VM {}: {words} (from a file: nothing written; --print shows the edited XML)",
+            d.name
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -293,3 +293,60 @@ fn vm_edit_defines_through_libvirt() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no VM named"), "{}", stderr(&o));
 }
+
+#[test]
+fn vm_set_writes_the_session_settings_the_hook_reads() {
+    use passage_core::vm::session::{session_request, GpuMode, SessionSettings};
+    use passage_core::vm::Domain;
+    // A domain virt-install made (no Passage metadata, no memoryBacking).
+    let file = libvirt_data("virt-install-kvm-win10.xml");
+    let path = file.to_str().expect("path");
+    let before = std::fs::read_to_string(&file).expect("read");
+    let o = passagectl(&[
+        "vm",
+        "set",
+        "--xml",
+        path,
+        "--gpu-mode",
+        "running",
+        "--hugepages",
+        "on",
+        "--print",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let edited = stdout(&o);
+    passage_testkit::valid_domain(&edited);
+    let d = Domain::read(&edited).expect("domain");
+    assert_eq!(SessionSettings::of(&d).gpu_mode, GpuMode::WhileRunning);
+    assert!(d.hugepages && SessionSettings::of(&d).hugepages);
+    let req = session_request(&d.name, edited.as_bytes())
+        .expect("read")
+        .expect("session");
+    assert_eq!(req.devices, d.host_pci());
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        before,
+        "the file is not written"
+    );
+    // CPU isolation needs pinned vCPUs: refused with why, exit 2.
+    let o = passagectl(&["vm", "set", "--xml", path, "--isolate-cpus", "on"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("not pinned"), "{}", stderr(&o));
+    let o = passagectl(&["vm", "set", "--xml", path, "--gpu-mode", "sometimes"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn vm_set_defines_through_libvirt() {
+    let o = passagectl(&[
+        "vm",
+        "set",
+        "test",
+        "--connect",
+        "test:///default",
+        "--gpu-mode",
+        "running",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("while the VM runs"), "{}", stdout(&o));
+}

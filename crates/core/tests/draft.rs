@@ -248,3 +248,45 @@ fn device_choices_parse_once_from_text() {
         assert!(DeviceChoice::parse(k, v).is_err(), "{k}={v}");
     }
 }
+
+#[test]
+fn the_gpu_mode_chosen_in_the_wizard_is_what_libvirts_hook_reads() {
+    use passage_core::vm::session::{session_request, GpuMode};
+    let (h, _d) = host();
+    let mut d = tutorial_draft(&h);
+    for (k, v) in [("gpu-mode", "running"), ("isolate-cpus", "on")] {
+        d.set_text(&h, k, v)
+            .unwrap_or_else(|e| panic!("{k}={v}: {e}"));
+    }
+    assert!(d.set_text(&h, "gpu-mode", "sometimes").is_err());
+    let spec = d.spec(&h).expect("spec");
+    assert_eq!(spec.session.gpu_mode, GpuMode::WhileRunning);
+    assert!(
+        spec.session.hugepages,
+        "hugepages are reserved at start in this mode"
+    );
+    let xml = spec.to_xml().expect("xml");
+    passage_testkit::valid_domain(&xml);
+    let req = session_request("win10", xml.as_bytes())
+        .expect("read")
+        .expect("a session VM");
+    let group: Vec<PciAddress> = d
+        .gpu
+        .as_ref()
+        .map(|s| s.devices.clone())
+        .unwrap_or_default();
+    assert!(
+        group.iter().all(|a| req.devices.contains(a)),
+        "{:?} in {:?}",
+        group,
+        req.devices
+    );
+    assert_eq!(req.hugepages.map(|h| h.0), Some(16 * 1024 * 1024));
+    assert!(req.settings.isolate_cpus && !req.pinned_cpus.is_empty());
+    // At boot (the default): the hook has nothing to do for it.
+    d.set_text(&h, "gpu-mode", "boot").expect("boot");
+    let xml = d.spec(&h).expect("spec").to_xml().expect("xml");
+    assert!(session_request("win10", xml.as_bytes())
+        .expect("read")
+        .is_some_and(|r| r.devices.is_empty() && r.hugepages.is_none()));
+}

@@ -86,5 +86,6 @@ pub fn tutorial_gaming(host: &Host) -> VmSpec {
         hyperv: passage_core::vm::tuning::windows_set(None),
         topoext: false,
         boot_menu: true,
+        session: Default::default(),
     }
 }

@@ -3,6 +3,7 @@
 //! action, `passagectl vm new --set`), and the [`VmSpec`] it makes. The app's wizard and
 //! `passagectl vm new` share all of it, so they make the same VM.
 
+use super::session::{GpuMode, SessionSettings};
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 
@@ -77,6 +78,10 @@ pub enum Choice {
     Tpm(bool),
     PinCpus(bool),
     Hugepages(bool),
+    /// When the card goes to vfio-pci: from boot on, or only while the VM runs.
+    GpuMode(GpuMode),
+    /// Keep the host's processes off the VM's pinned CPUs while it runs.
+    IsolateCpus(bool),
     KvmHidden(bool),
     Hyperv(bool),
     AddPci(PciAddress),
@@ -106,6 +111,8 @@ pub const FIELDS: &[&str] = &[
     "tpm",
     "pin-cpus",
     "hugepages",
+    "gpu-mode",
+    "isolate-cpus",
     "kvm-hidden",
     "hyperv",
     "pci-add",
@@ -171,6 +178,10 @@ impl Choice {
             "tpm" => Choice::Tpm(flag(value)?),
             "pin-cpus" => Choice::PinCpus(flag(value)?),
             "hugepages" => Choice::Hugepages(flag(value)?),
+            "gpu-mode" => Choice::GpuMode(
+                GpuMode::from_word(value).ok_or_else(|| bad(tr("boot or running")))?,
+            ),
+            "isolate-cpus" => Choice::IsolateCpus(flag(value)?),
             "kvm-hidden" => Choice::KvmHidden(flag(value)?),
             "hyperv" => Choice::Hyperv(flag(value)?),
             "pci-add" => Choice::AddPci(pci(value)?),
@@ -241,6 +252,10 @@ pub struct Draft {
     pub tpm: bool,
     pub pin_cpus: bool,
     pub hugepages: bool,
+    /// When the card goes to vfio-pci; with *while the VM runs*, hugepages are reserved at
+    /// start and freed at the end.
+    pub gpu_mode: GpuMode,
+    pub isolate_cpus: bool,
     pub kvm_hidden: bool,
     pub hyperv: bool,
     /// The card and its group (from the Devices page).
@@ -288,6 +303,8 @@ impl Draft {
             tpm: secure && host.swtpm,
             pin_cpus: true,
             hugepages: true,
+            gpu_mode: GpuMode::AtBoot,
+            isolate_cpus: false,
             kvm_hidden: true,
             hyperv: true,
             gpu,
@@ -369,6 +386,8 @@ impl Draft {
                 self.tpm = on;
             }
             Choice::PinCpus(on) => self.pin_cpus = on,
+            Choice::GpuMode(m) => self.gpu_mode = m,
+            Choice::IsolateCpus(on) => self.isolate_cpus = on,
             Choice::Hugepages(on) => self.hugepages = on,
             Choice::KvmHidden(on) => self.kvm_hidden = on,
             Choice::Hyperv(on) => self.hyperv = on,
@@ -493,6 +512,11 @@ impl Draft {
         )?;
         s.purpose = self.purpose;
         s.hugepages = self.hugepages;
+        s.session = SessionSettings {
+            gpu_mode: self.gpu_mode,
+            hugepages: self.hugepages && self.gpu_mode == GpuMode::WhileRunning,
+            isolate_cpus: self.isolate_cpus && self.pin_cpus,
+        };
         if !self.pin_cpus {
             s.vcpu_pins.clear();
             s.emulator_cpuset = None;

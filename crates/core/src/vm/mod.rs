@@ -16,6 +16,7 @@ pub mod number;
 pub mod preflight;
 mod qemu;
 pub mod session;
+pub mod session_edit;
 pub mod tuning;
 pub(crate) mod xml;
 
@@ -230,6 +231,10 @@ pub struct VmSpec {
     pub topoext: bool,
     #[serde(default = "yes")]
     pub boot_menu: bool,
+    /// What happens on the host while the VM runs (GPU mode, hugepages at start, CPU
+    /// isolation), kept in Passage's metadata for libvirt's hook.
+    #[serde(default)]
+    pub session: session::SessionSettings,
 }
 
 fn yes() -> bool {
@@ -294,6 +299,12 @@ impl VmSpec {
                     "{n} MiB is outside 128 MiB – 16 TiB",
                     &[("n", &self.memory_mib.to_string())],
                 ),
+            ));
+        }
+        if self.session.hugepages && !self.hugepages {
+            return Err(err(
+                "hugepages",
+                tr("hugepages reserved at start need the VM's memory on hugepages; switch hugepages on for the VM"),
             ));
         }
         if self.hugepages && !self.memory_mib.is_multiple_of(2) {
@@ -625,6 +636,7 @@ pub fn suggest(
         topoext: host.cpu.vendor_kind == crate::host::cpu::CpuVendor::Amd
             && host.cpu.threads_per_core > 1,
         boot_menu: true,
+        session: session::SessionSettings::default(),
     };
     spec.validate()?;
     Ok(spec)

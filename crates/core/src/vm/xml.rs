@@ -38,6 +38,9 @@ pub fn render(s: &VmSpec) -> String {
         Purpose::Other => "other",
     };
     let _ = writeln!(x, "  <metadata>\n    <passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>\n      <passage:purpose>{purpose}</passage:purpose>");
+    for (k, v) in s.session.metadata() {
+        let _ = writeln!(x, "      <passage:{k}>{v}</passage:{k}>");
+    }
     for d in &s.devices_seen {
         let group = d.group.map(|g| format!(" group='{g}'")).unwrap_or_default();
         let _ = writeln!(
