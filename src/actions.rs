@@ -56,6 +56,13 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
             (|v: &str| Msg::ShowVm(v.to_string())) as fn(&str) -> Msg,
         ),
         ("edit-devices", |v: &str| Msg::EditDevices(v.to_string())),
+        (
+            "setup-mode",
+            |v: &str| match passage_core::vm::session::GpuMode::from_word(v) {
+                Some(m) => Msg::SetupMode(m),
+                None => Msg::Toast(format!("{v}: boot or running")),
+            },
+        ),
         ("edit-set", |kv: &str| {
             match parse_kv(kv, passage_core::vm::devices::DeviceChoice::parse) {
                 Ok(c) => Msg::EditSet(c),

@@ -277,6 +277,7 @@ impl Component for App {
             Msg::Undo(id) => self.setup.emit(setup::Input::Undo(id)),
             Msg::UndoAll => self.setup.emit(setup::Input::UndoAll),
             Msg::KeepBoot(id) => self.setup.emit(setup::Input::KeepBoot(id)),
+            Msg::SetupMode(m) => self.setup.emit(setup::Input::Mode(m)),
             Msg::Applied => {
                 if let (Some(st), Some(r), Some(l)) = (&self.settings, &self.report, &self.loaded) {
                     crate::restart::remember(st, l, r);

@@ -23,6 +23,8 @@ pub enum Msg {
     UndoAll,
     /// Keep a boot-time change after its restart (Host setup's After the Restart).
     KeepBoot(String),
+    /// Host setup's GPU mode (boot or running).
+    SetupMode(passage_core::vm::session::GpuMode),
     Applied,
     Undone,
     About,

@@ -549,6 +549,27 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
         app.shot("setup", &d);
         app.action("apply", None);
         app.wait_for(&["Applying is disabled on the demo host"]);
+        // The card lent while VMs run: libvirt's hook and the desktop kept off the card
+        // instead of the boot-time binding; then back.
+        app.action("setup-mode", Some("running"));
+        let d = app.wait_page(
+            "setup",
+            &[
+                "[x] | #setup-mode-running",
+                "/etc/libvirt/hooks/qemu.d/50-passage",
+                "/etc/udev/rules.d/61-passage-mutter-ignore.rules",
+            ],
+        );
+        assert!(!d.contains("/etc/modprobe.d/passage-vfio.conf"), "{d}");
+        app.shot("setup-while-running", &d);
+        app.action("setup-mode", Some("boot"));
+        app.wait_page(
+            "setup",
+            &[
+                "[x] | #setup-mode-boot",
+                "/etc/modprobe.d/passage-vfio.conf",
+            ],
+        );
 
         // Virtual machines: libvirt is not running here, and the page says what to do.
         app.action("show-page", Some("vms"));
@@ -755,8 +776,8 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         ("vm-storage", &["disk=new:128"], &["Create a new disk image", "qcow2"]),
         ("vm-name", &["name=win10", "network=bridge:br0"], &["How libvirt and the launcher call the VM", "A bridge on this computer", "SPICE display"]),
         ("vm-firmware", &[], &["Let libvirt choose", "Secure Boot", "TPM 2.0"]),
-        ("vm-cpu", &[], &["Pin the VM's CPUs", "pinned to host CPUs that share an L3 cache", "Hide the hypervisor"]),
-        ("vm-pci", &["pci-add=0000:04:00.0"], &["TU102 [GeForce RTX 2080 Ti Rev. A]", "0000:0a:00.3 · group 28", "0000:04:00.0"]),
+        ("vm-cpu", &[], &["Pin the VM's CPUs", "pinned to host CPUs that share an L3 cache", "Keep this computer off the VM's CPUs", "Hide the hypervisor"]),
+        ("vm-pci", &["pci-add=0000:04:00.0"], &["TU102 [GeForce RTX 2080 Ti Rev. A]", "0000:0a:00.3 · group 28", "When the card goes to the VM", "Only while the VM runs", "[x] | #gpu-mode-boot", "0000:04:00.0"]),
         ("vm-usb", &["evdev-add=/dev/input/by-id/usb-Corsair_Corsair_Gaming_K95_RGB_PLATINUM_Keyboard-event-kbd", "evdev-add=/dev/input/by-id/usb-Razer_Razer_DeathAdder_V2-event-mouse"], &["Keyboard and mouse", "usb-Razer_Razer_DeathAdder_V2-event-mouse"]),
         ("vm-boot", &[], &["1. Installation disc", "2. Disk", "3. Samsung Electronics Co Ltd NVMe SSD Controller", "Boot menu"]),
         ("vm-review", &[], &["win10: 16 GiB, 12 CPUs, 5 PCI device(s), 2 USB device(s), 2 disc(s)", "Bridge br0 on this computer", "SPICE display on", "The XML is valid", "Domain XML"]),
@@ -769,6 +790,16 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         let d = app.wait_page(page, want);
         app.shot(&format!("wizard-{}", page.trim_start_matches("vm-")), &d);
     }
+    // The card lent while the VM runs: the radio follows the choice (then back to at boot,
+    // the tutorial's way).
+    app.action("wizard-set", Some("gpu-mode=running"));
+    app.action("show-page", Some("vm-pci"));
+    let d = app.wait_page(
+        "vm-pci",
+        &["[x] | #gpu-mode-running", "[ ] | #gpu-mode-boot"],
+    );
+    app.shot("wizard-gpu-mode", &d);
+    app.action("wizard-set", Some("gpu-mode=boot"));
     // Boot order: the NVMe drive moves up to second; the page redraws at once.
     app.action("show-page", Some("vm-boot"));
     app.wait_page("vm-boot", &["3. Samsung"]);
@@ -857,6 +888,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         "Off",
         "What It Has",
         "0000:0a:00.0 · group 28",
+        "The card is kept for VMs from boot on",
         "16384 MiB of memory",
         "backed by hugepages",
         "12 virtual CPU(s)",

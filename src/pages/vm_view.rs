@@ -150,11 +150,13 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
             has_display = true;
         }
     }
+    g.add(&session_row(d));
     let mem = d.memory_mib.map(|m| m.to_string()).unwrap_or_default();
-    let mem_sub = if d.hugepages {
-        tr("backed by hugepages")
-    } else {
-        String::new()
+    let session = passage_core::vm::session::SessionSettings::of(d);
+    let mem_sub = match (d.hugepages, session.hugepages) {
+        (true, true) => tr("backed by hugepages, reserved when it starts"),
+        (true, false) => tr("backed by hugepages"),
+        _ => String::new(),
     };
     g.add(&row(
         &tr_f("{mib} MiB of memory", &[("mib", &mem)]),
@@ -230,4 +232,29 @@ pub fn manage(d: &Details, sender: &Sender) -> adw::PreferencesGroup {
     r.add_suffix(&del);
     g.add(&r);
     g
+}
+
+/// When the card goes to the VM, as its metadata says (the hook reads the same).
+fn session_row(d: &passage_core::vm::Domain) -> adw::ActionRow {
+    use passage_core::vm::session::{GpuMode, SessionSettings};
+    let s = SessionSettings::of(d);
+    let (title, sub) = match s.gpu_mode {
+        GpuMode::WhileRunning => (
+            tr("The card is lent while the VM runs"),
+            tr("This computer has it the rest of the time; close programs that use it before starting the VM."),
+        ),
+        GpuMode::AtBoot => (
+            tr("The card is kept for VMs from boot on"),
+            tr("Host setup binds it to vfio-pci at every start of this computer."),
+        ),
+    };
+    let sub = if s.isolate_cpus {
+        format!(
+            "{sub} {}",
+            tr("This computer keeps off the VM's CPUs while it runs.")
+        )
+    } else {
+        sub
+    };
+    row(&title, &sub)
 }

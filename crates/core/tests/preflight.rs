@@ -248,3 +248,41 @@ fn missing_media_firmware_and_a_stopped_network_are_named() {
         "{found:?}"
     );
 }
+
+#[test]
+fn hugepages_reserved_at_start_need_room_not_free_pages() {
+    use passage_core::vm::session::{GpuMode, SessionSettings};
+    use passage_core::vm::session_edit::set_session;
+    let f = Fixture::new();
+    f.free_hugepages(0);
+    let lent = SessionSettings {
+        gpu_mode: GpuMode::WhileRunning,
+        hugepages: true,
+        isolate_cpus: false,
+    };
+    // 8 GiB on a 64 GiB host: libvirt's hook reserves them at start, nothing to say.
+    let xml = set_session(
+        &f.vm("/var/lib/libvirt/images/Win10.iso"),
+        &lent,
+        Some(true),
+    )
+    .expect("set");
+    let found = f.check(&xml, &Facts::default());
+    assert!(found.is_empty(), "{found:?}");
+    // More memory than the host can spare as hugepages: said before the start, no remedy.
+    let big = xml.replace(
+        "<memory unit='MiB'>8192</memory>",
+        "<memory unit='MiB'>65536</memory>",
+    );
+    assert_ne!(big, xml);
+    let d = Domain::read(&big).expect("domain");
+    let found = check(&d, &f.host(), &f.root(), &Facts::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].cause, Cause::HugepagesShort);
+    assert!(
+        found[0].title.contains("cannot be reserved"),
+        "{}",
+        found[0].title
+    );
+    assert_eq!(found[0].remedy, None);
+}

@@ -2,6 +2,7 @@
 //! goes through the process's one system bus connection.
 
 use passage_core::i18n::tr_f;
+use passage_core::vm::session::GpuMode;
 use passage_helper::api::{self, Helper1Proxy, HistoryRow};
 
 use super::{Cmd, Target};
@@ -38,10 +39,17 @@ async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperErro
 /// Applies the target with one helper call: a card's whole setup is one change (one password
 /// prompt, one Undo). Echoes the helper's progress lines; on a failure the helper has rolled
 /// the change back.
-pub async fn apply(target: &Target, out: &relm4::Sender<Cmd>) -> Result<String, String> {
+pub async fn apply(
+    target: &Target,
+    mode: GpuMode,
+    out: &relm4::Sender<Cmd>,
+) -> Result<String, String> {
     let (_conn, p) = proxy().await.map_err(|e| e.text)?;
     let call = async {
         match target {
+            Target::Gpu(s) if mode == GpuMode::WhileRunning => {
+                p.configure_gpu_sessions(&s.gpu.to_string()).await
+            }
             Target::Gpu(s) => p.configure_gpu(&s.gpu.to_string()).await,
             Target::Intent(i) => api::apply_intent(&p, i).await,
         }

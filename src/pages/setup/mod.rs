@@ -15,6 +15,7 @@ mod helper;
 use crate::host_source::Loaded;
 use crate::logic::{self, Selection};
 use helper::{apply, history, undo, HelperError};
+use passage_core::vm::session::GpuMode;
 
 /// What the page plans for.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub enum Input {
     UndoAll,
     /// The user keeps a boot-time change after its restart: not asked about again.
     KeepBoot(String),
+    /// When the card goes to VMs: the plan is made again for that mode.
+    Mode(GpuMode),
 }
 
 #[derive(Debug)]
@@ -63,6 +66,10 @@ pub struct SetupPage {
     loaded: Option<Arc<Loaded>>,
     /// What Apply applies, once its plan is computed.
     target: Option<Target>,
+    /// For a card: kept for VMs from boot on, or lent while they run.
+    mode: GpuMode,
+    mode_group: adw::PreferencesGroup,
+    mode_radios: [gtk::CheckButton; 2],
     planned: bool,
     busy: bool,
     groups: Vec<adw::PreferencesGroup>,
@@ -160,8 +167,10 @@ impl Component for SetupPage {
         suffix.append(&refresh);
         history_group.set_header_suffix(Some(&suffix));
 
+        let (mode_group, mode_radios) = mode_group(&sender);
         let boot = boot_check::BootCard::new();
         root.add(&boot.group);
+        root.add(&mode_group);
         root.add(&apply_group);
         root.add(&progress_group);
         root.add(&history_group);
@@ -171,6 +180,9 @@ impl Component for SetupPage {
                 unreachable,
                 loaded: None,
                 target: None,
+                mode: GpuMode::AtBoot,
+                mode_group,
+                mode_radios,
                 planned: false,
                 busy: false,
                 groups: vec![],
@@ -205,8 +217,23 @@ impl Component for SetupPage {
                     );
                     return;
                 };
-                sender.spawn_oneshot_command(move || Cmd::Planned(plan_for(&loaded, &target)));
+                let mode = self.mode;
+                sender
+                    .spawn_oneshot_command(move || Cmd::Planned(plan_for(&loaded, &target, mode)));
                 sender.input(Input::RefreshHistory);
+            }
+            Input::Mode(m) => {
+                if m == self.mode || self.busy {
+                    return;
+                }
+                self.mode = m;
+                self.mode_radios[usize::from(m == GpuMode::WhileRunning)].set_active(true);
+                if let (Some(loaded), Some(target)) = (self.loaded.clone(), self.target.clone()) {
+                    self.planned = false;
+                    self.apply.set_sensitive(false);
+                    sender
+                        .spawn_oneshot_command(move || Cmd::Planned(plan_for(&loaded, &target, m)));
+                }
             }
             Input::Apply => {
                 let Some(loaded) = &self.loaded else { return };
@@ -226,10 +253,11 @@ impl Component for SetupPage {
                 self.progress_group.set_visible(true);
                 self.progress_group.set_header_suffix(Some(&self.spinner));
                 self.spinner.start();
+                let mode = self.mode;
                 sender.command(move |out, shutdown| {
                     shutdown
                         .register(async move {
-                            let r = apply(&target, &out).await;
+                            let r = apply(&target, mode, &out).await;
                             let _ = out.send(Cmd::Applied(r));
                         })
                         .drop_on_shutdown()
@@ -354,9 +382,15 @@ impl Component for SetupPage {
 }
 
 /// The plan for a target (what the helper will recompute and apply).
-fn plan_for(loaded: &Loaded, target: &Target) -> Result<Plan, String> {
+fn plan_for(loaded: &Loaded, target: &Target, mode: GpuMode) -> Result<Plan, String> {
     match target {
-        Target::Gpu(s) => plan::for_gpu(&loaded.root, &loaded.host, s.gpu),
+        Target::Gpu(s) => plan::for_gpu_mode(
+            &loaded.root,
+            &loaded.host,
+            s.gpu,
+            mode,
+            plan::hook::DEFAULT_HELPER,
+        ),
         Target::Intent(i) => plan::plan(&loaded.root, &loaded.host, i),
     }
     .map_err(|e| e.to_string())
@@ -414,6 +448,10 @@ impl SetupPage {
         // History.
         root.remove(&self.boot.group);
         root.add(&self.boot.group);
+        root.remove(&self.mode_group);
+        root.add(&self.mode_group);
+        self.mode_group
+            .set_visible(matches!(self.target, Some(Target::Gpu(_))));
         root.add(&g);
         for fixed in [&self.apply_group, &self.progress_group, &self.history_group] {
             root.remove(fixed);
@@ -523,4 +561,46 @@ fn state_words(state: State) -> String {
             tr("interrupted: the helper finishes it when it starts again")
         }
     }
+}
+
+/// "When the card goes to VMs": two radios, each sending [`Input::Mode`].
+fn mode_group(
+    sender: &ComponentSender<SetupPage>,
+) -> (adw::PreferencesGroup, [gtk::CheckButton; 2]) {
+    let g = adw::PreferencesGroup::new();
+    g.set_title(&tr("When the Card Goes to VMs"));
+    let choice =
+        |title: &str, sub: &str, name: &str, mode: GpuMode, group: Option<&gtk::CheckButton>| {
+            let c = gtk::CheckButton::new();
+            c.set_group(group);
+            c.set_widget_name(name);
+            let r = super::row(title, sub);
+            r.add_prefix(&c);
+            r.set_activatable_widget(Some(&c));
+            let s = sender.clone();
+            c.connect_toggled(move |c| {
+                if c.is_active() {
+                    s.input(Input::Mode(mode));
+                }
+            });
+            g.add(&r);
+            c
+        };
+    let boot = choice(
+        &tr("From boot on"),
+        &tr("The card is bound to vfio-pci at every start of this computer, with a boot menu entry without it for a day you need the card."),
+        "setup-mode-boot",
+        GpuMode::AtBoot,
+        None,
+    );
+    boot.set_active(true);
+    let running = choice(
+        &tr("Only while a VM runs"),
+        &tr("This computer keeps the card and lends it to a VM that asks for it, through libvirt's hook; the desktop is kept off it. Nothing changes at boot but the IOMMU."),
+        "setup-mode-running",
+        GpuMode::WhileRunning,
+        Some(&boot),
+    );
+    g.set_visible(false);
+    (g, [boot, running])
 }

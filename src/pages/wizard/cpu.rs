@@ -29,12 +29,24 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
         s,
         (
             &tr("Hugepages for the VM's memory"),
-            &tr("Faster memory access; the pages are reserved when the VM starts."),
+            &tr("Faster memory access. With the card lent while the VM runs, the pages are reserved when it starts and freed when it stops; with the card kept from boot on, Host setup reserves them at boot."),
         ),
         "hugepages",
         d.hugepages,
         Choice::Hugepages,
     ));
+    let iso = switch_row(
+        s,
+        (
+            &tr("Keep this computer off the VM's CPUs"),
+            &tr("While the VM runs, this computer's own programs use only the CPUs the VM is not pinned to (on systemd hosts)."),
+        ),
+        "isolate-cpus",
+        d.isolate_cpus && d.pin_cpus,
+        Choice::IsolateCpus,
+    );
+    iso.set_sensitive(d.pin_cpus);
+    g.add(&iso);
     let win = group(&tr("For Windows and GPU drivers"), "");
     win.add(&switch_row(
         s,

@@ -6,7 +6,7 @@ use passage_core::vm::devices::extra_candidates;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
-use super::rows::{check_row, group};
+use super::rows::{check_row, group, radio_row};
 use super::step::{Cx, Output};
 use crate::pages::row;
 use crate::wizard::Choice;
@@ -61,5 +61,40 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
             Choice::RemovePci(a),
         ));
     }
-    vec![g, more]
+    vec![g, gpu_mode(cx), more]
+}
+
+/// When the card goes to the VM: from boot on, or lent while the VM runs.
+fn gpu_mode(cx: &Cx) -> adw::PreferencesGroup {
+    use passage_core::vm::session::GpuMode;
+    let g = group(
+        &tr("When the card goes to the VM"),
+        &tr("Either way, the VM gets the whole card while it runs."),
+    );
+    let running = cx.d.gpu_mode == GpuMode::WhileRunning;
+    let (lend, first) = radio_row(
+        cx.sender,
+        None,
+        (
+            &tr("Only while the VM runs"),
+            &tr("This computer keeps the card (a second screen, CUDA) and lends it to the VM when it starts; it comes back when the VM shuts down. Programs using the card must be closed first."),
+        ),
+        running,
+        || Choice::GpuMode(GpuMode::WhileRunning),
+    );
+    first.set_widget_name("gpu-mode-running");
+    let (boot, b) = radio_row(
+        cx.sender,
+        Some(&first),
+        (
+            &tr("From boot on"),
+            &tr("The card is kept for VMs at every start of this computer (Host setup binds it to vfio-pci). The surest way for cards that do not reset well."),
+        ),
+        !running,
+        || Choice::GpuMode(GpuMode::AtBoot),
+    );
+    b.set_widget_name("gpu-mode-boot");
+    g.add(&lend);
+    g.add(&boot);
+    g
 }

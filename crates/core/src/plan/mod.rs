@@ -345,13 +345,20 @@ pub fn for_gpu_mode(
     helper: &str,
 ) -> Result<Plan, PlanError> {
     let mut out = Plan::default();
+    let mut boot_changed = false;
     for intent in gpu_intents_for(host, gpu, mode)? {
-        out.merge(match intent {
+        let p = match intent {
             Intent::SessionHook => hook::plan(root, helper)?,
-            other => plan(root, host, &other)?,
-        });
+            Intent::DesktopOff { .. } => plan(root, host, &intent)?,
+            other => {
+                let p = plan(root, host, &other)?;
+                boot_changed |= !p.is_empty();
+                p
+            }
+        };
+        out.merge(p);
     }
-    if !out.is_empty() {
+    if boot_changed {
         out.notes
             .push("Restart the computer for these changes to take effect.".into());
     }

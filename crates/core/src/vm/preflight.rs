@@ -227,7 +227,7 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
     let Some(kib) = d.memory_kib else { return };
     if d.hugepages {
         // libvirt's default page size for <hugepages/> is the system's default: 2 MiB on x86.
-        let size = 2048;
+        let size = d.hugepage_kib.unwrap_or(2048);
         let need = kib.div_ceil(size);
         let free = host
             .memory
@@ -236,7 +236,23 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
             .find(|p| p.size_kib == size)
             .map(|p| p.free)
             .unwrap_or(0);
-        if free < need {
+        if free < need && super::session::SessionSettings::of(d).hugepages {
+            // libvirt's hook reserves them when the VM starts: there must be room for them.
+            let total = host
+                .memory
+                .hugepages
+                .iter()
+                .find(|p| p.size_kib == size)
+                .map(|p| p.total)
+                .unwrap_or(0);
+            if let Err(why) = host.memory.check_hugepages(size, total + (need - free)) {
+                out.push(finding(
+                    Cause::HugepagesShort,
+                    tr_f("{mib} MiB of hugepages cannot be reserved", &[("mib", &((need - free) * size / 1024).to_string())]),
+                    tr_f("The VM's memory is reserved as hugepages when it starts, but: {why}. Give the VM less memory, or close programs.", &[("why", &why.to_string())]),
+                ));
+            }
+        } else if free < need {
             let short_mib = (need - free) * size / 1024;
             let mut f = finding(
                 Cause::HugepagesShort,
