@@ -47,23 +47,14 @@ fn main() -> ExitCode {
         return hook(&root, &a, &runner);
     }
     // Finish or roll back whatever a previous run left half done, before taking requests.
-    let lock = match passage_helper::lock::wait(&root) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("passage-helper: cannot take its lock: {e}");
-            return ExitCode::from(1);
+    match passage_helper::lock::wait(&root) {
+        Ok(lock) => {
+            recover(&root, &runner);
+            drop(lock);
         }
-    };
-    for line in passage_helper::session::recover(&root, &runner) {
-        eprintln!("passage-helper: {line}");
-    }
-    let (fixed, left) = Journal::new(&root).recover(&runner);
-    drop(lock);
-    for id in fixed {
-        eprintln!("passage-helper: change {id} was interrupted; it is finished now");
-    }
-    for f in left {
-        eprintln!("passage-helper: {f} changed since Passage wrote it; left as it is");
+        // Not root (or a read-only state directory): it cannot change anything either; each
+        // call says so, and the next start recovers.
+        Err(e) => eprintln!("passage-helper: cannot take its lock ({e}); nothing was recovered"),
     }
     let helper = Helper::new(root, steps_path);
     let activity = helper.activity.clone();
@@ -94,6 +85,20 @@ fn main() -> ExitCode {
             eprintln!("passage-helper: cannot serve on the system bus: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Finishes what a previous run left half done: sessions, then changes.
+fn recover(root: &std::path::Path, runner: &dyn passage_helper::journal::StepRunner) {
+    for line in passage_helper::session::recover(root, runner) {
+        eprintln!("passage-helper: {line}");
+    }
+    let (fixed, left) = Journal::new(root).recover(runner);
+    for id in fixed {
+        eprintln!("passage-helper: change {id} was interrupted; it is finished now");
+    }
+    for f in left {
+        eprintln!("passage-helper: {f} changed since Passage wrote it; left as it is");
     }
 }
 

@@ -472,6 +472,8 @@ impl SetupPage {
             Ok(rows) => rows
                 .iter()
                 .filter(|r| r.state == State::Applied)
+                // A VM's session ends when the VM stops; Undo All leaves running VMs alone.
+                .filter(|r| r.verb != "vm-session")
                 .map(|r| r.id.clone())
                 .collect(),
             Err(_) => vec![],

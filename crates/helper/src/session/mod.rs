@@ -122,7 +122,7 @@ pub fn prepare(
             let size_kib = size
                 .or_else(|| default_page_kib(&r))
                 .ok_or("this host has no hugepages (the kernel was built without them)")?;
-            let node = take::numa_node(&r, &host, &devices, &req.pinned_cpus);
+            let node = take::numa_node(&r, &host, &devices, &req.pinned_cpus, size_kib);
             let (add, before) = take::hugepage_need(&r, mem_kib, size_kib, node)?;
             host.memory
                 .check_hugepages(size_kib, before + add)
@@ -332,7 +332,7 @@ pub fn undo(
     runner: &dyn StepRunner,
 ) -> Result<String, JournalError> {
     let root = j.root().to_path_buf();
-    if let Some(pid) = vm_process(&root, &s.vm) {
+    if let Some(pid) = vm_process(&root, &s) {
         return Err(JournalError::Host(format!(
             "the VM \"{}\" is still running (QEMU, PID {pid}); shut it down and its session ends by itself",
             s.vm
@@ -341,11 +341,26 @@ pub fn undo(
     end(j, &root, entry, runner, "undone").map_err(JournalError::Host)
 }
 
-/// The VM's QEMU process, from libvirt's pid file, when it is alive.
-fn vm_process(root: &Path, vm: &str) -> Option<u32> {
+/// The VM's QEMU process, from libvirt's pid file, when it is alive; else any process that
+/// holds the devices the session took (`/dev/vfio/N`): giving them back under a running QEMU
+/// would block in the kernel.
+fn vm_process(root: &Path, s: &Session) -> Option<u32> {
     let r = Root::new(root).ok()?;
-    let pid: u32 = r.read_dec(&format!("/run/libvirt/qemu/{vm}.pid"))?;
-    r.exists(&format!("/proc/{pid}")).then_some(pid)
+    let from_pidfile = r
+        .read_dec::<u32>(&format!("/run/libvirt/qemu/{}.pid", s.vm))
+        .filter(|pid| r.exists(&format!("/proc/{pid}")));
+    from_pidfile.or_else(|| {
+        let host = Host::scan(&r);
+        let nodes: Vec<String> = taken_devices(s)
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .flat_map(|a| holders::device_nodes(&r, &host, a))
+            .filter(|n| n.starts_with("/dev/vfio/"))
+            .collect();
+        holders::holders(&r, &nodes, std::process::id())
+            .first()
+            .map(|h| h.pid)
+    })
 }
 
 /// Finishes sessions left half done: one being taken or given back when the helper stopped,
@@ -375,7 +390,7 @@ pub fn recover(root: &Path, runner: &dyn StepRunner) -> Vec<String> {
         let stale = match e.state {
             State::Applied => {
                 now.saturating_sub(e.created) > STALE_AFTER_SECS
-                    && vm_process(root, &s.vm).is_none()
+                    && vm_process(root, &s).is_none()
             }
             _ => true,
         };

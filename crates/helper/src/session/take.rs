@@ -81,14 +81,20 @@ fn write_count(root: &Path, size_kib: u64, node: Option<u32>, n: u64) -> Result<
 }
 
 /// The NUMA node to reserve on: the card's, when every pinned CPU is on it too.
-pub fn numa_node(r: &Root, host: &Host, devices: &[PciAddress], pinned: &[u32]) -> Option<u32> {
+pub fn numa_node(
+    r: &Root,
+    host: &Host,
+    devices: &[PciAddress],
+    pinned: &[u32],
+    size_kib: u64,
+) -> Option<u32> {
     let node = devices
         .iter()
         .find_map(|a| host.device(*a).and_then(|d| d.numa_node))?;
     let cpus =
         parse_cpu_list(&r.read_string(&format!("/sys/devices/system/node/node{node}/cpulist"))?)?;
     let all_there = !pinned.is_empty() && pinned.iter().all(|c| cpus.contains(c));
-    (all_there && r.exists(&pool(default_page_kib(r)?, Some(node)))).then_some(node)
+    (all_there && r.exists(&pool(size_kib, Some(node)))).then_some(node)
 }
 
 /// How many pages a VM of `memory_kib` needs added to the pool so that they are free for it.
