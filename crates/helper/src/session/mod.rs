@@ -389,8 +389,7 @@ pub fn recover(root: &Path, runner: &dyn StepRunner) -> Vec<String> {
         }
         let stale = match e.state {
             State::Applied => {
-                now.saturating_sub(e.created) > STALE_AFTER_SECS
-                    && vm_process(root, &s).is_none()
+                now.saturating_sub(e.created) > STALE_AFTER_SECS && vm_process(root, &s).is_none()
             }
             _ => true,
         };
