@@ -36,6 +36,16 @@ impl Activity {
         Busy(self.clone())
     }
 
+    /// Marks a call as running, unless `max` are running already (`None`: refuse it).
+    pub fn admit(self: &Arc<Self>, max: usize) -> Option<Busy> {
+        if self.running.fetch_add(1, Ordering::SeqCst) >= max {
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        self.last.store(now(), Ordering::SeqCst);
+        Some(Busy(self.clone()))
+    }
+
     /// No call running, and none for at least `idle`.
     pub fn idle_for(&self, idle: Duration) -> bool {
         self.running.load(Ordering::SeqCst) == 0
@@ -63,5 +73,17 @@ mod tests {
         drop(b);
         assert!(a.idle_for(Duration::ZERO));
         assert!(!a.idle_for(Duration::from_secs(60)), "just used");
+    }
+
+    #[test]
+    fn calls_beyond_the_cap_are_refused_and_the_count_comes_back() {
+        let a = Activity::new();
+        let first = a.admit(2).expect("one");
+        let second = a.admit(2).expect("two");
+        assert!(a.admit(2).is_none(), "a third is refused");
+        drop(first);
+        let third = a.admit(2).expect("room again");
+        drop((second, third));
+        assert!(a.idle_for(Duration::ZERO));
     }
 }

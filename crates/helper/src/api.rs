@@ -63,38 +63,48 @@ impl From<crate::journal::Entry> for HistoryRow {
 pub trait Helper1 {
     /// Adds (or replaces) and removes kernel arguments with the host's boot loader.
     /// Returns (change id, summary); the id is empty when nothing needed to change.
+    #[zbus(allow_interactive_auth)]
     fn set_kernel_arguments(&self, add: &[&str], remove: &[&str])
         -> zbus::Result<(String, String)>;
 
     /// Everything the host needs to hand this graphics card's IOMMU group to VMs from boot on,
     /// as one change (one authorization, one Undo). Returns (change id, summary).
+    #[zbus(allow_interactive_auth)]
     fn configure_gpu(&self, gpu: &str) -> zbus::Result<(String, String)>;
 
     /// The same card lent to VMs only while they run: the IOMMU arguments, the desktop kept
     /// off the card, and libvirt's hook (no boot-time binding). Returns (change id, summary).
+    #[zbus(allow_interactive_auth)]
     fn configure_gpu_sessions(&self, gpu: &str) -> zbus::Result<(String, String)>;
 
     /// Binds these devices (a whole IOMMU group) to vfio-pci from boot on.
+    #[zbus(allow_interactive_auth)]
     fn configure_vfio(&self, devices: &[&str]) -> zbus::Result<(String, String)>;
 
     /// Keeps the host's desktop on this GPU.
+    #[zbus(allow_interactive_auth)]
     fn configure_host_display(&self, gpu: &str) -> zbus::Result<(String, String)>;
 
     /// Hands a whole IOMMU group to vfio-pci now. A group the host needs is refused unless
     /// `override_host` (authorized separately).
+    #[zbus(allow_interactive_auth)]
     fn bind_to_vfio(&self, devices: &[&str], override_host: bool) -> zbus::Result<String>;
 
     /// Gives devices back to their own drivers.
+    #[zbus(allow_interactive_auth)]
     fn restore_drivers(&self, devices: &[&str]) -> zbus::Result<String>;
 
     /// Reserves `count` hugepages of `size_kib` (2048 or 1048576) for VM memory. Returns (change
     /// id, summary); the kernel may reserve fewer when memory is fragmented, and says so.
+    #[zbus(allow_interactive_auth)]
     fn reserve_hugepages(&self, size_kib: u64, count: u64) -> zbus::Result<(String, String)>;
 
     /// Gives back the hugepages Passage reserved of this size (to the count before).
+    #[zbus(allow_interactive_auth)]
     fn release_hugepages(&self, size_kib: u64) -> zbus::Result<String>;
 
     /// Undoes a change: every file back to its original bytes.
+    #[zbus(allow_interactive_auth)]
     fn undo(&self, change_id: &str) -> zbus::Result<String>;
 
     /// Every change, newest first.

@@ -17,6 +17,9 @@ use crate::api::*;
 use crate::journal::{Binding, Change, Hugepages, Journal, ProcessRunner, Restored, State};
 use crate::sysfs;
 
+/// Calls answered at once; more are refused (each may hold a polkit prompt open).
+pub const MAX_CALLS: usize = 16;
+
 pub struct Helper {
     pub root: PathBuf,
     pub steps_path: Option<PathBuf>,
@@ -68,6 +71,16 @@ impl Helper {
             })
         })
         .await
+    }
+
+    /// Counts the call as running (so the helper never exits in the middle of one, a polkit
+    /// prompt included), refusing it when [`MAX_CALLS`] are running already.
+    fn admit(&self) -> fdo::Result<crate::activity::Busy> {
+        self.activity.admit(MAX_CALLS).ok_or_else(|| {
+            fdo::Error::LimitsExceeded(format!(
+                "the helper is answering {MAX_CALLS} calls already; try again in a moment"
+            ))
+        })
     }
 
     pub fn new(root: PathBuf, steps_path: Option<PathBuf>) -> Self {
@@ -148,6 +161,20 @@ fn joined<T: std::fmt::Display>(items: &[T]) -> String {
         .join(" ")
 }
 
+/// polkit may ask for a password only when the caller said it may wait for one (the
+/// message's ALLOW_INTERACTIVE_AUTHORIZATION flag, which Passage's clients set).
+fn interaction(hdr: &Header<'_>) -> CheckAuthorizationFlags {
+    if hdr
+        .primary()
+        .flags()
+        .contains(zbus::message::Flags::ALLOW_INTERACTIVE_AUTH)
+    {
+        CheckAuthorizationFlags::ALLOW_USER_INTERACTION
+    } else {
+        CheckAuthorizationFlags::empty()
+    }
+}
+
 async fn authorize(conn: &Connection, hdr: &Header<'_>, action: &str) -> fdo::Result<u32> {
     authorize_with(conn, hdr, action, &[]).await
 }
@@ -166,13 +193,7 @@ async fn authorize_with(
         ))
     })?;
     let result = authority
-        .check_authorization(
-            &subject,
-            action,
-            &details(about),
-            CheckAuthorizationFlags::ALLOW_USER_INTERACTION,
-            "",
-        )
+        .check_authorization(&subject, action, &details(about), interaction(hdr), "")
         .await
         .map_err(|e| fdo::Error::AccessDenied(format!("polkit could not decide ({e})")))?;
     if !result.is_authorized {
@@ -257,6 +278,7 @@ impl Helper {
         add: Vec<String>,
         remove: Vec<String>,
     ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
         limits("arguments", &add)?;
         limits("arguments", &remove)?;
         for a in &add {
@@ -288,6 +310,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         gpu: String,
     ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
         // Checked before polkit is asked, on the helper's own view of the host.
         let host = self.scan().await?;
@@ -318,6 +341,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         gpu: String,
     ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
         let host = self.scan().await?;
         let group = host
@@ -356,6 +380,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         devices: Vec<String>,
     ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
         let devices = devices_arg(&devices)?;
         let uid =
             authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
@@ -374,6 +399,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         gpu: String,
     ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
         let uid =
             authorize_with(conn, &hdr, ACTION_DISPLAY, &[("devices", gpu.to_string())]).await?;
@@ -393,6 +419,7 @@ impl Helper {
         devices: Vec<String>,
         override_host: bool,
     ) -> fdo::Result<String> {
+        let _call = self.admit()?;
         let devices = devices_arg(&devices)?;
         let host = self.scan().await?;
         // The guard first, so bad input never reaches polkit; the override is its own action.
@@ -452,6 +479,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         devices: Vec<String>,
     ) -> fdo::Result<String> {
+        let _call = self.admit()?;
         let devices = devices_arg(&devices)?;
         let uid =
             authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
@@ -499,6 +527,7 @@ impl Helper {
         size_kib: u64,
         count: u64,
     ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
         let host = self.scan().await?;
         // A size this host has, and the host keeps a tenth of its memory (core's rule).
         host.memory
@@ -528,6 +557,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         size_kib: u64,
     ) -> fdo::Result<String> {
+        let _call = self.admit()?;
         authorize(conn, &hdr, ACTION_MEMORY).await?;
         let root = self.root.clone();
         self.exclusive(move || {
@@ -567,6 +597,7 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
         change_id: String,
     ) -> fdo::Result<String> {
+        let _call = self.admit()?;
         if !Journal::valid_id(&change_id) {
             return Err(fdo::Error::InvalidArgs(format!(
                 "{:?} is not a change id (six digits, from `passagectl history`)",
@@ -592,6 +623,7 @@ impl Helper {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<Vec<HistoryRow>> {
+        let _call = self.admit()?;
         let _running = self.activity.busy();
         authorize(conn, &hdr, ACTION_HISTORY).await?;
         let root = self.root.clone();
