@@ -11,6 +11,6 @@ grep -qx 'User=root' "$svc" || { echo "$svc: the helper must run as root"; fail=
 grep -qx "SystemdService=$(basename "$unit")" "$svc" || { echo "$svc: SystemdService is not $(basename "$unit")"; fail=1; }
 grep -qx 'BusName=io.github.passage.Helper1' "$unit" || { echo "$unit: BusName is not io.github.passage.Helper1"; fail=1; }
 grep -qx "ExecStart=$libexec/passage-helper" "$unit" || { echo "$unit: ExecStart is not $libexec/passage-helper"; fail=1; }
-grep -q '@' "$svc" "$unit" && { echo "an @placeholder@ was left unconfigured"; fail=1; }
+grep -qE '@[A-Za-z_]+@' "$svc" "$unit" && { echo "an @placeholder@ was left unconfigured"; fail=1; }
 [ $fail = 0 ] && echo "activation: $svc and $unit agree"
 exit $fail

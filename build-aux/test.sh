@@ -54,6 +54,8 @@ if [ "${PASSAGE_SKIP_TESTBED:-0}" != 1 ]; then
   build-aux/testbed/test-helper.sh
   stage "real kernel and udev: passage.vfio=off keeps the card on its own drivers; without it, vfio-pci takes it at boot"
   build-aux/testbed/test-boot-switch.sh
+  stage "Debian's systemd as PID 1: the helper's hardened unit D-Bus-activated, update-initramfs inside its sandbox, idle exit and activation again"
+  build-aux/testbed/test-systemd.sh
   stage "real kernel and libvirtd: a VM session lends the card at start and gives it back at shutdown and after kill -9; a holder refuses the start by name"
   build-aux/testbed/test-session.sh
   stage "a real guest: vm start --wait, then vm shutdown by the ACPI power button; a stubborn guest forced off only when asked"

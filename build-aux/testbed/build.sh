@@ -38,7 +38,7 @@ mkacpi
 if [ "${WITH_LIBVIRT:-1}" = 1 ]; then
   t "libvirt in rootfs"
   printf '#!/bin/sh\nexit 101\n' > rootfs/usr/sbin/policy-rc.d; chmod +x rootfs/usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive chroot rootfs apt-get -qy install --no-install-recommends libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dbus-daemon dbus-bin polkitd >/dev/null
+  DEBIAN_FRONTEND=noninteractive chroot rootfs apt-get -qy install --no-install-recommends libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dbus-daemon dbus-bin polkitd initramfs-tools >/dev/null
   chroot rootfs groupadd -r kvm || true; chroot rootfs groupadd -r libvirt-qemu
   chroot rootfs useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
   mkdir -p rootfs/etc/libvirt; cp $HERE/guest/qemu.conf $HERE/guest/l3.xml rootfs/etc/libvirt/
@@ -53,7 +53,10 @@ if [ "${PRUNE_MODULES:-1}" = 1 ]; then   # drop big module trees a PCI/vfio test
   depmod -b rootfs "$KV"
 fi
 install -m755 $HERE/guest/l2-test.sh $HERE/guest/l2-libvirt.sh $HERE/guest/l2-extra.sh $HERE/guest/l2-exchange.sh rootfs/usr/local/sbin/
+install -m755 $HERE/guest/l2-systemd-payload.sh rootfs/usr/local/sbin/
+install -m644 $HERE/guest/passage-testbed.service rootfs/etc/systemd/system/
 cp vmlinuz rootfs/boot/vmlinuz-l3; cp initrd-l3.gz rootfs/boot/ir3.cpio.gz
+cp kernel/boot/config-$KV rootfs/boot/   # update-initramfs reads it (the systemd test bed rebuilds the initramfs)
 rm -f l2.img; truncate -s 2G l2.img; mkfs.ext4 -q -F -L l2root -d rootfs l2.img
 rm -f nvme.img; truncate -s 256M nvme.img; printf 'NVME-TEST-PATTERN-0123456789abcdef' | dd of=nvme.img conv=notrunc status=none
 t "done: $(du -sh --apparent-size l2.img | cut -f1) image ($(du -sh l2.img | cut -f1) used), kernel $KV"
