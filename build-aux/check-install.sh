@@ -15,6 +15,7 @@ id=io.github.passage.Passage.Devel
 want="usr/bin/passage
 usr/bin/passagectl
 usr/lib/systemd/system/passage-helper.service
+usr/lib/systemd/system/passage-helper-recover.service
 usr/libexec/passage-helper
 usr/share/applications/$id.desktop
 usr/share/dbus-1/system-services/io.github.passage.Helper1.service

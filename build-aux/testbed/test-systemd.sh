@@ -3,7 +3,8 @@
 # installed unit is D-Bus-activated, an apply whose rebuild runs the real update-initramfs
 # inside the unit's sandbox succeeds (the initramfs gains vfio) and its undo brings the files
 # back and rebuilds again (vfio gone), the helper exits when idle and the next call activates it
-# again. Prints `systemd-analyze security`'s rating of the unit and RESULT: PASS or RESULT: FAIL.
+# again; passage-helper-recover.service gives back a VM session left half done. Prints
+# `systemd-analyze security`'s rating of the unit and RESULT: PASS or RESULT: FAIL.
 # usage: build-aux/testbed/test-systemd.sh [WORKDIR]     (default build-aux/testbed/work)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); TOP=$(cd "$HERE/../.." && pwd)
@@ -14,7 +15,8 @@ P=$(mktemp -d); OUT=$(mktemp -d); chmod 755 "$P"
 trap 'rm -rf "$P" "$OUT"' EXIT
 cp "$HERE/payload-systemd/run.sh" "$TOP/target/release/passagectl" "$TOP/target/release/passage-helper" \
    "$TOP/data/io.github.passage.policy" "$TOP/data/io.github.passage.Helper1.conf" \
-   "$TOP/data/io.github.passage.Helper1.service.in" "$TOP/data/passage-helper.service.in" "$P/"
+   "$TOP/data/io.github.passage.Helper1.service.in" "$TOP/data/passage-helper.service.in" \
+   "$TOP/data/passage-helper-recover.service.in" "$P/"
 rc=0; HOST_VGA=cirrus EXTRA_APPEND="l2init=/lib/systemd/systemd systemd.unit=passage-testbed.service" \
   "$HERE/exchange.sh" "$W" "$P" "$OUT" >/dev/null || rc=$?
 [ "${KEEP:-}" ] && { mkdir -p "$KEEP"; cp -r "$OUT/." "$KEEP/"; }
@@ -43,6 +45,10 @@ is "the pair back on its drivers" restore-drivers.txt "bochs-drm snd_hda_intel "
 is "hugepages through the unit" huge.rc 0
 is "16 hugepages reserved" huge-total.txt 16
 is "and given back" huge-total-after.txt 0
+is "the boot-time recovery unit runs" recover.rc 0
+is "it gave back the half-done session's hugepages" recover-huge.txt 0
+is "and closed the session" recover-state.txt undone
+has "its log says so" recover-journal.txt "was unfinished; everything it took is back"
 is "the helper exits when idle" state-idle.txt inactive
 is "the next call activates it again" history.rc 0
 is "and it runs again" state-again.txt active

@@ -24,6 +24,7 @@ install -Dm755 $P/passage-helper /usr/libexec/passage-helper
 install -Dm644 $P/io.github.passage.Helper1.conf /usr/share/dbus-1/system.d/io.github.passage.Helper1.conf
 sub $P/io.github.passage.Helper1.service.in > /usr/share/dbus-1/system-services/io.github.passage.Helper1.service
 sub $P/passage-helper.service.in > /lib/systemd/system/passage-helper.service
+sub $P/passage-helper-recover.service.in > /lib/systemd/system/passage-helper-recover.service
 install -Dm644 $P/io.github.passage.policy /usr/share/polkit-1/actions/io.github.passage.policy
 # Only for the test: exit after 5 idle seconds instead of 120.
 mkdir -p /etc/systemd/system/passage-helper.service.d
@@ -59,6 +60,16 @@ $P/passagectl hugepages 16 > $OUT/huge.txt 2>&1; echo $? > $OUT/huge.rc
 awk '/^HugePages_Total/ {print $2}' /proc/meminfo > $OUT/huge-total.txt
 $P/passagectl hugepages --release > $OUT/huge-release.txt 2>&1; echo $? > $OUT/huge-release.rc
 awk '/^HugePages_Total/ {print $2}' /proc/meminfo > $OUT/huge-total-after.txt
+# Boot-time recovery: a VM session left half done (16 hugepages taken, the helper killed before
+# it recorded the end) is given back by passage-helper-recover.service.
+echo 16 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+mkdir -p /var/lib/passage/journal/000099
+printf '{"id":"000099","created":1,"uid":0,"verb":"vm-session","summary":"Session of the VM \\"gone\\"","state":"applying","change":{"kind":"session","vm":"gone","boot_id":"%s","taken":[{"what":"hugepages","size_kib":2048,"node":null,"before":0,"added":16}]}}' \
+  "$(cat /proc/sys/kernel/random/boot_id)" > /var/lib/passage/journal/000099/entry.json
+systemctl start passage-helper-recover.service; echo $? > $OUT/recover.rc
+awk '/^HugePages_Total/ {print $2}' /proc/meminfo > $OUT/recover-huge.txt
+jq -r .state /var/lib/passage/journal/000099/entry.json > $OUT/recover-state.txt
+journalctl -b -u passage-helper-recover --no-pager > $OUT/recover-journal.txt 2>&1
 # Idle exit, then activation again by the next call.
 for i in $(seq 1 40); do [ "$(systemctl is-active passage-helper)" = active ] || break; sleep 0.5; done
 systemctl is-active passage-helper > $OUT/state-idle.txt

@@ -20,6 +20,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         "usr/share/dbus-1/system.d/io.github.passage.Helper1.conf",
         "usr/share/dbus-1/system-services/io.github.passage.Helper1.service",
         "usr/lib/systemd/system/passage-helper.service",
+        "usr/lib/systemd/system/passage-helper-recover.service",
         "usr/share/polkit-1/actions/io.github.passage.policy",
     ] {
         assert!(d.join(f).is_file(), "{f} missing");
@@ -43,10 +44,21 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
             && unit.contains("ExecStart=/usr/libexec/passage-helper"),
         "{unit}"
     );
+    let recover =
+        std::fs::read_to_string(d.join("usr/lib/systemd/system/passage-helper-recover.service"))
+            .expect("read");
     assert!(
-        !unit.contains('@') && !activation.contains('@'),
-        "every placeholder substituted"
+        recover.contains("ExecStart=/usr/libexec/passage-helper --recover")
+            && recover.contains("Type=oneshot"),
+        "{recover}"
     );
+    // `@system-service` is a system-call group; `@libexecdir@` would be a placeholder left.
+    for text in [&unit, &activation, &recover] {
+        assert!(
+            !text.contains("@libexecdir@"),
+            "every placeholder substituted"
+        );
+    }
     // The policy and busconfig are well-formed XML that polkit and dbus accept.
     let o = Command::new("xmllint")
         .args(["--noout"])

@@ -2,7 +2,8 @@
 //!
 //! `--root DIR` (tests only, on the command line, never over D-Bus) reads and writes the host
 //! below DIR; `--steps-path DIR` then runs step programs (update-grub…) from DIR.
-//! `hook DOMAIN OPERATION SUB-OPERATION EXTRA` is libvirt's QEMU hook (see `hook.rs`).
+//! `hook DOMAIN OPERATION SUB-OPERATION EXTRA` is libvirt's QEMU hook (see `hook.rs`);
+//! `--recover` finishes what a previous run left half done and exits (the boot-time unit).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,17 +16,22 @@ fn main() -> ExitCode {
     let mut root = PathBuf::from("/");
     let mut steps_path = None;
     let mut hook_args = None;
+    let mut recover_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "hook" {
             hook_args = Some(args.by_ref().collect::<Vec<_>>());
             break;
         }
+        if a == "--recover" {
+            recover_only = true;
+            continue;
+        }
         match (a.as_str(), args.next()) {
             ("--root", Some(v)) => root = PathBuf::from(v),
             ("--steps-path", Some(v)) => steps_path = Some(PathBuf::from(v)),
             _ => {
-                eprintln!("usage: passage-helper [--root DIR [--steps-path DIR]] [hook DOMAIN OPERATION SUB-OPERATION EXTRA]");
+                eprintln!("usage: passage-helper [--root DIR [--steps-path DIR]] [--recover | hook DOMAIN OPERATION SUB-OPERATION EXTRA]");
                 return ExitCode::from(2);
             }
         }
@@ -52,9 +58,17 @@ fn main() -> ExitCode {
             recover(&root, &runner);
             drop(lock);
         }
+        // passage-helper-recover.service at boot: nothing to serve after.
+        Err(e) if recover_only => {
+            eprintln!("passage-helper: cannot take its lock ({e})");
+            return ExitCode::from(1);
+        }
         // Not root (or a read-only state directory): it cannot change anything either; each
         // call says so, and the next start recovers.
         Err(e) => eprintln!("passage-helper: cannot take its lock ({e}); nothing was recovered"),
+    }
+    if recover_only {
+        return ExitCode::SUCCESS;
     }
     let helper = Helper::new(root, steps_path);
     let activity = helper.activity.clone();
