@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use std::future::Future;
 
-use passage_helper::api::Helper1Proxy;
+use passage_helper::api::{Helper1Proxy, State};
 use zbus::block_on;
 
 fn connect() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
@@ -185,7 +185,7 @@ pub fn sessions(json: bool) -> ExitCode {
     let open: Vec<_> = rows
         .into_iter()
         .filter(|r| r.verb == "vm-session")
-        .filter(|r| matches!(r.state.name(), "applying" | "applied" | "undoing"))
+        .filter(|r| matches!(r.state, State::Applying | State::Applied | State::Undoing))
         .collect();
     if json {
         let v: Vec<_> = open

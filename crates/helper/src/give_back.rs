@@ -58,25 +58,10 @@ fn passage_bound(root: &Path, r: &Root, host: &Host) -> Vec<PciAddress> {
     out
 }
 
-/// Processes with /dev/vfio/GROUP open, as `(pid, name)`.
+/// Processes with /dev/vfio/GROUP open, as `(pid, name)` (core's holder scan).
 pub fn vfio_holders(r: &Root, group: u32) -> Vec<(u32, String)> {
-    let want = format!("/dev/vfio/{group}");
-    let mut out = Vec::new();
-    for pid in r.list("/proc") {
-        let Ok(n) = pid.parse::<u32>() else {
-            continue;
-        };
-        let fds = format!("/proc/{pid}/fd");
-        let holds = r.list(&fds).iter().any(|fd| {
-            std::fs::read_link(r.path(&format!("{fds}/{fd}"))).is_ok_and(|t| t == Path::new(&want))
-        });
-        if holds {
-            let name = r
-                .read_string(&format!("/proc/{pid}/comm"))
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|| "a process".into());
-            out.push((n, name));
-        }
-    }
-    out
+    passage_core::host::holders::holders(r, &[format!("/dev/vfio/{group}")], 0)
+        .into_iter()
+        .map(|h| (h.pid, h.name))
+        .collect()
 }

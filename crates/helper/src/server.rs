@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use passage_core::host::PciAddress;
 use passage_core::plan::{self, args, Intent};
 use passage_core::verb_args;
 use passage_core::{Host, Root};
@@ -46,6 +47,19 @@ impl Helper {
         blocking::unblock(move || Root::new(&root).map(|r| Host::scan(&r)))
             .await
             .map_err(|e| fdo::Error::Failed(e.to_string()))
+    }
+
+    /// The card's whole group (endpoints), when the card may go to VMs: core's Host::vm_gpu
+    /// (the rule the app applies before it offers the card) and the group check, on the
+    /// helper's own view of the host, before polkit is asked.
+    async fn card_group(&self, gpu: PciAddress) -> fdo::Result<(Host, Vec<PciAddress>)> {
+        let host = self.scan().await?;
+        let group = host
+            .vm_gpu(gpu)
+            .map(|g| host.endpoints(&g.devices))
+            .map_err(|r| fdo::Error::InvalidArgs(r.words(&host)))?;
+        plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
+        Ok((host, group))
     }
 
     /// Runs `f` off the bus's thread, one change at a time.
@@ -312,14 +326,7 @@ impl Helper {
     ) -> fdo::Result<(String, String)> {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
-        // Checked before polkit is asked, on the helper's own view of the host.
-        let host = self.scan().await?;
-        // The same rule the app applies before it offers the card (core's Host::vm_gpu).
-        let group = host
-            .vm_gpu(gpu)
-            .map(|g| host.endpoints(&g.devices))
-            .map_err(|r| fdo::Error::InvalidArgs(r.words(&host)))?;
-        plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
+        let (host, group) = self.card_group(gpu).await?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;
         let uid =
             authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
@@ -343,12 +350,7 @@ impl Helper {
     ) -> fdo::Result<(String, String)> {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
-        let host = self.scan().await?;
-        let group = host
-            .vm_gpu(gpu)
-            .map(|g| host.endpoints(&g.devices))
-            .map_err(|r| fdo::Error::InvalidArgs(r.words(&host)))?;
-        plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
+        let (_, group) = self.card_group(gpu).await?;
         let helper = std::env::current_exe()
             .ok()
             .and_then(|p| p.to_str().map(str::to_string))

@@ -93,7 +93,7 @@ pub fn holders(root: &Root, nodes: &[String], except: u32) -> Vec<Holder> {
                 .read_string(&format!("/proc/{pid}/comm"))
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "?".into());
+                .unwrap_or_else(|| "a process".into());
             out.push(Holder { pid: n, name, node });
         }
     }

@@ -229,22 +229,10 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
         // libvirt's default page size for <hugepages/> is the system's default: 2 MiB on x86.
         let size = d.hugepage_kib.unwrap_or(2048);
         let need = kib.div_ceil(size);
-        let free = host
-            .memory
-            .hugepages
-            .iter()
-            .find(|p| p.size_kib == size)
-            .map(|p| p.free)
-            .unwrap_or(0);
+        let pool = host.memory.hugepages.iter().find(|p| p.size_kib == size);
+        let (total, free) = pool.map(|p| (p.total, p.free)).unwrap_or((0, 0));
         if free < need && super::session::SessionSettings::of(d).hugepages {
             // libvirt's hook reserves them when the VM starts: there must be room for them.
-            let total = host
-                .memory
-                .hugepages
-                .iter()
-                .find(|p| p.size_kib == size)
-                .map(|p| p.total)
-                .unwrap_or(0);
             if let Err(why) = host.memory.check_hugepages(size, total + (need - free)) {
                 out.push(finding(
                     Cause::HugepagesShort,
@@ -259,16 +247,9 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
                 tr_f("{mib} MiB of hugepages short", &[("mib", &short_mib.to_string())]),
                 tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free: reserve more (Passage can, with your password), or switch hugepages off for this VM.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string())]),
             );
-            let reserved = host
-                .memory
-                .hugepages
-                .iter()
-                .find(|p| p.size_kib == size)
-                .map(|p| p.total)
-                .unwrap_or(0);
             f.remedy = Some(Remedy::ReserveHugepages {
                 size_kib: size,
-                count: reserved + (need - free),
+                count: total + (need - free),
             });
             out.push(f);
         }
