@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use passage_core::i18n::{tr, tr_f};
 use passage_core::plan::{self, Intent, Plan};
-use passage_helper::api::{HistoryRow, State};
+use passage_helper::api::HistoryRow;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
 mod boot_check;
 mod helper;
+mod history;
+mod mode;
 
 use crate::host_source::Loaded;
 use crate::logic::{self, Selection};
@@ -167,7 +169,7 @@ impl Component for SetupPage {
         suffix.append(&refresh);
         history_group.set_header_suffix(Some(&suffix));
 
-        let (mode_group, mode_radios) = mode_group(&sender);
+        let (mode_group, mode_radios) = mode::group(&sender);
         let boot = boot_check::BootCard::new();
         root.add(&boot.group);
         root.add(&mode_group);
@@ -459,150 +461,4 @@ impl SetupPage {
         }
         self.groups.push(g);
     }
-
-    fn show_history(
-        &mut self,
-        rows: Result<Vec<HistoryRow>, String>,
-        sender: &ComponentSender<Self>,
-    ) {
-        for w in self.history_rows.drain(..) {
-            self.history_group.remove(&w);
-        }
-        self.applied = match &rows {
-            Ok(rows) => rows
-                .iter()
-                .filter(|r| r.state == State::Applied)
-                // A VM's session ends when the VM stops; Undo All leaves running VMs alone.
-                .filter(|r| r.verb != "vm-session")
-                .map(|r| r.id.clone())
-                .collect(),
-            Err(_) => vec![],
-        };
-        self.show_boot_check(rows.as_ref().ok().map(Vec::as_slice), sender);
-        self.undo_all.set_visible(self.applied.len() > 1);
-        self.undo_all.set_sensitive(!self.busy);
-        let add = |me: &mut Self, w: gtk::Widget| {
-            me.history_group.add(&w);
-            me.history_rows.push(w);
-        };
-        match rows {
-            Err(e) => add(self, super::row(&e, "").upcast()),
-            Ok(rows) if rows.is_empty() => add(
-                self,
-                super::row(&tr("Passage has made no changes to this host."), "").upcast(),
-            ),
-            Ok(rows) => {
-                for HistoryRow {
-                    id,
-                    created,
-                    summary,
-                    state,
-                    ..
-                } in rows
-                {
-                    let when = relm4::gtk::glib::DateTime::from_unix_local(created as i64)
-                        .and_then(|d| d.format("%x %X"))
-                        .map(|s| s.to_string())
-                        .unwrap_or_default();
-                    let r = super::row(&summary, &format!("{when} · {}", state_words(state)));
-                    r.set_widget_name(&format!("change-{id}"));
-                    r.set_tooltip_text(Some(&tr_f("Change {id}", &[("id", &id)])));
-                    if state == State::Applied {
-                        let b = gtk::Button::with_label(&tr("Undo"));
-                        b.set_valign(gtk::Align::Center);
-                        let s = sender.clone();
-                        let id2 = id.clone();
-                        b.connect_clicked(move |b| {
-                            b.set_sensitive(false);
-                            s.input(Input::Undo(id2.clone()));
-                        });
-                        r.add_suffix(&b);
-                    }
-                    add(self, r.upcast());
-                }
-            }
-        }
-    }
-}
-
-impl SetupPage {
-    /// After the Restart: the boot-time change this restart followed, if not kept yet.
-    fn show_boot_check(&mut self, rows: Option<&[HistoryRow]>, sender: &ComponentSender<Self>) {
-        let pending = (|| {
-            let loaded = self.loaded.as_ref().filter(|l| l.can_change())?;
-            let rows: Vec<(String, u64, String, bool)> = rows?
-                .iter()
-                .map(|r| {
-                    (
-                        r.id.clone(),
-                        r.created,
-                        r.verb.clone(),
-                        r.state == State::Applied,
-                    )
-                })
-                .collect();
-            let kept = crate::settings::Settings::open()
-                .map(|s| s.boot_checked())
-                .unwrap_or_default();
-            let boot_time = passage_core::boot_check::boot_time(&loaded.root);
-            let id = logic::pending_boot_change(&rows, boot_time, &kept)?;
-            let check = passage_core::boot_check::boot_check(&loaded.root, &loaded.host)?;
-            Some((id, check))
-        })();
-        self.boot.show(pending, sender);
-    }
-}
-
-/// The journal's state of a change, in words.
-fn state_words(state: State) -> String {
-    match state {
-        State::Applied => tr("applied"),
-        State::Undone => tr("undone"),
-        State::RolledBack => tr("not applied: every file was put back"),
-        State::Applying | State::Undoing => {
-            tr("interrupted: the helper finishes it when it starts again")
-        }
-    }
-}
-
-/// "When the card goes to VMs": two radios, each sending [`Input::Mode`].
-fn mode_group(
-    sender: &ComponentSender<SetupPage>,
-) -> (adw::PreferencesGroup, [gtk::CheckButton; 2]) {
-    let g = adw::PreferencesGroup::new();
-    g.set_title(&tr("When the Card Goes to VMs"));
-    let choice =
-        |title: &str, sub: &str, name: &str, mode: GpuMode, group: Option<&gtk::CheckButton>| {
-            let c = gtk::CheckButton::new();
-            c.set_group(group);
-            c.set_widget_name(name);
-            let r = super::row(title, sub);
-            r.add_prefix(&c);
-            r.set_activatable_widget(Some(&c));
-            let s = sender.clone();
-            c.connect_toggled(move |c| {
-                if c.is_active() {
-                    s.input(Input::Mode(mode));
-                }
-            });
-            g.add(&r);
-            c
-        };
-    let boot = choice(
-        &tr("From boot on"),
-        &tr("The card is bound to vfio-pci at every start of this computer, with a boot menu entry without it for a day you need the card."),
-        "setup-mode-boot",
-        GpuMode::AtBoot,
-        None,
-    );
-    boot.set_active(true);
-    let running = choice(
-        &tr("Only while a VM runs"),
-        &tr("This computer keeps the card and lends it to a VM that asks for it, through libvirt's hook; the desktop is kept off it. Nothing changes at boot but the IOMMU."),
-        "setup-mode-running",
-        GpuMode::WhileRunning,
-        Some(&boot),
-    );
-    g.set_visible(false);
-    (g, [boot, running])
 }
