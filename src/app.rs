@@ -50,6 +50,8 @@ pub struct App {
 pub struct Widgets {
     window: adw::ApplicationWindow,
     toasts: adw::ToastOverlay,
+    /// The last toast's text, for screen readers.
+    status: gtk::Label,
     leaflet: adw::Leaflet,
     content: gtk::Box,
     sidebar: gtk::ListBox,
@@ -142,16 +144,23 @@ impl Component for App {
                 });
         c.stack.add_named(wizard.widget(), Some("wizard"));
         c.stack.set_visible_child_name("loading");
+        crate::a11y::follow_stack(&c.stack);
 
         let (leaflet, content) = crate::window::leaflet(&side, &c);
+        crate::a11y::follow_leaflet(&leaflet);
 
+        let status = crate::a11y::status_bar();
+        let over = gtk::Overlay::new();
+        over.set_child(Some(&leaflet));
+        over.add_overlay(&status);
         let toasts = adw::ToastOverlay::new();
-        toasts.set_child(Some(&leaflet));
+        toasts.set_child(Some(&over));
         window.set_content(Some(&toasts));
 
         let widgets = Widgets {
             window: window.clone(),
             toasts,
+            status,
             leaflet,
             content,
             sidebar: side.list,
@@ -405,7 +414,25 @@ impl Component for App {
 fn toast(w: &Widgets, text: &str) {
     let t = adw::Toast::new(&glib::markup_escape_text(text));
     t.set_timeout(5);
+    // libadwaita 1.2's toast has an unnamed close button: named once the toast is on screen,
+    // now or (queued behind another) when the one before is dismissed.
+    let name_close = {
+        let overlay = w.toasts.clone();
+        move || {
+            let o = overlay.clone();
+            glib::idle_add_local_once(move || {
+                crate::a11y::name_icon_buttons(
+                    o.upcast_ref(),
+                    "window-close-symbolic",
+                    &tr("Dismiss"),
+                );
+            });
+        }
+    };
+    name_close();
+    t.connect_dismissed(move |_| name_close());
     w.toasts.add_toast(t);
+    crate::a11y::tell(&w.status, text);
 }
 
 impl App {
@@ -460,16 +487,7 @@ impl App {
             p => w.stack.set_visible_child_name(p.id()),
         }
         w.title.set_title(&self.page.title());
-        let name = format!("nav-{}", self.page.id());
-        let mut row = w.sidebar.first_child();
-        while let Some(r) = row {
-            if r.widget_name() == name {
-                if let Some(r) = r.downcast_ref::<gtk::ListBoxRow>() {
-                    w.sidebar.select_row(Some(r));
-                }
-            }
-            row = r.next_sibling();
-        }
+        crate::window::mark_current(&w.sidebar, self.page);
     }
 
     fn fix(&mut self, w: &Widgets, f: Finding) {

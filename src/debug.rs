@@ -52,6 +52,31 @@ fn walk(w: &gtk::Widget, depth: usize, out: &mut String) {
     }
 }
 
+/// Where the keyboard focus is: GTK 4.8 leaves the focused state set on nodes that lost focus
+/// in the accessibility tree, so the keyboard test reads it here. The focused widget's type,
+/// the title of the row it is in, and the nearest widget name.
+fn focus_line(window: &gtk::Window) -> String {
+    let Some(f) = gtk::prelude::GtkWindowExt::focus(window) else {
+        return "focus none".into();
+    };
+    let mut title = String::new();
+    let mut name = String::new();
+    let mut w = Some(f.clone());
+    while let Some(x) = w {
+        if title.is_empty() {
+            if let Some(r) = x.downcast_ref::<adw::PreferencesRow>() {
+                title = r.title().to_string();
+            }
+        }
+        let n = x.widget_name();
+        if name.is_empty() && !n.starts_with("Gtk") && !n.starts_with("Adw") && !n.is_empty() {
+            name = n.to_string();
+        }
+        w = x.parent();
+    }
+    format!("focus {} | {title} | name={name}", f.type_().name())
+}
+
 /// Writes the dump of every toplevel (dialogs included), the main window's size first.
 pub fn dump(window: &gtk::Window, path: &str) -> std::io::Result<()> {
     let mut out = String::new();
@@ -64,6 +89,7 @@ pub fn dump(window: &gtk::Window, path: &str) -> std::io::Result<()> {
     );
     let _ = writeln!(out, "alloc {}x{}", window.width(), window.height());
     let _ = writeln!(out, "dark {}", adw::StyleManager::default().is_dark());
+    let _ = writeln!(out, "{}", focus_line(window));
     // Every toplevel: dialogs and the About window are not all the application's windows.
     for w in gtk::Window::list_toplevels() {
         walk(&w, 0, &mut out);

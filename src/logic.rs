@@ -18,6 +18,16 @@ pub fn severity_icon(s: Severity) -> (&'static str, &'static str) {
     }
 }
 
+/// What a severity icon says to a screen reader.
+pub fn severity_name(s: Severity) -> String {
+    match s {
+        Severity::Ok => tr("Ready"),
+        Severity::Info => tr("Note"),
+        Severity::Warning => tr("Warning"),
+        Severity::Blocker => tr("Blocks passthrough"),
+    }
+}
+
 /// Findings, most urgent first, the order of `check` kept within one severity.
 pub fn ordered(report: &Report) -> Vec<Finding> {
     let mut f = report.findings.clone();

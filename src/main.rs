@@ -1,5 +1,6 @@
 //! passage: the GNOME app. Thin: options, translations, resources, then the window (app.rs).
 
+mod a11y;
 mod about;
 mod actions;
 mod app;

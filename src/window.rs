@@ -58,6 +58,24 @@ impl Page {
             Page::Vm(_) => None,
         }
     }
+    /// What a screen reader says for the page's row in the sidebar: a wizard step with its
+    /// number ("Step 3 of 10: Storage").
+    pub fn a11y_name(self) -> String {
+        match self {
+            Page::Vm(step) => {
+                let n = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
+                passage_core::i18n::tr_f(
+                    "New virtual machine, step {n} of {of}: {title}",
+                    &[
+                        ("n", &n.to_string()),
+                        ("of", &Step::ALL.len().to_string()),
+                        ("title", &step.title()),
+                    ],
+                )
+            }
+            p => p.title(),
+        }
+    }
     pub fn from_id(id: &str) -> Option<Page> {
         Page::all().into_iter().find(|p| p.id() == id)
     }
@@ -76,6 +94,10 @@ impl Side {
         // Sidebar.
         let sidebar = gtk::ListBox::new();
         sidebar.add_css_class("navigation-sidebar");
+        // The row of the page shown is marked by the app (`current`), not by GtkListBox's
+        // selection: that follows the keyboard focus, so Tab through the list (which GTK moves
+        // row by row) would leave a row selected whose page is not shown.
+        sidebar.set_selection_mode(gtk::SelectionMode::None);
         for p in Page::all() {
             if p == Page::Vm(Step::Media) {
                 // The wizard's steps under their own heading.
@@ -89,16 +111,20 @@ impl Side {
                 row.set_child(Some(&l));
                 row.set_activatable(false);
                 row.set_selectable(false);
+                // A heading, not a step: Tab passes it by.
+                row.set_focusable(false);
                 sidebar.append(&row);
             }
             let bx = gtk::Box::new(gtk::Orientation::Horizontal, 12);
             match (p.icon(), p) {
-                (Some(icon), _) => bx.append(&gtk::Image::from_icon_name(icon)),
+                (Some(icon), _) => bx.append(&crate::a11y::decorative_icon(icon)),
                 // The wizard's steps are numbered: it is a sequence, and ten more icons to load
                 // would slow the window's start.
                 (None, Page::Vm(step)) => {
                     let n = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
                     let l = gtk::Label::new(Some(&n.to_string()));
+                    // The row's name says the number in words with the step's title.
+                    crate::a11y::decoration(&l);
                     l.add_css_class("dim-label");
                     l.add_css_class("numeric");
                     l.set_width_chars(2);
@@ -113,6 +139,7 @@ impl Side {
             let row = gtk::ListBoxRow::new();
             row.set_child(Some(&bx));
             row.set_widget_name(&format!("nav-{}", p.id()));
+            crate::a11y::name(&row, &p.a11y_name());
             sidebar.append(&row);
         }
         let s = sender.clone();
@@ -121,6 +148,7 @@ impl Side {
                 s.input(Msg::Navigate(p));
             }
         });
+
         let badge = gtk::Label::new(None);
         badge.add_css_class("demo-badge");
         badge.set_wrap(true);
@@ -138,6 +166,7 @@ impl Side {
         menu_button.set_icon_name("open-menu-symbolic");
         menu_button.set_menu_model(Some(&menu));
         menu_button.set_tooltip_text(Some(&tr("Main Menu")));
+        crate::a11y::name(&menu_button, &tr("Main Menu"));
         menu_button.set_primary(true);
         side_header.pack_end(&menu_button);
         let side_scroll = gtk::ScrolledWindow::new();
@@ -161,6 +190,25 @@ impl Side {
     }
 }
 
+/// Marks the sidebar row of the page shown, for the eye (`current`, styled as selected) and for
+/// a screen reader (the selected state); every other row is unmarked.
+pub fn mark_current(sidebar: &gtk::ListBox, page: Page) {
+    let name = format!("nav-{}", page.id());
+    let mut row = sidebar.first_child();
+    while let Some(r) = row {
+        if r.widget_name().starts_with("nav-") {
+            let on = r.widget_name() == name;
+            if on {
+                r.add_css_class("current");
+            } else {
+                r.remove_css_class("current");
+            }
+            crate::a11y::selected(&r, on);
+        }
+        row = r.next_sibling();
+    }
+}
+
 /// The page's side of the window.
 pub struct Content {
     pub title: adw::WindowTitle,
@@ -180,6 +228,7 @@ impl Content {
         content_header.set_title_widget(Some(&title));
         let back = gtk::Button::from_icon_name("go-previous-symbolic");
         back.set_tooltip_text(Some(&tr("Back")));
+        crate::a11y::name(&back, &tr("Back to the list of steps"));
         back.set_widget_name("back");
         content_header.pack_start(&back);
         let banner_label = gtk::Label::new(None);
@@ -188,7 +237,7 @@ impl Content {
         banner_label.set_hexpand(true);
         let banner_box = gtk::Box::new(gtk::Orientation::Horizontal, 12);
         banner_box.add_css_class("demo-banner");
-        let banner_icon = gtk::Image::from_icon_name("dialog-information-symbolic");
+        let banner_icon = crate::a11y::decorative_icon("dialog-information-symbolic");
         banner_icon.set_valign(gtk::Align::Start);
         banner_box.append(&banner_icon);
         banner_box.append(&banner_label);

@@ -147,6 +147,7 @@ impl Component for DevicesDialog {
         w.set_content(Some(&bx));
         let ww = w.clone();
         cancel.connect_clicked(move |_| ww.close());
+        crate::a11y::close_on_escape(w.upcast_ref());
         let s = sender.clone();
         save.connect_clicked(move |_| s.input(Input::Save));
         w.present();

@@ -101,7 +101,7 @@ impl Component for CheckPage {
 
 fn icon(sev: Severity) -> gtk::Image {
     let (name, class) = logic::severity_icon(sev);
-    let i = gtk::Image::from_icon_name(name);
+    let i = crate::a11y::status_icon(name, &logic::severity_name(sev));
     i.add_css_class(class);
     i.set_valign(gtk::Align::Center);
     i

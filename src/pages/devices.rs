@@ -146,6 +146,8 @@ impl DevicesPage {
                 for o in &others {
                     group.add(&group_row(o, &mut none, &sender2).0);
                 }
+                // The button is gone: focus goes to the first group shown, not to the page.
+                group.child_focus(gtk::DirectionType::TabForward);
             });
             g.set_header_suffix(Some(&show));
             root.add(&g);
@@ -179,7 +181,7 @@ fn group_row(
     let row = super::expander(&g.title, &status);
     row.set_widget_name(&format!("group-{}", g.id));
     if let Some(gpu) = g.gpu {
-        let radio = gtk::CheckButton::new();
+        let radio = crate::a11y::radio();
         radio.set_valign(gtk::Align::Center);
         radio.set_tooltip_text(Some(&tr("Use this card for the VM")));
         match first_radio {
@@ -193,6 +195,11 @@ fn group_row(
             }
         });
         row.add_prefix(&radio);
+        // Space or Enter on the row chooses the card (and opens its devices): the radio of a
+        // card not chosen is no Tab stop, as in every radio group.
+        if let Some(header) = super::expander_header(&row) {
+            header.set_activatable_widget(Some(&radio));
+        }
         out_radio = Some((gpu, radio));
     }
     let badge = gtk::Image::from_icon_name(if g.host_display {
@@ -203,11 +210,15 @@ fn group_row(
         "action-unavailable-symbolic"
     });
     badge.add_css_class(if g.viable { "success" } else { "dim-label" });
-    badge.set_tooltip_text(Some(&if g.viable {
+    let says = if g.host_display {
+        tr("Shows this computer's screen")
+    } else if g.viable {
         tr("Can go to a VM")
     } else {
         tr("Stays with the host")
-    }));
+    };
+    badge.set_tooltip_text(Some(&says));
+    crate::a11y::name(&badge, &says);
     row.add_action(&badge);
     // The devices are built when the group is first opened: most groups are never
     // opened, and a page of forty groups' rows costs start-up time and memory.
@@ -217,7 +228,10 @@ fn group_row(
             for d in &devices {
                 let r = super::row(&d.name, &d.detail);
                 if d.host_display {
-                    r.add_suffix(&gtk::Image::from_icon_name("video-display-symbolic"));
+                    r.add_suffix(&crate::a11y::status_icon(
+                        "video-display-symbolic",
+                        &tr("Shows this computer's screen"),
+                    ));
                 }
                 row.add_row(&r);
             }

@@ -53,6 +53,17 @@ pub(crate) fn expander(title: &str, subtitle: &str) -> adw::ExpanderRow {
     if !subtitle.is_empty() {
         r.set_subtitle(&glib_escape(subtitle));
     }
+    if let Some(header) = expander_header(&r) {
+        header.set_title_lines(0);
+        header.set_subtitle_lines(0);
+        // The header row is what takes focus: it says whether the row is open.
+        crate::a11y::follow_expander(&r, &header, title);
+    }
+    r
+}
+
+/// The AdwActionRow inside an expander row that shows its title and takes focus.
+pub(crate) fn expander_header(r: &adw::ExpanderRow) -> Option<adw::ActionRow> {
     fn find(w: &gtk::Widget) -> Option<adw::ActionRow> {
         if let Some(a) = w.downcast_ref::<adw::ActionRow>() {
             return Some(a.clone());
@@ -66,11 +77,7 @@ pub(crate) fn expander(title: &str, subtitle: &str) -> adw::ExpanderRow {
         }
         None
     }
-    if let Some(header) = find(r.upcast_ref()) {
-        header.set_title_lines(0);
-        header.set_subtitle_lines(0);
-    }
-    r
+    find(r.upcast_ref())
 }
 
 /// Text shown as code (a diff, domain XML): monospace, selectable, scrolling sideways so long

@@ -37,6 +37,7 @@ pub fn state_group(
     let back = gtk::Button::from_icon_name("go-previous-symbolic");
     back.add_css_class("flat");
     back.set_tooltip_text(Some(&tr("All Virtual Machines")));
+    crate::a11y::name(&back, &tr("Back to all virtual machines"));
     let s = sender.clone();
     back.connect_clicked(move |_| {
         s.input(Input::Leave);
@@ -84,7 +85,10 @@ pub fn refused(found: &[Finding]) -> adw::PreferencesGroup {
     )));
     for f in found {
         let r = row(&f.title, &f.fix);
-        r.add_prefix(&gtk::Image::from_icon_name("dialog-warning-symbolic"));
+        r.add_prefix(&crate::a11y::status_icon(
+            "dialog-warning-symbolic",
+            &tr("Stops the start"),
+        ));
         r.set_widget_name(&format!("finding-{}", f.cause.id()));
         g.add(&r);
     }
@@ -96,7 +100,10 @@ pub fn failed(d: &Diagnosis, raw: &str) -> adw::PreferencesGroup {
     let g = adw::PreferencesGroup::new();
     g.set_title(&tr("The Last Start Failed"));
     let r = row(&d.title, &d.fix);
-    r.add_prefix(&gtk::Image::from_icon_name("dialog-error-symbolic"));
+    r.add_prefix(&crate::a11y::status_icon(
+        "dialog-error-symbolic",
+        &tr("Error"),
+    ));
     r.set_widget_name(&format!("diagnosis-{}", d.cause.id()));
     g.add(&r);
     let e = super::expander(&tr("What libvirt said"), "");
@@ -105,6 +112,7 @@ pub fn failed(d: &Diagnosis, raw: &str) -> adw::PreferencesGroup {
     copy.add_css_class("flat");
     copy.set_valign(gtk::Align::Center);
     copy.set_tooltip_text(Some(&tr("Copy")));
+    crate::a11y::name(&copy, &tr("Copy what libvirt said"));
     let text = raw.to_string();
     copy.connect_clicked(move |b| b.clipboard().set_text(&text));
     e.add_action(&copy);

@@ -74,6 +74,7 @@ impl Component for VmsPage {
     fn init_root() -> Self::Root {
         let s = gtk::Stack::new();
         s.set_widget_name("page-vms");
+        crate::a11y::follow_stack(&s);
         s
     }
 
@@ -87,6 +88,7 @@ impl Component for VmsPage {
         let refresh = gtk::Button::from_icon_name("view-refresh-symbolic");
         refresh.add_css_class("flat");
         refresh.set_tooltip_text(Some(&tr("Refresh")));
+        crate::a11y::name(&refresh, &tr("Refresh the list of virtual machines"));
         let s = sender.clone();
         refresh.connect_clicked(move |_| s.input(Input::Refresh));
         list.set_header_suffix(Some(&refresh));
@@ -280,13 +282,19 @@ impl VmsPage {
                 None => state,
             };
             let r = super::row(&vm.name, &sub);
-            r.add_prefix(&gtk::Image::from_icon_name("computer-symbolic"));
+            r.add_prefix(&crate::a11y::decorative_icon("computer-symbolic"));
             let (label, msg) = if vm.running {
                 (tr("Stop"), Input::Stop as fn(String) -> Input)
             } else {
                 (tr("Start"), Input::Start as fn(String) -> Input)
             };
             let b = gtk::Button::with_label(&label);
+            let says = if vm.running {
+                tr_f("Stop {vm}", &[("vm", &vm.name)])
+            } else {
+                tr_f("Start {vm}", &[("vm", &vm.name)])
+            };
+            crate::a11y::name(&b, &says);
             b.set_valign(gtk::Align::Center);
             let s = sender.clone();
             let name = vm.name.clone();
@@ -296,6 +304,10 @@ impl VmsPage {
             edit.set_valign(gtk::Align::Center);
             edit.add_css_class("flat");
             edit.set_tooltip_text(Some(&tr("Passed-Through Devices")));
+            crate::a11y::name(
+                &edit,
+                &tr_f("Passed-through devices of {vm}", &[("vm", &vm.name)]),
+            );
             edit.set_widget_name(&format!("edit-{}", vm.name));
             let (s, name) = (sender.clone(), vm.name.clone());
             edit.connect_clicked(move |_| {
@@ -306,6 +318,7 @@ impl VmsPage {
             open.set_valign(gtk::Align::Center);
             open.add_css_class("flat");
             open.set_tooltip_text(Some(&tr("Open")));
+            crate::a11y::name(&open, &tr_f("Open {vm}", &[("vm", &vm.name)]));
             open.set_widget_name(&format!("open-{}", vm.name));
             let (s, name) = (sender.clone(), vm.name.clone());
             open.connect_clicked(move |_| s.input(Input::Open(name.clone())));

@@ -58,7 +58,7 @@ impl BootCard {
             } else {
                 "dialog-information-symbolic"
             };
-            let image = gtk::Image::from_icon_name(icon);
+            let image = crate::a11y::decorative_icon(icon);
             r.add_prefix(&image);
             self.add(r.upcast());
         }

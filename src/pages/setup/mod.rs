@@ -101,6 +101,7 @@ impl Component for SetupPage {
     fn init_root() -> Self::Root {
         let s = gtk::Stack::new();
         s.set_widget_name("page-setup");
+        crate::a11y::follow_stack(&s);
         s
     }
 
@@ -156,6 +157,7 @@ impl Component for SetupPage {
         let refresh = gtk::Button::from_icon_name("view-refresh-symbolic");
         refresh.add_css_class("flat");
         refresh.set_tooltip_text(Some(&tr("Refresh History")));
+        crate::a11y::name(&refresh, &tr("Refresh History"));
         let s = sender.clone();
         refresh.connect_clicked(move |_| s.input(Input::RefreshHistory));
         let undo_all = gtk::Button::with_label(&tr("Undo All"));
@@ -424,13 +426,19 @@ impl SetupPage {
                     if r.diff.is_empty() {
                         // A command that runs after the files are written: nothing to expand.
                         let row = super::row(&r.title, &r.subtitle);
-                        row.add_prefix(&gtk::Image::from_icon_name("system-run-symbolic"));
+                        row.add_prefix(&crate::a11y::status_icon(
+                            "system-run-symbolic",
+                            &tr("Command"),
+                        ));
                         g.add(&row);
                         continue;
                     }
                     let row = super::expander(&r.title, &r.subtitle);
                     {
-                        row.add_prefix(&gtk::Image::from_icon_name("text-x-generic-symbolic"));
+                        row.add_prefix(&crate::a11y::status_icon(
+                            "text-x-generic-symbolic",
+                            &tr("File"),
+                        ));
                         row.add_row(&super::code_view(&r.diff));
                     }
                     g.add(&row);

@@ -16,7 +16,7 @@ pub fn group(
     g.set_title(&tr("When the Card Goes to VMs"));
     let choice =
         |title: &str, sub: &str, name: &str, mode: GpuMode, group: Option<&gtk::CheckButton>| {
-            let c = gtk::CheckButton::new();
+            let c = crate::a11y::radio();
             c.set_group(group);
             c.set_widget_name(name);
             let r = crate::pages::row(title, sub);

@@ -35,8 +35,15 @@ fn describe(cx: &Cx, b: &BootItem) -> (String, String) {
     }
 }
 
+thread_local! {
+    /// The item just moved and which way: the page is rebuilt after a move, and focus goes
+    /// back to the same button of that item (or its other one, at the end of the list).
+    static MOVED: std::cell::RefCell<Option<(String, bool)>> = const { std::cell::RefCell::new(None) };
+}
+
 pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     let d = cx.d;
+    let moved = MOVED.with(|m| m.borrow_mut().take());
     let g = group(&tr("Boot order"), &tr("The VM tries these in order. Install from the disc first; afterwards the disk comes first."));
     let n = d.boot.len();
     for (i, b) in d.boot.iter().enumerate() {
@@ -47,15 +54,38 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
             ("go-up-symbolic", i > 0, Choice::BootEarlier);
         let later: (&str, bool, fn(BootItem) -> Choice) =
             ("go-down-symbolic", i + 1 < n, Choice::BootLater);
-        for ((icon, enabled, make), tip) in [(earlier, tr("Earlier")), (later, tr("Later"))] {
+        let mut buttons = vec![];
+        for ((icon, enabled, make), tip, up) in
+            [(earlier, tr("Earlier"), true), (later, tr("Later"), false)]
+        {
             let bt = gtk::Button::from_icon_name(icon);
             bt.add_css_class("flat");
             bt.set_valign(gtk::Align::Center);
             bt.set_sensitive(enabled);
             bt.set_tooltip_text(Some(&tip));
+            bt.set_widget_name(&format!(
+                "boot-{}-{}",
+                b.id(),
+                if up { "up" } else { "down" }
+            ));
+            let says = if up {
+                tr_f("Move {item} earlier", &[("item", &title)])
+            } else {
+                tr_f("Move {item} later", &[("item", &title)])
+            };
+            crate::a11y::name(&bt, &says);
             let (s, item) = (cx.sender.clone(), b.clone());
-            bt.connect_clicked(move |_| set(&s, make(item.clone())));
+            bt.connect_clicked(move |_| {
+                MOVED.with(|m| *m.borrow_mut() = Some((item.id(), up)));
+                set(&s, make(item.clone()));
+            });
             r.add_suffix(&bt);
+            buttons.push((up, enabled, bt));
+        }
+        if let Some((id, up)) = &moved {
+            if *id == b.id() {
+                refocus(&buttons, *up);
+            }
         }
         g.add(&r);
     }
@@ -77,4 +107,19 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
         Choice::BootMenu,
     ));
     vec![g, menu]
+}
+
+/// Focuses the moved item's button for the same direction once the page is on screen, or its
+/// other button when the item reached the end of the list.
+fn refocus(buttons: &[(bool, bool, gtk::Button)], up: bool) {
+    let pick = buttons
+        .iter()
+        .find(|(u, enabled, _)| *u == up && *enabled)
+        .or_else(|| buttons.iter().find(|(_, enabled, _)| *enabled))
+        .map(|(_, _, b)| b.clone());
+    if let Some(b) = pick {
+        b.connect_map(|b| {
+            b.grab_focus();
+        });
+    }
 }

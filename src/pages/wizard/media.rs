@@ -29,6 +29,7 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
         let p = PURPOSES[(c.selected() as usize).min(PURPOSES.len() - 1)];
         set(&s, Choice::Purpose(p));
     });
+    crate::a11y::hide_decorations(purpose.upcast_ref());
     g.add(&purpose);
     let media = group(
         &tr("Install media"),

@@ -79,6 +79,7 @@ impl Component for Wizard {
         s.set_widget_name("wizard");
         s.set_hhomogeneous(false);
         s.set_vhomogeneous(false);
+        crate::a11y::follow_stack(&s);
         s
     }
 

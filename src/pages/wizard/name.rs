@@ -58,6 +58,7 @@ fn network(cx: &Cx) -> adw::PreferencesGroup {
     bridge.set_title(&tr("Bridge name, for example br0"));
     bridge.set_text(&bridge_name);
     bridge.set_widget_name("bridge");
+    crate::a11y::hide_decorations(bridge.upcast_ref());
     let choices = [
         ("nat", tr("NAT"), tr("Through libvirt's “default” network: the VM reaches the internet through this computer, and other computers cannot reach the VM."), matches!(d.network, Some(Network::Nat { .. }))),
         ("bridge", tr("A bridge on this computer"), tr("The VM is on your network like another computer. The bridge must exist already (NetworkManager or systemd-networkd make one)."), matches!(d.network, Some(Network::Bridge { .. }))),

@@ -31,7 +31,10 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
                         &[("addr", &a.to_string()), ("g", &sel.group.to_string())],
                     ),
                 );
-                r.add_prefix(&gtk::Image::from_icon_name("emblem-ok-symbolic"));
+                r.add_prefix(&crate::a11y::status_icon(
+                    "emblem-ok-symbolic",
+                    &tr("Goes to the VM with the card"),
+                ));
                 g.add(&r);
             }
         }

@@ -35,7 +35,10 @@ pub fn build(cx: &Cx) -> Review {
             let step = step_of(&e.field);
             create.set_sensitive(false);
             let r = row(&tr("Not ready yet"), &e.to_string());
-            r.add_prefix(&gtk::Image::from_icon_name("dialog-warning-symbolic"));
+            r.add_prefix(&crate::a11y::status_icon(
+                "dialog-warning-symbolic",
+                &tr("Not ready"),
+            ));
             let go = gtk::Button::with_label(&step.title());
             go.set_valign(gtk::Align::Center);
             let s = cx.sender.clone();

@@ -1,7 +1,7 @@
 //! The rows the wizard's steps are built of. Each widget sends a typed [`Choice`]: the draft
 //! is changed by values, never by text parsed back.
 
-use passage_core::i18n::tr;
+use passage_core::i18n::{tr, tr_f};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentSender};
 
@@ -86,7 +86,7 @@ pub fn radio_row(
     on: bool,
     value: impl Fn() -> Choice + 'static,
 ) -> (adw::ActionRow, gtk::CheckButton) {
-    let c = gtk::CheckButton::new();
+    let c = crate::a11y::radio();
     c.set_group(group);
     c.set_active(on);
     let r = row(title, subtitle);
@@ -113,6 +113,7 @@ pub fn entry_row(
     e.set_title(title);
     e.set_text(text);
     e.set_widget_name(name);
+    crate::a11y::hide_decorations(e.upcast_ref());
     let s = sender.clone();
     e.connect_changed(move |e| set(&s, make(e.text().to_string())));
     e
@@ -131,6 +132,7 @@ pub fn file_row(
     b.add_css_class("flat");
     b.set_valign(gtk::Align::Center);
     b.set_tooltip_text(Some(&tr("Choose a File")));
+    crate::a11y::name(&b, &tr_f("Choose a file: {what}", &[("what", title)]));
     let entry = e.clone();
     b.connect_clicked(move |b| choose_iso(b, &entry));
     e.add_suffix(&b);
@@ -175,6 +177,7 @@ pub fn spin_row(
     sp.set_value(value);
     sp.set_valign(gtk::Align::Center);
     sp.set_widget_name(name);
+    crate::a11y::name(&sp, title);
     let s = sender.clone();
     sp.connect_value_changed(move |sp| set(&s, make(sp.value() as u64)));
     r.add_suffix(&sp);

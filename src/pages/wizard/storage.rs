@@ -18,10 +18,10 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
             &[("pool", POOL), ("path", POOL_PATH)],
         ),
     );
-    let new = gtk::CheckButton::new();
-    let existing = gtk::CheckButton::new();
+    let new = crate::a11y::radio();
+    let existing = crate::a11y::radio();
     existing.set_group(Some(&new));
-    let none = gtk::CheckButton::new();
+    let none = crate::a11y::radio();
     none.set_group(Some(&new));
     let r = row(&tr("Create a new disk image"), &tr("qcow2 grows as the VM writes; raw takes all its space at once, for the steadiest speed."));
     r.add_prefix(&new);
@@ -36,6 +36,9 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     e.set_title(&tr("Use an existing disk image"));
     e.set_text(&path);
     e.add_prefix(&existing);
+    e.set_widget_name("existing-image");
+    crate::a11y::name(&existing, &tr("Use an existing disk image"));
+    crate::a11y::hide_decorations(e.upcast_ref());
     g.add(&e);
     let r = row(
         &tr("No disk"),
@@ -80,7 +83,16 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     };
     let f3 = send_existing.clone();
     existing.connect_toggled(move |_| f3());
-    e.connect_changed(move |_| send_existing());
+    // Typing a path chooses it, as the bridge field does on Name and Network: the radio
+    // itself is not a Tab stop while another one in its group is on.
+    let ex3 = existing.clone();
+    e.connect_changed(move |e| {
+        if !e.text().is_empty() && !ex3.is_active() {
+            ex3.set_active(true);
+        } else {
+            send_existing();
+        }
+    });
     let s = cx.sender.clone();
     none.connect_toggled(move |c| {
         if c.is_active() {
@@ -104,12 +116,16 @@ fn new_image_rows(
     let size = gtk::SpinButton::with_range(1.0, 65536.0, 1.0);
     size.set_value(gib as f64);
     size.set_valign(gtk::Align::Center);
+    size.set_widget_name("disk-size");
+    crate::a11y::name(&size, &tr("Size of the new disk image in GiB"));
     let sr = row(&tr("Size (GiB)"), "");
     sr.add_suffix(&size);
     g.add(&sr);
     let fmt = gtk::DropDown::from_strings(&["qcow2", "raw"]);
     fmt.set_selected(u32::from(raw));
     fmt.set_valign(gtk::Align::Center);
+    fmt.set_widget_name("disk-format");
+    crate::a11y::name_control(fmt.upcast_ref(), &tr("Format of the new disk image"));
     let fr = row(&tr("Format"), "");
     fr.add_suffix(&fmt);
     g.add(&fr);
