@@ -1,7 +1,10 @@
 //! The app under a real X server (Xvfb), on a private session bus, driven through its own
 //! actions (org.gtk.Actions, as GNOME Shell and `gapplication` do). Each step waits for what
-//! the page must show — read from the app's widget dump — then takes a screenshot with
-//! ImageMagick's `import`. Then the same tour again at 360 px in dark mode.
+//! the page must show — its text read from the accessibility tree over AT-SPI, as a screen
+//! reader reads it (tests/a11y/walk.py); widget names, sizes and the colour scheme from the
+//! app's widget dump — then takes a screenshot with ImageMagick's `import`. Then the same tour
+//! again at 360 px in dark mode. tests/gui/a11y.rs walks every page for unnamed controls and
+//! makes the choices by keyboard.
 //!
 //! Screenshots go to $PASSAGE_SCREENSHOTS (build-aux/screenshots.sh points it at
 //! data/screenshots), else target/gui-screenshots.
@@ -89,6 +92,7 @@ impl Session {
             "import",
             "convert",
             "glib-compile-schemas",
+            "/usr/bin/python3",
         ] {
             need(t);
         }
@@ -125,9 +129,14 @@ impl Session {
             .expect("display number");
         let display = format!(":{}", line.trim());
         let x = Proc(x);
+        // What the bus starts (at-spi-bus-launcher, with its socket under XDG_RUNTIME_DIR)
+        // stays in this test's directory: parallel tests do not share one accessibility bus.
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
+            .env("XDG_RUNTIME_DIR", dir.path().join("run"))
+            .env("HOME", dir.path().join("home"))
+            .env("DISPLAY", &display)
             .uid(uid)
             .gid(uid)
             .spawn()
@@ -182,8 +191,9 @@ impl Session {
             .env("GSK_RENDERER", "cairo")
             .env("LANGUAGE", "en")
             .env("LC_ALL", "C.UTF-8")
-            .env("NO_AT_BRIDGE", "1")
-            .env("GTK_A11Y", "none")
+            // The accessibility bus: the session bus starts at-spi-bus-launcher when GTK asks,
+            // and it ends with the session bus.
+            .env("GTK_A11Y", "atspi")
             .env("PASSAGE_DEBUG", "1")
             // No libvirtd in this test: the Virtual machines page must say what to do.
             .env(
@@ -313,17 +323,72 @@ impl App<'_> {
         }
     }
 
-    /// Waits until everything in `want` is on screen; returns the dump.
-    fn wait_for(&mut self, want: &[&str]) -> String {
+    /// What a screen reader reads of the app (tests/a11y/walk.py over AT-SPI): one node per
+    /// line, `role 'name' (description) [states]`; with `problems`, only what has no name.
+    fn tree_mode(&self, mode: &str) -> String {
+        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
         let end = Instant::now() + Duration::from_secs(30);
         loop {
+            let o = Command::new("/usr/bin/python3")
+                .arg(&walker)
+                .arg(self.child.0.id().to_string())
+                .arg(mode)
+                .uid(self.s.uid)
+                .gid(self.s.uid)
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
+                .env("DISPLAY", &self.s.display)
+                .env("HOME", self.s.dir.path().join("home"))
+                .output()
+                .expect("the AT-SPI walker runs");
+            if o.status.success() {
+                return String::from_utf8_lossy(&o.stdout).into_owned();
+            }
+            // The app joins the accessibility bus a moment after it starts.
+            assert!(
+                Instant::now() < end,
+                "the app never showed on the accessibility bus: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn tree(&self) -> String {
+        self.tree_mode("tree")
+    }
+
+    /// Interactive controls and status icons a screen reader could not name, one per line.
+    fn unnamed(&self) -> Vec<String> {
+        self.tree_mode("problems")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Waits until everything in `want` is on screen; returns the dump. Text is looked for in
+    /// what a screen reader reads; widget names (`#…`), check marks, types, the size and the
+    /// colour scheme in the widget dump.
+    fn wait_for(&mut self, want: &[&str]) -> String {
+        let end = Instant::now() + Duration::from_secs(30);
+        let (structure, text): (Vec<&str>, Vec<&str>) = want.iter().partition(|w| structural(w));
+        loop {
             let d = self.dump();
-            if want.iter().all(|w| d.contains(w)) {
+            let t = if text.is_empty() {
+                String::new()
+            } else {
+                self.tree()
+            };
+            let missing: Vec<&str> = structure
+                .iter()
+                .filter(|w| !d.contains(*w))
+                .chain(text.iter().filter(|w| !t.contains(*w)))
+                .copied()
+                .collect();
+            if missing.is_empty() {
                 return d;
             }
             if Instant::now() > end {
-                let missing: Vec<_> = want.iter().filter(|w| !d.contains(*w)).collect();
-                panic!("not shown: {missing:?}\n--- on screen ---\n{d}");
+                panic!("not shown: {missing:?}\n--- read by a screen reader ---\n{t}\n--- widget dump ---\n{d}");
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -390,6 +455,21 @@ impl App<'_> {
         out
     }
 }
+
+/// Whether a wanted string is about the widgets (names, check marks, types, size, scheme)
+/// rather than text a screen reader reads.
+fn structural(w: &str) -> bool {
+    w.contains('#')
+        || w.contains("[x]")
+        || w.contains("[ ]")
+        || w.contains("(insensitive)")
+        || w.starts_with("dark ")
+        || w.starts_with("Gtk")
+        || w.starts_with("Adw")
+}
+
+#[path = "gui/a11y.rs"]
+mod a11y;
 
 fn shots_dir() -> PathBuf {
     let d = std::env::var_os("PASSAGE_SCREENSHOTS")
@@ -678,8 +758,19 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
             "Passage has made no changes to this host.",
         ],
     );
-    let apply = d.lines().find(|l| l.contains("#apply")).expect("Apply");
-    assert!(!apply.contains("(insensitive)"), "{apply}");
+    // Apply turns on once the helper has answered (the text can be read a moment before).
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut d = d;
+    while d
+        .lines()
+        .find(|l| l.contains("#apply"))
+        .expect("Apply")
+        .contains("(insensitive)")
+    {
+        assert!(Instant::now() < end, "Apply stays off:\n{d}");
+        std::thread::sleep(Duration::from_millis(200));
+        d = app.dump();
+    }
 
     app.action("apply", None);
     let d = app.wait_for(&[
@@ -717,6 +808,7 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
     };
     let (ids, d) = wait_changes(&mut app, 1, 1);
     assert!(!d.contains("#undo-all"), "one change, one Undo");
+    a11y::assert_all_named(&app, "Host setup with its history");
     app.action("undo", Some(&ids[0]));
     wait_changes(&mut app, 1, 0);
     assert_eq!(host_files(&tb), before, "every file is back byte for byte");
@@ -818,6 +910,8 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     app.action("wizard-create", None);
     let d = app.wait_page("vms", &["win10", "made by Passage (gaming)"]);
     app.shot("vms-created", &d);
+    a11y::assert_all_named(&app, "the list of VMs");
+    app.wait_for(&["push button 'Start win10'", "push button 'Open win10'"]);
 
     // libvirt holds it: the card's four functions and the NVMe drive, both ISOs, the new disk
     // image in the default pool, evdev keyboard and mouse, and the boot order chosen.
@@ -849,6 +943,17 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     app.action("edit-devices", Some("win10"));
     let d = app.wait_for(&["Devices of win10", "Unifying Receiver", "Group 28: NVIDIA"]);
     app.shot("vm-edit-devices", &d);
+    // Named by its title; every control named; Esc closes it (it is opened again to edit).
+    a11y::assert_all_named(&app, "the device editor");
+    app.wait_for(&["frame 'Devices of win10'"]);
+    app.key_to_dialog("Escape");
+    let end = Instant::now() + Duration::from_secs(10);
+    while app.tree().contains("frame 'Devices of win10'") {
+        assert!(Instant::now() < end, "Esc did not close the device editor");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.action("edit-devices", Some("win10"));
+    app.wait_for(&["Devices of win10", "Unifying Receiver"]);
     app.action("edit-set", Some("pci-remove=0000:04:00.0"));
     app.action("edit-set", Some("usb-add=046d:c52b"));
     app.action("edit-save", None);
@@ -898,6 +1003,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     ];
     let d = app.wait_page("vms", &want);
     app.shot("vm-page", &d);
+    a11y::assert_all_named(&app, "the VM's page");
     // Start runs the pre-flight first: the demo host has no hugepages free for its 16 GiB, so
     // the page says so and nothing is started.
     app.action("vm-start", None);
@@ -907,6 +1013,8 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         "#finding-hugepages-short",
     ]);
     app.shot("vm-page-refused", &d);
+    a11y::assert_all_named(&app, "the VM's page with the pre-flight's findings");
+    app.wait_for(&["image 'Stops the start'"]);
     assert_eq!(h.state("win10").expect("state"), passage_virt::VmState::Off);
     drop(app);
 
@@ -920,6 +1028,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     );
     let png = app.shot("narrow-dark-vm-page", &d);
     assert!(brightness(&png) < 0.4, "the VM page is dark");
+    a11y::assert_all_named(&app, "the VM's page at 360 px");
 }
 
 #[test]
@@ -1054,6 +1163,7 @@ fn the_daily_loop_from_an_app_menu_launcher() {
         );
         let png = app.shot(&format!("narrow-dark-vm-{state}"), &d);
         assert!(brightness(&png) < 0.4, "{state} is dark");
+        a11y::assert_all_named(&app, &format!("the VM's page, {state}"));
         if let Some(a) = then {
             app.action(a, None);
         }
@@ -1101,6 +1211,8 @@ fn after_the_restart_host_setup_asks_to_keep_or_undo_the_boot_change() {
         ],
     );
     app.shot("setup-after-restart", &d);
+    // The card's icons are decoration (the row says the same in words); History's rows too.
+    a11y::assert_all_named(&app, "Host setup after the restart");
     let (ids, _) = changes(&d);
     app.action("keep-boot", Some(&ids[0]));
     let end = Instant::now() + Duration::from_secs(20);
