@@ -915,3 +915,59 @@ fn bind_checks_the_host_again_after_polkit_answered() {
     );
     assert_eq!(tb.snapshot(), before, "nothing was written");
 }
+
+#[test]
+fn sigterm_lets_the_running_call_finish_refuses_new_ones_and_exits_cleanly() {
+    let mut tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "sleep 3; echo kernelstub: done")]),
+        &[],
+    );
+    // A call that takes three seconds (its rebuild step)…
+    let running = tb
+        .passagectl_cmd(ALLOWED_UID, &["apply", "--add", "iommu=pt"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("passagectl");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // …and SIGTERM in the middle of it, as `systemctl stop` or a shutdown sends.
+    let pid = tb.helper_pid().expect("the helper runs").to_string();
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        tb.helper_exited().is_none(),
+        "the helper left a call in the middle"
+    );
+    // A new call meanwhile is refused with the reason, and changes nothing.
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu.strict=1"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the helper is stopping"),
+        "{}",
+        stderr(&o)
+    );
+    // The running call is answered in full.
+    let o = running.wait_with_output().expect("passagectl");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("kernelstub: done"), "{}", stdout(&o));
+    // Then the helper exits, cleanly.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = tb.helper_exited() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < end, "the helper never exited");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status:?}");
+    // The change is in the journal as applied, and the refused one is not there.
+    tb.start_helper();
+    let o = tb.passagectl(ALLOWED_UID, &["history"]);
+    assert!(stdout(&o).contains("iommu=pt"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("iommu.strict"), "{}", stdout(&o));
+}

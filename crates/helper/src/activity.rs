@@ -1,8 +1,9 @@
 //! When the helper was last asked for something, and whether a call is running: it exits when
 //! it has been idle a while (D-Bus activation starts it again at the next call), never in
-//! the middle of one.
+//! the middle of one; asked to stop (SIGTERM), it takes no new call and lets the running ones
+//! finish.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Activity {
     running: AtomicUsize,
     last: AtomicU64,
+    stopping: AtomicBool,
+}
+
+/// Why a call was not taken.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// As many calls as allowed are running.
+    Full,
+    /// The helper is stopping.
+    Stopping,
 }
 
 /// Held while a call runs.
@@ -36,14 +47,29 @@ impl Activity {
         Busy(self.clone())
     }
 
-    /// Marks a call as running, unless `max` are running already (`None`: refuse it).
-    pub fn admit(self: &Arc<Self>, max: usize) -> Option<Busy> {
+    /// Marks a call as running, unless `max` are running already or the helper is stopping.
+    pub fn admit(self: &Arc<Self>, max: usize) -> Result<Busy, Refused> {
         if self.running.fetch_add(1, Ordering::SeqCst) >= max {
             self.running.fetch_sub(1, Ordering::SeqCst);
-            return None;
+            return Err(Refused::Full);
+        }
+        // Counted first, then checked: a call that passes here is one `stop` waits for.
+        if self.stopping.load(Ordering::SeqCst) {
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            return Err(Refused::Stopping);
         }
         self.last.store(now(), Ordering::SeqCst);
-        Some(Busy(self.clone()))
+        Ok(Busy(self.clone()))
+    }
+
+    /// Takes no new call from now on.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// How many calls are running.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
     }
 
     /// No call running, and none for at least `idle`.
@@ -80,10 +106,21 @@ mod tests {
         let a = Activity::new();
         let first = a.admit(2).expect("one");
         let second = a.admit(2).expect("two");
-        assert!(a.admit(2).is_none(), "a third is refused");
+        assert_eq!(a.admit(2).err(), Some(Refused::Full), "a third is refused");
         drop(first);
         let third = a.admit(2).expect("room again");
         drop((second, third));
         assert!(a.idle_for(Duration::ZERO));
+    }
+
+    #[test]
+    fn once_stopping_no_call_is_taken_and_the_running_ones_are_counted_until_they_end() {
+        let a = Activity::new();
+        let running = a.admit(4).expect("one");
+        a.stop();
+        assert_eq!(a.admit(4).err(), Some(Refused::Stopping));
+        assert_eq!(a.running(), 1, "the refused call is not counted");
+        drop(running);
+        assert_eq!(a.running(), 0);
     }
 }

@@ -4,9 +4,12 @@
 //! below DIR; `--steps-path DIR` then runs step programs (update-grub…) from DIR.
 //! `hook DOMAIN OPERATION SUB-OPERATION EXTRA` is libvirt's QEMU hook (see `hook.rs`);
 //! `--recover` finishes what a previous run left half done and exits (the boot-time unit).
+//! SIGTERM or SIGINT: no new call is taken, the running ones finish, then it exits.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use passage_helper::api::{BUS_NAME, OBJECT_PATH};
 use passage_helper::journal::Journal;
@@ -73,6 +76,12 @@ fn main() -> ExitCode {
     let helper = Helper::new(root, steps_path);
     let activity = helper.activity.clone();
     let idle = idle_timeout();
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(sig, term.clone()) {
+            eprintln!("passage-helper: cannot catch signal {sig}: {e}");
+        }
+    }
     let result = zbus::block_on(async {
         let conn = zbus::connection::Builder::system()
             .name(BUS_NAME)
@@ -86,10 +95,14 @@ fn main() -> ExitCode {
                 .unwrap_or_default()
         );
         // Exits when idle: D-Bus activation starts it again at the next call.
-        while !activity.idle_for(idle) {
-            blocking::unblock(|| std::thread::sleep(std::time::Duration::from_millis(500))).await;
+        while !activity.idle_for(idle) && !term.load(Ordering::SeqCst) {
+            blocking::unblock(|| std::thread::sleep(std::time::Duration::from_millis(200))).await;
         }
-        eprintln!("passage-helper: idle for {} s, exiting", idle.as_secs());
+        if term.load(Ordering::SeqCst) {
+            drain(&activity).await;
+        } else {
+            eprintln!("passage-helper: idle for {} s, exiting", idle.as_secs());
+        }
         drop(conn);
         Ok::<(), zbus::Error>(())
     });
@@ -99,6 +112,26 @@ fn main() -> ExitCode {
             eprintln!("passage-helper: cannot serve on the system bus: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Asked to stop: no new call is taken, and the running ones get up to STOP_WAIT to finish
+/// (systemd's own stop timeout is 90 s). A call still running after that is cut off with the
+/// process; its journal entry is finished or rolled back at the next start.
+async fn drain(activity: &passage_helper::activity::Activity) {
+    const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(75);
+    activity.stop();
+    let n = activity.running();
+    eprintln!("passage-helper: stopping; waiting for {n} running call(s)");
+    let end = std::time::Instant::now() + STOP_WAIT;
+    while activity.running() > 0 && std::time::Instant::now() < end {
+        blocking::unblock(|| std::thread::sleep(std::time::Duration::from_millis(100))).await;
+    }
+    match activity.running() {
+        0 => eprintln!("passage-helper: stopped"),
+        n => eprintln!(
+            "passage-helper: stopped with {n} call(s) cut off; the next start repairs the journal"
+        ),
     }
 }
 

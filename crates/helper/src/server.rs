@@ -90,10 +90,14 @@ impl Helper {
     /// Counts the call as running (so the helper never exits in the middle of one, a polkit
     /// prompt included), refusing it when [`MAX_CALLS`] are running already.
     fn admit(&self) -> fdo::Result<crate::activity::Busy> {
-        self.activity.admit(MAX_CALLS).ok_or_else(|| {
-            fdo::Error::LimitsExceeded(format!(
+        use crate::activity::Refused;
+        self.activity.admit(MAX_CALLS).map_err(|r| match r {
+            Refused::Full => fdo::Error::LimitsExceeded(format!(
                 "the helper is answering {MAX_CALLS} calls already; try again in a moment"
-            ))
+            )),
+            Refused::Stopping => fdo::Error::Failed(
+                "the helper is stopping (the system is shutting down or the service was stopped); nothing was changed. Try again once it is back".into(),
+            ),
         })
     }
 

@@ -167,9 +167,19 @@ fn cut(s: &str, max: usize) -> &str {
 mod tests {
     use super::*;
 
+    /// Writes an executable script. The file is written by `cp`, not by this process: a test
+    /// running beside it that forks while this process held the file open for writing would
+    /// make its exec fail with "Text file busy" (ETXTBSY).
     fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
         let p = dir.join(name);
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("write");
+        let src = dir.join(format!(".{name}.src"));
+        std::fs::write(&src, format!("#!/bin/sh\n{body}\n")).expect("write");
+        let st = std::process::Command::new("cp")
+            .arg(&src)
+            .arg(&p)
+            .status()
+            .expect("cp");
+        assert!(st.success(), "cp {}", p.display());
         std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("chmod");
         p
