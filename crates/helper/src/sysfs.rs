@@ -3,10 +3,37 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use passage_core::host::{Host, PciAddress};
 
 use crate::journal::StepRunner;
+
+/// How long the kernel gets to take devices from their drivers or give them back.
+pub const SYSFS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs sysfs writes the kernel may block on (an unbind waits for the driver, and a driver
+/// can wait for a program that holds the device) on a thread of their own, and stops waiting
+/// after `timeout`: the call is then answered, and Passage's lock released, while the kernel
+/// finishes or not. `what` says what was being done, for the error.
+pub fn watched<T: Send + 'static>(
+    timeout: Duration,
+    what: &str,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "the kernel did not finish {what} within {} s (a program is probably still using the device); nothing more was done, and Passage's lock is free again; restart the computer if the device stays unusable",
+            timeout.as_secs()
+        )),
+    }
+}
 
 /// One sysfs attribute write: a single write() of the whole value, as the kernel wants it.
 pub fn write_attr(root: &Path, path: &str, value: &str) -> Result<(), String> {
@@ -149,4 +176,55 @@ pub fn set_hugepages(root: &Path, size_kib: u64, count: u64) -> Result<u64, Stri
     )?;
     hugepages_now(root, size_kib)
         .ok_or_else(|| format!("cannot read back {}/nr_hugepages", huge_dir(size_kib)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device whose give-back blocks: `drivers_probe` is a FIFO nobody reads, so opening it
+    /// for writing waits, as an unbind waits for a driver whose device a program holds.
+    #[test]
+    fn a_write_the_kernel_blocks_on_is_given_up_after_the_timeout() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let a: PciAddress = "0000:0a:00.0".parse().expect("address");
+        let dev = d.path().join(format!("sys/bus/pci/devices/{a}"));
+        std::fs::create_dir_all(&dev).expect("mkdir");
+        std::fs::write(dev.join("driver_override"), "vfio-pci\n").expect("write");
+        let probe = d.path().join("sys/bus/pci/drivers_probe");
+        let st = std::process::Command::new("mkfifo")
+            .arg(&probe)
+            .status()
+            .expect("mkfifo");
+        assert!(st.success());
+        let root = d.path().to_path_buf();
+        let start = std::time::Instant::now();
+        let r = watched(
+            Duration::from_millis(500),
+            "giving the devices back",
+            move || restore(&root, &[a]),
+        );
+        let took = start.elapsed();
+        let e = r.expect_err("the blocked write is given up");
+        assert!(
+            e.contains("did not finish giving the devices back within 0 s"),
+            "{e}"
+        );
+        assert!(took < Duration::from_secs(5), "waited {took:?}");
+        // The override was cleared before the blocked write.
+        let o = std::fs::read_to_string(dev.join("driver_override")).expect("read");
+        assert_eq!(o, "\n");
+        // Unblock the thread left in the write, so it ends with the test.
+        let _ = std::fs::File::open(&probe);
+    }
+
+    #[test]
+    fn a_write_that_finishes_in_time_gives_its_result() {
+        let r = watched(Duration::from_secs(5), "nothing", || Ok::<_, String>(7));
+        assert_eq!(r, Ok(7));
+        let r = watched(Duration::from_secs(5), "nothing", || {
+            Err::<u8, _>("no".to_string())
+        });
+        assert_eq!(r, Err("no".to_string()));
+    }
 }

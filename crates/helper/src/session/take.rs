@@ -1,7 +1,6 @@
 //! Each thing a session takes from the host, and how it is given back.
 
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use passage_core::host::{Host, PciAddress};
@@ -13,7 +12,7 @@ use crate::journal::{StepRunner, Taken};
 use crate::sysfs;
 
 /// How long the kernel gets to take the devices from their drivers.
-pub const UNBIND_TIMEOUT: Duration = Duration::from_secs(30);
+pub const UNBIND_TIMEOUT: Duration = sysfs::SYSFS_TIMEOUT;
 
 /// A runner that runs nothing (the bind thread: vfio-pci is loaded before it starts).
 struct NoSteps;
@@ -37,19 +36,19 @@ pub fn devices(
             return Err(format!("vfio-pci could not be loaded: {e}"));
         }
     }
-    let (tx, rx) = mpsc::channel();
     let (root_t, host_t, devs_t) = (root.to_path_buf(), host.clone(), devices.to_vec());
-    std::thread::spawn(move || {
-        let _ = tx.send(sysfs::bind(&root_t, &host_t, &devs_t, &NoSteps));
-    });
-    match rx.recv_timeout(UNBIND_TIMEOUT) {
-        Ok(r) => r.map(|v| v.into_iter().map(|(a, d)| (a.to_string(), d)).collect()),
-        Err(_) => Err(format!(
-            "the kernel did not take {} from their drivers within {} s (a program is probably still using the card); restart the computer if the card stays unusable",
-            devices.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-            UNBIND_TIMEOUT.as_secs()
-        )),
-    }
+    let what = format!(
+        "taking {} from their drivers",
+        devices
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    sysfs::watched(UNBIND_TIMEOUT, &what, move || {
+        sysfs::bind(&root_t, &host_t, &devs_t, &NoSteps)
+    })
+    .map(|v| v.into_iter().map(|(a, d)| (a.to_string(), d)).collect())
 }
 
 /// The host's default hugepage size (`Hugepagesize:` in /proc/meminfo), in KiB.
