@@ -16,6 +16,7 @@ want="usr/bin/passage
 usr/bin/passagectl
 usr/lib/systemd/system/passage-helper.service
 usr/lib/systemd/system/passage-helper-recover.service
+usr/lib/systemd/system-preset/90-passage.preset
 usr/libexec/passage-helper
 usr/share/applications/$id.desktop
 usr/share/dbus-1/system-services/io.github.passage.Helper1.service
@@ -32,6 +33,10 @@ if [ "$have" != "$(echo "$want" | sort)" ]; then
 fi
 d="$work/dest/usr/share"
 fail=0
+# systemd's own reading of the preset and the unit's [Install]: the recovery is enabled.
+systemctl preset --root="$work/dest" passage-helper-recover.service 2>/dev/null || { echo "systemctl preset failed"; fail=1; }
+[ -L "$work/dest/etc/systemd/system/sysinit.target.wants/passage-helper-recover.service" ] \
+  || { echo "systemctl preset did not enable passage-helper-recover.service"; fail=1; }
 grep -q '^Name\[de\]=' "$d/applications/$id.desktop" || { echo "the desktop file has no German name"; fail=1; }
 grep -q "^Icon=$id\$" "$d/applications/$id.desktop" || { echo "the desktop file's icon is not $id"; fail=1; }
 grep -q 'xml:lang="de"' "$d/metainfo/$id.metainfo.xml" || { echo "the metainfo has no German"; fail=1; }

@@ -16,6 +16,13 @@ install -Dm644 data/io.github.passage.Helper1.conf "$D$PREFIX/share/dbus-1/syste
 install -Dm644 <(sub data/io.github.passage.Helper1.service.in) "$D$PREFIX/share/dbus-1/system-services/io.github.passage.Helper1.service"
 install -Dm644 <(sub data/passage-helper.service.in) "$D$PREFIX/lib/systemd/system/passage-helper.service"
 install -Dm644 <(sub data/passage-helper-recover.service.in) "$D$PREFIX/lib/systemd/system/passage-helper-recover.service"
+install -Dm644 data/90-passage.preset "$D$PREFIX/lib/systemd/system-preset/90-passage.preset"
 install -Dm644 data/io.github.passage.policy "$D$PREFIX/share/polkit-1/actions/io.github.passage.policy"
 install -dm700 "$D/var/lib/passage"
-echo "installed passage-helper under ${D:-}$PREFIX (enable the boot-time recovery: systemctl enable passage-helper-recover.service)"
+# The boot-time recovery, enabled as its preset says (where systemctl can run on this root).
+if [ -z "$D" ] && command -v systemctl >/dev/null; then
+  systemctl preset passage-helper-recover.service 2>/dev/null || echo "enable the boot-time recovery: systemctl enable passage-helper-recover.service"
+elif [ -n "$D" ] && command -v systemctl >/dev/null; then
+  systemctl preset --root="$D" passage-helper-recover.service 2>/dev/null || true
+fi
+echo "installed passage-helper under ${D:-}$PREFIX"

@@ -21,10 +21,18 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         "usr/share/dbus-1/system-services/io.github.passage.Helper1.service",
         "usr/lib/systemd/system/passage-helper.service",
         "usr/lib/systemd/system/passage-helper-recover.service",
+        "usr/lib/systemd/system-preset/90-passage.preset",
         "usr/share/polkit-1/actions/io.github.passage.policy",
     ] {
         assert!(d.join(f).is_file(), "{f} missing");
     }
+    // systemctl preset (run by the script on the DESTDIR) enabled the boot-time recovery.
+    let wants = d.join("etc/systemd/system/sysinit.target.wants/passage-helper-recover.service");
+    assert!(
+        wants.is_symlink(),
+        "the recovery unit is not enabled: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let activation = std::fs::read_to_string(
         d.join("usr/share/dbus-1/system-services/io.github.passage.Helper1.service"),
     )
