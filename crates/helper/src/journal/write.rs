@@ -5,11 +5,17 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// The extended attribute that holds a file's SELinux label.
+const SELINUX_LABEL: &str = "security.selinux";
+
 /// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the dir.
 /// The temp file is created new (`O_CREAT|O_EXCL|O_NOFOLLOW`: a file or link planted at its
 /// name is never followed), private (0600) until it holds all of `bytes` and gets `mode` and
 /// its owner, and removed when anything fails. Directories it creates are fsynced into their
-/// parents, so a crash cannot leave the file in a directory that vanishes.
+/// parents, so a crash cannot leave the file in a directory that vanishes. A file that is
+/// replaced keeps its SELinux label (the temp file would have its directory's default, and
+/// on Fedora a grub.d script or a modprobe.d file with the wrong label is not read); a new
+/// file gets the label the policy gives it.
 pub fn atomic_write(
     path: &Path,
     bytes: &[u8],
@@ -30,7 +36,9 @@ pub fn atomic_write(
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let written = write_new(&tmp, bytes, mode, uid, gid).and_then(|()| fs::rename(&tmp, path));
+    let label = xattr::get(path, SELINUX_LABEL).ok().flatten();
+    let written = write_new(&tmp, bytes, mode, uid, gid, label.as_deref())
+        .and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
         return Err(e);
@@ -38,8 +46,17 @@ pub fn atomic_write(
     File::open(dir)?.sync_all()
 }
 
-/// Creates `tmp` (it must not exist), writes it, then sets its mode and owner, and syncs.
-fn write_new(tmp: &Path, bytes: &[u8], mode: u32, uid: u32, gid: u32) -> std::io::Result<()> {
+/// Creates `tmp` (it must not exist), writes it, then sets its mode, owner and SELinux label
+/// (when the file it replaces had one), and syncs.
+fn write_new(
+    tmp: &Path,
+    bytes: &[u8],
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    label: Option<&[u8]>,
+) -> std::io::Result<()> {
+    use xattr::FileExt;
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -49,6 +66,9 @@ fn write_new(tmp: &Path, bytes: &[u8], mode: u32, uid: u32, gid: u32) -> std::io
     f.write_all(bytes)?;
     std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
     f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+    if let Some(l) = label {
+        f.set_xattr(SELINUX_LABEL, l)?;
+    }
     f.sync_all()
 }
 
@@ -86,6 +106,27 @@ pub(super) fn remove_synced(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replaced_file_keeps_its_selinux_label_and_a_new_one_gets_none_from_us() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let conf = d.path().join("etc/modprobe.d/passage-vfio.conf");
+        fs::create_dir_all(conf.parent().expect("dir")).expect("mkdir");
+        fs::write(&conf, "old\n").expect("write");
+        let label = b"system_u:object_r:modules_conf_t:s0\0";
+        // Root may set security.* attributes on ext4 and tmpfs with or without SELinux.
+        xattr::set(&conf, SELINUX_LABEL, label).expect("label the original");
+        atomic_write(&conf, b"new\n", 0o644, 0, 0).expect("write");
+        assert_eq!(fs::read(&conf).expect("read"), b"new\n");
+        assert_eq!(
+            xattr::get(&conf, SELINUX_LABEL).expect("xattr").as_deref(),
+            Some(&label[..]),
+            "the new inode has the old label"
+        );
+        let fresh = d.path().join("etc/modprobe.d/new.conf");
+        atomic_write(&fresh, b"x\n", 0o644, 0, 0).expect("write");
+        assert_eq!(xattr::get(&fresh, SELINUX_LABEL).expect("xattr"), None);
+    }
 
     #[test]
     fn a_link_planted_at_the_temp_name_is_not_followed() {
