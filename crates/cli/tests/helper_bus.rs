@@ -971,3 +971,112 @@ fn sigterm_lets_the_running_call_finish_refuses_new_ones_and_exits_cleanly() {
     assert!(stdout(&o).contains("iommu=pt"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("iommu.strict"), "{}", stdout(&o));
 }
+
+/// A caller waiting (on a FIFO) to exec `busctl` with or without the message flag that
+/// allows interactive authorization, and a real text agent (pkttyagent, on a pty from
+/// `script`) registered for that caller's process: polkit asks the agent only when the flag
+/// is set. The test rules answer "auth_self" for `nouveau.modeset=0`.
+fn call_with_agent(tb: &TestBus, interactive: bool) -> (std::process::Output, String) {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let dir = tb.dir.path();
+    let go = dir.join(format!("go-{interactive}"));
+    let ready = dir.join(format!("ready-{interactive}"));
+    for f in [&go, &ready] {
+        let st = Command::new("mkfifo").arg(f).status().expect("mkfifo");
+        assert!(st.success());
+        std::os::unix::fs::chown(f, Some(ALLOWED_UID), None).expect("chown");
+    }
+    let call = format!(
+        "read x < {go}; exec busctl --address={addr} --allow-interactive-authorization={flag} call io.github.passage.Helper1 /io/github/passage/Helper1 io.github.passage.Helper1 SetKernelArguments asas 1 nouveau.modeset=0 0",
+        go = go.display(),
+        addr = tb.address,
+        flag = if interactive { "yes" } else { "no" },
+    );
+    let caller = Command::new("sh")
+        .args(["-c", &call])
+        .uid(ALLOWED_UID)
+        .gid(ALLOWED_UID)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("caller");
+    // The agent closes its notify fd once polkit has it registered for the caller.
+    let agent_cmd = format!(
+        "pkttyagent --process {pid} --notify-fd 3 3>{ready}",
+        pid = caller.id(),
+        ready = ready.display()
+    );
+    let mut agent = Command::new("script")
+        .args(["-qfec", &agent_cmd, "/dev/null"])
+        .uid(ALLOWED_UID)
+        .gid(ALLOWED_UID)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &tb.address)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) and pkttyagent (polkitd)");
+    let mut registered = String::new();
+    std::fs::File::open(&ready)
+        .and_then(|mut f| f.read_to_string(&mut registered))
+        .expect("the agent registered");
+    std::fs::write(&go, "go\n").expect("release the caller");
+    // The agent's screen, read while the call runs; the call ends when polkit gives up (the
+    // agent is stopped once it has shown its prompt, or at once without the flag).
+    let mut out = agent.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut screen = String::new();
+    let end = std::time::Instant::now()
+        + std::time::Duration::from_secs(if interactive { 20 } else { 4 });
+    while std::time::Instant::now() < end && !screen.contains("AUTHENTICATING FOR") {
+        if let Ok(b) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            screen.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    // Stop the agent (script, by its pid, which ends pkttyagent and waits for it): polkit
+    // takes the open prompt as dismissed.
+    let _ = Command::new("kill")
+        .args(["-TERM", &agent.id().to_string()])
+        .status();
+    let _ = agent.wait();
+    let o = caller.wait_with_output().expect("caller");
+    (o, screen)
+}
+
+#[test]
+fn polkit_asks_the_users_agent_only_when_the_call_allows_interaction() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let (o, screen) = call_with_agent(&tb, true);
+    assert!(
+        screen.contains("AUTHENTICATING FOR io.github.passage."),
+        "with the flag, polkit asked the agent: {screen:?}; the call: {} {}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        !o.status.success(),
+        "the prompt was dismissed: {}",
+        stdout(&o)
+    );
+    let (o, screen) = call_with_agent(&tb, false);
+    assert!(
+        !screen.contains("AUTHENTICATING"),
+        "without the flag, no prompt: {screen:?}"
+    );
+    // (busctl names the D-Bus error, AccessDenied, by its errno's text.)
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("Access denied"), "{}", stderr(&o));
+    // Nothing was changed either way.
+    let h = tb.passagectl(ALLOWED_UID, &["history"]);
+    assert!(!stdout(&h).contains("nouveau"), "{}", stdout(&h));
+}

@@ -116,7 +116,7 @@ impl TestBus {
         let delay = d.join("polkit-delay");
         std::fs::write(
             d.join("rules/50-passage-test.rules"),
-            format!("polkit.addRule(function(action, subject) {{\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {{\n    try {{ polkit.spawn([\"/bin/sh\", \"-c\", \"[ ! -e {delay} ] || sleep 2\"]); }} catch (e) {{}}\n    var args = action.lookup(\"arguments\") || \"\";\n    if (args.indexOf(\"iommu.passthrough=1\") >= 0) return polkit.Result.NO;\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }}\n}});\n", delay = delay.display()),
+            format!("polkit.addRule(function(action, subject) {{\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {{\n    try {{ polkit.spawn([\"/bin/sh\", \"-c\", \"[ ! -e {delay} ] || sleep 2\"]); }} catch (e) {{}}\n    var args = action.lookup(\"arguments\") || \"\";\n    if (args.indexOf(\"iommu.passthrough=1\") >= 0) return polkit.Result.NO;\n    if (args.indexOf(\"nouveau.modeset=0\") >= 0) return polkit.Result.AUTH_SELF;\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }}\n}});\n", delay = delay.display()),
         )
         .expect("rules");
         let sock = d.join("bus.sock");
