@@ -29,5 +29,6 @@ pub fn show(parent: &adw::ApplicationWindow) {
         .translator_credits(tr("translator-credits"))
         .build();
     w.set_widget_name("about");
+    crate::a11y::about_window(&w);
     w.present();
 }

@@ -108,7 +108,11 @@ fn every_page_names_its_controls_and_icons_wide_then_at_360px() {
         app.action("apply", None);
         app.wait_for(&["status bar 'Applying is disabled on the demo host"]);
         assert_all_named(&app, "the setup page with a toast");
-        // (libadwaita 1.2's About window has unnamed buttons of its own: not walked.)
+        // libadwaita 1.2's About window, with its buttons, arrows and texts made readable.
+        app.action("about", None);
+        app.wait_for(&["AdwAboutWindow", "frame 'About'"]);
+        assert_all_named(&app, "the About window");
+        app.key_to_dialog("Escape");
         app.action("shortcuts", None);
         app.wait_for(&["GtkShortcutsWindow", "Scan this computer again"]);
         assert_shortcuts_have_keys(&app.tree());

@@ -11,6 +11,12 @@ pub fn tr(msgid: &str) -> String {
     gettextrs::gettext(msgid)
 }
 
+/// Translates `msgid` in another library's domain: for words that library shows itself (the
+/// titles of libadwaita's About window), so both say the same.
+pub fn tr_domain(domain: &str, msgid: &str) -> String {
+    gettextrs::dgettext(domain, msgid)
+}
+
 /// Translates `msgid`, then fills `{name}` placeholders.
 pub fn tr_f(msgid: &str, args: &[(&str, &str)]) -> String {
     let mut s = tr(msgid);
