@@ -675,22 +675,7 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
         // makes the window wider than 360 px.
         s.settings("window-width=360\nwindow-height=720");
         let mut app = s.launch(&[("ADW_DEBUG_COLOR_SCHEME", "prefer-dark")]);
-        for (page, want) in [
-            ("check", "The IOMMU is on"),
-            ("devices", "Group 28: NVIDIA"),
-            ("setup", "/etc/modprobe.d/passage-vfio.conf"),
-            ("vms", "libvirt cannot be reached"),
-            ("vm-media", "Installation disc image (ISO)"),
-            ("vm-resources", "Memory (GiB)"),
-            ("vm-storage", "Create a new disk image"),
-            ("vm-name", "How libvirt and the launcher call the VM"),
-            ("vm-firmware", "Let libvirt choose"),
-            ("vm-cpu", "Pin the VM's CPUs"),
-            ("vm-pci", "TU102 [GeForce RTX 2080 Ti Rev. A]"),
-            ("vm-usb", "Keyboard and mouse"),
-            ("vm-boot", "Boot menu"),
-            ("vm-review", "Domain XML"),
-        ] {
+        for (page, want) in a11y::PAGES {
             app.action("show-page", Some(page));
             let d = app.wait_page(page, &[want, "#back", "dark true"]);
             assert_eq!(width(&d), 360, "{page} keeps the window at 360 px:\n{d}");

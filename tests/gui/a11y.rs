@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use super::Session;
 use crate::App;
 
-/// Every page, with a text it shows once built.
-const PAGES: [(&str, &str); 14] = [
+/// Every page, with a text it shows once built (the 360 px tour in gui.rs uses it too).
+pub(crate) const PAGES: [(&str, &str); 14] = [
     ("check", "The IOMMU is on"),
     ("devices", "Group 28: NVIDIA"),
     ("setup", "/etc/modprobe.d/passage-vfio.conf"),

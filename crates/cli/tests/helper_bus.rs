@@ -814,6 +814,18 @@ fn polkit_sees_what_a_call_asks_for() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+/// Waits up to `secs` for the helper to exit on its own; its status.
+fn wait_exit(tb: &mut TestBus, secs: u64) -> std::process::ExitStatus {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(s) = tb.helper_exited() {
+            return s;
+        }
+        assert!(std::time::Instant::now() < end, "the helper never exited");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn the_helper_exits_when_idle_never_during_a_call_and_serves_again_when_started() {
     let mut tb = TestBus::start(
@@ -826,14 +838,7 @@ fn the_helper_exits_when_idle_never_during_a_call_and_serves_again_when_started(
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("kernelstub: done"), "{}", stdout(&o));
     // Then, idle: it exits by itself, cleanly.
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = tb.helper_exited() {
-            break s;
-        }
-        assert!(std::time::Instant::now() < end, "the helper never exited");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let status = wait_exit(&mut tb, 15);
     assert!(status.success(), "{status:?}");
     // Started again (as D-Bus activation would), it has the same journal.
     tb.start_helper();
@@ -956,14 +961,7 @@ fn sigterm_lets_the_running_call_finish_refuses_new_ones_and_exits_cleanly() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("kernelstub: done"), "{}", stdout(&o));
     // Then the helper exits, cleanly.
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = tb.helper_exited() {
-            break s;
-        }
-        assert!(std::time::Instant::now() < end, "the helper never exited");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    let status = wait_exit(&mut tb, 10);
     assert!(status.success(), "{status:?}");
     // The change is in the journal as applied, and the refused one is not there.
     tb.start_helper();
