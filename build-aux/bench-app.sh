@@ -30,7 +30,7 @@ exec 3< <(Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null)
 XVFB=$!   # Xvfb's own pid: it is ended by pid, never by name (another run may have one too)
 read -r n <&3
 export DISPLAY=:$n GDK_BACKEND=x11 GSETTINGS_BACKEND=memory XDG_RUNTIME_DIR=$work HOME=$work
-eval "$(dbus-daemon --session --fork --print-address=1 --print-pid=1 | { read -r a; read -r p; echo "export DBUS_SESSION_BUS_ADDRESS=$a; BUSPID=$p"; })"
+eval "$(dbus-daemon --session --fork --address="unix:path=$work/bus" --print-address=1 --print-pid=1 | { read -r a; read -r p; echo "export DBUS_SESSION_BUS_ADDRESS=$a; BUSPID=$p"; })"
 cleanup(){ kill "$BUSPID" 2>/dev/null || true; kill "$XVFB" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 

@@ -49,9 +49,7 @@ pub struct App {
 
 pub struct Widgets {
     window: adw::ApplicationWindow,
-    toasts: adw::ToastOverlay,
-    /// The last toast's text, for screen readers.
-    status: gtk::Label,
+    toasts: crate::toasts::Toasts,
     leaflet: adw::Leaflet,
     content: gtk::Box,
     sidebar: gtk::ListBox,
@@ -149,18 +147,12 @@ impl Component for App {
         let (leaflet, content) = crate::window::leaflet(&side, &c);
         crate::a11y::follow_leaflet(&leaflet);
 
-        let status = crate::a11y::status_bar();
-        let over = gtk::Overlay::new();
-        over.set_child(Some(&leaflet));
-        over.add_overlay(&status);
-        let toasts = adw::ToastOverlay::new();
-        toasts.set_child(Some(&over));
-        window.set_content(Some(&toasts));
+        let toasts = crate::toasts::Toasts::new(&leaflet);
+        window.set_content(Some(toasts.widget()));
 
         let widgets = Widgets {
             window: window.clone(),
             toasts,
-            status,
             leaflet,
             content,
             sidebar: side.list,
@@ -412,27 +404,7 @@ impl Component for App {
 }
 
 fn toast(w: &Widgets, text: &str) {
-    let t = adw::Toast::new(&glib::markup_escape_text(text));
-    t.set_timeout(5);
-    // libadwaita 1.2's toast has an unnamed close button: named once the toast is on screen,
-    // now or (queued behind another) when the one before is dismissed.
-    let name_close = {
-        let overlay = w.toasts.clone();
-        move || {
-            let o = overlay.clone();
-            glib::idle_add_local_once(move || {
-                crate::a11y::name_icon_buttons(
-                    o.upcast_ref(),
-                    "window-close-symbolic",
-                    &tr("Dismiss"),
-                );
-            });
-        }
-    };
-    name_close();
-    t.connect_dismissed(move |_| name_close());
-    w.toasts.add_toast(t);
-    crate::a11y::tell(&w.status, text);
+    w.toasts.show(text);
 }
 
 impl App {

@@ -14,6 +14,7 @@ mod messages;
 mod pages;
 mod restart;
 mod settings;
+mod toasts;
 mod window;
 mod wizard;
 mod workers;

@@ -131,8 +131,14 @@ impl Session {
         let x = Proc(x);
         // What the bus starts (at-spi-bus-launcher, with its socket under XDG_RUNTIME_DIR)
         // stays in this test's directory: parallel tests do not share one accessibility bus.
+        // Its socket in the test's runtime dir (session.conf's default is a socket file in
+        // /tmp, which a killed test would leave behind).
         let mut bus = Command::new("dbus-daemon")
             .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!(
+                "--address=unix:path={}",
+                dir.path().join("run/bus").display()
+            ))
             .stdout(Stdio::piped())
             .env("XDG_RUNTIME_DIR", dir.path().join("run"))
             .env("HOME", dir.path().join("home"))

@@ -1,0 +1,55 @@
+//! Results and errors shown as toasts over the window, and told to screen readers too: GTK 4.8
+//! cannot announce, so each toast's text also goes to a status bar (see `a11y::status_bar`).
+
+use passage_core::i18n::tr;
+use relm4::adw::prelude::*;
+use relm4::gtk::glib;
+use relm4::{adw, gtk};
+
+pub struct Toasts {
+    overlay: adw::ToastOverlay,
+    status: gtk::Label,
+}
+
+impl Toasts {
+    /// The toast overlay over `child`, with the status bar lying over it.
+    pub fn new(child: &impl IsA<gtk::Widget>) -> Toasts {
+        let status = crate::a11y::status_bar();
+        let over = gtk::Overlay::new();
+        over.set_child(Some(child));
+        over.add_overlay(&status);
+        let overlay = adw::ToastOverlay::new();
+        overlay.set_child(Some(&over));
+        Toasts { overlay, status }
+    }
+
+    /// What the window's content is.
+    pub fn widget(&self) -> &adw::ToastOverlay {
+        &self.overlay
+    }
+
+    /// Shows `text` for five seconds and puts it in the status bar.
+    pub fn show(&self, text: &str) {
+        let t = adw::Toast::new(&glib::markup_escape_text(text));
+        t.set_timeout(5);
+        // libadwaita 1.2's toast has an unnamed close button: named once the toast is on
+        // screen, now or (queued behind another) when the one before is dismissed.
+        let name_close = {
+            let overlay = self.overlay.clone();
+            move || {
+                let o = overlay.clone();
+                glib::idle_add_local_once(move || {
+                    crate::a11y::name_icon_buttons(
+                        o.upcast_ref(),
+                        "window-close-symbolic",
+                        &tr("Dismiss"),
+                    );
+                });
+            }
+        };
+        name_close();
+        t.connect_dismissed(move |_| name_close());
+        self.overlay.add_toast(t);
+        crate::a11y::tell(&self.status, text);
+    }
+}
