@@ -70,10 +70,34 @@ fn every_real_error_gets_the_cause_it_means() {
         "media-permission",
         "device-missing",
         "interrupt-remapping",
+        "card-unresponsive",
+        "bridge-missing",
+        "qemu-newer-than-libvirt",
         "unknown",
     ] {
         assert!(cases.iter().any(|c| c.cause == id), "no real text for {id}");
     }
+}
+
+#[test]
+fn the_new_causes_name_their_subject() {
+    let d = explain("libvirt Error - Cannot get interface MTU on 'br0': No such device");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::BridgeMissing, Some("br0"))
+    );
+    assert!(d.title.contains("br0"), "{}", d.title);
+    let d = explain("internal error: qemu unexpectedly closed the monitor: qemu-system-x86_64: -no-hpet: invalid option");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::QemuNewerThanLibvirt, Some("-no-hpet"))
+    );
+    assert!(d.fix.contains("-no-hpet"), "{}", d.fix);
+    let d = explain("internal error: Unknown PCI header type '127' for device '0000:01:00.0'");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::CardUnresponsive, Some("0000:01:00.0"))
+    );
 }
 
 #[test]

@@ -31,6 +31,12 @@ pub enum Cause {
     MediaPermission,
     DeviceMissing,
     InterruptRemapping,
+    /// The card's configuration space reads as all ones: asleep, stuck or held by the host.
+    CardUnresponsive,
+    /// The VM joins a host bridge that does not exist.
+    BridgeMissing,
+    /// libvirt passes QEMU an option this (newer) QEMU removed.
+    QemuNewerThanLibvirt,
     /// Pre-flight only: less free memory than the VM's.
     MemoryShort,
     /// Pre-flight only: a disk or disc image is not there.
@@ -58,6 +64,9 @@ impl Cause {
             Cause::InterruptRemapping => "interrupt-remapping",
             Cause::MemoryShort => "memory-short",
             Cause::MediaMissing => "media-missing",
+            Cause::CardUnresponsive => "card-unresponsive",
+            Cause::BridgeMissing => "bridge-missing",
+            Cause::QemuNewerThanLibvirt => "qemu-newer-than-libvirt",
             Cause::Unknown => "unknown",
         }
     }
@@ -85,6 +94,20 @@ struct Rule {
 /// wraps the kernel's errno).
 const RULES: &[Rule] = &[
     Rule {
+        // libvirt's virPCIDeviceRead... "Unknown PCI header type '127'" (0x7f: all ones).
+        cause: Cause::CardUnresponsive,
+        any_of: &[&["unknown pci header type"]],
+    },
+    Rule {
+        // QEMU 9 removed -no-acpi and -no-hpet; an older libvirt still passes them.
+        cause: Cause::QemuNewerThanLibvirt,
+        any_of: &[&["-no-acpi: invalid option"], &["-no-hpet: invalid option"]],
+    },
+    Rule {
+        cause: Cause::BridgeMissing,
+        any_of: &[&["cannot get interface mtu on", "no such device"]],
+    },
+    Rule {
         cause: Cause::InterruptRemapping,
         any_of: &[&["interrupt remapping"], &["allow_unsafe_interrupts"]],
     },
@@ -106,6 +129,9 @@ const RULES: &[Rule] = &[
             &["iommu_group are bound to their vfio bus driver"],
             &["iommu group", "not bound to vfio"],
             &["not all devices in iommu group"],
+            // QEMU: "error getting device from group N: No such device. Verify all devices in
+            // group N are bound to vfio-<bus> or pci-stub" (errno 16 is device-busy instead).
+            &["error getting device from group", "no such device"],
         ],
     },
     Rule {
@@ -242,6 +268,8 @@ const RULES: &[Rule] = &[
             &["does not support vfio pci passthrough"],
             &["iommu not found"],
             &["no iommu"],
+            // libvirt's qemu_hostdev.c when the host has no usable VFIO.
+            &["host doesn't support passthrough of host pci devices"],
         ],
     },
 ];
@@ -276,6 +304,14 @@ fn quoted_path(text: &str) -> Option<String> {
 /// The network named in "network 'default' is not active" or "matching name 'default'".
 fn network_name(text: &str) -> Option<String> {
     text.split('\'').nth(1).map(str::to_string)
+}
+
+/// The option QEMU refused: "-no-hpet" in "qemu-system-x86_64: -no-hpet: invalid option".
+fn removed_option(text: &str) -> Option<String> {
+    let end = text.find(": invalid option")?;
+    let start = text[..end].rfind(' ').map_or(0, |i| i + 1);
+    let opt = &text[start..end];
+    opt.starts_with('-').then(|| opt.to_string())
 }
 
 /// What libvirt says holds a device: "in use by driver QEMU, domain win10".
@@ -333,7 +369,8 @@ pub fn explain(text: &str) -> Diagnosis {
     }
     let subject = match cause {
         Cause::MediaPermission | Cause::OvmfMissing | Cause::RomMissing => quoted_path(text),
-        Cause::NetworkInactive => network_name(text),
+        Cause::NetworkInactive | Cause::BridgeMissing => network_name(text),
+        Cause::QemuNewerThanLibvirt => removed_option(text),
         Cause::DeviceBusy => holder(text).or_else(|| pci_address(text)),
         Cause::Unknown => None,
         _ => pci_address(text),
@@ -404,6 +441,18 @@ fn words(cause: Cause, subject: Option<String>) -> Diagnosis {
         Cause::InterruptRemapping => (
             tr("This computer's IOMMU cannot remap interrupts"),
             tr("Turn on interrupt remapping in the firmware setup, or update it; vfio's allow_unsafe_interrupts works around it at a security cost."),
+        ),
+        Cause::CardUnresponsive => (
+            if s.is_empty() { tr("The card does not respond") } else { tr_f("{dev} does not respond", &[("dev", s)]) },
+            tr("Its configuration space reads as all ones: the card is powered down or stuck. If this computer's driver still uses it (a desktop on it, or nvidia-drm with modeset=1), keep the host off the card (Host setup); if it stopped answering after a VM ran, restart the computer, and for an AMD card with the reset bug install vendor-reset."),
+        ),
+        Cause::BridgeMissing => (
+            if s.is_empty() { tr("The VM's network bridge does not exist") } else { tr_f("The bridge “{br}” does not exist", &[("br", s)]) },
+            tr("The VM joins a bridge this computer does not have: create it (in your network settings, or nmcli connection add type bridge), or give the VM NAT through libvirt's default network instead."),
+        ),
+        Cause::QemuNewerThanLibvirt => (
+            tr("libvirt is older than the installed QEMU"),
+            if s.is_empty() { tr("libvirt passes an option this QEMU no longer has (QEMU 9 removed -no-acpi and -no-hpet): install the libvirt that goes with this QEMU, or your distribution's own QEMU instead of a newer one built separately.") } else { tr_f("libvirt passes {opt}, which this QEMU no longer has (QEMU 9 removed -no-acpi and -no-hpet): install the libvirt that goes with this QEMU, or your distribution's own QEMU instead of a newer one built separately.", &[("opt", s)]) },
         ),
         Cause::MemoryShort => (
             tr("Not enough free memory for the VM"),
