@@ -54,6 +54,10 @@ const DOMAINS: &[(&str, &str)] = &[
         "seed-004-two-gpus",
         include_str!("data/seed-004-two-gpus.xml"),
     ),
+    (
+        "genid-active",
+        include_str!("data/libvirt/genid-active.x86_64-latest.xml"),
+    ),
 ];
 
 fn a(s: &str) -> PciAddress {
@@ -422,4 +426,34 @@ fn memory_units_are_libvirts() {
 fn the_checker_sees_a_change_outside_host_devices() {
     let xml = domain("pci-rom");
     only_passthrough_changed(xml, &xml.replace("219100", "219101"));
+}
+
+/// Passage's session settings (metadata and hugepages) on every domain: libvirt's schema still
+/// holds. A running domain's XML (`id=` on `<domain>`, a `<genid>`) wants `<metadata>` after
+/// its name, uuid and genid, where libvirt writes it, not right after the name.
+#[test]
+fn session_settings_keep_every_domain_valid_and_metadata_where_libvirt_puts_it() {
+    use passage_core::vm::session::{GpuMode, SessionSettings};
+    use passage_core::vm::session_edit::set_session;
+    let s = SessionSettings {
+        gpu_mode: GpuMode::WhileRunning,
+        hugepages: true,
+        isolate_cpus: false,
+    };
+    for (name, xml) in DOMAINS {
+        let out = set_session(xml, &s, Some(true)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        valid(&out);
+        let meta = out.find("<metadata>").expect("metadata");
+        for leading in [
+            "</name>",
+            "</uuid>",
+            "</genid>",
+            "</title>",
+            "</description>",
+        ] {
+            if let Some(at) = out.find(leading) {
+                assert!(at < meta, "{name}: <metadata> before {leading}");
+            }
+        }
+    }
 }

@@ -40,12 +40,25 @@ fn elements(prefix: &str, s: &SessionSettings) -> String {
         .collect()
 }
 
+/// Where a new `<metadata>` goes: where libvirt writes it, after the domain's leading name,
+/// uuid, genid, title and description. (Right after `<name>` breaks libvirt's schema for a
+/// running domain's XML, whose `<uuid>` and `<genid>` must follow the name.)
+fn metadata_place(d: Node) -> Result<usize, VmError> {
+    const LEADING: [&str; 5] = ["name", "uuid", "genid", "title", "description"];
+    let name = child(d, "name").ok_or_else(|| err("xml", tr("the domain has no <name>")))?;
+    let last = d
+        .children()
+        .filter(|c| c.is_element())
+        .take_while(|c| LEADING.contains(&c.tag_name().name()))
+        .last();
+    Ok(last.map_or(name.range().end, |n| n.range().end.max(name.range().end)))
+}
+
 fn metadata_splices(xml: &str, d: Node, s: &SessionSettings) -> Result<Vec<Splice>, VmError> {
     let block =
         |inner: String| format!("<passage:vm xmlns:passage='{PASSAGE_NS}'>{inner}</passage:vm>");
     let Some(meta) = child(d, "metadata") else {
-        let name = child(d, "name").ok_or_else(|| err("xml", tr("the domain has no <name>")))?;
-        let at = name.range().end;
+        let at = metadata_place(d)?;
         return Ok(vec![Splice {
             at: at..at,
             text: format!("\n  <metadata>{}</metadata>", block(elements("passage", s))),
