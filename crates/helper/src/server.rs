@@ -453,13 +453,7 @@ impl Helper {
             let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
             let host = Host::scan(&r);
             plan::vfio::check_group(&host, &devices, allow_host).map_err(plan_error)?;
-            let bound = {
-                let (root, devices) = (root.clone(), devices.clone());
-                sysfs::watched(sysfs::SYSFS_TIMEOUT, "binding the devices", move || {
-                    sysfs::bind(&root, &host, &devices, &runner)
-                })
-                .map_err(fdo::Error::Failed)?
-            };
+            let bound = sysfs::bind(&root, &host, &devices, &runner).map_err(fdo::Error::Failed)?;
             let summary = format!(
                 "bound to vfio-pci: {}",
                 bound
@@ -499,13 +493,7 @@ impl Helper {
         self.exclusive(move || {
             // Fresh facts, inside the exclusive section: only Passage's devices, none in use.
             crate::give_back::check(&root, &devices).map_err(fdo::Error::Failed)?;
-            let now = {
-                let (root, devices) = (root.clone(), devices.clone());
-                sysfs::watched(sysfs::SYSFS_TIMEOUT, "giving the devices back", move || {
-                    sysfs::restore(&root, &devices)
-                })
-                .map_err(fdo::Error::Failed)?
-            };
+            let now = sysfs::restore(&root, &devices).map_err(fdo::Error::Failed)?;
             let summary = format!(
                 "given back: {}",
                 now.iter()

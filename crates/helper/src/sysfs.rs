@@ -1,5 +1,7 @@
 //! Binding a whole IOMMU group to vfio-pci now, and giving it back, through sysfs below the
 //! root: `driver_override` + `unbind` + `drivers_probe` for every device, checked afterwards.
+//! Both run their writes under the watchdog ([`watched`], [`SYSFS_TIMEOUT`]), whoever calls
+//! them: a D-Bus verb, the libvirt hook, an Undo or recovery.
 
 use std::io::Write;
 use std::path::Path;
@@ -63,8 +65,18 @@ fn vfio_loaded(root: &Path) -> bool {
     root.join("sys/bus/pci/drivers/vfio-pci").is_dir()
 }
 
-/// Hands `devices` to vfio-pci. Returns each device with the driver it had. On any failure,
-/// every device already moved is given back.
+/// The addresses as a list for messages: "0000:0a:00.0, 0000:0a:00.1".
+pub fn listed(devices: &[PciAddress]) -> String {
+    devices
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Hands `devices` to vfio-pci (loading it first), the writes under the watchdog. Returns
+/// each device with the driver it had. On any failure, every device already moved is given
+/// back.
 pub fn bind(
     root: &Path,
     host: &Host,
@@ -83,6 +95,19 @@ pub fn bind(
             return Err("the vfio-pci driver is not available on this kernel; `passagectl check` says how to get it".into());
         }
     }
+    let what = format!("taking {} from their drivers", listed(devices));
+    let (root, host, devices) = (root.to_path_buf(), host.clone(), devices.to_vec());
+    watched(SYSFS_TIMEOUT, &what, move || {
+        bind_now(&root, &host, &devices)
+    })
+}
+
+/// `bind`'s writes, device by device, on the watchdog's thread.
+fn bind_now(
+    root: &Path,
+    host: &Host,
+    devices: &[PciAddress],
+) -> Result<Vec<(PciAddress, Option<String>)>, String> {
     let mut done: Vec<(PciAddress, Option<String>)> = Vec::new();
     for a in devices {
         let previous =
@@ -113,16 +138,26 @@ pub fn bind(
         })();
         done.push((*a, previous));
         if let Err(e) = step {
-            let _ = restore(root, &done.iter().map(|d| d.0).collect::<Vec<_>>());
+            let _ = restore_now(root, &done.iter().map(|d| d.0).collect::<Vec<_>>());
             return Err(format!("{e}; every device was given back"));
         }
     }
     Ok(done)
 }
 
-/// Gives `devices` back to the drivers the kernel picks for them (their own). Returns each
-/// device with its driver afterwards.
+/// Gives `devices` back to the drivers the kernel picks for them (their own), the writes
+/// under the watchdog. Returns each device with its driver afterwards.
 pub fn restore(
+    root: &Path,
+    devices: &[PciAddress],
+) -> Result<Vec<(PciAddress, Option<String>)>, String> {
+    let what = format!("giving {} back to their drivers", listed(devices));
+    let (root, devices) = (root.to_path_buf(), devices.to_vec());
+    watched(SYSFS_TIMEOUT, &what, move || restore_now(&root, &devices))
+}
+
+/// `restore`'s writes, device by device.
+fn restore_now(
     root: &Path,
     devices: &[PciAddress],
 ) -> Result<Vec<(PciAddress, Option<String>)>, String> {

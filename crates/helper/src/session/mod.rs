@@ -237,11 +237,7 @@ fn take_all(
         j.save(entry).map_err(|e| e.to_string())?;
         words.push(format!(
             "{} taken from the host",
-            devices
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::sysfs::listed(devices)
         ));
     }
     if req.settings.isolate_cpus {

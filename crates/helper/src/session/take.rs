@@ -14,41 +14,16 @@ use crate::sysfs;
 /// How long the kernel gets to take the devices from their drivers.
 pub const UNBIND_TIMEOUT: Duration = sysfs::SYSFS_TIMEOUT;
 
-/// A runner that runs nothing (the bind thread: vfio-pci is loaded before it starts).
-struct NoSteps;
-
-impl StepRunner for NoSteps {
-    fn run(&self, _: &[String], _: &mut dyn FnMut(&str)) -> Option<Result<String, String>> {
-        None
-    }
-}
-
-/// Takes `devices` from their drivers onto vfio-pci, giving up after [`UNBIND_TIMEOUT`] (a
-/// driver that waits for a user the holder scan could not see).
+/// Takes `devices` from their drivers onto vfio-pci; `sysfs::bind` gives up after
+/// [`UNBIND_TIMEOUT`] (a driver that waits for a user the holder scan could not see).
 pub fn devices(
     root: &Path,
     host: &Host,
     devices: &[PciAddress],
     runner: &dyn StepRunner,
 ) -> Result<Vec<(String, Option<String>)>, String> {
-    if !root.join("sys/bus/pci/drivers/vfio-pci").is_dir() {
-        if let Some(Err(e)) = runner.run(&["modprobe".into(), "vfio-pci".into()], &mut |_| {}) {
-            return Err(format!("vfio-pci could not be loaded: {e}"));
-        }
-    }
-    let (root_t, host_t, devs_t) = (root.to_path_buf(), host.clone(), devices.to_vec());
-    let what = format!(
-        "taking {} from their drivers",
-        devices
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    sysfs::watched(UNBIND_TIMEOUT, &what, move || {
-        sysfs::bind(&root_t, &host_t, &devs_t, &NoSteps)
-    })
-    .map(|v| v.into_iter().map(|(a, d)| (a.to_string(), d)).collect())
+    sysfs::bind(root, host, devices, runner)
+        .map(|v| v.into_iter().map(|(a, d)| (a.to_string(), d)).collect())
 }
 
 /// The host's default hugepage size (`Hugepagesize:` in /proc/meminfo), in KiB.
