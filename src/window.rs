@@ -63,7 +63,7 @@ impl Page {
     pub fn a11y_name(self) -> String {
         match self {
             Page::Vm(step) => {
-                let n = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
+                let n = step.number();
                 passage_core::i18n::tr_f(
                     "New virtual machine, step {n} of {of}: {title}",
                     &[
@@ -121,7 +121,7 @@ impl Side {
                 // The wizard's steps are numbered: it is a sequence, and ten more icons to load
                 // would slow the window's start.
                 (None, Page::Vm(step)) => {
-                    let n = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
+                    let n = step.number();
                     let l = gtk::Label::new(Some(&n.to_string()));
                     // The row's name says the number in words with the step's title.
                     crate::a11y::decoration(&l);

@@ -61,6 +61,10 @@ impl Step {
             Step::Review => tr("Review"),
         }
     }
+    /// Its number in the wizard, from 1.
+    pub fn number(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
     pub fn next(self) -> Option<Step> {
         Step::ALL
             .iter()

@@ -402,18 +402,28 @@ impl App<'_> {
 
     /// Sends a key to the newest dialog (no window manager here: focus it first).
     fn key_to_dialog(&self, key: &str) {
+        let ids = self.windows(".");
+        self.press(ids.last().expect("a visible window"), &[key]);
+    }
+
+    /// The visible X windows whose name matches `name`, oldest first.
+    fn windows(&self, name: &str) -> Vec<String> {
         let o = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "."])
+            .args(["search", "--onlyvisible", "--name", name])
             .env("DISPLAY", &self.s.display)
             .output()
             .expect("xdotool");
-        let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        String::from_utf8_lossy(&o.stdout)
             .lines()
             .map(str::to_string)
-            .collect();
-        let id = ids.last().expect("a visible window");
+            .collect()
+    }
+
+    /// Focuses window `id` (there is no window manager to do it) and presses `keys` there.
+    fn press(&self, id: &str, keys: &[&str]) {
         let st = Command::new("xdotool")
-            .args(["windowfocus", "--sync", id, "key", key])
+            .args(["windowfocus", "--sync", id, "key", "--delay", "60"])
+            .args(keys)
             .env("DISPLAY", &self.s.display)
             .status()
             .expect("xdotool");

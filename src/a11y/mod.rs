@@ -152,7 +152,8 @@ pub fn hide_decorations(w: &gtk::Widget) {
 pub fn name_control(w: &gtk::Widget, text: &str) {
     name(w, text);
     for_each_descendant(w, &mut |d| {
-        if d.is::<gtk::Button>() || d.is::<gtk::ToggleButton>() {
+        // (A GtkToggleButton is a GtkButton.)
+        if d.is::<gtk::Button>() {
             name(d, text);
         }
         if d.is::<gtk::Image>() {

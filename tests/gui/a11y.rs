@@ -144,23 +144,8 @@ fn assert_shortcuts_have_keys(tree: &str) {
 impl App<'_> {
     /// Sends key presses to the main window (no window manager: focus it first).
     pub(crate) fn keys(&self, keys: &[&str]) {
-        let o = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "^Passage$"])
-            .env("DISPLAY", &self.s.display)
-            .output()
-            .expect("xdotool");
-        let id = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .next()
-            .map(str::to_string)
-            .expect("the main window");
-        let st = Command::new("xdotool")
-            .args(["windowfocus", "--sync", &id, "key", "--delay", "60"])
-            .args(keys)
-            .env("DISPLAY", &self.s.display)
-            .status()
-            .expect("xdotool");
-        assert!(st.success());
+        let ids = self.windows("^Passage$");
+        self.press(ids.first().expect("the main window"), keys);
     }
 
     /// Types text into the focused control.

@@ -452,7 +452,7 @@ fn words(cause: Cause, subject: Option<String>) -> Diagnosis {
         ),
         Cause::QemuNewerThanLibvirt => (
             tr("libvirt is older than the installed QEMU"),
-            if s.is_empty() { tr("libvirt passes an option this QEMU no longer has (QEMU 9 removed -no-acpi and -no-hpet): install the libvirt that goes with this QEMU, or your distribution's own QEMU instead of a newer one built separately.") } else { tr_f("libvirt passes {opt}, which this QEMU no longer has (QEMU 9 removed -no-acpi and -no-hpet): install the libvirt that goes with this QEMU, or your distribution's own QEMU instead of a newer one built separately.", &[("opt", s)]) },
+            tr_f("libvirt passes {opt}, which this QEMU no longer has (QEMU 9 removed -no-acpi and -no-hpet): install the libvirt that goes with this QEMU, or your distribution's own QEMU instead of a newer one built separately.", &[("opt", &if s.is_empty() { tr("an option") } else { s.to_string() })]),
         ),
         Cause::MemoryShort => (
             tr("Not enough free memory for the VM"),
