@@ -335,7 +335,9 @@ impl App<'_> {
         let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            let o = Command::new("/usr/bin/python3")
+            // (timeout: a walk that hangs fails the test instead of the whole run.)
+            let o = Command::new("timeout")
+                .args(["-k", "5", "60", "/usr/bin/python3"])
                 .arg(&walker)
                 .arg(self.child.0.id().to_string())
                 .arg(mode)
