@@ -383,7 +383,14 @@ fn rom_boot_order_alias_and_teaming_survive_an_edit_and_go_with_their_device() {
 fn machines_passage_cannot_place_on_are_refused() {
     let xml = include_str!("data/libvirt/pseries-hostdevs-1.ppc64-latest.xml");
     let e = apply(xml, &add(&["0000:0a:00.0"])).expect_err("pseries");
-    assert!(e.to_string().contains("machine"), "{e}");
+    assert!(
+        e.to_string().contains("only to x86") && e.to_string().contains("ppc64"),
+        "the refusal names the architecture: {e}"
+    );
+    // An x86 machine Passage has no rule for is named.
+    let isa = "<domain type='qemu'><name>isa</name><memory>65536</memory><os><type arch='x86_64' machine='isapc'>hvm</type></os><devices/></domain>";
+    let e = apply(isa, &add(&["0000:0a:00.0"])).expect_err("isapc");
+    assert!(e.to_string().contains("machine isapc"), "{e}");
     // Removing needs no placement.
     let d = Domain::read(xml).expect("read");
     let first = d

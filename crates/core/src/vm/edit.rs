@@ -64,24 +64,21 @@ pub enum Bus {
 /// Which kind of PCI tree the domain has: its root controller, else its machine type (libvirt
 /// adds the root controller by the machine: `pcie-root` for q35, `pci-root` for i440fx).
 pub fn bus_kind(d: &Domain) -> Result<Bus, VmError> {
-    let machine = d.machine.as_deref().unwrap_or("pc");
-    let refuse = || {
-        err(
-            "machine",
-            tr_f(
-                "Passage cannot tell where PCI devices go on machine {m}: add them with virt-manager or virsh edit",
-                &[("m", machine)],
-            ),
-        )
-    };
     // Passage knows the x86 machines; libvirt's default arch for them is the host's.
-    if !d
+    if let Some(arch) = d
         .arch
         .as_deref()
-        .is_none_or(|a| matches!(a, "x86_64" | "i686"))
+        .filter(|a| !matches!(*a, "x86_64" | "i686"))
     {
-        return Err(refuse());
+        return Err(err(
+            "machine",
+            tr_f(
+                "Passage adds PCI devices only to x86 virtual machines, and this one is {arch}: add them with virt-manager or virsh edit",
+                &[("arch", arch)],
+            ),
+        ));
     }
+    let machine = d.machine.as_deref().unwrap_or("pc");
     let models: Vec<&str> = d
         .pci_controllers
         .iter()
@@ -96,7 +93,13 @@ pub fn bus_kind(d: &Domain) -> Result<Bus, VmError> {
     } else if machine == "pc" || machine.starts_with("pc-") {
         Ok(Bus::Pci)
     } else {
-        Err(refuse())
+        Err(err(
+            "machine",
+            tr_f(
+                "Passage cannot tell where PCI devices go on machine {m}: add them with virt-manager or virsh edit",
+                &[("m", machine)],
+            ),
+        ))
     }
 }
 
