@@ -58,6 +58,10 @@ const DOMAINS: &[(&str, &str)] = &[
         "genid-active",
         include_str!("data/libvirt/genid-active.x86_64-latest.xml"),
     ),
+    (
+        "virt-install-1.0-kvm-win2k3",
+        include_str!("data/libvirt/virt-install-1.0-kvm-win2k3.xml"),
+    ),
 ];
 
 fn a(s: &str) -> PciAddress {
