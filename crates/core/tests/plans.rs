@@ -135,6 +135,92 @@ fn set_file(spec: &mut HostSpec, path: &str, content: &str) {
     spec.files.push((path.into(), content.into()));
 }
 
+/// The plan to bind the Arch fixture's chipset USB controller at boot, on `spec` changed by
+/// `files`: the plan, or the refusal in words.
+fn arch_at_boot(files: &[(&str, &str)]) -> Result<Plan, String> {
+    let mut spec = passage_fixtures::single_gpu();
+    for (path, text) in files {
+        set_file(&mut spec, path, text);
+    }
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let intent = Intent::VfioAtBoot {
+        devices: vec![a("0d:00.3")],
+    };
+    plan::plan(&root, &host, &intent).map_err(|e| e.to_string())
+}
+
+fn changed_paths(p: &Plan) -> Vec<&str> {
+    p.changes.iter().map(|c| c.path.as_str()).collect()
+}
+
+/// mkinitcpio's reading rules (mkinitcpio v41's `mkinitcpio` script): a preset that names a
+/// configuration builds with `-c`, which reads that file alone; drop-ins come in `sort -V`
+/// order; modprobe.d reaches the image only through the `modconf` hook.
+#[test]
+fn mkinitcpio_is_read_as_mkinitcpio_reads_it() {
+    let sets = |m: &str| format!("MODULES=({m})\n");
+    // Version order: 10-b comes after 9-a, so 10-b's MODULES is the one that counts.
+    let p = arch_at_boot(&[
+        ("/etc/mkinitcpio.conf.d/9-a.conf", &sets("amdgpu")),
+        ("/etc/mkinitcpio.conf.d/10-b.conf", &sets("nvidia")),
+    ])
+    .expect("plan");
+    assert!(
+        changed_paths(&p).contains(&"/etc/mkinitcpio.conf.d/10-b.conf"),
+        "{:?}",
+        changed_paths(&p)
+    );
+    assert!(!changed_paths(&p).contains(&"/etc/mkinitcpio.conf.d/9-a.conf"));
+    // A preset that names /etc/mkinitcpio.conf turns the drop-ins off: the main file counts.
+    let named = "ALL_config=\"/etc/mkinitcpio.conf\"\nALL_kver=\"/boot/vmlinuz-linux\"\nPRESETS=('default')\ndefault_image=\"/boot/initramfs-linux.img\"\n";
+    let p = arch_at_boot(&[
+        ("/etc/mkinitcpio.d/linux.preset", named),
+        ("/etc/mkinitcpio.conf.d/10-b.conf", &sets("nvidia")),
+    ])
+    .expect("plan");
+    assert!(changed_paths(&p).contains(&"/etc/mkinitcpio.conf"));
+    assert!(!changed_paths(&p).contains(&"/etc/mkinitcpio.conf.d/10-b.conf"));
+    // A preset naming a file of its own: that file is changed.
+    let custom = named.replace("/etc/mkinitcpio.conf", "/etc/mkinitcpio-vfio.conf");
+    let hooks = "HOOKS=(base udev autodetect modconf block filesystems fsck)\n";
+    let p = arch_at_boot(&[
+        ("/etc/mkinitcpio.d/linux.preset", &custom),
+        ("/etc/mkinitcpio-vfio.conf", &format!("MODULES=()\n{hooks}")),
+    ])
+    .expect("plan");
+    assert!(changed_paths(&p).contains(&"/etc/mkinitcpio-vfio.conf"));
+    assert!(!changed_paths(&p).contains(&"/etc/mkinitcpio.conf"));
+    // ... and one that does not exist is named.
+    let e = arch_at_boot(&[("/etc/mkinitcpio.d/linux.preset", &custom)]).expect_err("missing");
+    assert!(e.contains("/etc/mkinitcpio-vfio.conf"), "{e}");
+    // Two kernels whose presets read different files: Passage cannot tell, and says so.
+    let e = arch_at_boot(&[
+        ("/etc/mkinitcpio.d/linux-lts.preset", &custom),
+        ("/etc/mkinitcpio-vfio.conf", &format!("MODULES=()\n{hooks}")),
+    ])
+    .expect_err("two configurations");
+    assert!(
+        e.contains("/etc/mkinitcpio-vfio.conf, /etc/mkinitcpio.conf)"),
+        "{e}"
+    );
+    // No modconf: the image would not carry the vfio-pci settings. A drop-in's HOOKS counts.
+    let e = arch_at_boot(&[(
+        "/etc/mkinitcpio.conf.d/20-hooks.conf",
+        "HOOKS=(base systemd autodetect\n  kms keyboard sd-vconsole block filesystems fsck)\n",
+    )])
+    .expect_err("no modconf");
+    assert!(
+        e.contains("modconf") && e.contains("/etc/mkinitcpio.conf.d/20-hooks.conf"),
+        "{e}"
+    );
+    let p = arch_at_boot(&[(
+        "/etc/mkinitcpio.conf.d/20-hooks.conf",
+        "HOOKS=(base systemd autodetect\n  kms keyboard sd-vconsole block filesystems fsck)\nHOOKS+=(modconf)\n",
+    )]);
+    assert!(p.is_ok(), "{p:?}");
+}
+
 #[test]
 fn debian_laptop_full_host_setup() {
     let mut spec = passage_fixtures::laptop_prime();

@@ -12,6 +12,7 @@ pub mod fallback;
 pub mod grubenv;
 pub mod guard;
 pub mod hook;
+pub(crate) mod mkinitcpio;
 pub mod regen;
 pub mod vfio;
 

@@ -8,7 +8,8 @@ use crate::host::iommu::is_vm_driver;
 use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
-use crate::plan::{change, push_line, read_text, with_drop_ins, Plan, PlanError, Source, Step};
+use crate::plan::mkinitcpio::sets_modules;
+use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
 pub const MODPROBE_FILE: &str = "/etc/modprobe.d/passage-vfio.conf";
@@ -260,7 +261,7 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
             (DRACUT_FILE, cur.map(|c| c.0), after)
         }
         InitramfsKind::Mkinitcpio => {
-            let (path, b, text) = mkinitcpio_source(root)?;
+            let (path, b, text) = super::mkinitcpio::modules_source(root)?;
             let after = mkinitcpio(&text, &mods).map_err(|why| PlanError::Unparsable {
                 path: path.clone(),
                 why,
@@ -293,30 +294,6 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
         });
     }
     Ok(())
-}
-
-/// Whether a line of a mkinitcpio configuration sets MODULES (not `MODULES+=`).
-fn sets_modules(line: &str) -> bool {
-    let t = line.trim_start();
-    t.starts_with("MODULES=(") || t.starts_with("MODULES=\"")
-}
-
-/// The file whose `MODULES=` mkinitcpio ends up with: it sources /etc/mkinitcpio.conf, then
-/// the drop-ins in /etc/mkinitcpio.conf.d/*.conf, so the last file that sets MODULES wins;
-/// /etc/mkinitcpio.conf when none does. As `(path, bytes, text)`.
-fn mkinitcpio_source(root: &Root) -> Result<Source, PlanError> {
-    let files = with_drop_ins(
-        root,
-        "/etc/mkinitcpio.conf",
-        "/etc/mkinitcpio.conf.d",
-        ".conf",
-    )?
-    .ok_or(PlanError::NoInitramfs)?;
-    let last = files
-        .iter()
-        .rposition(|(_, _, text)| text.lines().any(sets_modules))
-        .unwrap_or(0);
-    files.into_iter().nth(last).ok_or(PlanError::NoInitramfs)
 }
 
 /// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver. The file is
