@@ -567,6 +567,94 @@ fn identical_gpus_bind_by_address_with_a_udev_rule() {
         .any(|n| n.contains("0000:0d:00.0") && n.contains("by PCI address")));
 }
 
+/// The udev rule that binds by address must act in the initramfs, before the card's own
+/// driver there (dracut's `drm` module, mkinitcpio's `kms` hook) takes the card:
+/// initramfs-tools copies every custom rule itself (Debian 12's udev hook), dracut and
+/// mkinitcpio are told, and booster, which runs no udev rules, is refused.
+#[test]
+fn binding_by_address_puts_the_rule_into_every_initramfs() {
+    let identical = |files: &[(&str, &str)], drop: &str| {
+        let mut spec = passage_fixtures::x570_tutorial();
+        for d in &mut spec.pci {
+            if d.addr == "0000:0d:00.0" {
+                (d.vendor, d.device, d.driver) = (0x10de, 0x1e07, Some("nvidia".into()));
+            }
+        }
+        spec.files.retain(|(p, _)| p != drop);
+        for (path, text) in files {
+            set_file(&mut spec, path, text);
+        }
+        spec
+    };
+    let pair = [a("0a:00.0"), a("0a:00.1"), a("0a:00.2"), a("0a:00.3")];
+    let rule = "/etc/udev/rules.d/61-passage-vfio.rules";
+    // dracut: install_items in Passage's own dracut.conf.d file.
+    let spec = identical(
+        &[("/etc/dracut.conf", "")],
+        "/etc/initramfs-tools/initramfs.conf",
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &pair));
+    let dracut = after(change(&p, "dracut", |c| {
+        c.path.starts_with("/etc/dracut.conf.d/")
+    }));
+    assert!(
+        dracut.contains(&format!("install_items+=\" {rule} \"")),
+        "{dracut}"
+    );
+    // mkinitcpio: FILES+= where MODULES is changed, unless a later file sets FILES=.
+    let hooks =
+        "MODULES=()\nFILES=()\nHOOKS=(base udev autodetect modconf kms block filesystems)\n";
+    let spec = identical(&[("/etc/mkinitcpio.conf", hooks)], "");
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &pair));
+    let mk = after(change(&p, "mkinitcpio", |c| {
+        c.path == "/etc/mkinitcpio.conf"
+    }));
+    assert!(mk.ends_with(&format!("FILES+=({rule})\n")), "{mk}");
+    let spec = identical(
+        &[
+            ("/etc/mkinitcpio.conf", hooks),
+            (
+                "/etc/mkinitcpio.conf.d/50-files.conf",
+                "FILES=(/etc/crypto.key)\n",
+            ),
+        ],
+        "",
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &pair));
+    let later = after(change(&p, "the later FILES=", |c| {
+        c.path.ends_with("50-files.conf")
+    }));
+    assert_eq!(later, format!("FILES=(/etc/crypto.key)\nFILES+=({rule})\n"));
+    let mk = after(change(&p, "mkinitcpio", |c| {
+        c.path == "/etc/mkinitcpio.conf"
+    }));
+    assert!(!mk.contains("FILES+="), "{mk}");
+    // Binding by ID needs no rule in the image.
+    let mut spec = passage_fixtures::x570_tutorial();
+    set_file(&mut spec, "/etc/mkinitcpio.conf", hooks);
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let p = plan_at_boot(&root, &host, &pair);
+    assert!(!p.diff().contains("FILES+="), "{}", p.diff());
+    // booster: refused, with the way that works.
+    let spec = identical(&[("/etc/booster.yaml", "universal: false\n")], "");
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let intent = Intent::VfioAtBoot {
+        devices: pair.to_vec(),
+    };
+    let e = plan::plan(&root, &host, &intent)
+        .expect_err("booster")
+        .to_string();
+    assert!(
+        e.contains("booster") && e.contains("while its VM runs"),
+        "{e}"
+    );
+}
+
 #[test]
 fn refind_and_systemd_boot_with_kernel_cmdline() {
     let mut spec = passage_fixtures::single_gpu();

@@ -17,22 +17,39 @@ const MAIN: &str = "/etc/mkinitcpio.conf";
 const DROP_INS: &str = "/etc/mkinitcpio.conf.d";
 const PRESETS: &str = "/etc/mkinitcpio.d";
 
-/// The file whose `MODULES=` the images end up with (the last that sets it, else the first
-/// file read), after checking that the images will carry modprobe.d (`modconf`).
-pub(crate) fn modules_source(root: &Root) -> Result<Source, PlanError> {
+/// The configuration the images are built from, in mkinitcpio's reading order, checked to
+/// carry modprobe.d into them (`modconf`).
+pub(crate) struct Config {
+    pub files: Vec<Source>,
+}
+
+pub(crate) fn read(root: &Root) -> Result<Config, PlanError> {
     let files = configuration(root)?;
     check_modconf(&files)?;
-    let last = files
-        .iter()
-        .rposition(|(_, _, text)| text.lines().any(sets_modules))
-        .unwrap_or(0);
-    files.into_iter().nth(last).ok_or(PlanError::NoInitramfs)
+    Ok(Config { files })
+}
+
+impl Config {
+    /// The index of the file whose `KEY=` the images end up with: the last that sets it (an
+    /// array or a string, not `KEY+=`), else the first file read.
+    pub(crate) fn setter_of(&self, key: &str) -> usize {
+        self.files
+            .iter()
+            .rposition(|(_, _, text)| text.lines().any(|l| sets(l, key)))
+            .unwrap_or(0)
+    }
 }
 
 /// Whether a line sets MODULES (not `MODULES+=`).
 pub(crate) fn sets_modules(line: &str) -> bool {
-    let t = line.trim_start();
-    t.starts_with("MODULES=(") || t.starts_with("MODULES=\"")
+    sets(line, "MODULES")
+}
+
+/// Whether a line sets `key` to an array or a string (not `key+=`).
+fn sets(line: &str, key: &str) -> bool {
+    line.trim_start()
+        .strip_prefix(key)
+        .is_some_and(|r| r.starts_with("=(") || r.starts_with("=\""))
 }
 
 /// The files mkinitcpio reads for the images `-P` builds, in its order.

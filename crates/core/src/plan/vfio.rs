@@ -160,7 +160,7 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
             ));
         }
     }
-    initramfs(root, host, &mut plan)?;
+    initramfs(root, host, !clash.is_empty(), &mut plan)?;
     // The way back from a black screen comes with the change that could cause one.
     if !plan.changes.is_empty() {
         plan.merge(super::fallback::plan(root, host)?);
@@ -219,8 +219,12 @@ ENV{passage.vfio}==\"off\", GOTO=\"passage_vfio_end\"\n",
     r
 }
 
-/// Puts the vfio modules into the initramfs, so vfio-pci is there before the GPU's driver.
-fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError> {
+/// Puts the vfio modules into the initramfs, so vfio-pci is there before the GPU's driver;
+/// and, when binding `by_address`, the udev rule too, which must act there before the card's
+/// own driver (put in the image by dracut's `drm` module or mkinitcpio's `kms` hook) takes it.
+/// initramfs-tools copies every rule in /etc/udev/rules.d itself; dracut and mkinitcpio copy
+/// only the rules they know, so they are told; booster runs no udev rules at all.
+fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Result<(), PlanError> {
     let init = host
         .initramfs_config
         .as_ref()
@@ -257,17 +261,43 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
         }
         InitramfsKind::Dracut => {
             let cur = read_text(root, DRACUT_FILE)?;
-            let after = format!("# Written by Passage: vfio for GPU passthrough, loaded first.\nforce_drivers+=\" {} \"\n", mods.join(" "));
+            let mut after = format!("# Written by Passage: vfio for GPU passthrough, loaded first.\nforce_drivers+=\" {} \"\n", mods.join(" "));
+            if by_address {
+                after.push_str(&format!("install_items+=\" {UDEV_FILE} \"\n"));
+            }
             (DRACUT_FILE, cur.map(|c| c.0), after)
         }
         InitramfsKind::Mkinitcpio => {
-            let (path, b, text) = super::mkinitcpio::modules_source(root)?;
-            let after = mkinitcpio(&text, &mods).map_err(|why| PlanError::Unparsable {
+            let cfg = super::mkinitcpio::read(root)?;
+            let m = cfg.setter_of("MODULES");
+            let (path, b, text) = &cfg.files[m];
+            let mut after = mkinitcpio(text, &mods).map_err(|why| PlanError::Unparsable {
                 path: path.clone(),
                 why,
             })?;
-            mk_path = path;
-            (mk_path.as_str(), Some(b), after)
+            if by_address {
+                // After the last `FILES=`, which would drop an earlier `FILES+=`.
+                let line = format!("FILES+=({UDEV_FILE})\n");
+                let f = cfg.setter_of("FILES");
+                if f > m {
+                    let (fpath, fb, ftext) = &cfg.files[f];
+                    plan.changes.extend(change(
+                        fpath,
+                        Some(fb),
+                        Some(with_line(ftext, &line).into_bytes()),
+                        "put the udev rule into the initramfs".into(),
+                    ));
+                } else {
+                    after = with_line(&after, &line);
+                }
+            }
+            mk_path = path.clone();
+            (mk_path.as_str(), Some(b.clone()), after)
+        }
+        InitramfsKind::Booster if by_address => {
+            return Err(PlanError::Regenerate(tr(
+                "booster runs no udev rules in the initramfs, so Passage cannot bind a card by its PCI address at boot there (the host keeps a device with the same IDs); let Passage lend the card only while its VM runs instead",
+            )));
         }
         InitramfsKind::Booster => {
             let path = "/etc/booster.yaml";
@@ -294,6 +324,15 @@ fn initramfs(root: &Root, host: &Host, plan: &mut Plan) -> Result<(), PlanError>
         });
     }
     Ok(())
+}
+
+/// `text` with `line` at its end, unless it has that line already.
+fn with_line(text: &str, line: &str) -> String {
+    let mut out = text.to_string();
+    if !text.lines().any(|l| l.trim() == line.trim()) {
+        push_line(&mut out, line);
+    }
+    out
 }
 
 /// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver. The file is
