@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use passage_core::plan::args::parse_allowed;
 use passage_core::plan::bootloader::{bls_entry, grub, kernelstub, refind};
-use passage_core::plan::vfio::{booster, mkinitcpio};
+use passage_core::plan::vfio::mkinitcpio;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -27,6 +27,4 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(out) = mkinitcpio(text, &mods) {
         assert_eq!(mkinitcpio(&out, &mods).expect("own output"), out);
     }
-    let b = booster(text, &mods);
-    assert_eq!(booster(&b, &mods), b);
 });

@@ -570,7 +570,8 @@ fn identical_gpus_bind_by_address_with_a_udev_rule() {
 /// The udev rule that binds by address must act in the initramfs, before the card's own
 /// driver there (dracut's `drm` module, mkinitcpio's `kms` hook) takes the card:
 /// initramfs-tools copies every custom rule itself (Debian 12's udev hook), dracut and
-/// mkinitcpio are told, and booster, which runs no udev rules, is refused.
+/// mkinitcpio are told, and booster, which runs no udev rules, is refused (by ID too: it
+/// runs no modprobe.d install command).
 #[test]
 fn binding_by_address_puts_the_rule_into_every_initramfs() {
     let identical = |files: &[(&str, &str)], drop: &str| {
@@ -639,20 +640,25 @@ fn binding_by_address_puts_the_rule_into_every_initramfs() {
     let (root, host) = scan(d.path());
     let p = plan_at_boot(&root, &host, &pair);
     assert!(!p.diff().contains("FILES+="), "{}", p.diff());
-    // booster: refused, with the way that works.
-    let spec = identical(&[("/etc/booster.yaml", "universal: false\n")], "");
-    let d = build(&spec);
-    let (root, host) = scan(d.path());
-    let intent = Intent::VfioAtBoot {
-        devices: pair.to_vec(),
-    };
-    let e = plan::plan(&root, &host, &intent)
-        .expect_err("booster")
-        .to_string();
-    assert!(
-        e.contains("booster") && e.contains("while its VM runs"),
-        "{e}"
-    );
+    // booster (v0.12) reads only `options` from modprobe.d and runs no udev rules: binding at
+    // boot is refused there, by ID and by address, with the way that works.
+    let mut by_id = passage_fixtures::x570_tutorial();
+    set_file(&mut by_id, "/etc/booster.yaml", "universal: false\n");
+    let by_address = identical(&[("/etc/booster.yaml", "universal: false\n")], "");
+    for spec in [by_id, by_address] {
+        let d = build(&spec);
+        let (root, host) = scan(d.path());
+        let intent = Intent::VfioAtBoot {
+            devices: pair.to_vec(),
+        };
+        let e = plan::plan(&root, &host, &intent)
+            .expect_err("booster")
+            .to_string();
+        assert!(
+            e.contains("booster") && e.contains("while its VM runs"),
+            "{e}"
+        );
+    }
 }
 
 #[test]

@@ -223,7 +223,7 @@ ENV{passage.vfio}==\"off\", GOTO=\"passage_vfio_end\"\n",
 /// and, when binding `by_address`, the udev rule too, which must act there before the card's
 /// own driver (put in the image by dracut's `drm` module or mkinitcpio's `kms` hook) takes it.
 /// initramfs-tools copies every rule in /etc/udev/rules.d itself; dracut and mkinitcpio copy
-/// only the rules they know, so they are told; booster runs no udev rules at all.
+/// only the rules they know, so they are told. booster is refused (see its arm).
 fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Result<(), PlanError> {
     let init = host
         .initramfs_config
@@ -294,16 +294,13 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
             mk_path = path.clone();
             (mk_path.as_str(), Some(b.clone()), after)
         }
-        InitramfsKind::Booster if by_address => {
-            return Err(PlanError::Regenerate(tr(
-                "booster runs no udev rules in the initramfs, so Passage cannot bind a card by its PCI address at boot there (the host keeps a device with the same IDs); let Passage lend the card only while its VM runs instead",
-            )));
-        }
         InitramfsKind::Booster => {
-            let path = "/etc/booster.yaml";
-            let cur = read_text(root, path)?;
-            let text = cur.as_ref().map(|c| c.1.clone()).unwrap_or_default();
-            (path, cur.map(|c| c.0), booster(&text, &mods))
+            // booster's init loads modules itself: of modprobe.d it reads only `options`
+            // lines (no `install` command, no softdep), and it runs no udev rules, so neither
+            // the switch-aware IDs nor a binding by address would act before the card's driver.
+            return Err(PlanError::Regenerate(tr(
+                "booster builds this host's initramfs, and it runs neither modprobe.d's install commands and softdeps nor udev rules, so Passage cannot give a card to vfio-pci at boot there; let Passage lend the card only while its VM runs instead",
+            )));
         }
     };
     if let Some(c) = change(path, before.as_deref(), Some(after.into_bytes()), summary) {
@@ -391,33 +388,6 @@ fn vfio_first<'a>(mods: &[&'a str], cur: impl Iterator<Item = &'a str>) -> Vec<&
     new
 }
 
-/// booster.yaml: the vfio modules in `modules_force_load`.
-pub fn booster(text: &str, mods: &[&str]) -> String {
-    let mut out = String::with_capacity(text.len() + 64);
-    let mut done = false;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches('\n');
-        if let Some(v) = body.strip_prefix("modules_force_load:") {
-            let cur = v.split(',').map(str::trim).filter(|m| !m.is_empty());
-            let new = vfio_first(mods, cur);
-            out.push_str(&format!("modules_force_load: {}", new.join(",")));
-            if line.ends_with('\n') {
-                out.push('\n');
-            }
-            done = true;
-        } else {
-            out.push_str(line);
-        }
-    }
-    if !done {
-        push_line(
-            &mut out,
-            &format!("modules_force_load: {}\n", mods.join(",")),
-        );
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,22 +426,5 @@ mod tests {
         let out = mkinitcpio(t, &m).unwrap();
         assert_eq!(out, "MODULES=(vfio-pci vfio vfio_iommu_type1 amdgpu)\n");
         assert_eq!(mkinitcpio(&out, &m).unwrap(), out);
-        assert_eq!(
-            booster("modules_force_load: vfio-pci,nvme\n", &m),
-            "modules_force_load: vfio-pci,vfio,vfio_iommu_type1,nvme\n"
-        );
-    }
-
-    #[test]
-    fn booster_merges() {
-        let m = ["vfio_pci", "vfio"];
-        assert_eq!(
-            booster("universal: false\n", &m),
-            "universal: false\nmodules_force_load: vfio_pci,vfio\n"
-        );
-        assert_eq!(
-            booster("modules_force_load: nvme\n", &m),
-            "modules_force_load: vfio_pci,vfio,nvme\n"
-        );
     }
 }
