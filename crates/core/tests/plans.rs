@@ -446,6 +446,13 @@ fn fedora_grubby_bls_and_dracut() {
         c.path == "/etc/dracut.conf.d/10-passage-vfio.conf"
     });
     assert!(after(dracut).contains("force_drivers+=\" vfio_pci vfio vfio_iommu_type1 \""));
+    // dracut copies /etc/modprobe.d only into host-only images (its 90kernel-modules): the
+    // IDs and softdeps are installed by name, so a generic image carries them too.
+    assert!(
+        after(dracut).contains("install_items+=\" /etc/modprobe.d/passage-vfio.conf \""),
+        "{}",
+        after(dracut)
+    );
     // nouveau drives the card today: it must wait for vfio-pci.
     let modprobe = change(&p, "modprobe", |c| c.path.ends_with("passage-vfio.conf"));
     assert!(after(modprobe).contains("softdep nouveau pre: vfio-pci"));

@@ -262,6 +262,8 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
         InitramfsKind::Dracut => {
             let cur = read_text(root, DRACUT_FILE)?;
             let mut after = format!("# Written by Passage: vfio for GPU passthrough, loaded first.\nforce_drivers+=\" {} \"\n", mods.join(" "));
+            // dracut copies /etc/modprobe.d only into host-only images (90kernel-modules).
+            after.push_str(&format!("install_items+=\" {MODPROBE_FILE} \"\n"));
             if by_address {
                 after.push_str(&format!("install_items+=\" {UDEV_FILE} \"\n"));
             }
