@@ -322,17 +322,7 @@ fn the_next_start_shows_the_menu_once_and_undo_withdraws_the_request() {
 
     // systemd-boot, when the firmware says it started this boot: bootctl's one-shot timeout.
     let d = build(&passage_fixtures::single_gpu());
-    let mut var = vec![6u8, 0, 0, 0];
-    for u in "systemd-boot 255.4".encode_utf16().chain([0]) {
-        var.extend(u.to_le_bytes());
-    }
-    let efivars = d.path().join("sys/firmware/efi/efivars");
-    std::fs::create_dir_all(&efivars).expect("mkdir");
-    std::fs::write(
-        efivars.join("LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"),
-        var,
-    )
-    .expect("write");
+    passage_fixtures::write_loader_info(d.path(), "systemd-boot 255.4").expect("LoaderInfo");
     let p = planned(d.path(), &at_boot(&["0d:00.3"]));
     let once = p
         .steps

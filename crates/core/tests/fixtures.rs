@@ -674,17 +674,7 @@ fn boot_loaders_and_initramfs_systems_are_told_apart() {
     spec.files
         .push(("/etc/booster.yaml".into(), "universal: false\n".into()));
     let (h, d) = scan_spec(&spec);
-    let mut var = vec![6u8, 0, 0, 0];
-    for u in "systemd-boot 255.4".encode_utf16().chain([0]) {
-        var.extend(u.to_le_bytes());
-    }
-    let efivar = d.path().join("sys/firmware/efi/efivars");
-    std::fs::create_dir_all(&efivar).expect("mkdir");
-    std::fs::write(
-        efivar.join("LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"),
-        var,
-    )
-    .expect("w");
+    passage_fixtures::write_loader_info(d.path(), "systemd-boot 255.4").expect("LoaderInfo");
     let h2 = Host::scan(&Root::new(d.path()).expect("root"));
     for host in [&h, &h2] {
         assert_eq!(

@@ -1011,3 +1011,52 @@ fn kernel_arguments_cannot_go_around_the_host_guards() {
     let e = refused_args(&root, &host, &["vfio-pci.ids=10de:1e07"]);
     assert!(e.contains("whole IOMMU group"), "{e}");
 }
+
+/// systemd-boot with unified kernel images: no loader entry to edit and no
+/// /etc/kernel/cmdline. kernel-install (systemd 252's 90-loaderentry.install and
+/// 60-ukify.install) takes the line from /etc/kernel/cmdline, else /usr/lib/kernel/cmdline,
+/// else /proc/cmdline. Before, the plan was empty and Passage said "nothing to change".
+#[test]
+fn unified_kernel_images_get_etc_kernel_cmdline_from_the_vendor_file_or_a_refusal() {
+    let uki = |files: &[(&str, &str)]| {
+        let mut spec = passage_fixtures::single_gpu();
+        spec.files.retain(|(p, _)| !p.starts_with("/boot/loader"));
+        for (path, text) in files {
+            set_file(&mut spec, path, text);
+        }
+        let d = build(&spec);
+        passage_fixtures::write_loader_info(d.path(), "systemd-boot 255.4").expect("LoaderInfo");
+        d
+    };
+    let intent = Intent::KernelArguments {
+        add: vec!["amd_iommu=on".into()],
+        remove: vec![],
+    };
+    // Only /proc/cmdline: Passage asks for the file rather than copying one boot's line.
+    let d = uki(&[("/boot/efi/EFI/Linux/arch-linux.efi", "")]);
+    let (root, host) = scan(d.path());
+    let e = plan::plan(&root, &host, &intent)
+        .expect_err("no line to start from")
+        .to_string();
+    assert!(
+        e.contains("/etc/kernel/cmdline") && e.contains("/proc/cmdline"),
+        "{e}"
+    );
+    // The vendor's line: /etc/kernel/cmdline is written from it, then each kernel's image.
+    let d = uki(&[
+        ("/boot/efi/EFI/Linux/arch-linux.efi", ""),
+        ("/usr/lib/kernel/cmdline", "root=PARTUUID=9b0c rw\nquiet\n"),
+        ("/usr/bin/kernel-install", ""),
+        ("/usr/lib/modules/6.12.4-arch1-1/vmlinuz", ""),
+    ]);
+    let p = round_trip(d.path(), |r, h| plan_args(r, h, &["amd_iommu=on"]));
+    let c = change(&p, "/etc/kernel/cmdline", |c| {
+        c.path == "/etc/kernel/cmdline"
+    });
+    assert_eq!(c.before, None);
+    assert_eq!(after(c), "root=PARTUUID=9b0c rw\nquiet amd_iommu=on\n");
+    assert_eq!(
+        p.steps.iter().map(|s| s.argv.join(" ")).collect::<Vec<_>>(),
+        ["kernel-install add 6.12.4-arch1-1 /usr/lib/modules/6.12.4-arch1-1/vmlinuz"]
+    );
+}

@@ -82,6 +82,9 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
         }
         BootLoaderKind::SystemdBoot => {
             cmdline_file(root, add, remove, &what, &mut plan)?;
+            if !root.exists(CMDLINE) && no_loader_entries(root) {
+                cmdline_from_vendor(root, add, remove, &what, &mut plan)?;
+            }
             let cmdline_changed = !plan.changes.is_empty();
             for esp in ["/boot/efi", "/efi", "/boot"] {
                 entries(
@@ -502,6 +505,46 @@ fn kernelopts(
     Ok(())
 }
 
+const CMDLINE: &str = "/etc/kernel/cmdline";
+const VENDOR_CMDLINE: &str = "/usr/lib/kernel/cmdline";
+
+fn no_loader_entries(root: &Root) -> bool {
+    ["/boot/efi", "/efi", "/boot"].iter().all(|esp| {
+        super::fallback::loader_entries(root, &format!("{esp}/loader/entries")).is_empty()
+    })
+}
+
+/// systemd-boot with neither /etc/kernel/cmdline nor a loader entry to edit (unified kernel
+/// images): kernel-install takes the line from /etc/kernel/cmdline, else
+/// /usr/lib/kernel/cmdline, else the running kernel's /proc/cmdline. From the vendor's file
+/// Passage writes /etc/kernel/cmdline with the change; /proc/cmdline may hold one boot's
+/// arguments, so there it asks for the file instead of guessing.
+fn cmdline_from_vendor(
+    root: &Root,
+    add: &[Arg],
+    remove: &[String],
+    what: &str,
+    plan: &mut Plan,
+) -> Result<(), PlanError> {
+    let Some((_, text)) = read_text(root, VENDOR_CMDLINE)? else {
+        return Err(PlanError::Regenerate(crate::i18n::tr_f(
+            "systemd-boot starts this host with no loader entry Passage can edit (unified kernel images?) and there is no {file}, so kernel-install takes the arguments from the running kernel; Passage will not guess them: write your kernel arguments into {file} (see /proc/cmdline) and plan again",
+            &[("file", CMDLINE)],
+        )));
+    };
+    let after =
+        kernel_cmdline(&text, add, remove).map_err(|why| unparsable(VENDOR_CMDLINE, why))?;
+    if after != text {
+        plan.changes.extend(change(
+            CMDLINE,
+            None,
+            Some(after.into_bytes()),
+            what.to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// /etc/kernel/cmdline (kernel-install): one line of arguments.
 fn cmdline_file(
     root: &Root,
@@ -510,7 +553,7 @@ fn cmdline_file(
     what: &str,
     plan: &mut Plan,
 ) -> Result<(), PlanError> {
-    let path = "/etc/kernel/cmdline";
+    let path = CMDLINE;
     let Some((before, text)) = read_text(root, path)? else {
         return Ok(());
     };
