@@ -112,7 +112,7 @@ fn demo_dir() -> PathBuf {
         .map(PathBuf::from)
         .filter(|p| p.is_dir())
         .unwrap_or_else(std::env::temp_dir);
-    base.join(format!("passage-demo-{}", std::process::id()))
+    passage_fixtures::demo::dir(&base, std::process::id())
 }
 
 /// Removes the demo host's directory (at exit).
@@ -122,6 +122,10 @@ pub fn cleanup() {
 
 fn demo() -> Result<Loaded, String> {
     let dir = demo_dir();
+    // Demo hosts of app processes that were killed before their cleanup ran.
+    if let Some(base) = dir.parent() {
+        passage_fixtures::demo::sweep_stale(base);
+    }
     // A scan again lays the tree down afresh.
     let _ = std::fs::remove_dir_all(&dir);
     let fail = |e: String| {

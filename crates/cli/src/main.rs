@@ -249,20 +249,20 @@ fn with_libvirt(
 struct Opened {
     root: Root,
     _tmp: Option<tempfile::TempDir>,
+    _demo: Option<passage_fixtures::demo::DemoHost>,
 }
 
 fn open_root(arg: &RootArg) -> Result<Opened, String> {
     if arg.demo {
-        let tmp = tempfile::Builder::new()
-            .prefix("passage-demo-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        passage_fixtures::build(passage_fixtures::DEMO, tmp.path())
+        // Named by this process's id, so a run that is killed leaves nothing for long: the
+        // next one removes it.
+        let demo = passage_fixtures::demo::DemoHost::lay_down(&std::env::temp_dir())
             .map_err(|e| format!("cannot lay down the demo host: {e}"))?;
-        let root = Root::new(tmp.path()).map_err(|e| e.to_string())?;
+        let root = Root::new(demo.path()).map_err(|e| e.to_string())?;
         return Ok(Opened {
             root,
-            _tmp: Some(tmp),
+            _tmp: None,
+            _demo: Some(demo),
         });
     }
     let path = arg.root.clone().unwrap_or_else(|| PathBuf::from("/"));
@@ -273,11 +273,13 @@ fn open_root(arg: &RootArg) -> Result<Opened, String> {
         return Ok(Opened {
             root,
             _tmp: Some(tmp),
+            _demo: None,
         });
     }
     Ok(Opened {
         root: Root::new(&path).map_err(|e| e.to_string())?,
         _tmp: None,
+        _demo: None,
     })
 }
 
