@@ -112,6 +112,7 @@ impl Component for App {
             .launch(())
             .forward(sender.input_sender(), |o| match o {
                 setup::Output::Toast(t) => Msg::Toast(t),
+                setup::Output::Mode(m) => Msg::WizardSet(crate::wizard::Choice::GpuMode(m)),
                 setup::Output::Applied => Msg::Applied,
                 setup::Output::Undone => Msg::Undone,
             });
@@ -139,6 +140,7 @@ impl Component for App {
                     wizard_page::Output::Go(to) => Msg::Navigate(Page::Vm(to)),
                     wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
                     wizard_page::Output::Create { xml, volume } => Msg::CreateVm { xml, volume },
+                    wizard_page::Output::Mode(m) => Msg::SetupMode(m),
                 });
         c.stack.add_named(wizard.widget(), Some("wizard"));
         c.stack.set_visible_child_name("loading");

@@ -660,7 +660,14 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
         );
         assert!(!d.contains("/etc/modprobe.d/passage-vfio.conf"), "{d}");
         app.shot("setup-while-running", &d);
-        app.action("setup-mode", Some("boot"));
+        // One choice, one answer: the wizard's GPU mode follows Host setup's, and back.
+        app.action("show-page", Some("vm-pci"));
+        app.wait_page(
+            "vm-pci",
+            &["[x] | #gpu-mode-running", "[ ] | #gpu-mode-boot"],
+        );
+        app.action("wizard-set", Some("gpu-mode=boot"));
+        app.action("show-page", Some("setup"));
         app.wait_page(
             "setup",
             &[

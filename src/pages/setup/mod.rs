@@ -45,6 +45,8 @@ pub enum Input {
 #[derive(Debug)]
 pub enum Output {
     Toast(String),
+    /// The mode was changed here: the wizard's GPU mode follows.
+    Mode(GpuMode),
     /// Changes were applied; they take effect after a restart.
     Applied,
     /// A change was undone: the host should be scanned again.
@@ -232,6 +234,7 @@ impl Component for SetupPage {
                 }
                 self.mode = m;
                 self.mode_radios[usize::from(m == GpuMode::WhileRunning)].set_active(true);
+                let _ = sender.output(Output::Mode(m));
                 if let (Some(loaded), Some(target)) = (self.loaded.clone(), self.target.clone()) {
                     self.planned = false;
                     self.apply.set_sensitive(false);

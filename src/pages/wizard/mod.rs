@@ -54,6 +54,8 @@ pub enum Output {
         xml: String,
         volume: Option<NewVolume>,
     },
+    /// The GPU mode was changed here: Host setup's mode follows.
+    Mode(passage_core::vm::session::GpuMode),
 }
 
 pub struct Wizard {
@@ -153,9 +155,16 @@ impl Wizard {
         let (Some(l), Some(d)) = (&self.loaded, &mut self.draft) else {
             return;
         };
+        let mode = match &c {
+            Choice::GpuMode(m) if *m != d.gpu_mode => Some(*m),
+            _ => None,
+        };
         if let Err(e) = d.set(&l.host, c) {
             let _ = sender.output(Output::Toast(e.to_string()));
             return;
+        }
+        if let Some(m) = mode {
+            let _ = sender.output(Output::Mode(m));
         }
         // Lists that show the choice itself are redrawn at once.
         let redraw_now = matches!(self.shown, Some(Step::Boot | Step::Review));
