@@ -191,6 +191,16 @@ fn mkinitcpio_is_read_as_mkinitcpio_reads_it() {
     .expect("plan");
     assert!(changed_paths(&p).contains(&"/etc/mkinitcpio-vfio.conf"));
     assert!(!changed_paths(&p).contains(&"/etc/mkinitcpio.conf"));
+    // Its HOOKS without modconf: that file is named, not /etc/mkinitcpio.conf.
+    let e = arch_at_boot(&[
+        ("/etc/mkinitcpio.d/linux.preset", &custom),
+        ("/etc/mkinitcpio-vfio.conf", "MODULES=()\n"),
+    ])
+    .expect_err("no HOOKS");
+    assert!(
+        e.contains("modconf") && e.contains("/etc/mkinitcpio-vfio.conf"),
+        "{e}"
+    );
     // ... and one that does not exist is named.
     let e = arch_at_boot(&[("/etc/mkinitcpio.d/linux.preset", &custom)]).expect_err("missing");
     assert!(e.contains("/etc/mkinitcpio-vfio.conf"), "{e}");

@@ -176,7 +176,8 @@ fn unquote(s: &str) -> String {
 /// driver (which the `kms` hook puts in the image) would take it.
 fn check_modconf(files: &[Source]) -> Result<(), PlanError> {
     let mut hooks: Option<Vec<String>> = None;
-    let mut last_file = MAIN.to_string();
+    // The file named when no file sets HOOKS: the first one mkinitcpio reads.
+    let mut last_file = files.first().map_or(MAIN, |f| f.0.as_str()).to_string();
     for (path, _, text) in files {
         for (append, words) in hooks_assignments(text).map_err(|why| PlanError::Unparsable {
             path: path.clone(),
