@@ -4,6 +4,7 @@ use crate::host::boot::BootLoaderKind;
 use crate::host::kernel::{same_key, split_cmdline};
 use crate::host::Host;
 use crate::plan::args::{edit, Arg};
+use crate::plan::regen::ESPS;
 use crate::plan::{change, push_line, read_text, with_drop_ins, Plan, PlanError, Step};
 use crate::root::Root;
 
@@ -82,11 +83,12 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
         }
         BootLoaderKind::SystemdBoot => {
             cmdline_file(root, add, remove, &what, &mut plan)?;
-            if !root.exists(CMDLINE) && no_loader_entries(root) {
+            let has_entries = has_loader_entries(root);
+            if !root.exists(CMDLINE) && !has_entries {
                 cmdline_from_vendor(root, add, remove, &what, &mut plan)?;
             }
             let cmdline_changed = !plan.changes.is_empty();
-            for esp in ["/boot/efi", "/efi", "/boot"] {
+            for esp in ESPS {
                 entries(
                     root,
                     &format!("{esp}/loader/entries"),
@@ -98,12 +100,8 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
             }
             if cmdline_changed {
                 // Entries Passage edits (or that had the change already) boot with it.
-                let edited = ["/boot/efi", "/efi", "/boot"].iter().any(|esp| {
-                    !super::fallback::loader_entries(root, &format!("{esp}/loader/entries"))
-                        .is_empty()
-                });
                 plan.steps
-                    .extend(super::regen::cmdline_steps(root, edited)?);
+                    .extend(super::regen::cmdline_steps(root, has_entries)?);
             }
         }
         BootLoaderKind::Kernelstub => {
@@ -508,9 +506,10 @@ fn kernelopts(
 const CMDLINE: &str = "/etc/kernel/cmdline";
 const VENDOR_CMDLINE: &str = "/usr/lib/kernel/cmdline";
 
-fn no_loader_entries(root: &Root) -> bool {
-    ["/boot/efi", "/efi", "/boot"].iter().all(|esp| {
-        super::fallback::loader_entries(root, &format!("{esp}/loader/entries")).is_empty()
+/// Whether any ESP holds systemd-boot loader entries (type 1).
+fn has_loader_entries(root: &Root) -> bool {
+    ESPS.iter().any(|esp| {
+        !super::fallback::loader_entries(root, &format!("{esp}/loader/entries")).is_empty()
     })
 }
 

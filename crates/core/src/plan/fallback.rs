@@ -135,7 +135,7 @@ fn copy_unversioned(root: &Root, plan: &mut Plan) -> Result<(), PlanError> {
         .iter()
         .any(|p| root.exists(p));
     let mut versioned = false;
-    for dir in ["/boot/efi", "/efi", "/boot"].map(|e| format!("{e}/loader/entries")) {
+    for dir in super::regen::ESPS.map(|e| format!("{e}/loader/entries")) {
         for name in loader_entries(root, &dir) {
             let path = format!("{dir}/{name}");
             let Some((_, text)) = read_text(root, &path)? else {

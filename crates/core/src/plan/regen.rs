@@ -6,7 +6,7 @@ use crate::i18n::tr;
 use crate::plan::{PlanError, Step};
 use crate::root::Root;
 
-const ESPS: [&str; 3] = ["/boot/efi", "/efi", "/boot"];
+pub(crate) const ESPS: [&str; 3] = ["/boot/efi", "/efi", "/boot"];
 
 /// The steps after /etc/kernel/cmdline changed; `entries_edited` when the plan already edits
 /// the loader entries that boot today (type 1 entries carry their own copy of the line).
