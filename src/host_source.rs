@@ -122,20 +122,14 @@ pub fn cleanup() {
 
 fn demo() -> Result<Loaded, String> {
     let dir = demo_dir();
-    // Demo hosts of app processes that were killed before their cleanup ran.
-    if let Some(base) = dir.parent() {
-        passage_fixtures::demo::sweep_stale(base);
-    }
-    // A scan again lays the tree down afresh.
-    let _ = std::fs::remove_dir_all(&dir);
     let fail = |e: String| {
         tr_f(
             "Cannot lay down the demo host in {dir}: {why}",
             &[("dir", &dir.display().to_string()), ("why", &e)],
         )
     };
-    std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
-    passage_fixtures::build(passage_fixtures::DEMO, &dir).map_err(|e| fail(e.to_string()))?;
+    // Afresh at each scan; removed at exit by cleanup().
+    passage_fixtures::demo::lay_down_at(&dir).map_err(|e| fail(e.to_string()))?;
     let root = Root::new(&dir).map_err(|e| fail(e.to_string()))?;
     let host = Host::scan(&root);
     Ok(Loaded {
