@@ -7,6 +7,8 @@ struct Case {
     source: String,
     cause: String,
     text: String,
+    /// In the validation set: measured, never tuned on.
+    held_out: bool,
 }
 
 fn cases() -> Vec<Case> {
@@ -16,8 +18,11 @@ fn cases() -> Vec<Case> {
             let mut source = None;
             let mut cause = None;
             let mut text = vec![];
+            let mut held_out = false;
             for line in block.lines() {
-                if let Some(s) = line.strip_prefix("# source: ") {
+                if line == "# held-out" {
+                    held_out = true;
+                } else if let Some(s) = line.strip_prefix("# source: ") {
                     source = Some(s.to_string());
                 } else if let Some(c) = line.strip_prefix("# cause: ") {
                     cause = Some(c.to_string());
@@ -29,17 +34,20 @@ fn cases() -> Vec<Case> {
                 source: source?,
                 cause: cause?,
                 text: text.join("\n"),
+                held_out,
             })
         })
         .collect()
 }
 
 #[test]
-fn every_real_error_gets_the_cause_it_means() {
+fn every_training_text_gets_the_cause_it_means() {
     let cases = cases();
-    assert!(cases.len() >= 30, "{} cases", cases.len());
+    let held = cases.iter().filter(|c| c.held_out).count();
+    assert!(cases.len() >= 150, "{} cases", cases.len());
+    assert!(3 * held >= cases.len(), "only {held} of {} held out", cases.len());
     let mut wrong = vec![];
-    for c in &cases {
+    for c in cases.iter().filter(|c| !c.held_out) {
         let d = explain(&c.text);
         if d.cause.id() != c.cause {
             wrong.push(format!(
@@ -73,10 +81,46 @@ fn every_real_error_gets_the_cause_it_means() {
         "card-unresponsive",
         "bridge-missing",
         "qemu-newer-than-libvirt",
+        "vfio-unbound",
+        "rom-unreadable",
+        "kvm-busy",
+        "display-gl",
+        "tpm-failed",
         "unknown",
     ] {
-        assert!(cases.iter().any(|c| c.cause == id), "no real text for {id}");
+        assert!(
+            cases.iter().any(|c| c.cause == id && !c.held_out),
+            "no real training text for {id}"
+        );
     }
+}
+
+/// The share of held-out texts (never tuned on) named right, measured when the rules for issue
+/// 20's families were written: 42 of 53 (79 %). Before them, the diagnosis named 21 of 53 (40 %).
+const HELD_OUT_FLOOR_PERCENT: usize = 75;
+
+#[test]
+fn held_out_hit_rate() {
+    use std::io::Write;
+    let cases = cases();
+    let held: Vec<&Case> = cases.iter().filter(|c| c.held_out).collect();
+    // Only the count: which texts are missed is not printed, so that nobody tunes a rule on them.
+    let right = held
+        .iter()
+        .filter(|c| explain(&c.text).cause.id() == c.cause)
+        .count();
+    let percent = 100 * right / held.len();
+    // Straight to the process's stderr, past the test harness's capture: the rate shows in
+    // every `cargo test` run, not only with --nocapture.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "held-out: {right} of {} named right ({percent} %)",
+        held.len()
+    );
+    assert!(
+        percent >= HELD_OUT_FLOOR_PERCENT,
+        "held-out hit rate {percent} % is below the floor {HELD_OUT_FLOOR_PERCENT} %"
+    );
 }
 
 #[test]
