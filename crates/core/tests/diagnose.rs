@@ -45,7 +45,11 @@ fn every_training_text_gets_the_cause_it_means() {
     let cases = cases();
     let held = cases.iter().filter(|c| c.held_out).count();
     assert!(cases.len() >= 150, "{} cases", cases.len());
-    assert!(3 * held >= cases.len(), "only {held} of {} held out", cases.len());
+    assert!(
+        3 * held >= cases.len(),
+        "only {held} of {} held out",
+        cases.len()
+    );
     let mut wrong = vec![];
     for c in cases.iter().filter(|c| !c.held_out) {
         let d = explain(&c.text);
@@ -95,9 +99,10 @@ fn every_training_text_gets_the_cause_it_means() {
     }
 }
 
-/// The share of held-out texts (never tuned on) named right, measured when the rules for issue
-/// 20's families were written: 42 of 53 (79 %). Before them, the diagnosis named 21 of 53 (40 %).
-const HELD_OUT_FLOOR_PERCENT: usize = 75;
+/// The share of held-out texts (never tuned on) named right. Measured when the rules for issue
+/// 20's families were written: 45 of 53 (84 %); before them, 23 of 53 (43 %). The floor lets one
+/// or two texts slip, not a family.
+const HELD_OUT_FLOOR_PERCENT: usize = 80;
 
 #[test]
 fn held_out_hit_rate() {
@@ -173,4 +178,61 @@ fn the_subject_is_named() {
     assert_eq!(d.subject.as_deref(), Some("0000:0b:00.0"));
     let json = serde_json::to_value(&d).expect("json");
     assert_eq!(json["cause"], "device-missing");
+}
+
+#[test]
+fn the_field_families_name_their_subject() {
+    let d = explain("qemu-system-x86_64: -device vfio-pci,host=44:00.0,bus=pci.1: vfio 0000:44:00.0: failed to open /dev/vfio/47: No such file or directory");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::VfioUnbound, Some("0000:44:00.0"))
+    );
+    assert!(d.fix.contains("Host setup"), "{}", d.fix);
+    // Busy, but KVM's: another hypervisor, not the card.
+    let d = explain("ioctl(KVM_CREATE_VM) failed: 16 Device or resource busy\nqemu-system-x86_64: failed to initialize KVM: Device or resource busy");
+    assert_eq!((d.cause, d.subject), (Cause::KvmBusy, None));
+    assert!(d.fix.contains("VirtualBox"), "{}", d.fix);
+    let d = explain("Error starting domain: internal error: Could not run '/usr/local/bin/swtpm_setup'. exitstatus: 126; Check error log '/var/log/swtpm/libvirt/qemu/w-swtpm.log' for details.");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (
+            Cause::TpmFailed,
+            Some("/var/log/swtpm/libvirt/qemu/w-swtpm.log")
+        )
+    );
+    assert!(
+        d.fix.contains("/var/log/swtpm/libvirt/qemu/w-swtpm.log"),
+        "{}",
+        d.fix
+    );
+    let d = explain("[ 1530.023314] vfio-pci 0000:01:00.0: Invalid PCI ROM header signature: expecting 0xaa55, got 0xffff");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::RomUnreadable, Some("0000:01:00.0"))
+    );
+}
+
+#[test]
+fn wrappers_are_read_through_to_the_subject() {
+    // KubeVirt's JSON log: the path is inside an escaped message.
+    let d = explain(
+        r#"{"component":"virt-launcher","level":"error","msg":"internal error: qemu unexpectedly closed the monitor: 2024-01-11T08:23:30.351153Z qemu-kvm: -blockdev {\"driver\":\"host_device\",\"filename\":\"/dev/vg0/win\"}: Could not open '/dev/vg0/win': Permission denied","pos":"qemuProcessReportLogError:1971"}"#,
+    );
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::MediaPermission, Some("/dev/vg0/win"))
+    );
+    // virt-manager's traceback around libvirt's message, in a Russian desktop's words.
+    let d = explain("libvirt.libvirtError: внутренняя ошибка: qemu unexpectedly closed the monitor: vfio 0000:01:00.0: group 1 is not viable\n\nTraceback (most recent call last):\n  File \"/usr/share/virt-manager/virtManager/asyncjob.py\", line 75, in cb_wrapper\n    callback(asyncjob, *args, **kwargs)\nlibvirt.libvirtError: внутренняя ошибка: qemu unexpectedly closed the monitor: vfio 0000:01:00.0: group 1 is not viable");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::GroupNotViable, Some("0000:01:00.0"))
+    );
+    // A dialog that wrapped libvirt's sentence: the phrase is read across the break.
+    let d = explain("Error starting domain: operation failed: unable to find any master\nvar store for loader: /usr/share/OVMF/OVMF_CODE_4M.fd\n\nTraceback (most recent call last):\n  File \"/usr/share/virt-manager/virtManager/asyncjob.py\", line 72, in cb_wrapper\n    callback(asyncjob, *args, **kwargs)");
+    assert_eq!(d.cause, Cause::OvmfMissing);
+    // Kimchi's wrapper with a full-width colon: the address is read among characters wider than
+    // a byte (reading it panicked before).
+    let d = explain("KCHVM0019E: Could not start virtual machine w10. Detail info：internal error: qemu unexpectedly closed the monitor: vfio 0000:01:00.0: group 1 is not viable");
+    assert_eq!(d.subject.as_deref(), Some("0000:01:00.0"));
 }
