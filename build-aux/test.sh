@@ -35,6 +35,9 @@ timeout --kill-after=60 "${PASSAGE_TEST_TIMEOUT:-2400}" cargo test --workspace |
   rc=$?; [ $rc = 124 ] && echo "the tests did not end in ${PASSAGE_TEST_TIMEOUT:-2400}s: see the test named as running longest above" >&2
   exit $rc; }
 
+stage "the diagnosis on real start errors no rule was tuned on (held-out hit rate)"
+cargo test -q -p passage-core --test diagnose -- held_out --nocapture 2>&1 | grep '^held-out:'
+
 stage "meson: data files validated, meson install layout, flatpak manifest"
 build-aux/check-install.sh
 build-aux/check-flatpak.sh

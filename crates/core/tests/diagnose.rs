@@ -7,6 +7,8 @@ struct Case {
     source: String,
     cause: String,
     text: String,
+    /// In the validation set: measured, never tuned on.
+    held_out: bool,
 }
 
 fn cases() -> Vec<Case> {
@@ -16,8 +18,11 @@ fn cases() -> Vec<Case> {
             let mut source = None;
             let mut cause = None;
             let mut text = vec![];
+            let mut held_out = false;
             for line in block.lines() {
-                if let Some(s) = line.strip_prefix("# source: ") {
+                if line == "# held-out" {
+                    held_out = true;
+                } else if let Some(s) = line.strip_prefix("# source: ") {
                     source = Some(s.to_string());
                 } else if let Some(c) = line.strip_prefix("# cause: ") {
                     cause = Some(c.to_string());
@@ -29,17 +34,24 @@ fn cases() -> Vec<Case> {
                 source: source?,
                 cause: cause?,
                 text: text.join("\n"),
+                held_out,
             })
         })
         .collect()
 }
 
 #[test]
-fn every_real_error_gets_the_cause_it_means() {
+fn every_training_text_gets_the_cause_it_means() {
     let cases = cases();
-    assert!(cases.len() >= 30, "{} cases", cases.len());
+    let held = cases.iter().filter(|c| c.held_out).count();
+    assert!(cases.len() >= 150, "{} cases", cases.len());
+    assert!(
+        3 * held >= cases.len(),
+        "only {held} of {} held out",
+        cases.len()
+    );
     let mut wrong = vec![];
-    for c in &cases {
+    for c in cases.iter().filter(|c| !c.held_out) {
         let d = explain(&c.text);
         if d.cause.id() != c.cause {
             wrong.push(format!(
@@ -73,10 +85,48 @@ fn every_real_error_gets_the_cause_it_means() {
         "card-unresponsive",
         "bridge-missing",
         "qemu-newer-than-libvirt",
+        "vfio-unbound",
+        "rom-unreadable",
+        "kvm-busy",
+        "display-gl",
+        "tpm-failed",
         "unknown",
     ] {
-        assert!(cases.iter().any(|c| c.cause == id), "no real text for {id}");
+        assert!(
+            cases.iter().any(|c| c.cause == id && !c.held_out),
+            "no real training text for {id}"
+        );
     }
+}
+
+/// The share of held-out texts (never tuned on) named right. Measured when the rules for issue
+/// 20's families were written: 45 of 53 (84 %); before them, 23 of 53 (43 %). The floor lets one
+/// or two texts slip, not a family.
+const HELD_OUT_FLOOR_PERCENT: usize = 80;
+
+#[test]
+fn held_out_hit_rate() {
+    use std::io::Write;
+    let cases = cases();
+    let held: Vec<&Case> = cases.iter().filter(|c| c.held_out).collect();
+    assert!(!held.is_empty(), "no held-out texts");
+    // Only the count: which texts are missed is not printed, so that nobody tunes a rule on them.
+    let right = held
+        .iter()
+        .filter(|c| explain(&c.text).cause.id() == c.cause)
+        .count();
+    let percent = 100 * right / held.len();
+    // Straight to the process's stderr, past the test harness's capture: the rate shows in
+    // every `cargo test` run, not only with --nocapture.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "held-out: {right} of {} named right ({percent} %)",
+        held.len()
+    );
+    assert!(
+        percent >= HELD_OUT_FLOOR_PERCENT,
+        "held-out hit rate {percent} % is below the floor {HELD_OUT_FLOOR_PERCENT} %"
+    );
 }
 
 #[test]
@@ -129,4 +179,61 @@ fn the_subject_is_named() {
     assert_eq!(d.subject.as_deref(), Some("0000:0b:00.0"));
     let json = serde_json::to_value(&d).expect("json");
     assert_eq!(json["cause"], "device-missing");
+}
+
+#[test]
+fn the_field_families_name_their_subject() {
+    let d = explain("qemu-system-x86_64: -device vfio-pci,host=44:00.0,bus=pci.1: vfio 0000:44:00.0: failed to open /dev/vfio/47: No such file or directory");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::VfioUnbound, Some("0000:44:00.0"))
+    );
+    assert!(d.fix.contains("Host setup"), "{}", d.fix);
+    // Busy, but KVM's: another hypervisor, not the card.
+    let d = explain("ioctl(KVM_CREATE_VM) failed: 16 Device or resource busy\nqemu-system-x86_64: failed to initialize KVM: Device or resource busy");
+    assert_eq!((d.cause, d.subject), (Cause::KvmBusy, None));
+    assert!(d.fix.contains("VirtualBox"), "{}", d.fix);
+    let d = explain("Error starting domain: internal error: Could not run '/usr/local/bin/swtpm_setup'. exitstatus: 126; Check error log '/var/log/swtpm/libvirt/qemu/w-swtpm.log' for details.");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (
+            Cause::TpmFailed,
+            Some("/var/log/swtpm/libvirt/qemu/w-swtpm.log")
+        )
+    );
+    assert!(
+        d.fix.contains("/var/log/swtpm/libvirt/qemu/w-swtpm.log"),
+        "{}",
+        d.fix
+    );
+    let d = explain("[ 1530.023314] vfio-pci 0000:01:00.0: Invalid PCI ROM header signature: expecting 0xaa55, got 0xffff");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::RomUnreadable, Some("0000:01:00.0"))
+    );
+}
+
+#[test]
+fn wrappers_are_read_through_to_the_subject() {
+    // KubeVirt's JSON log: the path is inside an escaped message.
+    let d = explain(
+        r#"{"component":"virt-launcher","level":"error","msg":"internal error: qemu unexpectedly closed the monitor: 2024-01-11T08:23:30.351153Z qemu-kvm: -blockdev {\"driver\":\"host_device\",\"filename\":\"/dev/vg0/win\"}: Could not open '/dev/vg0/win': Permission denied","pos":"qemuProcessReportLogError:1971"}"#,
+    );
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::MediaPermission, Some("/dev/vg0/win"))
+    );
+    // virt-manager's traceback around libvirt's message, in a Russian desktop's words.
+    let d = explain("libvirt.libvirtError: внутренняя ошибка: qemu unexpectedly closed the monitor: vfio 0000:01:00.0: group 1 is not viable\n\nTraceback (most recent call last):\n  File \"/usr/share/virt-manager/virtManager/asyncjob.py\", line 75, in cb_wrapper\n    callback(asyncjob, *args, **kwargs)\nlibvirt.libvirtError: внутренняя ошибка: qemu unexpectedly closed the monitor: vfio 0000:01:00.0: group 1 is not viable");
+    assert_eq!(
+        (d.cause, d.subject.as_deref()),
+        (Cause::GroupNotViable, Some("0000:01:00.0"))
+    );
+    // A dialog that wrapped libvirt's sentence: the phrase is read across the break.
+    let d = explain("Error starting domain: operation failed: unable to find any master\nvar store for loader: /usr/share/OVMF/OVMF_CODE_4M.fd\n\nTraceback (most recent call last):\n  File \"/usr/share/virt-manager/virtManager/asyncjob.py\", line 72, in cb_wrapper\n    callback(asyncjob, *args, **kwargs)");
+    assert_eq!(d.cause, Cause::OvmfMissing);
+    // Kimchi's wrapper with a full-width colon: the address is read among characters wider than
+    // a byte (reading it panicked before).
+    let d = explain("KCHVM0019E: Could not start virtual machine w10. Detail info：internal error: qemu unexpectedly closed the monitor: vfio 0000:01:00.0: group 1 is not viable");
+    assert_eq!(d.subject.as_deref(), Some("0000:01:00.0"));
 }
