@@ -41,6 +41,9 @@ pub enum Cause {
     MemoryShort,
     /// Pre-flight only: a disk or disc image is not there.
     MediaMissing,
+    /// Pre-flight only: the VM's session (hugepages at start, the card lent, CPUs kept free)
+    /// needs libvirt's hook, which is not installed.
+    SessionHookMissing,
     Unknown,
 }
 
@@ -64,6 +67,7 @@ impl Cause {
             Cause::InterruptRemapping => "interrupt-remapping",
             Cause::MemoryShort => "memory-short",
             Cause::MediaMissing => "media-missing",
+            Cause::SessionHookMissing => "session-hook-missing",
             Cause::CardUnresponsive => "card-unresponsive",
             Cause::BridgeMissing => "bridge-missing",
             Cause::QemuNewerThanLibvirt => "qemu-newer-than-libvirt",
@@ -378,7 +382,8 @@ pub fn explain(text: &str) -> Diagnosis {
     words(cause, subject)
 }
 
-fn words(cause: Cause, subject: Option<String>) -> Diagnosis {
+/// The title and advice of `cause` (about `subject` where it names one).
+pub fn words(cause: Cause, subject: Option<String>) -> Diagnosis {
     let s = subject.clone().unwrap_or_default();
     let s = s.as_str();
     let (title, fix) = match cause {
@@ -461,6 +466,10 @@ fn words(cause: Cause, subject: Option<String>) -> Diagnosis {
         Cause::MediaMissing => (
             if s.is_empty() { tr("A disk or disc image is missing") } else { tr_f("{path} is missing", &[("path", s)]) },
             tr("Put the image back, or choose another one on the VM's page."),
+        ),
+        Cause::SessionHookMissing => (
+            tr("libvirt's hook for Passage is not installed"),
+            tr("The VM's session needs it (its hugepages reserved at start, its card lent, its CPUs kept free): apply Host setup's plan for the card, which installs it."),
         ),
         Cause::Unknown => (
             tr("The VM did not start"),
