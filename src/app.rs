@@ -141,6 +141,7 @@ impl Component for App {
                     wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
                     wizard_page::Output::Create { xml, volume } => Msg::CreateVm { xml, volume },
                     wizard_page::Output::Mode(m) => Msg::SetupMode(m),
+                    wizard_page::Output::BootExtras(i) => Msg::SetupExtras(i),
                 });
         c.stack.add_named(wizard.widget(), Some("wizard"));
         c.stack.set_visible_child_name("loading");
@@ -281,6 +282,7 @@ impl Component for App {
             Msg::UndoAll => self.setup.emit(setup::Input::UndoAll),
             Msg::KeepBoot(id) => self.setup.emit(setup::Input::KeepBoot(id)),
             Msg::SetupMode(m) => self.setup.emit(setup::Input::Mode(m)),
+            Msg::SetupExtras(i) => self.setup.emit(setup::Input::Extras(i)),
             Msg::Applied => {
                 if let (Some(st), Some(r), Some(l)) = (&self.settings, &self.report, &self.loaded) {
                     crate::restart::remember(st, l, r);

@@ -25,6 +25,8 @@ pub enum Msg {
     KeepBoot(String),
     /// Host setup's GPU mode (boot or running).
     SetupMode(passage_core::vm::session::GpuMode),
+    /// What Host setup plans besides the card, for the wizard's VM (hugepages at boot).
+    SetupExtras(Vec<passage_core::plan::Intent>),
     Applied,
     Undone,
     About,

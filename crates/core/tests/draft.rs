@@ -283,10 +283,22 @@ fn the_gpu_mode_chosen_in_the_wizard_is_what_libvirts_hook_reads() {
     );
     assert_eq!(req.hugepages.map(|h| h.0), Some(16 * 1024 * 1024));
     assert!(req.settings.isolate_cpus && !req.pinned_cpus.is_empty());
-    // At boot (the default): the hook has nothing to do for it.
+    // At boot (the default): the card is vfio-pci's already, so the hook takes no device,
+    // but it still reserves the VM's hugepages at start (the wizard's default where there is
+    // room) …
     d.set_text(&h, "gpu-mode", "boot").expect("boot");
     let xml = d.spec(&h).expect("spec").to_xml().expect("xml");
     assert!(session_request("win10", xml.as_bytes())
         .expect("read")
-        .is_some_and(|r| r.devices.is_empty() && r.hugepages.is_none()));
+        .is_some_and(
+            |r| r.devices.is_empty() && r.hugepages.map(|h| h.0) == Some(16 * 1024 * 1024)
+        ));
+    // … and with hugepages reserved at boot by Host setup, it has nothing to do.
+    for (k, v) in [("hugepages", "boot"), ("isolate-cpus", "off")] {
+        d.set_text(&h, k, v).expect("choice");
+    }
+    let xml = d.spec(&h).expect("spec").to_xml().expect("xml");
+    assert!(session_request("win10", xml.as_bytes())
+        .expect("read")
+        .is_none());
 }

@@ -247,6 +247,8 @@ fn debian_laptop_full_host_setup() {
             "/etc/modprobe.d/passage-vfio.conf",
             "/etc/initramfs-tools/modules",
             "/etc/grub.d/99_passage_without_vfio",
+            // libvirt's hook: it reserves the wizard's VMs' hugepages when they start.
+            "/etc/libvirt/hooks/qemu.d/50-passage",
             "/etc/X11/xorg.conf.d/20-passage-host-gpu.conf",
             "/etc/X11/xorg.conf.d/10-nvidia.conf"
         ]

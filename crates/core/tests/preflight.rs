@@ -28,6 +28,11 @@ impl Fixture {
             "root:x:0:\nkvm:x:108:libvirt-qemu\nanna:x:1000:\n",
         );
         f.write("var/lib/libvirt/images/Win10.iso", "iso");
+        // libvirt's hook, as Host setup leaves the host.
+        f.write(
+            passage_core::plan::hook::DISPATCHER.trim_start_matches('/'),
+            "#!/bin/sh\n",
+        );
         f
     }
     fn write(&self, path: &str, text: &str) {
@@ -49,11 +54,18 @@ impl Fixture {
             );
         }
     }
-    /// The wizard's gaming VM as libvirt would hold it.
+    /// The wizard's gaming VM as libvirt would hold it, its hugepages reserved at boot (so the
+    /// pre-flight counts the free pages).
     fn vm(&self, iso: &str) -> String {
         let h = self.host();
         let mut d = Draft::new(&h, initial_selection(&h));
-        for (k, v) in [("install-iso", iso), ("memory-gib", "8"), ("disk", "none")] {
+        let choices = [
+            ("install-iso", iso),
+            ("memory-gib", "8"),
+            ("disk", "none"),
+            ("hugepages", "boot"),
+        ];
+        for (k, v) in choices {
             d.set_text(&h, k, v).expect("choice");
         }
         d.spec(&h).expect("spec").to_xml().expect("xml")
@@ -285,4 +297,31 @@ fn hugepages_reserved_at_start_need_room_not_free_pages() {
         found[0].title
     );
     assert_eq!(found[0].remedy, None);
+}
+
+#[test]
+fn a_session_vm_without_libvirts_hook_is_stopped_by_name() {
+    use passage_core::vm::session::{GpuMode, SessionSettings};
+    use passage_core::vm::session_edit::set_session;
+    let f = Fixture::new();
+    std::fs::remove_file(
+        f.dir
+            .path()
+            .join(passage_core::plan::hook::DISPATCHER.trim_start_matches('/')),
+    )
+    .expect("no hook");
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    f.free_hugepages(4096);
+    // Nothing for the hook to do: no hook needed.
+    assert!(f.check(&xml, &Facts::default()).is_empty());
+    let lent = SessionSettings {
+        gpu_mode: GpuMode::WhileRunning,
+        hugepages: false,
+        isolate_cpus: false,
+    };
+    let xml = set_session(&xml, &lent, None).expect("set");
+    let found = f.check(&xml, &Facts::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Cause::SessionHookMissing);
+    assert!(found[0].1.contains("Host setup"), "{}", found[0].1);
 }

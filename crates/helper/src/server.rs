@@ -143,6 +143,14 @@ fn emitter(conn: &Connection, to: Option<zbus::names::OwnedUniqueName>) -> impl 
 
 /// A list of PCI addresses from a caller: size limits first, then each address parsed
 /// (core's rules, which the fuzz target exercises).
+/// The program libvirt's hook runs: this very one.
+fn hook_program() -> fdo::Result<String> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_string))
+        .ok_or_else(|| fdo::Error::Failed("the helper cannot tell where it is installed".into()))
+}
+
 fn devices_arg(devices: &[String]) -> fdo::Result<Vec<passage_core::host::PciAddress>> {
     verb_args::devices(devices).map_err(invalid)
 }
@@ -332,13 +340,22 @@ impl Helper {
         let gpu = address_arg(&gpu)?;
         let (host, group) = self.card_group(gpu).await?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;
+        let helper = hook_program()?;
         let uid =
             authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
         self.apply_plan(
             conn,
             Caller::of(uid, &hdr),
             "configure-gpu",
-            move |r, host| plan::for_gpu(r, host, gpu),
+            move |r, host| {
+                plan::for_gpu_mode(
+                    r,
+                    host,
+                    gpu,
+                    passage_core::vm::session::GpuMode::AtBoot,
+                    &helper,
+                )
+            },
         )
         .await
     }
@@ -355,12 +372,7 @@ impl Helper {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
         let (_, group) = self.card_group(gpu).await?;
-        let helper = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.to_str().map(str::to_string))
-            .ok_or_else(|| {
-                fdo::Error::Failed("the helper cannot tell where it is installed".into())
-            })?;
+        let helper = hook_program()?;
         let uid =
             authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
         self.apply_plan(

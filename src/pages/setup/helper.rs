@@ -42,6 +42,23 @@ async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperErro
 pub async fn apply(
     target: &Target,
     mode: GpuMode,
+    extras: &[passage_core::plan::Intent],
+    out: &relm4::Sender<Cmd>,
+) -> Result<String, String> {
+    let mut done = apply_one(target, mode, out).await?;
+    if matches!(target, Target::Gpu(_)) {
+        for i in extras {
+            let more = apply_one(&Target::Intent(i.clone()), mode, out).await?;
+            done = format!("{done}\n{more}");
+        }
+    }
+    Ok(done)
+}
+
+/// One helper call: one change, one Undo.
+async fn apply_one(
+    target: &Target,
+    mode: GpuMode,
     out: &relm4::Sender<Cmd>,
 ) -> Result<String, String> {
     let (_conn, p) = proxy().await.map_err(|e| e.text)?;

@@ -40,6 +40,8 @@ pub enum Input {
     KeepBoot(String),
     /// When the card goes to VMs: the plan is made again for that mode.
     Mode(GpuMode),
+    /// Changes planned with the card's, for the wizard's VM (hugepages reserved at boot).
+    Extras(Vec<Intent>),
 }
 
 #[derive(Debug)]
@@ -72,6 +74,8 @@ pub struct SetupPage {
     target: Option<Target>,
     /// For a card: kept for VMs from boot on, or lent while they run.
     mode: GpuMode,
+    /// Planned and applied after the card's setup, each its own change (one Undo each).
+    extras: Vec<Intent>,
     mode_group: adw::PreferencesGroup,
     mode_radios: [gtk::CheckButton; 2],
     planned: bool,
@@ -187,6 +191,7 @@ impl Component for SetupPage {
                 loaded: None,
                 target: None,
                 mode: GpuMode::AtBoot,
+                extras: vec![],
                 mode_group,
                 mode_radios,
                 planned: false,
@@ -223,9 +228,10 @@ impl Component for SetupPage {
                     );
                     return;
                 };
-                let mode = self.mode;
-                sender
-                    .spawn_oneshot_command(move || Cmd::Planned(plan_for(&loaded, &target, mode)));
+                let (mode, extras) = (self.mode, self.extras.clone());
+                sender.spawn_oneshot_command(move || {
+                    Cmd::Planned(plan_for(&loaded, &target, mode, &extras))
+                });
                 sender.input(Input::RefreshHistory);
             }
             Input::Mode(m) => {
@@ -235,12 +241,14 @@ impl Component for SetupPage {
                 self.mode = m;
                 self.mode_radios[usize::from(m == GpuMode::WhileRunning)].set_active(true);
                 let _ = sender.output(Output::Mode(m));
-                if let (Some(loaded), Some(target)) = (self.loaded.clone(), self.target.clone()) {
-                    self.planned = false;
-                    self.apply.set_sensitive(false);
-                    sender
-                        .spawn_oneshot_command(move || Cmd::Planned(plan_for(&loaded, &target, m)));
+                self.replan(&sender);
+            }
+            Input::Extras(extras) => {
+                if extras == self.extras || self.busy {
+                    return;
                 }
+                self.extras = extras;
+                self.replan(&sender);
             }
             Input::Apply => {
                 let Some(loaded) = &self.loaded else { return };
@@ -260,11 +268,11 @@ impl Component for SetupPage {
                 self.progress_group.set_visible(true);
                 self.progress_group.set_header_suffix(Some(&self.spinner));
                 self.spinner.start();
-                let mode = self.mode;
+                let (mode, extras) = (self.mode, self.extras.clone());
                 sender.command(move |out, shutdown| {
                     shutdown
                         .register(async move {
-                            let r = apply(&target, mode, &out).await;
+                            let r = apply(&target, mode, &extras, &out).await;
                             let _ = out.send(Cmd::Applied(r));
                         })
                         .drop_on_shutdown()
@@ -388,22 +396,38 @@ impl Component for SetupPage {
     }
 }
 
-/// The plan for a target (what the helper will recompute and apply).
-fn plan_for(loaded: &Loaded, target: &Target, mode: GpuMode) -> Result<Plan, String> {
+/// The plan for a target (what the helper will recompute and apply); a card's comes with the
+/// wizard's extras (each applied after it as a change of its own).
+fn plan_for(
+    loaded: &Loaded,
+    target: &Target,
+    mode: GpuMode,
+    extras: &[Intent],
+) -> Result<Plan, String> {
+    let (root, host) = (&loaded.root, &loaded.host);
     match target {
-        Target::Gpu(s) => plan::for_gpu_mode(
-            &loaded.root,
-            &loaded.host,
-            s.gpu,
-            mode,
-            plan::hook::DEFAULT_HELPER,
-        ),
-        Target::Intent(i) => plan::plan(&loaded.root, &loaded.host, i),
+        Target::Gpu(s) => {
+            let helper = plan::hook::DEFAULT_HELPER;
+            plan::for_gpu_mode_with(root, host, s.gpu, mode, helper, extras)
+        }
+        Target::Intent(i) => plan::plan(root, host, i),
     }
     .map_err(|e| e.to_string())
 }
 
 impl SetupPage {
+    /// Plans again (a mode or the extras changed).
+    fn replan(&mut self, sender: &ComponentSender<Self>) {
+        if let (Some(loaded), Some(target)) = (self.loaded.clone(), self.target.clone()) {
+            self.planned = false;
+            self.apply.set_sensitive(false);
+            let (mode, extras) = (self.mode, self.extras.clone());
+            sender.spawn_oneshot_command(move || {
+                Cmd::Planned(plan_for(&loaded, &target, mode, &extras))
+            });
+        }
+    }
+
     fn show_plan(&mut self, root: &adw::PreferencesPage, plan: Result<Plan, String>) {
         super::clear(root, &mut self.groups);
         let g = adw::PreferencesGroup::new();

@@ -3,8 +3,9 @@
 use passage_core::i18n::{tr, tr_f};
 use relm4::adw;
 use relm4::adw::prelude::*;
+use relm4::gtk;
 
-use super::rows::{group, switch_row};
+use super::rows::{group, radio_row, switch_row};
 use super::step::Cx;
 use crate::wizard::Choice;
 
@@ -24,16 +25,6 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
         "pin-cpus",
         d.pin_cpus,
         Choice::PinCpus,
-    ));
-    g.add(&switch_row(
-        s,
-        (
-            &tr("Hugepages for the VM's memory"),
-            &tr("Faster memory access. With the card lent while the VM runs, the pages are reserved when it starts and freed when it stops; with the card kept from boot on, Host setup reserves them at boot."),
-        ),
-        "hugepages",
-        d.hugepages,
-        Choice::Hugepages,
     ));
     let iso = switch_row(
         s,
@@ -65,5 +56,43 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
         d.hyperv,
         Choice::Hyperv,
     ));
-    vec![g, win]
+    vec![g, hugepages(cx), win]
+}
+
+/// Who reserves the VM's hugepages: at its start (the default where there is room), at boot
+/// (Host setup), or none; the group says which and why.
+fn hugepages(cx: &Cx) -> adw::PreferencesGroup {
+    use passage_core::vm::draft::HugepageMode;
+    let g = group(
+        &tr("Hugepages for the VM's memory"),
+        &cx.d.hugepages_why(cx.host),
+    );
+    g.set_widget_name("hugepages-why");
+    let mut first: Option<gtk::CheckButton> = None;
+    let modes = [
+        (
+            HugepageMode::AtStart,
+            tr("When the VM starts"),
+            tr("Reserved as it starts and given back when it stops (faster memory access)."),
+        ),
+        (
+            HugepageMode::AtBoot,
+            tr("At boot"),
+            tr("Host setup reserves them at every start of this computer: surest on hosts whose memory fills up, but the memory stays the VM's."),
+        ),
+        (HugepageMode::Off, tr("Off"), tr("Ordinary memory.")),
+    ];
+    for (mode, title, sub) in modes {
+        let (row, radio) = radio_row(
+            cx.sender,
+            first.as_ref(),
+            (&title, &sub),
+            cx.d.hugepages == mode,
+            move || Choice::Hugepages(mode),
+        );
+        radio.set_widget_name(&format!("hugepages-{}", mode.word()));
+        first.get_or_insert(radio);
+        g.add(&row);
+    }
+    g
 }

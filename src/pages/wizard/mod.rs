@@ -56,6 +56,8 @@ pub enum Output {
     },
     /// The GPU mode was changed here: Host setup's mode follows.
     Mode(passage_core::vm::session::GpuMode),
+    /// What Host setup plans besides the card for this VM (hugepages reserved at boot).
+    BootExtras(Vec<passage_core::plan::Intent>),
 }
 
 pub struct Wizard {
@@ -159,12 +161,16 @@ impl Wizard {
             Choice::GpuMode(m) if *m != d.gpu_mode => Some(*m),
             _ => None,
         };
+        let extras = d.boot_intent();
         if let Err(e) = d.set(&l.host, c) {
             let _ = sender.output(Output::Toast(e.to_string()));
             return;
         }
         if let Some(m) = mode {
             let _ = sender.output(Output::Mode(m));
+        }
+        if d.boot_intent() != extras {
+            let _ = sender.output(Output::BootExtras(d.boot_intent().into_iter().collect()));
         }
         // Lists that show the choice itself are redrawn at once.
         let redraw_now = matches!(self.shown, Some(Step::Boot | Step::Review));

@@ -307,11 +307,11 @@ pub fn gpu_intents_for(
         GpuMode::AtBoot => out.push(Intent::VfioAtBoot {
             devices: host.endpoints(&group.devices),
         }),
-        GpuMode::WhileRunning => {
-            out.push(Intent::DesktopOff { gpu });
-            out.push(Intent::SessionHook);
-        }
+        GpuMode::WhileRunning => out.push(Intent::DesktopOff { gpu }),
     }
+    // libvirt's hook serves every session, not only a lent card: a VM's hugepages reserved
+    // when it starts (the wizard's default) and its CPUs kept free need it in both modes.
+    out.push(Intent::SessionHook);
     // The desktop stays on another GPU when there is one.
     if let Some(other) = host
         .gpus()
@@ -345,9 +345,36 @@ pub fn for_gpu_mode(
     mode: GpuMode,
     helper: &str,
 ) -> Result<Plan, PlanError> {
+    for_gpu_mode_with(root, host, gpu, mode, helper, &[])
+}
+
+/// [`for_gpu_mode`] with more kernel arguments (a VM's hugepages reserved at boot), as the
+/// host will be once the card's change and then `extra`'s are applied: the arguments are
+/// planned with the card's, so one edit of the boot configuration shows both.
+pub fn for_gpu_mode_with(
+    root: &Root,
+    host: &Host,
+    gpu: PciAddress,
+    mode: GpuMode,
+    helper: &str,
+    extra: &[Intent],
+) -> Result<Plan, PlanError> {
     let mut out = Plan::default();
     let mut boot_changed = false;
-    for intent in gpu_intents_for(host, gpu, mode)? {
+    let mut intents = gpu_intents_for(host, gpu, mode)?;
+    for e in extra {
+        match (intents.first_mut(), e) {
+            (
+                Some(Intent::KernelArguments { add, remove }),
+                Intent::KernelArguments { add: a, remove: r },
+            ) => {
+                add.extend(a.iter().cloned());
+                remove.extend(r.iter().cloned());
+            }
+            _ => intents.push(e.clone()),
+        }
+    }
+    for intent in intents {
         let p = match intent {
             Intent::SessionHook => hook::plan(root, helper)?,
             Intent::DesktopOff { .. } => plan(root, host, &intent)?,

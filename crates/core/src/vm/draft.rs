@@ -3,6 +3,8 @@
 //! action, `passagectl vm new --set`), and the [`VmSpec`] it makes. The app's wizard and
 //! `passagectl vm new` share all of it, so they make the same VM.
 
+use super::hugepages::room as hugepage_room;
+pub use super::hugepages::HugepageMode;
 use super::session::{GpuMode, SessionSettings};
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
@@ -77,7 +79,7 @@ pub enum Choice {
     SecureBoot(bool),
     Tpm(bool),
     PinCpus(bool),
-    Hugepages(bool),
+    Hugepages(HugepageMode),
     /// When the card goes to vfio-pci: from boot on, or only while the VM runs.
     GpuMode(GpuMode),
     /// Keep the host's processes off the VM's pinned CPUs while it runs.
@@ -177,7 +179,15 @@ impl Choice {
             "secure-boot" => Choice::SecureBoot(flag(value)?),
             "tpm" => Choice::Tpm(flag(value)?),
             "pin-cpus" => Choice::PinCpus(flag(value)?),
-            "hugepages" => Choice::Hugepages(flag(value)?),
+            "hugepages" => Choice::Hugepages(
+                HugepageMode::from_word(value)
+                    .or_else(|| match flag(value) {
+                        Ok(true) => Some(HugepageMode::AtStart),
+                        Ok(false) => Some(HugepageMode::Off),
+                        Err(_) => None,
+                    })
+                    .ok_or_else(|| bad(tr("start, boot or off")))?,
+            ),
             "gpu-mode" => Choice::GpuMode(
                 GpuMode::from_word(value).ok_or_else(|| bad(tr("boot or running")))?,
             ),
@@ -251,9 +261,9 @@ pub struct Draft {
     pub secure_boot: bool,
     pub tpm: bool,
     pub pin_cpus: bool,
-    pub hugepages: bool,
-    /// When the card goes to vfio-pci; with *while the VM runs*, hugepages are reserved at
-    /// start and freed at the end.
+    /// Whether the VM's memory is on hugepages, and who reserves them.
+    pub hugepages: HugepageMode,
+    /// When the card goes to vfio-pci.
     pub gpu_mode: GpuMode,
     pub isolate_cpus: bool,
     pub kvm_hidden: bool,
@@ -285,6 +295,11 @@ impl Draft {
             .firmware
             .iter()
             .any(|f| f.installed && f.is_x86_64_uefi() && f.secure_boot());
+        let hugepages = if hugepage_room(host, mem_gib).is_ok() {
+            HugepageMode::AtStart
+        } else {
+            HugepageMode::Off
+        };
         Draft {
             purpose: Purpose::Gaming,
             install_iso: String::new(),
@@ -302,7 +317,7 @@ impl Draft {
             secure_boot: secure,
             tpm: secure && host.swtpm,
             pin_cpus: true,
-            hugepages: true,
+            hugepages,
             gpu_mode: GpuMode::AtBoot,
             isolate_cpus: false,
             kvm_hidden: true,
@@ -388,7 +403,7 @@ impl Draft {
             Choice::PinCpus(on) => self.pin_cpus = on,
             Choice::GpuMode(m) => self.gpu_mode = m,
             Choice::IsolateCpus(on) => self.isolate_cpus = on,
-            Choice::Hugepages(on) => self.hugepages = on,
+            Choice::Hugepages(m) => self.hugepages = m,
             Choice::KvmHidden(on) => self.kvm_hidden = on,
             Choice::Hyperv(on) => self.hyperv = on,
             Choice::AddPci(a) => {
@@ -440,6 +455,16 @@ impl Draft {
     pub fn set_text(&mut self, host: &Host, field: &str, value: &str) -> Result<(), VmError> {
         let c = Choice::parse(field, value)?;
         self.set(host, c)
+    }
+
+    /// Who reserves the VM's hugepages, or why they are off, in words.
+    pub fn hugepages_why(&self, host: &Host) -> String {
+        super::hugepages::why(host, self.hugepages, self.memory_gib)
+    }
+
+    /// What Host setup must add for this VM: hugepages reserved at boot.
+    pub fn boot_intent(&self) -> Option<crate::plan::Intent> {
+        super::hugepages::boot_intent(self.hugepages, self.memory_gib)
     }
 
     fn move_boot(&mut self, item: &BootItem, earlier: bool) -> Result<(), VmError> {
@@ -511,10 +536,10 @@ impl Draft {
             self.memory_gib * 1024,
         )?;
         s.purpose = self.purpose;
-        s.hugepages = self.hugepages;
+        s.hugepages = self.hugepages != HugepageMode::Off;
         s.session = SessionSettings {
             gpu_mode: self.gpu_mode,
-            hugepages: self.hugepages && self.gpu_mode == GpuMode::WhileRunning,
+            hugepages: self.hugepages == HugepageMode::AtStart,
             isolate_cpus: self.isolate_cpus && self.pin_cpus,
         };
         if !self.pin_cpus {

@@ -11,6 +11,7 @@ pub mod diagnose;
 pub mod domain;
 pub mod draft;
 pub mod edit;
+pub mod hugepages;
 pub mod import;
 pub mod number;
 pub mod preflight;

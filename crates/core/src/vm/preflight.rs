@@ -128,6 +128,7 @@ fn closed_folder(root: &Root, path: &str, user: &QemuUser) -> Option<String> {
 pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding> {
     let mut out = vec![];
     devices(d, host, &mut out);
+    session_hook(d, root, &mut out);
     memory(d, host, &mut out);
     firmware(d, host, root, &mut out);
     media(d, root, &mut out);
@@ -220,6 +221,18 @@ fn devices(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
                 ),
             ));
         }
+    }
+}
+
+/// A VM whose session asks for something needs libvirt's hook, which Host setup installs:
+/// without it libvirt starts the VM with nothing taken (no hugepages: the start fails; the
+/// card still on its driver: QEMU cannot open it).
+fn session_hook(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
+    if super::session::SessionSettings::of(d).active()
+        && !root.exists(crate::plan::hook::DISPATCHER)
+    {
+        let w = super::diagnose::words(Cause::SessionHookMissing, None);
+        out.push(finding(Cause::SessionHookMissing, w.title, w.fix));
     }
 }
 

@@ -15,6 +15,8 @@ mod rules;
 mod subject;
 mod words;
 
+pub use words::words;
+
 use serde::Serialize;
 
 /// A cause, with the id the app, passagectl and the hook's refusals share.
@@ -56,12 +58,15 @@ pub enum Cause {
     MemoryShort,
     /// Pre-flight only: a disk or disc image is not there.
     MediaMissing,
+    /// Pre-flight only: the VM's session (hugepages at start, the card lent, its CPUs kept
+    /// free) needs libvirt's hook, which is not installed.
+    SessionHookMissing,
     Unknown,
 }
 
 impl Cause {
     /// Every cause, in the order the README lists them.
-    pub const ALL: [Cause; 26] = [
+    pub const ALL: [Cause; 27] = [
         Cause::HugepagesShort,
         Cause::GroupNotViable,
         Cause::DeviceBusy,
@@ -87,6 +92,7 @@ impl Cause {
         Cause::QemuNewerThanLibvirt,
         Cause::MemoryShort,
         Cause::MediaMissing,
+        Cause::SessionHookMissing,
         Cause::Unknown,
     ];
 
@@ -109,6 +115,7 @@ impl Cause {
             Cause::InterruptRemapping => "interrupt-remapping",
             Cause::MemoryShort => "memory-short",
             Cause::MediaMissing => "media-missing",
+            Cause::SessionHookMissing => "session-hook-missing",
             Cause::CardUnresponsive => "card-unresponsive",
             Cause::BridgeMissing => "bridge-missing",
             Cause::QemuNewerThanLibvirt => "qemu-newer-than-libvirt",

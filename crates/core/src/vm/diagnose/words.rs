@@ -5,7 +5,7 @@ use super::{Cause, Diagnosis};
 use crate::i18n::{tr, tr_f};
 
 /// The title and fix for `cause`, naming `subject` where the words have a place for it.
-pub(super) fn words(cause: Cause, subject: Option<String>) -> Diagnosis {
+pub fn words(cause: Cause, subject: Option<String>) -> Diagnosis {
     let s = subject.clone().unwrap_or_default();
     let (title, fix) = card_words(cause, &s)
         .or_else(|| host_words(cause, &s))
@@ -145,6 +145,10 @@ fn vm_words(cause: Cause, s: &str) -> Option<(String, String)> {
         Cause::MediaMissing => (
             if s.is_empty() { tr("A disk or disc image is missing") } else { tr_f("{path} is missing", &[("path", s)]) },
             tr("Put the image back, or choose another one on the VM's page."),
+        ),
+        Cause::SessionHookMissing => (
+            tr("libvirt's hook for Passage is not installed"),
+            tr("The VM's session needs it (its hugepages reserved at start, its card lent, its CPUs kept free): apply Host setup's plan for the card, which installs it."),
         ),
         Cause::Unknown => unknown_words(),
         _ => return None,
