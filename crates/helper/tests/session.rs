@@ -231,8 +231,15 @@ fn a_session_left_half_done_is_given_back_and_one_from_an_earlier_boot_is_only_c
 #[test]
 fn bad_hook_input_is_refused_and_changes_nothing() {
     let h = host();
-    assert!(hook(h.path(), "win", "prepare", "<domain><name>win").is_err());
-    let big = format!("<domain><name>win</name>{}</domain>", " ".repeat(2 << 20));
+    let bad = format!("<domain><name>win</name><metadata><p:vm xmlns:p='{NS}'>");
+    assert!(hook(h.path(), "win", "prepare", &bad)
+        .expect_err("malformed")
+        .contains("not a domain Passage can read"));
+    let big = format!(
+        "{}{}",
+        domain("win", HUGE, 1024, false),
+        " ".repeat(2 << 20)
+    );
     assert!(hook(h.path(), "win", "prepare", &big)
         .expect_err("huge")
         .contains("larger than"));
@@ -243,6 +250,56 @@ fn bad_hook_input_is_refused_and_changes_nothing() {
         &domain("win", HUGE, 1024, false)
     )
     .is_err());
+    assert!(Journal::new(h.path()).history().is_empty());
+    assert_eq!(pool(h.path()), 10);
+}
+
+/// Counts what the hook read of its stdin.
+struct Pipe<'a> {
+    data: &'a [u8],
+    read: usize,
+}
+
+impl std::io::Read for Pipe<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.data.len() - self.read).min(8192);
+        buf[..n].copy_from_slice(&self.data[self.read..self.read + n]);
+        self.read += n;
+        Ok(n)
+    }
+}
+
+/// libvirt runs the hook for every domain: one without Passage's namespace starts whatever its
+/// XML is (too big, malformed, not UTF-8), and the hook reads the pipe to its end each time.
+#[test]
+fn a_domain_without_passages_namespace_starts_whatever_its_xml() {
+    let h = host();
+    let plain = "<domain type='kvm'><name>win</name><memory>1</memory><devices/></domain>";
+    let huge = format!("{plain}{}", " ".repeat(3 << 20));
+    let odd: [&[u8]; 4] = [
+        huge.as_bytes(),
+        b"<domain><name>win</nam",
+        &[0xff, 0xfe, 0x3c, 0x00],
+        plain.as_bytes(),
+    ];
+    let args = |op: &str| -> Vec<String> {
+        ["win", op, "begin", "-"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for xml in odd {
+        for op in ["prepare", "start", "release"] {
+            let mut pipe = Pipe { data: xml, read: 0 };
+            let r = passage_helper::hook::run(h.path(), &args(op), &mut pipe, &NoSteps);
+            // release gives back what a session holds (none here), reading no XML.
+            match op {
+                "release" => assert!(r.is_ok(), "{op} on {} bytes: {r:?}", xml.len()),
+                _ => assert_eq!(r, Ok(None), "{op} on {} bytes", xml.len()),
+            }
+            assert_eq!(pipe.read, xml.len(), "{op}: the pipe is read to its end");
+        }
+    }
     assert!(Journal::new(h.path()).history().is_empty());
     assert_eq!(pool(h.path()), 10);
 }
