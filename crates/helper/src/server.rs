@@ -344,8 +344,8 @@ impl Helper {
     }
 
     /// The card lent to VMs while they run (libvirt's hook takes and gives back its group):
-    /// the same card rules as [`Self::configure_gpu`], no boot-time binding. The hook runs this
-    /// very program.
+    /// the same card rules as [`Self::configure_gpu`], no boot-time binding. The hook runs the
+    /// helper installed where the build put it, once it is checked root's alone.
     async fn configure_gpu_sessions(
         &self,
         #[zbus(header)] hdr: Header<'_>,
@@ -355,12 +355,6 @@ impl Helper {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
         let (_, group) = self.card_group(gpu).await?;
-        let helper = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.to_str().map(str::to_string))
-            .ok_or_else(|| {
-                fdo::Error::Failed("the helper cannot tell where it is installed".into())
-            })?;
         let uid =
             authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
         self.apply_plan(
@@ -368,12 +362,14 @@ impl Helper {
             Caller::of(uid, &hdr),
             "configure-gpu-sessions",
             move |r, host| {
+                // The dispatcher runs the installed helper as root for every VM start.
+                plan::hook::check_helper(r, plan::hook::DEFAULT_HELPER)?;
                 plan::for_gpu_mode(
                     r,
                     host,
                     gpu,
                     passage_core::vm::session::GpuMode::WhileRunning,
-                    &helper,
+                    plan::hook::DEFAULT_HELPER,
                 )
             },
         )
