@@ -454,20 +454,21 @@ impl Helper {
                 "bound to vfio-pci: {}",
                 bound
                     .iter()
-                    .map(|(a, d)| format!("{a} (was {})", d.as_deref().unwrap_or("unbound")))
+                    .map(|f| format!(
+                        "{} (was {})",
+                        f.address,
+                        f.driver.as_deref().unwrap_or("unbound")
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let bound = bound
-                .iter()
-                .map(|(a, d)| (a.to_string(), d.clone()))
-                .collect();
+            let (bound, overrides) = sysfs::Found::split(&bound);
             let e = Journal::new(&root)
                 .record(
                     "bind-to-vfio",
                     uid,
                     summary.clone(),
-                    Change::Binding(Binding { bound }),
+                    Change::Binding(Binding { bound, overrides }),
                 )
                 .map_err(|e| fdo::Error::Failed(e.to_string()))?;
             Ok(format!("Change {}: {summary}", e.id))
