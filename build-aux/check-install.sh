@@ -50,5 +50,21 @@ unit="$work/dest/usr/lib/systemd/system/passage-helper.service"
 for p in $(sed -n 's/^ReadWritePaths=//p' "$unit"); do
   case $p in -*|/etc|/boot|/var/lib/passage) ;; *) echo "$unit: ReadWritePaths $p is not on every host; write -$p"; fail=1;; esac
 done
+# The journal is root's alone, and the boot-time recovery, which holds sysinit.target, is bounded
+# (a oneshot unit waits for ever by default).
+grep -qx 'StateDirectoryMode=0700' "$unit" || { echo "$unit: the state directory is not StateDirectoryMode=0700"; fail=1; }
+recover="$work/dest/usr/lib/systemd/system/passage-helper-recover.service"
+timeout=$(sed -n 's/^TimeoutStartSec=//p' "$recover")
+case $timeout in
+  [1-9]min|1[0-5]min|[1-9][0-9]s|[1-9][0-9][0-9]s) ;;
+  *) echo "$recover: TimeoutStartSec is '$timeout', not a bound between 10 s and 15 min"; fail=1;;
+esac
+if command -v systemd-analyze >/dev/null; then
+  # systemd's own reading of both units (unknown keys and bad values are errors here).
+  for u in "$unit" "$recover"; do
+    out=$(systemd-analyze verify --root="$work/dest" "$u" 2>&1 | grep -Ei 'unknown|invalid|failed to parse' || true)
+    [ -z "$out" ] || { echo "$u: $out"; fail=1; }
+  done
+fi
 [ $fail = 0 ] && echo "meson install: $(echo "$have" | wc -l) files where GNOME, D-Bus, systemd and polkit expect them"
 exit $fail

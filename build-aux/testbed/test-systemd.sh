@@ -49,6 +49,8 @@ is "the boot-time recovery unit runs" recover.rc 0
 is "it gave back the half-done session's hugepages" recover-huge.txt 0
 is "and closed the session" recover-state.txt undone
 has "its log says so" recover-journal.txt "was unfinished; everything it took is back"
+is "the recovery is bounded (TimeoutStartSec)" recover-timeout.txt 10min
+is "the journal's directory is root's alone (StateDirectoryMode)" state-mode.txt 700
 is "the helper exits when idle" state-idle.txt inactive
 is "the next call activates it again" history.rc 0
 is "and it runs again" state-again.txt active

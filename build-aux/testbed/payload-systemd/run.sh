@@ -70,6 +70,9 @@ systemctl start passage-helper-recover.service; echo $? > $OUT/recover.rc
 awk '/^HugePages_Total/ {print $2}' /proc/meminfo > $OUT/recover-huge.txt
 jq -r .state /var/lib/passage/journal/000099/entry.json > $OUT/recover-state.txt
 journalctl -b -u passage-helper-recover --no-pager > $OUT/recover-journal.txt 2>&1
+systemctl show -p TimeoutStartUSec --value passage-helper-recover > $OUT/recover-timeout.txt
+# The helper has run (apply, undo…): systemd made its state directory root's alone.
+stat -c %a /var/lib/passage > $OUT/state-mode.txt
 # Idle exit, then activation again by the next call.
 for i in $(seq 1 40); do [ "$(systemctl is-active passage-helper)" = active ] || break; sleep 0.5; done
 systemctl is-active passage-helper > $OUT/state-idle.txt

@@ -703,6 +703,9 @@ fn a_cards_whole_setup_is_one_change_one_authorization_and_one_undo() {
     assert!(read("etc/kernelstub/configuration").contains("amd_iommu=on"));
     assert!(read("etc/modprobe.d/passage-vfio.conf").contains("vfio-pci"));
     assert!(read("etc/X11/xorg.conf.d/20-passage-host-gpu.conf").contains("PCI:13:0:0"));
+    // libvirt's hook, which reserves the VMs' hugepages at start, names the installed helper.
+    assert!(read("etc/libvirt/hooks/qemu.d/50-passage")
+        .contains(passage_core::plan::hook::DEFAULT_HELPER));
 
     let o = tb.passagectl(ALLOWED_UID, &["undo", "000001"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -89,3 +89,65 @@ fn the_dispatcher_runs_under_a_real_shell_and_passes_every_argument() {
         "hook|win 11|prepare|begin|-|"
     );
 }
+
+/// The dispatcher runs the helper as root for every VM start: only a regular file root owns,
+/// in directories root owns, that no group or other user can write, is written into it.
+#[test]
+fn the_dispatcher_names_only_a_helper_that_is_roots_alone() {
+    use std::os::unix::fs::{chown, symlink, PermissionsExt};
+    let d = tempfile::tempdir().expect("tmp");
+    let root = Root::new(d.path()).expect("root");
+    let helper = hook::DEFAULT_HELPER;
+    assert!(helper.ends_with("/passage-helper") && helper.starts_with('/'));
+    let file = d.path().join(helper.trim_start_matches('/'));
+    let why = |r: Result<(), passage_core::plan::PlanError>| r.expect_err("refused").to_string();
+    assert!(why(hook::check_helper(&root, helper)).contains("not there"));
+    std::fs::create_dir_all(file.parent().expect("dir")).expect("dir");
+    std::fs::write(&file, "#!/bin/sh\n").expect("helper");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    hook::check_helper(&root, helper).expect("root's, 0755");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o775)).expect("mode");
+    assert!(why(hook::check_helper(&root, helper)).contains("mode 0775"));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o757)).expect("mode");
+    assert!(why(hook::check_helper(&root, helper)).contains("written by others"));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    chown(&file, Some(1000), None).expect("chown");
+    assert!(why(hook::check_helper(&root, helper)).contains("user 1000"));
+    chown(&file, Some(0), None).expect("chown");
+    // A directory above it others can write: they could put another file in its place.
+    let dir = file.parent().expect("dir");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).expect("mode");
+    let e = why(hook::check_helper(&root, helper));
+    assert!(
+        e.contains(
+            &*dir
+                .strip_prefix(d.path())
+                .expect("in root")
+                .to_string_lossy()
+        ),
+        "{e}"
+    );
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("mode");
+    hook::check_helper(&root, helper).expect("fine again");
+    // Not a regular file: a link (to a fine file) or a directory.
+    std::fs::rename(&file, dir.join("real")).expect("move");
+    symlink(dir.join("real"), &file).expect("link");
+    assert!(why(hook::check_helper(&root, helper)).contains("not a regular file"));
+    std::fs::remove_file(&file).expect("unlink");
+    std::fs::create_dir(&file).expect("dir");
+    assert!(why(hook::check_helper(&root, helper)).contains("not a regular file"));
+    assert!(why(hook::check_helper(&root, "passage-helper")).contains("not absolute"));
+}
+
+/// The path is the build's: meson passes its libexecdir (build-aux/meson-cargo.sh).
+#[test]
+fn the_helper_path_is_the_one_meson_configured() {
+    let script = include_str!("../../../build-aux/meson-cargo.sh");
+    assert!(script.contains("PASSAGE_HELPER=$libexecdir/passage-helper"));
+    let meson = include_str!("../../../meson.build");
+    assert!(meson.contains("'@OUTDIR@',\n    libexecdir,"));
+    match option_env!("PASSAGE_HELPER") {
+        Some(p) => assert_eq!(hook::DEFAULT_HELPER, p),
+        None => assert_eq!(hook::DEFAULT_HELPER, "/usr/libexec/passage-helper"),
+    }
+}

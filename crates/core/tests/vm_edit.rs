@@ -62,6 +62,31 @@ const DOMAINS: &[(&str, &str)] = &[
         "virt-install-1.0-kvm-win2k3",
         include_str!("data/libvirt/virt-install-1.0-kvm-win2k3.xml"),
     ),
+    (
+        "pcie-root-port-nohotplug",
+        include_str!("data/libvirt/pcie-root-port-nohotplug.x86_64-latest.xml"),
+    ),
+    (
+        "x86_64-q35-graphics",
+        include_str!("data/libvirt/x86_64-q35-graphics.x86_64-latest.xml"),
+    ),
+    (
+        "user-kvm-passthrough-win10",
+        include_str!("data/users/kvm-passthrough-win10.xml"),
+    ),
+    (
+        "user-vfio-kvm-win10-gaming",
+        include_str!("data/users/vfio-kvm-win10-gaming.xml"),
+    ),
+];
+
+/// Domains with spare empty root ports (virt-manager adds them for hot-plug).
+const SPARE_PORTS: &[&str] = &[
+    "q35-virt-manager-basic",
+    "pcie-root-port-nohotplug",
+    "x86_64-q35-graphics",
+    "user-kvm-passthrough-win10",
+    "user-vfio-kvm-win10-gaming",
 ];
 
 fn a(s: &str) -> PciAddress {
@@ -228,6 +253,137 @@ fn q35_takes_an_empty_root_port_first_then_adds_its_own_and_removes_it_with_its_
         7
     );
     assert_eq!(swap.matches(PORT_ALIAS).count(), 1);
+}
+
+/// The empty `pcie-root-port`s of a domain.
+fn empty_ports(d: &Domain) -> Vec<u32> {
+    d.pci_controllers
+        .iter()
+        .filter(|c| c.model.as_deref() == Some("pcie-root-port"))
+        .map(|c| c.index)
+        .filter(|i| !d.used_pci().iter().any(|u| u.bus == *i))
+        .collect()
+}
+
+/// The text of every `<controller>` of a document.
+fn controller_texts(xml: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(xml).expect("xml");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("controller"))
+        .map(|n| xml[n.range()].to_string())
+        .collect()
+}
+
+fn every_controller_kept(name: &str, before: &str, after: &str) {
+    for c in controller_texts(before) {
+        assert!(after.contains(&c), "{name}: a controller changed:\n{c}");
+    }
+}
+
+#[test]
+fn spare_root_ports_stay_byte_for_byte_and_only_the_ports_passage_records_go() {
+    for name in SPARE_PORTS {
+        let xml = domain(name);
+        let d = Domain::read(xml).expect("read");
+        let spare = empty_ports(&d);
+        assert!(!spare.is_empty(), "{name}: has spare ports");
+        assert!(d.passage_ports().is_empty(), "{name}");
+        // Cards for every spare port and two more, which need ports of Passage's own.
+        let cards: Vec<String> = (0..spare.len() + 2)
+            .map(|i| format!("0000:{:02x}:00.0", 0x40 + i))
+            .collect();
+        let cards: Vec<&str> = cards.iter().map(String::as_str).collect();
+        let out = apply(xml, &add(&cards)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        valid(&out);
+        only_passthrough_changed(xml, &out);
+        every_controller_kept(name, xml, &out);
+        let after = Domain::read(&out).expect("read back");
+        let ours = after.passage_ports();
+        assert_eq!(ours.len(), 2, "{name}: the two new ports are recorded");
+        for i in &ours {
+            assert!(
+                !d.pci_controllers.iter().any(|c| c.index == *i),
+                "{name}: only new ports are recorded, not the user's {i}"
+            );
+        }
+        // Session settings written in between keep the record.
+        let out = set_session(&out, &running(), None).expect("session");
+        assert_eq!(Domain::read(&out).expect("read").passage_ports(), ours);
+        // Cards out one by one: the user's ports stay, Passage's go with their card.
+        let mut now = out;
+        for (k, card) in cards.iter().enumerate() {
+            now = apply(&now, &remove(&[card])).unwrap_or_else(|e| panic!("{name}: {e}"));
+            valid(&now);
+            every_controller_kept(name, xml, &now);
+            let left = Domain::read(&now).expect("read");
+            let ports = left
+                .pci_controllers
+                .iter()
+                .filter(|c| c.model.as_deref() == Some("pcie-root-port"))
+                .count();
+            let gone = k.saturating_sub(spare.len() - 1);
+            assert_eq!(
+                ports,
+                d.pci_controllers
+                    .iter()
+                    .filter(|c| c.model.as_deref() == Some("pcie-root-port"))
+                    .count()
+                    + 2
+                    - gone,
+                "{name}: after card {k}"
+            );
+            assert_eq!(left.passage_ports().len(), 2 - gone, "{name}: records");
+        }
+        // All out: the domain as it was but for the session settings.
+        assert_eq!(now, set_session(xml, &running(), None).expect("session"));
+        // The domain's own devices out: every port stays.
+        let own = Changes {
+            remove_pci: d.host_pci(),
+            ..Default::default()
+        };
+        let bare = apply(xml, &own).unwrap_or_else(|e| panic!("{name}: {e}"));
+        valid(&bare);
+        every_controller_kept(name, xml, &bare);
+    }
+}
+
+fn running() -> passage_core::vm::session::SessionSettings {
+    passage_core::vm::session::SessionSettings {
+        gpu_mode: passage_core::vm::session::GpuMode::WhileRunning,
+        hugepages: false,
+        isolate_cpus: false,
+    }
+}
+
+use passage_core::vm::session_edit::set_session;
+
+/// A domain an older Passage edited carries its port (alias `ua-passage-port-N`) with no
+/// record: whose the port is cannot be told, so it stays when its card goes.
+#[test]
+fn a_port_no_record_names_stays_when_its_card_goes() {
+    let xml = domain("q35-virt-manager-basic");
+    let one = apply(xml, &add(&["0000:0a:00.0"])).expect("spare port 6");
+    let two = apply(&one, &add(&["0000:0c:00.0"])).expect("port 7");
+    assert_eq!(Domain::read(&two).expect("read").passage_ports(), [7]);
+    // What an older Passage wrote: the same port and alias, no metadata.
+    let (m0, m1) = (
+        two.find("  <metadata>").expect("metadata"),
+        two.find("</metadata>\n").expect("end") + "</metadata>\n".len(),
+    );
+    let older = format!("{}{}", &two[..m0], &two[m1..]);
+    assert!(!older.contains("metadata"), "{older}");
+    let port = controller_texts(&older)
+        .into_iter()
+        .find(|c| c.contains(PORT_ALIAS))
+        .expect("the older Passage's port");
+    let out = apply(&older, &remove(&["0000:0c:00.0"])).expect("remove");
+    valid(&out);
+    assert!(out.contains(&port), "the port stays:\n{out}");
+    every_controller_kept("older", &older, &out);
+    // Its record written back: the port goes with its card.
+    let back = apply(&two, &remove(&["0000:0c:00.0"])).expect("remove");
+    assert!(!back.contains(&port));
+    assert_eq!(back, one);
 }
 
 #[test]

@@ -24,11 +24,23 @@ pub fn check(root: &Path, devices: &[PciAddress]) -> Result<(), String> {
                 "{a} is on vfio-pci, but Passage did not put it there (no binding in its history, not in its boot-time files), so it leaves it alone; whoever bound it should give it back (for example: echo {a} > /sys/bus/pci/drivers/vfio-pci/unbind)"
             ));
         }
+    }
+    held(&r, &host, devices)
+}
+
+/// Refuses devices whose IOMMU group a process holds open (a running VM): unbinding them can
+/// hang in the kernel. RestoreDrivers and the Undo of a binding both ask.
+pub fn not_held(root: &Path, devices: &[PciAddress]) -> Result<(), String> {
+    let r = Root::new(root).map_err(|e| e.to_string())?;
+    held(&r, &Host::scan(&r), devices)
+}
+
+fn held(r: &Root, host: &Host, devices: &[PciAddress]) -> Result<(), String> {
+    for a in devices {
         let Some(group) = host.group_of(*a) else {
             continue;
         };
-        let holders = vfio_holders(&r, group.id);
-        if let Some((pid, name)) = holders.first() {
+        if let Some((pid, name)) = vfio_holders(r, group.id).first() {
             return Err(format!(
                 "{a} is in use: IOMMU group {} is held open by {name} (PID {pid}), most likely a running VM; shut the VM down first, then give the devices back",
                 group.id

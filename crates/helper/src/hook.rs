@@ -10,13 +10,22 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-use passage_core::vm::session::{hook_call, session_request, HookOp, MAX_DOMAIN_XML};
+use passage_core::vm::session::{hook_call, read_session_request, HookOp};
 
 use crate::journal::StepRunner;
 use crate::{lock, session};
 
 /// How long a start waits for another change (an Apply's rebuild) to finish.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Reads the domain XML libvirt writes to the pipe to its end, keeping none of it: libvirt
+/// writes the whole document whatever the operation. A read error changes nothing here (the
+/// operation does not use the XML).
+fn drain(stdin: &mut dyn Read) {
+    if let Err(e) = std::io::copy(stdin, &mut std::io::sink()) {
+        eprintln!("passage: the domain XML from libvirt could not be read to its end: {e}");
+    }
+}
 
 /// What the hook did: `Ok(None)` for a call it leaves alone.
 pub fn run(
@@ -27,19 +36,21 @@ pub fn run(
 ) -> Result<Option<String>, String> {
     let call = hook_call(args).map_err(|e| e.to_string())?;
     let request = match call.op {
-        HookOp::Other(_) => return Ok(None),
+        HookOp::Other(_) => {
+            drain(stdin);
+            return Ok(None);
+        }
+        // Read whole; a domain without Passage's namespace is left alone whatever it holds.
         HookOp::Prepare => {
-            let mut xml = Vec::new();
-            stdin
-                .take(MAX_DOMAIN_XML as u64 + 1)
-                .read_to_end(&mut xml)
-                .map_err(|e| format!("cannot read the domain XML from libvirt: {e}"))?;
-            match session_request(&call.vm, &xml).map_err(|e| e.to_string())? {
+            match read_session_request(&call.vm, stdin).map_err(|e| e.to_string())? {
                 None => return Ok(None),
                 Some(r) => Some(r),
             }
         }
-        HookOp::Release => None,
+        HookOp::Release => {
+            drain(stdin);
+            None
+        }
     };
     let _lock = lock::within(root, LOCK_WAIT)
         .map_err(|e| format!("cannot take Passage's lock: {e}"))?

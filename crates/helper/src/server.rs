@@ -143,14 +143,6 @@ fn emitter(conn: &Connection, to: Option<zbus::names::OwnedUniqueName>) -> impl 
 
 /// A list of PCI addresses from a caller: size limits first, then each address parsed
 /// (core's rules, which the fuzz target exercises).
-/// The program libvirt's hook runs: this very one.
-fn hook_program() -> fdo::Result<String> {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.to_str().map(str::to_string))
-        .ok_or_else(|| fdo::Error::Failed("the helper cannot tell where it is installed".into()))
-}
-
 fn devices_arg(devices: &[String]) -> fdo::Result<Vec<passage_core::host::PciAddress>> {
     verb_args::devices(devices).map_err(invalid)
 }
@@ -340,7 +332,6 @@ impl Helper {
         let gpu = address_arg(&gpu)?;
         let (host, group) = self.card_group(gpu).await?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;
-        let helper = hook_program()?;
         let uid =
             authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
         self.apply_plan(
@@ -348,12 +339,14 @@ impl Helper {
             Caller::of(uid, &hdr),
             "configure-gpu",
             move |r, host| {
+                // libvirt's hook (for the VMs' hugepages at start) runs the installed helper.
+                plan::hook::check_helper(r, plan::hook::DEFAULT_HELPER)?;
                 plan::for_gpu_mode(
                     r,
                     host,
                     gpu,
                     passage_core::vm::session::GpuMode::AtBoot,
-                    &helper,
+                    plan::hook::DEFAULT_HELPER,
                 )
             },
         )
@@ -361,8 +354,8 @@ impl Helper {
     }
 
     /// The card lent to VMs while they run (libvirt's hook takes and gives back its group):
-    /// the same card rules as [`Self::configure_gpu`], no boot-time binding. The hook runs this
-    /// very program.
+    /// the same card rules as [`Self::configure_gpu`], no boot-time binding. The hook runs the
+    /// helper installed where the build put it, once it is checked root's alone.
     async fn configure_gpu_sessions(
         &self,
         #[zbus(header)] hdr: Header<'_>,
@@ -372,7 +365,6 @@ impl Helper {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
         let (_, group) = self.card_group(gpu).await?;
-        let helper = hook_program()?;
         let uid =
             authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
         self.apply_plan(
@@ -380,12 +372,14 @@ impl Helper {
             Caller::of(uid, &hdr),
             "configure-gpu-sessions",
             move |r, host| {
+                // The dispatcher runs the installed helper as root for every VM start.
+                plan::hook::check_helper(r, plan::hook::DEFAULT_HELPER)?;
                 plan::for_gpu_mode(
                     r,
                     host,
                     gpu,
                     passage_core::vm::session::GpuMode::WhileRunning,
-                    &helper,
+                    plan::hook::DEFAULT_HELPER,
                 )
             },
         )
@@ -470,20 +464,21 @@ impl Helper {
                 "bound to vfio-pci: {}",
                 bound
                     .iter()
-                    .map(|(a, d)| format!("{a} (was {})", d.as_deref().unwrap_or("unbound")))
+                    .map(|f| format!(
+                        "{} (was {})",
+                        f.address,
+                        f.driver.as_deref().unwrap_or("unbound")
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            let bound = bound
-                .iter()
-                .map(|(a, d)| (a.to_string(), d.clone()))
-                .collect();
+            let (bound, overrides) = sysfs::Found::split(&bound);
             let e = Journal::new(&root)
                 .record(
                     "bind-to-vfio",
                     uid,
                     summary.clone(),
-                    Change::Binding(Binding { bound }),
+                    Change::Binding(Binding { bound, overrides }),
                 )
                 .map_err(|e| fdo::Error::Failed(e.to_string()))?;
             Ok(format!("Change {}: {summary}", e.id))

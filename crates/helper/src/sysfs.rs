@@ -74,15 +74,75 @@ pub fn listed(devices: &[PciAddress]) -> String {
         .join(", ")
 }
 
+/// Devices with the driver each had, as the journal records them.
+pub type Drivers = Vec<(String, Option<String>)>;
+/// Devices with someone else's `driver_override`, as the journal records them.
+pub type Overrides = Vec<(String, String)>;
+
+/// A device as Passage found it before taking it: what its give-back restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub address: PciAddress,
+    /// The driver it had (`None`: none).
+    pub driver: Option<String>,
+    /// A `driver_override` someone else had set before Passage set its own: it is put back,
+    /// never cleared.
+    pub other_override: Option<String>,
+}
+
+impl Found {
+    /// As recorded in the journal: the drivers, and the overrides that were someone else's.
+    pub fn split(found: &[Found]) -> (Drivers, Overrides) {
+        let drivers = found
+            .iter()
+            .map(|f| (f.address.to_string(), f.driver.clone()))
+            .collect();
+        let overrides = found
+            .iter()
+            .filter_map(|f| Some((f.address.to_string(), f.other_override.clone()?)))
+            .collect();
+        (drivers, overrides)
+    }
+
+    /// Back from the journal's record (an entry written before overrides were recorded has
+    /// none: Passage set every override then).
+    pub fn joined(
+        drivers: &[(String, Option<String>)],
+        overrides: &[(String, String)],
+    ) -> Vec<Found> {
+        drivers
+            .iter()
+            .filter_map(|(a, d)| {
+                Some(Found {
+                    address: a.parse().ok()?,
+                    driver: d.clone(),
+                    other_override: overrides
+                        .iter()
+                        .find(|(o, _)| o == a)
+                        .map(|(_, v)| v.clone()),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The device's `driver_override` now (`None`: none; the kernel shows "(null)").
+pub fn override_now(root: &Path, a: PciAddress) -> Option<String> {
+    std::fs::read_to_string(root.join(format!("sys/bus/pci/devices/{a}/driver_override")))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s != "(null)")
+}
+
 /// Hands `devices` to vfio-pci (loading it first), the writes under the watchdog. Returns
-/// each device with the driver it had. On any failure, every device already moved is given
-/// back.
+/// each device as it was found (its driver, someone else's override). On any failure, every
+/// device already moved is given back.
 pub fn bind(
     root: &Path,
     host: &Host,
     devices: &[PciAddress],
     runner: &dyn StepRunner,
-) -> Result<Vec<(PciAddress, Option<String>)>, String> {
+) -> Result<Vec<Found>, String> {
     if !vfio_loaded(root) {
         let r = runner.run(
             &["modprobe".to_string(), "vfio-pci".to_string()],
@@ -102,33 +162,40 @@ pub fn bind(
     })
 }
 
+/// How each device is found now, before Passage takes it.
+pub fn found(root: &Path, host: &Host, devices: &[PciAddress]) -> Vec<Found> {
+    devices
+        .iter()
+        .map(|a| Found {
+            address: *a,
+            driver: driver_now(root, *a).or_else(|| host.device(*a).and_then(|d| d.driver.clone())),
+            other_override: override_now(root, *a),
+        })
+        .collect()
+}
+
 /// `bind`'s writes, device by device, on the watchdog's thread.
-fn bind_now(
-    root: &Path,
-    host: &Host,
-    devices: &[PciAddress],
-) -> Result<Vec<(PciAddress, Option<String>)>, String> {
-    let mut done: Vec<(PciAddress, Option<String>)> = Vec::new();
-    for a in devices {
-        let previous =
-            driver_now(root, *a).or_else(|| host.device(*a).and_then(|d| d.driver.clone()));
+fn bind_now(root: &Path, host: &Host, devices: &[PciAddress]) -> Result<Vec<Found>, String> {
+    let mut done: Vec<Found> = Vec::new();
+    for f in found(root, host, devices) {
+        let a = f.address;
         let step = (|| {
             sysfs_write(
                 root,
                 &format!("/sys/bus/pci/devices/{a}/driver_override"),
                 "vfio-pci",
             )?;
-            if let Some(d) = previous.as_deref().filter(|d| *d != "vfio-pci") {
+            if let Some(d) = f.driver.as_deref().filter(|d| *d != "vfio-pci") {
                 sysfs_write(
                     root,
                     &format!("/sys/bus/pci/drivers/{d}/unbind"),
                     &a.to_string(),
                 )?;
             }
-            if driver_now(root, *a).as_deref() != Some("vfio-pci") {
+            if driver_now(root, a).as_deref() != Some("vfio-pci") {
                 sysfs_write(root, "/sys/bus/pci/drivers_probe", &a.to_string())?;
             }
-            match driver_now(root, *a) {
+            match driver_now(root, a) {
                 Some(d) if d == "vfio-pci" => Ok(()),
                 other => Err(format!(
                     "the kernel did not bind {a} to vfio-pci (its driver is now {})",
@@ -136,9 +203,9 @@ fn bind_now(
                 )),
             }
         })();
-        done.push((*a, previous));
+        done.push(f);
         if let Err(e) = step {
-            let _ = restore_now(root, &done.iter().map(|d| d.0).collect::<Vec<_>>());
+            let _ = give_back_now(root, &done);
             return Err(format!("{e}; every device was given back"));
         }
     }
@@ -146,7 +213,9 @@ fn bind_now(
 }
 
 /// Gives `devices` back to the drivers the kernel picks for them (their own), the writes
-/// under the watchdog. Returns each device with its driver afterwards.
+/// under the watchdog: for devices whose driver before is not known (bound at boot by
+/// Passage's files). Only Passage's override (`vfio-pci`) is cleared. Returns each device with
+/// its driver afterwards.
 pub fn restore(
     root: &Path,
     devices: &[PciAddress],
@@ -156,36 +225,106 @@ pub fn restore(
     watched(SYSFS_TIMEOUT, &what, move || restore_now(&root, &devices))
 }
 
-/// `restore`'s writes, device by device.
-fn restore_now(
+/// Gives devices Passage took back as it found them, the writes under the watchdog: its own
+/// override cleared (someone else's written back), off vfio-pci, onto the driver each had (none
+/// stays none). Returns each device with its driver afterwards.
+pub fn give_back(
     root: &Path,
-    devices: &[PciAddress],
+    found: &[Found],
+) -> Result<Vec<(PciAddress, Option<String>)>, String> {
+    let devices: Vec<PciAddress> = found.iter().map(|f| f.address).collect();
+    let what = format!("giving {} back to their drivers", listed(&devices));
+    let (root, found) = (root.to_path_buf(), found.to_vec());
+    watched(SYSFS_TIMEOUT, &what, move || give_back_now(&root, &found))
+}
+
+/// Runs `one` for each device, collecting errors; each device with its driver afterwards.
+fn each<T>(
+    root: &Path,
+    items: &[T],
+    address: impl Fn(&T) -> PciAddress,
+    one: impl Fn(&T) -> Result<(), String>,
 ) -> Result<Vec<(PciAddress, Option<String>)>, String> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    for a in devices {
-        let r = (|| {
-            // An empty override lets the device's own driver match again.
-            sysfs_write(
-                root,
-                &format!("/sys/bus/pci/devices/{a}/driver_override"),
-                "\n",
-            )?;
-            if driver_now(root, *a).as_deref() == Some("vfio-pci") {
-                sysfs_write(root, "/sys/bus/pci/drivers/vfio-pci/unbind", &a.to_string())?;
-            }
-            sysfs_write(root, "/sys/bus/pci/drivers_probe", &a.to_string())
-        })();
-        if let Err(e) = r {
+    for t in items {
+        if let Err(e) = one(t) {
             errors.push(e);
         }
-        out.push((*a, driver_now(root, *a)));
+        let a = address(t);
+        out.push((a, driver_now(root, a)));
     }
     if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors.join("; "))
     }
+}
+
+/// Off vfio-pci, if it is there.
+fn off_vfio(root: &Path, a: PciAddress) -> Result<(), String> {
+    if driver_now(root, a).as_deref() == Some("vfio-pci") {
+        sysfs_write(root, "/sys/bus/pci/drivers/vfio-pci/unbind", &a.to_string())?;
+    }
+    Ok(())
+}
+
+/// `restore`'s writes, device by device.
+fn restore_now(
+    root: &Path,
+    devices: &[PciAddress],
+) -> Result<Vec<(PciAddress, Option<String>)>, String> {
+    each(
+        root,
+        devices,
+        |a| *a,
+        |a| {
+            // An empty override lets the device's own driver match again; someone else's stays.
+            if override_now(root, *a).as_deref() == Some("vfio-pci") {
+                sysfs_write(
+                    root,
+                    &format!("/sys/bus/pci/devices/{a}/driver_override"),
+                    "\n",
+                )?;
+            }
+            off_vfio(root, *a)?;
+            sysfs_write(root, "/sys/bus/pci/drivers_probe", &a.to_string())
+        },
+    )
+}
+
+/// `give_back`'s writes, device by device.
+fn give_back_now(
+    root: &Path,
+    found: &[Found],
+) -> Result<Vec<(PciAddress, Option<String>)>, String> {
+    each(
+        root,
+        found,
+        |f| f.address,
+        |f| {
+            let a = f.address;
+            let before = f.other_override.as_deref().unwrap_or("\n");
+            sysfs_write(
+                root,
+                &format!("/sys/bus/pci/devices/{a}/driver_override"),
+                before,
+            )?;
+            match f.driver.as_deref() {
+                Some("vfio-pci") => Ok(()),
+                None => off_vfio(root, a),
+                Some(d) => {
+                    off_vfio(root, a)?;
+                    sysfs_write(
+                        root,
+                        &format!("/sys/bus/pci/drivers/{d}/bind"),
+                        &a.to_string(),
+                    )
+                    .map_err(|e| format!("{a} could not go back to {d}, the driver it had: {e}"))
+                }
+            }
+        },
+    )
 }
 
 fn huge_dir(size_kib: u64) -> String {

@@ -167,6 +167,7 @@ fn a_card_lent_to_one_vm_is_refused_to_another_naming_the_first() {
         boot_id: "b1".into(),
         taken: vec![Taken::Devices {
             devices: vec![("0000:0a:00.0".into(), Some("nvidia".into()))],
+            overrides: vec![],
         }],
     };
     j.record("vm-session", 0, "Session".into(), Change::Session(s))
@@ -231,8 +232,15 @@ fn a_session_left_half_done_is_given_back_and_one_from_an_earlier_boot_is_only_c
 #[test]
 fn bad_hook_input_is_refused_and_changes_nothing() {
     let h = host();
-    assert!(hook(h.path(), "win", "prepare", "<domain><name>win").is_err());
-    let big = format!("<domain><name>win</name>{}</domain>", " ".repeat(2 << 20));
+    let bad = format!("<domain><name>win</name><metadata><p:vm xmlns:p='{NS}'>");
+    assert!(hook(h.path(), "win", "prepare", &bad)
+        .expect_err("malformed")
+        .contains("not a domain Passage can read"));
+    let big = format!(
+        "{}{}",
+        domain("win", HUGE, 1024, false),
+        " ".repeat(2 << 20)
+    );
     assert!(hook(h.path(), "win", "prepare", &big)
         .expect_err("huge")
         .contains("larger than"));
@@ -243,6 +251,56 @@ fn bad_hook_input_is_refused_and_changes_nothing() {
         &domain("win", HUGE, 1024, false)
     )
     .is_err());
+    assert!(Journal::new(h.path()).history().is_empty());
+    assert_eq!(pool(h.path()), 10);
+}
+
+/// Counts what the hook read of its stdin.
+struct Pipe<'a> {
+    data: &'a [u8],
+    read: usize,
+}
+
+impl std::io::Read for Pipe<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.data.len() - self.read).min(8192);
+        buf[..n].copy_from_slice(&self.data[self.read..self.read + n]);
+        self.read += n;
+        Ok(n)
+    }
+}
+
+/// libvirt runs the hook for every domain: one without Passage's namespace starts whatever its
+/// XML is (too big, malformed, not UTF-8), and the hook reads the pipe to its end each time.
+#[test]
+fn a_domain_without_passages_namespace_starts_whatever_its_xml() {
+    let h = host();
+    let plain = "<domain type='kvm'><name>win</name><memory>1</memory><devices/></domain>";
+    let huge = format!("{plain}{}", " ".repeat(3 << 20));
+    let odd: [&[u8]; 4] = [
+        huge.as_bytes(),
+        b"<domain><name>win</nam",
+        &[0xff, 0xfe, 0x3c, 0x00],
+        plain.as_bytes(),
+    ];
+    let args = |op: &str| -> Vec<String> {
+        ["win", op, "begin", "-"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for xml in odd {
+        for op in ["prepare", "start", "release"] {
+            let mut pipe = Pipe { data: xml, read: 0 };
+            let r = passage_helper::hook::run(h.path(), &args(op), &mut pipe, &NoSteps);
+            // release gives back what a session holds (none here), reading no XML.
+            match op {
+                "release" => assert!(r.is_ok(), "{op} on {} bytes: {r:?}", xml.len()),
+                _ => assert_eq!(r, Ok(None), "{op} on {} bytes", xml.len()),
+            }
+            assert_eq!(pipe.read, xml.len(), "{op}: the pipe is read to its end");
+        }
+    }
     assert!(Journal::new(h.path()).history().is_empty());
     assert_eq!(pool(h.path()), 10);
 }
@@ -371,4 +429,152 @@ fn cpu_isolation_moves_systemds_slices_off_the_vms_cpus_and_back() {
         passage_helper::hook::run(p, &args("prepare"), &mut all.as_bytes(), &run).expect_err("all");
     assert!(e.contains("pinned to every CPU"), "{e}");
     assert!(!run.0.borrow().iter().any(|c| c.contains("set-property")));
+}
+
+/// The card's two functions on vfio-pci as the kernel shows them, with the attributes a give-back
+/// writes: plain files here, read back to see what was written.
+fn on_vfio(root: &Path, overrides: [&str; 2]) -> [String; 2] {
+    let drivers = root.join("sys/bus/pci/drivers");
+    for d in ["vfio-pci", "amdgpu", "snd_hda_intel"] {
+        std::fs::create_dir_all(drivers.join(d)).expect("driver");
+        for f in ["bind", "unbind"] {
+            std::fs::write(drivers.join(d).join(f), "").expect("attr");
+        }
+    }
+    std::fs::write(root.join("sys/bus/pci/drivers_probe"), "").expect("probe");
+    let mut out = [String::new(), String::new()];
+    for (i, a) in ["0000:0a:00.0", "0000:0a:00.1"].iter().enumerate() {
+        let dev = root.join(format!("sys/bus/pci/devices/{a}"));
+        let link = dev.join("driver");
+        let _ = std::fs::remove_file(&link);
+        symlink(drivers.join("vfio-pci"), &link).expect("link");
+        std::fs::write(dev.join("driver_override"), overrides[i]).expect("override");
+        out[i] = a.to_string();
+    }
+    out
+}
+
+fn attr(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A session's give-back puts each device on the driver recorded when it was taken (not the
+/// kernel's pick through drivers_probe), clears only the override Passage set, and writes back
+/// one the administrator had set.
+#[test]
+fn a_session_gives_each_device_back_to_its_recorded_driver_and_keeps_the_admins_override() {
+    let h = host();
+    let p = h.path();
+    let [gpu, audio] = on_vfio(p, ["vfio-pci\n", "vfio-pci\n"]);
+    let j = Journal::new(p);
+    let s = Session {
+        vm: "win".into(),
+        boot_id: "b1".into(),
+        taken: vec![Taken::Devices {
+            devices: vec![
+                (gpu.clone(), Some("amdgpu".into())),
+                (audio.clone(), Some("snd_hda_intel".into())),
+            ],
+            // The administrator had pinned the audio function to its driver.
+            overrides: vec![(audio.clone(), "snd_hda_intel".into())],
+        }],
+    };
+    let e = j
+        .record("vm-session", 0, "Session".into(), Change::Session(s))
+        .expect("record");
+    j.mark(&e.id, State::Applying).expect("mark");
+    hook(p, "win", "release", "").expect("release");
+    let dev = |a: &str, f: &str| attr(p, &format!("sys/bus/pci/devices/{a}/{f}"));
+    assert_eq!(
+        dev(&gpu, "driver_override"),
+        "\n",
+        "Passage's override cleared"
+    );
+    assert_eq!(
+        dev(&audio, "driver_override"),
+        "snd_hda_intel",
+        "the administrator's override stays"
+    );
+    assert_eq!(attr(p, "sys/bus/pci/drivers/amdgpu/bind"), gpu);
+    assert_eq!(attr(p, "sys/bus/pci/drivers/snd_hda_intel/bind"), audio);
+    assert_eq!(
+        attr(p, "sys/bus/pci/drivers_probe"),
+        "",
+        "no device left to the kernel's pick"
+    );
+}
+
+/// A device that had no driver stays without one; one that was on vfio-pci already stays there.
+#[test]
+fn a_device_without_a_driver_before_stays_without_one() {
+    let h = host();
+    let p = h.path();
+    let [gpu, audio] = on_vfio(p, ["vfio-pci\n", "vfio-pci\n"]);
+    let found = passage_helper::sysfs::Found::joined(
+        &[
+            (gpu.clone(), None),
+            (audio.clone(), Some("vfio-pci".into())),
+        ],
+        &[(audio.clone(), "vfio-pci".into())],
+    );
+    passage_helper::sysfs::give_back(p, &found).expect("given back");
+    assert_eq!(attr(p, "sys/bus/pci/drivers/vfio-pci/unbind"), gpu);
+    assert_eq!(attr(p, "sys/bus/pci/drivers_probe"), "");
+    for d in ["amdgpu", "snd_hda_intel"] {
+        assert_eq!(attr(p, &format!("sys/bus/pci/drivers/{d}/bind")), "");
+    }
+    let dev = |a: &str| attr(p, &format!("sys/bus/pci/devices/{a}/driver_override"));
+    assert_eq!((dev(&gpu), dev(&audio)), ("\n".into(), "vfio-pci".into()));
+}
+
+/// Undo of a binding from History: refused while a process holds the group's device node (a
+/// running VM; an unbind would hang in the kernel), nothing written; afterwards the devices go
+/// back to their recorded drivers.
+#[test]
+fn undoing_a_binding_checks_the_holder_and_gives_back_to_the_recorded_drivers() {
+    use passage_helper::journal::Binding;
+    let h = host();
+    let p = h.path();
+    let [gpu, audio] = on_vfio(p, ["vfio-pci\n", "(null)\n"]);
+    let r = passage_core::Root::new(p).expect("root");
+    let host = passage_core::Host::scan(&r);
+    let group = host
+        .group_of(gpu.parse().expect("address"))
+        .expect("group")
+        .id;
+    let j = Journal::new(p);
+    let e = j
+        .record(
+            "bind-to-vfio",
+            0,
+            "bound".into(),
+            Change::Binding(Binding {
+                bound: vec![
+                    (gpu.clone(), Some("amdgpu".into())),
+                    (audio.clone(), Some("snd_hda_intel".into())),
+                ],
+                overrides: vec![],
+            }),
+        )
+        .expect("record");
+    let fd = p.join("proc/4242/fd");
+    std::fs::create_dir_all(&fd).expect("proc");
+    std::fs::write(p.join("proc/4242/comm"), "qemu-system-x86\n").expect("comm");
+    symlink(format!("/dev/vfio/{group}"), fd.join("31")).expect("fd");
+    let err = j.undo(&e.id, &NoSteps, &mut |_| {}).expect_err("held");
+    assert!(
+        err.to_string().contains("qemu-system-x86 (PID 4242)"),
+        "{err}"
+    );
+    assert_eq!(
+        attr(p, "sys/bus/pci/drivers/vfio-pci/unbind"),
+        "",
+        "nothing written"
+    );
+    assert_eq!(j.load(&e.id).expect("entry").state, State::Applied);
+    std::fs::remove_dir_all(p.join("proc/4242")).expect("gone");
+    j.undo(&e.id, &NoSteps, &mut |_| {}).expect("undo");
+    assert_eq!(attr(p, "sys/bus/pci/drivers/amdgpu/bind"), gpu);
+    assert_eq!(attr(p, "sys/bus/pci/drivers/snd_hda_intel/bind"), audio);
+    assert_eq!(attr(p, "sys/bus/pci/drivers_probe"), "");
 }

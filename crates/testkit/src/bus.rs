@@ -102,6 +102,12 @@ impl TestBus {
         chmod(d, 0o755);
         let root = d.join("root");
         passage_fixtures::build(fixture, &root).expect("fixture");
+        // The helper where the package installs it: libvirt's hook names it, once checked
+        // root's alone (plan::hook::check_helper).
+        let installed = root.join(passage_core::plan::hook::DEFAULT_HELPER.trim_start_matches('/'));
+        std::fs::create_dir_all(installed.parent().expect("libexec")).expect("mkdir");
+        std::fs::write(&installed, "#!/bin/sh\n").expect("helper");
+        chmod(&installed, 0o755);
         for sub in ["actions", "rules", "empty"] {
             std::fs::create_dir(d.join(sub)).expect("mkdir");
             chmod(&d.join(sub), 0o755);

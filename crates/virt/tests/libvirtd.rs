@@ -249,7 +249,8 @@ fn libvirt_takes_the_device_editors_placement_on_its_own_test_domains() {
                 "{file}: libvirt kept {c}'s slot"
             );
         }
-        // A second card on q35 gets a port of Passage's, which libvirt keeps with its alias.
+        // A second card on q35 gets a port of Passage's, which libvirt keeps with its alias and
+        // its record.
         if file.starts_with("q35") {
             let more = passage_core::vm::edit::apply(
                 &h.xml(&name).expect("xml"),
@@ -262,6 +263,13 @@ fn libvirt_takes_the_device_editors_placement_on_its_own_test_domains() {
             h.define(&more).expect("libvirt takes Passage's root port");
             let back = h.xml(&name).expect("xml");
             assert!(back.contains("<alias name='ua-passage-port-7'/>"), "{back}");
+            assert_eq!(
+                passage_core::vm::Domain::read(&back)
+                    .expect("read")
+                    .passage_ports(),
+                [7],
+                "libvirt keeps the port's record in Passage's metadata"
+            );
             let gone = passage_core::vm::edit::apply(
                 &back,
                 &passage_core::vm::edit::Changes {

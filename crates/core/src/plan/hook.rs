@@ -13,8 +13,67 @@ use crate::root::Root;
 /// (libvirt ≥ 6.5; the daemon looks for hooks when it starts).
 pub const DISPATCHER: &str = "/etc/libvirt/hooks/qemu.d/50-passage";
 
-/// Where the helper is installed by default (meson's libexecdir with prefix /usr).
-pub const DEFAULT_HELPER: &str = "/usr/libexec/passage-helper";
+/// Where the helper is installed: meson's libexecdir as the build configured it
+/// (`PASSAGE_HELPER`, set by build-aux/meson-cargo.sh), else Debian's (a build by cargo alone).
+/// The dispatcher names this path, never the running program's (`/proc/self/exe` reads
+/// `… (deleted)` once a package upgrade replaced the file, and every VM start would fail).
+pub const DEFAULT_HELPER: &str = match option_env!("PASSAGE_HELPER") {
+    Some(p) => p,
+    None => "/usr/libexec/passage-helper",
+};
+
+/// Refuses a helper the dispatcher must not run as root for every VM start: the file must be a
+/// regular file (not a link) owned by root, and neither it nor a directory above it may be
+/// writable by a group or others (or owned by another user), else whoever can write there
+/// runs code as root.
+pub fn check_helper(root: &Root, helper: &str) -> Result<(), PlanError> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| Err(PlanError::BadArgument(helper.to_string(), why));
+    if !helper.starts_with('/') {
+        return refuse(tr("the helper's path is not absolute"));
+    }
+    let file = match std::fs::symlink_metadata(root.path(helper)) {
+        Ok(m) => m,
+        Err(e) => {
+            return refuse(tr_f(
+                "the helper is not there ({e}); reinstall Passage",
+                &[("e", &e.to_string())],
+            ))
+        }
+    };
+    if !file.file_type().is_file() {
+        return refuse(tr("the helper is not a regular file; reinstall Passage"));
+    }
+    let dirs = std::path::Path::new(helper).ancestors().skip(1);
+    for (path, m) in std::iter::once((helper.to_string(), Ok(file))).chain(dirs.map(|d| {
+        let d = d.to_string_lossy().into_owned();
+        let m = std::fs::metadata(root.path(&d));
+        (d, m)
+    })) {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                return refuse(tr_f(
+                    "{path} cannot be read ({e})",
+                    &[("path", &path), ("e", &e.to_string())],
+                ))
+            }
+        };
+        if m.uid() != 0 {
+            return refuse(tr_f(
+                "{path} belongs to user {uid}, not root: reinstall Passage from its package",
+                &[("path", &path), ("uid", &m.uid().to_string())],
+            ));
+        }
+        if m.mode() & 0o022 != 0 {
+            return refuse(tr_f(
+                "{path} can be written by others than root (mode {mode}): reinstall Passage from its package",
+                &[("path", &path), ("mode", &format!("{:04o}", m.mode() & 0o7777))],
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// The udev rule that keeps GNOME's compositor off the card.
 pub const MUTTER_RULE: &str = "/etc/udev/rules.d/61-passage-mutter-ignore.rules";

@@ -140,6 +140,16 @@ pub struct PciController {
     pub(crate) range: Range<usize>,
 }
 
+/// A root port Passage recorded as its own: the controller index, and where the record is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PortRecord {
+    pub index: u32,
+    pub range: Range<usize>,
+}
+
+/// The metadata element that records a root port Passage added.
+pub(crate) const ROOT_PORT: &str = "root-port";
+
 /// What Passage reads from a domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Domain {
@@ -179,6 +189,10 @@ pub struct Domain {
     /// The libvirt networks its interfaces use.
     pub networks: Vec<String>,
     pub pci_controllers: Vec<PciController>,
+    /// The root ports Passage added, as its metadata records them (`<passage:root-port
+    /// index='N'/>`): only these may go when they empty.
+    #[serde(skip)]
+    pub(crate) passage_ports: Vec<PortRecord>,
     /// Every explicit guest PCI address in `<devices>` (devices and controllers alike).
     #[serde(skip)]
     pub(crate) used_pci: Vec<GuestPci>,
@@ -401,9 +415,21 @@ fn devices_seen(d: Node) -> Vec<super::SeenDevice> {
         .collect()
 }
 
+fn passage_ports(d: Node) -> Vec<PortRecord> {
+    passage_elements(d)
+        .filter(|c| c.tag_name().name() == ROOT_PORT)
+        .filter_map(|c| {
+            Some(PortRecord {
+                index: prop_uint(c.attribute("index")?)?,
+                range: c.range(),
+            })
+        })
+        .collect()
+}
+
 fn passage_metadata(d: Node) -> Vec<(String, String)> {
     passage_elements(d)
-        .filter(|c| c.tag_name().name() != "device")
+        .filter(|c| !matches!(c.tag_name().name(), "device" | ROOT_PORT))
         .map(|c| {
             (
                 c.tag_name().name().to_string(),
@@ -469,6 +495,7 @@ impl Domain {
             devices_seen: devices_seen(d),
             networks: vec![],
             pci_controllers: vec![],
+            passage_ports: passage_ports(d),
             used_pci: vec![],
         };
         if let Some(devs) = child(d, "devices") {
@@ -522,6 +549,11 @@ impl Domain {
     /// Every explicit guest PCI address in `<devices>`.
     pub fn used_pci(&self) -> &[GuestPci] {
         &self.used_pci
+    }
+
+    /// The indexes of the root ports Passage recorded as its own.
+    pub fn passage_ports(&self) -> Vec<u32> {
+        self.passage_ports.iter().map(|p| p.index).collect()
     }
 
     /// A value of Passage's metadata.

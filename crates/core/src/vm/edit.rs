@@ -9,8 +9,11 @@
 //!   (and a lone function is function 0, as QEMU needs). A function whose siblings the VM
 //!   already has joins their guest slot.
 //! - On a PCIe machine (a `pcie-root` controller, or a q35 machine) a new slot goes on an empty
-//!   `pcie-root-port` of the domain, else on a new one; ports Passage adds carry the user alias
-//!   `ua-passage-port-N`, and such a port is removed with its last device.
+//!   `pcie-root-port` of the domain, else on a new one. A port Passage adds carries the user
+//!   alias `ua-passage-port-N` and is recorded in Passage's metadata (`<passage:root-port
+//!   index='N'/>`); only a recorded port is removed with its last device (and its record with
+//!   it). Every other controller stays byte for byte: the spare ports virt-manager adds for
+//!   hot-plug, and the ports of a domain an older Passage edited, which recorded none.
 //! - On a PCI machine (`pci-root`, the i440fx `pc` machines) a new slot takes the first free
 //!   slot of bus 0 from 3 (0 is the host bridge, 1 the PIIX3, 2 libvirt keeps for the primary
 //!   video), then of a `pci-bridge` from 1; no root port is ever added there.
@@ -19,7 +22,8 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use super::domain::{child, guest_pci, parse, Domain, GuestAddress, GuestPci};
+use super::domain::{child, guest_pci, parse, Domain, GuestAddress, GuestPci, ROOT_PORT};
+use super::session_edit::{append_to_block, remove_from_block};
 use super::{err, VmError};
 use crate::host::PciAddress;
 use crate::i18n::{tr, tr_f};
@@ -104,9 +108,9 @@ pub fn bus_kind(d: &Domain) -> Result<Bus, VmError> {
 }
 
 /// One splice of the original text.
-struct Splice {
-    at: Range<usize>,
-    text: String,
+pub(crate) struct Splice {
+    pub at: Range<usize>,
+    pub text: String,
 }
 
 /// Applies `changes` to the domain `xml`. Adding a device the VM has, or removing one it does
@@ -124,6 +128,7 @@ pub fn apply(xml: &str, changes: &Changes) -> Result<String, VmError> {
     ed.add_pci(&changes.add_pci)?;
     ed.drop_empty_ports();
     let mut splices = std::mem::take(&mut ed.splices);
+    splices.extend(remove_from_block(xml, root, &ed.records_gone));
     // New controllers after the last controller; new host devices after the last host device
     // (or before </devices>).
     let controllers_at = layout.after_last(xml, devs, "controller");
@@ -155,12 +160,22 @@ pub fn apply(xml: &str, changes: &Changes) -> Result<String, VmError> {
             text: hostdevs,
         });
     }
+    if !ed.new_ports.is_empty() {
+        let record = |p: &str| {
+            ed.new_ports
+                .iter()
+                .map(|i| format!("<{p}:{ROOT_PORT} index='{i}'/>"))
+                .collect::<String>()
+        };
+        splices.push(append_to_block(xml, root, &record)?);
+    }
     let out = splice(xml, splices);
     Domain::read(&out)?;
     Ok(out)
 }
 
-fn splice(xml: &str, mut splices: Vec<Splice>) -> String {
+/// The text with the splices made (their ranges are of the original text and do not overlap).
+pub(crate) fn splice(xml: &str, mut splices: Vec<Splice>) -> String {
     // From the end, so earlier ranges stay valid; at one point, insertions after removals.
     splices.sort_by_key(|s| std::cmp::Reverse((s.at.start, s.at.end)));
     let mut out = xml.to_string();
@@ -181,21 +196,23 @@ fn line_start(xml: &str, at: usize) -> usize {
     xml[..at].rfind('\n').map(|i| i + 1).unwrap_or(at)
 }
 
-/// The byte range of an element with the indentation before it and the newline after, so that
-/// removing it leaves no blank line.
+/// The byte range of an element with the indentation before it and the newline after when it
+/// has its line to itself, so that removing it leaves no blank line (else the element alone:
+/// what shares its line keeps its place).
 pub(crate) fn with_line(xml: &str, r: Range<usize>) -> Range<usize> {
     let ls = line_start(xml, r.start);
-    let start = if xml[ls..r.start].trim().is_empty() {
-        ls
-    } else {
-        r.start
-    };
-    let end = if xml[r.end..].starts_with('\n') {
+    let alone_before = xml[ls..r.start].trim().is_empty();
+    let rest = &xml[r.end..];
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    if !alone_before || !rest[..line_end].trim().is_empty() {
+        return r;
+    }
+    let end = if rest.starts_with('\n') {
         r.end + 1
     } else {
         r.end
     };
-    start..end
+    ls..end
 }
 
 impl Layout {
@@ -281,6 +298,8 @@ struct Editor<'a> {
     new_pci: Vec<(PciAddress, GuestPci)>,
     /// Guest addresses the removals freed.
     freed: Vec<GuestPci>,
+    /// The metadata records of the ports removed.
+    records_gone: Vec<Range<usize>>,
     splices: Vec<Splice>,
 }
 
@@ -295,6 +314,7 @@ impl<'a> Editor<'a> {
             new_ports: vec![],
             new_pci: vec![],
             freed: vec![],
+            records_gone: vec![],
             splices: vec![],
         })
     }
@@ -365,21 +385,25 @@ impl<'a> Editor<'a> {
         Ok(())
     }
 
-    /// Root ports Passage added whose bus is now empty go too.
+    /// Root ports Passage recorded as its own whose bus is now empty go too, with their record.
+    /// No other controller is touched: not a spare port of the user's, not a port with Passage's
+    /// alias that no record names (an older Passage's: whose it is cannot be told).
     fn drop_empty_ports(&mut self) {
         let freed = std::mem::take(&mut self.freed);
         for c in &self.d.pci_controllers {
-            let ours = c
-                .alias
-                .as_deref()
-                .is_some_and(|a| a.starts_with(PORT_ALIAS));
+            let record = self.d.passage_ports.iter().find(|p| p.index == c.index);
+            let Some(record) = record.filter(|_| c.model.as_deref() == Some("pcie-root-port"))
+            else {
+                continue;
+            };
             let emptied = freed.iter().any(|f| f.bus == c.index);
             let in_use = self.used.iter().any(|u| u.bus == c.index);
-            if ours && emptied && !in_use {
+            if emptied && !in_use {
                 self.splices.push(Splice {
                     at: with_line(self.xml, c.range.clone()),
                     text: String::new(),
                 });
+                self.records_gone.push(record.range.clone());
                 self.indexes.remove(&c.index);
                 // The port's own address is free again.
                 let own = self.port_address(c.range.clone());

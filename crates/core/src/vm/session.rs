@@ -7,9 +7,11 @@
 //! - Hugepages *reserved at start* (and freed at the end) or none.
 //! - CPU isolation: the host's other processes kept off the VM's pinned CPUs while it runs.
 
+use std::io::Read;
+
 use serde::{Deserialize, Serialize};
 
-use super::domain::Domain;
+use super::domain::{Domain, PASSAGE_NS};
 use super::{err, VmError};
 use crate::host::PciAddress;
 use crate::i18n::{tr, tr_f};
@@ -157,9 +159,85 @@ pub struct SessionRequest {
     pub pinned_cpus: Vec<u32>,
 }
 
-/// Reads the domain libvirt wrote on the hook's stdin. `Ok(None)`: not a session VM (no
-/// Passage metadata asking for one), leave it alone.
+/// What the hook's stdin held: its first `MAX_DOMAIN_XML + 1` bytes, and whether Passage's
+/// metadata namespace is anywhere in it.
+struct HookInput {
+    head: Vec<u8>,
+    passage: bool,
+}
+
+/// Passage's namespace as a domain can spell it: UTF-8 (what libvirt writes), UTF-16 either way
+/// round (an odd encoding is then refused with its reason, not taken for someone else's domain).
+fn namespace_spellings() -> [Vec<u8>; 3] {
+    let utf16 = |le: bool| {
+        PASSAGE_NS
+            .encode_utf16()
+            .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect()
+    };
+    [PASSAGE_NS.as_bytes().to_vec(), utf16(true), utf16(false)]
+}
+
+/// Reads `r` to its end (libvirt writes the XML into a pipe and waits), keeping no more than
+/// `MAX_DOMAIN_XML + 1` bytes however long it is, and looking for Passage's namespace across
+/// all of it.
+fn read_hook_input(r: &mut dyn Read) -> std::io::Result<HookInput> {
+    let needles = namespace_spellings();
+    let overlap = needles.iter().map(Vec::len).max().unwrap_or(1) - 1;
+    let mut input = HookInput {
+        head: Vec::new(),
+        passage: false,
+    };
+    // The tail of what was read so far, so that a spelling split across two reads is found.
+    let mut window: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(input),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let room = (MAX_DOMAIN_XML + 1).saturating_sub(input.head.len());
+        input.head.extend_from_slice(&buf[..n.min(room)]);
+        if !input.passage {
+            window.extend_from_slice(&buf[..n]);
+            input.passage = needles
+                .iter()
+                .any(|w| window.windows(w.len()).any(|x| x == w.as_slice()));
+            let keep = window.len().saturating_sub(overlap);
+            window.drain(..keep);
+        }
+    }
+}
+
+/// Reads the domain libvirt writes on the hook's stdin, all of it. `Ok(None)`: leave the VM
+/// alone — Passage's namespace is nowhere in it (whatever its size or form: a domain Passage
+/// has nothing to do with starts as if Passage were not there), or its metadata asks for no
+/// session. A domain with Passage's namespace that cannot be read is refused with the reason.
+pub fn read_session_request(vm: &str, r: &mut dyn Read) -> Result<Option<SessionRequest>, VmError> {
+    let input = read_hook_input(r).map_err(|e| {
+        err(
+            "hook",
+            tr_f(
+                "cannot read the domain XML from libvirt: {e}",
+                &[("e", &e.to_string())],
+            ),
+        )
+    })?;
+    if !input.passage {
+        return Ok(None);
+    }
+    parse_session_request(vm, &input.head)
+}
+
+/// [`read_session_request`] on the bytes of a domain.
 pub fn session_request(vm: &str, xml: &[u8]) -> Result<Option<SessionRequest>, VmError> {
+    read_session_request(vm, &mut &xml[..])
+}
+
+/// The session a domain with Passage's namespace asks for.
+fn parse_session_request(vm: &str, xml: &[u8]) -> Result<Option<SessionRequest>, VmError> {
     if xml.len() > MAX_DOMAIN_XML {
         return Err(err(
             "hook",
@@ -300,19 +378,77 @@ mod tests {
         let x = dom("<passage:gpu-mode>running</passage:gpu-mode>", "");
         let e = session_request("other", x.as_bytes()).expect_err("name");
         assert!(e.to_string().contains("libvirt named other"), "{e}");
-        let e = session_request("win", b"<domain><name>win</nam").expect_err("malformed");
+        let malformed = format!("<domain xmlns:p='{PASSAGE_NS}'><name>win</nam");
+        let e = session_request("win", malformed.as_bytes()).expect_err("malformed");
         assert!(
             e.to_string().contains("not a domain Passage can read"),
             "{e}"
         );
-        let huge = vec![b' '; MAX_DOMAIN_XML + 1];
+        let mut huge = x.clone().into_bytes();
+        huge.resize(MAX_DOMAIN_XML + 1, b' ');
         let e = session_request("win", &huge).expect_err("huge");
         assert!(e.to_string().contains("larger than"), "{e}");
-        let e = session_request("win", &[0xff, 0xfe]).expect_err("utf8");
+        let mut latin1 = x.clone().into_bytes();
+        latin1.extend([0xff, 0xfe]);
+        let e = session_request("win", &latin1).expect_err("utf8");
         assert!(e.to_string().contains("UTF-8"), "{e}");
+        let utf16: Vec<u8> = x.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let e = session_request("win", &utf16).expect_err("utf16");
+        assert!(
+            e.to_string().contains("not a domain Passage can read"),
+            "{e}"
+        );
         let no_addr = x.replace("bus='0x01' slot='0x00' function='0x1'", "bus='0x1ff'");
         let e = session_request("win", no_addr.as_bytes()).expect_err("address");
         assert!(e.to_string().contains("host PCI address"), "{e}");
+    }
+
+    /// Reads in pieces of a few bytes, as a pipe may deliver them.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_domain_without_passages_namespace_is_left_alone_whatever_its_size_or_form() {
+        let plain = "<domain type='kvm'><name>win</name><memory>1</memory><devices/></domain>";
+        let mut huge = plain.as_bytes().to_vec();
+        huge.resize(3 * MAX_DOMAIN_XML, b' ');
+        let utf16: Vec<u8> = plain.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let odd: [&[u8]; 6] = [
+            plain.as_bytes(),
+            &huge,
+            b"<domain><name>win</nam",
+            &[0xff, 0xfe, 0x00],
+            &utf16,
+            b"",
+        ];
+        for input in odd {
+            assert_eq!(
+                session_request("win", input),
+                Ok(None),
+                "{} bytes",
+                input.len()
+            );
+            assert_eq!(session_request("other", input), Ok(None));
+        }
+        // Passage's namespace anywhere, even past the bytes Passage keeps or split across
+        // reads, makes it Passage's: refused with the reason.
+        let mut late = huge.clone();
+        late.extend(format!("<!-- {PASSAGE_NS} -->").bytes());
+        let e = read_session_request("win", &mut Trickle(&late, 4096)).expect_err("late");
+        assert!(e.to_string().contains("larger than"), "{e}");
+        let x = dom("<passage:gpu-mode>running</passage:gpu-mode>", "");
+        for step in [1, 7, 64 * 1024] {
+            let r = read_session_request("win", &mut Trickle(x.as_bytes(), step));
+            assert!(r.expect("read").is_some(), "in pieces of {step}");
+        }
     }
 
     #[test]

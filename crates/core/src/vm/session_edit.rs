@@ -7,14 +7,10 @@ use std::ops::Range;
 use roxmltree::Node;
 
 use super::domain::{child, parse, PASSAGE_NS};
+use super::edit::{splice, with_line, Splice};
 use super::session::SessionSettings;
 use super::{err, VmError};
 use crate::i18n::tr;
-
-struct Splice {
-    at: Range<usize>,
-    text: String,
-}
 
 /// The prefix an element was written with (`passage` in `<passage:vm …>`), if any.
 fn prefix<'a>(xml: &'a str, n: Node) -> Option<&'a str> {
@@ -54,42 +50,90 @@ fn metadata_place(d: Node) -> Result<usize, VmError> {
     Ok(last.map_or(name.range().end, |n| n.range().end.max(name.range().end)))
 }
 
-fn metadata_splices(xml: &str, d: Node, s: &SessionSettings) -> Result<Vec<Splice>, VmError> {
+/// Passage's block in the domain's `<metadata>`, if there is one.
+fn passage_block<'a, 'i>(d: Node<'a, 'i>) -> Option<Node<'a, 'i>> {
+    child(d, "metadata")?
+        .children()
+        .find(|c| c.is_element() && c.tag_name().namespace() == Some(PASSAGE_NS))
+}
+
+/// The splice that appends elements to Passage's block of the domain's metadata: `inner` writes
+/// them with the prefix the block uses. A missing block (or `<metadata>`) is added where libvirt
+/// writes it; nothing else changes.
+pub(crate) fn append_to_block(
+    xml: &str,
+    d: Node,
+    inner: &dyn Fn(&str) -> String,
+) -> Result<Splice, VmError> {
     let block =
         |inner: String| format!("<passage:vm xmlns:passage='{PASSAGE_NS}'>{inner}</passage:vm>");
     let Some(meta) = child(d, "metadata") else {
         let at = metadata_place(d)?;
-        return Ok(vec![Splice {
+        return Ok(Splice {
             at: at..at,
-            text: format!("\n  <metadata>{}</metadata>", block(elements("passage", s))),
-        }]);
+            text: format!("\n  <metadata>{}</metadata>", block(inner("passage"))),
+        });
     };
-    let vm = meta
-        .children()
-        .find(|c| c.is_element() && c.tag_name().namespace() == Some(PASSAGE_NS));
-    let Some(vm) = vm else {
-        let text = block(elements("passage", s));
-        return Ok(vec![match content_end(xml, meta) {
+    let Some(vm) = passage_block(d) else {
+        let text = block(inner("passage"));
+        return Ok(match content_end(xml, meta) {
             Some(at) => Splice { at: at..at, text },
             None => Splice {
                 at: meta.range(),
                 text: format!("<metadata>{text}</metadata>"),
             },
-        }]);
+        });
     };
     let p = prefix(xml, vm).unwrap_or("passage").to_string();
-    let Some(end) = content_end(xml, vm) else {
-        // `<passage:vm …/>`: written again with the settings inside.
-        let open = &xml[vm.range().start..vm.range().end - 2];
-        return Ok(vec![Splice {
-            at: vm.range(),
-            text: format!(
-                "{open}>{}</{}>",
-                elements(&p, s),
-                &open[1..].split_whitespace().next().unwrap_or("passage:vm")
-            ),
-        }]);
+    Ok(match content_end(xml, vm) {
+        Some(end) => Splice {
+            at: end..end,
+            text: inner(&p),
+        },
+        None => {
+            // `<passage:vm …/>`: written again with the elements inside.
+            let open = &xml[vm.range().start..vm.range().end - 2];
+            Splice {
+                at: vm.range(),
+                text: format!(
+                    "{open}>{}</{}>",
+                    inner(&p),
+                    &open[1..].split_whitespace().next().unwrap_or("passage:vm")
+                ),
+            }
+        }
+    })
+}
+
+/// The splices that remove Passage's metadata elements at `ranges`: the elements alone, or the
+/// block when nothing else is in it, and `<metadata>` too when the block was all it held (as
+/// [`append_to_block`] adds them), so that an addition taken back leaves the bytes it found.
+pub(crate) fn remove_from_block(xml: &str, d: Node, ranges: &[Range<usize>]) -> Vec<Splice> {
+    let cut = |r: &Range<usize>| Splice {
+        at: with_line(xml, r.clone()),
+        text: String::new(),
     };
+    let Some(vm) = passage_block(d).filter(|_| !ranges.is_empty()) else {
+        return ranges.iter().map(cut).collect();
+    };
+    let only = |n: Node, inside: &dyn Fn(Node) -> bool| {
+        n.children()
+            .all(|c| inside(c) || (c.is_text() && c.text().is_some_and(|t| t.trim().is_empty())))
+    };
+    if !only(vm, &|c| c.is_element() && ranges.contains(&c.range())) {
+        return ranges.iter().map(cut).collect();
+    }
+    match vm.parent().filter(|m| only(*m, &|c| c == vm)) {
+        Some(meta) => vec![cut(&meta.range())],
+        None => vec![cut(&vm.range())],
+    }
+}
+
+fn metadata_splices(xml: &str, d: Node, s: &SessionSettings) -> Result<Vec<Splice>, VmError> {
+    let Some(vm) = passage_block(d).filter(|vm| content_end(xml, *vm).is_some()) else {
+        return Ok(vec![append_to_block(xml, d, &|p| elements(p, s))?]);
+    };
+    let p = prefix(xml, vm).unwrap_or("passage").to_string();
     let mut out = Vec::new();
     let mut missing = String::new();
     for (k, v) in s.metadata() {
@@ -108,10 +152,7 @@ fn metadata_splices(xml: &str, d: Node, s: &SessionSettings) -> Result<Vec<Splic
         }
     }
     if !missing.is_empty() {
-        out.push(Splice {
-            at: end..end,
-            text: missing,
-        });
+        out.push(append_to_block(xml, d, &|_| missing.clone())?);
     }
     Ok(out)
 }
@@ -164,12 +205,7 @@ pub fn set_session(
     if let Some(on) = hugepages {
         splices.extend(backing_splice(xml, d, on));
     }
-    splices.sort_by_key(|s| std::cmp::Reverse(s.at.start));
-    let mut out = xml.to_string();
-    for s in splices {
-        out.replace_range(s.at, &s.text);
-    }
-    Ok(out)
+    Ok(splice(xml, splices))
 }
 
 #[cfg(test)]

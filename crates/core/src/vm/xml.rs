@@ -50,6 +50,15 @@ pub fn render(s: &VmSpec) -> String {
             esc(&d.id)
         );
     }
+    // The root ports made for passed-through slots are Passage's: the device editor removes
+    // them when they empty.
+    for i in 0..slots(&s.pci).len() {
+        let _ = writeln!(
+            x,
+            "      <passage:root-port index='{}'/>",
+            FIRST_HOSTDEV_BUS as usize + i
+        );
+    }
     let _ = writeln!(x, "    </passage:vm>\n  </metadata>");
     let _ = writeln!(x, "  <memory unit='MiB'>{}</memory>", s.memory_mib);
     let _ = writeln!(

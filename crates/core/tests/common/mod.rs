@@ -2,9 +2,11 @@
 
 pub use passage_testkit::valid_domain as valid;
 
+use passage_core::vm::domain::PASSAGE_NS;
+
 /// Fails unless `after` differs from `before` only by whole `<hostdev>` elements, root ports
-/// Passage added (alias `ua-passage-port-N`) and `multifunction='on'` on an address: the device
-/// editor's promise that every other byte stays.
+/// Passage added (alias `ua-passage-port-N`) with their records in its metadata, and
+/// `multifunction='on'` on an address: the device editor's promise that every other byte stays.
 #[allow(dead_code)]
 pub fn only_passthrough_changed(before: &str, after: &str) {
     assert_eq!(
@@ -38,11 +40,22 @@ fn outside_passthrough(xml: &str) -> String {
             };
             ls..end
         })
+        .chain(
+            doc.descendants()
+                .filter(|n| n.has_tag_name((PASSAGE_NS, "root-port")))
+                .map(|n| n.range()),
+        )
         .collect();
     cut.sort_by_key(|r| std::cmp::Reverse(r.start));
     let mut out = xml.to_string();
     for r in cut {
         out.replace_range(r, "");
     }
+    // A block (and <metadata>) that held only the records.
     out.replace(" multifunction='on'", "")
+        .replace(
+            &format!("<passage:vm xmlns:passage='{PASSAGE_NS}'></passage:vm>"),
+            "",
+        )
+        .replace("\n  <metadata></metadata>", "")
 }

@@ -65,6 +65,9 @@ pub struct FileChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Binding {
     pub bound: Vec<(String, Option<String>)>,
+    /// `driver_override`s someone else had set before (Undo puts them back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<(String, String)>,
 }
 
 /// Hugepages reserved now.
@@ -100,6 +103,9 @@ pub enum Taken {
     /// Devices taken from their drivers (each with the driver it had), now on vfio-pci.
     Devices {
         devices: Vec<(String, Option<String>)>,
+        /// `driver_override`s someone else had set before (given back as they were).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        overrides: Vec<(String, String)>,
     },
     /// Hugepages added to a pool (a NUMA node's, or the whole host's).
     Hugepages {
@@ -176,7 +182,10 @@ impl From<DiskEntry> for Entry {
                 before,
                 after,
             }),
-            (None, None) if !d.bound.is_empty() => Change::Binding(Binding { bound: d.bound }),
+            (None, None) if !d.bound.is_empty() => Change::Binding(Binding {
+                bound: d.bound,
+                overrides: vec![],
+            }),
             (None, None) if d.verb == "restore-drivers" => {
                 Change::Restored(Restored { devices: vec![] })
             }

@@ -362,9 +362,11 @@ impl Journal {
         match entry.change.clone() {
             Change::Files(fc) => self.undo_files(entry, fc, runner, progress),
             Change::Binding(b) => {
-                let devs: Vec<PciAddress> =
-                    b.bound.iter().filter_map(|(a, _)| a.parse().ok()).collect();
-                let now = crate::sysfs::restore(&self.root, &devs).map_err(JournalError::Host)?;
+                // Back to the drivers they had, unless a VM holds them (an unbind would hang).
+                let found = crate::sysfs::Found::joined(&b.bound, &b.overrides);
+                let devs: Vec<PciAddress> = found.iter().map(|f| f.address).collect();
+                crate::give_back::not_held(&self.root, &devs).map_err(JournalError::Host)?;
+                let now = crate::sysfs::give_back(&self.root, &found).map_err(JournalError::Host)?;
                 self.mark(id, State::Undone)?;
                 Ok(format!(
                     "Change {id} undone: {}",

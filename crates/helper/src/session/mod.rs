@@ -16,6 +16,7 @@ use passage_core::vm::session::SessionRequest;
 use passage_core::Root;
 
 use crate::journal::{Change, Entry, Journal, JournalError, Session, State, StepRunner, Taken};
+use crate::sysfs::Found;
 
 pub use take::{default_page_kib, UNBIND_TIMEOUT, UNITS};
 
@@ -48,7 +49,7 @@ fn taken_devices(s: &Session) -> Vec<String> {
     s.taken
         .iter()
         .flat_map(|t| match t {
-            Taken::Devices { devices } => devices.iter().map(|d| d.0.clone()).collect(),
+            Taken::Devices { devices, .. } => devices.iter().map(|d| d.0.clone()).collect(),
             _ => vec![],
         })
         .collect()
@@ -220,19 +221,23 @@ fn take_all(
         ));
     }
     if !devices.is_empty() {
-        let planned = devices
-            .iter()
-            .map(|a| {
-                (
-                    a.to_string(),
-                    host.device(*a).and_then(|d| d.driver.clone()),
-                )
-            })
-            .collect();
-        push(j, entry, Taken::Devices { devices: planned })?;
-        let got = take::devices(root, host, devices, runner)?;
-        if let Some(Taken::Devices { devices }) = last_taken(entry) {
-            *devices = got;
+        // Recorded before the writes: the drivers and someone else's overrides, given back.
+        let (planned, overrides) = Found::split(&crate::sysfs::found(root, host, devices));
+        push(
+            j,
+            entry,
+            Taken::Devices {
+                devices: planned,
+                overrides,
+            },
+        )?;
+        let (got, overrides) = Found::split(&take::devices(root, host, devices, runner)?);
+        if let Some(Taken::Devices {
+            devices,
+            overrides: o,
+        }) = last_taken(entry)
+        {
+            (*devices, *o) = (got, overrides);
         }
         j.save(entry).map_err(|e| e.to_string())?;
         words.push(format!(

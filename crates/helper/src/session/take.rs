@@ -21,9 +21,8 @@ pub fn devices(
     host: &Host,
     devices: &[PciAddress],
     runner: &dyn StepRunner,
-) -> Result<Vec<(String, Option<String>)>, String> {
+) -> Result<Vec<sysfs::Found>, String> {
     sysfs::bind(root, host, devices, runner)
-        .map(|v| v.into_iter().map(|(a, d)| (a.to_string(), d)).collect())
 }
 
 /// The host's default hugepage size (`Hugepagesize:` in /proc/meminfo), in KiB.
@@ -185,10 +184,9 @@ fn give_cpus(units: &[(String, String)], runner: &dyn StepRunner) -> Vec<String>
 /// Gives one taken thing back. `Err` says what could not be.
 pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), String> {
     match t {
-        Taken::Devices { devices } => {
-            let devs: Vec<PciAddress> =
-                devices.iter().filter_map(|(a, _)| a.parse().ok()).collect();
-            sysfs::restore(root, &devs).map(|_| ())
+        // Back to the driver each had, only Passage's override cleared.
+        Taken::Devices { devices, overrides } => {
+            sysfs::give_back(root, &sysfs::Found::joined(devices, overrides)).map(|_| ())
         }
         Taken::Hugepages {
             size_kib,
