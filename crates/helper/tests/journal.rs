@@ -204,24 +204,34 @@ fn a_failing_step_puts_every_file_back() {
     assert!(j.undo("000001", &s, &mut |_| {}).is_err());
 }
 
+fn set_state(dir: &Path, id: &str, from: &str, to: &str) {
+    let path = dir
+        .join("var/lib/passage/journal")
+        .join(id)
+        .join("entry.json");
+    let text = std::fs::read_to_string(&path).expect("read").replace(
+        &format!("\"state\": \"{from}\""),
+        &format!("\"state\": \"{to}\""),
+    );
+    std::fs::write(&path, text).expect("w");
+}
+
 #[test]
-fn an_interrupted_apply_is_rolled_back_at_start() {
+fn an_apply_cut_off_while_writing_is_rolled_back_at_start() {
     let d = x570();
     let p = gpu_plan(d.path());
     let j = Journal::new(d.path());
     let e = j
         .apply(&p, "v", 0, &steps(None), &mut |_| {})
         .expect("apply");
-    // Pretend the helper died after the files were written, before it recorded success.
-    let path = d
-        .path()
-        .join("var/lib/passage/journal")
-        .join(&e.id)
-        .join("entry.json");
-    let text = std::fs::read_to_string(&path)
-        .expect("read")
-        .replace("\"applied\"", "\"applying\"");
-    std::fs::write(&path, text).expect("w");
+    // Pretend the helper died after writing the first file only.
+    set_state(d.path(), &e.id, "applied", "applying");
+    let last = p.changes.last().expect("files");
+    match &last.before {
+        Some(b) => std::fs::write(d.path().join(last.path.trim_start_matches('/')), b),
+        None => std::fs::remove_file(d.path().join(last.path.trim_start_matches('/'))),
+    }
+    .expect("put back");
     let s = steps(None);
     assert_eq!(j.recover(&s), (vec![e.id.clone()], vec![]));
     for c in &p.changes {
@@ -234,6 +244,131 @@ fn an_interrupted_apply_is_rolled_back_at_start() {
         "the rebuild ran again on the files put back"
     );
     assert_eq!(j.recover(&s), (vec![], vec![]), "nothing left to repair");
+}
+
+/// A runner that stops the helper (a panic, as abrupt as a kill for the journal) when `at`
+/// starts, and otherwise runs like [`Steps`].
+struct DiesAt(&'static str, Steps);
+
+impl StepRunner for DiesAt {
+    fn run(&self, argv: &[String], p: &mut dyn FnMut(&str)) -> Option<Result<String, String>> {
+        if argv.join(" ").starts_with(self.0) {
+            panic!("the helper died during {}", self.0);
+        }
+        self.1.run(argv, p)
+    }
+}
+
+fn dies_during(j: &Journal, f: impl FnOnce(&Journal)) {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(j)));
+    assert!(r.is_err(), "the runner stopped it");
+}
+
+#[test]
+fn a_helper_that_dies_during_the_rebuild_leaves_the_change_applying_and_recovery_runs_it_again() {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    dies_during(&j, |j| {
+        let _ = j.apply(
+            &p,
+            "configure-vfio",
+            1000,
+            &DiesAt("update-initramfs", steps(None)),
+            &mut |_| {},
+        );
+    });
+    let e = &j.history()[0];
+    assert_eq!(
+        e.state,
+        State::Applying,
+        "not applied before its rebuild ran"
+    );
+    let status: Vec<_> = e
+        .files()
+        .expect("files")
+        .steps
+        .iter()
+        .map(|s| s.status.as_str())
+        .collect();
+    assert_eq!(status, ["ok", "running"], "the step under way is on disk");
+    // The next start: the rebuild that was running runs again, and only it.
+    let s = steps(None);
+    assert_eq!(j.recover(&s), (vec![e.id.clone()], vec![]));
+    assert_eq!(*s.ran.borrow(), ["update-initramfs -u -k all"]);
+    assert_eq!(j.load(&e.id).expect("load").state, State::Applied);
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.after, "{}", c.path);
+    }
+    assert_eq!(j.recover(&s), (vec![], vec![]), "nothing left to repair");
+
+    // A rebuild that fails when run again: the change is rolled back as an apply is.
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    dies_during(&j, |j| {
+        let _ = j.apply(
+            &p,
+            "v",
+            0,
+            &DiesAt("update-initramfs", steps(None)),
+            &mut |_| {},
+        );
+    });
+    let id = j.history()[0].id.clone();
+    let s = steps(Some("update-initramfs"));
+    assert_eq!(j.recover(&s), (vec![id.clone()], vec![]));
+    assert_eq!(j.load(&id).expect("load").state, State::RolledBack);
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
+    }
+}
+
+#[test]
+fn an_undo_stays_undoing_until_its_rebuild_has_run() {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    let e = j
+        .apply(&p, "v", 0, &steps(None), &mut |_| {})
+        .expect("apply");
+    // The rebuild fails: the files are back, the change says it is not undone yet.
+    let err = j
+        .undo(&e.id, &steps(Some("update-initramfs")), &mut |_| {})
+        .expect_err("rebuild fails")
+        .to_string();
+    assert!(
+        err.contains("back as it was") && err.contains("stays 'undoing'"),
+        "{err}"
+    );
+    assert_eq!(j.load(&e.id).expect("load").state, State::Undoing);
+    for c in &p.changes {
+        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
+    }
+    // Undo again finishes it.
+    let s = steps(None);
+    j.undo(&e.id, &s, &mut |_| {}).expect("again");
+    assert_eq!(j.load(&e.id).expect("load").state, State::Undone);
+    assert!(s
+        .ran
+        .borrow()
+        .contains(&"update-initramfs -u -k all".to_string()));
+
+    // The helper dies during the undo's rebuild: the next start runs it.
+    let e = j
+        .apply(&gpu_plan(d.path()), "v", 0, &steps(None), &mut |_| {})
+        .expect("apply");
+    dies_during(&j, |j| {
+        let _ = j.undo(&e.id, &DiesAt("update-initramfs", steps(None)), &mut |_| {});
+    });
+    assert_eq!(j.load(&e.id).expect("load").state, State::Undoing);
+    let s = steps(None);
+    assert_eq!(j.recover(&s), (vec![e.id.clone()], vec![]));
+    assert!(s
+        .ran
+        .borrow()
+        .contains(&"update-initramfs -u -k all".to_string()));
+    assert_eq!(j.load(&e.id).expect("load").state, State::Undone);
 }
 
 #[test]

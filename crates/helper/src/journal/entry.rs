@@ -11,12 +11,15 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 #[zvariant(signature = "s")]
 pub enum State {
-    /// Files are being written (seen at start: the helper died; roll back).
+    /// Files are being written, or their rebuild runs (seen at start: the helper died; the
+    /// rebuild is run again when every file holds what Passage wrote, else the files are put
+    /// back and rebuilt).
     Applying,
     Applied,
     /// A step failed or the helper died; every file is as before.
     RolledBack,
-    /// Being undone (seen at start: finish the undo).
+    /// Being undone: files going back or their rebuild running, or that rebuild failed
+    /// (seen at start: finish the undo, rebuild included; Undo may be asked again).
     Undoing,
     Undone,
 }
@@ -49,7 +52,8 @@ pub struct StepRecord {
     pub argv: Vec<String>,
     pub undo: Option<Vec<String>>,
     pub summary: String,
-    /// `ok`, `failed`, or `skipped` (a test root without step programs).
+    /// `pending` (not started), `running` (started: if the helper died, it did so while the
+    /// step ran), `ok`, `failed`, or `skipped` (a test root without step programs).
     pub status: String,
     pub output: String,
 }

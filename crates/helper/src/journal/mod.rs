@@ -46,6 +46,12 @@ pub enum JournalError {
     NotUndoable { id: String, state: String },
     #[error("{step} failed, so every file was put back as it was: {output}")]
     StepFailed { step: String, output: String },
+    #[error("every file of change {id} is back as it was, but {step} failed, so the change stays 'undoing': {output}. Fix the cause and Undo it again (the helper also tries at its next start)")]
+    UndoRebuild {
+        id: String,
+        step: String,
+        output: String,
+    },
     #[error("writing {path} failed ({why}); every file was put back as it was")]
     Io { path: String, why: String },
     /// A runtime change could not be taken back (the kernel's words).
@@ -193,7 +199,7 @@ impl Journal {
                 argv: s.argv.clone(),
                 undo: s.undo.clone(),
                 summary: s.summary.clone(),
-                status: "pending".into(),
+                status: steps::PENDING.into(),
                 output: String::new(),
             })
             .collect();
@@ -208,27 +214,68 @@ impl Journal {
         };
         self.save(&entry)?;
         self.write_files(plan, &mut entry)?;
-        entry.state = State::Applied;
-        self.save(&entry)?;
-        let Change::Files(fc) = &mut entry.change else {
-            return Ok(entry);
-        };
-        if let Err(e) = steps::run(&mut fc.steps, false, runner, progress) {
-            let files = fc.clone();
-            let failed = self.restore(&entry.id, &files);
-            if !failed.is_empty() {
-                // Still applied (partly): Undo can finish it.
+        // Still Applying: the change is applied once its rebuild has finished, not before.
+        match self.run_steps(&mut entry, false, 0, runner, progress) {
+            Ok(()) => {
+                entry.state = State::Applied;
                 self.save(&entry)?;
-                return Err(restore_error(&entry.id, &failed));
+                Ok(entry)
             }
-            // The old files need their regeneration too.
-            let _ = steps::run(&mut files.steps.clone(), false, runner, &mut |_| {});
-            entry.state = State::RolledBack;
-            self.save(&entry)?;
-            return Err(e);
+            Err(e) => self.roll_back(entry, e, runner),
         }
+    }
+
+    /// Runs a file change's steps from `from`, saving the entry before and after each one
+    /// (so the journal names the step that was running when the helper died).
+    fn run_steps(
+        &self,
+        entry: &mut Entry,
+        undo: bool,
+        from: usize,
+        runner: &dyn StepRunner,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<(), JournalError> {
+        let Change::Files(fc) = &entry.change else {
+            return Ok(());
+        };
+        let mut now = fc.steps.clone();
+        let r = {
+            let base = &*entry;
+            steps::run(&mut now, undo, from, runner, progress, &mut |s| {
+                self.save(&with_steps(base, s))
+            })
+        };
+        if let Change::Files(fc) = &mut entry.change {
+            fc.steps = now;
+        }
+        r
+    }
+
+    /// An apply whose rebuild failed (`why`): every file back, the rebuild run again on the
+    /// old files, the change RolledBack; or, when a file cannot be put back, left Applied
+    /// (partly) so Undo can finish it. Always an error.
+    fn roll_back(
+        &self,
+        mut entry: Entry,
+        why: JournalError,
+        runner: &dyn StepRunner,
+    ) -> Result<Entry, JournalError> {
+        let Some(fc) = entry.files().cloned() else {
+            return Err(why);
+        };
+        let failed = self.restore(&entry.id, &fc);
+        if !failed.is_empty() {
+            // Still applied (partly): Undo can finish it.
+            entry.state = State::Applied;
+            self.save(&entry)?;
+            return Err(restore_error(&entry.id, &failed));
+        }
+        // The old files need their regeneration too.
+        let mut old = fc.steps.clone();
+        let _ = steps::run(&mut old, false, 0, runner, &mut |_| {}, &mut |_| Ok(()));
+        entry.state = State::RolledBack;
         self.save(&entry)?;
-        Ok(entry)
+        Err(why)
     }
 
     /// Keeps a copy of each file before and after, with its mode and owner now.
@@ -353,7 +400,8 @@ impl Journal {
         progress: &mut dyn FnMut(&str),
     ) -> Result<String, JournalError> {
         let entry = self.load(id)?;
-        if entry.state != State::Applied {
+        // Undoing: an undo whose rebuild failed or was cut off, asked again.
+        if !matches!(entry.state, State::Applied | State::Undoing) {
             return Err(JournalError::NotUndoable {
                 id: id.to_string(),
                 state: entry.state.name().to_string(),
@@ -361,28 +409,7 @@ impl Journal {
         }
         match entry.change.clone() {
             Change::Files(fc) => self.undo_files(entry, fc, runner, progress),
-            Change::Binding(b) => {
-                let devs: Vec<PciAddress> =
-                    b.bound.iter().filter_map(|(a, _)| a.parse().ok()).collect();
-                let now = crate::sysfs::restore(&self.root, &devs).map_err(JournalError::Host)?;
-                self.mark(id, State::Undone)?;
-                Ok(format!(
-                    "Change {id} undone: {}",
-                    now.iter()
-                        .map(|(a, d)| format!("{a} now {}", d.as_deref().unwrap_or("unbound")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-            Change::Hugepages(h) => {
-                let now = crate::sysfs::set_hugepages(&self.root, h.size_kib, h.before)
-                    .map_err(JournalError::Host)?;
-                self.mark(id, State::Undone)?;
-                Ok(format!(
-                    "Change {id} undone: {now} hugepages of {} KiB reserved now",
-                    h.size_kib
-                ))
-            }
+            Change::Binding(_) | Change::Hugepages(_) => self.undo_runtime(entry),
             Change::Session(s) => crate::session::undo(self, entry, s, runner),
             Change::Restored(_) => Err(JournalError::NotUndoable {
                 id: id.to_string(),
@@ -391,10 +418,45 @@ impl Journal {
         }
     }
 
+    /// Undoes a binding (devices back to their drivers) or a hugepage reservation (the pool
+    /// back to the count before): Undoing while the kernel is asked, Undone after, so an undo
+    /// cut off is finished by recovery.
+    fn undo_runtime(&self, mut entry: Entry) -> Result<String, JournalError> {
+        entry.state = State::Undoing;
+        self.save(&entry)?;
+        let done = match &entry.change {
+            Change::Binding(b) => {
+                let devs: Vec<PciAddress> =
+                    b.bound.iter().filter_map(|(a, _)| a.parse().ok()).collect();
+                crate::sysfs::restore(&self.root, &devs).map(|now| {
+                    now.iter()
+                        .map(|(a, d)| format!("{a} now {}", d.as_deref().unwrap_or("unbound")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+            }
+            Change::Hugepages(h) => crate::sysfs::set_hugepages(&self.root, h.size_kib, h.before)
+                .map(|now| format!("{now} hugepages of {} KiB reserved now", h.size_kib)),
+            _ => Ok(String::new()),
+        };
+        let done = match done {
+            Ok(d) => d,
+            Err(why) => {
+                // The kernel said no: nothing (or not all) was taken back; still applied.
+                entry.state = State::Applied;
+                self.save(&entry)?;
+                return Err(JournalError::Host(why));
+            }
+        };
+        entry.state = State::Undone;
+        self.save(&entry)?;
+        Ok(format!("Change {} undone: {done}", entry.id))
+    }
+
     fn undo_files(
         &self,
         mut entry: Entry,
-        mut fc: FileChange,
+        fc: FileChange,
         runner: &dyn StepRunner,
         progress: &mut dyn FnMut(&str),
     ) -> Result<String, JournalError> {
@@ -418,11 +480,20 @@ impl Journal {
             self.save(&entry)?;
             return Err(restore_error(&id, &failed));
         }
-        let r = steps::run(&mut fc.steps, true, runner, progress);
+        // Undoing until the rebuild has finished: one that fails (or is cut off) leaves the
+        // change Undoing, and Undo, or the helper's next start, runs it again.
         entry.change = Change::Files(fc);
+        if let Err(e) = self.run_steps(&mut entry, true, 0, runner, progress) {
+            return Err(match e {
+                JournalError::StepFailed { step, output } => {
+                    JournalError::UndoRebuild { id, step, output }
+                }
+                other => other,
+            });
+        }
         entry.state = State::Undone;
         self.save(&entry)?;
-        r.map(|()| format!("Change {id} undone: {}", entry.summary))
+        Ok(format!("Change {id} undone: {}", entry.summary))
     }
 
     /// Records a change made outside files (devices bound now, hugepages reserved, devices
@@ -475,43 +546,102 @@ impl Journal {
         self.save(&e)
     }
 
-    /// At start: an apply the helper did not finish is rolled back; an undo it did not finish
-    /// is finished, each with its rebuild run again on the files as they are then. A file is
-    /// put back only when it still holds what Passage wrote (or is back already); one someone
-    /// else changed since is left alone and reported, and its change stays Applied (Undo then
-    /// names the file). A rebuild that fails leaves the change as it was, for the next start.
-    /// Returns the ids it repaired, and what it left alone.
+    /// At start: finishes what the helper did not. An apply cut off during its rebuild is
+    /// finished when its files still hold what Passage wrote: the rebuild runs again from the
+    /// step that was pending or running (and, if it fails, the change is rolled back as an
+    /// apply is); an apply cut off before its rebuild began is
+    /// rolled back, and an undo finished, each with its rebuild run again on the files as they
+    /// are then. A file is put back only when it still holds what Passage wrote (or is back
+    /// already); one someone else changed since is left alone and reported, and its change
+    /// stays Applied (Undo then names the file). A rebuild that fails leaves the change as it
+    /// was, for the next start. Bindings and reservations being undone are undone. Sessions
+    /// are [`crate::session::recover`]'s. Returns the ids it repaired, and what it left alone.
     pub fn recover(&self, runner: &dyn StepRunner) -> (Vec<String>, Vec<String>) {
         let (mut fixed, mut left_alone) = (Vec::new(), Vec::new());
-        for mut e in self.history() {
-            let (next, undo_form) = match e.state {
-                State::Applying => (State::RolledBack, false),
-                State::Undoing => (State::Undone, true),
-                _ => continue,
-            };
-            if let Change::Files(mut fc) = e.change.clone() {
-                let (restored, others) = self.restore_checked(&e.id, &fc);
-                if !others.is_empty() {
-                    left_alone.extend(others.iter().map(|p| format!("{p} (change {})", e.id)));
-                    e.state = State::Applied;
-                    let _ = self.save(&e);
-                    continue;
-                }
-                if restored.is_err() {
-                    continue; // could not write: tried again at the next start
-                }
-                let mut quiet = |_: &str| {};
-                if steps::run(&mut fc.steps, undo_form, runner, &mut quiet).is_err() {
-                    continue;
-                }
-                e.change = Change::Files(fc);
+        for e in self.history() {
+            if !matches!(e.state, State::Applying | State::Undoing) {
+                continue;
             }
-            e.state = next;
-            if self.save(&e).is_ok() {
-                fixed.push(e.id.clone());
+            let id = e.id.clone();
+            match self.recover_one(e, runner) {
+                Recovered::Fixed => fixed.push(id),
+                Recovered::Left(paths) => {
+                    left_alone.extend(paths.iter().map(|p| format!("{p} (change {id})")))
+                }
+                Recovered::Later => {}
             }
         }
         (fixed, left_alone)
+    }
+
+    fn recover_one(&self, mut e: Entry, runner: &dyn StepRunner) -> Recovered {
+        let fc = match e.change.clone() {
+            Change::Files(fc) => fc,
+            Change::Binding(_) | Change::Hugepages(_) if e.state == State::Undoing => {
+                return match self.undo_runtime(e) {
+                    Ok(_) => Recovered::Fixed,
+                    Err(_) => Recovered::Later,
+                };
+            }
+            Change::Session(_) => return Recovered::Later,
+            _ => {
+                // Recorded only once done: nothing was left half done.
+                e.state = State::Applied;
+                return self.saved(&e);
+            }
+        };
+        let mut quiet = |_: &str| {};
+        // Its rebuild had begun (so every file had been written), and the files still hold
+        // what Passage wrote: finish it.
+        if e.state == State::Applying && steps::begun(&fc.steps) && self.holds_written(&e.id, &fc) {
+            let from = steps::first_unfinished(&fc.steps);
+            return match self.run_steps(&mut e, false, from, runner, &mut quiet) {
+                Ok(()) => {
+                    e.state = State::Applied;
+                    self.saved(&e)
+                }
+                Err(why) => match self.roll_back(e, why, runner) {
+                    Err(JournalError::Restore { .. }) => Recovered::Later,
+                    _ => Recovered::Fixed,
+                },
+            };
+        }
+        let (next, undo_form) = match e.state {
+            State::Applying => (State::RolledBack, false),
+            _ => (State::Undone, true),
+        };
+        let (restored, others) = self.restore_checked(&e.id, &fc);
+        if !others.is_empty() {
+            e.state = State::Applied;
+            let _ = self.save(&e);
+            return Recovered::Left(others);
+        }
+        if restored.is_err() {
+            return Recovered::Later; // could not write: tried again at the next start
+        }
+        if self
+            .run_steps(&mut e, undo_form, 0, runner, &mut quiet)
+            .is_err()
+        {
+            return Recovered::Later;
+        }
+        e.state = next;
+        self.saved(&e)
+    }
+
+    fn saved(&self, e: &Entry) -> Recovered {
+        match self.save(e) {
+            Ok(()) => Recovered::Fixed,
+            Err(_) => Recovered::Later,
+        }
+    }
+
+    /// Whether every file of a change holds what Passage wrote (or is absent as it left it).
+    fn holds_written(&self, id: &str, fc: &FileChange) -> bool {
+        fc.files.iter().enumerate().all(|(k, f)| {
+            let (now, wrote, _) = self.versions(id, k, f);
+            now == wrote
+        })
     }
 
     /// Like [`Self::restore`], but each file only when it holds what Passage wrote (or its
@@ -539,6 +669,24 @@ impl Journal {
         }
         (if failed { Err(()) } else { Ok(()) }, others)
     }
+}
+
+/// What recovery did with one entry.
+enum Recovered {
+    Fixed,
+    /// Files someone else changed since Passage wrote them, left as they are.
+    Left(Vec<String>),
+    /// Not finished now; the next start tries again.
+    Later,
+}
+
+/// `e` with its file change's steps as `steps`.
+fn with_steps(e: &Entry, steps: &[StepRecord]) -> Entry {
+    let mut e = e.clone();
+    if let Change::Files(fc) = &mut e.change {
+        fc.steps = steps.to_vec();
+    }
+    e
 }
 
 /// The error of a restore that could not put every file back.
