@@ -509,3 +509,90 @@ fn an_undo_that_cannot_put_a_file_back_stays_applied_and_can_be_tried_again() {
         assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
     }
 }
+
+fn pool(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"))
+        .expect("pool")
+        .trim()
+        .to_string()
+}
+
+/// Reserves as ReserveHugepages does: the pool set to `count`, the count before recorded.
+fn reserve(j: &Journal, dir: &Path, count: u64) -> String {
+    use passage_helper::journal::{Change, Hugepages};
+    let before: u64 = pool(dir).parse().expect("number");
+    std::fs::write(
+        dir.join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"),
+        format!("{count}\n"),
+    )
+    .expect("set");
+    j.record(
+        "reserve-hugepages",
+        0,
+        format!("{count} reserved"),
+        Change::Hugepages(Hugepages {
+            size_kib: 2048,
+            before,
+            after: count,
+        }),
+    )
+    .expect("record")
+    .id
+}
+
+#[test]
+fn reservations_of_one_pool_are_undone_newest_first_and_an_older_one_is_refused_naming_the_newer() {
+    let d = tempfile::tempdir().expect("tmp");
+    let p = d.path().join("sys/kernel/mm/hugepages/hugepages-2048kB");
+    std::fs::create_dir_all(&p).expect("pool");
+    std::fs::write(p.join("nr_hugepages"), "0\n").expect("w");
+    let j = Journal::new(d.path());
+    let older = reserve(&j, d.path(), 100);
+    let newer = reserve(&j, d.path(), 200);
+    // Oldest first: refused, naming the newer change; nothing changes.
+    let err = j
+        .undo(&older, &steps(None), &mut |_| {})
+        .expect_err("a newer one holds the pool")
+        .to_string();
+    assert!(err.contains(&format!("undo change {newer} first")), "{err}");
+    assert_eq!(pool(d.path()), "200", "the newer one's pages stay");
+    assert_eq!(j.load(&older).expect("load").state, State::Applied);
+    // Newest first: each puts back the count it found.
+    j.undo(&newer, &steps(None), &mut |_| {}).expect("newer");
+    assert_eq!(pool(d.path()), "100");
+    j.undo(&older, &steps(None), &mut |_| {}).expect("older");
+    assert_eq!(pool(d.path()), "0");
+    assert_eq!(j.load(&newer).expect("load").state, State::Undone);
+    assert_eq!(j.load(&older).expect("load").state, State::Undone);
+
+    // A VM's session that took pages of the size after a reservation holds it too.
+    use passage_helper::journal::{Change, Session, Taken};
+    let r = reserve(&j, d.path(), 100);
+    std::fs::write(p.join("nr_hugepages"), "150\n").expect("w");
+    let s = j
+        .record(
+            "vm-session",
+            0,
+            "Session".into(),
+            Change::Session(Session {
+                vm: "win".into(),
+                boot_id: String::new(),
+                taken: vec![Taken::Hugepages {
+                    size_kib: 2048,
+                    node: None,
+                    before: 100,
+                    added: 50,
+                }],
+            }),
+        )
+        .expect("session");
+    let err = j
+        .undo(&r, &steps(None), &mut |_| {})
+        .expect_err("the session holds the pool")
+        .to_string();
+    assert!(
+        err.contains("the VM \"win\"") && err.contains(&s.id),
+        "{err}"
+    );
+    assert_eq!(pool(d.path()), "150");
+}

@@ -52,6 +52,12 @@ pub enum JournalError {
         step: String,
         output: String,
     },
+    #[error("change {id} cannot be undone yet: {what}, change {newer}, took hugepages of the same size after it; undo change {newer} first (or shut that VM down), then this one")]
+    NewerOnPool {
+        id: String,
+        newer: String,
+        what: String,
+    },
     #[error("writing {path} failed ({why}); every file was put back as it was")]
     Io { path: String, why: String },
     /// A runtime change could not be taken back (the kernel's words).
@@ -422,6 +428,15 @@ impl Journal {
     /// back to the count before): Undoing while the kernel is asked, Undone after, so an undo
     /// cut off is finished by recovery.
     fn undo_runtime(&self, mut entry: Entry) -> Result<String, JournalError> {
+        if let Change::Hugepages(h) = &entry.change {
+            if let Some((newer, what)) = self.newer_on_pool(&entry.id, h.size_kib) {
+                return Err(JournalError::NewerOnPool {
+                    id: entry.id.clone(),
+                    newer,
+                    what,
+                });
+            }
+        }
         entry.state = State::Undoing;
         self.save(&entry)?;
         let done = match &entry.change {
@@ -451,6 +466,32 @@ impl Journal {
         entry.state = State::Undone;
         self.save(&entry)?;
         Ok(format!("Change {} undone: {done}", entry.id))
+    }
+
+    /// A change newer than `id` that still holds hugepages of `size_kib` (a reservation, or a
+    /// VM's session), with what it is in words. The pool is one number that each reservation
+    /// set: a reservation puts back the count it found, which is right only once every newer
+    /// one is undone.
+    fn newer_on_pool(&self, id: &str, size_kib: u64) -> Option<(String, String)> {
+        let older = id_number(id)?;
+        self.history().into_iter().find_map(|e| {
+            let open = matches!(e.state, State::Applying | State::Applied | State::Undoing);
+            if !open || id_number(&e.id)? <= older {
+                return None;
+            }
+            let what = match &e.change {
+                Change::Hugepages(h) if h.size_kib == size_kib => "a newer reservation".to_string(),
+                Change::Session(s)
+                    if s.taken.iter().any(|t| {
+                        matches!(t, Taken::Hugepages { size_kib: k, node: None, .. } if *k == size_kib)
+                    }) =>
+                {
+                    format!("the session of the VM \"{}\"", s.vm)
+                }
+                _ => return None,
+            };
+            Some((e.id, what))
+        })
     }
 
     fn undo_files(
@@ -678,6 +719,11 @@ enum Recovered {
     Left(Vec<String>),
     /// Not finished now; the next start tries again.
     Later,
+}
+
+/// A change id's number (ids are compared as numbers: past 999999 they have more digits).
+fn id_number(id: &str) -> Option<u64> {
+    id.parse().ok()
 }
 
 /// `e` with its file change's steps as `steps`.
