@@ -35,6 +35,9 @@ timeout --kill-after=60 "${PASSAGE_TEST_TIMEOUT:-2400}" cargo test --workspace |
   rc=$?; [ $rc = 124 ] && echo "the tests did not end in ${PASSAGE_TEST_TIMEOUT:-2400}s: see the test named as running longest above" >&2
   exit $rc; }
 
+stage "crash at every point: the helper's test build dies at each journal, file and sysfs operation of an apply, an undo and a VM session's prepare and release; recovery must leave files, sysfs and History agreeing"
+cargo test -p passage-helper --features crash-points --test crash
+
 stage "meson: data files validated, meson install layout, flatpak manifest"
 build-aux/check-install.sh
 build-aux/check-flatpak.sh

@@ -582,6 +582,8 @@ fn reservations_of_one_pool_are_undone_newest_first_and_an_older_one_is_refused_
                     node: None,
                     before: 100,
                     added: 50,
+                    reserved: true,
+                    back_to: None,
                 }],
             }),
         )

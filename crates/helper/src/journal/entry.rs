@@ -111,9 +111,22 @@ pub enum Taken {
         node: Option<u32>,
         before: u64,
         added: u64,
+        /// Recorded false before the pool grows, true once it has: a take cut off in between
+        /// is given back by setting the pool to `before`.
+        #[serde(default = "yes")]
+        reserved: bool,
+        /// The pool size a give-back sets, recorded before it is written, so a give-back cut
+        /// off and run again sets the same count (taking `added` off twice would not).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        back_to: Option<u64>,
     },
     /// systemd units kept off the VM's CPUs, each with its `AllowedCPUs` before.
     Cpus { units: Vec<(String, String)> },
+}
+
+/// Entries written before `reserved` was recorded were saved once the pages were reserved.
+fn yes() -> bool {
+    true
 }
 
 /// What a change did; each kind is undone its own way (`Journal::undo`).

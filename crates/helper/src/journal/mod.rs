@@ -6,6 +6,7 @@
 //! Layout (below the root prefix): `/var/lib/passage/journal/NNNNNN/entry.json` and
 //! `before/K`, `after/K` copies of each file.
 
+mod crash;
 mod entry;
 mod process;
 mod steps;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use passage_core::host::PciAddress;
 use passage_core::plan::Plan;
 
+pub use crash::crash_point;
 pub use entry::{
     Binding, Change, Entry, FileChange, FileRecord, Hugepages, Restored, Session, State,
     StepRecord, Taken,
