@@ -598,3 +598,84 @@ fn reservations_of_one_pool_are_undone_newest_first_and_an_older_one_is_refused_
     );
     assert_eq!(pool(d.path()), "150");
 }
+
+#[test]
+fn ids_go_on_past_999999_in_order() {
+    let d = tempfile::tempdir().expect("tmp");
+    let p = d.path().join("sys/kernel/mm/hugepages/hugepages-2048kB");
+    std::fs::create_dir_all(&p).expect("pool");
+    std::fs::write(p.join("nr_hugepages"), "0\n").expect("w");
+    let j = Journal::new(d.path());
+    // A journal seeded at 999998.
+    let first = reserve(&j, d.path(), 10);
+    let dir = d.path().join("var/lib/passage/journal");
+    std::fs::rename(dir.join(&first), dir.join("999998")).expect("mv");
+    let entry = dir.join("999998/entry.json");
+    let text = std::fs::read_to_string(&entry)
+        .expect("read")
+        .replace("\"000001\"", "\"999998\"");
+    std::fs::write(&entry, text).expect("w");
+    let a = reserve(&j, d.path(), 20);
+    let b = reserve(&j, d.path(), 30);
+    assert_eq!((a.as_str(), b.as_str()), ("999999", "1000000"));
+    let ids: Vec<String> = j.history().into_iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids,
+        ["1000000", "999999", "999998"],
+        "newest first, none hidden"
+    );
+    assert!(Journal::valid_id("1000000") && !Journal::valid_id("0999999"));
+    // Undone by its id, newest first as reservations are.
+    j.undo("1000000", &steps(None), &mut |_| {})
+        .expect("undo 1000000");
+    assert_eq!(pool(d.path()), "20");
+    let err = j
+        .undo("999998", &steps(None), &mut |_| {})
+        .expect_err("999999 is newer")
+        .to_string();
+    assert!(err.contains("undo change 999999 first"), "{err}");
+    assert_eq!(j.history()[0].state, State::Undone);
+}
+
+#[test]
+fn rotation_keeps_what_is_in_effect_and_the_newest_ended_changes() {
+    use passage_helper::journal::{Change, Restored};
+    let d = tempfile::tempdir().expect("tmp");
+    let j = Journal::new(d.path());
+    let record = |state: State| {
+        let e = j
+            .record(
+                "restore-drivers",
+                0,
+                "x".into(),
+                Change::Restored(Restored { devices: vec![] }),
+            )
+            .expect("record");
+        j.mark(&e.id, state).expect("mark");
+        e.id
+    };
+    let p = d.path().join("sys/kernel/mm/hugepages/hugepages-2048kB");
+    std::fs::create_dir_all(&p).expect("pool");
+    std::fs::write(p.join("nr_hugepages"), "0\n").expect("w");
+    // The oldest change is still in effect; eight ended ones; one more in effect; one half
+    // done.
+    let applied_old = reserve(&j, d.path(), 10);
+    let ended: Vec<String> = (0..8).map(|_| record(State::Undone)).collect();
+    let applied_new = reserve(&j, d.path(), 20);
+    let undoing = reserve(&j, d.path(), 30);
+    j.mark(&undoing, State::Undoing).expect("mark");
+    // A directory a crash left before its entry was saved.
+    let orphan = d.path().join("var/lib/passage/journal/000099/before");
+    std::fs::create_dir_all(&orphan).expect("orphan");
+    assert_eq!(j.rotate(3), 5 + 1);
+    let mut kept: Vec<String> = j.history().into_iter().map(|e| e.id).collect();
+    kept.reverse();
+    let mut want = vec![applied_old];
+    want.extend(ended[5..].iter().cloned());
+    want.extend([applied_new, undoing]);
+    assert_eq!(kept, want);
+    assert!(!orphan.exists());
+    assert_eq!(j.rotate(3), 0, "nothing more to remove");
+    // New ids go on after the newest entry (the orphan had none).
+    assert_eq!(record(State::Undone), "000012");
+}

@@ -4,7 +4,9 @@
 //! its own type ([`Change`]); [`Journal::undo`] undoes each its own way.
 //!
 //! Layout (below the root prefix): `/var/lib/passage/journal/NNNNNN/entry.json` and
-//! `before/K`, `after/K` copies of each file.
+//! `before/K`, `after/K` copies of each file. Ids are numbers of six digits or more; the
+//! journal keeps what is in effect and the newest [`KEEP_ENDED`] ended changes
+//! ([`Journal::rotate`]).
 
 mod crash;
 mod entry;
@@ -108,21 +110,27 @@ impl Journal {
         self.root.join(path.trim_start_matches('/'))
     }
 
-    /// A change id is six digits; anything else is refused before it is used as a path.
+    /// A change id is six digits or more (core's rule); anything else is refused before it
+    /// is used as a path.
     pub fn valid_id(id: &str) -> bool {
         passage_core::verb_args::change_id(id)
     }
 
-    fn next_id(&self) -> String {
-        let max = fs::read_dir(self.dir())
+    /// The ids of the entries' directories, as numbers, in no order.
+    fn ids(&self) -> Vec<u64> {
+        fs::read_dir(self.dir())
             .map(|rd| {
                 rd.flatten()
-                    .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
-                    .max()
-                    .unwrap_or(0)
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .filter(|n| Self::valid_id(n))
+                    .filter_map(|n| id_number(&n))
+                    .collect()
             })
-            .unwrap_or(0);
-        format!("{:06}", max + 1)
+            .unwrap_or_default()
+    }
+
+    fn next_id(&self) -> String {
+        format_id(self.ids().into_iter().max().unwrap_or(0) + 1)
     }
 
     pub(crate) fn save(&self, e: &Entry) -> Result<(), JournalError> {
@@ -146,21 +154,42 @@ impl Journal {
         serde_json::from_slice(&bytes).map_err(|x| io(&p.to_string_lossy(), x))
     }
 
-    /// Every entry, newest first.
+    /// Every entry, newest first (by number: 1000000 is newer than 999999).
     pub fn history(&self) -> Vec<Entry> {
-        let mut ids: Vec<String> = fs::read_dir(self.dir())
-            .map(|rd| {
-                rd.flatten()
-                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                    .filter(|n| Self::valid_id(n))
-                    .collect()
-            })
-            .unwrap_or_default();
-        ids.sort();
+        let mut ids = self.ids();
+        ids.sort_unstable();
         ids.iter()
             .rev()
-            .filter_map(|id| self.load(id).ok())
+            .filter_map(|n| self.load(&format_id(*n)).ok())
             .collect()
+    }
+
+    /// Prunes the journal: every change still in effect or half done stays (Applying, Applied,
+    /// Undoing: Undo and recovery need them), and of the ended ones (rolled back, undone, and
+    /// records of devices given back) the newest `keep_ended`; older ended ones are removed
+    /// with their copies, as are directories a crash left without an entry (an apply cut off
+    /// before its first save, which changed nothing). Runs under Passage's lock, at every
+    /// start of the helper ([`Self::recover`]). Returns how many it removed.
+    pub fn rotate(&self, keep_ended: usize) -> usize {
+        let mut ids = self.ids();
+        ids.sort_unstable();
+        let mut ended = 0;
+        let mut removed = 0;
+        for n in ids.into_iter().rev() {
+            let id = format_id(n);
+            let drop = match self.load(&id) {
+                Ok(e) if ended_entry(&e) => {
+                    ended += 1;
+                    ended > keep_ended
+                }
+                Ok(_) => false,
+                Err(_) => !self.dir().join(&id).join("entry.json").exists(),
+            };
+            if drop && fs::remove_dir_all(self.dir().join(&id)).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     fn copy(&self, id: &str, which: &str, k: usize) -> PathBuf {
@@ -614,6 +643,7 @@ impl Journal {
                 Recovered::Later => {}
             }
         }
+        self.rotate(KEEP_ENDED);
         (fixed, left_alone)
     }
 
@@ -727,6 +757,20 @@ enum Recovered {
 fn id_number(id: &str) -> Option<u64> {
     id.parse().ok()
 }
+
+/// A change id as written: six digits at least.
+fn format_id(n: u64) -> String {
+    format!("{n:06}")
+}
+
+/// Whether a change has ended: nothing left to undo or to finish.
+fn ended_entry(e: &Entry) -> bool {
+    matches!(e.state, State::RolledBack | State::Undone) || matches!(e.change, Change::Restored(_))
+}
+
+/// How many ended changes the journal keeps ([`Journal::rotate`] at each start): a few years
+/// of setup changes and VM sessions, and a History the app lists at once.
+pub const KEEP_ENDED: usize = 200;
 
 /// `e` with its file change's steps as `steps`.
 fn with_steps(e: &Entry, steps: &[StepRecord]) -> Entry {
