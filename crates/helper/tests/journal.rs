@@ -5,7 +5,7 @@ use std::path::Path;
 
 use passage_core::plan::{self, Intent, Plan};
 use passage_core::{Host, Root};
-use passage_helper::journal::{Journal, State, StepRunner};
+use passage_helper::journal::{Entry, Journal, State, StepRunner};
 
 struct Steps {
     fail: Option<&'static str>,
@@ -51,6 +51,28 @@ fn read(dir: &Path, p: &str) -> Option<Vec<u8>> {
     std::fs::read(dir.join(p.trim_start_matches('/'))).ok()
 }
 
+const BEFORE: bool = true;
+const AFTER: bool = false;
+
+/// Every file of the plan is as it was before it (`BEFORE`), or as the plan writes it.
+fn files_are(dir: &Path, p: &Plan, before: bool) {
+    for c in &p.changes {
+        let want = if before { &c.before } else { &c.after };
+        assert_eq!(&read(dir, &c.path), want, "{}", c.path);
+    }
+}
+
+/// The X570 fixture with the card's change applied (change 000001).
+fn applied() -> (tempfile::TempDir, Plan, Journal, Entry) {
+    let d = x570();
+    let p = gpu_plan(d.path());
+    let j = Journal::new(d.path());
+    let e = j
+        .apply(&p, "v", 0, &steps(None), &mut |_| {})
+        .expect("apply");
+    (d, p, j, e)
+}
+
 #[test]
 fn apply_then_undo_is_byte_identical_and_keeps_mode_and_owner() {
     let d = x570();
@@ -69,9 +91,7 @@ fn apply_then_undo_is_byte_identical_and_keeps_mode_and_owner() {
         .expect("apply");
     assert_eq!(e.state, State::Applied);
     assert_eq!(e.id, "000001");
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.after, "{}", c.path);
-    }
+    files_are(d.path(), &p, AFTER);
     let m = std::fs::metadata(&ks).expect("meta");
     assert_eq!(
         (m.mode() & 0o777, m.uid(), m.gid()),
@@ -97,9 +117,7 @@ fn apply_then_undo_is_byte_identical_and_keeps_mode_and_owner() {
     assert_eq!(std::fs::read(&ks).expect("read"), original);
     let m = std::fs::metadata(&ks).expect("meta");
     assert_eq!((m.mode() & 0o777, m.uid(), m.gid()), (0o640, 1234, 4321));
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
-    }
+    files_are(d.path(), &p, BEFORE);
     assert_eq!(
         s.ran.borrow().len(),
         4,
@@ -197,9 +215,7 @@ fn a_failing_step_puts_every_file_back() {
         e.contains("update-initramfs -u -k all failed") && e.contains("out of space"),
         "{e}"
     );
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
-    }
+    files_are(d.path(), &p, BEFORE);
     assert_eq!(j.history()[0].state, State::RolledBack);
     assert!(j.undo("000001", &s, &mut |_| {}).is_err());
 }
@@ -218,12 +234,7 @@ fn set_state(dir: &Path, id: &str, from: &str, to: &str) {
 
 #[test]
 fn an_apply_cut_off_while_writing_is_rolled_back_at_start() {
-    let d = x570();
-    let p = gpu_plan(d.path());
-    let j = Journal::new(d.path());
-    let e = j
-        .apply(&p, "v", 0, &steps(None), &mut |_| {})
-        .expect("apply");
+    let (d, p, j, e) = applied();
     // Pretend the helper died after writing the first file only.
     set_state(d.path(), &e.id, "applied", "applying");
     let last = p.changes.last().expect("files");
@@ -234,9 +245,7 @@ fn an_apply_cut_off_while_writing_is_rolled_back_at_start() {
     .expect("put back");
     let s = steps(None);
     assert_eq!(j.recover(&s), (vec![e.id.clone()], vec![]));
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
-    }
+    files_are(d.path(), &p, BEFORE);
     assert_eq!(j.load(&e.id).expect("load").state, State::RolledBack);
     assert_eq!(
         *s.ran.borrow(),
@@ -264,8 +273,8 @@ fn dies_during(j: &Journal, f: impl FnOnce(&Journal)) {
     assert!(r.is_err(), "the runner stopped it");
 }
 
-#[test]
-fn a_helper_that_dies_during_the_rebuild_leaves_the_change_applying_and_recovery_runs_it_again() {
+/// The X570 fixture where the helper died while update-initramfs ran for the card's change.
+fn died_during_update_initramfs() -> (tempfile::TempDir, Plan, Journal) {
     let d = x570();
     let p = gpu_plan(d.path());
     let j = Journal::new(d.path());
@@ -278,6 +287,12 @@ fn a_helper_that_dies_during_the_rebuild_leaves_the_change_applying_and_recovery
             &mut |_| {},
         );
     });
+    (d, p, j)
+}
+
+#[test]
+fn a_helper_that_dies_during_the_rebuild_leaves_the_change_applying_and_recovery_runs_it_again() {
+    let (d, p, j) = died_during_update_initramfs();
     let e = &j.history()[0];
     assert_eq!(
         e.state,
@@ -297,41 +312,21 @@ fn a_helper_that_dies_during_the_rebuild_leaves_the_change_applying_and_recovery
     assert_eq!(j.recover(&s), (vec![e.id.clone()], vec![]));
     assert_eq!(*s.ran.borrow(), ["update-initramfs -u -k all"]);
     assert_eq!(j.load(&e.id).expect("load").state, State::Applied);
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.after, "{}", c.path);
-    }
+    files_are(d.path(), &p, AFTER);
     assert_eq!(j.recover(&s), (vec![], vec![]), "nothing left to repair");
 
     // A rebuild that fails when run again: the change is rolled back as an apply is.
-    let d = x570();
-    let p = gpu_plan(d.path());
-    let j = Journal::new(d.path());
-    dies_during(&j, |j| {
-        let _ = j.apply(
-            &p,
-            "v",
-            0,
-            &DiesAt("update-initramfs", steps(None)),
-            &mut |_| {},
-        );
-    });
+    let (d, p, j) = died_during_update_initramfs();
     let id = j.history()[0].id.clone();
     let s = steps(Some("update-initramfs"));
     assert_eq!(j.recover(&s), (vec![id.clone()], vec![]));
     assert_eq!(j.load(&id).expect("load").state, State::RolledBack);
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
-    }
+    files_are(d.path(), &p, BEFORE);
 }
 
 #[test]
 fn an_undo_stays_undoing_until_its_rebuild_has_run() {
-    let d = x570();
-    let p = gpu_plan(d.path());
-    let j = Journal::new(d.path());
-    let e = j
-        .apply(&p, "v", 0, &steps(None), &mut |_| {})
-        .expect("apply");
+    let (d, p, j, e) = applied();
     // The rebuild fails: the files are back, the change says it is not undone yet.
     let err = j
         .undo(&e.id, &steps(Some("update-initramfs")), &mut |_| {})
@@ -342,9 +337,7 @@ fn an_undo_stays_undoing_until_its_rebuild_has_run() {
         "{err}"
     );
     assert_eq!(j.load(&e.id).expect("load").state, State::Undoing);
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
-    }
+    files_are(d.path(), &p, BEFORE);
     // Undo again finishes it.
     let s = steps(None);
     j.undo(&e.id, &s, &mut |_| {}).expect("again");
@@ -373,21 +366,8 @@ fn an_undo_stays_undoing_until_its_rebuild_has_run() {
 
 #[test]
 fn recovery_leaves_a_file_someone_else_changed_and_says_so() {
-    let d = x570();
-    let p = gpu_plan(d.path());
-    let j = Journal::new(d.path());
-    let e = j
-        .apply(&p, "v", 0, &steps(None), &mut |_| {})
-        .expect("apply");
-    let path = d
-        .path()
-        .join("var/lib/passage/journal")
-        .join(&e.id)
-        .join("entry.json");
-    let text = std::fs::read_to_string(&path)
-        .expect("read")
-        .replace("\"applied\"", "\"undoing\"");
-    std::fs::write(&path, text).expect("w");
+    let (d, _, j, e) = applied();
+    set_state(d.path(), &e.id, "applied", "undoing");
     // Between the crash and the next start, the user edits one of the files.
     let ks = d.path().join("etc/kernelstub/configuration");
     let mut edited = std::fs::read_to_string(&ks).expect("read");
@@ -505,27 +485,36 @@ fn an_undo_that_cannot_put_a_file_back_stays_applied_and_can_be_tried_again() {
     std::fs::remove_dir_all(&blocker).expect("rm");
     j.undo(&e.id, &s, &mut |_| {}).expect("undo again");
     assert_eq!(j.load(&e.id).expect("load").state, State::Undone);
-    for c in &p.changes {
-        assert_eq!(read(d.path(), &c.path), c.before, "{}", c.path);
-    }
+    files_are(d.path(), &p, BEFORE);
 }
 
+const POOL: &str = "sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+
 fn pool(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"))
+    std::fs::read_to_string(dir.join(POOL))
         .expect("pool")
         .trim()
         .to_string()
+}
+
+fn set_pool(dir: &Path, n: u64) {
+    let p = dir.join(POOL);
+    std::fs::create_dir_all(p.parent().expect("dir")).expect("pool");
+    std::fs::write(p, format!("{n}\n")).expect("set");
+}
+
+/// A root with an empty pool of 2 MiB hugepages.
+fn empty_pool() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tmp");
+    set_pool(d.path(), 0);
+    d
 }
 
 /// Reserves as ReserveHugepages does: the pool set to `count`, the count before recorded.
 fn reserve(j: &Journal, dir: &Path, count: u64) -> String {
     use passage_helper::journal::{Change, Hugepages};
     let before: u64 = pool(dir).parse().expect("number");
-    std::fs::write(
-        dir.join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"),
-        format!("{count}\n"),
-    )
-    .expect("set");
+    set_pool(dir, count);
     j.record(
         "reserve-hugepages",
         0,
@@ -542,10 +531,7 @@ fn reserve(j: &Journal, dir: &Path, count: u64) -> String {
 
 #[test]
 fn reservations_of_one_pool_are_undone_newest_first_and_an_older_one_is_refused_naming_the_newer() {
-    let d = tempfile::tempdir().expect("tmp");
-    let p = d.path().join("sys/kernel/mm/hugepages/hugepages-2048kB");
-    std::fs::create_dir_all(&p).expect("pool");
-    std::fs::write(p.join("nr_hugepages"), "0\n").expect("w");
+    let d = empty_pool();
     let j = Journal::new(d.path());
     let older = reserve(&j, d.path(), 100);
     let newer = reserve(&j, d.path(), 200);
@@ -568,7 +554,7 @@ fn reservations_of_one_pool_are_undone_newest_first_and_an_older_one_is_refused_
     // A VM's session that took pages of the size after a reservation holds it too.
     use passage_helper::journal::{Change, Session, Taken};
     let r = reserve(&j, d.path(), 100);
-    std::fs::write(p.join("nr_hugepages"), "150\n").expect("w");
+    set_pool(d.path(), 150);
     let s = j
         .record(
             "vm-session",
@@ -601,10 +587,7 @@ fn reservations_of_one_pool_are_undone_newest_first_and_an_older_one_is_refused_
 
 #[test]
 fn ids_go_on_past_999999_in_order() {
-    let d = tempfile::tempdir().expect("tmp");
-    let p = d.path().join("sys/kernel/mm/hugepages/hugepages-2048kB");
-    std::fs::create_dir_all(&p).expect("pool");
-    std::fs::write(p.join("nr_hugepages"), "0\n").expect("w");
+    let d = empty_pool();
     let j = Journal::new(d.path());
     // A journal seeded at 999998.
     let first = reserve(&j, d.path(), 10);
@@ -654,9 +637,7 @@ fn rotation_keeps_what_is_in_effect_and_the_newest_ended_changes() {
         j.mark(&e.id, state).expect("mark");
         e.id
     };
-    let p = d.path().join("sys/kernel/mm/hugepages/hugepages-2048kB");
-    std::fs::create_dir_all(&p).expect("pool");
-    std::fs::write(p.join("nr_hugepages"), "0\n").expect("w");
+    set_pool(d.path(), 0);
     // The oldest change is still in effect; eight ended ones; one more in effect; one half
     // done.
     let applied_old = reserve(&j, d.path(), 10);
