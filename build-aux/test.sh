@@ -38,6 +38,9 @@ timeout --kill-after=60 "${PASSAGE_TEST_TIMEOUT:-2400}" cargo test --workspace |
 stage "the diagnosis on real start errors no rule was tuned on (held-out hit rate)"
 cargo test -q -p passage-core --test diagnose -- held_out --nocapture 2>&1 | grep '^held-out:'
 
+stage "crash at every point: the helper's test build dies at each journal, file and sysfs operation of an apply, an undo and a VM session's prepare and release; recovery must leave files, sysfs and History agreeing"
+cargo test -p passage-helper --features crash-points --test crash
+
 stage "meson: data files validated, meson install layout, flatpak manifest"
 build-aux/check-install.sh
 build-aux/check-flatpak.sh

@@ -129,7 +129,7 @@ enum Cmd {
     },
     /// Undo a change the helper made (see `history`)
     Undo {
-        /// The change id (six digits)
+        /// The change id (six digits or more, as `passagectl history` shows it)
         id: String,
     },
     /// The changes the helper made, newest first

@@ -61,9 +61,12 @@ pub fn address(a: &str) -> Result<PciAddress, ArgError> {
     Ok(devices(&[a.to_string()])?.remove(0))
 }
 
-/// A change id: six digits.
+/// A change id: a number written with at least six digits (`000042`, `1000000`), in that one
+/// form (no other leading zeros), at most 20 digits.
 pub fn change_id(id: &str) -> bool {
-    id.len() == 6 && id.bytes().all(|b| b.is_ascii_digit())
+    id.len() <= 20
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && id.parse::<u64>().is_ok_and(|n| format!("{n:06}") == id)
 }
 
 #[cfg(test)]
@@ -90,6 +93,8 @@ mod tests {
             Ok("0000:0a:00.1".to_string())
         );
         assert!(address("../etc").is_err());
-        assert!(change_id("000001") && !change_id("../001") && !change_id("1234567"));
+        assert!(change_id("000001") && !change_id("../001") && !change_id("00001"));
+        assert!(change_id("1234567") && change_id("1000000") && !change_id("0999999"));
+        assert!(!change_id("+00001") && !change_id("99999999999999999999"));
     }
 }

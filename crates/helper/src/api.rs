@@ -29,7 +29,7 @@ pub use passage_core::verb_args::{MAX_ITEMS, MAX_ITEM_LEN};
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, zbus::zvariant::Type,
 )]
 pub struct HistoryRow {
-    /// Six digits.
+    /// Six digits or more (`000042`, `1000000`).
     pub id: String,
     /// Unix seconds.
     pub created: u64,

@@ -613,7 +613,7 @@ impl Helper {
         let _call = self.admit()?;
         if !Journal::valid_id(&change_id) {
             return Err(fdo::Error::InvalidArgs(format!(
-                "{:?} is not a change id (six digits, from `passagectl history`)",
+                "{:?} is not a change id (six digits or more, from `passagectl history`)",
                 change_id.chars().take(40).collect::<String>()
             )));
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use passage_core::host::{Host, PciAddress};
 
-use crate::journal::StepRunner;
+use crate::journal::{crash_point, StepRunner};
 
 /// How long the kernel gets to take devices from their drivers or give them back.
 pub const SYSFS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,6 +43,13 @@ pub fn write_attr(root: &Path, path: &str, value: &str) -> Result<(), String> {
 }
 
 fn sysfs_write(root: &Path, path: &str, value: &str) -> Result<(), String> {
+    crash_point(format_args!("before writing {value:?} to {path}"));
+    let r = sysfs_write_now(root, path, value);
+    crash_point(format_args!("wrote {value:?} to {path}"));
+    r
+}
+
+fn sysfs_write_now(root: &Path, path: &str, value: &str) -> Result<(), String> {
     let p = root.join(path.trim_start_matches('/'));
     // O_TRUNC, as `echo value > attribute` opens it (sysfs accepts it; a plain file needs it).
     let mut f = std::fs::OpenOptions::new()

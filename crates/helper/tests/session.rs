@@ -199,6 +199,8 @@ fn a_session_left_half_done_is_given_back_and_one_from_an_earlier_boot_is_only_c
             node: None,
             before: 10,
             added: 100,
+            reserved: true,
+            back_to: None,
         }],
     };
     let e = j
@@ -213,6 +215,8 @@ fn a_session_left_half_done_is_given_back_and_one_from_an_earlier_boot_is_only_c
             node: None,
             before: 0,
             added: 50,
+            reserved: true,
+            back_to: None,
         }],
     };
     let o = j

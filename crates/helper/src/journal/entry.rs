@@ -11,12 +11,15 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 #[zvariant(signature = "s")]
 pub enum State {
-    /// Files are being written (seen at start: the helper died; roll back).
+    /// Files are being written, or their rebuild runs (seen at start: the helper died; the
+    /// rebuild is run again when every file holds what Passage wrote, else the files are put
+    /// back and rebuilt).
     Applying,
     Applied,
     /// A step failed or the helper died; every file is as before.
     RolledBack,
-    /// Being undone (seen at start: finish the undo).
+    /// Being undone: files going back or their rebuild running, or that rebuild failed
+    /// (seen at start: finish the undo, rebuild included; Undo may be asked again).
     Undoing,
     Undone,
 }
@@ -49,7 +52,8 @@ pub struct StepRecord {
     pub argv: Vec<String>,
     pub undo: Option<Vec<String>>,
     pub summary: String,
-    /// `ok`, `failed`, or `skipped` (a test root without step programs).
+    /// `pending` (not started), `running` (started: if the helper died, it did so while the
+    /// step ran), `ok`, `failed`, or `skipped` (a test root without step programs).
     pub status: String,
     pub output: String,
 }
@@ -113,9 +117,22 @@ pub enum Taken {
         node: Option<u32>,
         before: u64,
         added: u64,
+        /// Recorded false before the pool grows, true once it has: a take cut off in between
+        /// is given back by setting the pool to `before`.
+        #[serde(default = "yes")]
+        reserved: bool,
+        /// The pool size a give-back sets, recorded before it is written, so a give-back cut
+        /// off and run again sets the same count (taking `added` off twice would not).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        back_to: Option<u64>,
     },
     /// systemd units kept off the VM's CPUs, each with its `AllowedCPUs` before.
     Cpus { units: Vec<(String, String)> },
+}
+
+/// Entries written before `reserved` was recorded were saved once the pages were reserved.
+fn yes() -> bool {
+    true
 }
 
 /// What a change did; each kind is undone its own way (`Journal::undo`).

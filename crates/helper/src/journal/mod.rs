@@ -4,8 +4,11 @@
 //! its own type ([`Change`]); [`Journal::undo`] undoes each its own way.
 //!
 //! Layout (below the root prefix): `/var/lib/passage/journal/NNNNNN/entry.json` and
-//! `before/K`, `after/K` copies of each file.
+//! `before/K`, `after/K` copies of each file. Ids are numbers of six digits or more; the
+//! journal keeps what is in effect and the newest [`KEEP_ENDED`] ended changes
+//! ([`Journal::rotate`]).
 
+mod crash;
 mod entry;
 mod process;
 mod steps;
@@ -18,6 +21,7 @@ use std::path::{Path, PathBuf};
 use passage_core::host::PciAddress;
 use passage_core::plan::Plan;
 
+pub use crash::crash_point;
 pub use entry::{
     Binding, Change, Entry, FileChange, FileRecord, Hugepages, Restored, Session, State,
     StepRecord, Taken,
@@ -46,6 +50,18 @@ pub enum JournalError {
     NotUndoable { id: String, state: String },
     #[error("{step} failed, so every file was put back as it was: {output}")]
     StepFailed { step: String, output: String },
+    #[error("every file of change {id} is back as it was, but {step} failed, so the change stays 'undoing': {output}. Fix the cause and Undo it again (the helper also tries at its next start)")]
+    UndoRebuild {
+        id: String,
+        step: String,
+        output: String,
+    },
+    #[error("change {id} cannot be undone yet: {what}, change {newer}, took hugepages of the same size after it; undo change {newer} first (or shut that VM down), then this one")]
+    NewerOnPool {
+        id: String,
+        newer: String,
+        what: String,
+    },
     #[error("writing {path} failed ({why}); every file was put back as it was")]
     Io { path: String, why: String },
     /// A runtime change could not be taken back (the kernel's words).
@@ -94,21 +110,27 @@ impl Journal {
         self.root.join(path.trim_start_matches('/'))
     }
 
-    /// A change id is six digits; anything else is refused before it is used as a path.
+    /// A change id is six digits or more (core's rule); anything else is refused before it
+    /// is used as a path.
     pub fn valid_id(id: &str) -> bool {
         passage_core::verb_args::change_id(id)
     }
 
-    fn next_id(&self) -> String {
-        let max = fs::read_dir(self.dir())
+    /// The ids of the entries' directories, as numbers, in no order.
+    fn ids(&self) -> Vec<u64> {
+        fs::read_dir(self.dir())
             .map(|rd| {
                 rd.flatten()
-                    .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
-                    .max()
-                    .unwrap_or(0)
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .filter(|n| Self::valid_id(n))
+                    .filter_map(|n| id_number(&n))
+                    .collect()
             })
-            .unwrap_or(0);
-        format!("{:06}", max + 1)
+            .unwrap_or_default()
+    }
+
+    fn next_id(&self) -> String {
+        format_id(self.ids().into_iter().max().unwrap_or(0) + 1)
     }
 
     pub(crate) fn save(&self, e: &Entry) -> Result<(), JournalError> {
@@ -132,21 +154,42 @@ impl Journal {
         serde_json::from_slice(&bytes).map_err(|x| io(&p.to_string_lossy(), x))
     }
 
-    /// Every entry, newest first.
+    /// Every entry, newest first (by number: 1000000 is newer than 999999).
     pub fn history(&self) -> Vec<Entry> {
-        let mut ids: Vec<String> = fs::read_dir(self.dir())
-            .map(|rd| {
-                rd.flatten()
-                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                    .filter(|n| Self::valid_id(n))
-                    .collect()
-            })
-            .unwrap_or_default();
-        ids.sort();
+        let mut ids = self.ids();
+        ids.sort_unstable();
         ids.iter()
             .rev()
-            .filter_map(|id| self.load(id).ok())
+            .filter_map(|n| self.load(&format_id(*n)).ok())
             .collect()
+    }
+
+    /// Prunes the journal: every change still in effect or half done stays (Applying, Applied,
+    /// Undoing: Undo and recovery need them), and of the ended ones (rolled back, undone, and
+    /// records of devices given back) the newest `keep_ended`; older ended ones are removed
+    /// with their copies, as are directories a crash left without an entry (an apply cut off
+    /// before its first save, which changed nothing). Runs under Passage's lock, at every
+    /// start of the helper ([`Self::recover`]). Returns how many it removed.
+    pub fn rotate(&self, keep_ended: usize) -> usize {
+        let mut ids = self.ids();
+        ids.sort_unstable();
+        let mut ended = 0;
+        let mut removed = 0;
+        for n in ids.into_iter().rev() {
+            let id = format_id(n);
+            let drop = match self.load(&id) {
+                Ok(e) if ended_entry(&e) => {
+                    ended += 1;
+                    ended > keep_ended
+                }
+                Ok(_) => false,
+                Err(_) => !self.dir().join(&id).join("entry.json").exists(),
+            };
+            if drop && fs::remove_dir_all(self.dir().join(&id)).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     fn copy(&self, id: &str, which: &str, k: usize) -> PathBuf {
@@ -193,7 +236,7 @@ impl Journal {
                 argv: s.argv.clone(),
                 undo: s.undo.clone(),
                 summary: s.summary.clone(),
-                status: "pending".into(),
+                status: steps::PENDING.into(),
                 output: String::new(),
             })
             .collect();
@@ -208,27 +251,68 @@ impl Journal {
         };
         self.save(&entry)?;
         self.write_files(plan, &mut entry)?;
-        entry.state = State::Applied;
-        self.save(&entry)?;
-        let Change::Files(fc) = &mut entry.change else {
-            return Ok(entry);
-        };
-        if let Err(e) = steps::run(&mut fc.steps, false, runner, progress) {
-            let files = fc.clone();
-            let failed = self.restore(&entry.id, &files);
-            if !failed.is_empty() {
-                // Still applied (partly): Undo can finish it.
+        // Still Applying: the change is applied once its rebuild has finished, not before.
+        match self.run_steps(&mut entry, false, 0, runner, progress) {
+            Ok(()) => {
+                entry.state = State::Applied;
                 self.save(&entry)?;
-                return Err(restore_error(&entry.id, &failed));
+                Ok(entry)
             }
-            // The old files need their regeneration too.
-            let _ = steps::run(&mut files.steps.clone(), false, runner, &mut |_| {});
-            entry.state = State::RolledBack;
-            self.save(&entry)?;
-            return Err(e);
+            Err(e) => self.roll_back(entry, e, runner),
         }
+    }
+
+    /// Runs a file change's steps from `from`, saving the entry before and after each one
+    /// (so the journal names the step that was running when the helper died).
+    fn run_steps(
+        &self,
+        entry: &mut Entry,
+        undo: bool,
+        from: usize,
+        runner: &dyn StepRunner,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<(), JournalError> {
+        let Change::Files(fc) = &entry.change else {
+            return Ok(());
+        };
+        let mut now = fc.steps.clone();
+        let r = {
+            let base = &*entry;
+            steps::run(&mut now, undo, from, runner, progress, &mut |s| {
+                self.save(&with_steps(base, s))
+            })
+        };
+        if let Change::Files(fc) = &mut entry.change {
+            fc.steps = now;
+        }
+        r
+    }
+
+    /// An apply whose rebuild failed (`why`): every file back, the rebuild run again on the
+    /// old files, the change RolledBack; or, when a file cannot be put back, left Applied
+    /// (partly) so Undo can finish it. Always an error.
+    fn roll_back(
+        &self,
+        mut entry: Entry,
+        why: JournalError,
+        runner: &dyn StepRunner,
+    ) -> Result<Entry, JournalError> {
+        let Some(fc) = entry.files().cloned() else {
+            return Err(why);
+        };
+        let failed = self.restore(&entry.id, &fc);
+        if !failed.is_empty() {
+            // Still applied (partly): Undo can finish it.
+            entry.state = State::Applied;
+            self.save(&entry)?;
+            return Err(restore_error(&entry.id, &failed));
+        }
+        // The old files need their regeneration too.
+        let mut old = fc.steps.clone();
+        let _ = steps::run(&mut old, false, 0, runner, &mut |_| {}, &mut |_| Ok(()));
+        entry.state = State::RolledBack;
         self.save(&entry)?;
-        Ok(entry)
+        Err(why)
     }
 
     /// Keeps a copy of each file before and after, with its mode and owner now.
@@ -353,7 +437,8 @@ impl Journal {
         progress: &mut dyn FnMut(&str),
     ) -> Result<String, JournalError> {
         let entry = self.load(id)?;
-        if entry.state != State::Applied {
+        // Undoing: an undo whose rebuild failed or was cut off, asked again.
+        if !matches!(entry.state, State::Applied | State::Undoing) {
             return Err(JournalError::NotUndoable {
                 id: id.to_string(),
                 state: entry.state.name().to_string(),
@@ -361,30 +446,7 @@ impl Journal {
         }
         match entry.change.clone() {
             Change::Files(fc) => self.undo_files(entry, fc, runner, progress),
-            Change::Binding(b) => {
-                // Back to the drivers they had, unless a VM holds them (an unbind would hang).
-                let found = crate::sysfs::Found::joined(&b.bound, &b.overrides);
-                let devs: Vec<PciAddress> = found.iter().map(|f| f.address).collect();
-                crate::give_back::not_held(&self.root, &devs).map_err(JournalError::Host)?;
-                let now = crate::sysfs::give_back(&self.root, &found).map_err(JournalError::Host)?;
-                self.mark(id, State::Undone)?;
-                Ok(format!(
-                    "Change {id} undone: {}",
-                    now.iter()
-                        .map(|(a, d)| format!("{a} now {}", d.as_deref().unwrap_or("unbound")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-            Change::Hugepages(h) => {
-                let now = crate::sysfs::set_hugepages(&self.root, h.size_kib, h.before)
-                    .map_err(JournalError::Host)?;
-                self.mark(id, State::Undone)?;
-                Ok(format!(
-                    "Change {id} undone: {now} hugepages of {} KiB reserved now",
-                    h.size_kib
-                ))
-            }
+            Change::Binding(_) | Change::Hugepages(_) => self.undo_runtime(entry),
             Change::Session(s) => crate::session::undo(self, entry, s, runner),
             Change::Restored(_) => Err(JournalError::NotUndoable {
                 id: id.to_string(),
@@ -393,10 +455,86 @@ impl Journal {
         }
     }
 
+    /// Undoes a binding (devices back to their drivers) or a hugepage reservation (the pool
+    /// back to the count before): Undoing while the kernel is asked, Undone after, so an undo
+    /// cut off is finished by recovery.
+    fn undo_runtime(&self, mut entry: Entry) -> Result<String, JournalError> {
+        if let Change::Hugepages(h) = &entry.change {
+            if let Some((newer, what)) = self.newer_on_pool(&entry.id, h.size_kib) {
+                return Err(JournalError::NewerOnPool {
+                    id: entry.id.clone(),
+                    newer,
+                    what,
+                });
+            }
+        }
+        if let Change::Binding(b) = &entry.change {
+            // Not while a VM holds the group (an unbind would hang).
+            let found = crate::sysfs::Found::joined(&b.bound, &b.overrides);
+            let devs: Vec<PciAddress> = found.iter().map(|f| f.address).collect();
+            crate::give_back::not_held(&self.root, &devs).map_err(JournalError::Host)?;
+        }
+        entry.state = State::Undoing;
+        self.save(&entry)?;
+        let done = match &entry.change {
+            Change::Binding(b) => {
+                // Back to the drivers they had, and the overrides someone else had set.
+                let found = crate::sysfs::Found::joined(&b.bound, &b.overrides);
+                crate::sysfs::give_back(&self.root, &found).map(|now| {
+                    now.iter()
+                        .map(|(a, d)| format!("{a} now {}", d.as_deref().unwrap_or("unbound")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+            }
+            Change::Hugepages(h) => crate::sysfs::set_hugepages(&self.root, h.size_kib, h.before)
+                .map(|now| format!("{now} hugepages of {} KiB reserved now", h.size_kib)),
+            _ => Ok(String::new()),
+        };
+        let done = match done {
+            Ok(d) => d,
+            Err(why) => {
+                // The kernel said no: nothing (or not all) was taken back; still applied.
+                entry.state = State::Applied;
+                self.save(&entry)?;
+                return Err(JournalError::Host(why));
+            }
+        };
+        entry.state = State::Undone;
+        self.save(&entry)?;
+        Ok(format!("Change {} undone: {done}", entry.id))
+    }
+
+    /// A change newer than `id` that still holds hugepages of `size_kib` (a reservation, or a
+    /// VM's session), with what it is in words. The pool is one number that each reservation
+    /// set: a reservation puts back the count it found, which is right only once every newer
+    /// one is undone.
+    fn newer_on_pool(&self, id: &str, size_kib: u64) -> Option<(String, String)> {
+        let older = id_number(id)?;
+        self.history().into_iter().find_map(|e| {
+            let open = matches!(e.state, State::Applying | State::Applied | State::Undoing);
+            if !open || id_number(&e.id)? <= older {
+                return None;
+            }
+            let what = match &e.change {
+                Change::Hugepages(h) if h.size_kib == size_kib => "a newer reservation".to_string(),
+                Change::Session(s)
+                    if s.taken.iter().any(|t| {
+                        matches!(t, Taken::Hugepages { size_kib: k, node: None, .. } if *k == size_kib)
+                    }) =>
+                {
+                    format!("the session of the VM \"{}\"", s.vm)
+                }
+                _ => return None,
+            };
+            Some((e.id, what))
+        })
+    }
+
     fn undo_files(
         &self,
         mut entry: Entry,
-        mut fc: FileChange,
+        fc: FileChange,
         runner: &dyn StepRunner,
         progress: &mut dyn FnMut(&str),
     ) -> Result<String, JournalError> {
@@ -420,11 +558,20 @@ impl Journal {
             self.save(&entry)?;
             return Err(restore_error(&id, &failed));
         }
-        let r = steps::run(&mut fc.steps, true, runner, progress);
+        // Undoing until the rebuild has finished: one that fails (or is cut off) leaves the
+        // change Undoing, and Undo, or the helper's next start, runs it again.
         entry.change = Change::Files(fc);
+        if let Err(e) = self.run_steps(&mut entry, true, 0, runner, progress) {
+            return Err(match e {
+                JournalError::StepFailed { step, output } => {
+                    JournalError::UndoRebuild { id, step, output }
+                }
+                other => other,
+            });
+        }
         entry.state = State::Undone;
         self.save(&entry)?;
-        r.map(|()| format!("Change {id} undone: {}", entry.summary))
+        Ok(format!("Change {id} undone: {}", entry.summary))
     }
 
     /// Records a change made outside files (devices bound now, hugepages reserved, devices
@@ -477,43 +624,103 @@ impl Journal {
         self.save(&e)
     }
 
-    /// At start: an apply the helper did not finish is rolled back; an undo it did not finish
-    /// is finished, each with its rebuild run again on the files as they are then. A file is
-    /// put back only when it still holds what Passage wrote (or is back already); one someone
-    /// else changed since is left alone and reported, and its change stays Applied (Undo then
-    /// names the file). A rebuild that fails leaves the change as it was, for the next start.
-    /// Returns the ids it repaired, and what it left alone.
+    /// At start: finishes what the helper did not. An apply cut off during its rebuild is
+    /// finished when its files still hold what Passage wrote: the rebuild runs again from the
+    /// step that was pending or running (and, if it fails, the change is rolled back as an
+    /// apply is); an apply cut off before its rebuild began is
+    /// rolled back, and an undo finished, each with its rebuild run again on the files as they
+    /// are then. A file is put back only when it still holds what Passage wrote (or is back
+    /// already); one someone else changed since is left alone and reported, and its change
+    /// stays Applied (Undo then names the file). A rebuild that fails leaves the change as it
+    /// was, for the next start. Bindings and reservations being undone are undone. Sessions
+    /// are [`crate::session::recover`]'s. Returns the ids it repaired, and what it left alone.
     pub fn recover(&self, runner: &dyn StepRunner) -> (Vec<String>, Vec<String>) {
         let (mut fixed, mut left_alone) = (Vec::new(), Vec::new());
-        for mut e in self.history() {
-            let (next, undo_form) = match e.state {
-                State::Applying => (State::RolledBack, false),
-                State::Undoing => (State::Undone, true),
-                _ => continue,
-            };
-            if let Change::Files(mut fc) = e.change.clone() {
-                let (restored, others) = self.restore_checked(&e.id, &fc);
-                if !others.is_empty() {
-                    left_alone.extend(others.iter().map(|p| format!("{p} (change {})", e.id)));
-                    e.state = State::Applied;
-                    let _ = self.save(&e);
-                    continue;
-                }
-                if restored.is_err() {
-                    continue; // could not write: tried again at the next start
-                }
-                let mut quiet = |_: &str| {};
-                if steps::run(&mut fc.steps, undo_form, runner, &mut quiet).is_err() {
-                    continue;
-                }
-                e.change = Change::Files(fc);
+        for e in self.history() {
+            if !matches!(e.state, State::Applying | State::Undoing) {
+                continue;
             }
-            e.state = next;
-            if self.save(&e).is_ok() {
-                fixed.push(e.id.clone());
+            let id = e.id.clone();
+            match self.recover_one(e, runner) {
+                Recovered::Fixed => fixed.push(id),
+                Recovered::Left(paths) => {
+                    left_alone.extend(paths.iter().map(|p| format!("{p} (change {id})")))
+                }
+                Recovered::Later => {}
             }
         }
+        self.rotate(KEEP_ENDED);
         (fixed, left_alone)
+    }
+
+    fn recover_one(&self, mut e: Entry, runner: &dyn StepRunner) -> Recovered {
+        let fc = match e.change.clone() {
+            Change::Files(fc) => fc,
+            Change::Binding(_) | Change::Hugepages(_) if e.state == State::Undoing => {
+                return match self.undo_runtime(e) {
+                    Ok(_) => Recovered::Fixed,
+                    Err(_) => Recovered::Later,
+                };
+            }
+            Change::Session(_) => return Recovered::Later,
+            _ => {
+                // Recorded only once done: nothing was left half done.
+                e.state = State::Applied;
+                return self.saved(&e);
+            }
+        };
+        let mut quiet = |_: &str| {};
+        // Its rebuild had begun (so every file had been written), and the files still hold
+        // what Passage wrote: finish it.
+        if e.state == State::Applying && steps::begun(&fc.steps) && self.holds_written(&e.id, &fc) {
+            let from = steps::first_unfinished(&fc.steps);
+            return match self.run_steps(&mut e, false, from, runner, &mut quiet) {
+                Ok(()) => {
+                    e.state = State::Applied;
+                    self.saved(&e)
+                }
+                Err(why) => match self.roll_back(e, why, runner) {
+                    Err(JournalError::Restore { .. }) => Recovered::Later,
+                    _ => Recovered::Fixed,
+                },
+            };
+        }
+        let (next, undo_form) = match e.state {
+            State::Applying => (State::RolledBack, false),
+            _ => (State::Undone, true),
+        };
+        let (restored, others) = self.restore_checked(&e.id, &fc);
+        if !others.is_empty() {
+            e.state = State::Applied;
+            let _ = self.save(&e);
+            return Recovered::Left(others);
+        }
+        if restored.is_err() {
+            return Recovered::Later; // could not write: tried again at the next start
+        }
+        if self
+            .run_steps(&mut e, undo_form, 0, runner, &mut quiet)
+            .is_err()
+        {
+            return Recovered::Later;
+        }
+        e.state = next;
+        self.saved(&e)
+    }
+
+    fn saved(&self, e: &Entry) -> Recovered {
+        match self.save(e) {
+            Ok(()) => Recovered::Fixed,
+            Err(_) => Recovered::Later,
+        }
+    }
+
+    /// Whether every file of a change holds what Passage wrote (or is absent as it left it).
+    fn holds_written(&self, id: &str, fc: &FileChange) -> bool {
+        fc.files.iter().enumerate().all(|(k, f)| {
+            let (now, wrote, _) = self.versions(id, k, f);
+            now == wrote
+        })
     }
 
     /// Like [`Self::restore`], but each file only when it holds what Passage wrote (or its
@@ -541,6 +748,43 @@ impl Journal {
         }
         (if failed { Err(()) } else { Ok(()) }, others)
     }
+}
+
+/// What recovery did with one entry.
+enum Recovered {
+    Fixed,
+    /// Files someone else changed since Passage wrote them, left as they are.
+    Left(Vec<String>),
+    /// Not finished now; the next start tries again.
+    Later,
+}
+
+/// A change id's number (ids are compared as numbers: past 999999 they have more digits).
+fn id_number(id: &str) -> Option<u64> {
+    id.parse().ok()
+}
+
+/// A change id as written: six digits at least.
+fn format_id(n: u64) -> String {
+    format!("{n:06}")
+}
+
+/// Whether a change has ended: nothing left to undo or to finish.
+fn ended_entry(e: &Entry) -> bool {
+    matches!(e.state, State::RolledBack | State::Undone) || matches!(e.change, Change::Restored(_))
+}
+
+/// How many ended changes the journal keeps ([`Journal::rotate`] at each start): a few years
+/// of setup changes and VM sessions, and a History the app lists at once.
+pub const KEEP_ENDED: usize = 200;
+
+/// `e` with its file change's steps as `steps`.
+fn with_steps(e: &Entry, steps: &[StepRecord]) -> Entry {
+    let mut e = e.clone();
+    if let Change::Files(fc) = &mut e.change {
+        fc.steps = steps.to_vec();
+    }
+    e
 }
 
 /// The error of a restore that could not put every file back.

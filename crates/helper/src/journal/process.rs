@@ -7,8 +7,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::steps::{StepRunner, ALLOWED_PROGRAMS};
 
@@ -62,7 +63,9 @@ impl StepRunner for ProcessRunner {
                 "{prog} is not installed (looked in {SYSTEM_PATH})"
             )));
         };
-        Some(run_bounded(&path, &argv[1..], self.timeout, progress))
+        let r = run_bounded(&path, &argv[1..], self.timeout, progress);
+        super::crash::crash_point(format_args!("ran {}", argv.join(" ")));
+        Some(r)
     }
 }
 
@@ -87,26 +90,23 @@ pub fn run_bounded(
         .spawn()
         .map_err(|e| format!("cannot start {name}: {e}"))?;
     let pid = child.id() as i32;
-    let done = Arc::new(AtomicBool::new(false));
+    // The watchdog waits for the end (a message) or the time limit, whichever comes first: a
+    // step that ends is not kept waiting for a polling interval.
+    let (done, ended) = std::sync::mpsc::channel::<()>();
     let timed_out = Arc::new(AtomicBool::new(false));
     let watchdog = {
-        let (done, timed_out) = (done.clone(), timed_out.clone());
+        let timed_out = timed_out.clone();
         std::thread::spawn(move || {
-            let start = Instant::now();
-            while !done.load(Ordering::SeqCst) {
-                if start.elapsed() >= timeout {
-                    timed_out.store(true, Ordering::SeqCst);
-                    // The whole group (a rebuild's children hold the output pipe too), by
-                    // the system's kill, as the workspace has no unsafe code.
-                    let _ = Command::new("/bin/kill")
-                        .args(["-s", "KILL", "--", &format!("-{pid}")])
-                        .env_clear()
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
+            if let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(timeout) {
+                timed_out.store(true, Ordering::SeqCst);
+                // The whole group (a rebuild's children hold the output pipe too), by
+                // the system's kill, as the workspace has no unsafe code.
+                let _ = Command::new("/bin/kill")
+                    .args(["-s", "KILL", "--", &format!("-{pid}")])
+                    .env_clear()
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
             }
         })
     };
@@ -136,7 +136,7 @@ pub fn run_bounded(
         }
     }
     let status = child.wait();
-    done.store(true, Ordering::SeqCst);
+    let _ = done.send(());
     let _ = watchdog.join();
     if timed_out.load(Ordering::SeqCst) {
         return Err(format!(
@@ -212,7 +212,7 @@ mod tests {
             "dracut",
             "echo start; sleep 300 & sleep 300; echo never",
         );
-        let t = Instant::now();
+        let t = std::time::Instant::now();
         let err = run_bounded(&p, &[], Duration::from_secs(1), &mut |_| {}).expect_err("stopped");
         assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
         assert!(

@@ -12,38 +12,76 @@ pub trait StepRunner {
     ) -> Option<Result<String, String>>;
 }
 
-/// Runs `steps` in order (their undo form when `undo`), recording each one's status and the
-/// tail of its output; stops at the first that fails.
+/// Runs `steps` in order from `from` (their undo form when `undo`), recording each one's
+/// status and the tail of its output; stops at the first that fails. `record` is called with
+/// every step's state before a step runs (`running`) and after it ran, so the journal on disk
+/// always says which rebuild was under way when the helper died.
 pub(super) fn run(
     steps: &mut [StepRecord],
     undo: bool,
+    from: usize,
     runner: &dyn StepRunner,
     progress: &mut dyn FnMut(&str),
+    record: &mut dyn FnMut(&[StepRecord]) -> Result<(), JournalError>,
 ) -> Result<(), JournalError> {
-    for s in steps {
+    for i in from..steps.len() {
+        let s = &steps[i];
         let argv = if undo {
             s.undo.clone().unwrap_or_else(|| s.argv.clone())
         } else {
             s.argv.clone()
         };
-        match runner.run(&argv, progress) {
-            None => s.status = "skipped".into(),
+        steps[i].status = RUNNING.into();
+        record(steps)?;
+        let outcome = runner.run(&argv, progress);
+        let s = &mut steps[i];
+        let failed = match outcome {
+            None => {
+                s.status = "skipped".into();
+                None
+            }
             Some(Ok(out)) => {
-                s.status = "ok".into();
+                s.status = OK.into();
                 s.output = tail(&out);
+                None
             }
             Some(Err(out)) => {
                 s.status = "failed".into();
                 s.output = tail(&out);
-                return Err(JournalError::StepFailed {
+                Some(JournalError::StepFailed {
                     step: argv.join(" "),
                     output: tail(&out),
-                });
+                })
             }
+        };
+        record(steps)?;
+        if let Some(e) = failed {
+            return Err(e);
         }
     }
     Ok(())
 }
+
+/// The first step that has not finished (`pending`, `running` or `failed`): where a rebuild
+/// the helper did not see through starts again.
+pub(super) fn first_unfinished(steps: &[StepRecord]) -> usize {
+    steps
+        .iter()
+        .position(|s| s.status != OK && s.status != "skipped")
+        .unwrap_or(steps.len())
+}
+
+/// Whether the rebuild had begun: a step ran or is running (every file was written first).
+pub(super) fn begun(steps: &[StepRecord]) -> bool {
+    steps.iter().any(|s| s.status != PENDING)
+}
+
+/// A step's status before it runs.
+pub const PENDING: &str = "pending";
+/// A step's status while it runs.
+pub const RUNNING: &str = "running";
+/// A step's status once it succeeded.
+pub const OK: &str = "ok";
 
 fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();

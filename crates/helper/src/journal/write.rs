@@ -5,6 +5,8 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::crash::crash_point;
+
 /// The extended attribute that holds a file's SELinux label.
 const SELINUX_LABEL: &str = "security.selinux";
 
@@ -23,6 +25,7 @@ pub fn atomic_write(
     uid: u32,
     gid: u32,
 ) -> std::io::Result<()> {
+    crash_point(format_args!("before writing {}", path.display()));
     let dir = path.parent().unwrap_or(Path::new("/"));
     create_dirs_synced(dir)?;
     let name = path
@@ -43,6 +46,7 @@ pub fn atomic_write(
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
+    crash_point(format_args!("renamed into {}", path.display()));
     File::open(dir)?.sync_all()
 }
 
@@ -92,11 +96,13 @@ fn create_dirs_synced(dir: &Path) -> std::io::Result<()> {
 }
 
 pub(super) fn remove_synced(path: &Path) -> std::io::Result<()> {
+    crash_point(format_args!("before removing {}", path.display()));
     match fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
+    crash_point(format_args!("removed {}", path.display()));
     if let Some(dir) = path.parent() {
         File::open(dir)?.sync_all()?;
     }

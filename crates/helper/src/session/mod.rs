@@ -156,7 +156,7 @@ pub fn prepare(
             Ok(entry.summary)
         }
         Err(why) => {
-            let left = give_back(root, &entry, runner);
+            let left = give_back(&j, root, &mut entry, runner);
             entry.state = if left.is_empty() {
                 State::RolledBack
             } else {
@@ -212,9 +212,15 @@ fn take_all(
                 node,
                 before,
                 added,
+                reserved: false,
+                back_to: None,
             },
         )?;
         take::hugepages(root, size_kib, node, before, added)?;
+        if let Some(Taken::Hugepages { reserved, .. }) = last_taken(entry) {
+            *reserved = true;
+        }
+        j.save(entry).map_err(|e| e.to_string())?;
         words.push(format!(
             "{} MiB of hugepages reserved",
             added * size_kib / 1024
@@ -246,13 +252,17 @@ fn take_all(
         ));
     }
     if req.settings.isolate_cpus {
-        push(j, entry, Taken::Cpus { units: vec![] })?;
-        match take::cpus(r, &req.pinned_cpus, runner)? {
-            Some(units) => {
-                if let Some(Taken::Cpus { units: u }) = last_taken(entry) {
-                    *u = units;
-                }
-                j.save(entry).map_err(|e| e.to_string())?;
+        // Each unit's CPUs recorded before any is changed: a start cut off gives them back.
+        match take::cpus_before(r, &req.pinned_cpus, runner)? {
+            Some((units, rest)) => {
+                push(
+                    j,
+                    entry,
+                    Taken::Cpus {
+                        units: units.clone(),
+                    },
+                )?;
+                take::cpus(&units, &rest, &req.pinned_cpus, runner)?;
                 words.push(format!(
                     "host kept off CPUs {}",
                     passage_core::root::format_cpu_list(&req.pinned_cpus)
@@ -270,8 +280,29 @@ fn take_all(
     })
 }
 
-/// Gives back everything `entry`'s session took, newest first. Returns what failed.
-fn give_back(root: &Path, entry: &Entry, runner: &dyn StepRunner) -> Vec<String> {
+/// Gives back everything `entry`'s session took, newest first. Where each hugepage pool goes
+/// is recorded first, so a give-back cut off and run again sets the same count. Returns what
+/// failed.
+fn give_back(j: &Journal, root: &Path, entry: &mut Entry, runner: &dyn StepRunner) -> Vec<String> {
+    let Change::Session(s) = &mut entry.change else {
+        return vec![];
+    };
+    let mut decided = false;
+    for t in s.taken.iter_mut() {
+        let to = take::pool_back_to(root, t);
+        if let Taken::Hugepages {
+            back_to: b @ None, ..
+        } = t
+        {
+            *b = to;
+            decided = true;
+        }
+    }
+    if decided {
+        if let Err(e) = j.save(entry) {
+            return vec![e.to_string()];
+        }
+    }
     let Change::Session(s) = &entry.change else {
         return vec![];
     };
@@ -293,7 +324,7 @@ fn end(
 ) -> Result<String, String> {
     entry.state = State::Undoing;
     j.save(&entry).map_err(|e| e.to_string())?;
-    let failed = give_back(root, &entry, runner);
+    let failed = give_back(j, root, &mut entry, runner);
     entry.state = if failed.is_empty() {
         State::Undone
     } else {

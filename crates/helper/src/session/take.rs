@@ -114,13 +114,15 @@ pub fn hugepages(
 /// The systemd units whose processes are kept off the VM's CPUs.
 pub const UNITS: [&str; 3] = ["system.slice", "user.slice", "init.scope"];
 
-/// Keeps the host's processes off `pinned` (systemd's `AllowedCPUs`, runtime only), where
-/// systemd is PID 1. `Ok(None)`: not done (no systemd, nothing pinned, or a test root).
-pub fn cpus(
+/// What CPU isolation will change, read before anything is: each unit with its
+/// `AllowedCPUs` now, and the CPUs the host keeps. `Ok(None)`: not done (no systemd as PID 1,
+/// nothing pinned, or a test root without systemctl).
+#[allow(clippy::type_complexity)]
+pub fn cpus_before(
     r: &Root,
     pinned: &[u32],
     runner: &dyn StepRunner,
-) -> Result<Option<Vec<(String, String)>>, String> {
+) -> Result<Option<(Vec<(String, String)>, String)>, String> {
     if pinned.is_empty()
         || r.read_string("/proc/1/comm").as_deref().map(str::trim) != Some("systemd")
     {
@@ -134,27 +136,36 @@ pub fn cpus(
     if rest.is_empty() {
         return Err("the VM is pinned to every CPU, so the host would have none left; pin it to fewer CPUs or switch CPU isolation off".into());
     }
-    let mut done = Vec::new();
+    let mut units = Vec::new();
     for unit in UNITS {
         let show = ["systemctl", "show", "--value", "-p", "AllowedCPUs", unit].map(String::from);
-        let before = match runner.run(&show, &mut |_| {}) {
+        match runner.run(&show, &mut |_| {}) {
             None => return Ok(None),
-            Some(Ok(out)) => out.trim().to_string(),
-            Some(Err(e)) => {
-                give_cpus(&done, runner);
-                return Err(format!("systemctl could not tell {unit}'s CPUs: {e}"));
-            }
-        };
-        done.push((unit.to_string(), before));
-        if let Some(Err(e)) = set_allowed(unit, &format_cpu_list(&rest), runner) {
-            give_cpus(&done, runner);
+            Some(Ok(out)) => units.push((unit.to_string(), out.trim().to_string())),
+            Some(Err(e)) => return Err(format!("systemctl could not tell {unit}'s CPUs: {e}")),
+        }
+    }
+    Ok(Some((units, format_cpu_list(&rest))))
+}
+
+/// Keeps the host's processes off `pinned` (systemd's `AllowedCPUs`, runtime only): each of
+/// `units`, recorded with its CPUs before (by [`cpus_before`]), now allowed `rest` only. On a
+/// failure the caller gives every recorded unit back.
+pub fn cpus(
+    units: &[(String, String)],
+    rest: &str,
+    pinned: &[u32],
+    runner: &dyn StepRunner,
+) -> Result<(), String> {
+    for (unit, _) in units {
+        if let Some(Err(e)) = set_allowed(unit, rest, runner) {
             return Err(format!(
                 "systemd could not keep {unit} off CPUs {}: {e}",
                 format_cpu_list(pinned)
             ));
         }
     }
-    Ok(Some(done))
+    Ok(())
 }
 
 fn set_allowed(unit: &str, cpus: &str, runner: &dyn StepRunner) -> Option<Result<String, String>> {
@@ -181,6 +192,29 @@ fn give_cpus(units: &[(String, String)], runner: &dyn StepRunner) -> Vec<String>
         .collect()
 }
 
+/// The size a session's hugepage pool goes back to: the count it found when its take did not
+/// finish (nothing else changes the pool under Passage's lock, and recovery runs first under
+/// it), else the pool now less only what the session added (another VM's reservation may have
+/// come since). `None` for other things, or a pool that cannot be read.
+pub fn pool_back_to(root: &Path, t: &Taken) -> Option<u64> {
+    let Taken::Hugepages {
+        size_kib,
+        node,
+        before,
+        added,
+        reserved,
+        ..
+    } = t
+    else {
+        return None;
+    };
+    if !reserved {
+        return Some(*before);
+    }
+    let r = Root::new(root).ok()?;
+    Some(read_count(&r, *size_kib, *node, "nr_hugepages")?.saturating_sub(*added))
+}
+
 /// Gives one taken thing back. `Err` says what could not be.
 pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), String> {
     match t {
@@ -188,17 +222,16 @@ pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), Strin
         Taken::Devices { devices, overrides } => {
             sysfs::give_back(root, &sysfs::Found::joined(devices, overrides)).map(|_| ())
         }
-        Taken::Hugepages {
-            size_kib,
-            node,
-            before,
-            added,
-        } => {
-            let r = Root::new(root).map_err(|e| e.to_string())?;
-            let now = read_count(&r, *size_kib, *node, "nr_hugepages").unwrap_or(0);
-            // Only what this session added: another VM's reservation may have come since.
-            let _ = before;
-            write_count(root, *size_kib, *node, now.saturating_sub(*added))
+        Taken::Hugepages { size_kib, node, .. } => {
+            let to = match t {
+                Taken::Hugepages {
+                    back_to: Some(n), ..
+                } => *n,
+                _ => pool_back_to(root, t).ok_or_else(|| {
+                    format!("cannot read {}/nr_hugepages", pool(*size_kib, *node))
+                })?,
+            };
+            write_count(root, *size_kib, *node, to)
         }
         Taken::Cpus { units } => {
             let failed = give_cpus(units, runner);
