@@ -587,8 +587,7 @@ fn identical_gpus_bind_by_address_with_a_udev_rule() {
 /// The udev rule that binds by address must act in the initramfs, before the card's own
 /// driver there (dracut's `drm` module, mkinitcpio's `kms` hook) takes the card:
 /// initramfs-tools copies every custom rule itself (Debian 12's udev hook), dracut and
-/// mkinitcpio are told, and booster, which runs no udev rules, is refused (by ID too: it
-/// runs no modprobe.d install command).
+/// mkinitcpio are told, and booster, which runs no udev rules, is refused.
 #[test]
 fn binding_by_address_puts_the_rule_into_every_initramfs() {
     let identical = |files: &[(&str, &str)], drop: &str| {
@@ -657,25 +656,160 @@ fn binding_by_address_puts_the_rule_into_every_initramfs() {
     let (root, host) = scan(d.path());
     let p = plan_at_boot(&root, &host, &pair);
     assert!(!p.diff().contains("FILES+="), "{}", p.diff());
-    // booster (v0.12) reads only `options` from modprobe.d and runs no udev rules: binding at
-    // boot is refused there, by ID and by address, with the way that works.
-    let mut by_id = passage_fixtures::x570_tutorial();
-    set_file(&mut by_id, "/etc/booster.yaml", "universal: false\n");
-    let by_address = identical(&[("/etc/booster.yaml", "universal: false\n")], "");
-    for spec in [by_id, by_address] {
-        let d = build(&spec);
-        let (root, host) = scan(d.path());
-        let intent = Intent::VfioAtBoot {
-            devices: pair.to_vec(),
-        };
-        let e = plan::plan(&root, &host, &intent)
-            .expect_err("booster")
-            .to_string();
-        assert!(
-            e.contains("booster") && e.contains("while its VM runs"),
-            "{e}"
-        );
+    // booster runs no udev rules: binding by address is refused there, with the reason and
+    // the way that works (by ID it binds through the kernel command line, see below).
+    let spec = identical(&[("/etc/booster.yaml", "universal: false\n")], "");
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let intent = Intent::VfioAtBoot {
+        devices: pair.to_vec(),
+    };
+    let e = plan::plan(&root, &host, &intent)
+        .expect_err("booster by address")
+        .to_string();
+    assert!(
+        e.contains("booster runs no udev rules")
+            && e.contains("0000:0d:00.0")
+            && e.contains("while its VM runs"),
+        "{e}"
+    );
+}
+
+/// An Arch host whose initramfs booster builds (no mkinitcpio), with booster's own
+/// regenerate_images script, on the fixture's systemd-boot or on `grub`.
+fn booster_arch(grub: Option<&str>, booster_yaml: &str) -> HostSpec {
+    let mut spec = passage_fixtures::single_gpu();
+    spec.files
+        .retain(|(p, _)| !p.starts_with("/etc/mkinitcpio"));
+    set_file(&mut spec, "/etc/booster.yaml", booster_yaml);
+    set_file(
+        &mut spec,
+        "/usr/lib/booster/regenerate_images",
+        "#!/bin/bash -e\n",
+    );
+    if let Some(g) = grub {
+        spec.files.retain(|(p, _)| !p.starts_with("/boot/loader"));
+        set_file(&mut spec, "/etc/default/grub", g);
     }
+    spec
+}
+
+/// booster (v0.12's init) hands `module.param=` from the kernel command line to the module
+/// it loads (init/cmdline.go, init/module.go) but reads of modprobe.d only `options` lines:
+/// the IDs go on the command line, vfio_pci into `modules_force_load`, the fallback entry
+/// leaves the IDs out, and nothing goes to modprobe.d.
+#[test]
+fn booster_binds_through_the_kernel_command_line() {
+    let usb = [a("0d:00.3")];
+    let ids = "vfio-pci.ids=1022:149c";
+    // systemd-boot: the entry gets the IDs, its copy without passthrough does not.
+    let d = build(&booster_arch(
+        None,
+        "universal: false\nmodules_force_load: zfs\n",
+    ));
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &usb));
+    let entry = after(change(&p, "the loader entry", |c| {
+        c.path == "/boot/loader/entries/arch.conf"
+    }));
+    assert!(
+        entry.contains(&format!("options root=PARTUUID=9b0c7c2e-5f4d-4d8e-8b1a-3c2e1f0a9d8c rw zswap.enabled=0 quiet {ids}\n")),
+        "{entry}"
+    );
+    let fallback = after(change(&p, "the fallback entry", |c| {
+        c.path.ends_with("arch-passage-without-vfio.conf")
+    }));
+    assert!(
+        !fallback.contains("vfio-pci.ids") && fallback.contains("passage.vfio=off"),
+        "{fallback}"
+    );
+    assert_eq!(
+        after(change(&p, "booster.yaml", |c| c.path == "/etc/booster.yaml")),
+        "universal: false\nmodules_force_load: vfio_pci,vfio,vfio_iommu_type1,zfs\n"
+    );
+    assert!(
+        !changed_paths(&p)
+            .iter()
+            .any(|c| c.starts_with("/etc/modprobe.d")),
+        "booster would ignore modprobe.d's install command: {:?}",
+        changed_paths(&p)
+    );
+    assert!(
+        p.steps
+            .iter()
+            .any(|s| s.argv == ["/usr/lib/booster/regenerate_images"]),
+        "{:?}",
+        p.steps
+    );
+    // GRUB: the IDs in GRUB_CMDLINE_LINUX_DEFAULT; Passage's grub.d script leaves them out
+    // of its entry.
+    let d = build(&booster_arch(Some(ARCH_GRUB), "universal: false\n"));
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &usb));
+    assert!(
+        p.diff().contains(&format!(
+            "+GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=3 quiet {ids}\"\n"
+        )),
+        "{}",
+        p.diff()
+    );
+    let script = after(change(&p, "grub.d", |c| c.path.starts_with("/etc/grub.d/")));
+    assert!(script.contains("vfio-pci.ids=*|"), "{script}");
+    // The whole card setup: the IOMMU's arguments and the IDs in one edit of kernelstub's
+    // configuration (two plans of one file from the same bytes would lose one of them).
+    let mut spec = passage_fixtures::x570_tutorial();
+    spec.files
+        .retain(|(p, _)| p != "/etc/initramfs-tools/initramfs.conf");
+    set_file(&mut spec, "/etc/booster.yaml", "universal: false\n");
+    set_file(
+        &mut spec,
+        "/usr/lib/booster/regenerate_images",
+        "#!/bin/bash -e\n",
+    );
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::for_gpu(r, h, a("0a:00.0")).expect("plan")
+    });
+    let ks = after(change(&p, "kernelstub", |c| {
+        c.path == "/etc/kernelstub/configuration"
+    }));
+    assert!(
+        ks.contains("\"iommu=pt\"")
+            && ks.contains("\"vfio-pci.ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07\""),
+        "{ks}"
+    );
+    // Linux 5.3 still has vfio_virqfd as its own module.
+    assert_eq!(
+        after(change(&p, "booster.yaml", |c| c.path == "/etc/booster.yaml")),
+        "universal: false\nmodules_force_load: vfio_pci,vfio,vfio_iommu_type1,vfio_virqfd\n"
+    );
+    // Without booster's script there is no way to rebuild the images: refused, with the reason.
+    let mut spec = booster_arch(None, "universal: false\n");
+    spec.files
+        .retain(|(p, _)| p != "/usr/lib/booster/regenerate_images");
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let e = plan::plan(
+        &root,
+        &host,
+        &Intent::VfioAtBoot {
+            devices: usb.to_vec(),
+        },
+    )
+    .expect_err("no regenerate_images")
+    .to_string();
+    assert!(e.contains("/usr/lib/booster/regenerate_images"), "{e}");
+    // A booster.yaml Passage cannot edit safely is named, nothing planned.
+    let d = build(&booster_arch(None, "modules_force_load: |\n  zfs\n"));
+    let (root, host) = scan(d.path());
+    let e = plan::plan(
+        &root,
+        &host,
+        &Intent::VfioAtBoot {
+            devices: usb.to_vec(),
+        },
+    )
+    .expect_err("block scalar")
+    .to_string();
+    assert!(e.contains("/etc/booster.yaml"), "{e}");
 }
 
 #[test]

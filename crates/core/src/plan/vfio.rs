@@ -8,6 +8,7 @@ use crate::host::iommu::is_vm_driver;
 use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
+use crate::plan::args::Arg;
 use crate::plan::mkinitcpio::sets_modules;
 use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
@@ -30,7 +31,7 @@ pub(crate) fn module_of(root: &Root, driver: &str) -> String {
 }
 
 /// The vfio modules the initramfs needs, for this kernel.
-fn modules(host: &Host) -> Vec<&'static str> {
+pub(crate) fn modules(host: &Host) -> Vec<&'static str> {
     let mut m = vec!["vfio_pci", "vfio", "vfio_iommu_type1"];
     // vfio_virqfd was folded into vfio in Linux 6.2.
     if host.kernel.version().is_some_and(|v| v < (6, 2)) {
@@ -99,6 +100,26 @@ pub fn check_group(host: &Host, devices: &[PciAddress], allow_host: bool) -> Res
 }
 
 pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, PlanError> {
+    plan_with_args(root, host, devices, &[])
+}
+
+/// Whether binding at boot goes through the kernel command line here (booster builds the
+/// initramfs), so it edits the boot loader's files.
+pub(crate) fn binds_on_command_line(host: &Host) -> bool {
+    host.initramfs_config
+        .as_ref()
+        .is_some_and(|i| i.kind == InitramfsKind::Booster)
+}
+
+/// [`plan`] with `args` (already checked) planned in the same command-line edit where binding
+/// goes through the command line: two plans of one file made from the same bytes would not
+/// compose, so [`super::for_gpu`] plans the IOMMU's arguments here.
+pub(crate) fn plan_with_args(
+    root: &Root,
+    host: &Host,
+    devices: &[PciAddress],
+    args: &[Arg],
+) -> Result<Plan, PlanError> {
     check_group(host, devices, false)?;
     let chosen: Vec<_> = devices.iter().filter_map(|a| host.device(*a)).collect();
     let mut ids: Vec<String> = chosen.iter().map(|d| d.id_pair()).collect();
@@ -120,6 +141,28 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
     drivers.sort();
     drivers.dedup();
 
+    let mut plan = if binds_on_command_line(host) {
+        super::booster::plan(root, host, devices, &ids, &clash, &modules(host), args)?
+    } else {
+        by_modprobe(root, host, devices, &ids, &clash, &drivers)?
+    };
+    // The way back from a black screen comes with the change that could cause one.
+    if !plan.changes.is_empty() {
+        plan.merge(super::fallback::plan(root, host)?);
+    }
+    Ok(plan)
+}
+
+/// Binding at boot through modprobe.d (and a udev rule where binding by address), with the
+/// vfio modules in the initramfs.
+fn by_modprobe(
+    root: &Root,
+    host: &Host,
+    devices: &[PciAddress],
+    ids: &[String],
+    clash: &[String],
+    drivers: &[String],
+) -> Result<Plan, PlanError> {
     let mut plan = Plan::default();
     if !clash.is_empty() {
         plan.notes.push(format!(
@@ -127,8 +170,8 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
             clash.join(", ")
         ));
     }
-    let by_id = clash.is_empty().then_some(ids.as_slice());
-    let text = modprobe_conf(by_id, &clash, &drivers);
+    let by_id = clash.is_empty().then_some(ids);
+    let text = modprobe_conf(by_id, clash, drivers);
     let before = read_text(root, MODPROBE_FILE)?;
     plan.changes.extend(change(
         MODPROBE_FILE,
@@ -161,10 +204,6 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
         }
     }
     initramfs(root, host, !clash.is_empty(), &mut plan)?;
-    // The way back from a black screen comes with the change that could cause one.
-    if !plan.changes.is_empty() {
-        plan.merge(super::fallback::plan(root, host)?);
-    }
     Ok(plan)
 }
 
@@ -223,7 +262,7 @@ ENV{passage.vfio}==\"off\", GOTO=\"passage_vfio_end\"\n",
 /// and, when binding `by_address`, the udev rule too, which must act there before the card's
 /// own driver (put in the image by dracut's `drm` module or mkinitcpio's `kms` hook) takes it.
 /// initramfs-tools copies every rule in /etc/udev/rules.d itself; dracut and mkinitcpio copy
-/// only the rules they know, so they are told. booster is refused (see its arm).
+/// only the rules they know, so they are told. booster has a plan of its own (plan::booster).
 fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Result<(), PlanError> {
     let init = host
         .initramfs_config
@@ -296,14 +335,8 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
             mk_path = path.clone();
             (mk_path.as_str(), Some(b.clone()), after)
         }
-        InitramfsKind::Booster => {
-            // booster's init loads modules itself: of modprobe.d it reads only `options`
-            // lines (no `install` command, no softdep), and it runs no udev rules, so neither
-            // the switch-aware IDs nor a binding by address would act before the card's driver.
-            return Err(PlanError::Regenerate(tr(
-                "booster builds this host's initramfs, and it runs neither modprobe.d's install commands and softdeps nor udev rules, so Passage cannot give a card to vfio-pci at boot there; let Passage lend the card only while its VM runs instead",
-            )));
-        }
+        // Planned through the kernel command line instead (see `plan`).
+        InitramfsKind::Booster => return Ok(()),
     };
     if let Some(c) = change(path, before.as_deref(), Some(after.into_bytes()), summary) {
         plan.changes.push(c);
