@@ -1204,3 +1204,133 @@ fn unified_kernel_images_get_etc_kernel_cmdline_from_the_vendor_file_or_a_refusa
         ["kernel-install add 6.12.4-arch1-1 /usr/lib/modules/6.12.4-arch1-1/vmlinuz"]
     );
 }
+
+/// A real mkinitcpio.conf in the string form (tests/data/mkinitcpio, sources in its README).
+fn string_form(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/mkinitcpio")
+        .join(name);
+    std::fs::read_to_string(&p).expect("sample")
+}
+
+/// MODULES, FILES and HOOKS as mkinitcpio v41 reads `files` (below `dir`): sourced in order
+/// by bash, then its `arrayize_config` (functions) for a setting that is not an array.
+fn mkinitcpio_reads(dir: &Path, files: &[&str]) -> [Vec<String>; 3] {
+    let script = r#"for f; do . "$f"; done
+set -f
+[[ ${MODULES@a} != *a* ]] && IFS=' ' read -r -a MODULES <<<"$MODULES"
+[[ ${FILES@a} != *a* ]] && IFS=' ' read -r -a FILES <<<"$FILES"
+[[ ${HOOKS@a} != *a* ]] && IFS=' ' read -r -a HOOKS <<<"$HOOKS"
+printf '%s|' "${MODULES[@]}"; echo; printf '%s|' "${FILES[@]}"; echo; printf '%s|' "${HOOKS[@]}"; echo"#;
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .args(files.iter().map(|f| dir.join(f.trim_start_matches('/'))))
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines().map(|l| {
+        l.split('|')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    });
+    [(); 3].map(|_| lines.next().unwrap_or_default())
+}
+
+/// mkinitcpio's string form (`HOOKS="base udev …"`, which mkinitcpio v41 still reads) is
+/// edited in its own form: MODULES stays a string with vfio first, FILES gets `+=" …"`, and
+/// what mkinitcpio reads afterwards (bash plus its own `arrayize_config`) is checked.
+#[test]
+fn mkinitcpio_string_form_is_edited_in_its_own_form() {
+    let vfio = ["vfio_pci", "vfio", "vfio_iommu_type1"];
+    let conf = "/etc/mkinitcpio.conf";
+    // mkinitcpio v23's own configuration.
+    let v23 = string_form("mkinitcpio-v23.conf");
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(&mut spec, conf, &v23);
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &[a("0d:00.3")]));
+    let mk = change(&p, "mkinitcpio", |c| c.path == conf);
+    assert!(
+        mk.diff
+            .contains("-MODULES=\"\"\n+MODULES=\"vfio_pci vfio vfio_iommu_type1\"\n"),
+        "{}",
+        mk.diff
+    );
+    apply(d.path(), &p);
+    let [modules, _, hooks] = mkinitcpio_reads(d.path(), &[conf]);
+    assert_eq!(modules, vfio);
+    assert_eq!(
+        hooks.join(" "),
+        "base udev autodetect modconf block filesystems keyboard fsck"
+    );
+    // A user's string configuration, binding by address: FILES keeps its two files and gains
+    // the rule, as a string.
+    let laptop = string_form("samsung-laptop-string-form.conf");
+    let mut spec = passage_fixtures::x570_tutorial();
+    for dev in &mut spec.pci {
+        if dev.addr == "0000:0d:00.0" {
+            (dev.vendor, dev.device, dev.driver) = (0x10de, 0x1e07, Some("nvidia".into()));
+        }
+    }
+    spec.files
+        .retain(|(p, _)| p != "/etc/initramfs-tools/initramfs.conf");
+    set_file(&mut spec, conf, &laptop);
+    let d = build(&spec);
+    let pair = [a("0a:00.0"), a("0a:00.1"), a("0a:00.2"), a("0a:00.3")];
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &pair));
+    let rule = "/etc/udev/rules.d/61-passage-vfio.rules";
+    let text = after(change(&p, "mkinitcpio", |c| c.path == conf));
+    assert!(text.ends_with(&format!("FILES+=\" {rule}\"\n")), "{text}");
+    apply(d.path(), &p);
+    let [modules, files, _] = mkinitcpio_reads(d.path(), &[conf]);
+    assert_eq!(
+        modules,
+        [
+            &vfio[..],
+            &["vfio_virqfd", "radeon", "backlight", "samsung_laptop"]
+        ]
+        .concat()
+    );
+    assert_eq!(
+        files,
+        [
+            "/etc/modprobe.d/wifi.conf",
+            "/etc/modprobe.d/ath10k.conf",
+            rule
+        ]
+    );
+    // An installer's configuration: without modconf it is refused for that, not for its form.
+    let installer = string_form("installer-string-append.conf");
+    let e = arch_at_boot(&[(conf, &installer)]).expect_err("no modconf");
+    assert!(e.contains("has no modconf"), "{e}");
+    // With the HOOKS its own comment offers, MODULES keeps the spaces its `MODULES+="…"` lines
+    // count on.
+    let with_modconf = installer.replace(
+        "HOOKS=\"base udev consolefont encrypt\"",
+        "HOOKS=\"base udev block autodetect modconf consolefont encrypt filesystems keyboard fsck\"",
+    );
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(&mut spec, conf, &with_modconf);
+    let d = build(&spec);
+    let [before, ..] = mkinitcpio_reads(d.path(), &[conf]);
+    assert_eq!(before.len(), 14, "{before:?}");
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &[a("0d:00.3")]));
+    apply(d.path(), &p);
+    let [modules, ..] = mkinitcpio_reads(d.path(), &[conf]);
+    let want: Vec<String> = vfio.iter().map(|m| m.to_string()).chain(before).collect();
+    assert_eq!(modules, want);
+    // An array in one file and a string in another make neither: refused, naming the file.
+    let e = arch_at_boot(&[(
+        "/etc/mkinitcpio.conf.d/10-old.conf",
+        "HOOKS=\"base udev autodetect modconf block filesystems\"\n",
+    )])
+    .expect_err("mixed");
+    assert!(
+        e.contains("10-old.conf") && e.contains("as an array in one place and as a string"),
+        "{e}"
+    );
+}

@@ -9,7 +9,7 @@ use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 use crate::plan::args::Arg;
-use crate::plan::mkinitcpio::sets_modules;
+use crate::plan::mkinitcpio::{self, sets_modules, Form};
 use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
@@ -310,6 +310,9 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
         }
         InitramfsKind::Mkinitcpio => {
             let cfg = super::mkinitcpio::read(root)?;
+            // Either form, as long as each setting keeps one.
+            mkinitcpio::effective(&cfg.files, "MODULES")?;
+            let files_form = mkinitcpio::effective(&cfg.files, "FILES")?.map(|e| e.form);
             let m = cfg.setter_of("MODULES");
             let (path, b, text) = &cfg.files[m];
             let mut after = mkinitcpio(text, &mods).map_err(|why| PlanError::Unparsable {
@@ -317,8 +320,12 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
                 why,
             })?;
             if by_address {
-                // After the last `FILES=`, which would drop an earlier `FILES+=`.
-                let line = format!("FILES+=({UDEV_FILE})\n");
+                // After the last `FILES=`, which would drop an earlier `FILES+=`; in the
+                // setting's own form (`+=(…)` would make a string the array's first item).
+                let line = match files_form {
+                    Some(Form::Str) => format!("FILES+=\" {UDEV_FILE}\"\n"),
+                    _ => format!("FILES+=({UDEV_FILE})\n"),
+                };
                 let f = cfg.setter_of("FILES");
                 if f > m {
                     let (fpath, fb, ftext) = &cfg.files[f];
@@ -367,8 +374,10 @@ fn with_line(text: &str, line: &str) -> String {
     out
 }
 
-/// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver. The file is
-/// sourced by bash, so the last MODULES= line is the one that counts.
+/// mkinitcpio.conf: the vfio modules first in MODULES, before any GPU driver, in the form it
+/// has: `MODULES=(…)`, or a string (`"…"`, `'…'`, a bare word) whose text around the items
+/// stays as it was (a later `MODULES+="…"` may count on its trailing space). The file is
+/// sourced by bash, so the last `MODULES=` line is the one that counts.
 pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
     let mut out = String::with_capacity(text.len() + 64);
     let last = text
@@ -380,21 +389,28 @@ pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
     let mut done = false;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let body = line.trim_end_matches('\n');
-        let t = body.trim_start();
         if Some(i) == last {
-            let (open, close) = if t.starts_with("MODULES=(") {
-                ('(', ')')
+            let (start, end, value) = modules_value(body)?;
+            let inner = &body[start..end];
+            // A bare word becomes a quoted string: a space would end the assignment.
+            let quote = if value == Value::Bare { "\"" } else { "" };
+            if value == Value::Array {
+                out.push_str(&body[..start]);
+                out.push_str(&vfio_first(mods, inner.split_whitespace()).join(" "));
             } else {
-                ('"', '"')
-            };
-            let start = body.find(open).ok_or("MODULES has no opening bracket")? + 1;
-            let end = body[start..]
-                .find(close)
-                .map(|i| start + i)
-                .ok_or("MODULES=( must close on the same line")?;
-            let new = vfio_first(mods, body[start..end].split_whitespace());
-            out.push_str(&body[..start]);
-            out.push_str(&new.join(" "));
+                // mkinitcpio splits a string on spaces only (`IFS=' ' read -r -a`).
+                let words: Vec<&str> = inner.split(' ').filter(|w| !w.is_empty()).collect();
+                let lead = &inner[..inner.len() - inner.trim_start_matches(' ').len()];
+                let trail = &inner[inner.trim_end_matches(' ').len()..];
+                out.push_str(&body[..start]);
+                out.push_str(quote);
+                out.push_str(lead);
+                out.push_str(&vfio_first(mods, words.into_iter()).join(" "));
+                if !inner.trim_matches(' ').is_empty() || trail.is_empty() {
+                    out.push_str(trail);
+                }
+                out.push_str(quote);
+            }
             out.push_str(&body[end..]);
             if line.ends_with('\n') {
                 out.push('\n');
@@ -408,6 +424,44 @@ pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
         push_line(&mut out, &format!("MODULES=({})\n", mods.join(" ")));
     }
     Ok(out)
+}
+
+/// How a `MODULES=` value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    Array,
+    Quoted,
+    /// A string without quotes (`MODULES=`, `MODULES=nvidia`).
+    Bare,
+}
+
+/// Where the items of a `MODULES=` line are (`start..end` of the line) and how it is written.
+fn modules_value(body: &str) -> Result<(usize, usize, Value), String> {
+    let eq = body.find('=').ok_or("MODULES has no value")? + 1;
+    let (open, close, value) = match body[eq..].chars().next() {
+        Some('(') => ('(', ')', Value::Array),
+        Some(q @ ('"' | '\'')) => (q, q, Value::Quoted),
+        _ => {
+            let end = body[eq..]
+                .find([' ', '\t', ';'])
+                .map_or(body.len(), |i| eq + i);
+            let bare = &body[eq..end];
+            if bare.contains(['$', '`', '\\']) {
+                return Err("MODULES is computed".into());
+            }
+            return Ok((eq, end, Value::Bare));
+        }
+    };
+    let start = eq + open.len_utf8();
+    let end = body[start..]
+        .find(close)
+        .map(|i| start + i)
+        .ok_or(if value == Value::Array {
+            "MODULES=( must close on the same line"
+        } else {
+            "MODULES' quote must close on the same line"
+        })?;
+    Ok((start, end, value))
 }
 
 /// `mods` first, then the modules already listed that are not among them, in their order.
@@ -452,6 +506,29 @@ mod tests {
             mkinitcpio(t, &m).unwrap(),
             "MODULES=(a)\n# later:\nMODULES=(vfio_pci b)\nMODULES+=(c)\n"
         );
+    }
+
+    #[test]
+    fn mkinitcpio_strings_keep_their_quoting_and_spaces() {
+        let m = ["vfio_pci", "vfio"];
+        for (text, want) in [
+            ("MODULES=''\n", "MODULES='vfio_pci vfio'\n"),
+            ("MODULES='nvme'\n", "MODULES='vfio_pci vfio nvme'\n"),
+            (
+                "MODULES=\"a vfio \" # keep\n",
+                "MODULES=\"vfio_pci vfio a \" # keep\n",
+            ),
+            ("MODULES=\n", "MODULES=\"vfio_pci vfio\"\n"),
+            (
+                "MODULES=nvme # gpu\n",
+                "MODULES=\"vfio_pci vfio nvme\" # gpu\n",
+            ),
+        ] {
+            let out = mkinitcpio(text, &m).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(out, want, "{text:?}");
+        }
+        assert!(mkinitcpio("MODULES=\"a\nb\"\n", &m).is_err());
+        assert!(mkinitcpio("MODULES=$EXTRA\n", &m).is_err());
     }
 
     #[test]
