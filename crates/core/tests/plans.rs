@@ -1141,6 +1141,30 @@ fn kernel_arguments_cannot_go_around_the_host_guards() {
         &host,
         &["hugepages=1024", "modprobe.blacklist=nouveau"],
     );
+    // The page size is the whole command line's, by the kernel's rules: with
+    // default_hugepagesz=1G there already, hugepages=30 is 30 GiB, not 60 MiB.
+    let mut spec = passage_fixtures::single_gpu();
+    spec.cmdline.push_str(" default_hugepagesz=1G");
+    let d1 = build(&spec);
+    let (root1, host1) = scan(d1.path());
+    let e = refused_args(&root1, &host1, &["hugepages=30"]);
+    assert!(
+        e.contains("30 pages of 1024 MiB") && e.contains("more than this computer can spare"),
+        "{e}"
+    );
+    plan_args(&root1, &host1, &["hugepages=16"]);
+    // Setting the default size counts the pages already asked for in it.
+    spec.cmdline = spec
+        .cmdline
+        .replace(" default_hugepagesz=1G", " hugepages=30");
+    let d2 = build(&spec);
+    let (root2, host2) = scan(d2.path());
+    let e = refused_args(&root2, &host2, &["default_hugepagesz=1G"]);
+    assert!(e.contains("30 pages of 1024 MiB"), "{e}");
+    // The loader entry holds no hugepages=: there the arguments go last, in their order, and
+    // hugepages=29 follows hugepagesz=1G (29 GiB), whatever this boot's hugepages=30 is.
+    let e = refused_args(&root2, &host2, &["hugepagesz=1G", "hugepages=29"]);
+    assert!(e.contains("29 pages of 1024 MiB"), "{e}");
     plan_args(&root, &host, &["vfio-pci.ids=10de:2c05"]);
 
     // The X570 board: the IDs of the RTX's whole group go; the video function alone does not

@@ -13,6 +13,7 @@ pub mod fallback;
 pub mod grubenv;
 pub mod guard;
 pub mod hook;
+pub mod hugepages;
 pub(crate) mod mkinitcpio;
 pub mod regen;
 pub mod vfio;
