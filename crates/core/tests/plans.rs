@@ -675,18 +675,24 @@ fn binding_by_address_puts_the_rule_into_every_initramfs() {
     );
 }
 
-/// An Arch host whose initramfs booster builds (no mkinitcpio), with booster's own
-/// regenerate_images script, on the fixture's systemd-boot or on `grub`.
-fn booster_arch(grub: Option<&str>, booster_yaml: &str) -> HostSpec {
-    let mut spec = passage_fixtures::single_gpu();
-    spec.files
-        .retain(|(p, _)| !p.starts_with("/etc/mkinitcpio"));
+/// `spec` with booster building its initramfs (no mkinitcpio or initramfs-tools
+/// configuration), with `booster_yaml` and booster's own regenerate_images script.
+fn with_booster(mut spec: HostSpec, booster_yaml: &str) -> HostSpec {
+    spec.files.retain(|(p, _)| {
+        !p.starts_with("/etc/mkinitcpio") && p != "/etc/initramfs-tools/initramfs.conf"
+    });
     set_file(&mut spec, "/etc/booster.yaml", booster_yaml);
     set_file(
         &mut spec,
         "/usr/lib/booster/regenerate_images",
         "#!/bin/bash -e\n",
     );
+    spec
+}
+
+/// The Arch fixture with booster, on its systemd-boot or on `grub`.
+fn booster_arch(grub: Option<&str>, booster_yaml: &str) -> HostSpec {
+    let mut spec = with_booster(passage_fixtures::single_gpu(), booster_yaml);
     if let Some(g) = grub {
         spec.files.retain(|(p, _)| !p.starts_with("/boot/loader"));
         set_file(&mut spec, "/etc/default/grub", g);
@@ -755,15 +761,7 @@ fn booster_binds_through_the_kernel_command_line() {
     assert!(script.contains("vfio-pci.ids=*|"), "{script}");
     // The whole card setup: the IOMMU's arguments and the IDs in one edit of kernelstub's
     // configuration (two plans of one file from the same bytes would lose one of them).
-    let mut spec = passage_fixtures::x570_tutorial();
-    spec.files
-        .retain(|(p, _)| p != "/etc/initramfs-tools/initramfs.conf");
-    set_file(&mut spec, "/etc/booster.yaml", "universal: false\n");
-    set_file(
-        &mut spec,
-        "/usr/lib/booster/regenerate_images",
-        "#!/bin/bash -e\n",
-    );
+    let spec = with_booster(passage_fixtures::x570_tutorial(), "universal: false\n");
     let d = build(&spec);
     let p = round_trip(d.path(), |r, h| {
         plan::for_gpu(r, h, a("0a:00.0")).expect("plan")

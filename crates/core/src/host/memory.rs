@@ -211,13 +211,13 @@ mod tests {
     #[test]
     fn more_pages_are_measured_on_the_host_wide_pool() {
         let mut m = mem();
-        // 14 000 pages of 2 MiB (27 GiB) reserved, all on one node; 512 more go over the
+        // 14 500 pages of 2 MiB (28.3 GiB) reserved, all on one node; 512 more go over the
         // host's room (28.8 GiB) wherever they are asked for.
-        m.hugepages[0].total = 14_000;
+        m.hugepages[0].total = 14_500;
         let e = m
             .check_more_hugepages(2048, 512)
             .expect_err("over the room");
-        assert!(e.to_string().contains("14512 pages of 2048 KiB"), "{e}");
+        assert!(e.to_string().contains("15012 pages of 2048 KiB"), "{e}");
         assert_eq!(m.check_more_hugepages(2048, 100), Ok(()));
         assert_eq!(
             m.check_more_hugepages(2048, u64::MAX),
