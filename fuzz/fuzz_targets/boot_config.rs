@@ -3,6 +3,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use passage_core::plan::args::parse_allowed;
+use passage_core::plan::booster::force_load;
 use passage_core::plan::bootloader::{bls_entry, grub, kernelstub, refind};
 use passage_core::plan::vfio::mkinitcpio;
 
@@ -26,5 +27,8 @@ fuzz_target!(|data: &[u8]| {
     let mods = ["vfio_pci", "vfio", "vfio_iommu_type1"];
     if let Ok(out) = mkinitcpio(text, &mods) {
         assert_eq!(mkinitcpio(&out, &mods).expect("own output"), out);
+    }
+    if let Ok(out) = force_load(text, &mods) {
+        assert_eq!(force_load(&out, &mods).expect("own output"), out);
     }
 });

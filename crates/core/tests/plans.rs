@@ -265,7 +265,7 @@ fn debian_laptop_full_host_setup() {
         modprobe.contains("softdep nvidia pre: vfio-pci\nsoftdep snd_hda_intel pre: vfio-pci\n"),
         "{modprobe}"
     );
-    let x11 = after(&p.changes[4]);
+    let x11 = after(&p.changes[5]);
     assert!(
         x11.contains("BusID \"PCI:0:2:0\"") && x11.contains("Driver \"modesetting\""),
         "{x11}"
@@ -589,8 +589,7 @@ fn identical_gpus_bind_by_address_with_a_udev_rule() {
 /// The udev rule that binds by address must act in the initramfs, before the card's own
 /// driver there (dracut's `drm` module, mkinitcpio's `kms` hook) takes the card:
 /// initramfs-tools copies every custom rule itself (Debian 12's udev hook), dracut and
-/// mkinitcpio are told, and booster, which runs no udev rules, is refused (by ID too: it
-/// runs no modprobe.d install command).
+/// mkinitcpio are told, and booster, which runs no udev rules, is refused.
 #[test]
 fn binding_by_address_puts_the_rule_into_every_initramfs() {
     let identical = |files: &[(&str, &str)], drop: &str| {
@@ -659,25 +658,158 @@ fn binding_by_address_puts_the_rule_into_every_initramfs() {
     let (root, host) = scan(d.path());
     let p = plan_at_boot(&root, &host, &pair);
     assert!(!p.diff().contains("FILES+="), "{}", p.diff());
-    // booster (v0.12) reads only `options` from modprobe.d and runs no udev rules: binding at
-    // boot is refused there, by ID and by address, with the way that works.
-    let mut by_id = passage_fixtures::x570_tutorial();
-    set_file(&mut by_id, "/etc/booster.yaml", "universal: false\n");
-    let by_address = identical(&[("/etc/booster.yaml", "universal: false\n")], "");
-    for spec in [by_id, by_address] {
-        let d = build(&spec);
-        let (root, host) = scan(d.path());
-        let intent = Intent::VfioAtBoot {
-            devices: pair.to_vec(),
-        };
-        let e = plan::plan(&root, &host, &intent)
-            .expect_err("booster")
-            .to_string();
-        assert!(
-            e.contains("booster") && e.contains("while its VM runs"),
-            "{e}"
-        );
+    // booster runs no udev rules: binding by address is refused there, with the reason and
+    // the way that works (by ID it binds through the kernel command line, see below).
+    let spec = identical(&[("/etc/booster.yaml", "universal: false\n")], "");
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let intent = Intent::VfioAtBoot {
+        devices: pair.to_vec(),
+    };
+    let e = plan::plan(&root, &host, &intent)
+        .expect_err("booster by address")
+        .to_string();
+    assert!(
+        e.contains("booster runs no udev rules")
+            && e.contains("0000:0d:00.0")
+            && e.contains("while its VM runs"),
+        "{e}"
+    );
+}
+
+/// `spec` with booster building its initramfs (no mkinitcpio or initramfs-tools
+/// configuration), with `booster_yaml` and booster's own regenerate_images script.
+fn with_booster(mut spec: HostSpec, booster_yaml: &str) -> HostSpec {
+    spec.files.retain(|(p, _)| {
+        !p.starts_with("/etc/mkinitcpio") && p != "/etc/initramfs-tools/initramfs.conf"
+    });
+    set_file(&mut spec, "/etc/booster.yaml", booster_yaml);
+    set_file(
+        &mut spec,
+        "/usr/lib/booster/regenerate_images",
+        "#!/bin/bash -e\n",
+    );
+    spec
+}
+
+/// The Arch fixture with booster, on its systemd-boot or on `grub`.
+fn booster_arch(grub: Option<&str>, booster_yaml: &str) -> HostSpec {
+    let mut spec = with_booster(passage_fixtures::single_gpu(), booster_yaml);
+    if let Some(g) = grub {
+        spec.files.retain(|(p, _)| !p.starts_with("/boot/loader"));
+        set_file(&mut spec, "/etc/default/grub", g);
     }
+    spec
+}
+
+/// booster (v0.12's init) hands `module.param=` from the kernel command line to the module
+/// it loads (init/cmdline.go, init/module.go) but reads of modprobe.d only `options` lines:
+/// the IDs go on the command line, vfio_pci into `modules_force_load`, the fallback entry
+/// leaves the IDs out, and nothing goes to modprobe.d.
+#[test]
+fn booster_binds_through_the_kernel_command_line() {
+    let usb = [a("0d:00.3")];
+    let ids = "vfio-pci.ids=1022:149c";
+    // systemd-boot: the entry gets the IDs, its copy without passthrough does not.
+    let d = build(&booster_arch(
+        None,
+        "universal: false\nmodules_force_load: zfs\n",
+    ));
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &usb));
+    let entry = after(change(&p, "the loader entry", |c| {
+        c.path == "/boot/loader/entries/arch.conf"
+    }));
+    assert!(
+        entry.contains(&format!("options root=PARTUUID=9b0c7c2e-5f4d-4d8e-8b1a-3c2e1f0a9d8c rw zswap.enabled=0 quiet {ids}\n")),
+        "{entry}"
+    );
+    let fallback = after(change(&p, "the fallback entry", |c| {
+        c.path.ends_with("arch-passage-without-vfio.conf")
+    }));
+    assert!(
+        !fallback.contains("vfio-pci.ids") && fallback.contains("passage.vfio=off"),
+        "{fallback}"
+    );
+    assert_eq!(
+        after(change(&p, "booster.yaml", |c| c.path == "/etc/booster.yaml")),
+        "universal: false\nmodules_force_load: vfio_pci,vfio,vfio_iommu_type1,zfs\n"
+    );
+    assert!(
+        !changed_paths(&p)
+            .iter()
+            .any(|c| c.starts_with("/etc/modprobe.d")),
+        "booster would ignore modprobe.d's install command: {:?}",
+        changed_paths(&p)
+    );
+    assert!(
+        p.steps
+            .iter()
+            .any(|s| s.argv == ["/usr/lib/booster/regenerate_images"]),
+        "{:?}",
+        p.steps
+    );
+    // GRUB: the IDs in GRUB_CMDLINE_LINUX_DEFAULT; Passage's grub.d script leaves them out
+    // of its entry.
+    let d = build(&booster_arch(Some(ARCH_GRUB), "universal: false\n"));
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &usb));
+    assert!(
+        p.diff().contains(&format!(
+            "+GRUB_CMDLINE_LINUX_DEFAULT=\"loglevel=3 quiet {ids}\"\n"
+        )),
+        "{}",
+        p.diff()
+    );
+    let script = after(change(&p, "grub.d", |c| c.path.starts_with("/etc/grub.d/")));
+    assert!(script.contains("vfio-pci.ids=*|"), "{script}");
+    // The whole card setup: the IOMMU's arguments and the IDs in one edit of kernelstub's
+    // configuration (two plans of one file from the same bytes would lose one of them).
+    let spec = with_booster(passage_fixtures::x570_tutorial(), "universal: false\n");
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| {
+        plan::for_gpu(r, h, a("0a:00.0")).expect("plan")
+    });
+    let ks = after(change(&p, "kernelstub", |c| {
+        c.path == "/etc/kernelstub/configuration"
+    }));
+    assert!(
+        ks.contains("\"iommu=pt\"")
+            && ks.contains("\"vfio-pci.ids=10de:10f7,10de:1ad6,10de:1ad7,10de:1e07\""),
+        "{ks}"
+    );
+    // Linux 5.3 still has vfio_virqfd as its own module.
+    assert_eq!(
+        after(change(&p, "booster.yaml", |c| c.path == "/etc/booster.yaml")),
+        "universal: false\nmodules_force_load: vfio_pci,vfio,vfio_iommu_type1,vfio_virqfd\n"
+    );
+    // Without booster's script there is no way to rebuild the images: refused, with the reason.
+    let mut spec = booster_arch(None, "universal: false\n");
+    spec.files
+        .retain(|(p, _)| p != "/usr/lib/booster/regenerate_images");
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let e = plan::plan(
+        &root,
+        &host,
+        &Intent::VfioAtBoot {
+            devices: usb.to_vec(),
+        },
+    )
+    .expect_err("no regenerate_images")
+    .to_string();
+    assert!(e.contains("/usr/lib/booster/regenerate_images"), "{e}");
+    // A booster.yaml Passage cannot edit safely is named, nothing planned.
+    let d = build(&booster_arch(None, "modules_force_load: |\n  zfs\n"));
+    let (root, host) = scan(d.path());
+    let e = plan::plan(
+        &root,
+        &host,
+        &Intent::VfioAtBoot {
+            devices: usb.to_vec(),
+        },
+    )
+    .expect_err("block scalar")
+    .to_string();
+    assert!(e.contains("/etc/booster.yaml"), "{e}");
 }
 
 #[test]
@@ -1009,6 +1141,30 @@ fn kernel_arguments_cannot_go_around_the_host_guards() {
         &host,
         &["hugepages=1024", "modprobe.blacklist=nouveau"],
     );
+    // The page size is the whole command line's, by the kernel's rules: with
+    // default_hugepagesz=1G there already, hugepages=30 is 30 GiB, not 60 MiB.
+    let mut spec = passage_fixtures::single_gpu();
+    spec.cmdline.push_str(" default_hugepagesz=1G");
+    let d1 = build(&spec);
+    let (root1, host1) = scan(d1.path());
+    let e = refused_args(&root1, &host1, &["hugepages=30"]);
+    assert!(
+        e.contains("30 pages of 1024 MiB") && e.contains("more than this computer can spare"),
+        "{e}"
+    );
+    plan_args(&root1, &host1, &["hugepages=16"]);
+    // Setting the default size counts the pages already asked for in it.
+    spec.cmdline = spec
+        .cmdline
+        .replace(" default_hugepagesz=1G", " hugepages=30");
+    let d2 = build(&spec);
+    let (root2, host2) = scan(d2.path());
+    let e = refused_args(&root2, &host2, &["default_hugepagesz=1G"]);
+    assert!(e.contains("30 pages of 1024 MiB"), "{e}");
+    // The loader entry holds no hugepages=: there the arguments go last, in their order, and
+    // hugepages=29 follows hugepagesz=1G (29 GiB), whatever this boot's hugepages=30 is.
+    let e = refused_args(&root2, &host2, &["hugepagesz=1G", "hugepages=29"]);
+    assert!(e.contains("29 pages of 1024 MiB"), "{e}");
     plan_args(&root, &host, &["vfio-pci.ids=10de:2c05"]);
 
     // The X570 board: the IDs of the RTX's whole group go; the video function alone does not
@@ -1070,5 +1226,135 @@ fn unified_kernel_images_get_etc_kernel_cmdline_from_the_vendor_file_or_a_refusa
     assert_eq!(
         p.steps.iter().map(|s| s.argv.join(" ")).collect::<Vec<_>>(),
         ["kernel-install add 6.12.4-arch1-1 /usr/lib/modules/6.12.4-arch1-1/vmlinuz"]
+    );
+}
+
+/// A real mkinitcpio.conf in the string form (tests/data/mkinitcpio, sources in its README).
+fn string_form(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/mkinitcpio")
+        .join(name);
+    std::fs::read_to_string(&p).expect("sample")
+}
+
+/// MODULES, FILES and HOOKS as mkinitcpio v41 reads `files` (below `dir`): sourced in order
+/// by bash, then its `arrayize_config` (functions) for a setting that is not an array.
+fn mkinitcpio_reads(dir: &Path, files: &[&str]) -> [Vec<String>; 3] {
+    let script = r#"for f; do . "$f"; done
+set -f
+[[ ${MODULES@a} != *a* ]] && IFS=' ' read -r -a MODULES <<<"$MODULES"
+[[ ${FILES@a} != *a* ]] && IFS=' ' read -r -a FILES <<<"$FILES"
+[[ ${HOOKS@a} != *a* ]] && IFS=' ' read -r -a HOOKS <<<"$HOOKS"
+printf '%s|' "${MODULES[@]}"; echo; printf '%s|' "${FILES[@]}"; echo; printf '%s|' "${HOOKS[@]}"; echo"#;
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .args(files.iter().map(|f| dir.join(f.trim_start_matches('/'))))
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines().map(|l| {
+        l.split('|')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    });
+    [(); 3].map(|_| lines.next().unwrap_or_default())
+}
+
+/// mkinitcpio's string form (`HOOKS="base udev …"`, which mkinitcpio v41 still reads) is
+/// edited in its own form: MODULES stays a string with vfio first, FILES gets `+=" …"`, and
+/// what mkinitcpio reads afterwards (bash plus its own `arrayize_config`) is checked.
+#[test]
+fn mkinitcpio_string_form_is_edited_in_its_own_form() {
+    let vfio = ["vfio_pci", "vfio", "vfio_iommu_type1"];
+    let conf = "/etc/mkinitcpio.conf";
+    // mkinitcpio v23's own configuration.
+    let v23 = string_form("mkinitcpio-v23.conf");
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(&mut spec, conf, &v23);
+    let d = build(&spec);
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &[a("0d:00.3")]));
+    let mk = change(&p, "mkinitcpio", |c| c.path == conf);
+    assert!(
+        mk.diff
+            .contains("-MODULES=\"\"\n+MODULES=\"vfio_pci vfio vfio_iommu_type1\"\n"),
+        "{}",
+        mk.diff
+    );
+    apply(d.path(), &p);
+    let [modules, _, hooks] = mkinitcpio_reads(d.path(), &[conf]);
+    assert_eq!(modules, vfio);
+    assert_eq!(
+        hooks.join(" "),
+        "base udev autodetect modconf block filesystems keyboard fsck"
+    );
+    // A user's string configuration, binding by address: FILES keeps its two files and gains
+    // the rule, as a string.
+    let laptop = string_form("samsung-laptop-string-form.conf");
+    let mut spec = passage_fixtures::x570_tutorial();
+    for dev in &mut spec.pci {
+        if dev.addr == "0000:0d:00.0" {
+            (dev.vendor, dev.device, dev.driver) = (0x10de, 0x1e07, Some("nvidia".into()));
+        }
+    }
+    spec.files
+        .retain(|(p, _)| p != "/etc/initramfs-tools/initramfs.conf");
+    set_file(&mut spec, conf, &laptop);
+    let d = build(&spec);
+    let pair = [a("0a:00.0"), a("0a:00.1"), a("0a:00.2"), a("0a:00.3")];
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &pair));
+    let rule = "/etc/udev/rules.d/61-passage-vfio.rules";
+    let text = after(change(&p, "mkinitcpio", |c| c.path == conf));
+    assert!(text.ends_with(&format!("FILES+=\" {rule}\"\n")), "{text}");
+    apply(d.path(), &p);
+    let [modules, files, _] = mkinitcpio_reads(d.path(), &[conf]);
+    assert_eq!(
+        modules,
+        [
+            &vfio[..],
+            &["vfio_virqfd", "radeon", "backlight", "samsung_laptop"]
+        ]
+        .concat()
+    );
+    assert_eq!(
+        files,
+        [
+            "/etc/modprobe.d/wifi.conf",
+            "/etc/modprobe.d/ath10k.conf",
+            rule
+        ]
+    );
+    // An installer's configuration: without modconf it is refused for that, not for its form.
+    let installer = string_form("installer-string-append.conf");
+    let e = arch_at_boot(&[(conf, &installer)]).expect_err("no modconf");
+    assert!(e.contains("has no modconf"), "{e}");
+    // With the HOOKS its own comment offers, MODULES keeps the spaces its `MODULES+="…"` lines
+    // count on.
+    let with_modconf = installer.replace(
+        "HOOKS=\"base udev consolefont encrypt\"",
+        "HOOKS=\"base udev block autodetect modconf consolefont encrypt filesystems keyboard fsck\"",
+    );
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(&mut spec, conf, &with_modconf);
+    let d = build(&spec);
+    let [before, ..] = mkinitcpio_reads(d.path(), &[conf]);
+    assert_eq!(before.len(), 14, "{before:?}");
+    let p = round_trip(d.path(), |r, h| plan_at_boot(r, h, &[a("0d:00.3")]));
+    apply(d.path(), &p);
+    let [modules, ..] = mkinitcpio_reads(d.path(), &[conf]);
+    let want: Vec<String> = vfio.iter().map(|m| m.to_string()).chain(before).collect();
+    assert_eq!(modules, want);
+    // An array in one file and a string in another make neither: refused, naming the file.
+    let e = arch_at_boot(&[(
+        "/etc/mkinitcpio.conf.d/10-old.conf",
+        "HOOKS=\"base udev autodetect modconf block filesystems\"\n",
+    )])
+    .expect_err("mixed");
+    assert!(
+        e.contains("10-old.conf") && e.contains("as an array in one place and as a string"),
+        "{e}"
     );
 }

@@ -367,6 +367,44 @@ fn hugepages_go_on_the_cards_numa_node_when_the_vm_is_pinned_there() {
     assert_eq!(pool(p), 10);
 }
 
+/// A two-node host whose pages are all on node 0 (the host-wide pool is the sum of the
+/// nodes'): pages asked for on node 1 count against the host's room with node 0's, and a
+/// reservation that would take the host past it is refused before anything is taken.
+#[test]
+fn the_hugepage_cap_is_on_the_host_wide_pool_when_pages_go_on_a_node() {
+    let h = host();
+    let p = h.path();
+    std::fs::write(p.join("sys/bus/pci/devices/0000:0a:00.0/numa_node"), "1\n").expect("numa");
+    for (n, cpus, pages) in [(0, "0-11", 14_000), (1, "12-23", 0)] {
+        let node = p.join(format!("sys/devices/system/node/node{n}"));
+        let pool = node.join("hugepages/hugepages-2048kB");
+        std::fs::create_dir_all(&pool).expect("node");
+        std::fs::write(node.join("cpulist"), format!("{cpus}\n")).expect("cpus");
+        std::fs::write(pool.join("nr_hugepages"), format!("{pages}\n")).expect("nr");
+        std::fs::write(pool.join("free_hugepages"), "0\n").expect("free");
+    }
+    // 14 000 pages of 2 MiB (27 GiB of the fixture's 31 GiB) are the host's pool.
+    set_pool(p, 14_000, 0);
+    let x = domain("ml", HUGE, 1024, false).replace(
+        "<devices>",
+        "<cputune><vcpupin vcpu='0' cpuset='14,15'/></cputune><devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x0a' slot='0' function='0'/></source></hostdev>",
+    ).replace(HUGE, &format!("{HUGE}{RUNNING}"));
+    let e = hook(p, "ml", "prepare", &x).expect_err("over the host's room");
+    assert!(
+        e.contains("14512 pages of 2048 KiB") && e.contains("this host can spare"),
+        "{e}"
+    );
+    let node1 = std::fs::read_to_string(
+        p.join("sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages"),
+    )
+    .expect("nr");
+    assert_eq!(node1.trim(), "0", "nothing reserved on node 1");
+    assert!(
+        Journal::new(p).history().is_empty(),
+        "refused before anything was recorded"
+    );
+}
+
 /// Records each command and answers `systemctl show` with a unit's CPUs.
 struct Systemctl(std::cell::RefCell<Vec<String>>);
 

@@ -25,13 +25,14 @@ impl InitramfsKind {
             Self::Booster => "booster",
         }
     }
-    /// The command that rebuilds the images.
-    pub fn rebuild_command(self) -> &'static str {
+    /// The command that rebuilds the images. booster's is the script its Arch package installs
+    /// (`booster build` alone needs a kernel version and an output file per image).
+    pub const fn rebuild_command(self) -> &'static str {
         match self {
             Self::InitramfsTools => "update-initramfs -u -k all",
             Self::Dracut => "dracut -f --regenerate-all",
             Self::Mkinitcpio => "mkinitcpio -P",
-            Self::Booster => "booster build --force",
+            Self::Booster => "/usr/lib/booster/regenerate_images",
         }
     }
 }

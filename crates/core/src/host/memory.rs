@@ -93,6 +93,22 @@ impl Memory {
     }
 }
 
+impl Memory {
+    /// Whether `added` more pages of `size_kib` may be reserved on top of the pool now,
+    /// wherever they go: a NUMA node's pool is part of the host's, and the room and the
+    /// free memory are the whole host's, so the cap is on the host-wide pool after the
+    /// reservation (a node's own count is not the pool).
+    pub fn check_more_hugepages(&self, size_kib: u64, added: u64) -> Result<(), HugepageRefusal> {
+        let now = self
+            .hugepages
+            .iter()
+            .find(|p| p.size_kib == size_kib)
+            .map_or(0, |p| p.total);
+        let after = now.checked_add(added).ok_or(HugepageRefusal::Overflow)?;
+        self.check_hugepages(size_kib, after)
+    }
+}
+
 pub fn scan(root: &Root) -> Memory {
     let mut m = Memory::default();
     if let Some(info) = root.read_string("/proc/meminfo") {
@@ -189,6 +205,23 @@ mod tests {
             m.check_hugepages(2048, 4096),
             Ok(()),
             "4 GiB more, 4 available"
+        );
+    }
+
+    #[test]
+    fn more_pages_are_measured_on_the_host_wide_pool() {
+        let mut m = mem();
+        // 14 500 pages of 2 MiB (28.3 GiB) reserved, all on one node; 512 more go over the
+        // host's room (28.8 GiB) wherever they are asked for.
+        m.hugepages[0].total = 14_500;
+        let e = m
+            .check_more_hugepages(2048, 512)
+            .expect_err("over the room");
+        assert!(e.to_string().contains("15012 pages of 2048 KiB"), "{e}");
+        assert_eq!(m.check_more_hugepages(2048, 100), Ok(()));
+        assert_eq!(
+            m.check_more_hugepages(2048, u64::MAX),
+            Err(HugepageRefusal::Overflow)
         );
     }
 

@@ -8,6 +8,7 @@ use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
 use crate::i18n::tr_f;
 use crate::plan::args::Arg;
+use crate::plan::hugepages::{boot_pools, BootPool};
 use crate::plan::vfio::{check_group, module_of};
 use crate::plan::PlanError;
 use crate::root::Root;
@@ -23,12 +24,19 @@ pub fn check_arguments(root: &Root, host: &Host, add: &[Arg]) -> Result<(), Plan
         } else if same_key(&a.key, "modprobe.blacklist") || same_key(&a.key, "rd.driver.blacklist")
         {
             blacklist(root, host, a, value)?;
-        } else if same_key(&a.key, "hugepages") {
-            hugepages(host, add, a, value)?;
         }
+    }
+    if let Some(a) = add
+        .iter()
+        .find(|a| HUGEPAGE_KEYS.iter().any(|k| same_key(&a.key, k)))
+    {
+        hugepages(host, add, a)?;
     }
     Ok(())
 }
+
+/// The arguments that decide what hugepages the kernel reserves at boot.
+const HUGEPAGE_KEYS: [&str; 3] = ["hugepages", "hugepagesz", "default_hugepagesz"];
 
 /// The devices the IDs take must make up whole IOMMU groups the host can spare.
 fn vfio_ids(host: &Host, ids: &str) -> Result<(), PlanError> {
@@ -70,26 +78,54 @@ fn blacklist(root: &Root, host: &Host, a: &Arg, modules: &str) -> Result<(), Pla
     Ok(())
 }
 
-/// At most nine tenths of the installed memory, in the page size the same command line sets.
-fn hugepages(host: &Host, add: &[Arg], a: &Arg, count: &str) -> Result<(), PlanError> {
-    let count: u64 = count.parse().unwrap_or(u64::MAX);
-    let size_kib = add
+/// At most nine tenths of the installed memory, counted the way the kernel reads a whole
+/// command line ([`super::hugepages`]): a `hugepages=` is in the page size before it or the
+/// default one, which may be the command line's `default_hugepagesz=`. The command line the
+/// host boots with after the change is this boot's with `add` applied where the boot loader's
+/// configuration matches it, or `add` alone where it holds no hugepage arguments: both are
+/// read, and the larger reservation counts.
+fn hugepages(host: &Host, add: &[Arg], a: &Arg) -> Result<(), PlanError> {
+    let mut sizes: Vec<u64> = host.memory.hugepages.iter().map(|p| p.size_kib).collect();
+    if sizes.is_empty() {
+        // Not read (a capture without sysfs): x86's sizes.
+        sizes = vec![super::hugepages::DEFAULT_KIB, 1 << 20];
+    }
+    let kib = |pools: &[BootPool]| {
+        pools.iter().fold(0u64, |sum, p| {
+            sum.saturating_add(p.size_kib.saturating_mul(p.count))
+        })
+    };
+    let this_boot = super::args::edit(&host.kernel.cmdline, add, &[]);
+    let alone: Vec<String> = add.iter().map(Arg::to_string).collect();
+    let pools = [this_boot, alone]
         .iter()
-        .find(|x| same_key(&x.key, "hugepagesz") || same_key(&x.key, "default_hugepagesz"))
-        .and_then(|x| x.value.as_deref())
-        .and_then(page_kib)
-        .unwrap_or(2048);
+        .map(|t| boot_pools(t, &sizes))
+        .max_by_key(|p| kib(p))
+        .unwrap_or_default();
+    let want = kib(&pools);
     let total = host.memory.total_kib;
     let cap = total / HUGEPAGE_SHARE.1 * HUGEPAGE_SHARE.0;
-    if total > 0 && count.saturating_mul(size_kib) > cap {
+    if total > 0 && want > cap {
+        let what = pools
+            .iter()
+            .map(|p| {
+                tr_f(
+                    "{count} pages of {size} MiB",
+                    &[
+                        ("count", &p.count.to_string()),
+                        ("size", &(p.size_kib / 1024).to_string()),
+                    ],
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(PlanError::BadArgument(
             a.to_string(),
             tr_f(
-                "{count} pages of {size} MiB would take {want} MiB at boot, more than this computer can spare ({cap} MiB of {total} MiB); ask for fewer",
+                "the command line would reserve {pools} at boot, {want} MiB, more than this computer can spare ({cap} MiB of {total} MiB); ask for fewer",
                 &[
-                    ("count", &count.to_string()),
-                    ("size", &(size_kib / 1024).to_string()),
-                    ("want", &(count.saturating_mul(size_kib) / 1024).to_string()),
+                    ("pools", &what),
+                    ("want", &(want / 1024).to_string()),
                     ("cap", &(cap / 1024).to_string()),
                     ("total", &(total / 1024).to_string()),
                 ],
@@ -97,16 +133,4 @@ fn hugepages(host: &Host, add: &[Arg], a: &Arg, count: &str) -> Result<(), PlanE
         ));
     }
     Ok(())
-}
-
-/// `2M`, `1G` (what hugepagesz= takes) in KiB.
-fn page_kib(v: &str) -> Option<u64> {
-    let (n, unit) = v.split_at(v.len().checked_sub(1)?);
-    let n: u64 = n.parse().ok()?;
-    match unit {
-        "K" | "k" => Some(n),
-        "M" | "m" => Some(n * 1024),
-        "G" | "g" => Some(n * 1024 * 1024),
-        _ => None,
-    }
 }

@@ -49,7 +49,7 @@ pub(crate) fn sets_modules(line: &str) -> bool {
 fn sets(line: &str, key: &str) -> bool {
     line.trim_start()
         .strip_prefix(key)
-        .is_some_and(|r| r.starts_with("=(") || r.starts_with("=\""))
+        .is_some_and(|r| r.starts_with('='))
 }
 
 /// The files mkinitcpio reads for the images `-P` builds, in its order.
@@ -175,24 +175,16 @@ fn unquote(s: &str) -> String {
 /// carries no modprobe.d, so vfio-pci would load without the card's IDs and the card's own
 /// driver (which the `kms` hook puts in the image) would take it.
 fn check_modconf(files: &[Source]) -> Result<(), PlanError> {
-    let mut hooks: Option<Vec<String>> = None;
+    let found = effective(files, "HOOKS")?;
     // The file named when no file sets HOOKS: the first one mkinitcpio reads.
-    let mut last_file = files.first().map_or(MAIN, |f| f.0.as_str()).to_string();
-    for (path, _, text) in files {
-        for (append, words) in hooks_assignments(text).map_err(|why| PlanError::Unparsable {
-            path: path.clone(),
-            why,
-        })? {
-            let list = if append {
-                hooks.get_or_insert_with(Vec::new)
-            } else {
-                last_file = path.clone();
-                hooks.insert(Vec::new())
-            };
-            list.extend(words);
-        }
-    }
-    if hooks.is_some_and(|h| h.iter().any(|w| w == "modconf")) {
+    let last_file = found
+        .as_ref()
+        .map_or_else(
+            || files.first().map_or(MAIN, |f| f.0.as_str()),
+            |e| e.file.as_str(),
+        )
+        .to_string();
+    if found.is_some_and(|e| e.words.iter().any(|w| w == "modconf")) {
         return Ok(());
     }
     Err(PlanError::Regenerate(tr_f(
@@ -201,33 +193,155 @@ fn check_modconf(files: &[Source]) -> Result<(), PlanError> {
     )))
 }
 
-/// Every `HOOKS=(…)` (false) and `HOOKS+=(…)` (true) in a bash file, with its words; an
-/// array may span lines. A computed list cannot be told and is an error.
-fn hooks_assignments(text: &str) -> Result<Vec<(bool, Vec<String>)>, String> {
+/// How a setting is written: mkinitcpio (v24 and later) takes both. A string it splits with
+/// `IFS=' ' read -r -a` (functions: `arrayize_config`): on spaces only, its first line only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    Array,
+    Str,
+}
+
+/// One `KEY=…` or `KEY+=…` in a bash file.
+#[derive(Debug, PartialEq, Eq)]
+struct Assignment {
+    append: bool,
+    form: Form,
+    /// An array's words, or a string's text.
+    words: Vec<String>,
+    text: String,
+}
+
+/// What a setting ends up as after every file is sourced: its form, its words as mkinitcpio
+/// splits them, and the file of its last `KEY=`.
+pub(crate) struct Effective {
+    pub form: Form,
+    pub words: Vec<String>,
+    pub file: String,
+}
+
+/// `key` as bash leaves it after sourcing `files` in order. An array and a string mixed make
+/// something mkinitcpio reads as neither (bash puts a string into an array's first element,
+/// and `+=(…)` turns a string into an array's first element): refused with the file.
+pub(crate) fn effective(files: &[Source], key: &str) -> Result<Option<Effective>, PlanError> {
+    // The form, the array's words or the string's text, and the file of the last `KEY=`.
+    let mut state: Option<(Form, Vec<String>, String)> = None;
+    let mut file = files.first().map_or(MAIN, |f| f.0.as_str());
+    for (path, _, text) in files {
+        let unparsable = |why: String| PlanError::Unparsable {
+            path: path.clone(),
+            why,
+        };
+        for a in assignments(text, key).map_err(unparsable)? {
+            if !a.append {
+                file = path;
+            }
+            match state.as_mut() {
+                Some((form, _, _)) if *form != a.form => {
+                    return Err(unparsable(format!(
+                        "{key} is written as an array in one place and as a string in another, which mkinitcpio cannot split into its items; write every {key} the same way"
+                    )));
+                }
+                Some((_, words, text)) if a.append => {
+                    words.extend(a.words);
+                    text.push_str(&a.text);
+                }
+                _ => state = Some((a.form, a.words, a.text)),
+            }
+        }
+    }
+    Ok(state.map(|(form, words, text)| Effective {
+        form,
+        words: match form {
+            Form::Array => words,
+            Form::Str => split_string(&text),
+        },
+        file: file.to_string(),
+    }))
+}
+
+/// A string setting's items as mkinitcpio reads them: `IFS=' ' read -r -a` takes the first
+/// line and splits it on spaces (a tab is part of an item).
+fn split_string(text: &str) -> Vec<String> {
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every `KEY=(…)`, `KEY+=(…)` (an array may span lines) and `KEY="…"`, `KEY='…'`,
+/// `KEY=word` (with `+=` too) in a bash file. A computed value cannot be told and is an error.
+fn assignments(text: &str, key: &str) -> Result<Vec<Assignment>, String> {
     let mut out = vec![];
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        let t = line.trim_start();
-        let (append, rest) = if let Some(r) = t.strip_prefix("HOOKS+=(") {
-            (true, r)
-        } else if let Some(r) = t.strip_prefix("HOOKS=(") {
-            (false, r)
-        } else if t.starts_with("HOOKS=") || t.starts_with("HOOKS+=") {
-            return Err("HOOKS is not written as an array, HOOKS=(…)".into());
-        } else {
+        let Some(rest) = line.trim_start().strip_prefix(key) else {
             continue;
         };
-        let mut body = rest.split('#').next().unwrap_or("").to_string();
-        while !body.contains(')') {
-            let next = lines.next().ok_or("HOOKS=( never closes")?;
-            body.push(' ');
-            body.push_str(next.split('#').next().unwrap_or(""));
+        let (append, rest) = match rest.strip_prefix("+=") {
+            Some(r) => (true, r),
+            None => match rest.strip_prefix('=') {
+                Some(r) => (false, r),
+                None => continue,
+            },
+        };
+        let computed = || format!("{key} is computed, so Passage cannot tell its items");
+        if let Some(r) = rest.strip_prefix('(') {
+            let mut body = r.split('#').next().unwrap_or("").to_string();
+            while !body.contains(')') {
+                let next = lines.next().ok_or(format!("{key}=( never closes"))?;
+                body.push(' ');
+                body.push_str(next.split('#').next().unwrap_or(""));
+            }
+            let inner = &body[..body.find(')').unwrap_or(body.len())];
+            if inner.contains(['$', '`']) {
+                return Err(computed());
+            }
+            let words = inner.split_whitespace().map(unquote).collect();
+            out.push(Assignment {
+                append,
+                form: Form::Array,
+                words,
+                text: String::new(),
+            });
+            continue;
         }
-        let inner = &body[..body.find(')').unwrap_or(body.len())];
-        if inner.contains(['$', '`']) {
-            return Err("HOOKS is computed, so Passage cannot tell its hooks".into());
-        }
-        out.push((append, inner.split_whitespace().map(unquote).collect()));
+        let text = match rest.chars().next() {
+            Some(q @ ('"' | '\'')) => {
+                let mut body = rest[1..].to_string();
+                while !body.contains(q) {
+                    let next = lines.next().ok_or(format!("{key}'s quote never closes"))?;
+                    body.push('\n');
+                    body.push_str(next);
+                }
+                let (inner, after) = body.split_at(body.find(q).unwrap_or(body.len()));
+                let after = after[1..].trim_start();
+                if !(after.is_empty() || after.starts_with('#')) {
+                    return Err(format!(
+                        "{key} goes on after its closing quote; write it as one quoted string"
+                    ));
+                }
+                if q == '"' && inner.contains(['$', '`', '\\']) {
+                    return Err(computed());
+                }
+                inner.to_string()
+            }
+            _ => {
+                let word = rest.split([' ', '\t']).next().unwrap_or("");
+                if word.contains(['$', '`', '\\', '"', '\'', '(']) {
+                    return Err(computed());
+                }
+                word.to_string()
+            }
+        };
+        out.push(Assignment {
+            append,
+            form: Form::Str,
+            words: vec![],
+            text,
+        });
     }
     Ok(out)
 }
@@ -381,15 +495,70 @@ mod tests {
         assert_eq!(ours, theirs);
     }
 
+    fn hooks(files: &[&str]) -> Result<Vec<String>, String> {
+        let files: Vec<Source> = files
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("/f{i}"), t.as_bytes().to_vec(), t.to_string()))
+            .collect();
+        effective(&files, "HOOKS")
+            .map(|e| e.map(|e| e.words).unwrap_or_default())
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
     fn hooks_arrays_span_lines_and_append() {
         let t = "HOOKS=(base udev\n  autodetect # comment\n  modconf)\nHOOKS+=(lvm2)\n";
-        let h = hooks_assignments(t).expect("hooks");
-        assert_eq!(h.len(), 2);
-        assert_eq!(h[0].1, ["base", "udev", "autodetect", "modconf"]);
-        assert_eq!(h[1], (true, vec!["lvm2".to_string()]));
-        assert!(hooks_assignments("HOOKS=($(cat /x))\n").is_err());
-        assert!(hooks_assignments("HOOKS=\"base udev\"\n").is_err());
+        assert_eq!(
+            hooks(&[t]).expect("hooks"),
+            ["base", "udev", "autodetect", "modconf", "lvm2"]
+        );
+        assert!(hooks(&["HOOKS=($(cat /x))\n"]).is_err());
+    }
+
+    /// Strings as mkinitcpio's `arrayize_config` reads them (`IFS=' ' read -r -a`): split on
+    /// spaces, first line only; `+=` concatenates, as bash does.
+    #[test]
+    fn hooks_strings_read_as_mkinitcpio_reads_them() {
+        let cases: [(&[&str], &[&str]); 6] = [
+            (
+                &["HOOKS=\"base udev autodetect modconf block filesystems\"\n"],
+                &[
+                    "base",
+                    "udev",
+                    "autodetect",
+                    "modconf",
+                    "block",
+                    "filesystems",
+                ],
+            ),
+            (
+                &["HOOKS='base  modconf' # two spaces\n"],
+                &["base", "modconf"],
+            ),
+            (
+                &["HOOKS=\"base udev \"\n", "HOOKS+=\"modconf\"\n"],
+                &["base", "udev", "modconf"],
+            ),
+            (
+                &["HOOKS=\"base udev\"\n", "HOOKS+=\"modconf\"\n"],
+                &["base", "udevmodconf"],
+            ),
+            (&["HOOKS=\"base udev\n  modconf\"\n"], &["base", "udev"]),
+            (&["HOOKS=base\n"], &["base"]),
+        ];
+        for (files, want) in cases {
+            assert_eq!(hooks(files).expect("hooks"), want, "{files:?}");
+        }
+        for bad in [
+            &["HOOKS=(base modconf)\n", "HOOKS=\"base modconf\"\n"][..],
+            &["HOOKS=\"base\"\nHOOKS+=(modconf)\n"],
+            &["HOOKS=\"base $EXTRA\"\n"],
+            &["HOOKS=\"base\" modconf\n"],
+            &["HOOKS=\"base\n"],
+        ] {
+            assert!(hooks(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! the result yields an empty plan, and [`Plan::undo`] is the exact way back.
 
 pub mod args;
+pub mod booster;
 pub mod bootloader;
 pub mod display;
 pub mod fallback;
 pub mod grubenv;
 pub mod guard;
 pub mod hook;
+pub mod hugepages;
 pub(crate) mod mkinitcpio;
 pub mod regen;
 pub mod vfio;
@@ -374,10 +376,30 @@ pub fn for_gpu_mode_with(
             _ => intents.push(e.clone()),
         }
     }
+    // Where binding at boot edits the command line too (booster), the IOMMU's arguments go
+    // into the same edit.
+    let mut held: Vec<Arg> = Vec::new();
     for intent in intents {
         let p = match intent {
             Intent::SessionHook => hook::plan(root, helper)?,
             Intent::DesktopOff { .. } => plan(root, host, &intent)?,
+            Intent::KernelArguments { add, remove }
+                if mode == GpuMode::AtBoot
+                    && remove.is_empty()
+                    && vfio::binds_on_command_line(host) =>
+            {
+                held = add
+                    .iter()
+                    .map(|a| args::parse_allowed(a))
+                    .collect::<Result<_, _>>()?;
+                guard::check_arguments(root, host, &held)?;
+                continue;
+            }
+            Intent::VfioAtBoot { devices } if !held.is_empty() => {
+                let p = vfio::plan_with_args(root, host, &devices, &held)?;
+                boot_changed |= !p.is_empty();
+                p
+            }
             other => {
                 let p = plan(root, host, &other)?;
                 boot_changed |= !p.is_empty();

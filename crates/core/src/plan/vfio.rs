@@ -8,7 +8,8 @@ use crate::host::iommu::is_vm_driver;
 use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
-use crate::plan::mkinitcpio::sets_modules;
+use crate::plan::args::Arg;
+use crate::plan::mkinitcpio::{self, sets_modules, Form};
 use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
@@ -30,7 +31,7 @@ pub(crate) fn module_of(root: &Root, driver: &str) -> String {
 }
 
 /// The vfio modules the initramfs needs, for this kernel.
-fn modules(host: &Host) -> Vec<&'static str> {
+pub(crate) fn modules(host: &Host) -> Vec<&'static str> {
     let mut m = vec!["vfio_pci", "vfio", "vfio_iommu_type1"];
     // vfio_virqfd was folded into vfio in Linux 6.2.
     if host.kernel.version().is_some_and(|v| v < (6, 2)) {
@@ -99,6 +100,26 @@ pub fn check_group(host: &Host, devices: &[PciAddress], allow_host: bool) -> Res
 }
 
 pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, PlanError> {
+    plan_with_args(root, host, devices, &[])
+}
+
+/// Whether binding at boot goes through the kernel command line here (booster builds the
+/// initramfs), so it edits the boot loader's files.
+pub(crate) fn binds_on_command_line(host: &Host) -> bool {
+    host.initramfs_config
+        .as_ref()
+        .is_some_and(|i| i.kind == InitramfsKind::Booster)
+}
+
+/// [`plan`] with `args` (already checked) planned in the same command-line edit where binding
+/// goes through the command line: two plans of one file made from the same bytes would not
+/// compose, so [`super::for_gpu`] plans the IOMMU's arguments here.
+pub(crate) fn plan_with_args(
+    root: &Root,
+    host: &Host,
+    devices: &[PciAddress],
+    args: &[Arg],
+) -> Result<Plan, PlanError> {
     check_group(host, devices, false)?;
     let chosen: Vec<_> = devices.iter().filter_map(|a| host.device(*a)).collect();
     let mut ids: Vec<String> = chosen.iter().map(|d| d.id_pair()).collect();
@@ -120,6 +141,28 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
     drivers.sort();
     drivers.dedup();
 
+    let mut plan = if binds_on_command_line(host) {
+        super::booster::plan(root, host, devices, &ids, &clash, &modules(host), args)?
+    } else {
+        by_modprobe(root, host, devices, &ids, &clash, &drivers)?
+    };
+    // The way back from a black screen comes with the change that could cause one.
+    if !plan.changes.is_empty() {
+        plan.merge(super::fallback::plan(root, host)?);
+    }
+    Ok(plan)
+}
+
+/// Binding at boot through modprobe.d (and a udev rule where binding by address), with the
+/// vfio modules in the initramfs.
+fn by_modprobe(
+    root: &Root,
+    host: &Host,
+    devices: &[PciAddress],
+    ids: &[String],
+    clash: &[String],
+    drivers: &[String],
+) -> Result<Plan, PlanError> {
     let mut plan = Plan::default();
     if !clash.is_empty() {
         plan.notes.push(format!(
@@ -127,8 +170,8 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
             clash.join(", ")
         ));
     }
-    let by_id = clash.is_empty().then_some(ids.as_slice());
-    let text = modprobe_conf(by_id, &clash, &drivers);
+    let by_id = clash.is_empty().then_some(ids);
+    let text = modprobe_conf(by_id, clash, drivers);
     let before = read_text(root, MODPROBE_FILE)?;
     plan.changes.extend(change(
         MODPROBE_FILE,
@@ -161,10 +204,6 @@ pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, Pl
         }
     }
     initramfs(root, host, !clash.is_empty(), &mut plan)?;
-    // The way back from a black screen comes with the change that could cause one.
-    if !plan.changes.is_empty() {
-        plan.merge(super::fallback::plan(root, host)?);
-    }
     Ok(plan)
 }
 
@@ -223,7 +262,7 @@ ENV{passage.vfio}==\"off\", GOTO=\"passage_vfio_end\"\n",
 /// and, when binding `by_address`, the udev rule too, which must act there before the card's
 /// own driver (put in the image by dracut's `drm` module or mkinitcpio's `kms` hook) takes it.
 /// initramfs-tools copies every rule in /etc/udev/rules.d itself; dracut and mkinitcpio copy
-/// only the rules they know, so they are told. booster is refused (see its arm).
+/// only the rules they know, so they are told. booster has a plan of its own (plan::booster).
 fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Result<(), PlanError> {
     let init = host
         .initramfs_config
@@ -271,6 +310,9 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
         }
         InitramfsKind::Mkinitcpio => {
             let cfg = super::mkinitcpio::read(root)?;
+            // Either form, as long as each setting keeps one.
+            mkinitcpio::effective(&cfg.files, "MODULES")?;
+            let files_form = mkinitcpio::effective(&cfg.files, "FILES")?.map(|e| e.form);
             let m = cfg.setter_of("MODULES");
             let (path, b, text) = &cfg.files[m];
             let mut after = mkinitcpio(text, &mods).map_err(|why| PlanError::Unparsable {
@@ -278,8 +320,12 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
                 why,
             })?;
             if by_address {
-                // After the last `FILES=`, which would drop an earlier `FILES+=`.
-                let line = format!("FILES+=({UDEV_FILE})\n");
+                // After the last `FILES=`, which would drop an earlier `FILES+=`; in the
+                // setting's own form (`+=(…)` would make a string the array's first item).
+                let line = match files_form {
+                    Some(Form::Str) => format!("FILES+=\" {UDEV_FILE}\"\n"),
+                    _ => format!("FILES+=({UDEV_FILE})\n"),
+                };
                 let f = cfg.setter_of("FILES");
                 if f > m {
                     let (fpath, fb, ftext) = &cfg.files[f];
@@ -296,14 +342,8 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
             mk_path = path.clone();
             (mk_path.as_str(), Some(b.clone()), after)
         }
-        InitramfsKind::Booster => {
-            // booster's init loads modules itself: of modprobe.d it reads only `options`
-            // lines (no `install` command, no softdep), and it runs no udev rules, so neither
-            // the switch-aware IDs nor a binding by address would act before the card's driver.
-            return Err(PlanError::Regenerate(tr(
-                "booster builds this host's initramfs, and it runs neither modprobe.d's install commands and softdeps nor udev rules, so Passage cannot give a card to vfio-pci at boot there; let Passage lend the card only while its VM runs instead",
-            )));
-        }
+        // Planned through the kernel command line instead (see `plan`).
+        InitramfsKind::Booster => return Ok(()),
     };
     if let Some(c) = change(path, before.as_deref(), Some(after.into_bytes()), summary) {
         plan.changes.push(c);
@@ -334,8 +374,10 @@ fn with_line(text: &str, line: &str) -> String {
     out
 }
 
-/// mkinitcpio.conf: the vfio modules first in MODULES=(…), before any GPU driver. The file is
-/// sourced by bash, so the last MODULES= line is the one that counts.
+/// mkinitcpio.conf: the vfio modules first in MODULES, before any GPU driver, in the form it
+/// has: `MODULES=(…)`, or a string (`"…"`, `'…'`, a bare word) whose text around the items
+/// stays as it was (a later `MODULES+="…"` may count on its trailing space). The file is
+/// sourced by bash, so the last `MODULES=` line is the one that counts.
 pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
     let mut out = String::with_capacity(text.len() + 64);
     let last = text
@@ -347,21 +389,28 @@ pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
     let mut done = false;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let body = line.trim_end_matches('\n');
-        let t = body.trim_start();
         if Some(i) == last {
-            let (open, close) = if t.starts_with("MODULES=(") {
-                ('(', ')')
+            let (start, end, value) = modules_value(body)?;
+            let inner = &body[start..end];
+            // A bare word becomes a quoted string: a space would end the assignment.
+            let quote = if value == Value::Bare { "\"" } else { "" };
+            if value == Value::Array {
+                out.push_str(&body[..start]);
+                out.push_str(&vfio_first(mods, inner.split_whitespace()).join(" "));
             } else {
-                ('"', '"')
-            };
-            let start = body.find(open).ok_or("MODULES has no opening bracket")? + 1;
-            let end = body[start..]
-                .find(close)
-                .map(|i| start + i)
-                .ok_or("MODULES=( must close on the same line")?;
-            let new = vfio_first(mods, body[start..end].split_whitespace());
-            out.push_str(&body[..start]);
-            out.push_str(&new.join(" "));
+                // mkinitcpio splits a string on spaces only (`IFS=' ' read -r -a`).
+                let words: Vec<&str> = inner.split(' ').filter(|w| !w.is_empty()).collect();
+                let lead = &inner[..inner.len() - inner.trim_start_matches(' ').len()];
+                let trail = &inner[inner.trim_end_matches(' ').len()..];
+                out.push_str(&body[..start]);
+                out.push_str(quote);
+                out.push_str(lead);
+                out.push_str(&vfio_first(mods, words.into_iter()).join(" "));
+                if !inner.trim_matches(' ').is_empty() || trail.is_empty() {
+                    out.push_str(trail);
+                }
+                out.push_str(quote);
+            }
             out.push_str(&body[end..]);
             if line.ends_with('\n') {
                 out.push('\n');
@@ -375,6 +424,44 @@ pub fn mkinitcpio(text: &str, mods: &[&str]) -> Result<String, String> {
         push_line(&mut out, &format!("MODULES=({})\n", mods.join(" ")));
     }
     Ok(out)
+}
+
+/// How a `MODULES=` value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    Array,
+    Quoted,
+    /// A string without quotes (`MODULES=`, `MODULES=nvidia`).
+    Bare,
+}
+
+/// Where the items of a `MODULES=` line are (`start..end` of the line) and how it is written.
+fn modules_value(body: &str) -> Result<(usize, usize, Value), String> {
+    let eq = body.find('=').ok_or("MODULES has no value")? + 1;
+    let (open, close, value) = match body[eq..].chars().next() {
+        Some('(') => ('(', ')', Value::Array),
+        Some(q @ ('"' | '\'')) => (q, q, Value::Quoted),
+        _ => {
+            let end = body[eq..]
+                .find([' ', '\t', ';'])
+                .map_or(body.len(), |i| eq + i);
+            let bare = &body[eq..end];
+            if bare.contains(['$', '`', '\\']) {
+                return Err("MODULES is computed".into());
+            }
+            return Ok((eq, end, Value::Bare));
+        }
+    };
+    let start = eq + open.len_utf8();
+    let end = body[start..]
+        .find(close)
+        .map(|i| start + i)
+        .ok_or(if value == Value::Array {
+            "MODULES=( must close on the same line"
+        } else {
+            "MODULES' quote must close on the same line"
+        })?;
+    Ok((start, end, value))
 }
 
 /// `mods` first, then the modules already listed that are not among them, in their order.
@@ -419,6 +506,29 @@ mod tests {
             mkinitcpio(t, &m).unwrap(),
             "MODULES=(a)\n# later:\nMODULES=(vfio_pci b)\nMODULES+=(c)\n"
         );
+    }
+
+    #[test]
+    fn mkinitcpio_strings_keep_their_quoting_and_spaces() {
+        let m = ["vfio_pci", "vfio"];
+        for (text, want) in [
+            ("MODULES=''\n", "MODULES='vfio_pci vfio'\n"),
+            ("MODULES='nvme'\n", "MODULES='vfio_pci vfio nvme'\n"),
+            (
+                "MODULES=\"a vfio \" # keep\n",
+                "MODULES=\"vfio_pci vfio a \" # keep\n",
+            ),
+            ("MODULES=\n", "MODULES=\"vfio_pci vfio\"\n"),
+            (
+                "MODULES=nvme # gpu\n",
+                "MODULES=\"vfio_pci vfio nvme\" # gpu\n",
+            ),
+        ] {
+            let out = mkinitcpio(text, &m).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(out, want, "{text:?}");
+        }
+        assert!(mkinitcpio("MODULES=\"a\nb\"\n", &m).is_err());
+        assert!(mkinitcpio("MODULES=$EXTRA\n", &m).is_err());
     }
 
     #[test]

@@ -246,7 +246,7 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
         let (total, free) = pool.map(|p| (p.total, p.free)).unwrap_or((0, 0));
         if free < need && super::session::SessionSettings::of(d).hugepages {
             // libvirt's hook reserves them when the VM starts: there must be room for them.
-            if let Err(why) = host.memory.check_hugepages(size, total + (need - free)) {
+            if let Err(why) = host.memory.check_more_hugepages(size, need - free) {
                 out.push(finding(
                     Cause::HugepagesShort,
                     tr_f("{mib} MiB of hugepages cannot be reserved", &[("mib", &((need - free) * size / 1024).to_string())]),

@@ -31,11 +31,13 @@ pub struct ProcessRunner {
 }
 
 impl ProcessRunner {
-    /// The program's absolute path: in the test directory, or the first system directory
-    /// that has it.
+    /// The program's absolute path: in the test directory (by its file name), the allowed
+    /// absolute path itself, or the first system directory that has it.
     fn resolve(&self, prog: &str) -> Option<PathBuf> {
+        let p = Path::new(prog);
         match &self.dir {
-            Some(d) => Some(d.join(prog)),
+            Some(d) => Some(d.join(p.file_name()?)),
+            None if p.is_absolute() => p.is_file().then(|| p.to_path_buf()),
             None => SYSTEM_PATH
                 .split(':')
                 .map(|d| Path::new(d).join(prog))
@@ -234,5 +236,22 @@ mod tests {
             .expect("ran")
             .expect_err("refused");
         assert!(err.contains("not a program Passage runs"), "{err}");
+        // An absolute path runs only when it is the one allowed (booster's script), and a
+        // test directory holds it by its file name.
+        let err = r
+            .run(&["/bin/sh".into()], &mut |_| {})
+            .expect("ran")
+            .expect_err("refused");
+        assert!(err.contains("not a program Passage runs"), "{err}");
+        let d = tempfile::tempdir().expect("tempdir");
+        script(d.path(), "regenerate_images", "echo rebuilt");
+        let t = ProcessRunner {
+            dir: Some(d.path().to_path_buf()),
+            live: false,
+            timeout: STEP_TIMEOUT,
+        };
+        let argv = [passage_core::plan::booster::REGENERATE.to_string()];
+        let out = t.run(&argv, &mut |_| {}).expect("ran").expect("ok");
+        assert_eq!(out, "rebuilt\n");
     }
 }

@@ -97,7 +97,8 @@ pub const ALLOWED_PROGRAMS: &[&str] = &[
     "update-initramfs",
     "dracut",
     "mkinitcpio",
-    "booster",
+    // booster's script that builds every installed kernel's image (not in PATH).
+    passage_core::plan::booster::REGENERATE,
     "kernel-install",
     "proxmox-boot-tool",
     "grub-editenv",

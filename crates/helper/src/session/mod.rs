@@ -125,8 +125,9 @@ pub fn prepare(
                 .ok_or("this host has no hugepages (the kernel was built without them)")?;
             let node = take::numa_node(&r, &host, &devices, &req.pinned_cpus, size_kib);
             let (add, before) = take::hugepage_need(&r, mem_kib, size_kib, node)?;
+            // `before` is the node's pool when the pages go on a node; the cap is the host's.
             host.memory
-                .check_hugepages(size_kib, before + add)
+                .check_more_hugepages(size_kib, add)
                 .map_err(|e| e.to_string())?;
             (add > 0).then_some((size_kib, node, before, add))
         }
