@@ -1,7 +1,8 @@
 //! A VM's page: its state kept current (libvirt asked once a second while the page shows),
 //! what it has, the last start's result, and its actions — Start (after the pre-flight), Shut
 //! Down (gracefully, with the time it has taken, and Force Off offered after the timeout),
-//! Force Off (asked first), Open Display, Add to / Remove from App Menu, Edit Devices, Delete.
+//! Force Off (asked first), Open Display, Add to / Remove from App Menu, Edit Devices, Authorize
+//! its session (what libvirt's hook may take while it runs), Delete.
 //! Nothing depends on the window staying open: libvirt runs the VM.
 
 use std::sync::Arc;
@@ -33,8 +34,20 @@ pub enum Input {
     ForceOff,
     OpenDisplay,
     ToggleLauncher,
+    /// Asks an administrator to authorize what the VM's session takes (the page's button, and
+    /// right after the wizard made it).
+    Authorize,
+    /// The VM was deleted: what was authorized for it goes.
+    Revoke,
     Delete,
     Leave,
+}
+
+#[derive(Debug)]
+pub enum Cmd {
+    /// The helper's words (`None`: the session takes nothing), or why it failed.
+    Authorized(Result<Option<String>, String>),
+    Revoked(Result<String, String>),
 }
 
 #[derive(Debug)]
@@ -93,7 +106,7 @@ impl Component for VmDetail {
     type Init = ();
     type Input = Input;
     type Output = Output;
-    type CommandOutput = ();
+    type CommandOutput = Cmd;
     type Root = adw::PreferencesPage;
     type Widgets = ();
 
@@ -170,6 +183,24 @@ impl Component for VmDetail {
             Input::ForceOff => self.confirm_force_off(root, &sender),
             Input::OpenDisplay => self.open_display(&sender),
             Input::ToggleLauncher => self.toggle_launcher(&sender),
+            Input::Authorize => {
+                if let Some(d) = &self.details {
+                    let xml = d.xml.clone();
+                    sender.oneshot_command(async move {
+                        Cmd::Authorized(crate::pages::setup::helper::authorize_vm(&xml).await)
+                    });
+                }
+                return;
+            }
+            Input::Revoke => {
+                if let Some(d) = &self.details {
+                    let uuid = d.uuid.clone();
+                    sender.oneshot_command(async move {
+                        Cmd::Revoked(crate::pages::setup::helper::revoke_vm(&uuid).await)
+                    });
+                }
+                return;
+            }
             Input::Delete => self.confirm_delete(root, &sender),
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
@@ -180,9 +211,29 @@ impl Component for VmDetail {
         }
         self.build(root, &sender);
     }
+
+    fn update_cmd(&mut self, cmd: Cmd, sender: ComponentSender<Self>, _root: &Self::Root) {
+        self.said(cmd, &sender);
+    }
 }
 
 impl VmDetail {
+    fn said(&self, cmd: Cmd, sender: &ComponentSender<Self>) {
+        let text = match cmd {
+            Cmd::Authorized(Ok(None)) | Cmd::Revoked(Ok(_)) => return,
+            Cmd::Authorized(Ok(Some(words))) => words,
+            Cmd::Authorized(Err(e)) => tr_f(
+                "Its session is not authorized, so it cannot start: {why}",
+                &[("why", &e)],
+            ),
+            Cmd::Revoked(Err(e)) => tr_f(
+                "What was authorized for the deleted VM is still recorded: {why}",
+                &[("why", &e)],
+            ),
+        };
+        let _ = sender.output(Output::Toast(text));
+    }
+
     /// libvirt is asked for the state once a second while the page shows.
     fn poll(&mut self, sender: &ComponentSender<Self>) {
         if self.timer.is_none() {

@@ -60,6 +60,8 @@ pub struct VmsPage {
     open: Option<(String, bool)>,
     /// A launcher's VM, started once the list says which VM it is.
     pending_uuid: Option<String>,
+    /// The VM the wizard just made: its session is authorized once its page shows.
+    authorize_pending: Option<String>,
     vms: Vec<VmInfo>,
 }
 
@@ -128,6 +130,7 @@ impl Component for VmsPage {
                 loaded: None,
                 open: None,
                 pending_uuid: None,
+                authorize_pending: None,
                 vms: vec![],
             },
             widgets: (),
@@ -152,6 +155,10 @@ impl Component for VmsPage {
                 let _ = sender.output(Output::Progress(f));
             }
             Input::Worker(Reply::Created(name)) => {
+                // Its page opens, and what its session takes is authorized right away.
+                self.authorize_pending = Some(name.clone());
+                self.open = Some((name.clone(), false));
+                self.worker.emit(Request::Details(name.clone()));
                 let _ = sender.output(Output::Created(name));
             }
             Input::Worker(Reply::Vms(vms)) => {
@@ -177,10 +184,14 @@ impl Component for VmsPage {
             Input::Worker(Reply::Details(d)) => {
                 let start = self.open.as_ref().is_some_and(|(_, s)| *s);
                 self.open = Some((d.name.clone(), false));
+                let authorize = self.authorize_pending.take().is_some_and(|n| n == d.name);
                 self.detail
                     .emit(vm_detail::Input::Show(d, self.loaded.clone()));
                 if start {
                     self.detail.emit(vm_detail::Input::Start);
+                }
+                if authorize {
+                    self.detail.emit(vm_detail::Input::Authorize);
                 }
                 root.set_visible_child_name("detail");
             }
@@ -203,6 +214,7 @@ impl Component for VmsPage {
                     &[("vm", &name)],
                 )));
                 self.open = None;
+                self.detail.emit(vm_detail::Input::Revoke);
                 self.detail.emit(vm_detail::Input::Leave);
                 root.set_visible_child_name("list");
             }

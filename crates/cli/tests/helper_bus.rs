@@ -969,3 +969,77 @@ fn sigterm_lets_the_running_call_finish_refuses_new_ones_and_exits_cleanly() {
     assert!(stdout(&o).contains("iommu=pt"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("iommu.strict"), "{}", stdout(&o));
 }
+
+struct NoSteps;
+
+impl passage_helper::journal::StepRunner for NoSteps {
+    fn run(&self, _: &[String], _: &mut dyn FnMut(&str)) -> Option<Result<String, String>> {
+        None
+    }
+}
+
+/// libvirt's hook on the bus's tree, as libvirt runs it at a start.
+fn hook_prepare(tb: &TestBus, vm: &str, xml: &str) -> Result<Option<String>, String> {
+    let args: Vec<String> = [vm, "prepare", "begin", "-"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    passage_helper::hook::run(&tb.root, &args, &mut xml.as_bytes(), &NoSteps)
+}
+
+#[test]
+fn authorize_vm_records_what_the_hook_may_take_root_only_and_undo_revokes_it() {
+    use std::os::unix::fs::MetadataExt;
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let uuid = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
+    let xml = format!(
+        "<domain type='kvm'><name>win</name><uuid>{uuid}</uuid><metadata><passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>\
+         <passage:gpu-mode>running</passage:gpu-mode><passage:session-hugepages>yes</passage:session-hugepages></passage:vm></metadata>\
+         <memory unit='MiB'>1024</memory><memoryBacking><hugepages/></memoryBacking><devices>\
+         <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x0a' slot='0' function='0'/></source></hostdev></devices></domain>"
+    );
+    let file = tb.dir.path().join("win.xml");
+    std::fs::write(&file, &xml).expect("xml");
+    let file = file.to_str().expect("utf8");
+    let record = tb
+        .root
+        .join(format!("var/lib/passage/authorized/{uuid}.json"));
+    // polkit says no: no record, and the hook still refuses.
+    let o = tb.passagectl(DENIED_UID, &["vm", "authorize", "--xml", file]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not authorized for io.github.passage.authorize-vm"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!record.exists());
+    let e = hook_prepare(&tb, "win", &xml).expect_err("refused");
+    assert!(e.contains("passagectl vm authorize win"), "{e}");
+    // Authorized: root's own private record of the whole group, 1 GiB of hugepages.
+    let o = tb.passagectl(ALLOWED_UID, &["vm", "authorize", "--xml", file]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("Change 000001 applied"),
+        "{}",
+        stdout(&o)
+    );
+    let meta = std::fs::metadata(&record).expect("record");
+    assert_eq!((meta.mode() & 0o7777, meta.uid()), (0o600, 0));
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).expect("read")).expect("json");
+    assert_eq!(rec["hugepages_kib"], 1024 * 1024);
+    let devices = rec["devices"].to_string();
+    assert!(
+        devices.contains("0000:0a:00.0") && devices.contains("0000:0a:00.1"),
+        "the whole group: {devices}"
+    );
+    // The hook goes past the authorization now (the tree cannot move drivers).
+    let got = hook_prepare(&tb, "win", &xml);
+    assert!(!format!("{got:?}").contains("not authorized"), "{got:?}");
+    // Undo of the authorization removes the record: refused again.
+    let o = tb.passagectl(ALLOWED_UID, &["undo", "000001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!record.exists());
+    let e = hook_prepare(&tb, "win", &xml).expect_err("refused");
+    assert!(e.contains("not authorized"), "{e}");
+}

@@ -84,6 +84,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         "manage-devices",
         "configure-display",
         "manage-memory",
+        "authorize-vm",
         "override-host-devices",
         "undo",
         "history",
@@ -95,7 +96,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
     }
     assert_eq!(
         policy.matches("auth_admin_keep").count(),
-        6,
+        7,
         "privileged verbs keep authorization briefly"
     );
     // Taking a device the host needs is asked every time.

@@ -61,6 +61,19 @@ pub fn address(a: &str) -> Result<PciAddress, ArgError> {
     Ok(devices(&[a.to_string()])?.remove(0))
 }
 
+/// A domain UUID as libvirt writes it (`8-4-4-4-12` hex digits, any case), in lower case;
+/// `None` for anything else.
+pub fn uuid(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = parts.len() == lens.len()
+        && parts
+            .iter()
+            .zip(lens)
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    ok.then(|| s.to_ascii_lowercase())
+}
+
 /// A change id: six digits.
 pub fn change_id(id: &str) -> bool {
     id.len() == 6 && id.bytes().all(|b| b.is_ascii_digit())
@@ -91,5 +104,17 @@ mod tests {
         );
         assert!(address("../etc").is_err());
         assert!(change_id("000001") && !change_id("../001") && !change_id("1234567"));
+        assert_eq!(
+            uuid("5A3B0D5C-1A2B-4C3D-8E9F-0123456789ab").as_deref(),
+            Some("5a3b0d5c-1a2b-4c3d-8e9f-0123456789ab")
+        );
+        for bad in [
+            "",
+            "../x",
+            "5a3b0d5c1a2b4c3d8e9f0123456789ab",
+            "5a3b0d5c-1a2b-4c3d-8e9f-0123456789ag",
+        ] {
+            assert_eq!(uuid(bad), None, "{bad}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod api;
+pub mod authz;
 pub mod give_back;
 pub mod hook;
 pub mod journal;

@@ -16,10 +16,13 @@ use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
 use crate::api::*;
 use crate::journal::{Binding, Change, Hugepages, Journal, ProcessRunner, Restored, State};
-use crate::sysfs;
+use crate::{authz, sysfs};
 
 /// Calls answered at once; more are refused (each may hold a polkit prompt open).
 pub const MAX_CALLS: usize = 16;
+
+/// The most CPUs one authorization names.
+const MAX_CPUS: usize = 8192;
 
 pub struct Helper {
     pub root: PathBuf,
@@ -150,6 +153,16 @@ fn devices_arg(devices: &[String]) -> fdo::Result<Vec<passage_core::host::PciAdd
 /// One PCI address from the caller, within the limits and well formed.
 fn address_arg(a: &str) -> fdo::Result<passage_core::host::PciAddress> {
     verb_args::address(a).map_err(invalid)
+}
+
+/// A VM's UUID from the caller, in lower case.
+fn uuid_arg(u: &str) -> fdo::Result<String> {
+    verb_args::uuid(u).ok_or_else(|| {
+        fdo::Error::InvalidArgs(format!(
+            "{:?} is not a VM's UUID (8-4-4-4-12 hex digits, as `virsh domuuid NAME` prints it)",
+            u.chars().take(40).collect::<String>()
+        ))
+    })
 }
 
 fn limits(what: &str, items: &[String]) -> fdo::Result<()> {
@@ -593,6 +606,95 @@ impl Helper {
             Ok(format!(
                 "Hugepages of {size_kib} KiB given back: {now} reserved now"
             ))
+        })
+        .await
+    }
+
+    /// What libvirt's hook may take for one VM while it runs, checked on the host before
+    /// polkit is asked and again right before the record is written.
+    #[allow(clippy::too_many_arguments)]
+    async fn authorize_vm(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        uuid: String,
+        vm: String,
+        devices: Vec<String>,
+        hugepages_kib: u64,
+        cpus: Vec<u32>,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let uuid = uuid_arg(&uuid)?;
+        if !passage_core::vm::session::is_vm_name(&vm) {
+            return Err(fdo::Error::InvalidArgs(
+                "the VM's name is empty, longer than 1 KiB or holds a control character or /"
+                    .into(),
+            ));
+        }
+        let devices = devices_arg(&devices)?;
+        if cpus.len() > MAX_CPUS {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "{} CPUs; at most {MAX_CPUS}",
+                cpus.len()
+            )));
+        }
+        let ask = (uuid.clone(), vm.clone(), devices.clone(), cpus.clone());
+        let make = move |r: &Root, host: &Host| {
+            let (uuid, vm, devices, cpus) = ask.clone();
+            authz::make(r, host, uuid, vm, &devices, hugepages_kib, cpus)
+        };
+        let root = self.root.clone();
+        let first = make.clone();
+        let a = blocking::unblock(move || {
+            let r = Root::new(&root).map_err(|e| e.to_string())?;
+            first(&r, &Host::scan(&r))
+        })
+        .await
+        .map_err(fdo::Error::InvalidArgs)?;
+        let about = [
+            ("vm", vm),
+            ("uuid", uuid),
+            ("devices", joined(&a.devices)),
+            ("hugepages_kib", hugepages_kib.to_string()),
+            ("cpus", passage_core::root::format_cpu_list(&a.cpus)),
+        ];
+        let uid = authorize_with(conn, &hdr, ACTION_AUTHORIZE_VM, &about).await?;
+        // The host may have changed while polkit asked: the record is made again from a
+        // fresh scan right before it is written.
+        self.apply_plan(
+            conn,
+            Caller::of(uid, &hdr),
+            "authorize-vm",
+            move |r, host| {
+                let a = make(r, host).map_err(plan::PlanError::Device)?;
+                authz::plan_write(r, &a).map_err(plan::PlanError::Device)
+            },
+        )
+        .await
+    }
+
+    /// Removes a VM's authorization (it was deleted).
+    async fn revoke_vm(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        uuid: String,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let uuid = uuid_arg(&uuid)?;
+        // Nothing recorded: nothing to ask polkit for (deleting a VM that never had a
+        // session prompts for nothing).
+        let record = self.root.join(authz::path(&uuid).trim_start_matches('/'));
+        if std::fs::symlink_metadata(&record).is_err() {
+            return Ok((
+                String::new(),
+                format!("Nothing to revoke: the VM {uuid} has no authorization."),
+            ));
+        }
+        let uid =
+            authorize_with(conn, &hdr, ACTION_AUTHORIZE_VM, &[("uuid", uuid.clone())]).await?;
+        self.apply_plan(conn, Caller::of(uid, &hdr), "revoke-vm", move |r, _| {
+            Ok(authz::plan_remove(r, &uuid))
         })
         .await
     }
