@@ -450,16 +450,14 @@ fn new(
 }
 
 /// After a VM's session settings were defined: what its session takes is authorized (as
-/// libvirt now has it, with its UUID), or the way to do it later is said.
+/// libvirt now has it, with its UUID), or the way to do it later is said. The definition
+/// stands either way, so the exit status is 0 (1 and 2 mean nothing was defined).
 fn authorize_defined(h: &passage_virt::Libvirt, name: &str) -> Result<ExitCode, Failed> {
     let xml = h.xml(name).map_err(refused)?;
-    match crate::helper::authorize_vm(&xml) {
-        Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(code) => {
-            eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook will refuse to start it until an administrator runs `passagectl vm authorize {name}`");
-            Ok(code)
-        }
+    if crate::helper::authorize_vm(&xml).is_err() {
+        eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook refuses to start it until an administrator runs `passagectl vm authorize {name}`");
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Removes a VM's definition, then what was authorized for it.
