@@ -1043,3 +1043,45 @@ fn authorize_vm_records_what_the_hook_may_take_root_only_and_undo_revokes_it() {
     let e = hook_prepare(&tb, "win", &xml).expect_err("refused");
     assert!(e.contains("not authorized"), "{e}");
 }
+
+#[test]
+fn reserve_hugepages_checks_the_room_again_after_polkit_answered() {
+    // 4 GiB of 2 MiB pages fit when the call arrives (24 GiB available); while polkit decides
+    // (2 s here, a password prompt in life) the memory is taken, 1 GiB is left. The
+    // reservation is refused on the fresh facts and the pool is untouched.
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    std::fs::write(tb.dir.path().join("polkit-delay"), "").expect("delay");
+    let nr = tb
+        .root
+        .join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
+    let meminfo = tb.root.join("proc/meminfo");
+    let call = tb
+        .passagectl_cmd(ALLOWED_UID, &["hugepages", "2048"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("hugepages");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let text = std::fs::read_to_string(&meminfo).expect("meminfo");
+    let taken: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("MemAvailable:") {
+                "MemAvailable:    1048576 kB".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&meminfo, taken + "\n").expect("take the memory");
+    let o = call.wait_with_output().expect("output");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("only 1024 MiB of memory is available now")
+            && stderr(&o).contains("nothing was reserved"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "0");
+}

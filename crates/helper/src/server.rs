@@ -555,6 +555,13 @@ impl Helper {
         let uid = authorize(conn, &hdr, ACTION_MEMORY).await?;
         let root = self.root.clone();
         self.exclusive(move || {
+            // Memory may have gone while polkit asked (a prompt takes seconds, another
+            // reservation or a VM's session came): the room is checked again on fresh facts,
+            // under the lock, right before the write.
+            let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            passage_core::host::memory::scan(&r)
+                .check_hugepages(size_kib, count)
+                .map_err(|e| fdo::Error::Failed(format!("{e}; nothing was reserved")))?;
             let before = sysfs::hugepages_now(&root, size_kib).unwrap_or(0);
             let got = sysfs::set_hugepages(&root, size_kib, count).map_err(fdo::Error::Failed)?;
             let mut summary = format!("{got} hugepages of {size_kib} KiB reserved ({} MiB; there were {before})", got * size_kib / 1024);
