@@ -1085,3 +1085,51 @@ fn reserve_hugepages_checks_the_room_again_after_polkit_answered() {
     );
     assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "0");
 }
+
+#[test]
+fn history_shows_a_user_their_own_changes_and_an_administrator_all() {
+    use passage_testkit::bus::{ADMIN_READER_UID, OTHER_UID};
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "echo kernelstub: ok")]),
+        &[],
+    );
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu=pt"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A change root made (libvirt's hook, a session).
+    passage_helper::journal::Journal::new(&tb.root)
+        .record(
+            "vm-session",
+            0,
+            "Session of the VM \"secret-vm\"".into(),
+            passage_helper::journal::Change::Restored(passage_helper::journal::Restored {
+                devices: vec![],
+            }),
+        )
+        .expect("record");
+    let rows = |uid: u32| -> Vec<(String, u64)> {
+        let o = tb.passagectl(uid, &["history", "--json"]);
+        assert!(o.status.success(), "uid {uid}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap_or_default().to_string(),
+                    r["uid"].as_u64().unwrap_or(u64::MAX),
+                )
+            })
+            .collect()
+    };
+    // The user who made the change sees it, and not root's.
+    assert_eq!(rows(ALLOWED_UID), [("000001".to_string(), 1)]);
+    // Another local user sees nothing of either.
+    assert_eq!(rows(OTHER_UID), []);
+    let o = tb.passagectl(OTHER_UID, &["history"]);
+    assert!(!stdout(&o).contains("secret-vm"), "{}", stdout(&o));
+    // An administrator (polkit's history-all) and root see every change.
+    let all = [("000002".to_string(), 0), ("000001".to_string(), 1)];
+    assert_eq!(rows(ADMIN_READER_UID), all);
+    assert_eq!(rows(0), all);
+}

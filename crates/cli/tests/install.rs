@@ -88,6 +88,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         "override-host-devices",
         "undo",
         "history",
+        "history-all",
     ] {
         assert!(
             policy.contains(&format!("id=\"io.github.passage.{action}\"")),
@@ -96,7 +97,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
     }
     assert_eq!(
         policy.matches("auth_admin_keep").count(),
-        7,
+        8,
         "privileged verbs keep authorization briefly"
     );
     // Taking a device the host needs is asked every time.

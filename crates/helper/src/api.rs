@@ -17,6 +17,8 @@ pub const ACTION_DEVICES: &str = "io.github.passage.manage-devices";
 pub const ACTION_DISPLAY: &str = "io.github.passage.configure-display";
 pub const ACTION_UNDO: &str = "io.github.passage.undo";
 pub const ACTION_HISTORY: &str = "io.github.passage.history";
+/// Reading every user's changes in History (without it, a caller sees its own).
+pub const ACTION_HISTORY_ALL: &str = "io.github.passage.history-all";
 pub const ACTION_MEMORY: &str = "io.github.passage.manage-memory";
 /// What libvirt's hook may take for one VM while it runs (AuthorizeVm, RevokeVm).
 pub const ACTION_AUTHORIZE_VM: &str = "io.github.passage.authorize-vm";
@@ -127,7 +129,8 @@ pub trait Helper1 {
     #[zbus(allow_interactive_auth)]
     fn undo(&self, change_id: &str) -> zbus::Result<String>;
 
-    /// Every change, newest first.
+    /// The caller's own changes, newest first; every change for root and for an administrator
+    /// polkit allows `io.github.passage.history-all` (never asked interactively).
     fn history(&self) -> zbus::Result<Vec<HistoryRow>>;
 
     /// A line of output from a step that is running (an initramfs rebuild).

@@ -740,12 +740,16 @@ impl Helper {
     ) -> fdo::Result<Vec<HistoryRow>> {
         let _call = self.admit()?;
         let _running = self.activity.busy();
-        authorize(conn, &hdr, ACTION_HISTORY).await?;
+        let uid = authorize(conn, &hdr, ACTION_HISTORY).await?;
+        // Another user's changes say what they did to the host (devices, VM names): root and
+        // administrators polkit allows read them all, everyone else their own.
+        let all = uid == 0 || authorize(conn, &hdr, ACTION_HISTORY_ALL).await.is_ok();
         let root = self.root.clone();
         Ok(blocking::unblock(move || {
             Journal::new(&root)
                 .history()
                 .into_iter()
+                .filter(|e| all || e.uid == uid)
                 .map(HistoryRow::from)
                 .collect()
         })
