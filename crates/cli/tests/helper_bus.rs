@@ -1133,3 +1133,76 @@ fn history_shows_a_user_their_own_changes_and_an_administrator_all() {
     assert_eq!(rows(ADMIN_READER_UID), all);
     assert_eq!(rows(0), all);
 }
+
+#[test]
+fn one_users_open_polkit_checks_are_capped_and_another_user_still_gets_through() {
+    use passage_testkit::bus::OTHER_UID;
+    // Every polkit decision takes 2 s here (a password prompt left open, in life): sixteen
+    // calls of one user at once (the helper's whole global cap) hold four checks, the other
+    // twelve are refused at once with words; a call of another user is not refused (with the
+    // global cap alone it was: "answering 16 calls already").
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    std::fs::write(tb.dir.path().join("polkit-delay"), "").expect("delay");
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            tb.passagectl_cmd(ALLOWED_UID, &["history"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("history")
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let other = tb
+        .passagectl_cmd(OTHER_UID, &["history"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("history");
+    let outs: Vec<_> = calls
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("output"))
+        .collect();
+    let capped = outs
+        .iter()
+        .filter(|o| stderr(o).contains("authorization requests open already"))
+        .count();
+    let answered = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        (capped, answered),
+        (12, 4),
+        "{:?}",
+        outs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    let o = other.wait_with_output().expect("output");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_polkit_check_left_unanswered_times_out_with_words_and_changes_nothing() {
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "echo kernelstub: ok")]),
+        &[("PASSAGE_HELPER_POLKIT_TIMEOUT_MS", "500")],
+    );
+    std::fs::write(tb.dir.path().join("polkit-delay"), "").expect("delay");
+    let before = tb.snapshot();
+    let t = std::time::Instant::now();
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu=pt"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("polkit did not answer") && stderr(&o).contains("within 0.5 s"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(1900),
+        "refused before polkit's 2 s"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        tb.snapshot(),
+        before,
+        "nothing was written, even after polkit's answer"
+    );
+}

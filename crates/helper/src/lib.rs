@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod api;
 pub mod authz;
+pub mod checks;
 pub mod give_back;
 pub mod hook;
 pub mod journal;
