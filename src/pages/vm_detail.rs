@@ -58,6 +58,22 @@ pub enum Output {
     EditDevices(String),
 }
 
+/// What the helper said about a VM's authorization, for a toast (`None`: nothing to say).
+pub fn said(cmd: Cmd) -> Option<String> {
+    Some(match cmd {
+        Cmd::Authorized(Ok(None)) | Cmd::Revoked(Ok(_)) => return None,
+        Cmd::Authorized(Ok(Some(words))) => words,
+        Cmd::Authorized(Err(e)) => tr_f(
+            "Its session is not authorized, so it cannot start: {why}",
+            &[("why", &e)],
+        ),
+        Cmd::Revoked(Err(e)) => tr_f(
+            "What was authorized for the deleted VM is still recorded: {why}",
+            &[("why", &e)],
+        ),
+    })
+}
+
 /// What the last start attempt said.
 enum LastStart {
     Refused(Vec<Finding>),
@@ -213,27 +229,13 @@ impl Component for VmDetail {
     }
 
     fn update_cmd(&mut self, cmd: Cmd, sender: ComponentSender<Self>, _root: &Self::Root) {
-        self.said(cmd, &sender);
+        if let Some(words) = said(cmd) {
+            let _ = sender.output(Output::Toast(words));
+        }
     }
 }
 
 impl VmDetail {
-    fn said(&self, cmd: Cmd, sender: &ComponentSender<Self>) {
-        let text = match cmd {
-            Cmd::Authorized(Ok(None)) | Cmd::Revoked(Ok(_)) => return,
-            Cmd::Authorized(Ok(Some(words))) => words,
-            Cmd::Authorized(Err(e)) => tr_f(
-                "Its session is not authorized, so it cannot start: {why}",
-                &[("why", &e)],
-            ),
-            Cmd::Revoked(Err(e)) => tr_f(
-                "What was authorized for the deleted VM is still recorded: {why}",
-                &[("why", &e)],
-            ),
-        };
-        let _ = sender.output(Output::Toast(text));
-    }
-
     /// libvirt is asked for the state once a second while the page shows.
     fn poll(&mut self, sender: &ComponentSender<Self>) {
         if self.timer.is_none() {

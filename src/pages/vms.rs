@@ -155,9 +155,8 @@ impl Component for VmsPage {
                 let _ = sender.output(Output::Progress(f));
             }
             Input::Worker(Reply::Created(name)) => {
-                // Its page opens, and what its session takes is authorized right away.
+                // What its session takes is authorized right away (libvirt gave it its UUID).
                 self.authorize_pending = Some(name.clone());
-                self.open = Some((name.clone(), false));
                 self.worker.emit(Request::Details(name.clone()));
                 let _ = sender.output(Output::Created(name));
             }
@@ -181,17 +180,20 @@ impl Component for VmsPage {
                 self.pending_uuid = Some(uuid);
                 self.worker.emit(Request::List);
             }
+            Input::Worker(Reply::Details(d))
+                if self.authorize_pending.as_deref() == Some(d.name.as_str())
+                    && self.open.as_ref().is_none_or(|(n, _)| *n != d.name) =>
+            {
+                self.authorize_pending = None;
+                authorize_created(&d, &sender);
+            }
             Input::Worker(Reply::Details(d)) => {
                 let start = self.open.as_ref().is_some_and(|(_, s)| *s);
                 self.open = Some((d.name.clone(), false));
-                let authorize = self.authorize_pending.take().is_some_and(|n| n == d.name);
                 self.detail
                     .emit(vm_detail::Input::Show(d, self.loaded.clone()));
                 if start {
                     self.detail.emit(vm_detail::Input::Start);
-                }
-                if authorize {
-                    self.detail.emit(vm_detail::Input::Authorize);
                 }
                 root.set_visible_child_name("detail");
             }
@@ -339,4 +341,16 @@ impl VmsPage {
             self.rows.push(r.upcast());
         }
     }
+}
+
+/// A VM the wizard just made: what its session takes is authorized (a password prompt from
+/// polkit); a VM whose session takes nothing asks nothing.
+fn authorize_created(d: &crate::workers::libvirt::Details, sender: &ComponentSender<VmsPage>) {
+    let (xml, out) = (d.xml.clone(), sender.output_sender().clone());
+    relm4::spawn(async move {
+        let r = crate::pages::setup::helper::authorize_vm(&xml).await;
+        if let Some(words) = vm_detail::said(vm_detail::Cmd::Authorized(r)) {
+            out.emit(Output::Toast(words));
+        }
+    });
 }
