@@ -1206,3 +1206,58 @@ fn a_polkit_check_left_unanswered_times_out_with_words_and_changes_nothing() {
         "nothing was written, even after polkit's answer"
     );
 }
+
+/// RevokeVm through busctl as `uid` (what deleting a VM in Passage or `vm remove` calls).
+fn revoke(tb: &TestBus, uid: u32, uuid: &str) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new("busctl")
+        .args([
+            &format!("--address={}", tb.address),
+            "call",
+            "io.github.passage.Helper1",
+            "/io/github/passage/Helper1",
+            "io.github.passage.Helper1",
+            "RevokeVm",
+            "s",
+            uuid,
+        ])
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .expect("busctl")
+}
+
+#[test]
+fn revoke_vm_removes_the_record_only_when_polkit_agrees_and_asks_nothing_when_there_is_none() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let uuid = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4c";
+    // Nothing recorded: no prompt, even for a user polkit refuses.
+    let o = revoke(&tb, DENIED_UID, uuid);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Nothing to revoke"), "{}", stdout(&o));
+    let xml = format!(
+        "<domain type='kvm'><name>ml</name><uuid>{uuid}</uuid><metadata><passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>\
+         <passage:session-hugepages>yes</passage:session-hugepages></passage:vm></metadata>\
+         <memory unit='MiB'>512</memory><memoryBacking><hugepages/></memoryBacking><devices/></domain>"
+    );
+    let file = tb.dir.path().join("ml.xml");
+    std::fs::write(&file, &xml).expect("xml");
+    let o = tb.passagectl(
+        ALLOWED_UID,
+        &["vm", "authorize", "--xml", file.to_str().expect("utf8")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let record = tb
+        .root
+        .join(format!("var/lib/passage/authorized/{uuid}.json"));
+    assert!(record.exists());
+    let o = revoke(&tb, DENIED_UID, uuid);
+    assert!(!o.status.success());
+    assert!(record.exists(), "polkit said no: the record stays");
+    let o = revoke(&tb, ALLOWED_UID, uuid);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!record.exists());
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(rows[0]["verb"], "revoke-vm", "{rows}");
+}
