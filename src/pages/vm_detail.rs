@@ -1,7 +1,8 @@
 //! A VM's page: its state kept current (libvirt asked once a second while the page shows),
 //! what it has, the last start's result, and its actions — Start (after the pre-flight), Shut
 //! Down (gracefully, with the time it has taken, and Force Off offered after the timeout),
-//! Force Off (asked first), Open Display, Add to / Remove from App Menu, Edit Devices, Delete.
+//! Force Off (asked first), Open Display, Add to / Remove from App Menu, Edit Devices, Authorize
+//! its session (what libvirt's hook may take while it runs), Delete.
 //! Nothing depends on the window staying open: libvirt runs the VM.
 
 use std::sync::Arc;
@@ -33,8 +34,20 @@ pub enum Input {
     ForceOff,
     OpenDisplay,
     ToggleLauncher,
+    /// Asks an administrator to authorize what the VM's session takes (the page's button, and
+    /// right after the wizard made it).
+    Authorize,
+    /// The VM was deleted: what was authorized for it goes.
+    Revoke,
     Delete,
     Leave,
+}
+
+#[derive(Debug)]
+pub enum Cmd {
+    /// The helper's words (`None`: the session takes nothing), or why it failed.
+    Authorized(Result<Option<String>, String>),
+    Revoked(Result<String, String>),
 }
 
 #[derive(Debug)]
@@ -43,6 +56,22 @@ pub enum Output {
     Toast(String),
     Back,
     EditDevices(String),
+}
+
+/// What the helper said about a VM's authorization, for a toast (`None`: nothing to say).
+pub fn said(cmd: Cmd) -> Option<String> {
+    Some(match cmd {
+        Cmd::Authorized(Ok(None)) | Cmd::Revoked(Ok(_)) => return None,
+        Cmd::Authorized(Ok(Some(words))) => words,
+        Cmd::Authorized(Err(e)) => tr_f(
+            "Its session is not authorized, so it cannot start: {why}",
+            &[("why", &e)],
+        ),
+        Cmd::Revoked(Err(e)) => tr_f(
+            "What was authorized for the deleted VM is still recorded: {why}",
+            &[("why", &e)],
+        ),
+    })
 }
 
 /// What the last start attempt said.
@@ -93,7 +122,7 @@ impl Component for VmDetail {
     type Init = ();
     type Input = Input;
     type Output = Output;
-    type CommandOutput = ();
+    type CommandOutput = Cmd;
     type Root = adw::PreferencesPage;
     type Widgets = ();
 
@@ -170,6 +199,24 @@ impl Component for VmDetail {
             Input::ForceOff => self.confirm_force_off(root, &sender),
             Input::OpenDisplay => self.open_display(&sender),
             Input::ToggleLauncher => self.toggle_launcher(&sender),
+            Input::Authorize => {
+                if let Some(d) = &self.details {
+                    let xml = d.xml.clone();
+                    sender.oneshot_command(async move {
+                        Cmd::Authorized(crate::pages::setup::helper::authorize_vm(&xml).await)
+                    });
+                }
+                return;
+            }
+            Input::Revoke => {
+                if let Some(d) = &self.details {
+                    let uuid = d.uuid.clone();
+                    sender.oneshot_command(async move {
+                        Cmd::Revoked(crate::pages::setup::helper::revoke_vm(&uuid).await)
+                    });
+                }
+                return;
+            }
             Input::Delete => self.confirm_delete(root, &sender),
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
@@ -179,6 +226,12 @@ impl Component for VmDetail {
             }
         }
         self.build(root, &sender);
+    }
+
+    fn update_cmd(&mut self, cmd: Cmd, sender: ComponentSender<Self>, _root: &Self::Root) {
+        if let Some(words) = said(cmd) {
+            let _ = sender.output(Output::Toast(words));
+        }
     }
 }
 

@@ -233,6 +233,21 @@ pub fn manage(d: &Details, sender: &Sender) -> adw::PreferencesGroup {
     });
     r.add_suffix(&edit);
     g.add(&r);
+    let session = passage_core::vm::Domain::read(&d.xml)
+        .map(|dom| passage_core::vm::session::SessionSettings::of(&dom).active())
+        .unwrap_or(false);
+    if session {
+        let r = row(
+            &tr("Session on This Computer"),
+            &tr("What it takes while it runs (its card's group, hugepages, CPUs) needs an administrator's authorization; after a change to them, authorize again."),
+        );
+        let b = button(&tr("Authorize…"), "authorize", sender, || {
+            Input::Authorize
+        });
+        b.set_valign(gtk::Align::Center);
+        r.add_suffix(&b);
+        g.add(&r);
+    }
     let r = row(&tr("Delete"), &tr("Its disk images are kept."));
     let del = button(&tr("Delete…"), "delete", sender, || Input::Delete);
     del.add_css_class("destructive-action");

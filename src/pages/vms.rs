@@ -60,6 +60,8 @@ pub struct VmsPage {
     open: Option<(String, bool)>,
     /// A launcher's VM, started once the list says which VM it is.
     pending_uuid: Option<String>,
+    /// The VM the wizard just made: its session is authorized once its page shows.
+    authorize_pending: Option<String>,
     vms: Vec<VmInfo>,
 }
 
@@ -128,6 +130,7 @@ impl Component for VmsPage {
                 loaded: None,
                 open: None,
                 pending_uuid: None,
+                authorize_pending: None,
                 vms: vec![],
             },
             widgets: (),
@@ -152,6 +155,9 @@ impl Component for VmsPage {
                 let _ = sender.output(Output::Progress(f));
             }
             Input::Worker(Reply::Created(name)) => {
+                // What its session takes is authorized right away (libvirt gave it its UUID).
+                self.authorize_pending = Some(name.clone());
+                self.worker.emit(Request::Details(name.clone()));
                 let _ = sender.output(Output::Created(name));
             }
             Input::Worker(Reply::Vms(vms)) => {
@@ -173,6 +179,13 @@ impl Component for VmsPage {
             Input::StartUuid(uuid) => {
                 self.pending_uuid = Some(uuid);
                 self.worker.emit(Request::List);
+            }
+            Input::Worker(Reply::Details(d))
+                if self.authorize_pending.as_deref() == Some(d.name.as_str())
+                    && self.open.as_ref().is_none_or(|(n, _)| *n != d.name) =>
+            {
+                self.authorize_pending = None;
+                authorize_created(&d, &sender);
             }
             Input::Worker(Reply::Details(d)) => {
                 let start = self.open.as_ref().is_some_and(|(_, s)| *s);
@@ -203,6 +216,7 @@ impl Component for VmsPage {
                     &[("vm", &name)],
                 )));
                 self.open = None;
+                self.detail.emit(vm_detail::Input::Revoke);
                 self.detail.emit(vm_detail::Input::Leave);
                 root.set_visible_child_name("list");
             }
@@ -327,4 +341,16 @@ impl VmsPage {
             self.rows.push(r.upcast());
         }
     }
+}
+
+/// A VM the wizard just made: what its session takes is authorized (a password prompt from
+/// polkit); a VM whose session takes nothing asks nothing.
+fn authorize_created(d: &crate::workers::libvirt::Details, sender: &ComponentSender<VmsPage>) {
+    let (xml, out) = (d.xml.clone(), sender.output_sender().clone());
+    relm4::spawn(async move {
+        let r = crate::pages::setup::helper::authorize_vm(&xml).await;
+        if let Some(words) = vm_detail::said(vm_detail::Cmd::Authorized(r)) {
+            out.emit(Output::Toast(words));
+        }
+    });
 }

@@ -68,6 +68,11 @@ HD="<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='
 META="<passage:purpose>gaming</passage:purpose><passage:gpu-mode>running</passage:gpu-mode><passage:session-hugepages>yes</passage:session-hugepages>"
 mk l3s "$META" "$HD" yes
 mk l3plain "<passage:purpose>gaming</passage:purpose>" "" no
+# What an administrator authorized for l3s (the record AuthorizeVm writes; no polkit in L2):
+# the hook takes nothing for a domain without one.
+U=$(virsh domuuid l3s | tr -d '[:space:]')
+mkdir -p /var/lib/passage/authorized
+( umask 077; printf '{"uuid":"%s","vm":"l3s","devices":["0000:01:00.0","0000:01:00.1"],"hugepages_kib":262144,"cpus":[]}\n' "$U" > /var/lib/passage/authorized/$U.json )
 drv > $OUT/before.txt; hp > $OUT/hp-before.txt
 # 1. Someone holds the card: the start fails with their name, nothing changes.
 CARD=$(ls /sys/bus/pci/devices/$VGA/drm | grep -m1 '^card')

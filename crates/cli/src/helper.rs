@@ -259,3 +259,52 @@ pub fn hugepages(count: Option<u64>, size: &str, release: bool) -> ExitCode {
         Err(c) => c,
     }
 }
+
+/// Asks the helper to authorize what `xml`'s session takes while the VM runs (its groups,
+/// hugepages, CPU isolation), so that libvirt's hook takes it. `Ok(false)`: the VM asks for no
+/// session, nothing to authorize.
+pub fn authorize_vm(xml: &str) -> Result<bool, ExitCode> {
+    use passage_core::vm::session::SessionRequest;
+    let d = passage_core::vm::Domain::read(xml).map_err(|e| {
+        eprintln!("passagectl: {e}");
+        ExitCode::from(2)
+    })?;
+    let Some(req) = SessionRequest::of(&d).map_err(|e| {
+        eprintln!("passagectl: {e}");
+        ExitCode::from(2)
+    })?
+    else {
+        outln!(
+            "VM {}: its session takes nothing from the host (GPU mode at boot, no hugepages reserved at start, no CPU isolation); nothing to authorize.",
+            d.name
+        );
+        return Ok(false);
+    };
+    let Some(uuid) = req.uuid.clone() else {
+        eprintln!("passagectl: VM {}: the domain has no UUID (libvirt gives one when it is defined); define it first", d.name);
+        return Err(ExitCode::from(2));
+    };
+    let (devices, hugepages_kib, cpus) = req.authorization();
+    let devices: Vec<String> = devices.iter().map(ToString::to_string).collect();
+    let (_conn, proxy) = connect().map_err(|e| {
+        eprintln!("passagectl: {e}");
+        ExitCode::from(1)
+    })?;
+    done(block_on(proxy.authorize_vm(
+        &uuid,
+        &req.vm,
+        &strs(&devices),
+        hugepages_kib,
+        &cpus,
+    )))?;
+    Ok(true)
+}
+
+/// Removes what was authorized for the VM with this UUID (it was deleted).
+pub fn revoke_vm(uuid: &str) -> Result<(), ExitCode> {
+    let (_conn, proxy) = connect().map_err(|e| {
+        eprintln!("passagectl: {e}");
+        ExitCode::from(1)
+    })?;
+    done(block_on(proxy.revoke_vm(uuid)))
+}

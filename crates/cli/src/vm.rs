@@ -125,6 +125,19 @@ pub enum VmCmd {
         #[command(flatten)]
         conn: ConnectArg,
     },
+    /// Authorize what a VM's session takes from the host while it runs (its cards' IOMMU
+    /// groups, its hugepages, the CPUs the host is kept off): libvirt's hook takes nothing an
+    /// administrator did not authorize. `vm set` and `vm new --create` ask for it themselves
+    Authorize {
+        /// The VM's name in libvirt
+        #[arg(required_unless_present = "xml", conflicts_with = "xml")]
+        name: Option<String>,
+        /// Authorize the domain in this XML file (as libvirt has it, with its UUID)
+        #[arg(long, value_name = "FILE")]
+        xml: Option<PathBuf>,
+        #[command(flatten)]
+        conn: ConnectArg,
+    },
     /// Define a VM in libvirt from a spec
     Create {
         #[arg(long, value_name = "SPEC.json")]
@@ -314,6 +327,15 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             set_session(name.as_deref(), xml.as_deref(), want, print, &conn)
                 .unwrap_or_else(Failed::exit)
         }
+        VmCmd::Authorize { name, xml, conn } => {
+            match domain_xml(name.as_deref(), xml.as_deref(), &conn) {
+                Ok((x, _)) => match crate::helper::authorize_vm(&x) {
+                    Ok(_) => ExitCode::SUCCESS,
+                    Err(c) => c,
+                },
+                Err(f) => f.exit(),
+            }
+        }
         VmCmd::Serve { conn } => {
             let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
             match passage_virt::remote::serve_uri(&conn.uri, stdin.lock(), stdout.lock()) {
@@ -362,10 +384,7 @@ pub fn run(cmd: VmCmd) -> ExitCode {
         VmCmd::Stop { name, conn } => with_libvirt(&conn, |h| {
             h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
         }),
-        VmCmd::Remove { name, conn } => with_libvirt(&conn, |h| {
-            h.undefine(&name)
-                .map(|()| format!("VM {name} removed (its disks were kept).\n"))
-        }),
+        VmCmd::Remove { name, conn } => remove(&name, &conn).unwrap_or_else(Failed::exit),
         VmCmd::Xml { from } => {
             match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(xml) => {
@@ -427,7 +446,37 @@ fn new(
     }
     let name = h.define(&xml).map_err(refused)?;
     outln!("VM {name} defined. Start it with: passagectl vm start {name}");
+    authorize_defined(&h, &name)
+}
+
+/// After a VM's session settings were defined: what its session takes is authorized (as
+/// libvirt now has it, with its UUID), or the way to do it later is said. The definition
+/// stands either way, so the exit status is 0 (1 and 2 mean nothing was defined).
+fn authorize_defined(h: &passage_virt::Libvirt, name: &str) -> Result<ExitCode, Failed> {
+    let xml = h.xml(name).map_err(refused)?;
+    if crate::helper::authorize_vm(&xml).is_err() {
+        eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook refuses to start it until an administrator runs `passagectl vm authorize {name}`");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Removes a VM's definition, then what was authorized for it.
+fn remove(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
+    let h = passage_virt::Libvirt::open(&conn.uri).map_err(refused)?;
+    let xml = h.xml(name).map_err(|e| match e {
+        passage_virt::VirtError::NoSuchVm(_) => bad(e),
+        e => refused(e),
+    })?;
+    let uuid = Domain::read(&xml)
+        .ok()
+        .and_then(|d| d.uuid)
+        .and_then(|u| passage_core::verb_args::uuid(&u));
+    h.undefine(name).map_err(refused)?;
+    outln!("VM {name} removed (its disks were kept).");
+    match uuid.map(|u| crate::helper::revoke_vm(&u)) {
+        Some(Err(code)) => Ok(code),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn suggest(
@@ -618,6 +667,7 @@ fn set_session(
             if s.gpu_mode == GpuMode::WhileRunning {
                 outln!("The card is lent through libvirt's hook: set the host up with `passagectl apply --gpu ADDRESS --gpu-mode running` if it is not yet.");
             }
+            return authorize_defined(&h, &d.name);
         }
         Some(_) => outln!("VM {}: nothing to change ({words}).", d.name),
         None => outln!(

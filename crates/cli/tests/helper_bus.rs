@@ -972,3 +972,295 @@ fn sigterm_lets_the_running_call_finish_refuses_new_ones_and_exits_cleanly() {
     assert!(stdout(&o).contains("iommu=pt"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("iommu.strict"), "{}", stdout(&o));
 }
+
+struct NoSteps;
+
+impl passage_helper::journal::StepRunner for NoSteps {
+    fn run(&self, _: &[String], _: &mut dyn FnMut(&str)) -> Option<Result<String, String>> {
+        None
+    }
+}
+
+/// libvirt's hook on the bus's tree, as libvirt runs it at a start.
+fn hook_prepare(tb: &TestBus, vm: &str, xml: &str) -> Result<Option<String>, String> {
+    let args: Vec<String> = [vm, "prepare", "begin", "-"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    passage_helper::hook::run(&tb.root, &args, &mut xml.as_bytes(), &NoSteps)
+}
+
+#[test]
+fn authorize_vm_records_what_the_hook_may_take_root_only_and_undo_revokes_it() {
+    use std::os::unix::fs::MetadataExt;
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let uuid = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
+    let xml = format!(
+        "<domain type='kvm'><name>win</name><uuid>{uuid}</uuid><metadata><passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>\
+         <passage:gpu-mode>running</passage:gpu-mode><passage:session-hugepages>yes</passage:session-hugepages></passage:vm></metadata>\
+         <memory unit='MiB'>1024</memory><memoryBacking><hugepages/></memoryBacking><devices>\
+         <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x0a' slot='0' function='0'/></source></hostdev></devices></domain>"
+    );
+    let file = tb.dir.path().join("win.xml");
+    std::fs::write(&file, &xml).expect("xml");
+    let file = file.to_str().expect("utf8");
+    let record = tb
+        .root
+        .join(format!("var/lib/passage/authorized/{uuid}.json"));
+    // polkit says no: no record, and the hook still refuses.
+    let o = tb.passagectl(DENIED_UID, &["vm", "authorize", "--xml", file]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not authorized for io.github.passage.authorize-vm"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!record.exists());
+    let e = hook_prepare(&tb, "win", &xml).expect_err("refused");
+    assert!(e.contains("passagectl vm authorize win"), "{e}");
+    // Authorized: root's own private record of the whole group, 1 GiB of hugepages.
+    let o = tb.passagectl(ALLOWED_UID, &["vm", "authorize", "--xml", file]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("Change 000001 applied"),
+        "{}",
+        stdout(&o)
+    );
+    let meta = std::fs::metadata(&record).expect("record");
+    assert_eq!((meta.mode() & 0o7777, meta.uid()), (0o600, 0));
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).expect("read")).expect("json");
+    assert_eq!(rec["hugepages_kib"], 1024 * 1024);
+    let devices = rec["devices"].to_string();
+    assert!(
+        devices.contains("0000:0a:00.0") && devices.contains("0000:0a:00.1"),
+        "the whole group: {devices}"
+    );
+    // The hook goes past the authorization now (the tree cannot move drivers).
+    let got = hook_prepare(&tb, "win", &xml);
+    assert!(!format!("{got:?}").contains("not authorized"), "{got:?}");
+    // Undo of the authorization removes the record: refused again.
+    let o = tb.passagectl(ALLOWED_UID, &["undo", "000001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!record.exists());
+    let e = hook_prepare(&tb, "win", &xml).expect_err("refused");
+    assert!(e.contains("not authorized"), "{e}");
+}
+
+#[test]
+fn reserve_hugepages_checks_the_room_again_after_polkit_answered() {
+    // 4 GiB of 2 MiB pages fit when the call arrives (24 GiB available); while polkit decides
+    // (2 s here, a password prompt in life) the memory is taken, 1 GiB is left. The
+    // reservation is refused on the fresh facts and the pool is untouched.
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    std::fs::write(tb.dir.path().join("polkit-delay"), "").expect("delay");
+    let nr = tb
+        .root
+        .join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
+    let meminfo = tb.root.join("proc/meminfo");
+    let call = tb
+        .passagectl_cmd(ALLOWED_UID, &["hugepages", "2048"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("hugepages");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let text = std::fs::read_to_string(&meminfo).expect("meminfo");
+    let taken: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("MemAvailable:") {
+                "MemAvailable:    1048576 kB".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&meminfo, taken + "\n").expect("take the memory");
+    let o = call.wait_with_output().expect("output");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("only 1024 MiB of memory is available now")
+            && stderr(&o).contains("nothing was reserved"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&nr).expect("nr").trim(), "0");
+}
+
+#[test]
+fn history_shows_a_user_their_own_changes_and_an_administrator_all() {
+    use passage_testkit::bus::{ADMIN_READER_UID, OTHER_UID};
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "echo kernelstub: ok")]),
+        &[],
+    );
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu=pt"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A change root made (libvirt's hook, a session).
+    passage_helper::journal::Journal::new(&tb.root)
+        .record(
+            "vm-session",
+            0,
+            "Session of the VM \"secret-vm\"".into(),
+            passage_helper::journal::Change::Restored(passage_helper::journal::Restored {
+                devices: vec![],
+            }),
+        )
+        .expect("record");
+    let rows = |uid: u32| -> Vec<(String, u64)> {
+        let o = tb.passagectl(uid, &["history", "--json"]);
+        assert!(o.status.success(), "uid {uid}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap_or_default().to_string(),
+                    r["uid"].as_u64().unwrap_or(u64::MAX),
+                )
+            })
+            .collect()
+    };
+    // The user who made the change sees it, and not root's.
+    assert_eq!(rows(ALLOWED_UID), [("000001".to_string(), 1)]);
+    // Another local user sees nothing of either.
+    assert_eq!(rows(OTHER_UID), []);
+    let o = tb.passagectl(OTHER_UID, &["history"]);
+    assert!(!stdout(&o).contains("secret-vm"), "{}", stdout(&o));
+    // An administrator (polkit's history-all) and root see every change.
+    let all = [("000002".to_string(), 0), ("000001".to_string(), 1)];
+    assert_eq!(rows(ADMIN_READER_UID), all);
+    assert_eq!(rows(0), all);
+}
+
+#[test]
+fn one_users_open_polkit_checks_are_capped_and_another_user_still_gets_through() {
+    use passage_testkit::bus::OTHER_UID;
+    // Every polkit decision takes 2 s here (a password prompt left open, in life): sixteen
+    // calls of one user at once (the helper's whole global cap) hold four checks, the other
+    // twelve are refused at once with words; a call of another user is not refused (with the
+    // global cap alone it was: "answering 16 calls already").
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    std::fs::write(tb.dir.path().join("polkit-delay"), "").expect("delay");
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            tb.passagectl_cmd(ALLOWED_UID, &["history"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("history")
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let other = tb
+        .passagectl_cmd(OTHER_UID, &["history"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("history");
+    let outs: Vec<_> = calls
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("output"))
+        .collect();
+    let capped = outs
+        .iter()
+        .filter(|o| stderr(o).contains("authorization requests open already"))
+        .count();
+    let answered = outs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        (capped, answered),
+        (12, 4),
+        "{:?}",
+        outs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    let o = other.wait_with_output().expect("output");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_polkit_check_left_unanswered_times_out_with_words_and_changes_nothing() {
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("kernelstub", "echo kernelstub: ok")]),
+        &[("PASSAGE_HELPER_POLKIT_TIMEOUT_MS", "500")],
+    );
+    std::fs::write(tb.dir.path().join("polkit-delay"), "").expect("delay");
+    let before = tb.snapshot();
+    let t = std::time::Instant::now();
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--add", "iommu=pt"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("polkit did not answer") && stderr(&o).contains("within 0.5 s"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(1900),
+        "refused before polkit's 2 s"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        tb.snapshot(),
+        before,
+        "nothing was written, even after polkit's answer"
+    );
+}
+
+/// RevokeVm through busctl as `uid` (what deleting a VM in Passage or `vm remove` calls).
+fn revoke(tb: &TestBus, uid: u32, uuid: &str) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new("busctl")
+        .args([
+            &format!("--address={}", tb.address),
+            "call",
+            "io.github.passage.Helper1",
+            "/io/github/passage/Helper1",
+            "io.github.passage.Helper1",
+            "RevokeVm",
+            "s",
+            uuid,
+        ])
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .expect("busctl")
+}
+
+#[test]
+fn revoke_vm_removes_the_record_only_when_polkit_agrees_and_asks_nothing_when_there_is_none() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let uuid = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4c";
+    // Nothing recorded: no prompt, even for a user polkit refuses.
+    let o = revoke(&tb, DENIED_UID, uuid);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Nothing to revoke"), "{}", stdout(&o));
+    let xml = format!(
+        "<domain type='kvm'><name>ml</name><uuid>{uuid}</uuid><metadata><passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>\
+         <passage:session-hugepages>yes</passage:session-hugepages></passage:vm></metadata>\
+         <memory unit='MiB'>512</memory><memoryBacking><hugepages/></memoryBacking><devices/></domain>"
+    );
+    let file = tb.dir.path().join("ml.xml");
+    std::fs::write(&file, &xml).expect("xml");
+    let o = tb.passagectl(
+        ALLOWED_UID,
+        &["vm", "authorize", "--xml", file.to_str().expect("utf8")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let record = tb
+        .root
+        .join(format!("var/lib/passage/authorized/{uuid}.json"));
+    assert!(record.exists());
+    let o = revoke(&tb, DENIED_UID, uuid);
+    assert!(!o.status.success());
+    assert!(record.exists(), "polkit said no: the record stays");
+    let o = revoke(&tb, ALLOWED_UID, uuid);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!record.exists());
+    let o = tb.passagectl(ALLOWED_UID, &["history", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(rows[0]["verb"], "revoke-vm", "{rows}");
+}

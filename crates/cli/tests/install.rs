@@ -84,9 +84,11 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         "manage-devices",
         "configure-display",
         "manage-memory",
+        "authorize-vm",
         "override-host-devices",
         "undo",
         "history",
+        "history-all",
     ] {
         assert!(
             policy.contains(&format!("id=\"io.github.passage.{action}\"")),
@@ -95,7 +97,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
     }
     assert_eq!(
         policy.matches("auth_admin_keep").count(),
-        6,
+        8,
         "privileged verbs keep authorization briefly"
     );
     // Taking a device the host needs is asked every time.

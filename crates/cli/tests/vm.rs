@@ -349,4 +349,10 @@ fn vm_set_defines_through_libvirt() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("while the VM runs"), "{}", stdout(&o));
+    // No helper here: defined, and it says how the session gets authorized.
+    assert!(
+        stderr(&o).contains("passagectl vm authorize test"),
+        "{}",
+        stderr(&o)
+    );
 }

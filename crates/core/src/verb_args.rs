@@ -61,6 +61,19 @@ pub fn address(a: &str) -> Result<PciAddress, ArgError> {
     Ok(devices(&[a.to_string()])?.remove(0))
 }
 
+/// A domain UUID as libvirt writes it (`8-4-4-4-12` hex digits, any case), in lower case;
+/// `None` for anything else.
+pub fn uuid(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = parts.len() == lens.len()
+        && parts
+            .iter()
+            .zip(lens)
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    ok.then(|| s.to_ascii_lowercase())
+}
+
 /// A change id: a number written with at least six digits (`000042`, `1000000`), in that one
 /// form (no other leading zeros), at most 20 digits.
 pub fn change_id(id: &str) -> bool {
@@ -96,5 +109,17 @@ mod tests {
         assert!(change_id("000001") && !change_id("../001") && !change_id("00001"));
         assert!(change_id("1234567") && change_id("1000000") && !change_id("0999999"));
         assert!(!change_id("+00001") && !change_id("99999999999999999999"));
+        assert_eq!(
+            uuid("5A3B0D5C-1A2B-4C3D-8E9F-0123456789ab").as_deref(),
+            Some("5a3b0d5c-1a2b-4c3d-8e9f-0123456789ab")
+        );
+        for bad in [
+            "",
+            "../x",
+            "5a3b0d5c1a2b4c3d8e9f0123456789ab",
+            "5a3b0d5c-1a2b-4c3d-8e9f-0123456789ag",
+        ] {
+            assert_eq!(uuid(bad), None, "{bad}");
+        }
     }
 }

@@ -17,7 +17,11 @@ pub const ACTION_DEVICES: &str = "io.github.passage.manage-devices";
 pub const ACTION_DISPLAY: &str = "io.github.passage.configure-display";
 pub const ACTION_UNDO: &str = "io.github.passage.undo";
 pub const ACTION_HISTORY: &str = "io.github.passage.history";
+/// Reading every user's changes in History (without it, a caller sees its own).
+pub const ACTION_HISTORY_ALL: &str = "io.github.passage.history-all";
 pub const ACTION_MEMORY: &str = "io.github.passage.manage-memory";
+/// What libvirt's hook may take for one VM while it runs (AuthorizeVm, RevokeVm).
+pub const ACTION_AUTHORIZE_VM: &str = "io.github.passage.authorize-vm";
 /// Taking a group the host needs (its display GPU…): asked in addition, never kept.
 pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
 
@@ -103,11 +107,30 @@ pub trait Helper1 {
     #[zbus(allow_interactive_auth)]
     fn release_hugepages(&self, size_kib: u64) -> zbus::Result<String>;
 
+    /// Authorizes libvirt's hook to take, while the VM with this UUID runs, these devices'
+    /// whole IOMMU groups, hugepages backing at most `hugepages_kib` of its memory, and the
+    /// host kept off `cpus` (empty: none). The hook takes nothing else for it. Returns (change
+    /// id, summary); Undo of that change revokes it.
+    #[zbus(allow_interactive_auth)]
+    fn authorize_vm(
+        &self,
+        uuid: &str,
+        vm: &str,
+        devices: &[&str],
+        hugepages_kib: u64,
+        cpus: &[u32],
+    ) -> zbus::Result<(String, String)>;
+
+    /// Removes what was authorized for this VM (it is deleted). Returns (change id, summary).
+    #[zbus(allow_interactive_auth)]
+    fn revoke_vm(&self, uuid: &str) -> zbus::Result<(String, String)>;
+
     /// Undoes a change: every file back to its original bytes.
     #[zbus(allow_interactive_auth)]
     fn undo(&self, change_id: &str) -> zbus::Result<String>;
 
-    /// Every change, newest first.
+    /// The caller's own changes, newest first; every change for root and for an administrator
+    /// polkit allows `io.github.passage.history-all` (never asked interactively).
     fn history(&self) -> zbus::Result<Vec<HistoryRow>>;
 
     /// A line of output from a step that is running (an initramfs rebuild).

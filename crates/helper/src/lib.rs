@@ -5,6 +5,8 @@
 
 pub mod activity;
 pub mod api;
+pub mod authz;
+pub mod checks;
 pub mod give_back;
 pub mod hook;
 pub mod journal;

@@ -16,15 +16,20 @@ use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
 use crate::api::*;
 use crate::journal::{Binding, Change, Hugepages, Journal, ProcessRunner, Restored, State};
-use crate::sysfs;
+use crate::{authz, checks, sysfs};
 
 /// Calls answered at once; more are refused (each may hold a polkit prompt open).
 pub const MAX_CALLS: usize = 16;
+
+/// The most CPUs one authorization names.
+const MAX_CPUS: usize = 8192;
 
 pub struct Helper {
     pub root: PathBuf,
     pub steps_path: Option<PathBuf>,
     busy: Arc<Mutex<()>>,
+    /// Open polkit checks per calling uid.
+    checks: Arc<checks::Checks>,
     /// For the idle exit (main.rs).
     pub activity: Arc<crate::activity::Activity>,
 }
@@ -106,6 +111,7 @@ impl Helper {
             root,
             steps_path,
             busy: Arc::new(Mutex::new(())),
+            checks: checks::Checks::new(),
             activity: crate::activity::Activity::new(),
         }
     }
@@ -152,6 +158,16 @@ fn address_arg(a: &str) -> fdo::Result<passage_core::host::PciAddress> {
     verb_args::address(a).map_err(invalid)
 }
 
+/// A VM's UUID from the caller, in lower case.
+fn uuid_arg(u: &str) -> fdo::Result<String> {
+    verb_args::uuid(u).ok_or_else(|| {
+        fdo::Error::InvalidArgs(format!(
+            "{:?} is not a VM's UUID (8-4-4-4-12 hex digits, as `virsh domuuid NAME` prints it)",
+            u.chars().take(40).collect::<String>()
+        ))
+    })
+}
+
 fn limits(what: &str, items: &[String]) -> fdo::Result<()> {
     verb_args::limits(what, items).map_err(invalid)
 }
@@ -160,7 +176,6 @@ fn invalid(e: verb_args::ArgError) -> fdo::Error {
     fdo::Error::InvalidArgs(e.to_string())
 }
 
-/// polkit decides, for the caller that sent this message (its unique bus name), never for us.
 /// What a call asks for, as polkit details: an authentication agent can show it, and rules
 /// can decide on it (`action.lookup("devices")`, `"arguments"`).
 fn details<'a>(pairs: &'a [(&'a str, String)]) -> HashMap<&'a str, &'a str> {
@@ -193,38 +208,88 @@ fn interaction(hdr: &Header<'_>) -> CheckAuthorizationFlags {
     }
 }
 
-async fn authorize(conn: &Connection, hdr: &Header<'_>, action: &str) -> fdo::Result<u32> {
-    authorize_with(conn, hdr, action, &[]).await
+impl Helper {
+    async fn authorize(
+        &self,
+        conn: &Connection,
+        hdr: &Header<'_>,
+        action: &str,
+    ) -> fdo::Result<u32> {
+        self.authorize_with(conn, hdr, action, &[]).await
+    }
+
+    /// polkit decides, for the caller that sent this message (its unique bus name), never for
+    /// us. A caller has at most [`checks::PER_UID`] checks open at once (each may be a
+    /// password prompt left open), and polkit gets [`checks::timeout`] to answer.
+    async fn authorize_with(
+        &self,
+        conn: &Connection,
+        hdr: &Header<'_>,
+        action: &str,
+        about: &[(&str, String)],
+    ) -> fdo::Result<u32> {
+        let sender = hdr
+            .sender()
+            .ok_or_else(|| fdo::Error::AccessDenied("the message has no sender".into()))?;
+        let dbus = fdo::DBusProxy::new(conn).await?;
+        let uid = dbus.get_connection_unix_user(sender.clone().into()).await?;
+        let _open = self.checks.open(uid, checks::PER_UID).ok_or_else(|| {
+            fdo::Error::LimitsExceeded(format!(
+                "you have {} authorization requests open already (password prompts not answered yet); answer or dismiss them, then try again. Nothing was changed",
+                checks::PER_UID
+            ))
+        })?;
+        let subject = Subject::new_for_message_header(hdr)
+            .map_err(|e| fdo::Error::AccessDenied(format!("cannot identify the caller: {e}")))?;
+        let authority = AuthorityProxy::new(conn).await.map_err(|e| {
+            fdo::Error::AccessDenied(format!(
+                "polkit is not reachable ({e}); is polkitd running?"
+            ))
+        })?;
+        let cancel = format!(
+            "passage-{}-{}",
+            std::process::id(),
+            CHECK_IDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let details = details(about);
+        let check =
+            authority.check_authorization(&subject, action, &details, interaction(hdr), &cancel);
+        let timer = checks::Timer::new();
+        let limit = checks::timeout();
+        let result = {
+            use futures_util::future::{select, Either};
+            let ran_out = timer.run(limit);
+            match select(std::pin::pin!(check), std::pin::pin!(ran_out)).await {
+                Either::Left((r, _)) => {
+                    timer.cancel();
+                    r
+                }
+                Either::Right(_) => {
+                    // Sent without waiting for polkit's reply: polkit may be busy with
+                    // this very check for a while yet.
+                    let _ = authority
+                        .inner()
+                        .call_noreply("CancelCheckAuthorization", &(cancel.as_str(),))
+                        .await;
+                    return Err(fdo::Error::AccessDenied(format!(
+                        "polkit did not answer the authorization request for {action} within {} s (a password prompt left open?); nothing was changed, try again",
+                        limit.as_secs_f32()
+                    )));
+                }
+            }
+        }
+        .map_err(|e| fdo::Error::AccessDenied(format!("polkit could not decide ({e})")))?;
+        if !result.is_authorized {
+            return Err(fdo::Error::AccessDenied(format!(
+                "not authorized for {action}: polkit said no (or authentication was dismissed)"
+            )));
+        }
+        Ok(uid)
+    }
 }
 
-async fn authorize_with(
-    conn: &Connection,
-    hdr: &Header<'_>,
-    action: &str,
-    about: &[(&str, String)],
-) -> fdo::Result<u32> {
-    let subject = Subject::new_for_message_header(hdr)
-        .map_err(|e| fdo::Error::AccessDenied(format!("cannot identify the caller: {e}")))?;
-    let authority = AuthorityProxy::new(conn).await.map_err(|e| {
-        fdo::Error::AccessDenied(format!(
-            "polkit is not reachable ({e}); is polkitd running?"
-        ))
-    })?;
-    let result = authority
-        .check_authorization(&subject, action, &details(about), interaction(hdr), "")
-        .await
-        .map_err(|e| fdo::Error::AccessDenied(format!("polkit could not decide ({e})")))?;
-    if !result.is_authorized {
-        return Err(fdo::Error::AccessDenied(format!(
-            "not authorized for {action}: polkit said no (or authentication was dismissed)"
-        )));
-    }
-    let sender = hdr
-        .sender()
-        .ok_or_else(|| fdo::Error::AccessDenied("the message has no sender".into()))?;
-    let dbus = fdo::DBusProxy::new(conn).await?;
-    dbus.get_connection_unix_user(sender.clone().into()).await
-}
+/// Cancellation ids of polkit checks, unique in this process.
+static CHECK_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn plan_error(e: plan::PlanError) -> fdo::Error {
     use plan::PlanError::*;
@@ -309,7 +374,7 @@ impl Helper {
             "arguments",
             format!("add {} remove {}", joined(&add), joined(&remove)),
         )];
-        let uid = authorize_with(conn, &hdr, ACTION_BOOT, &about).await?;
+        let uid = self.authorize_with(conn, &hdr, ACTION_BOOT, &about).await?;
         self.apply(
             conn,
             Caller::of(uid, &hdr),
@@ -332,8 +397,9 @@ impl Helper {
         let gpu = address_arg(&gpu)?;
         let (host, group) = self.card_group(gpu).await?;
         plan::gpu_intents(&host, gpu).map_err(plan_error)?;
-        let uid =
-            authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))])
+            .await?;
         self.apply_plan(
             conn,
             Caller::of(uid, &hdr),
@@ -365,8 +431,9 @@ impl Helper {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
         let (_, group) = self.card_group(gpu).await?;
-        let uid =
-            authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))]).await?;
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))])
+            .await?;
         self.apply_plan(
             conn,
             Caller::of(uid, &hdr),
@@ -394,8 +461,9 @@ impl Helper {
     ) -> fdo::Result<(String, String)> {
         let _call = self.admit()?;
         let devices = devices_arg(&devices)?;
-        let uid =
-            authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))])
+            .await?;
         self.apply(
             conn,
             Caller::of(uid, &hdr),
@@ -413,8 +481,9 @@ impl Helper {
     ) -> fdo::Result<(String, String)> {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
-        let uid =
-            authorize_with(conn, &hdr, ACTION_DISPLAY, &[("devices", gpu.to_string())]).await?;
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_DISPLAY, &[("devices", gpu.to_string())])
+            .await?;
         self.apply(
             conn,
             Caller::of(uid, &hdr),
@@ -437,10 +506,11 @@ impl Helper {
         // The guard first, so bad input never reaches polkit; the override is its own action.
         let needs_override = plan::vfio::check_group(&host, &devices, false).is_err();
         plan::vfio::check_group(&host, &devices, override_host).map_err(plan_error)?;
-        let uid =
-            authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))])
+            .await?;
         if needs_override {
-            authorize_with(
+            self.authorize_with(
                 conn,
                 &hdr,
                 ACTION_OVERRIDE,
@@ -494,8 +564,9 @@ impl Helper {
     ) -> fdo::Result<String> {
         let _call = self.admit()?;
         let devices = devices_arg(&devices)?;
-        let uid =
-            authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))]).await?;
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))])
+            .await?;
         let root = self.root.clone();
         self.exclusive(move || {
             // Fresh facts, inside the exclusive section: only Passage's devices, none in use.
@@ -546,9 +617,16 @@ impl Helper {
         host.memory
             .check_hugepages(size_kib, count)
             .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
-        let uid = authorize(conn, &hdr, ACTION_MEMORY).await?;
+        let uid = self.authorize(conn, &hdr, ACTION_MEMORY).await?;
         let root = self.root.clone();
         self.exclusive(move || {
+            // Memory may have gone while polkit asked (a prompt takes seconds, another
+            // reservation or a VM's session came): the room is checked again on fresh facts,
+            // under the lock, right before the write.
+            let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            passage_core::host::memory::scan(&r)
+                .check_hugepages(size_kib, count)
+                .map_err(|e| fdo::Error::Failed(format!("{e}; nothing was reserved")))?;
             let before = sysfs::hugepages_now(&root, size_kib).unwrap_or(0);
             let got = sysfs::set_hugepages(&root, size_kib, count).map_err(fdo::Error::Failed)?;
             let mut summary = format!("{got} hugepages of {size_kib} KiB reserved ({} MiB; there were {before})", got * size_kib / 1024);
@@ -571,7 +649,7 @@ impl Helper {
         size_kib: u64,
     ) -> fdo::Result<String> {
         let _call = self.admit()?;
-        authorize(conn, &hdr, ACTION_MEMORY).await?;
+        self.authorize(conn, &hdr, ACTION_MEMORY).await?;
         let root = self.root.clone();
         self.exclusive(move || {
             let journal = Journal::new(&root);
@@ -604,6 +682,98 @@ impl Helper {
         .await
     }
 
+    /// What libvirt's hook may take for one VM while it runs, checked on the host before
+    /// polkit is asked and again right before the record is written.
+    #[allow(clippy::too_many_arguments)]
+    async fn authorize_vm(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        uuid: String,
+        vm: String,
+        devices: Vec<String>,
+        hugepages_kib: u64,
+        cpus: Vec<u32>,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let uuid = uuid_arg(&uuid)?;
+        if !passage_core::vm::session::is_vm_name(&vm) {
+            return Err(fdo::Error::InvalidArgs(
+                "the VM's name is empty, longer than 1 KiB or holds a control character or /"
+                    .into(),
+            ));
+        }
+        let devices = devices_arg(&devices)?;
+        if cpus.len() > MAX_CPUS {
+            return Err(fdo::Error::InvalidArgs(format!(
+                "{} CPUs; at most {MAX_CPUS}",
+                cpus.len()
+            )));
+        }
+        let ask = (uuid.clone(), vm.clone(), devices.clone(), cpus.clone());
+        let make = move |r: &Root, host: &Host| {
+            let (uuid, vm, devices, cpus) = ask.clone();
+            authz::make(r, host, uuid, vm, &devices, hugepages_kib, cpus)
+        };
+        let root = self.root.clone();
+        let first = make.clone();
+        let a = blocking::unblock(move || {
+            let r = Root::new(&root).map_err(|e| e.to_string())?;
+            first(&r, &Host::scan(&r))
+        })
+        .await
+        .map_err(fdo::Error::InvalidArgs)?;
+        let about = [
+            ("vm", vm),
+            ("uuid", uuid),
+            ("devices", joined(&a.devices)),
+            ("hugepages_kib", hugepages_kib.to_string()),
+            ("cpus", passage_core::root::format_cpu_list(&a.cpus)),
+        ];
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_AUTHORIZE_VM, &about)
+            .await?;
+        // The host may have changed while polkit asked: the record is made again from a
+        // fresh scan right before it is written.
+        self.apply_plan(
+            conn,
+            Caller::of(uid, &hdr),
+            "authorize-vm",
+            move |r, host| {
+                let a = make(r, host).map_err(plan::PlanError::Device)?;
+                authz::plan_write(r, &a).map_err(plan::PlanError::Device)
+            },
+        )
+        .await
+    }
+
+    /// Removes a VM's authorization (it was deleted).
+    async fn revoke_vm(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        uuid: String,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let uuid = uuid_arg(&uuid)?;
+        // Nothing recorded: nothing to ask polkit for (deleting a VM that never had a
+        // session prompts for nothing).
+        let record = self.root.join(authz::path(&uuid).trim_start_matches('/'));
+        if std::fs::symlink_metadata(&record).is_err() {
+            return Ok((
+                String::new(),
+                format!("Nothing to revoke: the VM {uuid} has no authorization."),
+            ));
+        }
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_AUTHORIZE_VM, &[("uuid", uuid.clone())])
+            .await?;
+        self.apply_plan(conn, Caller::of(uid, &hdr), "revoke-vm", move |r, _| {
+            Ok(authz::plan_remove(r, &uuid))
+        })
+        .await
+    }
+
     async fn undo(
         &self,
         #[zbus(header)] hdr: Header<'_>,
@@ -617,7 +787,7 @@ impl Helper {
                 change_id.chars().take(40).collect::<String>()
             )));
         }
-        let uid = authorize(conn, &hdr, ACTION_UNDO).await?;
+        let uid = self.authorize(conn, &hdr, ACTION_UNDO).await?;
         let caller = Caller::of(uid, &hdr);
         let root = self.root.clone();
         let runner = self.runner();
@@ -637,13 +807,16 @@ impl Helper {
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<Vec<HistoryRow>> {
         let _call = self.admit()?;
-        let _running = self.activity.busy();
-        authorize(conn, &hdr, ACTION_HISTORY).await?;
+        let uid = self.authorize(conn, &hdr, ACTION_HISTORY).await?;
+        // Another user's changes say what they did to the host (devices, VM names): root and
+        // administrators polkit allows read them all, everyone else their own.
+        let all = uid == 0 || self.authorize(conn, &hdr, ACTION_HISTORY_ALL).await.is_ok();
         let root = self.root.clone();
         Ok(blocking::unblock(move || {
             Journal::new(&root)
                 .history()
                 .into_iter()
+                .filter(|e| all || e.uid == uid)
                 .map(HistoryRow::from)
                 .collect()
         })

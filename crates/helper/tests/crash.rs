@@ -140,6 +140,7 @@ fn template() -> tempfile::TempDir {
         std::fs::remove_file(&link).expect("rm driver");
         std::os::unix::fs::symlink("../../../../bus/pci/drivers/vfio-pci", &link).expect("ln");
     }
+    authorize(&root);
     let steps = d.path().join("steps");
     std::fs::create_dir_all(&steps).expect("steps");
     for (name, body) in [
@@ -246,9 +247,30 @@ fn sc_op(sc: Scenario) -> &'static str {
     }
 }
 
+/// The VM's UUID, which an administrator authorized.
+const UUID: &str = "8d6c1a8e-2f0b-4c8e-9a55-1b2c3d4e5f60";
+
+/// What AuthorizeVm records for the VM (root's own, mode 0600): its card's group, its
+/// hugepages and its CPUs. The record is the hook's precondition, not part of a scenario.
+fn authorize(root: &Path) {
+    use passage_helper::authz::{self, VmAuthorization};
+    let r = Root::new(root).expect("root");
+    let card: passage_core::host::PciAddress = GROUP[0].parse().expect("address");
+    let a = VmAuthorization {
+        uuid: UUID.into(),
+        vm: "win".into(),
+        devices: authz::groups(&Host::scan(&r), &[card]).expect("group"),
+        hugepages_kib: 1024 * 1024,
+        cpus: vec![4, 5, 6, 7],
+    };
+    let path = root.join(authz::path(UUID).trim_start_matches('/'));
+    let bytes = serde_json::to_vec(&a).expect("json");
+    passage_helper::journal::atomic_write(&path, &bytes, 0o600, 0, 0).expect("record");
+}
+
 fn domain() -> String {
     format!(
-        "<domain type='kvm'><name>win</name><metadata><passage:vm xmlns:passage='{NS}'>\
+        "<domain type='kvm'><name>win</name><uuid>{UUID}</uuid><metadata><passage:vm xmlns:passage='{NS}'>\
          <passage:gpu-mode>running</passage:gpu-mode><passage:session-hugepages>yes</passage:session-hugepages>\
          <passage:isolate-cpus>yes</passage:isolate-cpus></passage:vm></metadata>\
          <memory unit='MiB'>1024</memory><memoryBacking><hugepages/></memoryBacking>\

@@ -5,6 +5,7 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use passage_helper::authz::{self, VmAuthorization};
 use passage_helper::journal::{Change, Journal, Session, State, StepRunner, Taken};
 
 struct NoSteps;
@@ -45,6 +46,48 @@ fn pool(root: &Path) -> u64 {
         .expect("number")
 }
 
+/// A UUID of the VM's own, from its name (as libvirt gives every domain one).
+fn uuid_of(name: &str) -> String {
+    let n = name
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
+    format!("00000000-0000-4000-8000-{:012x}", n & 0xffff_ffff_ffff)
+}
+
+/// Records what an administrator authorized for `vm` (what AuthorizeVm writes: root's own,
+/// mode 0600).
+fn authorize(root: &Path, vm: &str, devices: &[&str], hugepages_mib: u64, cpus: &[u32]) {
+    authorize_uuid(root, &uuid_of(vm), vm, devices, hugepages_mib, cpus);
+}
+
+fn authorize_uuid(
+    root: &Path,
+    uuid: &str,
+    vm: &str,
+    devices: &[&str],
+    hugepages_mib: u64,
+    cpus: &[u32],
+) {
+    let r = passage_core::Root::new(root).expect("root");
+    let asked: Vec<passage_core::host::PciAddress> = devices
+        .iter()
+        .map(|d| d.parse().expect("address"))
+        .collect();
+    let a = VmAuthorization {
+        uuid: uuid.into(),
+        vm: vm.into(),
+        devices: authz::groups(&passage_core::Host::scan(&r), &asked).expect("groups"),
+        hugepages_kib: hugepages_mib * 1024,
+        cpus: cpus.to_vec(),
+    };
+    let path = root.join(authz::path(uuid).trim_start_matches('/'));
+    let bytes = serde_json::to_vec(&a).expect("json");
+    passage_helper::journal::atomic_write(&path, &bytes, 0o600, 0, 0).expect("record");
+}
+
+/// The x570 card (its whole group is authorized).
+const CARD: [&str; 1] = ["0000:0a:00.0"];
+
 fn domain(name: &str, meta: &str, mem_mib: u64, hostdev: bool) -> String {
     let dev = if hostdev {
         "<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x0a' slot='0' function='0'/></source></hostdev>"
@@ -52,8 +95,9 @@ fn domain(name: &str, meta: &str, mem_mib: u64, hostdev: bool) -> String {
         ""
     };
     format!(
-        "<domain type='kvm'><name>{name}</name><metadata><passage:vm xmlns:passage='{NS}'>{meta}</passage:vm></metadata>\
-         <memory unit='MiB'>{mem_mib}</memory><memoryBacking><hugepages/></memoryBacking><devices>{dev}</devices></domain>"
+        "<domain type='kvm'><name>{name}</name><uuid>{uuid}</uuid><metadata><passage:vm xmlns:passage='{NS}'>{meta}</passage:vm></metadata>\
+         <memory unit='MiB'>{mem_mib}</memory><memoryBacking><hugepages/></memoryBacking><devices>{dev}</devices></domain>",
+        uuid = uuid_of(name)
     )
 }
 
@@ -86,6 +130,7 @@ fn a_domain_without_session_metadata_is_left_alone() {
 #[test]
 fn hugepages_are_reserved_at_start_and_exactly_given_back() {
     let h = host();
+    authorize(h.path(), "ml", &[], 1024, &[]);
     let x = domain("ml", HUGE, 1024, false);
     let done = hook(h.path(), "ml", "prepare", &x)
         .expect("prepare")
@@ -114,6 +159,7 @@ fn hugepages_are_reserved_at_start_and_exactly_given_back() {
 #[test]
 fn too_many_hugepages_are_refused_with_the_numbers_and_nothing_changes() {
     let h = host();
+    authorize(h.path(), "big", &[], 16 * 1024 * 1024, &[]);
     let x = domain("big", HUGE, 16 * 1024 * 1024, false);
     let e = hook(h.path(), "big", "prepare", &x).expect_err("refused");
     assert!(e.contains("MiB"), "{e}");
@@ -127,6 +173,7 @@ fn too_many_hugepages_are_refused_with_the_numbers_and_nothing_changes() {
 #[test]
 fn a_process_holding_the_card_refuses_the_start_by_name_and_gives_back_the_hugepages() {
     let h = host();
+    authorize(h.path(), "win", &CARD, 1024, &[]);
     let drm = h.path().join("sys/bus/pci/devices/0000:0a:00.0/drm/card1");
     std::fs::create_dir_all(&drm).expect("drm");
     let fd = h.path().join("proc/4242/fd");
@@ -150,6 +197,7 @@ fn a_process_holding_the_card_refuses_the_start_by_name_and_gives_back_the_hugep
 #[test]
 fn a_device_that_does_not_exist_is_refused() {
     let h = host();
+    authorize(h.path(), "win", &[], 0, &[]);
     let x = domain("win", RUNNING, 1024, true).replace("bus='0x0a'", "bus='0x3e'");
     let e = hook(h.path(), "win", "prepare", &x).expect_err("refused");
     assert!(
@@ -161,6 +209,7 @@ fn a_device_that_does_not_exist_is_refused() {
 #[test]
 fn a_card_lent_to_one_vm_is_refused_to_another_naming_the_first() {
     let h = host();
+    authorize(h.path(), "second", &CARD, 0, &[]);
     let j = Journal::new(h.path());
     let s = Session {
         vm: "first".into(),
@@ -313,6 +362,7 @@ fn a_domain_without_passages_namespace_starts_whatever_its_xml() {
 fn hugepages_go_on_the_cards_numa_node_when_the_vm_is_pinned_there() {
     let h = host();
     let p = h.path();
+    authorize(p, "ml", &CARD, 1024, &[]);
     std::fs::write(p.join("sys/bus/pci/devices/0000:0a:00.0/numa_node"), "1\n").expect("numa");
     let node = p.join("sys/devices/system/node/node1");
     std::fs::create_dir_all(node.join("hugepages/hugepages-2048kB")).expect("node");
@@ -385,6 +435,7 @@ fn the_hugepage_cap_is_on_the_host_wide_pool_when_pages_go_on_a_node() {
     }
     // 14 000 pages of 2 MiB (27 GiB of the fixture's 31 GiB) are the host's pool.
     set_pool(p, 14_000, 0);
+    authorize(p, "ml", &CARD, 1024, &[14, 15]);
     let x = domain("ml", HUGE, 1024, false).replace(
         "<devices>",
         "<cputune><vcpupin vcpu='0' cpuset='14,15'/></cputune><devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x0a' slot='0' function='0'/></source></hostdev>",
@@ -431,6 +482,7 @@ fn cpu_isolation_moves_systemds_slices_off_the_vms_cpus_and_back() {
     std::fs::write(p.join("proc/1/comm"), "systemd\n").expect("comm");
     std::fs::create_dir_all(p.join("sys/devices/system/cpu")).expect("cpu");
     std::fs::write(p.join("sys/devices/system/cpu/online"), "0-11\n").expect("online");
+    authorize(p, "win", &[], 0, &[4, 5, 6, 7]);
     let x = domain("win", "<passage:isolate-cpus>yes</passage:isolate-cpus>", 1024, false).replace(
         "<devices>",
         "<cputune><vcpupin vcpu='0' cpuset='4'/><vcpupin vcpu='1' cpuset='5-7'/></cputune><devices>",
@@ -464,13 +516,169 @@ fn cpu_isolation_moves_systemds_slices_off_the_vms_cpus_and_back() {
         ],
         "each unit back to what it had, in reverse"
     );
-    // Pinned to every CPU: refused, nothing left changed.
+    // Pinned to more CPUs than were authorized: refused, nothing changed.
     let all = x.replace("cpuset='5-7'", "cpuset='0-11'");
     run.0.borrow_mut().clear();
     let e =
         passage_helper::hook::run(p, &args("prepare"), &mut all.as_bytes(), &run).expect_err("all");
-    assert!(e.contains("pinned to every CPU"), "{e}");
-    assert!(!run.0.borrow().iter().any(|c| c.contains("set-property")));
+    assert!(
+        e.contains("kept off CPUs 0-3,8-11") && e.contains("more than was authorized"),
+        "{e}"
+    );
+    assert!(run.0.borrow().is_empty(), "{:?}", run.0.borrow());
+    // Authorized, but every core fenced: the host keeps a whole core, nothing changed.
+    authorize(p, "win", &[], 0, &(0..12).collect::<Vec<_>>());
+    let e =
+        passage_helper::hook::run(p, &args("prepare"), &mut all.as_bytes(), &run).expect_err("all");
+    assert!(
+        e.contains("no whole core") && e.contains("nothing was taken"),
+        "{e}"
+    );
+    assert!(run.0.borrow().is_empty(), "{:?}", run.0.borrow());
+}
+
+/// The QEMU test bed's real kernel, captured (crates/fixtures/data/qemu-viommu), unpacked.
+fn captured_host() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tmp");
+    let archive =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data/qemu-viommu/capture.tar.gz");
+    let ok = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(d.path())
+        .status()
+        .expect("tar");
+    assert!(ok.success(), "unpacking {}", archive.display());
+    d
+}
+
+const XHCI: &str = "0000:03:00.0";
+
+fn override_of(root: &Path, a: &str) -> Vec<u8> {
+    std::fs::read(root.join(format!("sys/bus/pci/devices/{a}/driver_override"))).expect("override")
+}
+
+#[test]
+fn the_measured_attack_a_hand_written_domain_asking_for_the_usb_controller_takes_nothing() {
+    let h = captured_host();
+    let p = h.path();
+    let before = override_of(p, XHCI);
+    // What anyone who may define domains can write: Passage's metadata and the QEMU XHCI.
+    let x = format!(
+        "<domain type='kvm'><name>evil</name><uuid>{}</uuid><metadata><passage:vm xmlns:passage='{NS}'>{RUNNING}{HUGE}</passage:vm></metadata>\
+         <memory unit='MiB'>64</memory><memoryBacking><hugepages/></memoryBacking><devices>\
+         <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x03' slot='0' function='0'/></source></hostdev></devices></domain>",
+        uuid_of("evil")
+    );
+    let e = hook(p, "evil", "prepare", &x).expect_err("refused");
+    assert!(
+        e.contains("not authorized") && e.contains("passagectl vm authorize evil"),
+        "{e}"
+    );
+    assert_eq!(
+        override_of(p, XHCI),
+        before,
+        "the controller was not touched"
+    );
+    assert!(
+        Journal::new(p).history().is_empty(),
+        "nothing was taken, nothing recorded"
+    );
+}
+
+#[test]
+fn an_authorized_vm_still_takes_its_group() {
+    let h = host();
+    let p = h.path();
+    authorize(p, "win", &CARD, 0, &[]);
+    let x = domain("win", RUNNING, 1024, true);
+    // A fixture tree cannot move drivers: what matters is that the hook went on to take the
+    // whole group (and gave it back when the tree did not follow).
+    let _ = hook(p, "win", "prepare", &x);
+    let hist = Journal::new(p).history();
+    let taken = match hist.first().map(|e| &e.change) {
+        Some(Change::Session(s)) => s.taken.clone(),
+        other => panic!("no session: {other:?}"),
+    };
+    let devices: Vec<String> = taken
+        .iter()
+        .flat_map(|t| match t {
+            Taken::Devices { devices, .. } => devices.iter().map(|d| d.0.clone()).collect(),
+            _ => vec![],
+        })
+        .collect();
+    assert!(
+        devices.contains(&"0000:0a:00.0".to_string())
+            && devices.contains(&"0000:0a:00.1".to_string()),
+        "{taken:?}"
+    );
+}
+
+#[test]
+fn the_same_name_with_another_uuid_is_refused() {
+    let h = host();
+    let p = h.path();
+    authorize_uuid(
+        p,
+        "11111111-2222-4333-8444-555555555555",
+        "win",
+        &CARD,
+        1024,
+        &[],
+    );
+    let x = domain("win", &format!("{RUNNING}{HUGE}"), 1024, true);
+    let e = hook(p, "win", "prepare", &x).expect_err("refused");
+    assert!(
+        e.contains(&uuid_of("win")) && e.contains("not authorized"),
+        "{e}"
+    );
+    assert!(Journal::new(p).history().is_empty());
+    assert_eq!(pool(p), 10);
+}
+
+#[test]
+fn more_hugepages_or_other_devices_than_authorized_are_refused_and_nothing_is_taken() {
+    let h = host();
+    let p = h.path();
+    authorize(p, "ml", &[], 512, &[]);
+    let x = domain("ml", HUGE, 1024, false);
+    let e = hook(p, "ml", "prepare", &x).expect_err("refused");
+    assert!(
+        e.contains("1024 MiB of hugepages (authorized: 512 MiB)")
+            && e.contains("passagectl vm authorize ml"),
+        "{e}"
+    );
+    assert_eq!(pool(p), 10);
+    // Within the ceiling it goes.
+    let small = domain("ml", HUGE, 512, false);
+    hook(p, "ml", "prepare", &small).expect("within what was authorized");
+    hook(p, "ml", "release", &small).expect("release");
+    // A device outside the authorized groups.
+    let x = domain("ml", RUNNING, 512, true);
+    let e = hook(p, "ml", "prepare", &x).expect_err("refused");
+    assert!(
+        e.contains("0000:0a:00.0") && e.contains("more than was authorized"),
+        "{e}"
+    );
+    assert_eq!(
+        Journal::new(p).history().len(),
+        1,
+        "only the session that was allowed"
+    );
+}
+
+#[test]
+fn a_record_that_is_not_roots_private_file_is_not_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = host();
+    let p = h.path();
+    authorize(p, "ml", &[], 1024, &[]);
+    let rec = p.join(authz::path(&uuid_of("ml")).trim_start_matches('/'));
+    std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let e = hook(p, "ml", "prepare", &domain("ml", HUGE, 1024, false)).expect_err("refused");
+    assert!(e.contains("does not trust"), "{e}");
+    assert_eq!(pool(p), 10);
 }
 
 /// The card's two functions on vfio-pci as the kernel shows them, with the attributes a give-back

@@ -7,7 +7,11 @@
 //!   the project's data/io.github.passage.policy and a rules file (which also refuses any call
 //!   whose polkit details ask for `iommu.passthrough=1`, so tests can see details reach rules)
 //!   that allows the user
-//!   "daemon" (uid 1) and denies "nobody" (uid 65534). Nothing on the host is changed;
+//!   "daemon" (uid 1) and denies "nobody" (uid 65534); reading every user's History
+//!   (`history-all`) is allowed to "bin" (uid 2) alone, an administrator who made no change,
+//!   and History itself to every user but "nobody" (the policy's default for an active local
+//!   user, which polkit cannot tell without logind).
+//!   Nothing on the host is changed;
 //! - passage-helper --root TREE [--steps-path DIR].
 //!
 //! Every process is stopped by pid when the harness is dropped.
@@ -21,6 +25,10 @@ use std::time::{Duration, Instant};
 
 pub const ALLOWED_UID: u32 = 1; // "daemon"
 pub const DENIED_UID: u32 = 65534; // "nobody"
+/// May read every user's History (polkit's history-all), may change nothing.
+pub const ADMIN_READER_UID: u32 = 2; // "bin"
+/// A local user who may read History (its own changes) and nothing else.
+pub const OTHER_UID: u32 = 3; // "sys"
 
 pub struct TestBus {
     pub dir: tempfile::TempDir,
@@ -122,7 +130,7 @@ impl TestBus {
         let delay = d.join("polkit-delay");
         std::fs::write(
             d.join("rules/50-passage-test.rules"),
-            format!("polkit.addRule(function(action, subject) {{\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {{\n    try {{ polkit.spawn([\"/bin/sh\", \"-c\", \"[ ! -e {delay} ] || sleep 2\"]); }} catch (e) {{}}\n    var args = action.lookup(\"arguments\") || \"\";\n    if (args.indexOf(\"iommu.passthrough=1\") >= 0) return polkit.Result.NO;\n    if (args.indexOf(\"nouveau.modeset=0\") >= 0) return polkit.Result.AUTH_SELF;\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }}\n}});\n", delay = delay.display()),
+            format!("polkit.addRule(function(action, subject) {{\n  if (action.id.indexOf(\"io.github.passage.\") == 0) {{\n    try {{ polkit.spawn([\"/bin/sh\", \"-c\", \"[ ! -e {delay} ] || sleep 2\"]); }} catch (e) {{}}\n    var args = action.lookup(\"arguments\") || \"\";\n    if (args.indexOf(\"iommu.passthrough=1\") >= 0) return polkit.Result.NO;\n    if (args.indexOf(\"nouveau.modeset=0\") >= 0) return polkit.Result.AUTH_SELF;\n    if (action.id == \"io.github.passage.history-all\") return subject.user == \"bin\" ? polkit.Result.YES : polkit.Result.NO;\n    if (action.id == \"io.github.passage.history\" && subject.user != \"nobody\") return polkit.Result.YES;\n    if (subject.user == \"daemon\") return polkit.Result.YES;\n    if (subject.user == \"nobody\") return polkit.Result.NO;\n  }}\n}});\n", delay = delay.display()),
         )
         .expect("rules");
         let sock = d.join("bus.sock");

@@ -1,5 +1,6 @@
-//! The helper calls Host setup makes: apply a target, list the history, undo a change. Each
-//! goes through the process's one system bus connection.
+//! The helper calls Host setup makes: apply a target, list the history, undo a change; and a
+//! VM page's: authorize what its session takes, revoke it when the VM is deleted. Each goes
+//! through the process's one system bus connection.
 
 use passage_core::i18n::tr_f;
 use passage_core::vm::session::GpuMode;
@@ -94,4 +95,38 @@ pub async fn history() -> Result<Vec<HistoryRow>, HelperError> {
 pub async fn undo(id: &str) -> Result<String, String> {
     let (_conn, p) = proxy().await.map_err(|e| e.text)?;
     p.undo(id).await.map_err(|e| api::error_text(&e))
+}
+
+/// Authorizes what the VM in `xml` (as libvirt has it, with its UUID) takes from the host while
+/// it runs, so that libvirt's hook takes it. `Ok(None)`: its session takes nothing.
+pub async fn authorize_vm(xml: &str) -> Result<Option<String>, String> {
+    use passage_core::vm::session::SessionRequest;
+    let d = passage_core::vm::Domain::read(xml).map_err(|e| e.to_string())?;
+    let Some(req) = SessionRequest::of(&d).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let uuid = req.uuid.clone().ok_or_else(|| {
+        tr_f(
+            "{vm} has no UUID in libvirt; Passage cannot authorize its session",
+            &[("vm", &d.name)],
+        )
+    })?;
+    let (devices, hugepages_kib, cpus) = req.authorization();
+    let devices: Vec<String> = devices.iter().map(ToString::to_string).collect();
+    let devices: Vec<&str> = devices.iter().map(String::as_str).collect();
+    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
+    let (_, summary) = p
+        .authorize_vm(&uuid, &req.vm, &devices, hugepages_kib, &cpus)
+        .await
+        .map_err(|e| api::error_text(&e))?;
+    Ok(Some(summary))
+}
+
+/// Removes what was authorized for a deleted VM (no prompt when there was nothing).
+pub async fn revoke_vm(uuid: &str) -> Result<String, String> {
+    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
+    p.revoke_vm(uuid)
+        .await
+        .map(|(_, summary)| summary)
+        .map_err(|e| api::error_text(&e))
 }

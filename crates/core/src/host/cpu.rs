@@ -188,3 +188,86 @@ fn l3_of(root: &Root, cache: &str) -> Option<Vec<u32>> {
         .find(|i| root.read_attr(&format!("{cache}/{i}/level")).as_deref() == Some("3"))
         .and_then(|i| shared(i))
 }
+
+/// Why the host may not be kept off a set of CPUs (CPU isolation while a VM runs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FenceRefusal {
+    #[error("CPU {0} is not an online CPU of this host")]
+    NotOnline(u32),
+    #[error("keeping the host off CPUs {fenced} would leave it no whole core (every core keeps at least one of its CPUs for a VM); pin the VM to fewer cores, leaving at least one core with all its threads to the host, or switch CPU isolation off")]
+    NoWholeCore { fenced: String },
+}
+
+impl Cpu {
+    /// Whether the host may be kept off `fenced` while a VM runs: each is online, and the
+    /// host keeps at least one whole core (every SMT sibling of it), so its own processes never
+    /// share a core with the VM's vCPUs alone. A host whose topology is unknown counts each
+    /// online CPU as a core.
+    pub fn check_fence(&self, online: &[u32], fenced: &[u32]) -> Result<(), FenceRefusal> {
+        if let Some(c) = fenced.iter().find(|c| !online.contains(c)) {
+            return Err(FenceRefusal::NotOnline(*c));
+        }
+        let siblings = |id: u32| -> Vec<u32> {
+            self.logical_cpus
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.siblings.clone())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| vec![id])
+        };
+        let keeps_a_core = online
+            .iter()
+            .any(|c| siblings(*c).iter().all(|s| !fenced.contains(s)));
+        if keeps_a_core {
+            Ok(())
+        } else {
+            Err(FenceRefusal::NoWholeCore {
+                fenced: crate::root::format_cpu_list(fenced),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod fence_tests {
+    use super::*;
+
+    /// Four cores of two threads: core k is CPUs k and k+4 (as Linux numbers them on x86).
+    fn smt4() -> Cpu {
+        Cpu {
+            logical_cpus: (0..8)
+                .map(|id| LogicalCpu {
+                    id,
+                    package: Some(0),
+                    core: Some(id % 4),
+                    siblings: vec![id % 4, id % 4 + 4],
+                })
+                .collect(),
+            ..Cpu::default()
+        }
+    }
+
+    #[test]
+    fn the_host_keeps_a_whole_core() {
+        let cpu = smt4();
+        let online: Vec<u32> = (0..8).collect();
+        assert_eq!(cpu.check_fence(&online, &[1, 2, 3, 5, 6, 7]), Ok(()));
+        // CPU 0's sibling 4 fenced: every core is touched, none left whole.
+        assert!(matches!(
+            cpu.check_fence(&online, &[1, 2, 3, 4, 5, 6, 7]),
+            Err(FenceRefusal::NoWholeCore { .. })
+        ));
+        assert!(matches!(
+            cpu.check_fence(&online, &[1, 2, 3, 4]),
+            Err(FenceRefusal::NoWholeCore { .. })
+        ));
+        assert_eq!(
+            cpu.check_fence(&online, &[9]),
+            Err(FenceRefusal::NotOnline(9))
+        );
+        // Without topology each CPU is a core: one left is enough.
+        let flat = Cpu::default();
+        assert_eq!(flat.check_fence(&[0, 1, 2], &[1, 2]), Ok(()));
+        assert!(flat.check_fence(&[0, 1, 2], &[0, 1, 2]).is_err());
+    }
+}

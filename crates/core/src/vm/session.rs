@@ -115,6 +115,12 @@ pub struct HookCall {
 /// The most domain XML the hook reads from libvirt (real domains are a few KiB).
 pub const MAX_DOMAIN_XML: usize = 1 << 20;
 
+/// Whether `vm` can be a libvirt domain name as the hook and the helper take it: not empty,
+/// at most 1 KiB, no control character and no `/`.
+pub fn is_vm_name(vm: &str) -> bool {
+    !(vm.is_empty() || vm.len() > 1024 || vm.chars().any(char::is_control) || vm.contains('/'))
+}
+
 /// Reads the hook's arguments (without the program name).
 pub fn hook_call(args: &[String]) -> Result<HookCall, VmError> {
     let (Some(vm), Some(op)) = (args.first(), args.get(1)) else {
@@ -123,7 +129,7 @@ pub fn hook_call(args: &[String]) -> Result<HookCall, VmError> {
             tr("libvirt runs the hook with the domain's name and an operation; got fewer arguments"),
         ));
     };
-    if vm.is_empty() || vm.len() > 1024 || vm.chars().any(char::is_control) || vm.contains('/') {
+    if !is_vm_name(vm) {
         return Err(err(
             "hook",
             tr("the domain name libvirt passed is not a name"),
@@ -149,6 +155,9 @@ pub fn hook_call(args: &[String]) -> Result<HookCall, VmError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRequest {
     pub vm: String,
+    /// The domain's UUID (lower case), which its authorization is kept under; `None` in a
+    /// domain not defined yet (libvirt gives it one) or one whose UUID is not readable.
+    pub uuid: Option<String>,
     pub settings: SessionSettings,
     /// The host PCI devices the domain passes through (its `<hostdev>`s).
     pub devices: Vec<PciAddress>,
@@ -259,7 +268,34 @@ fn parse_session_request(vm: &str, xml: &[u8]) -> Result<Option<SessionRequest>,
             ),
         ));
     }
-    let settings = SessionSettings::of(&d);
+    SessionRequest::of(&d)
+}
+
+impl SessionRequest {
+    /// What `d`'s session would take. `Ok(None)`: its metadata asks for no session.
+    pub fn of(d: &Domain) -> Result<Option<SessionRequest>, VmError> {
+        session_of(d)
+    }
+
+    /// What an administrator authorizes for this VM (the helper's AuthorizeVm): its devices,
+    /// the memory its hugepages back (KiB, 0 for none) and the CPUs the host is kept off
+    /// (none without CPU isolation).
+    pub fn authorization(&self) -> (Vec<PciAddress>, u64, Vec<u32>) {
+        let cpus = if self.settings.isolate_cpus {
+            self.pinned_cpus.clone()
+        } else {
+            vec![]
+        };
+        (
+            self.devices.clone(),
+            self.hugepages.map(|(kib, _)| kib).unwrap_or(0),
+            cpus,
+        )
+    }
+}
+
+fn session_of(d: &Domain) -> Result<Option<SessionRequest>, VmError> {
+    let settings = SessionSettings::of(d);
     if !settings.active() {
         return Ok(None);
     }
@@ -281,12 +317,14 @@ fn parse_session_request(vm: &str, xml: &[u8]) -> Result<Option<SessionRequest>,
         (true, true, Some(kib)) => Some((kib, d.hugepage_kib)),
         _ => None,
     };
+    let uuid = d.uuid.as_deref().and_then(crate::verb_args::uuid);
     Ok(Some(SessionRequest {
         vm: d.name.clone(),
+        uuid,
         settings,
         devices,
         hugepages,
-        pinned_cpus: pinned_cpus(&d),
+        pinned_cpus: pinned_cpus(d),
     }))
 }
 
@@ -324,7 +362,7 @@ mod tests {
 
     fn dom(meta: &str, extra: &str) -> String {
         format!(
-            "<domain type='kvm'><name>win</name><metadata><passage:vm xmlns:passage='{}'>{meta}</passage:vm></metadata>\
+            "<domain type='kvm'><name>win</name><uuid>5A3B0D5C-1A2B-4C3D-8E9F-0123456789AB</uuid><metadata><passage:vm xmlns:passage='{}'>{meta}</passage:vm></metadata>\
              <memory unit='GiB'>8</memory>{extra}<devices>\
              <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source></hostdev>\
              <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>\
@@ -358,6 +396,18 @@ mod tests {
         assert_eq!(r.hugepages, Some((8 * 1024 * 1024, Some(1024 * 1024))));
         assert_eq!(r.pinned_cpus, [2, 3, 8]);
         assert!(r.settings.isolate_cpus);
+        assert_eq!(
+            r.uuid.as_deref(),
+            Some("5a3b0d5c-1a2b-4c3d-8e9f-0123456789ab")
+        );
+        let (devices, kib, cpus) = r.authorization();
+        assert_eq!(
+            (devices.len(), kib, cpus),
+            (2, 8 * 1024 * 1024, vec![2, 3, 8])
+        );
+        let no_uuid = x.replace("<uuid>5A3B0D5C-1A2B-4C3D-8E9F-0123456789AB</uuid>", "");
+        let r = session_request("win", no_uuid.as_bytes()).expect("ok");
+        assert_eq!(r.and_then(|r| r.uuid), None);
     }
 
     #[test]

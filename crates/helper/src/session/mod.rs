@@ -106,6 +106,19 @@ fn devices_to_take(
     Ok(all)
 }
 
+/// CPU isolation leaves the host a whole core (core's rule), checked before anything is
+/// taken; a host whose online CPUs cannot be read is left to the isolation step, which skips
+/// or refuses.
+fn fence_check(r: &Root, host: &Host, req: &SessionRequest) -> Result<(), String> {
+    let online = crate::authz::online_cpus(r);
+    if !req.settings.isolate_cpus || req.pinned_cpus.is_empty() || online.is_empty() {
+        return Ok(());
+    }
+    host.cpu
+        .check_fence(&online, &req.pinned_cpus)
+        .map_err(|e| format!("{e}; nothing was taken"))
+}
+
 /// Takes what the VM's session needs. On a refusal, everything taken is given back and the
 /// message says what was wrong; the host is as it was.
 pub fn prepare(
@@ -116,13 +129,21 @@ pub fn prepare(
     let r = Root::new(root).map_err(|e| e.to_string())?;
     let host = Host::scan(&r);
     let j = Journal::new(root);
+    // Only what an administrator authorized for this VM's UUID, checked before anything is
+    // taken (libvirt runs the hook for any domain, whoever defined it).
+    let authorized = crate::authz::require(&r, req)?;
     let devices = devices_to_take(&r, &host, &j, req)?;
-    let pages = match req.hugepages {
+    let page_kib = match req.hugepages {
         None => None,
-        Some((mem_kib, size)) => {
-            let size_kib = size
-                .or_else(|| default_page_kib(&r))
-                .ok_or("this host has no hugepages (the kernel was built without them)")?;
+        Some((_, size)) => Some(
+            size.or_else(|| default_page_kib(&r))
+                .ok_or("this host has no hugepages (the kernel was built without them)")?,
+        ),
+    };
+    crate::authz::check(&authorized, req, &devices, page_kib)?;
+    fence_check(&r, &host, req)?;
+    let pages = match (req.hugepages, page_kib) {
+        (Some((mem_kib, _)), Some(size_kib)) => {
             let node = take::numa_node(&r, &host, &devices, &req.pinned_cpus, size_kib);
             let (add, before) = take::hugepage_need(&r, mem_kib, size_kib, node)?;
             // `before` is the node's pool when the pages go on a node; the cap is the host's.
@@ -131,6 +152,7 @@ pub fn prepare(
                 .map_err(|e| e.to_string())?;
             (add > 0).then_some((size_kib, node, before, add))
         }
+        _ => None,
     };
     let session = Session {
         vm: req.vm.clone(),
