@@ -87,6 +87,20 @@ fn need_short(n: &HostNeed) -> String {
             "{dev} holds {what}",
             &[("dev", &device.to_string()), ("what", what)],
         ),
+        HostNeed::Chipset { device, function } => tr_f(
+            "{dev} is {function}",
+            &[
+                ("dev", &device.to_string()),
+                ("function", &function.words()),
+            ],
+        ),
+        HostNeed::BusyStorage { device, uses } => tr_f(
+            "{dev}: {uses}",
+            &[
+                ("dev", &device.to_string()),
+                ("uses", &passage_core::check::busy_words(uses)),
+            ],
+        ),
         HostNeed::StorageDriver { device, driver } => tr_f(
             "{dev} is host storage ({driver})",
             &[("dev", &device.to_string()), ("driver", driver)],

@@ -350,6 +350,14 @@ pub fn need_words(host: &Host, n: &HostNeed) -> String {
             "{dev} holds {what}, which the host has mounted",
             &[("dev", &name), ("what", what)],
         ),
+        HostNeed::Chipset { function, .. } => tr_f(
+            "{dev} is {function}: the host runs on it",
+            &[("dev", &name), ("function", &function.words())],
+        ),
+        HostNeed::BusyStorage { uses, .. } => tr_f(
+            "{dev} holds disks in use: {uses}",
+            &[("dev", &name), ("uses", &busy_words(uses))],
+        ),
         HostNeed::StorageDriver { driver, .. } => tr_f(
             "{dev} is a disk controller in use by the host ({driver})",
             &[("dev", &name), ("driver", driver)],
@@ -363,6 +371,13 @@ pub fn need_words(host: &Host, n: &HostNeed) -> String {
             &[("dev", &name), ("driver", driver), ("what", what)],
         ),
     }
+}
+
+/// `vg0-win11 (LVM) is active on nvme0n1p1, qemu-system-x86 (PID 1234) has nvme1n1 open`.
+pub fn busy_words(uses: &[crate::host::block_use::BlockBusy]) -> String {
+    let mut w: Vec<String> = uses.iter().map(|u| u.words()).collect();
+    w.dedup();
+    w.join(", ")
 }
 
 fn acs_risk() -> String {

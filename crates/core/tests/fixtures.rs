@@ -840,3 +840,60 @@ fn which_cards_can_go_to_a_vm_and_why_not() {
         .expect("a second GPU");
     assert_eq!(h.vm_gpu(gpu).map(|g| g.id), Err(GpuRefusal::NoGroup(gpu)));
 }
+
+#[test]
+fn the_chipset_stays_with_the_host_and_bridges_do_not_count() {
+    let h = scan("intel-tutorial");
+    // 00:1f.x: ISA/LPC bridge, PMC (memory controller), HD audio, SMBus in one group.
+    let g = h.group(7).expect("PCH group");
+    assert!(!g.viable);
+    let chipset: Vec<(String, passage_core::host::chipset::ChipsetFunction)> = g
+        .host_needs
+        .iter()
+        .filter_map(|n| match n {
+            HostNeed::Chipset { device, function } => Some((device.to_string(), *function)),
+            _ => None,
+        })
+        .collect();
+    use passage_core::host::chipset::ChipsetFunction as F;
+    assert_eq!(
+        chipset,
+        [
+            ("0000:00:1f.0".to_string(), F::IsaBridge),
+            ("0000:00:1f.2".to_string(), F::MemoryController),
+            ("0000:00:1f.4".to_string(), F::Smbus)
+        ]
+    );
+    let w = check::need_words(&h, &g.host_needs[0]);
+    assert!(
+        w.contains("ISA/LPC bridge") && w.contains("the host runs on it"),
+        "{w}"
+    );
+    // The PCH thermal subsystem (11/80 on the root bus) keeps the xHCI beside it.
+    assert!(matches!(
+        h.group(2).expect("group 2").host_needs[..],
+        [HostNeed::Chipset {
+            function: F::SignalProcessing,
+            ..
+        }]
+    ));
+    assert!(matches!(
+        h.group(0).expect("group 0").host_needs[..],
+        [HostNeed::Chipset {
+            function: F::HostBridge,
+            ..
+        }]
+    ));
+    // The GPU groups' root ports and switch bridges never count: the X570's RX 6800 group
+    // goes, bridges and all.
+    let x = scan("x570-tutorial");
+    for g in &x.iommu_groups {
+        assert!(
+            g.host_needs
+                .iter()
+                .all(|n| !x.device(n.device()).is_some_and(|d| d.is_bridge())),
+            "{g:?}"
+        );
+    }
+    assert!(x.group_of(a("0a:00.0")).expect("rtx group").viable);
+}

@@ -3,7 +3,9 @@
 //! `scan --json` prints [`Host`]; its top-level field names are a contract other tools read:
 //! extend it, never rename.
 
+pub mod block_use;
 pub mod boot;
+pub mod chipset;
 pub mod cpu;
 pub mod display;
 pub mod firmware;
@@ -145,24 +147,7 @@ impl Host {
         let groups = iommu::scan_groups(root, &pci_devices);
         let kernel = kernel::scan(root, !groups.is_empty());
         let display = display::scan(root, &kernel.modules);
-        // One line per controller: "/ (dm-1), /boot/efi (nvme0n1p1), [swap] (dm-0)".
-        let mut uses: std::collections::BTreeMap<PciAddress, Vec<String>> = Default::default();
-        for u in &storage.in_use {
-            let w = format!("{} ({})", u.used_as, u.block);
-            let list = uses.entry(u.controller).or_default();
-            if !list.contains(&w) {
-                list.push(w);
-            }
-        }
-        let in_use: Vec<(PciAddress, String)> =
-            uses.into_iter().map(|(a, l)| (a, l.join(", "))).collect();
-        let needs = iommu::host_needs(
-            &pci_devices,
-            &display.active_gpus,
-            storage.mounts_visible,
-            &in_use,
-            &storage.untraced,
-        );
+        let needs = iommu::host_needs(&pci_devices, &display.active_gpus, &storage);
         let iommu_groups = iommu::build_groups(groups, &needs);
         let vfio = vfio::scan(root, kernel.param("vfio-pci.ids"), &pci_devices);
 
