@@ -202,11 +202,10 @@ pub fn scan(host: &Host, color: bool) -> String {
         let _ = writeln!(o, "{}", st.bold(&tr("IOMMU groups")));
         // Groups of bridges and chipset functions only are noise here: one line at the end.
         let plumbing = |g: &&passage_core::host::IommuGroup| {
-            g.viable
-                && g.devices.iter().all(|a| {
-                    host.device(*a)
-                        .is_some_and(|d| d.class >> 16 == 0x06 || d.class >> 8 == 0x0806)
-                })
+            g.devices.iter().all(|a| {
+                host.device(*a)
+                    .is_some_and(|d| d.class >> 16 == 0x06 || d.class >> 8 == 0x0806)
+            })
         };
         let quiet: Vec<String> = host
             .iommu_groups

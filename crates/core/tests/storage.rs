@@ -17,6 +17,11 @@ impl Tree {
         passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
         Tree(d)
     }
+    fn of(spec: &passage_fixtures::HostSpec) -> Tree {
+        let d = tempfile::tempdir().expect("tmp");
+        passage_fixtures::build_spec(spec, d.path()).expect("fixture");
+        Tree(d)
+    }
     fn write(&self, path: &str, text: &str) {
         let p = self.0.path().join(path.trim_start_matches('/'));
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -195,9 +200,7 @@ fn with_lvm_on_the_guest_drive() -> Tree {
         "LVM-Yl3mBqcsJt0fzvE2YdPkBwD0PnLh0cAzV3c8TnWxLs1Pq9FhSg6YtRj2aKe5mUoN",
         &["nvme1n1p1"],
     ));
-    let d = tempfile::tempdir().expect("tmp");
-    passage_fixtures::build_spec(&spec, d.path()).expect("fixture");
-    Tree(d)
+    Tree::of(&spec)
 }
 
 #[test]
@@ -229,9 +232,7 @@ fn a_member_of_an_md_array_is_the_hosts() {
     let mut spec = passage_fixtures::x570_tutorial();
     spec.md
         .push(("md127".into(), vec!["nvme0n1p3".into(), "nvme1n1p2".into()]));
-    let d = tempfile::tempdir().expect("tmp");
-    passage_fixtures::build_spec(&spec, d.path()).expect("fixture");
-    let h = Tree(d).host();
+    let h = Tree::of(&spec).host();
     let (viable, needs) = guest_nvme(&h);
     assert!(!viable);
     let words = passage_core::check::need_words(&h, &needs[0]);
@@ -258,9 +259,7 @@ fn a_disk_a_running_qemu_has_open_is_the_hosts() {
         comm: "bash".into(),
         fds: vec!["/dev/pts/0".into(), "/dev/nvme9n1".into()],
     });
-    let d = tempfile::tempdir().expect("tmp");
-    passage_fixtures::build_spec(&spec, d.path()).expect("fixture");
-    let h = Tree(d).host();
+    let h = Tree::of(&spec).host();
     let (viable, needs) = guest_nvme(&h);
     assert!(!viable);
     let words = passage_core::check::need_words(&h, &needs[0]);

@@ -141,7 +141,7 @@ fn need_of(
             .filter(|x| !is_vm_driver(x))
             .map(str::to_string)
     };
-    if d.is_gpu() && d.boot_vga && !d.driver.as_deref().is_some_and(is_vm_driver) {
+    if super::take::is_boot_display(d) {
         return Some(HostNeed::BootGpu { device });
     }
     if d.is_gpu() && active_gpus.contains(&device) {
