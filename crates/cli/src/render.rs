@@ -87,6 +87,20 @@ fn need_short(n: &HostNeed) -> String {
             "{dev} holds {what}",
             &[("dev", &device.to_string()), ("what", what)],
         ),
+        HostNeed::Chipset { device, function } => tr_f(
+            "{dev} is {function}",
+            &[
+                ("dev", &device.to_string()),
+                ("function", &function.words()),
+            ],
+        ),
+        HostNeed::BusyStorage { device, uses } => tr_f(
+            "{dev}: {uses}",
+            &[
+                ("dev", &device.to_string()),
+                ("uses", &passage_core::check::busy_words(uses)),
+            ],
+        ),
         HostNeed::StorageDriver { device, driver } => tr_f(
             "{dev} is host storage ({driver})",
             &[("dev", &device.to_string()), ("driver", driver)],
@@ -188,11 +202,10 @@ pub fn scan(host: &Host, color: bool) -> String {
         let _ = writeln!(o, "{}", st.bold(&tr("IOMMU groups")));
         // Groups of bridges and chipset functions only are noise here: one line at the end.
         let plumbing = |g: &&passage_core::host::IommuGroup| {
-            g.viable
-                && g.devices.iter().all(|a| {
-                    host.device(*a)
-                        .is_some_and(|d| d.class >> 16 == 0x06 || d.class >> 8 == 0x0806)
-                })
+            g.devices.iter().all(|a| {
+                host.device(*a)
+                    .is_some_and(|d| d.class >> 16 == 0x06 || d.class >> 8 == 0x0806)
+            })
         };
         let quiet: Vec<String> = host
             .iommu_groups

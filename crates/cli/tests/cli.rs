@@ -791,3 +791,34 @@ fn output_into_a_closed_pipe_ends_quietly_and_a_full_disk_is_an_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_real_kernels_ich9_group_stays_with_the_host() {
+    // Group 7 of the captured q35 machine: ICH9 LPC (lpc_ich), AHCI and SMBus (i801_smbus).
+    let archive = data_dir().join("capture.tar.gz");
+    let o = passagectl(&["scan", "--json", "--root", archive.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    let g = v["iommu_groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["devices"][0] == "0000:00:1f.0")
+        .expect("ICH9 group");
+    assert_eq!(g["viable"], false, "{g}");
+    let reasons: Vec<(&str, &str)> = g["host_needs"]
+        .as_array()
+        .expect("needs")
+        .iter()
+        .map(|n| {
+            (
+                n["device"].as_str().unwrap_or(""),
+                n["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [("0000:00:1f.0", "chipset"), ("0000:00:1f.3", "chipset")]
+    );
+}

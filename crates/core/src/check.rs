@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::host::boot::BootLoaderKind;
-use crate::host::{CpuVendor, GpuRefusal, Host, HostNeed, PciAddress, PciDevice};
+use crate::host::{CpuVendor, Host, HostNeed, PciAddress, PciDevice};
 use crate::i18n::{tr, tr_f};
 use crate::Error;
 
@@ -299,41 +299,6 @@ fn gpu_label(d: &PciDevice) -> String {
     format!("{} ({})", d.display_name(), d.address)
 }
 
-impl GpuRefusal {
-    /// The refusal in a translated sentence that says what to do.
-    pub fn words(&self, host: &Host) -> String {
-        let name = |a: PciAddress| {
-            host.device(a)
-                .map(PciDevice::display_name)
-                .unwrap_or_else(|| a.to_string())
-        };
-        match *self {
-            GpuRefusal::NoSuchDevice(a) => tr_f(
-                "There is no device {dev} on this host.",
-                &[("dev", &a.to_string())],
-            ),
-            GpuRefusal::NotAGpu(a) => {
-                tr_f("{dev} is not a graphics card.", &[("dev", &name(a))])
-            }
-            GpuRefusal::HostDisplay(a) => tr_f(
-                "{dev} shows this computer's screen. Passing it through would leave the desktop without a display; choose the other graphics card, or move the screen's cable to it first.",
-                &[("dev", &name(a))],
-            ),
-            GpuRefusal::NoGroup(_) => tr("This graphics card is in no IOMMU group: turn the IOMMU on first (see System check)."),
-            GpuRefusal::GroupNotViable(id) => {
-                let why: Vec<String> = host
-                    .group(id)
-                    .map(|g| g.host_needs.iter().map(|n| need_words(host, n)).collect())
-                    .unwrap_or_default();
-                tr_f(
-                    "Group {id} cannot go to a VM: {why}. A VM gets a whole group or nothing; put the card in another slot, or see System check about the ACS override.",
-                    &[("id", &id.to_string()), ("why", &why.join("; "))],
-                )
-            }
-        }
-    }
-}
-
 /// Why the host needs this device, in a sentence (the GUI and the findings share it).
 pub fn need_words(host: &Host, n: &HostNeed) -> String {
     let name = host
@@ -350,6 +315,14 @@ pub fn need_words(host: &Host, n: &HostNeed) -> String {
             "{dev} holds {what}, which the host has mounted",
             &[("dev", &name), ("what", what)],
         ),
+        HostNeed::Chipset { function, .. } => tr_f(
+            "{dev} is {function}: the host runs on it",
+            &[("dev", &name), ("function", &function.words())],
+        ),
+        HostNeed::BusyStorage { uses, .. } => tr_f(
+            "{dev} holds disks in use: {uses}",
+            &[("dev", &name), ("uses", &busy_words(uses))],
+        ),
         HostNeed::StorageDriver { driver, .. } => tr_f(
             "{dev} is a disk controller in use by the host ({driver})",
             &[("dev", &name), ("driver", driver)],
@@ -363,6 +336,13 @@ pub fn need_words(host: &Host, n: &HostNeed) -> String {
             &[("dev", &name), ("driver", driver), ("what", what)],
         ),
     }
+}
+
+/// `vg0-win11 (LVM) is active on nvme0n1p1, qemu-system-x86 (PID 1234) has nvme1n1 open`.
+pub fn busy_words(uses: &[crate::host::block_use::BlockBusy]) -> String {
+    let mut w: Vec<String> = uses.iter().map(|u| u.words()).collect();
+    w.dedup();
+    w.join(", ")
 }
 
 fn acs_risk() -> String {

@@ -1,7 +1,7 @@
 //! passage-core against the fixture hosts: what scan sees and what check says.
 
 use passage_core::check::{self, FixAction, Severity};
-use passage_core::host::{GpuRefusal, HostNeed, PciAddress};
+use passage_core::host::{HostNeed, PciAddress, Refusal};
 use passage_core::{Host, Root};
 use passage_fixtures::HostSpec;
 
@@ -803,18 +803,18 @@ fn which_cards_can_go_to_a_vm_and_why_not() {
     let refusals = [
         (
             "0d:00.0",
-            GpuRefusal::HostDisplay(a("0d:00.0")),
+            Refusal::HostDisplay(a("0d:00.0")),
             "shows this computer's screen",
         ),
         (
             "04:00.0",
-            GpuRefusal::NotAGpu(a("04:00.0")),
+            Refusal::NotAGpu(a("04:00.0")),
             "is not a graphics card",
         ),
         (
             "7f:00.0",
-            GpuRefusal::NoSuchDevice(a("7f:00.0")),
-            "no device 0000:7f:00.0",
+            Refusal::NoSuchDevice(a("7f:00.0")),
+            "no PCI device 0000:7f:00.0",
         ),
     ];
     for (dev, want, says) in refusals {
@@ -825,9 +825,10 @@ fn which_cards_can_go_to_a_vm_and_why_not() {
     // Intel tutorial: the 2080 Ti shares group 1 with the boot GPU; the words name it.
     let h = scan("intel-tutorial");
     let r = h.vm_gpu(a("01:00.0")).map(|g| g.id).expect_err("group 1");
-    assert_eq!(r, GpuRefusal::GroupNotViable(1));
+    assert_eq!(r, Refusal::GroupNotViable(1));
     assert!(
-        r.words(&h).contains("Group 1 cannot go to a VM") && r.words(&h).contains("boot display"),
+        r.words(&h).contains("group 1 holds what the host needs")
+            && r.words(&h).contains("boot display"),
         "{}",
         r.words(&h)
     );
@@ -838,5 +839,172 @@ fn which_cards_can_go_to_a_vm_and_why_not() {
         .find(|d| !h.is_host_display(d.address))
         .map(|d| d.address)
         .expect("a second GPU");
-    assert_eq!(h.vm_gpu(gpu).map(|g| g.id), Err(GpuRefusal::NoGroup(gpu)));
+    assert_eq!(h.vm_gpu(gpu).map(|g| g.id), Err(Refusal::NoGroup(gpu)));
+}
+
+#[test]
+fn the_chipset_stays_with_the_host_and_bridges_do_not_count() {
+    let h = scan("intel-tutorial");
+    // 00:1f.x: ISA/LPC bridge, PMC (memory controller), HD audio, SMBus in one group.
+    let g = h.group(7).expect("PCH group");
+    assert!(!g.viable);
+    let chipset: Vec<(String, passage_core::host::chipset::ChipsetFunction)> = g
+        .host_needs
+        .iter()
+        .filter_map(|n| match n {
+            HostNeed::Chipset { device, function } => Some((device.to_string(), *function)),
+            _ => None,
+        })
+        .collect();
+    use passage_core::host::chipset::ChipsetFunction as F;
+    assert_eq!(
+        chipset,
+        [
+            ("0000:00:1f.0".to_string(), F::IsaBridge),
+            ("0000:00:1f.2".to_string(), F::MemoryController),
+            ("0000:00:1f.4".to_string(), F::Smbus)
+        ]
+    );
+    let w = check::need_words(&h, &g.host_needs[0]);
+    assert!(
+        w.contains("ISA/LPC bridge") && w.contains("the host runs on it"),
+        "{w}"
+    );
+    // The PCH thermal subsystem (11/80 on the root bus) keeps the xHCI beside it.
+    assert!(matches!(
+        h.group(2).expect("group 2").host_needs[..],
+        [HostNeed::Chipset {
+            function: F::SignalProcessing,
+            ..
+        }]
+    ));
+    assert!(matches!(
+        h.group(0).expect("group 0").host_needs[..],
+        [HostNeed::Chipset {
+            function: F::HostBridge,
+            ..
+        }]
+    ));
+    // The GPU groups' root ports and switch bridges never count: the X570's RX 6800 group
+    // goes, bridges and all.
+    let x = scan("x570-tutorial");
+    for g in &x.iommu_groups {
+        assert!(
+            g.host_needs
+                .iter()
+                .all(|n| !x.device(n.device()).is_some_and(|d| d.is_bridge())),
+            "{g:?}"
+        );
+    }
+    assert!(x.group_of(a("0a:00.0")).expect("rtx group").viable);
+}
+
+#[test]
+fn one_group_rule_says_every_refusal_the_same_way_everywhere() {
+    use passage_core::host::Allow;
+    use passage_core::plan::{self, PlanError};
+    use passage_core::vm::devices::group_may_go;
+    let h = scan("intel-tutorial");
+    // The PCH group (ISA/LPC bridge, PMC, HD audio, SMBus): plan, device editor and the rule
+    // itself refuse it in the same words.
+    let pch = [a("00:1f.0"), a("00:1f.2"), a("00:1f.3"), a("00:1f.4")];
+    let r = h.may_take(&pch, Allow::Exact).expect_err("chipset");
+    assert_eq!(r, Refusal::GroupNotViable(7));
+    let words = r.words(&h);
+    assert!(words.contains("ISA/LPC bridge"), "{words}");
+    let plan_err = plan::vfio::check_group(&h, &pch, false).expect_err("plan");
+    assert_eq!(plan_err, PlanError::Device(words.clone()));
+    assert_eq!(group_may_go(&h, 7).expect_err("editor").why, words);
+    // Not even the override (BindToVfio with its own action authorized) takes the chipset;
+    // it does take the boot GPU's group.
+    assert_eq!(
+        h.may_take(&pch, Allow::HostNeeds),
+        Err(Refusal::GroupNotViable(7))
+    );
+    let g1 = h.group(1).expect("group 1").devices.clone();
+    let g1 = h.endpoints(&g1);
+    assert_eq!(
+        h.may_take(&g1, Allow::Exact),
+        Err(Refusal::GroupNotViable(1))
+    );
+    assert_eq!(
+        h.may_take(&g1, Allow::HostNeeds).map(|t| t.groups),
+        Ok(vec![1])
+    );
+    // Part of a group, and a bridge named on its own.
+    let x = scan("x570-tutorial");
+    assert_eq!(
+        x.may_take(&[a("0a:00.0")], Allow::Exact),
+        Err(Refusal::PartialGroup(
+            28,
+            vec![a("0a:00.1"), a("0a:00.2"), a("0a:00.3")]
+        ))
+    );
+    assert_eq!(
+        x.may_take(&[a("0a:00.0")], Allow::Groups)
+            .map(|t| t.devices.len()),
+        Ok(4)
+    );
+    assert_eq!(
+        h.may_take(&[a("00:01.0")], Allow::Exact),
+        Err(Refusal::Bridge(a("00:01.0")))
+    );
+    // "No such device" and "no IOMMU group" are worded once: the plans, the VM suggestion and
+    // the rule say the same.
+    let ghost = a("42:00.0");
+    let none = Refusal::NoSuchDevice(ghost).words(&h);
+    assert!(none.contains("no PCI device 0000:42:00.0"), "{none}");
+    assert_eq!(
+        plan::gpu_intents(&h, ghost).expect_err("ghost"),
+        PlanError::Device(none.clone())
+    );
+    assert_eq!(
+        plan::vfio::check_group(&h, &[ghost], false).expect_err("ghost"),
+        PlanError::Device(none.clone())
+    );
+    assert_eq!(
+        passage_core::vm::suggest(&h, ghost, "w", 4, 4096)
+            .expect_err("ghost")
+            .why,
+        none
+    );
+    let off = scan("iommu-off");
+    let gpu = off.gpus().map(|d| d.address).last().expect("gpu");
+    let nogroup = Refusal::NoGroup(gpu).words(&off);
+    assert_eq!(
+        plan::gpu_intents(&off, gpu).expect_err("no group"),
+        PlanError::Device(nogroup.clone())
+    );
+    assert_eq!(
+        passage_core::vm::suggest(&off, gpu, "w", 4, 4096)
+            .expect_err("no group")
+            .why,
+        nogroup
+    );
+}
+
+#[test]
+fn the_boot_display_rule_is_one_rule() {
+    // The Intel board's boot GPU (RX 480 at 02:00.0, group 1 with the 2080 Ti) parked on
+    // pci-stub: no console or desktop can draw through a stub driver, so it is not the host's
+    // display, its group is viable and the card may go — is_host_display, the group's needs
+    // and vm_gpu agree (is_host_display used to exempt vfio-pci only).
+    let mut spec = passage_fixtures::intel_tutorial();
+    for d in &mut spec.pci {
+        if d.addr == "0000:02:00.0" || d.addr == "0000:02:00.1" {
+            d.driver = Some("pci-stub".into());
+        }
+    }
+    // No DRM device on a stub driver.
+    spec.drm.retain(|m| m.gpu != "0000:02:00.0");
+    let (h, _dir) = scan_spec(&spec);
+    let boot = a("02:00.0");
+    assert!(h.device(boot).expect("boot gpu").boot_vga);
+    assert!(!h.is_host_display(boot));
+    assert!(h.group(1).expect("group 1").host_needs.is_empty());
+    assert_eq!(h.vm_gpu(boot).map(|g| g.id), Ok(1));
+    // With its own driver it is the host's, the same way everywhere.
+    let h = scan("intel-tutorial");
+    assert!(h.is_host_display(boot));
+    assert_eq!(h.vm_gpu(boot), Err(Refusal::HostDisplay(boot)));
 }

@@ -17,6 +17,11 @@ impl Tree {
         passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
         Tree(d)
     }
+    fn of(spec: &passage_fixtures::HostSpec) -> Tree {
+        let d = tempfile::tempdir().expect("tmp");
+        passage_fixtures::build_spec(spec, d.path()).expect("fixture");
+        Tree(d)
+    }
     fn write(&self, path: &str, text: &str) {
         let p = self.0.path().join(path.trim_start_matches('/'));
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -183,4 +188,124 @@ fn a_drive_or_network_card_in_the_cards_group_is_a_warning_with_what_goes() {
     // The others stay a note, without the drive and the Wi-Fi card.
     let c = r.get("group-companions").expect("companions");
     assert!(!c.detail.contains("0000:04:00.0"), "{}", c.detail);
+}
+
+/// The X570 tree with the second drive's nvme1n1p1 under an active volume group whose logical
+/// volume `vg0-win11` is another VM's raw disk: nothing mounted, only the kernel's holders.
+fn with_lvm_on_the_guest_drive() -> Tree {
+    let mut spec = passage_fixtures::x570_tutorial();
+    spec.dm.push(passage_fixtures::dm(
+        "dm-2",
+        "vg0-win11",
+        "LVM-Yl3mBqcsJt0fzvE2YdPkBwD0PnLh0cAzV3c8TnWxLs1Pq9FhSg6YtRj2aKe5mUoN",
+        &["nvme1n1p1"],
+    ));
+    Tree::of(&spec)
+}
+
+#[test]
+fn a_drive_under_an_active_logical_volume_is_the_hosts() {
+    let t = with_lvm_on_the_guest_drive();
+    let h = t.host();
+    let (viable, needs) = guest_nvme(&h);
+    assert!(!viable, "vg0-win11 is on it: {needs:?}");
+    let [HostNeed::BusyStorage { uses, .. }] = &needs[..] else {
+        panic!("{needs:?}");
+    };
+    let words = passage_core::check::need_words(&h, &needs[0]);
+    assert!(
+        words.contains("vg0-win11 (LVM) is active on nvme1n1p1"),
+        "{words}"
+    );
+    assert_eq!(uses.len(), 1);
+    // dm-crypt and md are named for what they are.
+    t.write(
+        "/sys/devices/virtual/block/dm-2/dm/uuid",
+        "CRYPT-LUKS2-5c1f2d3e4a5b6c7d8e9f0a1b2c3d4e5f-vg0-win11\n",
+    );
+    let w = passage_core::check::need_words(&t.host(), &guest_nvme(&t.host()).1[0]);
+    assert!(w.contains("vg0-win11 (dm-crypt) is active"), "{w}");
+}
+
+#[test]
+fn a_member_of_an_md_array_is_the_hosts() {
+    let mut spec = passage_fixtures::x570_tutorial();
+    spec.md
+        .push(("md127".into(), vec!["nvme0n1p3".into(), "nvme1n1p2".into()]));
+    let h = Tree::of(&spec).host();
+    let (viable, needs) = guest_nvme(&h);
+    assert!(!viable);
+    let words = passage_core::check::need_words(&h, &needs[0]);
+    assert!(
+        words.contains("md127 (RAID) is active on nvme1n1p2"),
+        "{words}"
+    );
+}
+
+#[test]
+fn a_disk_a_running_qemu_has_open_is_the_hosts() {
+    let mut spec = passage_fixtures::x570_tutorial();
+    spec.procs.push(passage_fixtures::Proc {
+        pid: 1234,
+        comm: "qemu-system-x86".into(),
+        fds: vec![
+            "/dev/null".into(),
+            "socket:[81234]".into(),
+            "/dev/nvme1n1".into(),
+        ],
+    });
+    spec.procs.push(passage_fixtures::Proc {
+        pid: 99,
+        comm: "bash".into(),
+        fds: vec!["/dev/pts/0".into(), "/dev/nvme9n1".into()],
+    });
+    let h = Tree::of(&spec).host();
+    let (viable, needs) = guest_nvme(&h);
+    assert!(!viable);
+    let words = passage_core::check::need_words(&h, &needs[0]);
+    assert!(
+        words.contains("qemu-system-x86 (PID 1234) has nvme1n1 open"),
+        "{words}"
+    );
+    assert!(h.problems.is_empty(), "{:?}", h.problems);
+}
+
+#[test]
+fn a_logical_volume_open_in_qemu_is_traced_to_its_drive() {
+    let t = with_lvm_on_the_guest_drive();
+    // A LV as QEMU opens it (/dev/vg0/win11 → /dev/dm-2); the holders say it too, so drop them
+    // to see the open file alone decide.
+    std::fs::remove_file(t.0.path().join("sys/class/block/nvme1n1p1/holders/dm-2"))
+        .expect("holder link");
+    assert!(
+        guest_nvme(&t.host()).0,
+        "without holders or users it is free"
+    );
+    t.link("/proc/4321/fd/17", "/dev/dm-2");
+    t.write("/proc/4321/comm", "qemu-system-x86\n");
+    let h = t.host();
+    let (viable, needs) = guest_nvme(&h);
+    assert!(!viable);
+    let words = passage_core::check::need_words(&h, &needs[0]);
+    assert!(
+        words.contains("qemu-system-x86 (PID 4321) has vg0-win11 open"),
+        "{words}"
+    );
+}
+
+#[test]
+fn a_swap_file_holds_the_disk_of_its_filesystem() {
+    let t = Tree::x570();
+    t.mount("/dev/nvme1n1p1 /data ext4 rw 0 0\n");
+    let p = t.0.path().join("proc/swaps");
+    let mut s = std::fs::read_to_string(&p).expect("swaps");
+    s.push_str("/data/swapfile                          file\t\t4194300\t\t0\t\t-3\n");
+    std::fs::write(&p, s).expect("write");
+    let h = t.host();
+    let (viable, needs) = guest_nvme(&h);
+    assert!(!viable);
+    assert!(
+        matches!(&needs[..], [HostNeed::MountedStorage { what, .. }] if what.contains("[swap] /data/swapfile (nvme1n1p1)")),
+        "{needs:?}"
+    );
 }

@@ -138,20 +138,12 @@ pub fn check(
 /// The whole IOMMU groups of `devices` (endpoints), when they may go to a VM by the group
 /// rule.
 pub fn groups(host: &Host, devices: &[PciAddress]) -> Result<Vec<PciAddress>, String> {
-    let mut all = Vec::new();
-    for a in devices {
-        let g = host.group_of(*a).ok_or_else(|| match host.device(*a) {
-            None => format!("this host has no PCI device {a}"),
-            Some(_) => format!("{a} is in no IOMMU group: the IOMMU is off (`passagectl check` says how to turn it on)"),
-        })?;
-        all.extend(host.endpoints(&g.devices));
+    if devices.is_empty() {
+        return Ok(vec![]);
     }
-    all.sort();
-    all.dedup();
-    if !all.is_empty() {
-        plan::vfio::check_group(host, &all, false).map_err(|e| e.to_string())?;
-    }
-    Ok(all)
+    host.may_take(devices, passage_core::host::Allow::Groups)
+        .map(|t| t.devices)
+        .map_err(|e| e.words(host))
 }
 
 /// The online CPUs of the host below `r`.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use passage_core::host::PciAddress;
+use passage_core::host::{Allow, PciAddress};
 use passage_core::plan::{self, args, Intent};
 use passage_core::verb_args;
 use passage_core::{Host, Root};
@@ -63,7 +63,6 @@ impl Helper {
             .vm_gpu(gpu)
             .map(|g| host.endpoints(&g.devices))
             .map_err(|r| fdo::Error::InvalidArgs(r.words(&host)))?;
-        plan::vfio::check_group(&host, &group, false).map_err(plan_error)?;
         Ok((host, group))
     }
 
@@ -291,6 +290,14 @@ impl Helper {
 /// Cancellation ids of polkit checks, unique in this process.
 static CHECK_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Core's group rule for BindToVfio: exactly `devices`, what the host needs only with
+/// `allow_host`; a refusal in its words.
+fn may_take(host: &Host, devices: &[PciAddress], allow_host: bool) -> fdo::Result<()> {
+    host.may_take(devices, Allow::exact(allow_host))
+        .map(drop)
+        .map_err(|r| fdo::Error::InvalidArgs(r.words(host)))
+}
+
 fn plan_error(e: plan::PlanError) -> fdo::Error {
     use plan::PlanError::*;
     match e {
@@ -504,8 +511,8 @@ impl Helper {
         let devices = devices_arg(&devices)?;
         let host = self.scan().await?;
         // The guard first, so bad input never reaches polkit; the override is its own action.
-        let needs_override = plan::vfio::check_group(&host, &devices, false).is_err();
-        plan::vfio::check_group(&host, &devices, override_host).map_err(plan_error)?;
+        let needs_override = host.may_take(&devices, Allow::Exact).is_err();
+        may_take(&host, &devices, override_host)?;
         let uid = self
             .authorize_with(conn, &hdr, ACTION_DEVICES, &[("devices", joined(&devices))])
             .await?;
@@ -528,7 +535,7 @@ impl Helper {
         self.exclusive(move || {
             let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
             let host = Host::scan(&r);
-            plan::vfio::check_group(&host, &devices, allow_host).map_err(plan_error)?;
+            may_take(&host, &devices, allow_host)?;
             let bound = sysfs::bind(&root, &host, &devices, &runner).map_err(fdo::Error::Failed)?;
             let summary = format!(
                 "bound to vfio-pci: {}",

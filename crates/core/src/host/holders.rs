@@ -74,31 +74,57 @@ pub fn holders(root: &Root, nodes: &[String], except: u32) -> Vec<Holder> {
     if nodes.is_empty() {
         return vec![];
     }
-    let mut out = Vec::new();
-    for pid in root.list("/proc") {
-        let Ok(n) = pid.parse::<u32>() else {
+    let mut out: Vec<Holder> = Vec::new();
+    each_open_file(root, except, |pid, target| {
+        if out.last().is_some_and(|h| h.pid == pid) {
+            return;
+        }
+        if let Some(node) = nodes.iter().find(|want| *want == target) {
+            out.push(Holder {
+                pid,
+                name: process_name(root, pid),
+                node: node.clone(),
+            });
+        }
+    });
+    out
+}
+
+/// Calls `f(pid, target)` for every open file of every process but `except`, by PID. A
+/// process that ended meanwhile, or whose descriptors this user may not read (another user's,
+/// when not root), is skipped without a problem noted: only root sees every process.
+pub(crate) fn each_open_file(root: &Root, except: u32, mut f: impl FnMut(u32, &str)) {
+    let Ok(entries) = std::fs::read_dir(root.path("/proc")) else {
+        return;
+    };
+    let mut pids: Vec<u32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|p| *p != except)
+        .collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let Ok(fds) = std::fs::read_dir(root.path(&format!("/proc/{pid}/fd"))) else {
             continue;
         };
-        if n == except {
-            continue;
-        }
-        let fds = format!("/proc/{pid}/fd");
-        let held = root.list(&fds).into_iter().find_map(|fd| {
-            let target = std::fs::read_link(root.path(&format!("{fds}/{fd}"))).ok()?;
-            let t = target.to_str()?;
-            nodes.iter().find(|want| *want == t).cloned()
-        });
-        if let Some(node) = held {
-            let name = root
-                .read_string(&format!("/proc/{pid}/comm"))
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "a process".into());
-            out.push(Holder { pid: n, name, node });
+        let mut targets: Vec<String> = fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter_map(|t| t.to_str().map(str::to_string))
+            .collect();
+        targets.sort();
+        for t in targets {
+            f(pid, &t);
         }
     }
-    out.sort_by_key(|h| h.pid);
-    out
+}
+
+/// A process's `comm` (the kernel's short name).
+pub(crate) fn process_name(root: &Root, pid: u32) -> String {
+    root.read_string(&format!("/proc/{pid}/comm"))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "a process".into())
 }
 
 /// `name (PID n) has /dev/dri/card1 open`, joined, for a refusal.

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::block_use::BlockBusy;
+use super::chipset::{self, ChipsetFunction};
 use super::pci::{PciAddress, PciDevice};
+use super::storage::Storage;
 use crate::root::Root;
 
 /// Why a group cannot go to a VM without taking something from the host.
@@ -15,8 +18,19 @@ pub enum HostNeed {
     BootGpu { device: PciAddress },
     /// A GPU with a connected screen.
     DisplayGpu { device: PciAddress },
+    /// A function of the chipset (host bridge, ISA/LPC bridge, SMBus…): the platform runs on it.
+    Chipset {
+        device: PciAddress,
+        function: ChipsetFunction,
+    },
     /// Storage holding a mounted filesystem or swap.
     MountedStorage { device: PciAddress, what: String },
+    /// Storage with a disk in use without a mount: stacked under LVM, dm-crypt, md or bcache,
+    /// or open in a process.
+    BusyStorage {
+        device: PciAddress,
+        uses: Vec<BlockBusy>,
+    },
     /// Storage with a bound driver, when the mount table is not visible.
     StorageDriver { device: PciAddress, driver: String },
     /// Storage with a bound driver, when the host uses disks Passage cannot trace (a ZFS
@@ -35,7 +49,9 @@ impl HostNeed {
         match self {
             HostNeed::BootGpu { device }
             | HostNeed::DisplayGpu { device }
+            | HostNeed::Chipset { device, .. }
             | HostNeed::MountedStorage { device, .. }
+            | HostNeed::BusyStorage { device, .. }
             | HostNeed::StorageDriver { device, .. }
             | HostNeed::UntracedStorage { device, .. }
             | HostNeed::NetworkDriver { device, .. } => *device,
@@ -89,55 +105,77 @@ pub fn scan_groups(root: &Root, devices: &[PciDevice]) -> BTreeMap<u32, Vec<PciA
     groups
 }
 
-/// What the host needs from each device, given the display and mount facts.
+/// What the host needs from each device, given the display and storage facts.
 pub fn host_needs(
     devices: &[PciDevice],
     active_gpus: &[PciAddress],
-    mounts_visible: bool,
-    storage_in_use: &[(PciAddress, String)],
-    untraced: &[String],
+    storage: &Storage,
 ) -> BTreeMap<PciAddress, HostNeed> {
+    let mounted = storage.mounted();
+    let busy = storage.busy_by_controller();
     let mut needs = BTreeMap::new();
-    let mounted: BTreeMap<PciAddress, &String> =
-        storage_in_use.iter().map(|(a, w)| (*a, w)).collect();
     for d in devices {
         if d.is_bridge() {
             continue;
         }
-        let driver = d.driver.as_deref().filter(|x| !is_vm_driver(x));
-        let need = if d.is_gpu() && d.boot_vga && !d.driver.as_deref().is_some_and(is_vm_driver) {
-            Some(HostNeed::BootGpu { device: d.address })
-        } else if d.is_gpu() && active_gpus.contains(&d.address) {
-            Some(HostNeed::DisplayGpu { device: d.address })
-        } else if let Some(what) = mounted.get(&d.address) {
-            Some(HostNeed::MountedStorage {
-                device: d.address,
-                what: (*what).clone(),
-            })
-        } else if d.is_storage() && !mounts_visible && driver.is_some() {
-            Some(HostNeed::StorageDriver {
-                device: d.address,
-                driver: driver.unwrap_or_default().to_string(),
-            })
-        } else if d.is_storage() && !untraced.is_empty() && driver.is_some() {
-            Some(HostNeed::UntracedStorage {
-                device: d.address,
-                driver: driver.unwrap_or_default().to_string(),
-                what: untraced.join(", "),
-            })
-        } else if d.is_network() && driver.is_some() {
-            Some(HostNeed::NetworkDriver {
-                device: d.address,
-                driver: driver.unwrap_or_default().to_string(),
-            })
-        } else {
-            None
-        };
-        if let Some(n) = need {
+        if let Some(n) = need_of(d, devices, active_gpus, storage, &mounted, &busy) {
             needs.insert(d.address, n);
         }
     }
     needs
+}
+
+/// What the host needs `d` for, the first reason that holds.
+fn need_of(
+    d: &PciDevice,
+    devices: &[PciDevice],
+    active_gpus: &[PciAddress],
+    storage: &Storage,
+    mounted: &BTreeMap<PciAddress, String>,
+    busy: &BTreeMap<PciAddress, Vec<BlockBusy>>,
+) -> Option<HostNeed> {
+    let device = d.address;
+    let driver = || {
+        d.driver
+            .as_deref()
+            .filter(|x| !is_vm_driver(x))
+            .map(str::to_string)
+    };
+    if super::take::is_boot_display(d) {
+        return Some(HostNeed::BootGpu { device });
+    }
+    if d.is_gpu() && active_gpus.contains(&device) {
+        return Some(HostNeed::DisplayGpu { device });
+    }
+    if let Some(function) = chipset::function(d, devices) {
+        return Some(HostNeed::Chipset { device, function });
+    }
+    if let Some(what) = mounted.get(&device) {
+        return Some(HostNeed::MountedStorage {
+            device,
+            what: what.clone(),
+        });
+    }
+    if let Some(uses) = busy.get(&device) {
+        return Some(HostNeed::BusyStorage {
+            device,
+            uses: uses.clone(),
+        });
+    }
+    let driver = driver()?;
+    if d.is_storage() && !storage.mounts_visible {
+        Some(HostNeed::StorageDriver { device, driver })
+    } else if d.is_storage() && !storage.untraced.is_empty() {
+        Some(HostNeed::UntracedStorage {
+            device,
+            driver,
+            what: storage.untraced.join(", "),
+        })
+    } else if d.is_network() {
+        Some(HostNeed::NetworkDriver { device, driver })
+    } else {
+        None
+    }
 }
 
 pub fn build_groups(

@@ -3,7 +3,9 @@
 //! `scan --json` prints [`Host`]; its top-level field names are a contract other tools read:
 //! extend it, never rename.
 
+pub mod block_use;
 pub mod boot;
+pub mod chipset;
 pub mod cpu;
 pub mod display;
 pub mod firmware;
@@ -14,6 +16,7 @@ pub mod kernel;
 pub mod memory;
 pub mod pci;
 pub mod storage;
+pub mod take;
 pub mod usb;
 pub mod vfio;
 
@@ -29,6 +32,7 @@ pub use kernel::Kernel;
 pub use memory::Memory;
 pub use pci::{PciAddress, PciDevice, PciKind};
 pub use storage::Storage;
+pub use take::{Allow, Refusal, Taken};
 pub use usb::UsbDevice;
 pub use vfio::VfioSetup;
 
@@ -145,24 +149,7 @@ impl Host {
         let groups = iommu::scan_groups(root, &pci_devices);
         let kernel = kernel::scan(root, !groups.is_empty());
         let display = display::scan(root, &kernel.modules);
-        // One line per controller: "/ (dm-1), /boot/efi (nvme0n1p1), [swap] (dm-0)".
-        let mut uses: std::collections::BTreeMap<PciAddress, Vec<String>> = Default::default();
-        for u in &storage.in_use {
-            let w = format!("{} ({})", u.used_as, u.block);
-            let list = uses.entry(u.controller).or_default();
-            if !list.contains(&w) {
-                list.push(w);
-            }
-        }
-        let in_use: Vec<(PciAddress, String)> =
-            uses.into_iter().map(|(a, l)| (a, l.join(", "))).collect();
-        let needs = iommu::host_needs(
-            &pci_devices,
-            &display.active_gpus,
-            storage.mounts_visible,
-            &in_use,
-            &storage.untraced,
-        );
+        let needs = iommu::host_needs(&pci_devices, &display.active_gpus, &storage);
         let iommu_groups = iommu::build_groups(groups, &needs);
         let vfio = vfio::scan(root, kernel.param("vfio-pci.ids"), &pci_devices);
 
@@ -223,22 +210,16 @@ impl Host {
             .collect()
     }
 
-    /// The card's IOMMU group, when the card can go to a VM: a graphics card, not the one the
-    /// host shows its screen on, in a group that can go whole. The app asks before it offers the
-    /// card and the helper before it changes anything; [`GpuRefusal::words`] says why not.
-    pub fn vm_gpu(&self, gpu: PciAddress) -> Result<&IommuGroup, GpuRefusal> {
-        let dev = self.device(gpu).ok_or(GpuRefusal::NoSuchDevice(gpu))?;
+    /// The card's IOMMU group, when the card can go to a VM: a graphics card, and its whole
+    /// group may be taken ([`Host::may_take`]). The app asks before it offers the card and the
+    /// helper before it changes anything; [`Refusal::words`] says why not.
+    pub fn vm_gpu(&self, gpu: PciAddress) -> Result<&IommuGroup, Refusal> {
+        let dev = self.device(gpu).ok_or(Refusal::NoSuchDevice(gpu))?;
         if !dev.is_gpu() {
-            return Err(GpuRefusal::NotAGpu(gpu));
+            return Err(Refusal::NotAGpu(gpu));
         }
-        if self.is_host_display(gpu) {
-            return Err(GpuRefusal::HostDisplay(gpu));
-        }
-        let group = self.group_of(gpu).ok_or(GpuRefusal::NoGroup(gpu))?;
-        if !group.viable {
-            return Err(GpuRefusal::GroupNotViable(group.id));
-        }
-        Ok(group)
+        self.may_take(&[gpu], Allow::Groups)?;
+        self.group_for(gpu)
     }
 
     /// Display controllers (VGA, 3D, other display).
@@ -246,24 +227,24 @@ impl Host {
         self.pci_devices.iter().filter(|d| d.is_gpu())
     }
 
-    /// Whether the host shows its screens on this GPU (boot display or a connected output).
+    /// Whether the host shows its screens on this GPU: the boot display (unless a VM driver
+    /// holds it) or a connected output. The same rule makes a group not viable
+    /// ([`HostNeed::BootGpu`], [`HostNeed::DisplayGpu`]).
     pub fn is_host_display(&self, addr: PciAddress) -> bool {
-        self.device(addr).is_some_and(|d| {
-            (d.boot_vga && d.driver.as_deref() != Some("vfio-pci"))
-                || self.display.active_gpus.contains(&addr)
-        })
+        self.device(addr)
+            .is_some_and(|d| take::is_boot_display(d) || self.display.active_gpus.contains(&addr))
     }
 
     /// The GPU a user most likely wants to pass through: a GPU the host does not display on,
-    /// preferring one in a viable group, then a discrete one (not on the root bus).
+    /// preferring one that may go ([`Host::vm_gpu`]), then a discrete one (not on the root bus).
     pub fn candidate_gpu(&self) -> Option<&PciDevice> {
         let mut gpus: Vec<&PciDevice> = self
             .gpus()
             .filter(|d| !self.is_host_display(d.address))
             .collect();
         gpus.sort_by_key(|d| {
-            let viable = self.group_of(d.address).is_some_and(|g| g.viable);
-            (!viable, d.address.bus == 0, d.address)
+            let may_go = self.vm_gpu(d.address).is_ok();
+            (!may_go, d.address.bus == 0, d.address)
         });
         gpus.first().copied()
     }
@@ -274,17 +255,4 @@ impl Host {
             .iter()
             .find(|f| f.is_x86_64_uefi() && f.installed)
     }
-}
-
-/// Why a graphics card cannot go to a VM ([`Host::vm_gpu`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GpuRefusal {
-    NoSuchDevice(PciAddress),
-    NotAGpu(PciAddress),
-    /// The host shows its screen on it.
-    HostDisplay(PciAddress),
-    /// The IOMMU is off (or the kernel put the card in no group).
-    NoGroup(PciAddress),
-    /// The group holds something the host uses (the group's `host_needs` say what).
-    GroupNotViable(u32),
 }

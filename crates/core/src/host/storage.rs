@@ -5,11 +5,14 @@
 //! /proc/self/mountinfo). What cannot be traced — a ZFS dataset, a block filesystem on a source
 //! that is no device Passage can find, an imported ZFS pool — is listed as untraced, and then
 //! every storage controller with a bound driver stays with the host: when unsure, refuse.
+//! A swap file holds the disks of the filesystem it is on. Disks in use without a mount
+//! (stacked under LVM or md, open in a process) are [`block_use`](super::block_use)'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::block_use::{self, BlockBusy};
 use super::pci::PciAddress;
 use crate::root::Root;
 
@@ -33,11 +36,41 @@ pub struct Storage {
     /// `ZFS rpool/home on /home`. Non-empty: every storage controller with a driver is the host's.
     #[serde(default)]
     pub untraced: Vec<String>,
+    /// Disks in use without a mount: held by LVM, dm-crypt, md or bcache, or open in a process.
+    #[serde(default)]
+    pub busy: Vec<BlockBusy>,
 }
 
 impl Storage {
     pub fn controllers_in_use(&self) -> BTreeSet<PciAddress> {
-        self.in_use.iter().map(|u| u.controller).collect()
+        self.in_use
+            .iter()
+            .map(|u| u.controller)
+            .chain(self.busy.iter().map(|b| b.controller))
+            .collect()
+    }
+
+    /// What the host has mounted on each controller, one line per controller:
+    /// "/ (dm-1), /boot/efi (nvme0n1p1), [swap] (dm-0)".
+    pub fn mounted(&self) -> BTreeMap<PciAddress, String> {
+        let mut uses: BTreeMap<PciAddress, Vec<String>> = BTreeMap::new();
+        for u in &self.in_use {
+            let w = format!("{} ({})", u.used_as, u.block);
+            let list = uses.entry(u.controller).or_default();
+            if !list.contains(&w) {
+                list.push(w);
+            }
+        }
+        uses.into_iter().map(|(a, l)| (a, l.join(", "))).collect()
+    }
+
+    /// What uses each controller's disks without a mount.
+    pub fn busy_by_controller(&self) -> BTreeMap<PciAddress, Vec<BlockBusy>> {
+        let mut out: BTreeMap<PciAddress, Vec<BlockBusy>> = BTreeMap::new();
+        for b in &self.busy {
+            out.entry(b.controller).or_default().push(b.clone());
+        }
+        out
     }
 }
 
@@ -65,7 +98,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The PCI controller behind a block device, following dm/md slaves.
-fn controllers_of(root: &Root, block: &str, depth: u32, out: &mut BTreeSet<PciAddress>) {
+pub(super) fn controllers_of(root: &Root, block: &str, depth: u32, out: &mut BTreeSet<PciAddress>) {
     if depth > 8 || block.contains('/') || block.is_empty() {
         return;
     }
@@ -97,7 +130,7 @@ fn controllers_of(root: &Root, block: &str, depth: u32, out: &mut BTreeSet<PciAd
 }
 
 /// Maps `/dev/mapper/NAME` to `dm-N` through `/sys/class/block/dm-*/dm/name`.
-fn dm_names(root: &Root) -> BTreeMap<String, String> {
+pub(super) fn dm_names(root: &Root) -> BTreeMap<String, String> {
     root.list("/sys/class/block")
         .into_iter()
         .filter(|b| b.starts_with("dm-"))
@@ -141,8 +174,12 @@ fn btrfs_members(root: &Root, block: &str) -> Vec<String> {
 }
 
 pub fn scan(root: &Root) -> Storage {
+    let busy = block_use::scan(root);
     let Some(mounts) = root.read_string("/proc/mounts") else {
-        return Storage::default();
+        return Storage {
+            busy,
+            ..Storage::default()
+        };
     };
     let mut dm: Option<BTreeMap<String, String>> = None;
     let mut in_use = Vec::new();
@@ -192,15 +229,7 @@ pub fn scan(root: &Root) -> Storage {
         }
     }
     if let Some(swaps) = root.read_string("/proc/swaps") {
-        for line in swaps.lines().skip(1) {
-            if let Some(dev) = line
-                .split_whitespace()
-                .next()
-                .and_then(|s| s.strip_prefix("/dev/"))
-            {
-                sources.push((dev.to_string(), "[swap]".to_string()));
-            }
-        }
+        swap_sources(&swaps, &mut sources, &mut untraced);
     }
     // An imported ZFS pool holds its disks even with nothing mounted (zvols, swap on a zvol).
     for pool in root.list("/proc/spl/kstat/zfs") {
@@ -243,6 +272,48 @@ pub fn scan(root: &Root) -> Storage {
         mounts_visible: true,
         in_use,
         untraced,
+        busy,
+    }
+}
+
+/// The devices of /proc/swaps: a partition (or mapping) itself, a swap file the disks of the
+/// filesystem holding it (the longest mount point above it among `sources`).
+fn swap_sources(swaps: &str, sources: &mut Vec<(String, String)>, untraced: &mut Vec<String>) {
+    for line in swaps.lines().skip(1) {
+        let mut f = line.split_whitespace();
+        let (Some(name), kind) = (f.next(), f.next().unwrap_or("")) else {
+            continue;
+        };
+        if let Some(dev) = name.strip_prefix("/dev/") {
+            sources.push((dev.to_string(), "[swap]".to_string()));
+            continue;
+        }
+        if kind != "file" {
+            continue;
+        }
+        let path = unescape(name);
+        let under = |mnt: &str| {
+            mnt == "/"
+                || path == mnt
+                || path.starts_with(&format!("{}/", mnt.trim_end_matches('/')))
+        };
+        let Some(best) = sources
+            .iter()
+            .filter(|(_, t)| under(t))
+            .map(|(_, t)| t.clone())
+            .max_by_key(String::len)
+        else {
+            untraced.push(format!("swap file {path}"));
+            continue;
+        };
+        let devs: Vec<String> = sources
+            .iter()
+            .filter(|(_, t)| *t == best)
+            .map(|(d, _)| d.clone())
+            .collect();
+        for d in devs {
+            sources.push((d, format!("[swap] {path}")));
+        }
     }
 }
 

@@ -289,18 +289,9 @@ pub fn gpu_intents_for(
     gpu: PciAddress,
     mode: GpuMode,
 ) -> Result<Vec<Intent>, PlanError> {
-    let dev = host.device(gpu).ok_or_else(|| {
-        PlanError::Device(tr_f(
-            "there is no PCI device {dev} on this host; `passagectl scan` lists the devices",
-            &[("dev", &gpu.to_string())],
-        ))
-    })?;
-    let group = host.group_of(gpu).ok_or_else(|| {
-        PlanError::Device(tr_f(
-            "{dev} is in no IOMMU group: turn the IOMMU on first (`passagectl check` says how)",
-            &[("dev", &gpu.to_string())],
-        ))
-    })?;
+    let group = host
+        .group_for(gpu)
+        .map_err(|r| PlanError::Device(r.words(host)))?;
     let mut out = vec![Intent::KernelArguments {
         add: crate::check::iommu_arguments(host.cpu.vendor_kind),
         remove: vec![],
@@ -317,7 +308,7 @@ pub fn gpu_intents_for(
     // The desktop stays on another GPU when there is one.
     if let Some(other) = host
         .gpus()
-        .find(|g| g.address != dev.address && !group.devices.contains(&g.address))
+        .find(|g| g.address != gpu && !group.devices.contains(&g.address))
     {
         if host
             .display

@@ -1,13 +1,10 @@
 //! Binding devices to vfio-pci from boot on: modprobe.d, the initramfs, and — where the host
 //! keeps a device with the same IDs — a udev rule that binds by address instead.
 
-use std::collections::BTreeSet;
-
 use crate::host::initramfs::InitramfsKind;
 use crate::host::iommu::is_vm_driver;
 use crate::host::kernel::same_key;
-use crate::host::{Host, PciAddress};
-use crate::i18n::{tr, tr_f};
+use crate::host::{Allow, Host, PciAddress};
 use crate::plan::args::Arg;
 use crate::plan::mkinitcpio::{self, sets_modules, Form};
 use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
@@ -40,63 +37,13 @@ pub(crate) fn modules(host: &Host) -> Vec<&'static str> {
     m
 }
 
-/// The group guard: `devices` exist, are not bridges, and make up whole IOMMU groups; a group
-/// holding what the host needs (its display GPU, mounted storage, a network card in use) is
-/// refused unless `allow_host` (an explicit override the caller was also authorized for).
+/// The group guard of a plan: [`Host::may_take`] with exactly `devices`; a group holding
+/// what the host needs only with `allow_host` (an explicit override the caller was also
+/// authorized for).
 pub fn check_group(host: &Host, devices: &[PciAddress], allow_host: bool) -> Result<(), PlanError> {
-    if devices.is_empty() {
-        return Err(PlanError::Device(tr(
-            "no devices given; name the devices of one IOMMU group",
-        )));
-    }
-    let mut seen = BTreeSet::new();
-    for a in devices {
-        let d = host.device(*a).ok_or_else(|| {
-            PlanError::Device(tr_f(
-                "there is no PCI device {dev} on this host; `passagectl scan` lists the devices",
-                &[("dev", &a.to_string())],
-            ))
-        })?;
-        if d.is_bridge() {
-            return Err(PlanError::Device(tr_f(
-                "{dev} is a PCI bridge; bridges stay with the host",
-                &[("dev", &a.to_string())],
-            )));
-        }
-        let g = host.group_of(*a).ok_or_else(|| {
-            PlanError::Device(tr_f(
-                "{dev} is in no IOMMU group: turn the IOMMU on first",
-                &[("dev", &a.to_string())],
-            ))
-        })?;
-        if !g.viable && !allow_host {
-            return Err(PlanError::Device(tr_f(
-                "{dev} is in IOMMU group {id}, which holds what the host needs ({needs}); taking it would take that from the host",
-                &[
-                    ("dev", &a.to_string()),
-                    ("id", &g.id.to_string()),
-                    ("needs", &g.host_needs.iter().map(|n| n.device().to_string()).collect::<Vec<_>>().join(", ")),
-                ],
-            )));
-        }
-        if seen.insert(g.id) {
-            let missing: Vec<String> = g
-                .devices
-                .iter()
-                .filter(|m| {
-                    host.device(**m).is_some_and(|x| !x.is_bridge()) && !devices.contains(m)
-                })
-                .map(|m| m.to_string())
-                .collect();
-            if !missing.is_empty() {
-                return Err(PlanError::Device(tr_f(
-                    "a VM takes the whole IOMMU group {id}: add {devs} too",
-                    &[("id", &g.id.to_string()), ("devs", &missing.join(", "))],
-                )));
-            }
-        }
-    }
-    Ok(())
+    host.may_take(devices, Allow::exact(allow_host))
+        .map(drop)
+        .map_err(|r| PlanError::Device(r.words(host)))
 }
 
 pub fn plan(root: &Root, host: &Host, devices: &[PciAddress]) -> Result<Plan, PlanError> {

@@ -39,7 +39,7 @@ pub fn extra_candidates(host: &Host, gpu_group: Option<u32>) -> Vec<(PciAddress,
     host.iommu_groups
         .iter()
         .filter(|g| {
-            g.viable
+            host.may_take_group(g.id).is_ok()
                 && gpu_group != Some(g.id)
                 && !g
                     .devices
@@ -86,37 +86,11 @@ pub fn parse_usb(v: &str) -> Option<(u16, u16)> {
     Some((hex(a)?, hex(b)?))
 }
 
-/// Whether a group may go to a VM: it exists, the host needs nothing in it, and its card (if
-/// any) is not the host's display. The error says why not.
+/// Whether a group may go to a VM ([`Host::may_take_group`]); the error says why not.
 pub fn group_may_go(host: &Host, id: u32) -> Result<(), VmError> {
-    let g = host.group(id).ok_or_else(|| {
-        err(
-            "pci",
-            tr_f("There is no IOMMU group {id}.", &[("id", &id.to_string())]),
-        )
-    })?;
-    if let Some(gpu) = g
-        .devices
-        .iter()
-        .find(|a| host.device(**a).is_some_and(|d| d.is_gpu()))
-    {
-        host.vm_gpu(*gpu).map_err(|r| err("pci", r.words(host)))?;
-    }
-    if !g.viable {
-        let why: Vec<String> = g
-            .host_needs
-            .iter()
-            .map(|n| crate::check::need_words(host, n))
-            .collect();
-        return Err(err(
-            "pci",
-            tr_f(
-                "group {id} cannot go to a VM: {why}",
-                &[("id", &id.to_string()), ("why", &why.join("; "))],
-            ),
-        ));
-    }
-    Ok(())
+    host.may_take_group(id)
+        .map(drop)
+        .map_err(|r| err("pci", r.words(host)))
 }
 
 /// One change in the device editor.

@@ -582,15 +582,7 @@ pub fn suggest(
     vcpus: u32,
     memory_mib: u64,
 ) -> Result<VmSpec, VmError> {
-    let group = host.group_of(gpu).ok_or_else(|| {
-        err(
-            "gpu",
-            tr_f(
-                "{gpu} is in no IOMMU group; `passagectl check` says what to do",
-                &[("gpu", &gpu.to_string())],
-            ),
-        )
-    })?;
+    let group = host.group_for(gpu).map_err(|r| err("gpu", r.words(host)))?;
     let pci: Vec<PciPassthrough> = host
         .endpoints(&group.devices)
         .into_iter()

@@ -11,7 +11,7 @@ mod take;
 use std::path::Path;
 
 use passage_core::host::holders;
-use passage_core::host::{Host, PciAddress};
+use passage_core::host::{Allow, Host, PciAddress};
 use passage_core::vm::session::SessionRequest;
 use passage_core::Root;
 
@@ -64,23 +64,13 @@ fn devices_to_take(
     j: &Journal,
     req: &SessionRequest,
 ) -> Result<Vec<PciAddress>, String> {
-    let mut all = Vec::new();
-    for a in &req.devices {
-        let g = host.group_of(*a).ok_or_else(|| match host.device(*a) {
-            None => format!("the VM passes through {a}, but this host has no such PCI device; remove it from the VM or fix its address"),
-            Some(_) => format!("{a} is in no IOMMU group: the IOMMU is off (`passagectl check` says how to turn it on)"),
-        })?;
-        all.extend(host.endpoints(&g.devices));
+    if req.devices.is_empty() {
+        return Ok(vec![]);
     }
-    all.sort();
-    all.dedup();
-    if all.is_empty() {
-        return Ok(all);
-    }
-    if let Some(a) = all.iter().find(|a| host.is_host_display(**a)) {
-        return Err(format!("{a} shows the host's screen (it is the boot display or a monitor is connected to it); the VM cannot take it while the desktop runs on it: connect the monitor to the other graphics card"));
-    }
-    passage_core::plan::vfio::check_group(host, &all, false).map_err(|e| e.to_string())?;
+    let all = host
+        .may_take(&req.devices, Allow::Groups)
+        .map_err(|r| r.words(host))?
+        .devices;
     for (e, s) in open_sessions(j) {
         if let Some(d) = taken_devices(&s)
             .iter()
