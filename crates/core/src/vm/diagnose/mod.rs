@@ -50,13 +50,18 @@ pub enum Cause {
     RomUnreadable,
     /// KVM_CREATE_VM is busy: VirtualBox or VMware holds VT-x/AMD-V.
     KvmBusy,
+    /// /dev/kvm is there, but QEMU's user may not open it.
+    KvmPermission,
+    /// QEMU's own firmware files (its BIOS, its network cards' boot ROMs) are not found.
+    QemuFirmwareMissing,
     /// The display asks for OpenGL that this QEMU or the host cannot give.
     DisplayGl,
     /// swtpm is there but failed to set the TPM up.
     TpmFailed,
     /// Pre-flight only: less free memory than the VM's.
     MemoryShort,
-    /// Pre-flight only: a disk or disc image is not there.
+    /// A disk or disc image is not there (found by the pre-flight, or read from libvirt's and
+    /// QEMU's text).
     MediaMissing,
     /// Pre-flight only: the VM's session (hugepages at start, the card lent, its CPUs kept
     /// free) needs libvirt's hook, which is not installed.
@@ -66,7 +71,7 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, in the order the README lists them.
-    pub const ALL: [Cause; 27] = [
+    pub const ALL: [Cause; 29] = [
         Cause::HugepagesShort,
         Cause::GroupNotViable,
         Cause::DeviceBusy,
@@ -80,6 +85,8 @@ impl Cause {
         Cause::NetworkInactive,
         Cause::KvmMissing,
         Cause::KvmBusy,
+        Cause::KvmPermission,
+        Cause::QemuFirmwareMissing,
         Cause::DisplayUnsupported,
         Cause::DisplayGl,
         Cause::TpmMissing,
@@ -122,6 +129,8 @@ impl Cause {
             Cause::VfioUnbound => "vfio-unbound",
             Cause::RomUnreadable => "rom-unreadable",
             Cause::KvmBusy => "kvm-busy",
+            Cause::KvmPermission => "kvm-permission",
+            Cause::QemuFirmwareMissing => "qemu-firmware-missing",
             Cause::DisplayGl => "display-gl",
             Cause::TpmFailed => "tpm-failed",
             Cause::Unknown => "unknown",

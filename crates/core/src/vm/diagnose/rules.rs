@@ -49,6 +49,16 @@ pub(super) const RULES: &[Rule] = &[
         any_of: &[&["interrupt remapping"], &["allow_unsafe_interrupts"]],
     },
     Rule {
+        // QEMU's accel/kvm "Could not access KVM kernel module: %m" and libvirt's "Unable to
+        // open /dev/kvm" with EACCES: the module is there, QEMU's user may not open its node.
+        cause: Cause::KvmPermission,
+        any_of: &[
+            &["could not access kvm kernel module: permission denied"],
+            &["failed to initialize kvm: permission denied"],
+            &["/dev/kvm: permission denied"],
+        ],
+    },
+    Rule {
         // KVM_CREATE_VM fails with EBUSY while VirtualBox or VMware holds VT-x/AMD-V: "busy",
         // but no card is involved, so before device-busy.
         cause: Cause::KvmBusy,
@@ -150,6 +160,31 @@ pub(super) const RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // QEMU's hw/i386/x86.c "could not load PC BIOS '%s'" naming an OVMF file: the UEFI
+        // firmware, not QEMU's own BIOS.
+        cause: Cause::OvmfMissing,
+        any_of: &[
+            &["could not load pc bios", "ovmf"],
+            &["could not load pc bios", "edk2"],
+        ],
+    },
+    Rule {
+        // QEMU's own data files: its SeaBIOS ("could not load PC BIOS 'bios-256k.bin'") and the
+        // boot ROMs of its emulated network cards and VGA (hw/pci/pci.c "failed to find romfile
+        // "efi-virtio.rom""), which QEMU looks up by bare name in its data folder. A card's
+        // own ROM is named by the user, with its path: rom-missing below.
+        cause: Cause::QemuFirmwareMissing,
+        any_of: &[
+            &["could not load pc bios"],
+            &["failed to find romfile \"efi-"],
+            &["failed to find romfile \"pxe-"],
+            &["failed to find romfile \"compat-256k-"],
+            &["failed to find romfile \"vgabios-"],
+            &["failed to find romfile \"kvmvapic"],
+            &["failed to find romfile \"linuxboot"],
+        ],
+    },
+    Rule {
         cause: Cause::RomMissing,
         any_of: &[
             &["failed to find romfile"],
@@ -183,6 +218,17 @@ pub(super) const RULES: &[Rule] = &[
         ],
     },
     Rule {
+        // libvirt's storage check (virstoragefile "Cannot access storage file '%s'", "Unable to
+        // stat %s") and QEMU's block layer ("Could not open '%s'") with ENOENT: a disk or disc
+        // image that is not there (firmware, NVRAM and ROM files are matched above).
+        cause: Cause::MediaMissing,
+        any_of: &[
+            &["cannot access storage file", "no such file"],
+            &["unable to stat", "no such file"],
+            &["could not open '", "no such file"],
+        ],
+    },
+    Rule {
         cause: Cause::NetworkInactive,
         any_of: &[
             &["network '", "is not active"],
@@ -200,12 +246,24 @@ pub(super) const RULES: &[Rule] = &[
             &["/dev/kvm"],
             // Proxmox's qemu-server: "KVM virtualisation configured, but not available".
             &["kvm virtualisation configured, but not available"],
+            // libvirt's domain capabilities without KVM, as virt-manager and libvirt word it.
+            &["host does not support domain type kvm"],
+            &["does not support virt type 'kvm'"],
         ],
     },
     Rule {
         // SPICE's OpenGL (gl='yes') or a 3D video card, which this QEMU or the host cannot give.
         cause: Cause::DisplayGl,
-        any_of: &[&["opengl"]],
+        // QEMU's ui/egl-helpers.c ("egl: no drm render node available", "egl: render node init
+        // failed", "egl: eglInitialize failed") for egl-headless and SPICE/GTK with gl=on, and
+        // its OpenGL video devices, which a QEMU without its OpenGL module does not have.
+        any_of: &[
+            &["opengl"],
+            &["egl", "render node"],
+            &["egl: egl"],
+            &["virtio-vga-gl", "not a valid device model"],
+            &["virtio-gpu-gl", "not a valid device model"],
+        ],
     },
     Rule {
         cause: Cause::DisplayUnsupported,

@@ -5,12 +5,19 @@ use super::Cause;
 /// The subject the cause's words name, when the text has one.
 pub(super) fn subject_of(cause: Cause, text: &str) -> Option<String> {
     match cause {
-        Cause::MediaPermission | Cause::OvmfMissing | Cause::RomMissing => quoted_path(text),
+        Cause::MediaPermission | Cause::MediaMissing | Cause::OvmfMissing | Cause::RomMissing => {
+            quoted_path(text)
+        }
         Cause::NetworkInactive | Cause::BridgeMissing => network_name(text),
         Cause::QemuNewerThanLibvirt => removed_option(text),
         Cause::DeviceBusy => holder(text).or_else(|| pci_address(text)),
         Cause::TpmFailed => swtpm_log(text),
-        Cause::KvmBusy | Cause::DisplayGl | Cause::TpmMissing | Cause::Unknown => None,
+        Cause::KvmBusy
+        | Cause::KvmPermission
+        | Cause::QemuFirmwareMissing
+        | Cause::DisplayGl
+        | Cause::TpmMissing
+        | Cause::Unknown => None,
         _ => pci_address(text),
     }
 }

@@ -99,6 +99,10 @@ fn host_words(cause: Cause, s: &str) -> Option<(String, String)> {
             tr("Another hypervisor holds hardware virtualization"),
             tr("VirtualBox or VMware is running, and their kernel modules keep VT-x/AMD-V for themselves while they do: shut their VMs down and quit them (or unload vboxdrv or vmmon), then start the VM again."),
         ),
+        Cause::KvmPermission => (
+            tr("QEMU may not use hardware virtualization (/dev/kvm)"),
+            tr("/dev/kvm exists, but the user QEMU runs as may not open it: add that user (and yours) to the kvm group, check that /dev/kvm belongs to group kvm with mode 0660 (your distribution's udev rule sets it: run sudo udevadm trigger, or restart), then restart libvirtd and start the VM again."),
+        ),
         Cause::NetworkInactive => (
             if s.is_empty() { tr("The VM's network is not running") } else { tr_f("The network “{net}” is not running", &[("net", s)]) },
             tr("Start libvirt's network (Passage starts it before the VM when it can), and mark it to start with the computer."),
@@ -121,6 +125,10 @@ fn vm_words(cause: Cause, s: &str) -> Option<(String, String)> {
         Cause::OvmfMissing => (
             tr("The UEFI firmware (OVMF) is missing"),
             tr("Install the ovmf package (edk2-ovmf on Fedora and Arch), or choose a firmware this computer has on the VM's Firmware step."),
+        ),
+        Cause::QemuFirmwareMissing => (
+            tr("QEMU's own firmware files are missing"),
+            tr("QEMU cannot find its BIOS or its network cards' boot ROMs: reinstall your distribution's QEMU firmware packages (qemu-system-data, seabios and ipxe-qemu on Debian and Ubuntu; seabios-bin and ipxe-roms-qemu on Fedora), or use your distribution's QEMU instead of one built or moved separately."),
         ),
         Cause::DisplayUnsupported => (
             tr("This QEMU cannot show the VM's display"),
