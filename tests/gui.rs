@@ -488,6 +488,8 @@ fn structural(w: &str) -> bool {
 
 #[path = "gui/a11y.rs"]
 mod a11y;
+#[path = "gui/choosers.rs"]
+mod choosers;
 
 fn shots_dir() -> PathBuf {
     let d = std::env::var_os("PASSAGE_SCREENSHOTS")
