@@ -12,6 +12,7 @@ use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 mod boot_check;
 mod helper;
 mod history;
+mod missing;
 mod mode;
 
 use crate::host_source::Loaded;
@@ -40,6 +41,8 @@ pub enum Input {
     KeepBoot(String),
     /// When the card goes to VMs: the plan is made again for that mode.
     Mode(GpuMode),
+    /// Looks for the helper again (Try Again, or Apply while it is missing).
+    CheckHelper,
 }
 
 #[derive(Debug)]
@@ -65,8 +68,11 @@ pub enum Cmd {
 /// A failed helper call: its words, and whether the helper is there at all.
 pub struct SetupPage {
     page: adw::PreferencesPage,
-    /// Shown instead of the page when the helper is not installed.
-    unreachable: adw::StatusPage,
+    /// Below Apply when the helper is not installed: what was found, how to install it.
+    missing: missing::MissingHelper,
+    helper_missing: bool,
+    /// The user asked to look for the helper again.
+    rechecking: bool,
     loaded: Option<Arc<Loaded>>,
     /// What Apply applies, once its plan is computed.
     target: Option<Target>,
@@ -109,19 +115,7 @@ impl Component for SetupPage {
 
     fn init(_: (), stack: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         let root = adw::PreferencesPage::new();
-        let unreachable = adw::StatusPage::new();
-        unreachable.set_title(&tr("Passage's Helper Is Not Installed"));
-        unreachable.set_description(Some(&tr(
-            "Changes to this computer go through a small helper that asks for your password first. Install the passage-helper package (from a source tree: sudo build-aux/install-helper.sh), then try again.",
-        )));
-        let retry = gtk::Button::with_label(&tr("Try Again"));
-        retry.add_css_class("pill");
-        retry.set_halign(gtk::Align::Center);
-        let s = sender.clone();
-        retry.connect_clicked(move |_| s.input(Input::RefreshHistory));
-        unreachable.set_child(Some(&retry));
         stack.add_named(&root, Some("plan"));
-        stack.add_named(&unreachable, Some("unreachable"));
         let apply = gtk::Button::with_label(&tr("Apply"));
         apply.set_widget_name("apply");
         apply.add_css_class("suggested-action");
@@ -137,6 +131,8 @@ impl Component for SetupPage {
         let bx = gtk::Box::new(gtk::Orientation::Vertical, 12);
         bx.append(&apply);
         bx.append(&apply_note);
+        let missing = missing::MissingHelper::new(&sender);
+        bx.append(&missing.widget);
         let apply_group = adw::PreferencesGroup::new();
         apply_group.add(&bx);
 
@@ -183,7 +179,9 @@ impl Component for SetupPage {
         ComponentParts {
             model: SetupPage {
                 page: root,
-                unreachable,
+                missing,
+                helper_missing: false,
+                rechecking: false,
                 loaded: None,
                 target: None,
                 mode: GpuMode::AtBoot,
@@ -242,6 +240,11 @@ impl Component for SetupPage {
                         .spawn_oneshot_command(move || Cmd::Planned(plan_for(&loaded, &target, m)));
                 }
             }
+            Input::CheckHelper => {
+                self.rechecking = true;
+                sender.input(Input::RefreshHistory);
+            }
+            Input::Apply if self.helper_missing => sender.input(Input::CheckHelper),
             Input::Apply => {
                 let Some(loaded) = &self.loaded else { return };
                 if !loaded.can_change() {
@@ -317,7 +320,7 @@ impl Component for SetupPage {
         }
     }
 
-    fn update_cmd(&mut self, msg: Cmd, sender: ComponentSender<Self>, stack: &Self::Root) {
+    fn update_cmd(&mut self, msg: Cmd, sender: ComponentSender<Self>, _: &Self::Root) {
         let root = &self.page.clone();
         match msg {
             Cmd::Planned(r) => {
@@ -359,13 +362,15 @@ impl Component for SetupPage {
             Cmd::History(r) => {
                 // The helper answers History without a password: this is how the page
                 // learns whether it is installed at all.
-                let missing = matches!(&r, Err(e) if e.unreachable);
-                if missing {
-                    // Set only now: the icon is an SVG, and this page is rarely seen.
-                    self.unreachable
-                        .set_icon_name(Some("dialog-password-symbolic"));
+                let missing = r.as_ref().err().filter(|e| e.unreachable);
+                self.missing.show(missing, self.rechecking);
+                if self.helper_missing && missing.is_none() {
+                    let _ = sender.output(Output::Toast(tr(
+                        "Passage's helper is installed: Apply is ready.",
+                    )));
                 }
-                stack.set_visible_child_name(if missing { "unreachable" } else { "plan" });
+                self.helper_missing = missing.is_some();
+                self.rechecking = false;
                 self.show_history(
                     r.map_err(|e| tr_f("History is not available: {why}", &[("why", &e.text)])),
                     &sender,
