@@ -490,6 +490,8 @@ fn structural(w: &str) -> bool {
 mod a11y;
 #[path = "gui/choosers.rs"]
 mod choosers;
+#[path = "gui/path.rs"]
+mod path;
 
 fn shots_dir() -> PathBuf {
     let d = std::env::var_os("PASSAGE_SCREENSHOTS")

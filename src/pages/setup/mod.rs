@@ -54,6 +54,8 @@ pub enum Output {
     Applied,
     /// A change was undone: the host should be scanned again.
     Undone,
+    /// Next: the new VM.
+    Next,
 }
 
 #[derive(Debug)]
@@ -93,6 +95,7 @@ pub struct SetupPage {
     apply: gtk::Button,
     apply_group: adw::PreferencesGroup,
     apply_note: gtk::Label,
+    next: adw::PreferencesGroup,
     progress_group: adw::PreferencesGroup,
     spinner: gtk::Spinner,
     log: gtk::Label,
@@ -169,6 +172,10 @@ impl Component for SetupPage {
         suffix.append(&refresh);
         history_group.set_header_suffix(Some(&suffix));
 
+        let s = sender.clone();
+        let next = super::next_group(&tr("New Virtual Machine"), move || {
+            let _ = s.output(Output::Next);
+        });
         let (mode_group, mode_radios) = mode::group(&sender);
         let boot = boot_check::BootCard::new();
         root.add(&boot.group);
@@ -176,6 +183,7 @@ impl Component for SetupPage {
         root.add(&apply_group);
         root.add(&progress_group);
         root.add(&history_group);
+        root.add(&next);
         ComponentParts {
             model: SetupPage {
                 page: root,
@@ -198,6 +206,7 @@ impl Component for SetupPage {
                 apply,
                 apply_group,
                 apply_note,
+                next,
                 progress_group,
                 spinner,
                 log,
@@ -470,8 +479,20 @@ impl SetupPage {
         root.add(&self.mode_group);
         self.mode_group
             .set_visible(matches!(self.target, Some(Target::Gpu(_))));
+        // The card this plan is for, named under the page's first heading.
+        if let (Some(Target::Gpu(s)), Some(l)) = (&self.target, &self.loaded) {
+            self.mode_group.set_description(Some(&tr_f(
+                "For {card}, chosen on Devices.",
+                &[("card", &l.host.card_label(s.gpu))],
+            )));
+        }
         root.add(&g);
-        for fixed in [&self.apply_group, &self.progress_group, &self.history_group] {
+        for fixed in [
+            &self.apply_group,
+            &self.progress_group,
+            &self.history_group,
+            &self.next,
+        ] {
             root.remove(fixed);
             root.add(fixed);
         }
