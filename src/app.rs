@@ -373,7 +373,18 @@ impl Component for App {
                 w.stack.set_visible_child_name("error");
             }
             Cmd::Loaded(Ok(loaded), report) => {
-                let banner = loaded.banner();
+                // On the demo host, its own VMs (libvirt's test driver) unless a URI was given.
+                let demo_vms = (loaded.kind == host_source::Kind::Demo
+                    && crate::workers::libvirt::given_uri().is_none())
+                .then(|| passage_fixtures::demo::libvirt_uri(loaded.root.base()));
+                crate::workers::libvirt::use_demo(demo_vms.clone());
+                let banner = loaded.banner().map(|b| match demo_vms {
+                    Some(_) => tr_f(
+                        "{banner} Its VMs are demo VMs on libvirt's test driver: starting one runs nothing.",
+                        &[("banner", &b)],
+                    ),
+                    None => b,
+                });
                 w.banner.set_reveal_child(banner.is_some());
                 w.banner_label
                     .set_text(banner.as_deref().unwrap_or_default());

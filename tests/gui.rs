@@ -490,6 +490,8 @@ fn structural(w: &str) -> bool {
 mod a11y;
 #[path = "gui/choosers.rs"]
 mod choosers;
+#[path = "gui/demo_vms.rs"]
+mod demo_vms;
 #[path = "gui/path.rs"]
 mod path;
 

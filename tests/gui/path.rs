@@ -15,7 +15,9 @@ fn next_leads_from_system_check_to_the_new_vm_and_the_card_is_named() {
     let uri = format!("test://{}", node.display());
     // At 360 px: the path must work on a phone-sized window too.
     s.settings("window-width=360\nwindow-height=720");
-    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    // --connect wins over PASSAGE_LIBVIRT_URI (the session's, which no libvirt answers) and
+    // over the demo host's own VMs.
+    let mut app = s.launch_with(&["--demo", "--connect", &uri], &[]);
     app.wait_page("check", &["Demo host:", "The IOMMU is on", "#next"]);
     let card = "GeForce RTX 2080 Ti Rev. A (0a:00.0)";
     for (from, to, want) in [
