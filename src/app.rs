@@ -19,6 +19,7 @@ use crate::pages::setup::Target;
 use crate::pages::wizard as wizard_page;
 use crate::pages::{check as check_page, devices, setup, vms};
 use crate::settings::Settings;
+use crate::wizard::Step;
 
 pub use crate::window::Page;
 
@@ -99,6 +100,7 @@ impl Component for App {
             sender.input_sender(),
             |o| match o {
                 check_page::Output::Fix(f) => Msg::Fix(f),
+                check_page::Output::Next => Msg::Navigate(Page::Devices),
             },
         );
         let devices = devices::DevicesPage::builder().launch(()).forward(
@@ -106,6 +108,7 @@ impl Component for App {
             |o| match o {
                 devices::Output::Chose(s) => Msg::Chose(s),
                 devices::Output::Refused(why) => Msg::Refused(why),
+                devices::Output::Next => Msg::Navigate(Page::Setup),
             },
         );
         let setup = setup::SetupPage::builder()
@@ -115,6 +118,7 @@ impl Component for App {
                 setup::Output::Mode(m) => Msg::WizardSet(crate::wizard::Choice::GpuMode(m)),
                 setup::Output::Applied => Msg::Applied,
                 setup::Output::Undone => Msg::Undone,
+                setup::Output::Next => Msg::Navigate(Page::Vm(Step::ALL[0])),
             });
         let vms = vms::VmsPage::builder()
             .launch(())
@@ -126,6 +130,7 @@ impl Component for App {
                 vms::Output::EditDevices(name) => Msg::EditDevices(name),
                 vms::Output::Xml(name, xml) => Msg::EditOpen(name, xml),
                 vms::Output::Hyperv(hv) => Msg::HostHyperv(hv),
+                vms::Output::NewVm => Msg::Navigate(Page::Vm(Step::ALL[0])),
             });
         c.stack.add_named(check.widget(), Some(Page::Check.id()));
         c.stack
@@ -243,6 +248,7 @@ impl Component for App {
                 self.selection = Some(s.clone());
                 self.target = Some(Target::Gpu(s.clone()));
                 self.wizard.emit(wizard_page::Input::Card(s.clone()));
+                self.name_card();
                 self.stale(&[Page::Setup]);
                 let name = self
                     .loaded
@@ -369,7 +375,18 @@ impl Component for App {
                 w.stack.set_visible_child_name("error");
             }
             Cmd::Loaded(Ok(loaded), report) => {
-                let banner = loaded.banner();
+                // On the demo host, its own VMs (libvirt's test driver) unless a URI was given.
+                let demo_vms = (loaded.kind == host_source::Kind::Demo
+                    && crate::workers::libvirt::given_uri().is_none())
+                .then(|| passage_fixtures::demo::libvirt_uri(loaded.root.base()));
+                crate::workers::libvirt::use_demo(demo_vms.clone());
+                let banner = loaded.banner().map(|b| match demo_vms {
+                    Some(_) => tr_f(
+                        "{banner} Its VMs are demo VMs on libvirt's test driver: starting one runs nothing.",
+                        &[("banner", &b)],
+                    ),
+                    None => b,
+                });
                 w.banner.set_reveal_child(banner.is_some());
                 w.banner_label
                     .set_text(banner.as_deref().unwrap_or_default());
@@ -398,6 +415,7 @@ impl Component for App {
                     .emit(wizard_page::Input::Host(loaded.clone(), selection.clone()));
                 self.vms.emit(vms::Input::Host(loaded.clone()));
                 self.loaded = Some(loaded);
+                self.name_card();
                 self.stale(&[Page::Check, Page::Devices, Page::Setup]);
                 self.show_page(w);
             }
@@ -423,6 +441,16 @@ impl App {
                 Err(e) => Cmd::Loaded(Err(e), None),
             }
         });
+    }
+
+    /// Tells the VM list which card is chosen, by name.
+    fn name_card(&self) {
+        let card = self
+            .loaded
+            .as_ref()
+            .zip(self.selection.as_ref())
+            .map(|(l, s)| l.host.card_label(s.gpu));
+        self.vms.emit(vms::Input::Card(card));
     }
 
     /// These pages show something older than the host or the choice now.

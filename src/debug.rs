@@ -17,12 +17,18 @@ fn text_of(w: &gtk::Widget) -> Vec<String> {
         t.push(r.title().to_string());
     } else if let Some(s) = w.downcast_ref::<adw::StatusPage>() {
         t.push(s.title().to_string());
+    } else if let Some(e) = w.downcast_ref::<gtk::Text>() {
+        t.push(format!("text={}", e.text()));
     } else if let Some(b) = w.downcast_ref::<gtk::CheckButton>() {
         t.push(if b.is_active() {
             "[x]".into()
         } else {
             "[ ]".into()
         });
+    }
+    if let Some(v) = w.downcast_ref::<gtk::TreeView>() {
+        // The file chooser's list in GTK 4.8: rows are cells, not widgets.
+        t.extend(tree_rows(v));
     }
     if !w.is_sensitive() {
         t.push("(insensitive)".into());
@@ -32,6 +38,25 @@ fn text_of(w: &gtk::Widget) -> Vec<String> {
         t.push(format!("#{name}"));
     }
     t
+}
+
+/// The text columns of a tree view's rows, each row as `row=a,b`.
+#[allow(deprecated)]
+fn tree_rows(v: &gtk::TreeView) -> Vec<String> {
+    let Some(m) = v.model() else { return vec![] };
+    let mut rows = vec![];
+    let Some(mut it) = m.iter_first() else {
+        return rows;
+    };
+    loop {
+        let cells: Vec<String> = (0..m.n_columns())
+            .filter_map(|c| m.get_value(&it, c).get::<String>().ok())
+            .collect();
+        rows.push(format!("row={}", cells.join(",")));
+        if !m.iter_next(&mut it) {
+            return rows;
+        }
+    }
 }
 
 fn walk(w: &gtk::Widget, depth: usize, out: &mut String) {

@@ -33,6 +33,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Init>, St
     let mut wanted = Wanted::Auto;
     let mut start_last_vm = false;
     let mut start_vm = None;
+    let mut connect = None;
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -53,6 +54,12 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Init>, St
                 }
             }
             "--demo" => wanted = Wanted::Demo,
+            "--connect" => match args.next() {
+                Some(u) if !u.is_empty() && !u.starts_with('-') => connect = Some(u),
+                _ => return Err(tr(
+                    "passage: --connect needs a libvirt URI, e.g. qemu:///system or test:///default",
+                )),
+            },
             "--start-last-vm" => start_last_vm = true,
             "--start-vm" => match args.next() {
                 Some(u) if crate::launcher::valid_uuid(&u) => start_vm = Some(u),
@@ -71,6 +78,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Init>, St
         wanted,
         start_last_vm,
         start_vm,
+        connect,
     }))
 }
 
@@ -82,7 +90,7 @@ fn main() -> ExitCode {
             // Not println!: a reader that stops early (`passage --help | grep -q`) must not
             // make it panic.
             use std::io::Write;
-            let _ = writeln!(std::io::stdout(), "{}", tr("usage: passage [--host-root DIR | --demo] [--start-last-vm | --start-vm UUID]\n\n  --host-root DIR  open a host captured with “passagectl capture”\n  --demo           open the bundled demo host\n  --start-last-vm  start the VM last started from Passage\n  --start-vm UUID  start this VM (its app-menu launcher does)"));
+            let _ = writeln!(std::io::stdout(), "{}", tr("usage: passage [--host-root DIR | --demo] [--connect URI] [--start-last-vm | --start-vm UUID]\n\n  --host-root DIR  open a host captured with “passagectl capture”\n  --demo           open the bundled demo host\n  --connect URI    the VMs of this libvirt (default: $PASSAGE_LIBVIRT_URI, else the demo host's\n                   own on libvirt's test driver, else qemu:///system)\n  --start-last-vm  start the VM last started from Passage\n  --start-vm UUID  start this VM (its app-menu launcher does)"));
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -90,6 +98,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(u) = &init.connect {
+        workers::libvirt::connect_to(u.clone());
+    }
     glib::set_application_name(&tr("Passage"));
     let res = match gio::Resource::from_data(&glib::Bytes::from_static(include_bytes!(concat!(
         env!("OUT_DIR"),
@@ -155,6 +166,15 @@ mod tests {
             .unwrap_err()
             .contains("--frobnicate"));
         assert_eq!(args(&["--help"]), Ok(None));
+        let i = parse_args(["--connect".to_string(), "test:///default".to_string()]);
+        assert_eq!(
+            i.ok().flatten().and_then(|i| i.connect).as_deref(),
+            Some("test:///default")
+        );
+        assert!(args(&["--connect"]).unwrap_err().contains("libvirt URI"));
+        assert!(args(&["--connect", "--demo"])
+            .unwrap_err()
+            .contains("libvirt URI"));
         let i = parse_args(["--demo".to_string(), "--start-last-vm".to_string()]);
         assert_eq!(i.ok().flatten().map(|i| i.start_last_vm), Some(true));
     }

@@ -67,6 +67,8 @@ pub struct Init {
     pub start_last_vm: bool,
     /// `--start-vm UUID` (an app-menu launcher): start that VM, on its page.
     pub start_vm: Option<String>,
+    /// `--connect URI`: the VMs of this libvirt.
+    pub connect: Option<String>,
 }
 
 #[derive(Debug)]

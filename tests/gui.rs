@@ -488,6 +488,12 @@ fn structural(w: &str) -> bool {
 
 #[path = "gui/a11y.rs"]
 mod a11y;
+#[path = "gui/choosers.rs"]
+mod choosers;
+#[path = "gui/demo_vms.rs"]
+mod demo_vms;
+#[path = "gui/path.rs"]
+mod path;
 
 fn shots_dir() -> PathBuf {
     let d = std::env::var_os("PASSAGE_SCREENSHOTS")
@@ -843,21 +849,42 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
 
 #[test]
 fn without_the_helper_the_setup_page_says_what_to_install() {
-    let fixture = tempfile::tempdir().expect("tempdir");
-    passage_fixtures::build("x570-tutorial", fixture.path()).expect("fixture");
-    let s = Session::start();
-    let mut app = s.launch_live(fixture.path(), "unix:path=/nonexistent/system_bus_socket");
+    // A system bus with polkit and no helper on it (as on a computer where only the app is
+    // installed).
+    let mut tb = bus::TestBus::start("x570-tutorial", None, &[]);
+    tb.kill_helper();
+    let s = Session::start_as(bus::ALLOWED_UID);
+    let mut app = s.launch_live(&tb.root, &tb.address);
     app.wait_page("check", &["The IOMMU is on"]);
     app.action("show-page", Some("setup"));
+    // The plan and its diffs are there before anything is installed; below Apply, what was
+    // found and how to install the helper.
     let d = app.wait_page(
         "setup",
         &[
-            "Passage's Helper Is Not Installed",
-            "passage-helper",
-            "Try Again",
+            "/etc/modprobe.d/passage-vfio.conf",
+            "/etc/kernelstub/configuration",
+            "update-initramfs -u -k all",
+            "Passage's helper is not installed: no io.github.passage.Helper1 on the system bus.",
+            "sudo build-aux/install-helper.sh",
+            "#retry-helper",
         ],
     );
     app.shot("setup-no-helper", &d);
+    a11y::assert_all_named(&app, "Host setup without the helper");
+    // Apply looks again and says what it found, on the page.
+    app.action("apply", None);
+    let d = app.wait_for(&[
+        "Still not installed: no io.github.passage.Helper1 on the system bus (checked at",
+        "sudo build-aux/install-helper.sh",
+    ]);
+    app.shot("setup-no-helper-apply", &d);
+    // Installed now: Try Again finds it, and the page no longer says it is missing.
+    tb.start_helper();
+    app.action("apply", None);
+    app.wait_for(&["Passage's helper is installed: Apply is ready."]);
+    let d = app.dump();
+    assert!(!d.contains("#helper-missing"), "{d}");
 }
 
 #[test]

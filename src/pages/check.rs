@@ -18,10 +18,13 @@ pub enum Input {
 #[derive(Debug)]
 pub enum Output {
     Fix(Finding),
+    /// Next: Devices.
+    Next,
 }
 
 pub struct CheckPage {
     groups: Vec<adw::PreferencesGroup>,
+    next: adw::PreferencesGroup,
 }
 
 impl Component for CheckPage {
@@ -38,9 +41,15 @@ impl Component for CheckPage {
         p
     }
 
-    fn init(_: (), _root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
+    fn init(_: (), _root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let next = super::next_group(&tr("Devices"), move || {
+            let _ = sender.output(Output::Next);
+        });
         ComponentParts {
-            model: CheckPage { groups: vec![] },
+            model: CheckPage {
+                groups: vec![],
+                next,
+            },
             widgets: (),
         }
     }
@@ -96,6 +105,7 @@ impl Component for CheckPage {
             root.add(&g);
             self.groups.push(g);
         }
+        super::keep_last(root, &self.next);
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Input {
 pub enum Output {
     Chose(Selection),
     Refused(String),
+    /// Next: Host setup.
+    Next,
 }
 
 pub struct DevicesPage {
@@ -29,6 +31,7 @@ pub struct DevicesPage {
     selection: Option<Selection>,
     groups: Vec<adw::PreferencesGroup>,
     radios: Vec<(PciAddress, gtk::CheckButton)>,
+    next: adw::PreferencesGroup,
 }
 
 impl Component for DevicesPage {
@@ -45,13 +48,17 @@ impl Component for DevicesPage {
         p
     }
 
-    fn init(_: (), _root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
+    fn init(_: (), _root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let next = super::next_group(&tr("Host Setup"), move || {
+            let _ = sender.output(Output::Next);
+        });
         ComponentParts {
             model: DevicesPage {
                 loaded: None,
                 selection: None,
                 groups: vec![],
                 radios: vec![],
+                next,
             },
             widgets: (),
         }
@@ -153,6 +160,7 @@ impl DevicesPage {
             root.add(&g);
             self.groups.push(g);
         }
+        super::keep_last(root, &self.next);
         self.sync_radios();
     }
 }

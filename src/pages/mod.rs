@@ -19,6 +19,33 @@ pub(crate) fn clear(page: &adw::PreferencesPage, groups: &mut Vec<adw::Preferenc
     }
 }
 
+/// The foot of a page on the newcomer's path: a Next button (named `next`) that says where it
+/// goes, calling `go`.
+pub(crate) fn next_group(to: &str, go: impl Fn() + 'static) -> adw::PreferencesGroup {
+    let b = gtk::Button::with_label(&passage_core::i18n::tr("Next"));
+    b.set_widget_name("next");
+    b.add_css_class("suggested-action");
+    b.add_css_class("pill");
+    b.set_halign(gtk::Align::End);
+    b.set_tooltip_text(Some(to));
+    crate::a11y::name(
+        &b,
+        &passage_core::i18n::tr_f("Next: {page}", &[("page", to)]),
+    );
+    b.connect_clicked(move |_| go());
+    let g = adw::PreferencesGroup::new();
+    g.add(&b);
+    g
+}
+
+/// Puts `g` last on `page` again (AdwPreferencesPage only appends).
+pub(crate) fn keep_last(page: &adw::PreferencesPage, g: &adw::PreferencesGroup) {
+    if g.parent().is_some() {
+        page.remove(g);
+    }
+    page.add(g);
+}
+
 /// A label that wraps: long paths and device names must fit a 360 px window.
 pub(crate) fn wrapping(text: &str) -> gtk::Label {
     let l = gtk::Label::new(Some(text));

@@ -36,6 +36,8 @@ pub enum Input {
     Detail(vm_detail::Output),
     /// To the VM whose page shows (the app's `vm-…` actions).
     Shown(vm_detail::Input),
+    /// The card chosen on Devices, named (the empty list says a VM can be made for it).
+    Card(Option<String>),
 }
 
 #[derive(Debug)]
@@ -47,6 +49,8 @@ pub enum Output {
     EditDevices(String),
     Xml(String, String),
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
+    /// New VM: the wizard.
+    NewVm,
 }
 
 pub struct VmsPage {
@@ -63,6 +67,7 @@ pub struct VmsPage {
     /// The VM the wizard just made: its session is authorized once its page shows.
     authorize_pending: Option<String>,
     vms: Vec<VmInfo>,
+    card: Option<String>,
 }
 
 impl Component for VmsPage {
@@ -93,7 +98,17 @@ impl Component for VmsPage {
         crate::a11y::name(&refresh, &tr("Refresh the list of virtual machines"));
         let s = sender.clone();
         refresh.connect_clicked(move |_| s.input(Input::Refresh));
-        list.set_header_suffix(Some(&refresh));
+        let new = gtk::Button::with_label(&tr("New VM"));
+        new.set_widget_name("new-vm");
+        new.add_css_class("suggested-action");
+        let s = sender.clone();
+        new.connect_clicked(move |_| {
+            let _ = s.output(Output::NewVm);
+        });
+        let suffix = gtk::Box::new(gtk::Orientation::Horizontal, 6);
+        suffix.append(&new);
+        suffix.append(&refresh);
+        list.set_header_suffix(Some(&suffix));
         page.add(&list);
 
         let status = adw::StatusPage::new();
@@ -132,6 +147,7 @@ impl Component for VmsPage {
                 pending_uuid: None,
                 authorize_pending: None,
                 vms: vec![],
+                card: None,
             },
             widgets: (),
         }
@@ -167,6 +183,12 @@ impl Component for VmsPage {
                 if self.open.is_none() {
                     root.set_visible_child_name("list");
                 }
+            }
+            Input::Card(c) => {
+                self.card = c;
+                let vms = std::mem::take(&mut self.vms);
+                self.show(&vms, &sender);
+                self.vms = vms;
             }
             Input::Host(l) => {
                 self.detail.emit(vm_detail::Input::Host(l.clone()));
@@ -281,7 +303,10 @@ impl VmsPage {
         if vms.is_empty() {
             let r = super::row(
                 &tr("No virtual machines yet"),
-                &tr("libvirt holds no VMs on this connection."),
+                &match &self.card {
+                    Some(card) => tr_f("Make one for {card} with New VM.", &[("card", card)]),
+                    None => tr("libvirt holds no VMs on this connection."),
+                },
             );
             self.list.add(&r);
             self.rows.push(r.upcast());

@@ -3,17 +3,44 @@
 //! the app never loads libvirt's client library (passage_virt::remote says why).
 
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 
 use passage_core::i18n::tr_f;
 use passage_virt::remote::Remote;
 use passage_virt::{Hypervisor, VmInfo, VmState};
 use relm4::{ComponentSender, Worker};
 
-/// Where VMs live: `PASSAGE_LIBVIRT_URI`, else the system instance (the one hostdevs need).
+/// `passage --connect URI`.
+static CONNECT: OnceLock<String> = OnceLock::new();
+/// The demo host's VMs (libvirt's test driver), while the demo host is shown.
+static DEMO: Mutex<Option<String>> = Mutex::new(None);
+
+/// VMs live at `uri`, whatever host is shown (`passage --connect URI`).
+pub fn connect_to(uri: String) {
+    let _ = CONNECT.set(uri);
+}
+
+/// The demo host's VMs, used while it is shown and no URI was given (`None` otherwise).
+pub fn use_demo(uri: Option<String>) {
+    if let Ok(mut d) = DEMO.lock() {
+        *d = uri;
+    }
+}
+
+/// The URI the user gave: `--connect`, else `PASSAGE_LIBVIRT_URI`.
+pub fn given_uri() -> Option<String> {
+    CONNECT.get().cloned().or_else(|| {
+        std::env::var("PASSAGE_LIBVIRT_URI")
+            .ok()
+            .filter(|u| !u.is_empty())
+    })
+}
+
+/// Where VMs live: the URI given, else the demo host's test driver while the demo host is
+/// shown, else the system instance (the one hostdevs need).
 pub fn uri() -> String {
-    std::env::var("PASSAGE_LIBVIRT_URI")
-        .ok()
-        .filter(|u| !u.is_empty())
+    given_uri()
+        .or_else(|| DEMO.lock().ok().and_then(|d| d.clone()))
         .unwrap_or_else(|| "qemu:///system".into())
 }
 
@@ -107,6 +134,13 @@ pub struct LibvirtWorker {
 
 impl LibvirtWorker {
     fn conn(&mut self) -> Result<&Remote, String> {
+        // The demo host's VMs are known once the host is read: connect again when it changes.
+        let want = uri();
+        if want != self.uri {
+            self.uri = want;
+            self.conn = None;
+            self.asked_caps = false;
+        }
         if self.conn.is_none() {
             let r = Remote::spawn(&passagectl(), &["vm", "serve", "--connect", &self.uri])
                 .map_err(|e| e.to_string())?;

@@ -145,6 +145,12 @@ fn x570_groups_match_the_tutorial() {
         vec![a("0a:00.0"), a("0a:00.1"), a("0a:00.2"), a("0a:00.3")]
     );
     assert!(g28.viable);
+    // The pages name the card by pci.ids' marketing name and lspci's short address.
+    assert_eq!(
+        h.card_label(a("0a:00.0")),
+        "GeForce RTX 2080 Ti Rev. A (0a:00.0)"
+    );
+    assert_eq!(h.card_label(a("2f:00.0")), "0000:2f:00.0");
     let g31 = h.group(31).expect("group 31");
     assert_eq!(g31.devices, vec![a("0d:00.0")]);
     assert!(!g31.viable);

@@ -325,3 +325,39 @@ fn a_session_vm_without_libvirts_hook_is_stopped_by_name() {
     assert_eq!(found[0].0, Cause::SessionHookMissing);
     assert!(found[0].1.contains("Host setup"), "{}", found[0].1);
 }
+
+/// The demo's VMs on libvirt's test driver, as the app lays them down with the demo host: the
+/// one with the card (win11-gaming) and the others pass the pre-flight there, so Start works
+/// on the demo (libvirt's default network active, as the node file defines it).
+#[test]
+fn the_demo_vms_pass_the_preflight_on_the_demo_host() {
+    let base = tempfile::tempdir().expect("tmp");
+    let dir = base.path().join("demo");
+    passage_fixtures::demo::lay_down_at(&dir).expect("demo");
+    let root = Root::new(&dir).expect("root");
+    let host = Host::scan(&root);
+    let facts = Facts {
+        networks: Some(vec![("default".into(), true)]),
+    };
+    let node = std::fs::read_to_string(dir.join(passage_fixtures::demo::LIBVIRT_NODE))
+        .expect("the node file is laid down");
+    let domains: Vec<&str> = node
+        .split("<domain ")
+        .skip(1)
+        .map(|d| d.split("</domain>").next().expect("a domain"))
+        .collect();
+    assert_eq!(domains.len(), 3, "{node}");
+    let mut with_card = 0;
+    for d in domains {
+        let xml = format!("<domain {d}</domain>");
+        let dom = Domain::read(&xml).expect("domain");
+        with_card += usize::from(
+            dom.host_pci()
+                .iter()
+                .any(|a| a.to_string() == "0000:0a:00.0"),
+        );
+        let found = check(&dom, &host, &root, &facts);
+        assert!(found.is_empty(), "{}: {found:?}", dom.name);
+    }
+    assert_eq!(with_card, 1, "one demo VM has the demo card");
+}

@@ -11,6 +11,8 @@ use super::{Cmd, Target};
 #[derive(Debug)]
 pub struct HelperError {
     pub unreachable: bool,
+    /// The system bus answered (the helper, not the bus, is what is missing).
+    pub bus: bool,
     pub text: String,
 }
 
@@ -18,6 +20,7 @@ impl HelperError {
     pub fn of(e: &zbus::Error) -> Self {
         HelperError {
             unreachable: api::is_unreachable(e),
+            bus: true,
             text: api::error_text(e),
         }
     }
@@ -26,6 +29,7 @@ impl HelperError {
 async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperError> {
     let conn = api::system_bus().await.map_err(|e| HelperError {
         unreachable: true,
+        bus: false,
         text: tr_f(
             "Cannot reach the system bus ({why}); is D-Bus running?",
             &[("why", &e.to_string())],

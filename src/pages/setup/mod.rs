@@ -12,6 +12,7 @@ use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 mod boot_check;
 pub mod helper;
 mod history;
+mod missing;
 mod mode;
 
 use crate::host_source::Loaded;
@@ -42,6 +43,8 @@ pub enum Input {
     Mode(GpuMode),
     /// Changes planned with the card's, for the wizard's VM (hugepages reserved at boot).
     Extras(Vec<Intent>),
+    /// Looks for the helper again (Try Again, or Apply while it is missing).
+    CheckHelper,
 }
 
 #[derive(Debug)]
@@ -53,6 +56,8 @@ pub enum Output {
     Applied,
     /// A change was undone: the host should be scanned again.
     Undone,
+    /// Next: the new VM.
+    Next,
 }
 
 #[derive(Debug)]
@@ -67,8 +72,11 @@ pub enum Cmd {
 /// A failed helper call: its words, and whether the helper is there at all.
 pub struct SetupPage {
     page: adw::PreferencesPage,
-    /// Shown instead of the page when the helper is not installed.
-    unreachable: adw::StatusPage,
+    /// Below Apply when the helper is not installed: what was found, how to install it.
+    missing: missing::MissingHelper,
+    helper_missing: bool,
+    /// The user asked to look for the helper again.
+    rechecking: bool,
     loaded: Option<Arc<Loaded>>,
     /// What Apply applies, once its plan is computed.
     target: Option<Target>,
@@ -91,6 +99,7 @@ pub struct SetupPage {
     apply: gtk::Button,
     apply_group: adw::PreferencesGroup,
     apply_note: gtk::Label,
+    next: adw::PreferencesGroup,
     progress_group: adw::PreferencesGroup,
     spinner: gtk::Spinner,
     log: gtk::Label,
@@ -113,19 +122,7 @@ impl Component for SetupPage {
 
     fn init(_: (), stack: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         let root = adw::PreferencesPage::new();
-        let unreachable = adw::StatusPage::new();
-        unreachable.set_title(&tr("Passage's Helper Is Not Installed"));
-        unreachable.set_description(Some(&tr(
-            "Changes to this computer go through a small helper that asks for your password first. Install the passage-helper package (from a source tree: sudo build-aux/install-helper.sh), then try again.",
-        )));
-        let retry = gtk::Button::with_label(&tr("Try Again"));
-        retry.add_css_class("pill");
-        retry.set_halign(gtk::Align::Center);
-        let s = sender.clone();
-        retry.connect_clicked(move |_| s.input(Input::RefreshHistory));
-        unreachable.set_child(Some(&retry));
         stack.add_named(&root, Some("plan"));
-        stack.add_named(&unreachable, Some("unreachable"));
         let apply = gtk::Button::with_label(&tr("Apply"));
         apply.set_widget_name("apply");
         apply.add_css_class("suggested-action");
@@ -141,6 +138,8 @@ impl Component for SetupPage {
         let bx = gtk::Box::new(gtk::Orientation::Vertical, 12);
         bx.append(&apply);
         bx.append(&apply_note);
+        let missing = missing::MissingHelper::new(&sender);
+        bx.append(&missing.widget);
         let apply_group = adw::PreferencesGroup::new();
         apply_group.add(&bx);
 
@@ -177,6 +176,10 @@ impl Component for SetupPage {
         suffix.append(&refresh);
         history_group.set_header_suffix(Some(&suffix));
 
+        let s = sender.clone();
+        let next = super::next_group(&tr("New Virtual Machine"), move || {
+            let _ = s.output(Output::Next);
+        });
         let (mode_group, mode_radios) = mode::group(&sender);
         let boot = boot_check::BootCard::new();
         root.add(&boot.group);
@@ -184,10 +187,13 @@ impl Component for SetupPage {
         root.add(&apply_group);
         root.add(&progress_group);
         root.add(&history_group);
+        root.add(&next);
         ComponentParts {
             model: SetupPage {
                 page: root,
-                unreachable,
+                missing,
+                helper_missing: false,
+                rechecking: false,
                 loaded: None,
                 target: None,
                 mode: GpuMode::AtBoot,
@@ -205,6 +211,7 @@ impl Component for SetupPage {
                 apply,
                 apply_group,
                 apply_note,
+                next,
                 progress_group,
                 spinner,
                 log,
@@ -250,6 +257,11 @@ impl Component for SetupPage {
                 self.extras = extras;
                 self.replan(&sender);
             }
+            Input::CheckHelper => {
+                self.rechecking = true;
+                sender.input(Input::RefreshHistory);
+            }
+            Input::Apply if self.helper_missing => sender.input(Input::CheckHelper),
             Input::Apply => {
                 let Some(loaded) = &self.loaded else { return };
                 if !loaded.can_change() {
@@ -325,7 +337,7 @@ impl Component for SetupPage {
         }
     }
 
-    fn update_cmd(&mut self, msg: Cmd, sender: ComponentSender<Self>, stack: &Self::Root) {
+    fn update_cmd(&mut self, msg: Cmd, sender: ComponentSender<Self>, _: &Self::Root) {
         let root = &self.page.clone();
         match msg {
             Cmd::Planned(r) => {
@@ -367,13 +379,15 @@ impl Component for SetupPage {
             Cmd::History(r) => {
                 // The helper answers History without a password: this is how the page
                 // learns whether it is installed at all.
-                let missing = matches!(&r, Err(e) if e.unreachable);
-                if missing {
-                    // Set only now: the icon is an SVG, and this page is rarely seen.
-                    self.unreachable
-                        .set_icon_name(Some("dialog-password-symbolic"));
+                let missing = r.as_ref().err().filter(|e| e.unreachable);
+                self.missing.show(missing, self.rechecking);
+                if self.helper_missing && missing.is_none() {
+                    let _ = sender.output(Output::Toast(tr(
+                        "Passage's helper is installed: Apply is ready.",
+                    )));
                 }
-                stack.set_visible_child_name(if missing { "unreachable" } else { "plan" });
+                self.helper_missing = missing.is_some();
+                self.rechecking = false;
                 self.show_history(
                     r.map_err(|e| tr_f("History is not available: {why}", &[("why", &e.text)])),
                     &sender,
@@ -489,8 +503,20 @@ impl SetupPage {
         root.add(&self.mode_group);
         self.mode_group
             .set_visible(matches!(self.target, Some(Target::Gpu(_))));
+        // The card this plan is for, named under the page's first heading.
+        if let (Some(Target::Gpu(s)), Some(l)) = (&self.target, &self.loaded) {
+            self.mode_group.set_description(Some(&tr_f(
+                "For {card}, chosen on Devices.",
+                &[("card", &l.host.card_label(s.gpu))],
+            )));
+        }
         root.add(&g);
-        for fixed in [&self.apply_group, &self.progress_group, &self.history_group] {
+        for fixed in [
+            &self.apply_group,
+            &self.progress_group,
+            &self.history_group,
+            &self.next,
+        ] {
             root.remove(fixed);
             root.add(fixed);
         }

@@ -6,6 +6,7 @@ use relm4::adw;
 use relm4::adw::prelude::*;
 use relm4::gtk;
 
+use super::chooser::Kind;
 use super::rows::{exists_note, file_row, group, set};
 use super::step::Cx;
 use crate::pages::row;
@@ -37,15 +38,15 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     );
     media.add(&file_row(
         cx.sender,
-        &tr("Installation disc image (ISO)"),
-        "install-iso",
+        (&tr("Installation disc image (ISO)"), "install-iso"),
+        Kind::Iso,
         &d.install_iso,
         Choice::InstallIso,
     ));
     media.add(&file_row(
         cx.sender,
-        &tr("Drivers disc image (virtio-win ISO)"),
-        "virtio-iso",
+        (&tr("Drivers disc image (virtio-win ISO)"), "virtio-iso"),
+        Kind::Iso,
         &d.virtio_iso,
         Choice::VirtioIso,
     ));

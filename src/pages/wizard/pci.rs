@@ -13,10 +13,19 @@ use crate::wizard::Choice;
 
 pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     let (host, d) = (cx.host, cx.d);
-    let g = group(
-        &tr("The graphics card"),
-        &tr("A VM gets a whole IOMMU group: the card and the devices that share its group."),
-    );
+    // The card, named under the heading (a group's title does not wrap at 360 px).
+    let whole = tr("A VM gets a whole IOMMU group: the card and the devices that share its group.");
+    let about = match &d.gpu {
+        Some(sel) => format!(
+            "{}\n{whole}",
+            tr_f(
+                "For {card}, chosen on Devices.",
+                &[("card", &host.card_label(sel.gpu))],
+            )
+        ),
+        None => whole,
+    };
+    let g = group(&tr("The graphics card"), &about);
     match &d.gpu {
         Some(sel) => {
             for a in &sel.devices {

@@ -5,6 +5,7 @@ use passage_core::i18n::{tr, tr_f};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentSender};
 
+use super::chooser;
 use super::step::{Output, StepPage};
 use crate::pages::row;
 use crate::wizard::Choice;
@@ -119,49 +120,41 @@ pub fn entry_row(
     e
 }
 
-/// An entry for a disc image, with a button that opens the file chooser.
+/// An entry for a file, with a button that opens a chooser for its `kind`.
 pub fn file_row(
     sender: &Sender,
-    title: &str,
-    name: &str,
+    (title, name): (&str, &str),
+    kind: chooser::Kind,
     text: &str,
     make: fn(String) -> Choice,
 ) -> adw::EntryRow {
     let e = entry_row(sender, title, name, text, make);
-    let b = gtk::Button::from_icon_name("document-open-symbolic");
-    b.add_css_class("flat");
-    b.set_valign(gtk::Align::Center);
-    b.set_tooltip_text(Some(&tr("Choose a File")));
-    crate::a11y::name(&b, &tr_f("Choose a file: {what}", &[("what", title)]));
-    let entry = e.clone();
-    b.connect_clicked(move |b| choose_iso(b, &entry));
-    e.add_suffix(&b);
+    e.add_suffix(&choose_button(&e, title, name, kind));
     e
 }
 
-fn choose_iso(from: &gtk::Button, entry: &adw::EntryRow) {
-    let window = from.root().and_then(|r| r.downcast::<gtk::Window>().ok());
-    let chooser = gtk::FileChooserNative::new(
-        Some(&tr("Choose a Disc Image")),
-        window.as_ref(),
-        gtk::FileChooserAction::Open,
-        Some(&tr("_Open")),
-        Some(&tr("_Cancel")),
-    );
-    let filter = gtk::FileFilter::new();
-    filter.set_name(Some(&tr("Disc images")));
-    filter.add_pattern("*.iso");
-    filter.add_pattern("*.ISO");
-    chooser.add_filter(&filter);
+/// The button beside an entry that opens a chooser and puts the chosen path in the entry
+/// (named `choose-{name}`).
+pub fn choose_button(
+    entry: &adw::EntryRow,
+    title: &str,
+    name: &str,
+    kind: chooser::Kind,
+) -> gtk::Button {
+    let b = gtk::Button::from_icon_name("document-open-symbolic");
+    b.add_css_class("flat");
+    b.set_valign(gtk::Align::Center);
+    b.set_widget_name(&format!("choose-{name}"));
+    b.set_tooltip_text(Some(&tr("Choose a File")));
+    crate::a11y::name(&b, &tr_f("Choose a file: {what}", &[("what", title)]));
     let entry = entry.clone();
-    chooser.connect_response(move |c, r| {
-        if r == gtk::ResponseType::Accept {
-            if let Some(p) = c.file().and_then(|f| f.path()) {
-                entry.set_text(&p.display().to_string());
-            }
-        }
+    b.connect_clicked(move |b| {
+        let e = entry.clone();
+        chooser::open(b, kind, &entry.text(), move |p| {
+            e.set_text(&p.display().to_string())
+        });
     });
-    chooser.show();
+    b
 }
 
 /// A number in a spin button.

@@ -4,7 +4,8 @@ use passage_core::i18n::{tr, tr_f};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
-use super::rows::{group, set};
+use super::chooser::Kind;
+use super::rows::{choose_button, group, set};
 use super::step::Cx;
 use crate::pages::row;
 use crate::wizard::{Choice, Storage, POOL, POOL_PATH};
@@ -37,6 +38,12 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     e.set_text(&path);
     e.add_prefix(&existing);
     e.set_widget_name("existing-image");
+    e.add_suffix(&choose_button(
+        &e,
+        &tr("Use an existing disk image"),
+        "existing-image",
+        Kind::DiskImage,
+    ));
     crate::a11y::name(&existing, &tr("Use an existing disk image"));
     crate::a11y::hide_decorations(e.upcast_ref());
     g.add(&e);

@@ -190,6 +190,15 @@ impl Host {
         self.pci_devices.iter().find(|d| d.address == addr)
     }
 
+    /// A card as the pages name it: "GeForce RTX 2080 Ti Rev. A (0a:00.0)"; the address alone
+    /// when the host has no such device.
+    pub fn card_label(&self, addr: PciAddress) -> String {
+        match self.device(addr) {
+            Some(d) => format!("{} ({})", d.model_name(), addr.short()),
+            None => addr.to_string(),
+        }
+    }
+
     pub fn group(&self, id: u32) -> Option<&IommuGroup> {
         self.iommu_groups.iter().find(|g| g.id == id)
     }

@@ -28,6 +28,17 @@ impl PciAddress {
     }
 }
 
+impl PciAddress {
+    /// The address as lspci prints it: without the domain when it is 0000 ("0a:00.0").
+    pub fn short(&self) -> String {
+        if self.domain == 0 {
+            format!("{:02x}:{:02x}.{:x}", self.bus, self.slot, self.function)
+        } else {
+            self.to_string()
+        }
+    }
+}
+
 impl fmt::Display for PciAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -168,6 +179,17 @@ impl PciDevice {
         format!("{:04x}:{:04x}", self.vendor_id, self.device_id)
     }
     /// A short human name: "NVIDIA Corporation TU102 [GeForce RTX 2080 Ti Rev. A]".
+    /// The model as people call it: the bracketed marketing name of pci.ids ("GeForce RTX
+    /// 2080 Ti Rev. A" from "TU102 [GeForce RTX 2080 Ti Rev. A]"), else the display name.
+    pub fn model_name(&self) -> String {
+        self.device_name
+            .as_deref()
+            .and_then(|d| d.split_once('[')?.1.split_once(']'))
+            .map(|(m, _)| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| self.display_name())
+    }
+
     pub fn display_name(&self) -> String {
         match (&self.vendor_name, &self.device_name) {
             (Some(v), Some(d)) => format!("{v} {d}"),
@@ -521,6 +543,9 @@ mod tests {
     fn addresses_parse_and_print() {
         let a: PciAddress = "0000:0a:00.3".parse().unwrap();
         assert_eq!(a.to_string(), "0000:0a:00.3");
+        assert_eq!(a.short(), "0a:00.3");
+        let far: PciAddress = "0001:0a:00.3".parse().unwrap();
+        assert_eq!(far.short(), "0001:0a:00.3");
         assert_eq!(
             "01:00.1".parse::<PciAddress>().unwrap().to_string(),
             "0000:01:00.1"
