@@ -307,7 +307,11 @@ impl Component for App {
             Msg::ShownVm(i) => self.vms.emit(vms::Input::Shown(i)),
             Msg::StartLastVm => {
                 self.page = Page::Vms;
+                if self.loaded.is_some() {
+                    self.show_page(w);
+                }
                 match self.settings.as_ref().and_then(Settings::last_vm) {
+                    // The VM's page, its pre-flight, then the start: as the list starts it.
                     Some(name) => self.vms.emit(vms::Input::Start(name)),
                     None => toast(w, &tr("No VM has been started from Passage yet: start one here, and the launcher's “Start the Last VM” will start it next time.")),
                 }

@@ -365,6 +365,37 @@ impl App<'_> {
         self.tree_mode("tree")
     }
 
+    /// Clicks the button a screen reader reads as `name` (its AT-SPI action), waiting until
+    /// there is one.
+    fn press_button(&self, name: &str) {
+        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = Command::new("timeout")
+                .args(["-k", "5", "60", "/usr/bin/python3"])
+                .arg(&walker)
+                .arg(self.child.0.id().to_string())
+                .args(["press", name])
+                .uid(self.s.uid)
+                .gid(self.s.uid)
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
+                .env("DISPLAY", &self.s.display)
+                .env("HOME", self.s.dir.path().join("home"))
+                .output()
+                .expect("the AT-SPI walker runs");
+            if o.status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "no button {name:?} to press: {}\n{}",
+                String::from_utf8_lossy(&o.stderr),
+                self.tree()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Interactive controls and status icons a screen reader could not name, one per line.
     fn unnamed(&self) -> Vec<String> {
         self.tree_mode("problems")
@@ -1178,6 +1209,96 @@ fn the_daily_loop_from_an_app_menu_launcher() {
             app.action(a, None);
         }
     }
+    h.destroy("tiny").expect("destroy");
+}
+
+/// A VM the pre-flight refuses on the demo host: its disk image is not there.
+const REFUSED_VM: &str = "<domain type='qemu'><name>refused</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/passage-gone.qcow2'/><target dev='vda' bus='virtio'/></disk><memballoon model='none'/></devices></domain>";
+
+/// A small VM without an operating system: it runs, and it does not answer the power button.
+const TINY_VM: &str = "<domain type='qemu'><name>tiny</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices><graphics type='vnc' autoport='yes'/><memballoon model='none'/></devices></domain>";
+
+#[test]
+fn every_start_goes_through_the_pre_flight_and_the_list_shuts_down_gently() {
+    use passage_virt::{Hypervisor, VmState};
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    h.define(REFUSED_VM).expect("define refused");
+    h.define(TINY_VM).expect("define tiny");
+    let s = Session::start();
+    s.settings("last-vm='refused'");
+
+    // The list's Start: the VM's page with the pre-flight's refusal; nothing started.
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-page", Some("vms"));
+    app.wait_page("vms", &["refused", "tiny"]);
+    app.press_button("Start refused");
+    let d = app.wait_for(&[
+        "#vm-page",
+        "Not Started",
+        "#finding-media-missing",
+        "passage-gone.qcow2 is missing",
+    ]);
+    app.shot("vms-list-start-refused", &d);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h.state("refused").expect("state"), VmState::Off);
+    drop(app);
+
+    // Start the Last VM (the desktop file's action): the same page, the same refusal.
+    let mut app = s.launch_with(
+        &["--demo", "--start-last-vm"],
+        &[("PASSAGE_LIBVIRT_URI", uri.as_str())],
+    );
+    app.wait_for(&["#vm-page", "Not Started", "#finding-media-missing"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h.state("refused").expect("state"), VmState::Off);
+
+    // The list's Shut Down asks the guest (this one does not answer): it keeps running.
+    h.start("tiny").expect("start tiny");
+    app.press_button("Back to all virtual machines");
+    let d = app.wait_page("vms", &["Shut down tiny", "Force tiny off…"]);
+    app.shot("vms-list-running", &d);
+    app.press_button("Shut down tiny");
+    app.wait_for(&["Shutting down…"]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        h.state("tiny").expect("state"),
+        VmState::Running,
+        "Shut Down asks the guest; it does not pull the plug"
+    );
+    // Force Off asks first; Cancel leaves the VM running.
+    app.press_button("Force tiny off…");
+    let d = app.wait_for(&["#confirm", "Force tiny Off?", "pulling the power cord"]);
+    app.shot("vms-list-force-off-asks", &d);
+    app.press_button("Cancel");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h.state("tiny").expect("state"), VmState::Running);
+    // Confirmed, it is forced off.
+    app.press_button("Force tiny off…");
+    app.wait_for(&["Force tiny Off?"]);
+    app.press_button("Force Off");
+    let end = Instant::now() + Duration::from_secs(20);
+    while h.state("tiny").expect("state") != VmState::Off {
+        assert!(Instant::now() < end, "Force Off did not force it off");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(app);
+
+    // The list at 360 px in dark mode, one VM running.
+    h.start("tiny").expect("start tiny");
+    s.settings("window-width=360\nwindow-height=720");
+    let mut app = s.launch(&[
+        ("PASSAGE_LIBVIRT_URI", uri.as_str()),
+        ("ADW_DEBUG_COLOR_SCHEME", "prefer-dark"),
+    ]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-page", Some("vms"));
+    let d = app.wait_page("vms", &["Shut down tiny", "Start refused", "dark true"]);
+    assert_eq!(width(&d), 360, "the list keeps the window at 360 px:\n{d}");
+    app.shot("narrow-dark-vms-list-running", &d);
+    a11y::assert_all_named(&app, "the list of VMs, one running");
     h.destroy("tiny").expect("destroy");
 }
 

@@ -229,41 +229,12 @@ impl VmDetail {
         }));
     }
 
-    fn confirm(
-        root: &adw::PreferencesPage,
-        (heading, body, yes): (&str, &str, &str),
-        then: impl Fn() + 'static,
-    ) -> adw::MessageDialog {
-        let window = root.root().and_then(|r| r.downcast::<gtk::Window>().ok());
-        let d = adw::MessageDialog::new(window.as_ref(), Some(heading), Some(body));
-        d.set_widget_name("confirm");
-        d.add_response("cancel", &tr("_Cancel"));
-        d.add_response("yes", yes);
-        d.set_response_appearance("yes", adw::ResponseAppearance::Destructive);
-        d.set_close_response("cancel");
-        d.connect_response(None, move |_, r| {
-            if r == "yes" {
-                then();
-            }
-        });
-        d.present();
-        d
-    }
-
     fn confirm_force_off(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
         let (s, name) = (sender.clone(), d.name.clone());
-        let _ = Self::confirm(
-            root,
-            (
-                &tr_f("Force {vm} Off?", &[("vm", &d.name)]),
-                &tr("This is like pulling the power cord: work the guest has not saved is lost, and its disk may need checking. Shut Down asks the guest first."),
-                &tr("_Force Off"),
-            ),
-            move || {
-                let _ = s.output(Output::Worker(Request::Stop(name.clone())));
-            },
-        );
+        confirm_force_off(root, &d.name, move || {
+            let _ = s.output(Output::Worker(Request::Stop(name.clone())));
+        });
     }
 
     fn confirm_delete(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
@@ -278,7 +249,7 @@ impl VmDetail {
         tick.set_widget_name("delete-disks");
         tick.set_sensitive(!disks.is_empty());
         let (s, name, uuid, t) = (sender.clone(), d.name.clone(), d.uuid.clone(), tick.clone());
-        let dialog = Self::confirm(
+        let dialog = confirm(
             root,
             (
                 &tr_f("Delete {vm}?", &[("vm", &d.name)]),
@@ -373,4 +344,41 @@ impl VmDetail {
         g.add(&r);
         Some(g)
     }
+}
+
+/// Asks before `then` does something that cannot be taken back: `heading`, `body` and the
+/// destructive answer `yes`; Cancel (and Esc) do nothing.
+fn confirm(
+    parent: &impl IsA<gtk::Widget>,
+    (heading, body, yes): (&str, &str, &str),
+    then: impl Fn() + 'static,
+) -> adw::MessageDialog {
+    let window = parent.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+    let d = adw::MessageDialog::new(window.as_ref(), Some(heading), Some(body));
+    d.set_widget_name("confirm");
+    d.add_response("cancel", &tr("_Cancel"));
+    d.add_response("yes", yes);
+    d.set_response_appearance("yes", adw::ResponseAppearance::Destructive);
+    d.set_close_response("cancel");
+    d.connect_response(None, move |_, r| {
+        if r == "yes" {
+            then();
+        }
+    });
+    d.present();
+    d
+}
+
+/// Force Off asks first, wherever it is offered (the VM's page, the list of VMs): it is
+/// libvirt's destroy, the power cord pulled.
+pub fn confirm_force_off(parent: &impl IsA<gtk::Widget>, vm: &str, then: impl Fn() + 'static) {
+    let _ = confirm(
+        parent,
+        (
+            &tr_f("Force {vm} Off?", &[("vm", vm)]),
+            &tr("This is like pulling the power cord: work the guest has not saved is lost, and its disk may need checking. Shut Down asks the guest first."),
+            &tr("_Force Off"),
+        ),
+        then,
+    );
 }

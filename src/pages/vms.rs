@@ -1,5 +1,6 @@
-//! Virtual machines: the VMs libvirt holds, with Start and Stop; a clear page when libvirt
-//! cannot be reached. (The wizard that creates them comes with the VM issue.)
+//! Virtual machines: the VMs libvirt holds, with Start (on the VM's page, through its
+//! pre-flight and diagnosis, as the launchers start), Shut Down and Force Off (asked first);
+//! a clear page when libvirt cannot be reached.
 
 use passage_core::i18n::{tr, tr_f};
 use passage_virt::VmInfo;
@@ -17,8 +18,16 @@ use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
 #[derive(Debug)]
 pub enum Input {
     Refresh,
+    /// Start a VM the one way every start goes: its page, its pre-flight, then libvirt.
     Start(String),
-    Stop(String),
+    /// Ask the guest to shut down (guest agent, else the power button).
+    ShutDown(String),
+    /// Force a VM off, once the user confirmed it.
+    ForceOff(String),
+    /// The timer of `refresh_while_shutting`.
+    RefreshDue,
+    /// The user confirmed Force Off.
+    Forced(String),
     Create {
         xml: String,
         volume: Option<NewVolume>,
@@ -61,6 +70,12 @@ pub struct VmsPage {
     /// A launcher's VM, started once the list says which VM it is.
     pending_uuid: Option<String>,
     vms: Vec<VmInfo>,
+    /// VMs asked to shut down from the list, until libvirt says they are off.
+    shutting: Vec<String>,
+    /// What the rows show: the VMs and which of them shut down.
+    rows_show: Option<(Vec<VmInfo>, Vec<String>)>,
+    /// A refresh is due (while a VM shuts down, the list is read every two seconds).
+    refresh_due: bool,
 }
 
 impl Component for VmsPage {
@@ -129,6 +144,9 @@ impl Component for VmsPage {
                 open: None,
                 pending_uuid: None,
                 vms: vec![],
+                shutting: vec![],
+                refresh_due: false,
+                rows_show: None,
             },
             widgets: (),
         }
@@ -137,8 +155,23 @@ impl Component for VmsPage {
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
             Input::Refresh => self.worker.emit(Request::List),
-            Input::Start(n) => self.worker.emit(Request::Start(n)),
-            Input::Stop(n) => self.worker.emit(Request::Stop(n)),
+            Input::RefreshDue => {
+                self.refresh_due = false;
+                self.worker.emit(Request::List);
+            }
+            Input::Start(name) => self.start_on_page(name),
+            Input::ShutDown(name) => self.worker.emit(Request::Shutdown(name)),
+            Input::ForceOff(name) => {
+                let s = sender.clone();
+                let vm = name.clone();
+                super::vm_detail::confirm_force_off(root, &name, move || {
+                    s.input(Input::Forced(vm.clone()));
+                });
+            }
+            Input::Forced(name) => {
+                self.shutting.retain(|n| *n != name);
+                self.worker.emit(Request::Stop(name));
+            }
             Input::Create { xml, volume } => self.worker.emit(Request::Create { xml, volume }),
             Input::FetchXml(name) => self.worker.emit(Request::Xml(name)),
             Input::Define(xml) => self.worker.emit(Request::Define(xml)),
@@ -155,7 +188,16 @@ impl Component for VmsPage {
                 let _ = sender.output(Output::Created(name));
             }
             Input::Worker(Reply::Vms(vms)) => {
-                self.show(&vms, &sender);
+                self.shutting
+                    .retain(|n| vms.iter().any(|v| v.running && v.name == *n));
+                self.refresh_while_shutting(&sender);
+                // Rows are rebuilt only when they would change: a click (or the focus) on a
+                // row must not land on a row being replaced while a VM shuts down.
+                let rows = (vms.clone(), self.shutting.clone());
+                if self.rows_show.as_ref() != Some(&rows) {
+                    self.show(&vms, &sender);
+                    self.rows_show = Some(rows);
+                }
                 self.vms = vms;
                 self.open_by_uuid(&sender);
                 if self.open.is_none() {
@@ -225,6 +267,12 @@ impl Component for VmsPage {
                 self.status.set_icon_name(Some("computer-symbolic"));
                 root.set_visible_child_name("unreachable");
             }
+            Input::Worker(Reply::ShutdownAsked(name)) => {
+                if !self.shutting.contains(&name) {
+                    self.shutting.push(name);
+                }
+                self.worker.emit(Request::List);
+            }
             Input::Worker(Reply::Started(name)) => {
                 let _ = sender.output(Output::Started(name));
             }
@@ -244,14 +292,31 @@ pub fn unreachable_text(why: &str) -> String {
 }
 
 impl VmsPage {
+    /// The VM's page, then its Start: the pre-flight, the networks it needs, libvirt's start
+    /// and the diagnosis of a failure (`vm_detail`). The list's Start, *Start the Last VM* and
+    /// the app-menu launchers all come here.
+    fn start_on_page(&mut self, name: String) {
+        self.open = Some((name.clone(), true));
+        self.worker.emit(Request::Details(name));
+    }
+
+    /// While a VM asked to shut down still runs, the list is read again every two seconds.
+    fn refresh_while_shutting(&mut self, sender: &ComponentSender<Self>) {
+        if self.shutting.is_empty() || self.refresh_due {
+            return;
+        }
+        self.refresh_due = true;
+        let s = sender.clone();
+        gtk::glib::timeout_add_seconds_local_once(2, move || s.input(Input::RefreshDue));
+    }
+
     /// A launcher's UUID: once the list is there, the VM's page, then Start.
     fn open_by_uuid(&mut self, sender: &ComponentSender<Self>) {
         let Some(uuid) = self.pending_uuid.take() else {
             return;
         };
         if let Some(vm) = self.vms.iter().find(|v| v.uuid.eq_ignore_ascii_case(&uuid)) {
-            self.open = Some((vm.name.clone(), true));
-            self.worker.emit(Request::Details(vm.name.clone()));
+            self.start_on_page(vm.name.clone());
         } else {
             let _ = crate::launcher::remove(&uuid);
             let _ = sender.output(Output::Toast(tr(
@@ -273,7 +338,13 @@ impl VmsPage {
             self.rows.push(r.upcast());
         }
         for vm in vms {
-            let state = if vm.running { tr("Running") } else { tr("Off") };
+            let state = if self.shutting.contains(&vm.name) {
+                tr("Shutting down…")
+            } else if vm.running {
+                tr("Running")
+            } else {
+                tr("Off")
+            };
             let sub = match &vm.passage_purpose {
                 Some(p) => tr_f(
                     "{state} · made by Passage ({purpose})",
@@ -283,23 +354,9 @@ impl VmsPage {
             };
             let r = super::row(&vm.name, &sub);
             r.add_prefix(&crate::a11y::decorative_icon("computer-symbolic"));
-            let (label, msg) = if vm.running {
-                (tr("Stop"), Input::Stop as fn(String) -> Input)
-            } else {
-                (tr("Start"), Input::Start as fn(String) -> Input)
-            };
-            let b = gtk::Button::with_label(&label);
-            let says = if vm.running {
-                tr_f("Stop {vm}", &[("vm", &vm.name)])
-            } else {
-                tr_f("Start {vm}", &[("vm", &vm.name)])
-            };
-            crate::a11y::name(&b, &says);
-            b.set_valign(gtk::Align::Center);
-            let s = sender.clone();
-            let name = vm.name.clone();
-            b.connect_clicked(move |_| s.input(msg(name.clone())));
-            r.add_suffix(&b);
+            for b in actions(vm, sender) {
+                r.add_suffix(&b);
+            }
             let edit = gtk::Button::from_icon_name("document-edit-symbolic");
             edit.set_valign(gtk::Align::Center);
             edit.add_css_class("flat");
@@ -327,4 +384,35 @@ impl VmsPage {
             self.rows.push(r.upcast());
         }
     }
+}
+
+/// A row's power buttons: Start when the VM is off; Shut Down, and Force Off (which asks
+/// first), when it runs.
+fn actions(vm: &VmInfo, sender: &ComponentSender<VmsPage>) -> Vec<gtk::Button> {
+    let button = |b: gtk::Button, says: String, msg: fn(String) -> Input| {
+        crate::a11y::name(&b, &says);
+        b.set_valign(gtk::Align::Center);
+        let (s, name) = (sender.clone(), vm.name.clone());
+        b.connect_clicked(move |_| s.input(msg(name.clone())));
+        b
+    };
+    let vars = [("vm", vm.name.as_str())];
+    if !vm.running {
+        return vec![button(
+            gtk::Button::with_label(&tr("Start")),
+            tr_f("Start {vm}", &vars),
+            Input::Start,
+        )];
+    }
+    let force = gtk::Button::from_icon_name("system-shutdown-symbolic");
+    force.add_css_class("flat");
+    force.set_tooltip_text(Some(&tr("Force Off…")));
+    vec![
+        button(
+            gtk::Button::with_label(&tr("Shut Down")),
+            tr_f("Shut down {vm}", &vars),
+            Input::ShutDown,
+        ),
+        button(force, tr_f("Force {vm} off…", &vars), Input::ForceOff),
+    ]
 }

@@ -39,7 +39,7 @@ pub enum Request {
     Xml(String),
     /// Redefines a VM (its devices edited).
     Define(String),
-    Start(String),
+    /// Forces the VM off (libvirt's destroy): only after the user confirmed it.
     Stop(String),
     /// A VM's definition, state and libvirt's networks, for its page.
     Details(String),
@@ -75,6 +75,8 @@ pub enum Reply {
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
     Details(Box<Details>),
     State(String, Result<VmState, String>),
+    /// The guest was asked to shut down.
+    ShutdownAsked(String),
     /// A start failed: libvirt's text, for the diagnosis.
     StartFailed(String, String),
     Deleted(String),
@@ -241,18 +243,6 @@ impl Worker for LibvirtWorker {
                 });
                 self.list(&sender);
             }
-            Request::Start(name) => {
-                let r = self
-                    .conn()
-                    .and_then(|c| c.start(&name).map_err(|e| e.to_string()));
-                if r.is_ok() {
-                    let _ = sender.output(Reply::Started(name.clone()));
-                }
-                let _ = sender.output(Reply::Done(
-                    r.map(|()| tr_f("{vm} is starting", &[("vm", &name)])),
-                ));
-                self.list(&sender);
-            }
             Request::Details(name) => self.details(&name, &sender),
             Request::State(name) => {
                 let r = self
@@ -267,9 +257,10 @@ impl Worker for LibvirtWorker {
                 let r = self
                     .conn()
                     .and_then(|c| c.shutdown(&name).map_err(|e| e.to_string()));
-                if let Err(e) = r {
-                    let _ = sender.output(Reply::Done(Err(e)));
-                }
+                let _ = sender.output(match r {
+                    Ok(()) => Reply::ShutdownAsked(name),
+                    Err(e) => Reply::Done(Err(e)),
+                });
             }
             Request::Delete { name, disks } => {
                 let r = self.conn().and_then(|c| {
