@@ -120,6 +120,8 @@ impl Component for App {
             .launch(())
             .forward(sender.input_sender(), |o| match o {
                 vms::Output::Toast(t) => Msg::Toast(t),
+                vms::Output::CreateFailed(p) => Msg::CreateFailed(p),
+                vms::Output::Taken(t) => Msg::Taken(t),
                 vms::Output::Started(name) => Msg::Started(name),
                 vms::Output::Progress(f) => Msg::CreateProgress(f),
                 vms::Output::Created(name) => Msg::Created(name),
@@ -141,6 +143,7 @@ impl Component for App {
                     wizard_page::Output::Devices => Msg::Navigate(Page::Devices),
                     wizard_page::Output::Create { xml, volume } => Msg::CreateVm { xml, volume },
                     wizard_page::Output::Mode(m) => Msg::SetupMode(m),
+                    wizard_page::Output::NeedTaken => Msg::NeedTaken,
                 });
         c.stack.add_named(wizard.widget(), Some("wizard"));
         c.stack.set_visible_child_name("loading");
@@ -320,7 +323,13 @@ impl Component for App {
             Msg::WizardCreate => self.wizard.emit(wizard_page::Input::Create),
             Msg::CreateVm { xml, volume } => self.vms.emit(vms::Input::Create { xml, volume }),
             Msg::CreateProgress(f) => self.wizard.emit(wizard_page::Input::Progress(f)),
+            Msg::CreateFailed(p) => self.wizard.emit(wizard_page::Input::CreateFailed(p)),
+            Msg::NeedTaken => self
+                .vms
+                .emit(vms::Input::Taken(crate::wizard::POOL.to_string())),
+            Msg::Taken(t) => self.wizard.emit(wizard_page::Input::Taken(t)),
             Msg::Created(name) => {
+                self.wizard.emit(wizard_page::Input::Created);
                 toast(w, &tr_f("{vm} is defined in libvirt", &[("vm", &name)]));
                 self.page = Page::Vms;
                 self.vms.emit(vms::Input::Refresh);

@@ -1302,6 +1302,128 @@ fn every_start_goes_through_the_pre_flight_and_the_list_shuts_down_gently() {
     h.destroy("tiny").expect("destroy");
 }
 
+/// A VM whose start fails in libvirt after the pre-flight passed: its bridge does not exist.
+const NO_BRIDGE_VM: &str = "<domain type='qemu'><name>nobridge</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><interface type='bridge'><source bridge='passagebr9'/><model type='virtio'/></interface><memballoon model='none'/></devices></domain>";
+
+/// The wizard's draft for a small VM named `name` (the demo card, a new 1 GiB image).
+fn draft_vm(app: &mut App<'_>, name: &str) {
+    app.action("choose-gpu", Some("0000:0a:00.0"));
+    for kv in [
+        "install-iso=/var/lib/libvirt/images/Win10_22H2_English_x64.iso",
+        "memory-gib=4",
+        "vcpus=2",
+        "disk=new:1",
+        &format!("name={name}"),
+    ] {
+        app.action("wizard-set", Some(kv));
+    }
+}
+
+#[test]
+fn failed_actions_stay_on_their_page_with_libvirts_whole_text() {
+    use passage_virt::Hypervisor;
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    h.define(TINY_VM).expect("define tiny");
+    h.define(NO_BRIDGE_VM).expect("define nobridge");
+    h.ensure_pool("default", "/var/lib/libvirt/images")
+        .expect("pool");
+    h.create_volume(
+        "default",
+        "taken.qcow2",
+        1 << 20,
+        passage_virt::VolumeFormat::Qcow2,
+        &mut |_, _| {},
+    )
+    .expect("volume");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+
+    // A start libvirt refuses: the diagnosis and libvirt's whole text, still there later.
+    let said = "Cannot get interface MTU on 'passagebr9': No such device";
+    app.action("show-vm", Some("nobridge"));
+    app.wait_page("vms", &["#vm-page", "nobridge", "Off"]);
+    app.action("vm-start", None);
+    app.wait_for(&[
+        "#problem",
+        "The Last Start Failed",
+        said,
+        "Copy what libvirt said",
+    ]);
+    std::thread::sleep(Duration::from_secs(6));
+    let d = app.wait_for(&["#problem", "The Last Start Failed", said]);
+    app.shot("vm-page-start-failed", &d);
+    a11y::assert_all_named(&app, "the VM's page with a failed start");
+    // Dismissed, it goes.
+    app.press_button("Dismiss this error");
+    let end = Instant::now() + Duration::from_secs(10);
+    while app.tree().contains(said) {
+        assert!(Instant::now() < end, "Dismiss left the error");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The Name step checks the name and the disk image against libvirt before Create.
+    draft_vm(&mut app, "tiny");
+    app.action("show-page", Some("vm-name"));
+    let d = app.wait_page("vm-name", &["A VM named tiny is in libvirt already"]);
+    app.shot("wizard-name-taken", &d);
+    app.action("wizard-set", Some("name=taken"));
+    app.wait_page(
+        "vm-name",
+        &["The disk image taken.qcow2 is in libvirt's pool “default” already"],
+    );
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["Not ready yet", "taken.qcow2"]);
+    // Create (asked for anyway, as the action can) goes back to the Name step instead.
+    app.action("wizard-create", None);
+    app.wait_page("vm-name", &["The disk image taken.qcow2"]);
+    assert!(
+        !h.list().expect("list").iter().any(|v| v.name == "taken"),
+        "Create waited for another name"
+    );
+
+    // A name taken in libvirt after the wizard looked: Create fails, says libvirt's whole
+    // text on Review, and leaves no disk image behind.
+    app.action("wizard-set", Some("name=late"));
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["The XML is valid", "late: 4 GiB"]);
+    h.define(&TINY_VM.replace("tiny", "late"))
+        .expect("define late");
+    let uuid = h
+        .list()
+        .expect("list")
+        .into_iter()
+        .find(|v| v.name == "late")
+        .map(|v| v.uuid)
+        .expect("late");
+    app.action("wizard-create", None);
+    let said = format!("domain 'late' already exists with uuid {uuid}");
+    app.wait_for(&["#problem", "Not Created", &said]);
+    std::thread::sleep(Duration::from_secs(6));
+    let d = app.wait_page("vm-review", &["Not Created", &said]);
+    app.shot("wizard-create-failed", &d);
+    a11y::assert_all_named(&app, "Review with a failed Create");
+    assert!(
+        !h.volumes("default")
+            .expect("volumes")
+            .contains(&"late.qcow2".to_string()),
+        "the image made for the failed Create was deleted again"
+    );
+    drop(app);
+
+    // At 360 px the whole text reads, wrapped.
+    let mut app = s.vm_page_narrow_dark(&uri, "nobridge", "");
+    app.wait_page("vms", &["#vm-page", "nobridge"]);
+    app.action("vm-start", None);
+    let said = "Cannot get interface MTU on 'passagebr9': No such device";
+    let d = app.wait_for(&["#problem", said, "dark true"]);
+    assert_eq!(width(&d), 360, "the error keeps the window at 360 px:\n{d}");
+    app.shot("narrow-dark-vm-page-start-failed", &d);
+    a11y::assert_all_named(&app, "the VM's page with a failed start at 360 px");
+}
+
 #[test]
 fn after_the_restart_host_setup_asks_to_keep_or_undo_the_boot_change() {
     // The X570 host, its card set up for boot through the real helper (passagectl, same

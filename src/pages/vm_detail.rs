@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::vm::diagnose::{explain, Diagnosis};
 use passage_core::vm::preflight::{self, Facts, Finding, Remedy};
 use passage_core::vm::Domain;
 use passage_virt::VmState;
@@ -16,6 +15,7 @@ use relm4::adw::prelude::*;
 use relm4::gtk::glib;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
+use super::problem::Problem;
 use super::{clear, row};
 use crate::host_source::Loaded;
 use crate::workers::libvirt::{Details, Request};
@@ -26,7 +26,10 @@ pub enum Input {
     /// The host read (again); a start asked for before it was read runs now.
     Host(Arc<Loaded>),
     State(Result<VmState, String>),
-    StartFailed(String),
+    /// An action failed: it shows on the page until dismissed or the next attempt.
+    Failed(Problem),
+    /// The user dismissed the problem shown.
+    Dismiss,
     Tick,
     Start,
     ShutDown,
@@ -45,10 +48,10 @@ pub enum Output {
     EditDevices(String),
 }
 
-/// What the last start attempt said.
+/// What the last attempt said: the pre-flight's findings, or libvirt's refusal.
 enum LastStart {
     Refused(Vec<Finding>),
-    Failed(Diagnosis, String),
+    Failed(Problem),
 }
 
 pub struct VmDetail {
@@ -149,11 +152,15 @@ impl Component for VmDetail {
                 }
             }
             Input::State(Err(e)) => {
-                let _ = sender.output(Output::Toast(e));
+                // Polled once a second: shown once, not once a second.
+                let p = super::problem::refused(e);
+                if matches!(&self.last, Some(LastStart::Failed(q)) if *q == p) {
+                    return;
+                }
+                self.last = Some(LastStart::Failed(p));
             }
-            Input::StartFailed(text) => {
-                self.last = Some(LastStart::Failed(explain(&text), text));
-            }
+            Input::Failed(p) => self.last = Some(LastStart::Failed(p)),
+            Input::Dismiss => self.last = None,
             Input::Tick => {
                 if let Some(d) = &self.details {
                     let _ = sender.output(Output::Worker(Request::State(d.name.clone())));
@@ -163,6 +170,7 @@ impl Component for VmDetail {
             Input::Start => self.start(&sender),
             Input::ShutDown => {
                 if let Some(d) = &self.details {
+                    self.last = None;
                     self.shutdown_since = Some(Instant::now());
                     let _ = sender.output(Output::Worker(Request::Shutdown(d.name.clone())));
                 }
@@ -316,7 +324,10 @@ impl VmDetail {
         }
         match &self.last {
             Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f)),
-            Some(LastStart::Failed(dg, raw)) => groups.push(super::vm_view::failed(dg, raw)),
+            Some(LastStart::Failed(p)) => {
+                let s = sender.clone();
+                groups.push(super::problem::group(p, move || s.input(Input::Dismiss)));
+            }
             None => {}
         }
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {

@@ -10,9 +10,10 @@ use relm4::{
     WorkerController,
 };
 
-use super::vm_detail;
+use super::{problem, vm_detail};
 
 pub use crate::workers::libvirt::NewVolume;
+pub use crate::workers::libvirt::Taken;
 use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
 
 #[derive(Debug)]
@@ -39,6 +40,10 @@ pub enum Input {
     Host(std::sync::Arc<crate::host_source::Loaded>),
     /// Show this VM's page.
     Open(String),
+    /// The names a new VM must not take (the wizard asks), with the volumes of this pool.
+    Taken(String),
+    /// The user dismissed the list's problem.
+    DismissProblem,
     /// Start the VM with this UUID (the app-menu launcher): its page, then Start.
     StartUuid(String),
     /// From the VM's page.
@@ -49,7 +54,11 @@ pub enum Input {
 
 #[derive(Debug)]
 pub enum Output {
+    /// A success, said for five seconds (failures stay on their page).
     Toast(String),
+    /// Create failed: the wizard shows it.
+    CreateFailed(problem::Problem),
+    Taken(Taken),
     Started(String),
     Progress(f64),
     Created(String),
@@ -62,6 +71,8 @@ pub struct VmsPage {
     worker: WorkerController<LibvirtWorker>,
     list: adw::PreferencesGroup,
     rows: Vec<gtk::Widget>,
+    /// A failed action on a VM whose page is not shown, until dismissed or the next success.
+    problem: problem::Slot,
     status: adw::StatusPage,
     detail: Controller<vm_detail::VmDetail>,
     loaded: Option<std::sync::Arc<crate::host_source::Loaded>>,
@@ -107,6 +118,8 @@ impl Component for VmsPage {
         let s = sender.clone();
         refresh.connect_clicked(move |_| s.input(Input::Refresh));
         list.set_header_suffix(Some(&refresh));
+        let problem = problem::Slot::new();
+        page.add(problem.widget());
         page.add(&list);
 
         let status = adw::StatusPage::new();
@@ -138,6 +151,7 @@ impl Component for VmsPage {
                 worker,
                 list,
                 rows: vec![],
+                problem,
                 status,
                 detail,
                 loaded: None,
@@ -231,14 +245,22 @@ impl Component for VmsPage {
                     self.detail.emit(vm_detail::Input::State(r));
                 }
             }
-            Input::Worker(Reply::StartFailed(name, text)) => {
+            Input::Worker(Reply::Failed(name, action, text)) => {
+                let p = problem::of_vm(action, &name, text);
                 if self.open.as_ref().is_some_and(|(n, _)| *n == name) {
-                    self.detail.emit(vm_detail::Input::StartFailed(text));
+                    self.detail.emit(vm_detail::Input::Failed(p));
                 } else {
-                    let d = passage_core::vm::diagnose::explain(&text);
-                    let _ = sender.output(Output::Toast(format!("{}: {}", d.title, d.fix)));
+                    self.show_problem(Some(p), &sender);
                 }
             }
+            Input::Worker(Reply::CreateFailed(text)) => {
+                let _ = sender.output(Output::CreateFailed(problem::create_failed(text)));
+            }
+            Input::Worker(Reply::Taken(t)) => {
+                let _ = sender.output(Output::Taken(t));
+            }
+            Input::Taken(pool) => self.worker.emit(Request::Taken(pool)),
+            Input::DismissProblem => self.show_problem(None, &sender),
             Input::Worker(Reply::Deleted(name)) => {
                 let _ = sender.output(Output::Toast(tr_f(
                     "{vm} is deleted; its disks are kept",
@@ -268,16 +290,27 @@ impl Component for VmsPage {
                 root.set_visible_child_name("unreachable");
             }
             Input::Worker(Reply::ShutdownAsked(name)) => {
+                self.show_problem(None, &sender);
                 if !self.shutting.contains(&name) {
                     self.shutting.push(name);
                 }
                 self.worker.emit(Request::List);
             }
             Input::Worker(Reply::Started(name)) => {
+                self.show_problem(None, &sender);
                 let _ = sender.output(Output::Started(name));
             }
-            Input::Worker(Reply::Done(r)) => {
-                let _ = sender.output(Output::Toast(r.unwrap_or_else(|e| e)));
+            Input::Worker(Reply::Done(Ok(said))) => {
+                self.show_problem(None, &sender);
+                let _ = sender.output(Output::Toast(said));
+            }
+            Input::Worker(Reply::Done(Err(e))) => {
+                let p = problem::refused(e);
+                if self.open.is_some() {
+                    self.detail.emit(vm_detail::Input::Failed(p));
+                } else {
+                    self.show_problem(Some(p), &sender);
+                }
             }
         }
     }
@@ -292,6 +325,11 @@ pub fn unreachable_text(why: &str) -> String {
 }
 
 impl VmsPage {
+    fn show_problem(&mut self, p: Option<problem::Problem>, sender: &ComponentSender<Self>) {
+        let s = sender.clone();
+        self.problem.set(p, move || s.input(Input::DismissProblem));
+    }
+
     /// The VM's page, then its Start: the pre-flight, the networks it needs, libvirt's start
     /// and the diagnosis of a failure (`vm_detail`). The list's Start, *Start the Last VM* and
     /// the app-menu launchers all come here.

@@ -258,6 +258,7 @@ impl Component for SetupPage {
                 self.apply.set_sensitive(false);
                 self.log.set_text("");
                 self.progress_group.set_visible(true);
+                self.progress_group.set_title(&tr("Applying"));
                 self.progress_group.set_header_suffix(Some(&self.spinner));
                 self.spinner.start();
                 let mode = self.mode;
@@ -348,10 +349,14 @@ impl Component for SetupPage {
                         let _ = sender.output(Output::Applied);
                     }
                     Err(e) => {
+                        // It stays on the page, whole and selectable, until the next Apply.
                         self.progress_group.set_title(&tr("Not applied"));
+                        let copy =
+                            super::problem::copy_button(&e, &tr("Copy what the helper said"));
+                        copy.set_valign(gtk::Align::Center);
+                        self.progress_group.set_header_suffix(Some(&copy));
                         self.log.set_text(&e);
                         self.apply.set_sensitive(true);
-                        let _ = sender.output(Output::Toast(e));
                     }
                 }
                 sender.input(Input::RefreshHistory);
@@ -379,7 +384,13 @@ impl Component for SetupPage {
                         let _ = sender.output(Output::Undone);
                     }
                     Err(e) => {
-                        let _ = sender.output(Output::Toast(e));
+                        self.progress_group.set_visible(true);
+                        self.progress_group.set_title(&tr("Not undone"));
+                        let copy =
+                            super::problem::copy_button(&e, &tr("Copy what the helper said"));
+                        copy.set_valign(gtk::Align::Center);
+                        self.progress_group.set_header_suffix(Some(&copy));
+                        self.log.set_text(&e);
                     }
                 }
                 sender.input(Input::RefreshHistory);
