@@ -331,9 +331,10 @@ impl Component for App {
             Msg::Created(name) => {
                 self.wizard.emit(wizard_page::Input::Created);
                 toast(w, &tr_f("{vm} is defined in libvirt", &[("vm", &name)]));
+                // The new VM's page (the VMs page kept showing the last VM opened before).
                 self.page = Page::Vms;
-                self.vms.emit(vms::Input::Refresh);
                 self.show_page(w);
+                self.vms.emit(vms::Input::Open(name));
             }
             Msg::EditDevices(name) => self.vms.emit(vms::Input::FetchXml(name)),
             Msg::HostHyperv(hv) => self.wizard.emit(wizard_page::Input::Hyperv(hv)),

@@ -949,6 +949,9 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     app.wait_page("vm-review", &["The XML is valid"]);
 
     app.action("wizard-create", None);
+    // The new VM's page, then the list.
+    app.wait_page("vms", &["#vm-page", "win10", "16384 MiB of memory"]);
+    app.press_button("Back to all virtual machines");
     let d = app.wait_page("vms", &["win10", "made by Passage (gaming)"]);
     app.shot("vms-created", &d);
     a11y::assert_all_named(&app, "the list of VMs");
@@ -1422,6 +1425,49 @@ fn failed_actions_stay_on_their_page_with_libvirts_whole_text() {
     assert_eq!(width(&d), 360, "the error keeps the window at 360 px:\n{d}");
     app.shot("narrow-dark-vm-page-start-failed", &d);
     a11y::assert_all_named(&app, "the VM's page with a failed start at 360 px");
+}
+
+#[test]
+fn after_create_the_new_vms_page_shows() {
+    use passage_virt::Hypervisor;
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    h.define(TINY_VM).expect("define tiny");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    // Another VM's page was the last one shown.
+    app.action("show-vm", Some("tiny"));
+    app.wait_page("vms", &["#vm-page", "tiny", "128 MiB of memory"]);
+    draft_vm(&mut app, "fresh");
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["The XML is valid", "fresh: 4 GiB"]);
+    app.action("wizard-create", None);
+    let d = app.wait_page("vms", &["#vm-page", "fresh", "4096 MiB of memory"]);
+    app.shot("vm-page-after-create", &d);
+    let t = app.tree();
+    assert!(
+        !t.contains("128 MiB of memory"),
+        "the page shown after Create is the new VM's, not tiny's:\n{t}"
+    );
+    assert!(h.list().expect("list").iter().any(|v| v.name == "fresh"));
+    drop(app);
+
+    // At 360 px: the page, and the toast's whole text.
+    s.settings("window-width=360\nwindow-height=720");
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    draft_vm(&mut app, "fresh-with-a-longer-name");
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["The XML is valid"]);
+    app.action("wizard-create", None);
+    let d = app.wait_page(
+        "vms",
+        &["#vm-page", "fresh-with-a-longer-name is defined in libvirt"],
+    );
+    assert_eq!(width(&d), 360, "{d}");
+    app.shot("narrow-vm-page-after-create", &d);
 }
 
 #[test]
