@@ -329,25 +329,30 @@ impl App<'_> {
         }
     }
 
+    /// tests/a11y/walk.py on the app with `args` (bounded: a walk that hangs fails the test
+    /// instead of the whole run).
+    fn walker(&self, args: &[&str]) -> std::process::Output {
+        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
+        Command::new("timeout")
+            .args(["-k", "5", "60", "/usr/bin/python3"])
+            .arg(&walker)
+            .arg(self.child.0.id().to_string())
+            .args(args)
+            .uid(self.s.uid)
+            .gid(self.s.uid)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
+            .env("DISPLAY", &self.s.display)
+            .env("HOME", self.s.dir.path().join("home"))
+            .output()
+            .expect("the AT-SPI walker runs")
+    }
+
     /// What a screen reader reads of the app (tests/a11y/walk.py over AT-SPI): one node per
     /// line, `role 'name' (description) [states]`; with `problems`, only what has no name.
     fn tree_mode(&self, mode: &str) -> String {
-        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            // (timeout: a walk that hangs fails the test instead of the whole run.)
-            let o = Command::new("timeout")
-                .args(["-k", "5", "60", "/usr/bin/python3"])
-                .arg(&walker)
-                .arg(self.child.0.id().to_string())
-                .arg(mode)
-                .uid(self.s.uid)
-                .gid(self.s.uid)
-                .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
-                .env("DISPLAY", &self.s.display)
-                .env("HOME", self.s.dir.path().join("home"))
-                .output()
-                .expect("the AT-SPI walker runs");
+            let o = self.walker(&[mode]);
             if o.status.success() {
                 return String::from_utf8_lossy(&o.stdout).into_owned();
             }
@@ -368,21 +373,9 @@ impl App<'_> {
     /// Clicks the button a screen reader reads as `name` (its AT-SPI action), waiting until
     /// there is one.
     fn press_button(&self, name: &str) {
-        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            let o = Command::new("timeout")
-                .args(["-k", "5", "60", "/usr/bin/python3"])
-                .arg(&walker)
-                .arg(self.child.0.id().to_string())
-                .args(["press", name])
-                .uid(self.s.uid)
-                .gid(self.s.uid)
-                .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
-                .env("DISPLAY", &self.s.display)
-                .env("HOME", self.s.dir.path().join("home"))
-                .output()
-                .expect("the AT-SPI walker runs");
+            let o = self.walker(&["press", name]);
             if o.status.success() {
                 return;
             }

@@ -349,13 +349,7 @@ impl Component for SetupPage {
                         let _ = sender.output(Output::Applied);
                     }
                     Err(e) => {
-                        // It stays on the page, whole and selectable, until the next Apply.
-                        self.progress_group.set_title(&tr("Not applied"));
-                        let copy =
-                            super::problem::copy_button(&e, &tr("Copy what the helper said"));
-                        copy.set_valign(gtk::Align::Center);
-                        self.progress_group.set_header_suffix(Some(&copy));
-                        self.log.set_text(&e);
+                        self.failed(&tr("Not applied"), &e);
                         self.apply.set_sensitive(true);
                     }
                 }
@@ -384,13 +378,7 @@ impl Component for SetupPage {
                         let _ = sender.output(Output::Undone);
                     }
                     Err(e) => {
-                        self.progress_group.set_visible(true);
-                        self.progress_group.set_title(&tr("Not undone"));
-                        let copy =
-                            super::problem::copy_button(&e, &tr("Copy what the helper said"));
-                        copy.set_valign(gtk::Align::Center);
-                        self.progress_group.set_header_suffix(Some(&copy));
-                        self.log.set_text(&e);
+                        self.failed(&tr("Not undone"), &e);
                     }
                 }
                 sender.input(Input::RefreshHistory);
@@ -415,6 +403,17 @@ fn plan_for(loaded: &Loaded, target: &Target, mode: GpuMode) -> Result<Plan, Str
 }
 
 impl SetupPage {
+    /// A failed Apply or Undo stays on the page, whole and selectable with Copy, until the
+    /// next one.
+    fn failed(&self, title: &str, e: &str) {
+        self.progress_group.set_visible(true);
+        self.progress_group.set_title(title);
+        let copy = super::problem::copy_button(e, &tr("Copy what the helper said"));
+        copy.set_valign(gtk::Align::Center);
+        self.progress_group.set_header_suffix(Some(&copy));
+        self.log.set_text(e);
+    }
+
     fn show_plan(&mut self, root: &adw::PreferencesPage, plan: Result<Plan, String>) {
         super::clear(root, &mut self.groups);
         let g = adw::PreferencesGroup::new();
