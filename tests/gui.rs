@@ -1296,6 +1296,24 @@ fn every_start_goes_through_the_pre_flight_and_the_list_shuts_down_gently() {
     app.shot("narrow-dark-vms-list-running", &d);
     a11y::assert_all_named(&app, "the list of VMs, one running");
     h.destroy("tiny").expect("destroy");
+    drop(app);
+
+    // Start the Last VM of a VM deleted since: the list, with libvirt's word on it.
+    s.settings("last-vm='gone'");
+    let mut app = s.launch_with(
+        &["--demo", "--start-last-vm"],
+        &[("PASSAGE_LIBVIRT_URI", uri.as_str())],
+    );
+    let d = app.wait_page(
+        "vms",
+        &[
+            "#problem",
+            "libvirt Refused",
+            "there is no VM named \"gone\"",
+            "Start refused",
+        ],
+    );
+    app.shot("vms-list-last-vm-gone", &d);
 }
 
 /// A VM whose start fails in libvirt after the pre-flight passed: its bridge does not exist.

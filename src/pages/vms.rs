@@ -306,10 +306,13 @@ impl Component for VmsPage {
             }
             Input::Worker(Reply::Done(Err(e))) => {
                 let p = problem::refused(e);
-                if self.open.is_some() {
+                if root.visible_child_name().as_deref() == Some("detail") {
                     self.detail.emit(vm_detail::Input::Failed(p));
                 } else {
+                    // A page that never opened (Start the Last VM of a VM since deleted).
+                    self.open = None;
                     self.show_problem(Some(p), &sender);
+                    self.worker.emit(Request::List);
                 }
             }
         }
