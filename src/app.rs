@@ -124,6 +124,8 @@ impl Component for App {
             .launch(())
             .forward(sender.input_sender(), |o| match o {
                 vms::Output::Toast(t) => Msg::Toast(t),
+                vms::Output::CreateFailed(p) => Msg::CreateFailed(p),
+                vms::Output::Taken(t) => Msg::Taken(t),
                 vms::Output::Started(name) => Msg::Started(name),
                 vms::Output::Progress(f) => Msg::CreateProgress(f),
                 vms::Output::Created(name) => Msg::Created(name),
@@ -147,6 +149,7 @@ impl Component for App {
                     wizard_page::Output::Create { xml, volume } => Msg::CreateVm { xml, volume },
                     wizard_page::Output::Mode(m) => Msg::SetupMode(m),
                     wizard_page::Output::BootExtras(i) => Msg::SetupExtras(i),
+                    wizard_page::Output::NeedTaken => Msg::NeedTaken,
                 });
         c.stack.add_named(wizard.widget(), Some("wizard"));
         c.stack.set_visible_child_name("loading");
@@ -315,7 +318,11 @@ impl Component for App {
             Msg::ShownVm(i) => self.vms.emit(vms::Input::Shown(i)),
             Msg::StartLastVm => {
                 self.page = Page::Vms;
+                if self.loaded.is_some() {
+                    self.show_page(w);
+                }
                 match self.settings.as_ref().and_then(Settings::last_vm) {
+                    // The VM's page, its pre-flight, then the start: as the list starts it.
                     Some(name) => self.vms.emit(vms::Input::Start(name)),
                     None => toast(w, &tr("No VM has been started from Passage yet: start one here, and the launcher's “Start the Last VM” will start it next time.")),
                 }
@@ -324,11 +331,18 @@ impl Component for App {
             Msg::WizardCreate => self.wizard.emit(wizard_page::Input::Create),
             Msg::CreateVm { xml, volume } => self.vms.emit(vms::Input::Create { xml, volume }),
             Msg::CreateProgress(f) => self.wizard.emit(wizard_page::Input::Progress(f)),
+            Msg::CreateFailed(p) => self.wizard.emit(wizard_page::Input::CreateFailed(p)),
+            Msg::NeedTaken => self
+                .vms
+                .emit(vms::Input::Taken(crate::wizard::POOL.to_string())),
+            Msg::Taken(t) => self.wizard.emit(wizard_page::Input::Taken(t)),
             Msg::Created(name) => {
+                self.wizard.emit(wizard_page::Input::Created);
                 toast(w, &tr_f("{vm} is defined in libvirt", &[("vm", &name)]));
+                // The new VM's page (the VMs page kept showing the last VM opened before).
                 self.page = Page::Vms;
-                self.vms.emit(vms::Input::Refresh);
                 self.show_page(w);
+                self.vms.emit(vms::Input::Open(name));
             }
             Msg::EditDevices(name) => self.vms.emit(vms::Input::FetchXml(name)),
             Msg::HostHyperv(hv) => self.wizard.emit(wizard_page::Input::Hyperv(hv)),

@@ -56,6 +56,11 @@ pub enum Msg {
     EditSaved(String),
     CreateProgress(f64),
     Created(String),
+    /// libvirt refused the wizard's Create.
+    CreateFailed(crate::pages::problem::Problem),
+    /// The wizard asks which names libvirt holds.
+    NeedTaken,
+    Taken(vms::Taken),
     Dump(String),
 }
 

@@ -28,9 +28,18 @@ impl Toasts {
         &self.overlay
     }
 
-    /// Shows `text` for five seconds and puts it in the status bar.
+    /// Shows `text` (a success: failures stay on their page) for five seconds, whole, and puts
+    /// it in the status bar.
     pub fn show(&self, text: &str) {
         let t = adw::Toast::new(&glib::markup_escape_text(text));
+        // The title label ellipsizes (“…libvirt-sock': N…” at 360 px): a label that wraps
+        // shows the whole text.
+        // (At least as wide as a short text or 30 characters: a wrapping label asks for
+        // the width of its longest word, and the toast gives it no more.)
+        let label = crate::pages::wrapping(text);
+        label.set_width_chars(text.chars().count().min(30) as i32);
+        label.set_max_width_chars(60);
+        t.set_custom_title(Some(&label));
         t.set_timeout(5);
         // libadwaita 1.2's toast has an unnamed close button: named once the toast is on
         // screen, now or (queued behind another) when the one before is dismissed.

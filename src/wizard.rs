@@ -1,7 +1,7 @@
 //! The VM wizard's steps: the pages the app shows for core's draft
 //! (`passage_core::vm::draft`), in order, and the step where each spec field is chosen.
 
-use passage_core::i18n::tr;
+use passage_core::i18n::{tr, tr_f};
 
 pub use passage_core::vm::draft::{BootItem, Choice, Draft, Storage, POOL, POOL_PATH};
 
@@ -95,6 +95,29 @@ pub fn step_of(field: &str) -> Step {
         "boot_order" | "boot-up" | "boot-down" => Step::Boot,
         _ => Step::Review,
     }
+}
+
+/// What in the draft clashes with what libvirt holds already, in words: a VM of the same
+/// name, or a new disk image whose file is in the pool already. Create waits until none.
+pub fn clashes(d: &Draft, taken: &crate::workers::libvirt::Taken) -> Vec<String> {
+    let mut out = vec![];
+    if !d.name.is_empty() && taken.vms.contains(&d.name) {
+        out.push(tr_f(
+            "A VM named {vm} is in libvirt already: choose another name.",
+            &[("vm", &d.name)],
+        ));
+    }
+    let image = d.volume_name();
+    if matches!(d.storage, Storage::New { .. })
+        && !d.name.is_empty()
+        && taken.volumes.contains(&image)
+    {
+        out.push(tr_f(
+            "The disk image {image} is in libvirt's pool “{pool}” already: choose another name, or choose that image as an existing disk on the Storage step.",
+            &[("image", &image), ("pool", POOL)],
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

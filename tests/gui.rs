@@ -329,25 +329,30 @@ impl App<'_> {
         }
     }
 
+    /// tests/a11y/walk.py on the app with `args` (bounded: a walk that hangs fails the test
+    /// instead of the whole run).
+    fn walker(&self, args: &[&str]) -> std::process::Output {
+        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
+        Command::new("timeout")
+            .args(["-k", "5", "60", "/usr/bin/python3"])
+            .arg(&walker)
+            .arg(self.child.0.id().to_string())
+            .args(args)
+            .uid(self.s.uid)
+            .gid(self.s.uid)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
+            .env("DISPLAY", &self.s.display)
+            .env("HOME", self.s.dir.path().join("home"))
+            .output()
+            .expect("the AT-SPI walker runs")
+    }
+
     /// What a screen reader reads of the app (tests/a11y/walk.py over AT-SPI): one node per
     /// line, `role 'name' (description) [states]`; with `problems`, only what has no name.
     fn tree_mode(&self, mode: &str) -> String {
-        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            // (timeout: a walk that hangs fails the test instead of the whole run.)
-            let o = Command::new("timeout")
-                .args(["-k", "5", "60", "/usr/bin/python3"])
-                .arg(&walker)
-                .arg(self.child.0.id().to_string())
-                .arg(mode)
-                .uid(self.s.uid)
-                .gid(self.s.uid)
-                .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
-                .env("DISPLAY", &self.s.display)
-                .env("HOME", self.s.dir.path().join("home"))
-                .output()
-                .expect("the AT-SPI walker runs");
+            let o = self.walker(&[mode]);
             if o.status.success() {
                 return String::from_utf8_lossy(&o.stdout).into_owned();
             }
@@ -363,6 +368,25 @@ impl App<'_> {
 
     fn tree(&self) -> String {
         self.tree_mode("tree")
+    }
+
+    /// Clicks the button a screen reader reads as `name` (its AT-SPI action), waiting until
+    /// there is one.
+    fn press_button(&self, name: &str) {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = self.walker(&["press", name]);
+            if o.status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "no button {name:?} to press: {}\n{}",
+                String::from_utf8_lossy(&o.stderr),
+                self.tree()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Interactive controls and status icons a screen reader could not name, one per line.
@@ -945,6 +969,9 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
     app.wait_page("vm-review", &["The XML is valid"]);
 
     app.action("wizard-create", None);
+    // The new VM's page, then the list.
+    app.wait_page("vms", &["#vm-page", "win10", "16384 MiB of memory"]);
+    app.press_button("Back to all virtual machines");
     let d = app.wait_page("vms", &["win10", "made by Passage (gaming)"]);
     app.shot("vms-created", &d);
     a11y::assert_all_named(&app, "the list of VMs");
@@ -1207,6 +1234,279 @@ fn the_daily_loop_from_an_app_menu_launcher() {
         }
     }
     h.destroy("tiny").expect("destroy");
+}
+
+/// A VM the pre-flight refuses on the demo host: its disk image is not there.
+const REFUSED_VM: &str = "<domain type='qemu'><name>refused</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/passage-gone.qcow2'/><target dev='vda' bus='virtio'/></disk><memballoon model='none'/></devices></domain>";
+
+/// A small VM without an operating system: it runs, and it does not answer the power button.
+const TINY_VM: &str = "<domain type='qemu'><name>tiny</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><devices><graphics type='vnc' autoport='yes'/><memballoon model='none'/></devices></domain>";
+
+#[test]
+fn every_start_goes_through_the_pre_flight_and_the_list_shuts_down_gently() {
+    use passage_virt::{Hypervisor, VmState};
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    h.define(REFUSED_VM).expect("define refused");
+    h.define(TINY_VM).expect("define tiny");
+    let s = Session::start();
+    s.settings("last-vm='refused'");
+
+    // The list's Start: the VM's page with the pre-flight's refusal; nothing started.
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-page", Some("vms"));
+    app.wait_page("vms", &["refused", "tiny"]);
+    app.press_button("Start refused");
+    let d = app.wait_for(&[
+        "#vm-page",
+        "Not Started",
+        "#finding-media-missing",
+        "passage-gone.qcow2 is missing",
+    ]);
+    app.shot("vms-list-start-refused", &d);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h.state("refused").expect("state"), VmState::Off);
+    drop(app);
+
+    // Start the Last VM (the desktop file's action): the same page, the same refusal.
+    let mut app = s.launch_with(
+        &["--demo", "--start-last-vm"],
+        &[("PASSAGE_LIBVIRT_URI", uri.as_str())],
+    );
+    app.wait_for(&["#vm-page", "Not Started", "#finding-media-missing"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h.state("refused").expect("state"), VmState::Off);
+
+    // The list's Shut Down asks the guest (this one does not answer): it keeps running.
+    h.start("tiny").expect("start tiny");
+    app.press_button("Back to all virtual machines");
+    let d = app.wait_page("vms", &["Shut down tiny", "Force tiny off…"]);
+    app.shot("vms-list-running", &d);
+    app.press_button("Shut down tiny");
+    app.wait_for(&["Shutting down…"]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        h.state("tiny").expect("state"),
+        VmState::Running,
+        "Shut Down asks the guest; it does not pull the plug"
+    );
+    // Force Off asks first; Cancel leaves the VM running.
+    app.press_button("Force tiny off…");
+    let d = app.wait_for(&["#confirm", "Force tiny Off?", "pulling the power cord"]);
+    app.shot("vms-list-force-off-asks", &d);
+    app.press_button("Cancel");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(h.state("tiny").expect("state"), VmState::Running);
+    // Confirmed, it is forced off.
+    app.press_button("Force tiny off…");
+    app.wait_for(&["Force tiny Off?"]);
+    app.press_button("Force Off");
+    let end = Instant::now() + Duration::from_secs(20);
+    while h.state("tiny").expect("state") != VmState::Off {
+        assert!(Instant::now() < end, "Force Off did not force it off");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(app);
+
+    // The list at 360 px in dark mode, one VM running.
+    h.start("tiny").expect("start tiny");
+    s.settings("window-width=360\nwindow-height=720");
+    let mut app = s.launch(&[
+        ("PASSAGE_LIBVIRT_URI", uri.as_str()),
+        ("ADW_DEBUG_COLOR_SCHEME", "prefer-dark"),
+    ]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-page", Some("vms"));
+    let d = app.wait_page("vms", &["Shut down tiny", "Start refused", "dark true"]);
+    assert_eq!(width(&d), 360, "the list keeps the window at 360 px:\n{d}");
+    app.shot("narrow-dark-vms-list-running", &d);
+    a11y::assert_all_named(&app, "the list of VMs, one running");
+    h.destroy("tiny").expect("destroy");
+    drop(app);
+
+    // Start the Last VM of a VM deleted since: the list, with libvirt's word on it.
+    s.settings("last-vm='gone'");
+    let mut app = s.launch_with(
+        &["--demo", "--start-last-vm"],
+        &[("PASSAGE_LIBVIRT_URI", uri.as_str())],
+    );
+    let d = app.wait_page(
+        "vms",
+        &[
+            "#problem",
+            "libvirt Refused",
+            "there is no VM named \"gone\"",
+            "Start refused",
+        ],
+    );
+    app.shot("vms-list-last-vm-gone", &d);
+}
+
+/// A VM whose start fails in libvirt after the pre-flight passed: its bridge does not exist.
+const NO_BRIDGE_VM: &str = "<domain type='qemu'><name>nobridge</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><interface type='bridge'><source bridge='passagebr9'/><model type='virtio'/></interface><memballoon model='none'/></devices></domain>";
+
+/// The wizard's draft for a small VM named `name` (the demo card, a new 1 GiB image).
+fn draft_vm(app: &mut App<'_>, name: &str) {
+    app.action("choose-gpu", Some("0000:0a:00.0"));
+    for kv in [
+        "install-iso=/var/lib/libvirt/images/Win10_22H2_English_x64.iso",
+        "memory-gib=4",
+        "vcpus=2",
+        "disk=new:1",
+        &format!("name={name}"),
+    ] {
+        app.action("wizard-set", Some(kv));
+    }
+}
+
+#[test]
+fn failed_actions_stay_on_their_page_with_libvirts_whole_text() {
+    use passage_virt::Hypervisor;
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    h.define(TINY_VM).expect("define tiny");
+    h.define(NO_BRIDGE_VM).expect("define nobridge");
+    h.ensure_pool("default", "/var/lib/libvirt/images")
+        .expect("pool");
+    h.create_volume(
+        "default",
+        "taken.qcow2",
+        1 << 20,
+        passage_virt::VolumeFormat::Qcow2,
+        &mut |_, _| {},
+    )
+    .expect("volume");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+
+    // A start libvirt refuses: the diagnosis and libvirt's whole text, still there later.
+    let said = "Cannot get interface MTU on 'passagebr9': No such device";
+    app.action("show-vm", Some("nobridge"));
+    app.wait_page("vms", &["#vm-page", "nobridge", "Off"]);
+    app.action("vm-start", None);
+    app.wait_for(&[
+        "#problem",
+        "The Last Start Failed",
+        said,
+        "Copy what libvirt said",
+    ]);
+    std::thread::sleep(Duration::from_secs(6));
+    let d = app.wait_for(&["#problem", "The Last Start Failed", said]);
+    app.shot("vm-page-start-failed", &d);
+    a11y::assert_all_named(&app, "the VM's page with a failed start");
+    // Dismissed, it goes.
+    app.press_button("Dismiss this error");
+    let end = Instant::now() + Duration::from_secs(10);
+    while app.tree().contains(said) {
+        assert!(Instant::now() < end, "Dismiss left the error");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The Name step checks the name and the disk image against libvirt before Create.
+    draft_vm(&mut app, "tiny");
+    app.action("show-page", Some("vm-name"));
+    let d = app.wait_page("vm-name", &["A VM named tiny is in libvirt already"]);
+    app.shot("wizard-name-taken", &d);
+    app.action("wizard-set", Some("name=taken"));
+    app.wait_page(
+        "vm-name",
+        &["The disk image taken.qcow2 is in libvirt's pool “default” already"],
+    );
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["Not ready yet", "taken.qcow2"]);
+    // Create (asked for anyway, as the action can) goes back to the Name step instead.
+    app.action("wizard-create", None);
+    app.wait_page("vm-name", &["The disk image taken.qcow2"]);
+    assert!(
+        !h.list().expect("list").iter().any(|v| v.name == "taken"),
+        "Create waited for another name"
+    );
+
+    // A name taken in libvirt after the wizard looked: Create fails, says libvirt's whole
+    // text on Review, and leaves no disk image behind.
+    app.action("wizard-set", Some("name=late"));
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["The XML is valid", "late: 4 GiB"]);
+    h.define(&TINY_VM.replace("tiny", "late"))
+        .expect("define late");
+    let uuid = h
+        .list()
+        .expect("list")
+        .into_iter()
+        .find(|v| v.name == "late")
+        .map(|v| v.uuid)
+        .expect("late");
+    app.action("wizard-create", None);
+    let said = format!("domain 'late' already exists with uuid {uuid}");
+    app.wait_for(&["#problem", "Not Created", &said]);
+    std::thread::sleep(Duration::from_secs(6));
+    let d = app.wait_page("vm-review", &["Not Created", &said]);
+    app.shot("wizard-create-failed", &d);
+    a11y::assert_all_named(&app, "Review with a failed Create");
+    assert!(
+        !h.volumes("default")
+            .expect("volumes")
+            .contains(&"late.qcow2".to_string()),
+        "the image made for the failed Create was deleted again"
+    );
+    drop(app);
+
+    // At 360 px the whole text reads, wrapped.
+    let mut app = s.vm_page_narrow_dark(&uri, "nobridge", "");
+    app.wait_page("vms", &["#vm-page", "nobridge"]);
+    app.action("vm-start", None);
+    let said = "Cannot get interface MTU on 'passagebr9': No such device";
+    let d = app.wait_for(&["#problem", said, "dark true"]);
+    assert_eq!(width(&d), 360, "the error keeps the window at 360 px:\n{d}");
+    app.shot("narrow-dark-vm-page-start-failed", &d);
+    a11y::assert_all_named(&app, "the VM's page with a failed start at 360 px");
+}
+
+#[test]
+fn after_create_the_new_vms_page_shows() {
+    use passage_virt::Hypervisor;
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    h.define(TINY_VM).expect("define tiny");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    // Another VM's page was the last one shown.
+    app.action("show-vm", Some("tiny"));
+    app.wait_page("vms", &["#vm-page", "tiny", "128 MiB of memory"]);
+    draft_vm(&mut app, "fresh");
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["The XML is valid", "fresh: 4 GiB"]);
+    app.action("wizard-create", None);
+    let d = app.wait_page("vms", &["#vm-page", "fresh", "4096 MiB of memory"]);
+    app.shot("vm-page-after-create", &d);
+    let t = app.tree();
+    assert!(
+        !t.contains("128 MiB of memory"),
+        "the page shown after Create is the new VM's, not tiny's:\n{t}"
+    );
+    assert!(h.list().expect("list").iter().any(|v| v.name == "fresh"));
+    drop(app);
+
+    // At 360 px: the page, and the toast's whole text.
+    s.settings("window-width=360\nwindow-height=720");
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    draft_vm(&mut app, "fresh-with-a-longer-name");
+    app.action("show-page", Some("vm-review"));
+    app.wait_page("vm-review", &["The XML is valid"]);
+    app.action("wizard-create", None);
+    let d = app.wait_page(
+        "vms",
+        &["#vm-page", "fresh-with-a-longer-name is defined in libvirt"],
+    );
+    assert_eq!(width(&d), 360, "{d}");
+    app.shot("narrow-vm-page-after-create", &d);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod devices;
+pub mod problem;
 pub mod setup;
 pub mod vm_detail;
 pub mod vm_view;

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::vm::diagnose::{explain, Diagnosis};
 use passage_core::vm::preflight::{self, Facts, Finding, Remedy};
 use passage_core::vm::Domain;
 use passage_virt::VmState;
@@ -17,6 +16,7 @@ use relm4::adw::prelude::*;
 use relm4::gtk::glib;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
+use super::problem::Problem;
 use super::{clear, row};
 use crate::host_source::Loaded;
 use crate::workers::libvirt::{Details, Request};
@@ -27,7 +27,10 @@ pub enum Input {
     /// The host read (again); a start asked for before it was read runs now.
     Host(Arc<Loaded>),
     State(Result<VmState, String>),
-    StartFailed(String),
+    /// An action failed: it shows on the page until dismissed or the next attempt.
+    Failed(Problem),
+    /// The user dismissed the problem shown.
+    Dismiss,
     Tick,
     Start,
     ShutDown,
@@ -74,10 +77,10 @@ pub fn said(cmd: Cmd) -> Option<String> {
     })
 }
 
-/// What the last start attempt said.
+/// What the last attempt said: the pre-flight's findings, or libvirt's refusal.
 enum LastStart {
     Refused(Vec<Finding>),
-    Failed(Diagnosis, String),
+    Failed(Problem),
 }
 
 pub struct VmDetail {
@@ -178,11 +181,15 @@ impl Component for VmDetail {
                 }
             }
             Input::State(Err(e)) => {
-                let _ = sender.output(Output::Toast(e));
+                // Polled once a second: shown once, not once a second.
+                let p = super::problem::refused(e);
+                if matches!(&self.last, Some(LastStart::Failed(q)) if *q == p) {
+                    return;
+                }
+                self.last = Some(LastStart::Failed(p));
             }
-            Input::StartFailed(text) => {
-                self.last = Some(LastStart::Failed(explain(&text), text));
-            }
+            Input::Failed(p) => self.last = Some(LastStart::Failed(p)),
+            Input::Dismiss => self.last = None,
             Input::Tick => {
                 if let Some(d) = &self.details {
                     let _ = sender.output(Output::Worker(Request::State(d.name.clone())));
@@ -192,6 +199,7 @@ impl Component for VmDetail {
             Input::Start => self.start(&sender),
             Input::ShutDown => {
                 if let Some(d) = &self.details {
+                    self.last = None;
                     self.shutdown_since = Some(Instant::now());
                     let _ = sender.output(Output::Worker(Request::Shutdown(d.name.clone())));
                 }
@@ -282,41 +290,12 @@ impl VmDetail {
         }));
     }
 
-    fn confirm(
-        root: &adw::PreferencesPage,
-        (heading, body, yes): (&str, &str, &str),
-        then: impl Fn() + 'static,
-    ) -> adw::MessageDialog {
-        let window = root.root().and_then(|r| r.downcast::<gtk::Window>().ok());
-        let d = adw::MessageDialog::new(window.as_ref(), Some(heading), Some(body));
-        d.set_widget_name("confirm");
-        d.add_response("cancel", &tr("_Cancel"));
-        d.add_response("yes", yes);
-        d.set_response_appearance("yes", adw::ResponseAppearance::Destructive);
-        d.set_close_response("cancel");
-        d.connect_response(None, move |_, r| {
-            if r == "yes" {
-                then();
-            }
-        });
-        d.present();
-        d
-    }
-
     fn confirm_force_off(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
         let (s, name) = (sender.clone(), d.name.clone());
-        let _ = Self::confirm(
-            root,
-            (
-                &tr_f("Force {vm} Off?", &[("vm", &d.name)]),
-                &tr("This is like pulling the power cord: work the guest has not saved is lost, and its disk may need checking. Shut Down asks the guest first."),
-                &tr("_Force Off"),
-            ),
-            move || {
-                let _ = s.output(Output::Worker(Request::Stop(name.clone())));
-            },
-        );
+        confirm_force_off(root, &d.name, move || {
+            let _ = s.output(Output::Worker(Request::Stop(name.clone())));
+        });
     }
 
     fn confirm_delete(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
@@ -331,7 +310,7 @@ impl VmDetail {
         tick.set_widget_name("delete-disks");
         tick.set_sensitive(!disks.is_empty());
         let (s, name, uuid, t) = (sender.clone(), d.name.clone(), d.uuid.clone(), tick.clone());
-        let dialog = Self::confirm(
+        let dialog = confirm(
             root,
             (
                 &tr_f("Delete {vm}?", &[("vm", &d.name)]),
@@ -398,7 +377,10 @@ impl VmDetail {
         }
         match &self.last {
             Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f)),
-            Some(LastStart::Failed(dg, raw)) => groups.push(super::vm_view::failed(dg, raw)),
+            Some(LastStart::Failed(p)) => {
+                let s = sender.clone();
+                groups.push(super::problem::group(p, move || s.input(Input::Dismiss)));
+            }
             None => {}
         }
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
@@ -426,4 +408,41 @@ impl VmDetail {
         g.add(&r);
         Some(g)
     }
+}
+
+/// Asks before `then` does something that cannot be taken back: `heading`, `body` and the
+/// destructive answer `yes`; Cancel (and Esc) do nothing.
+fn confirm(
+    parent: &impl IsA<gtk::Widget>,
+    (heading, body, yes): (&str, &str, &str),
+    then: impl Fn() + 'static,
+) -> adw::MessageDialog {
+    let window = parent.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+    let d = adw::MessageDialog::new(window.as_ref(), Some(heading), Some(body));
+    d.set_widget_name("confirm");
+    d.add_response("cancel", &tr("_Cancel"));
+    d.add_response("yes", yes);
+    d.set_response_appearance("yes", adw::ResponseAppearance::Destructive);
+    d.set_close_response("cancel");
+    d.connect_response(None, move |_, r| {
+        if r == "yes" {
+            then();
+        }
+    });
+    d.present();
+    d
+}
+
+/// Force Off asks first, wherever it is offered (the VM's page, the list of VMs): it is
+/// libvirt's destroy, the power cord pulled.
+pub fn confirm_force_off(parent: &impl IsA<gtk::Widget>, vm: &str, then: impl Fn() + 'static) {
+    let _ = confirm(
+        parent,
+        (
+            &tr_f("Force {vm} Off?", &[("vm", vm)]),
+            &tr("This is like pulling the power cord: work the guest has not saved is lost, and its disk may need checking. Shut Down asks the guest first."),
+            &tr("_Force Off"),
+        ),
+        then,
+    );
 }

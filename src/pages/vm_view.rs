@@ -1,17 +1,16 @@
-//! The groups a VM's page is made of: its state and actions, the last start's findings or
-//! diagnosis, what it has, and how to manage it.
+//! The groups a VM's page is made of: its state and actions, the last start's findings, what
+//! it has, and how to manage it (a failure shows through `problem`).
 
 use passage_core::host::Host;
 use passage_core::i18n::{tr, tr_f};
-use passage_core::vm::diagnose::Diagnosis;
 use passage_core::vm::domain::{Domain, GuestAddress};
 use passage_core::vm::preflight::Finding;
 use passage_virt::VmState;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentSender};
 
+use super::row;
 use super::vm_detail::{Input, Output, VmDetail};
-use super::{code_view, row};
 use crate::workers::libvirt::Details;
 
 type Sender = ComponentSender<VmDetail>;
@@ -92,31 +91,6 @@ pub fn refused(found: &[Finding]) -> adw::PreferencesGroup {
         r.set_widget_name(&format!("finding-{}", f.cause.id()));
         g.add(&r);
     }
-    g
-}
-
-/// Why a start failed, in words, with libvirt's own text to copy.
-pub fn failed(d: &Diagnosis, raw: &str) -> adw::PreferencesGroup {
-    let g = adw::PreferencesGroup::new();
-    g.set_title(&tr("The Last Start Failed"));
-    let r = row(&d.title, &d.fix);
-    r.add_prefix(&crate::a11y::status_icon(
-        "dialog-error-symbolic",
-        &tr("Error"),
-    ));
-    r.set_widget_name(&format!("diagnosis-{}", d.cause.id()));
-    g.add(&r);
-    let e = super::expander(&tr("What libvirt said"), "");
-    e.add_row(&code_view(raw));
-    let copy = gtk::Button::from_icon_name("edit-copy-symbolic");
-    copy.add_css_class("flat");
-    copy.set_valign(gtk::Align::Center);
-    copy.set_tooltip_text(Some(&tr("Copy")));
-    crate::a11y::name(&copy, &tr("Copy what libvirt said"));
-    let text = raw.to_string();
-    copy.connect_clicked(move |b| b.clipboard().set_text(&text));
-    e.add_action(&copy);
-    g.add(&e);
     g
 }
 

@@ -1,5 +1,6 @@
-//! Virtual machines: the VMs libvirt holds, with Start and Stop; a clear page when libvirt
-//! cannot be reached. (The wizard that creates them comes with the VM issue.)
+//! Virtual machines: the VMs libvirt holds, with Start (on the VM's page, through its
+//! pre-flight and diagnosis, as the launchers start), Shut Down and Force Off (asked first);
+//! a clear page when libvirt cannot be reached.
 
 use passage_core::i18n::{tr, tr_f};
 use passage_virt::VmInfo;
@@ -9,16 +10,25 @@ use relm4::{
     WorkerController,
 };
 
-use super::vm_detail;
+use super::{problem, vm_detail};
 
 pub use crate::workers::libvirt::NewVolume;
+pub use crate::workers::libvirt::Taken;
 use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
 
 #[derive(Debug)]
 pub enum Input {
     Refresh,
+    /// Start a VM the one way every start goes: its page, its pre-flight, then libvirt.
     Start(String),
-    Stop(String),
+    /// Ask the guest to shut down (guest agent, else the power button).
+    ShutDown(String),
+    /// Force a VM off, once the user confirmed it.
+    ForceOff(String),
+    /// The timer of `refresh_while_shutting`.
+    RefreshDue,
+    /// The user confirmed Force Off.
+    Forced(String),
     Create {
         xml: String,
         volume: Option<NewVolume>,
@@ -30,6 +40,10 @@ pub enum Input {
     Host(std::sync::Arc<crate::host_source::Loaded>),
     /// Show this VM's page.
     Open(String),
+    /// The names a new VM must not take (the wizard asks), with the volumes of this pool.
+    Taken(String),
+    /// The user dismissed the list's problem.
+    DismissProblem,
     /// Start the VM with this UUID (the app-menu launcher): its page, then Start.
     StartUuid(String),
     /// From the VM's page.
@@ -42,7 +56,11 @@ pub enum Input {
 
 #[derive(Debug)]
 pub enum Output {
+    /// A success, said for five seconds (failures stay on their page).
     Toast(String),
+    /// Create failed: the wizard shows it.
+    CreateFailed(problem::Problem),
+    Taken(Taken),
     Started(String),
     Progress(f64),
     Created(String),
@@ -57,6 +75,8 @@ pub struct VmsPage {
     worker: WorkerController<LibvirtWorker>,
     list: adw::PreferencesGroup,
     rows: Vec<gtk::Widget>,
+    /// A failed action on a VM whose page is not shown, until dismissed or the next success.
+    problem: problem::Slot,
     status: adw::StatusPage,
     detail: Controller<vm_detail::VmDetail>,
     loaded: Option<std::sync::Arc<crate::host_source::Loaded>>,
@@ -68,6 +88,12 @@ pub struct VmsPage {
     authorize_pending: Option<String>,
     vms: Vec<VmInfo>,
     card: Option<String>,
+    /// VMs asked to shut down from the list, until libvirt says they are off.
+    shutting: Vec<String>,
+    /// What the rows show: the VMs and which of them shut down.
+    rows_show: Option<(Vec<VmInfo>, Vec<String>)>,
+    /// A refresh is due (while a VM shuts down, the list is read every two seconds).
+    refresh_due: bool,
 }
 
 impl Component for VmsPage {
@@ -109,6 +135,8 @@ impl Component for VmsPage {
         suffix.append(&new);
         suffix.append(&refresh);
         list.set_header_suffix(Some(&suffix));
+        let problem = problem::Slot::new();
+        page.add(problem.widget());
         page.add(&list);
 
         let status = adw::StatusPage::new();
@@ -140,6 +168,7 @@ impl Component for VmsPage {
                 worker,
                 list,
                 rows: vec![],
+                problem,
                 status,
                 detail,
                 loaded: None,
@@ -148,6 +177,9 @@ impl Component for VmsPage {
                 authorize_pending: None,
                 vms: vec![],
                 card: None,
+                shutting: vec![],
+                refresh_due: false,
+                rows_show: None,
             },
             widgets: (),
         }
@@ -156,8 +188,23 @@ impl Component for VmsPage {
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
             Input::Refresh => self.worker.emit(Request::List),
-            Input::Start(n) => self.worker.emit(Request::Start(n)),
-            Input::Stop(n) => self.worker.emit(Request::Stop(n)),
+            Input::RefreshDue => {
+                self.refresh_due = false;
+                self.worker.emit(Request::List);
+            }
+            Input::Start(name) => self.start_on_page(name),
+            Input::ShutDown(name) => self.worker.emit(Request::Shutdown(name)),
+            Input::ForceOff(name) => {
+                let s = sender.clone();
+                let vm = name.clone();
+                super::vm_detail::confirm_force_off(root, &name, move || {
+                    s.input(Input::Forced(vm.clone()));
+                });
+            }
+            Input::Forced(name) => {
+                self.shutting.retain(|n| *n != name);
+                self.worker.emit(Request::Stop(name));
+            }
             Input::Create { xml, volume } => self.worker.emit(Request::Create { xml, volume }),
             Input::FetchXml(name) => self.worker.emit(Request::Xml(name)),
             Input::Define(xml) => self.worker.emit(Request::Define(xml)),
@@ -177,7 +224,16 @@ impl Component for VmsPage {
                 let _ = sender.output(Output::Created(name));
             }
             Input::Worker(Reply::Vms(vms)) => {
-                self.show(&vms, &sender);
+                self.shutting
+                    .retain(|n| vms.iter().any(|v| v.running && v.name == *n));
+                self.refresh_while_shutting(&sender);
+                // Rows are rebuilt only when they would change: a click (or the focus) on a
+                // row must not land on a row being replaced while a VM shuts down.
+                let rows = (vms.clone(), self.shutting.clone());
+                if self.rows_show.as_ref() != Some(&rows) {
+                    self.show(&vms, &sender);
+                    self.rows_show = Some(rows);
+                }
                 self.vms = vms;
                 self.open_by_uuid(&sender);
                 if self.open.is_none() {
@@ -224,14 +280,22 @@ impl Component for VmsPage {
                     self.detail.emit(vm_detail::Input::State(r));
                 }
             }
-            Input::Worker(Reply::StartFailed(name, text)) => {
+            Input::Worker(Reply::Failed(name, action, text)) => {
+                let p = problem::of_vm(action, &name, text);
                 if self.open.as_ref().is_some_and(|(n, _)| *n == name) {
-                    self.detail.emit(vm_detail::Input::StartFailed(text));
+                    self.detail.emit(vm_detail::Input::Failed(p));
                 } else {
-                    let d = passage_core::vm::diagnose::explain(&text);
-                    let _ = sender.output(Output::Toast(format!("{}: {}", d.title, d.fix)));
+                    self.show_problem(Some(p), &sender);
                 }
             }
+            Input::Worker(Reply::CreateFailed(text)) => {
+                let _ = sender.output(Output::CreateFailed(problem::create_failed(text)));
+            }
+            Input::Worker(Reply::Taken(t)) => {
+                let _ = sender.output(Output::Taken(t));
+            }
+            Input::Taken(pool) => self.worker.emit(Request::Taken(pool)),
+            Input::DismissProblem => self.show_problem(None, &sender),
             Input::Worker(Reply::Deleted(name)) => {
                 let _ = sender.output(Output::Toast(tr_f(
                     "{vm} is deleted; its disks are kept",
@@ -261,11 +325,31 @@ impl Component for VmsPage {
                 self.status.set_icon_name(Some("computer-symbolic"));
                 root.set_visible_child_name("unreachable");
             }
+            Input::Worker(Reply::ShutdownAsked(name)) => {
+                self.show_problem(None, &sender);
+                if !self.shutting.contains(&name) {
+                    self.shutting.push(name);
+                }
+                self.worker.emit(Request::List);
+            }
             Input::Worker(Reply::Started(name)) => {
+                self.show_problem(None, &sender);
                 let _ = sender.output(Output::Started(name));
             }
-            Input::Worker(Reply::Done(r)) => {
-                let _ = sender.output(Output::Toast(r.unwrap_or_else(|e| e)));
+            Input::Worker(Reply::Done(Ok(said))) => {
+                self.show_problem(None, &sender);
+                let _ = sender.output(Output::Toast(said));
+            }
+            Input::Worker(Reply::Done(Err(e))) => {
+                let p = problem::refused(e);
+                if root.visible_child_name().as_deref() == Some("detail") {
+                    self.detail.emit(vm_detail::Input::Failed(p));
+                } else {
+                    // A page that never opened (Start the Last VM of a VM since deleted).
+                    self.open = None;
+                    self.show_problem(Some(p), &sender);
+                    self.worker.emit(Request::List);
+                }
             }
         }
     }
@@ -280,14 +364,36 @@ pub fn unreachable_text(why: &str) -> String {
 }
 
 impl VmsPage {
+    fn show_problem(&mut self, p: Option<problem::Problem>, sender: &ComponentSender<Self>) {
+        let s = sender.clone();
+        self.problem.set(p, move || s.input(Input::DismissProblem));
+    }
+
+    /// The VM's page, then its Start: the pre-flight, the networks it needs, libvirt's start
+    /// and the diagnosis of a failure (`vm_detail`). The list's Start, *Start the Last VM* and
+    /// the app-menu launchers all come here.
+    fn start_on_page(&mut self, name: String) {
+        self.open = Some((name.clone(), true));
+        self.worker.emit(Request::Details(name));
+    }
+
+    /// While a VM asked to shut down still runs, the list is read again every two seconds.
+    fn refresh_while_shutting(&mut self, sender: &ComponentSender<Self>) {
+        if self.shutting.is_empty() || self.refresh_due {
+            return;
+        }
+        self.refresh_due = true;
+        let s = sender.clone();
+        gtk::glib::timeout_add_seconds_local_once(2, move || s.input(Input::RefreshDue));
+    }
+
     /// A launcher's UUID: once the list is there, the VM's page, then Start.
     fn open_by_uuid(&mut self, sender: &ComponentSender<Self>) {
         let Some(uuid) = self.pending_uuid.take() else {
             return;
         };
         if let Some(vm) = self.vms.iter().find(|v| v.uuid.eq_ignore_ascii_case(&uuid)) {
-            self.open = Some((vm.name.clone(), true));
-            self.worker.emit(Request::Details(vm.name.clone()));
+            self.start_on_page(vm.name.clone());
         } else {
             let _ = crate::launcher::remove(&uuid);
             let _ = sender.output(Output::Toast(tr(
@@ -312,7 +418,13 @@ impl VmsPage {
             self.rows.push(r.upcast());
         }
         for vm in vms {
-            let state = if vm.running { tr("Running") } else { tr("Off") };
+            let state = if self.shutting.contains(&vm.name) {
+                tr("Shutting down…")
+            } else if vm.running {
+                tr("Running")
+            } else {
+                tr("Off")
+            };
             let sub = match &vm.passage_purpose {
                 Some(p) => tr_f(
                     "{state} · made by Passage ({purpose})",
@@ -322,23 +434,9 @@ impl VmsPage {
             };
             let r = super::row(&vm.name, &sub);
             r.add_prefix(&crate::a11y::decorative_icon("computer-symbolic"));
-            let (label, msg) = if vm.running {
-                (tr("Stop"), Input::Stop as fn(String) -> Input)
-            } else {
-                (tr("Start"), Input::Start as fn(String) -> Input)
-            };
-            let b = gtk::Button::with_label(&label);
-            let says = if vm.running {
-                tr_f("Stop {vm}", &[("vm", &vm.name)])
-            } else {
-                tr_f("Start {vm}", &[("vm", &vm.name)])
-            };
-            crate::a11y::name(&b, &says);
-            b.set_valign(gtk::Align::Center);
-            let s = sender.clone();
-            let name = vm.name.clone();
-            b.connect_clicked(move |_| s.input(msg(name.clone())));
-            r.add_suffix(&b);
+            for b in actions(vm, sender) {
+                r.add_suffix(&b);
+            }
             let edit = gtk::Button::from_icon_name("document-edit-symbolic");
             edit.set_valign(gtk::Align::Center);
             edit.add_css_class("flat");
@@ -378,4 +476,35 @@ fn authorize_created(d: &crate::workers::libvirt::Details, sender: &ComponentSen
             out.emit(Output::Toast(words));
         }
     });
+}
+
+/// A row's power buttons: Start when the VM is off; Shut Down, and Force Off (which asks
+/// first), when it runs.
+fn actions(vm: &VmInfo, sender: &ComponentSender<VmsPage>) -> Vec<gtk::Button> {
+    let button = |b: gtk::Button, says: String, msg: fn(String) -> Input| {
+        crate::a11y::name(&b, &says);
+        b.set_valign(gtk::Align::Center);
+        let (s, name) = (sender.clone(), vm.name.clone());
+        b.connect_clicked(move |_| s.input(msg(name.clone())));
+        b
+    };
+    let vars = [("vm", vm.name.as_str())];
+    if !vm.running {
+        return vec![button(
+            gtk::Button::with_label(&tr("Start")),
+            tr_f("Start {vm}", &vars),
+            Input::Start,
+        )];
+    }
+    let force = gtk::Button::from_icon_name("system-shutdown-symbolic");
+    force.add_css_class("flat");
+    force.set_tooltip_text(Some(&tr("Force Off…")));
+    vec![
+        button(
+            gtk::Button::with_label(&tr("Shut Down")),
+            tr_f("Shut down {vm}", &vars),
+            Input::ShutDown,
+        ),
+        button(force, tr_f("Force {vm} off…", &vars), Input::ForceOff),
+    ]
 }

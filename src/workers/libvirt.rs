@@ -66,7 +66,7 @@ pub enum Request {
     Xml(String),
     /// Redefines a VM (its devices edited).
     Define(String),
-    Start(String),
+    /// Forces the VM off (libvirt's destroy): only after the user confirmed it.
     Stop(String),
     /// A VM's definition, state and libvirt's networks, for its page.
     Details(String),
@@ -77,6 +77,8 @@ pub enum Request {
         name: String,
         networks: Vec<String>,
     },
+    /// The names a new VM must not take, with the volumes of this pool.
+    Taken(String),
     /// Asks the guest to shut down (guest agent, else the power button).
     Shutdown(String),
     /// Removes the VM's definition, and these disk images when the user ticked them: libvirt
@@ -102,9 +104,32 @@ pub enum Reply {
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
     Details(Box<Details>),
     State(String, Result<VmState, String>),
-    /// A start failed: libvirt's text, for the diagnosis.
-    StartFailed(String, String),
+    /// The guest was asked to shut down.
+    ShutdownAsked(String),
+    /// An action on a VM failed: libvirt's text (for a start, read by the diagnosis).
+    Failed(String, VmAction, String),
+    /// Create failed: libvirt's text. Nothing it made is left behind.
+    CreateFailed(String),
+    /// The VMs libvirt holds and the volumes of the wizard's pool: the names a new VM and its
+    /// disk image must not take.
+    Taken(Taken),
     Deleted(String),
+}
+
+/// What was asked of a VM when libvirt said no.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmAction {
+    Start,
+    ShutDown,
+    ForceOff,
+    Delete,
+}
+
+/// Names already in use in libvirt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    pub vms: Vec<String>,
+    pub volumes: Vec<String>,
 }
 
 /// What a VM's page shows.
@@ -199,6 +224,37 @@ impl LibvirtWorker {
         });
     }
 
+    /// Makes the disk image (if any), then defines the VM; when the definition fails, the
+    /// image it just made is deleted again, so a failed Create leaves nothing behind.
+    fn create(
+        &mut self,
+        xml: &str,
+        volume: Option<&NewVolume>,
+        sender: &ComponentSender<Self>,
+    ) -> Result<String, String> {
+        let c = self.conn()?;
+        let e = |e: passage_virt::VirtError| e.to_string();
+        if let Some(v) = volume {
+            let format = if v.raw {
+                passage_virt::VolumeFormat::RawPreallocated
+            } else {
+                passage_virt::VolumeFormat::Qcow2
+            };
+            c.ensure_pool(&v.pool, &v.path).map_err(e)?;
+            let s = sender.clone();
+            c.create_volume(&v.pool, &v.name, v.bytes, format, &mut |a, b| {
+                let _ = s.output(Reply::Progress(a as f64 / b.max(1) as f64));
+            })
+            .map_err(e)?;
+        }
+        c.define(xml).map_err(|why| {
+            if let Some(v) = volume {
+                let _ = c.delete_volume(&v.pool, &v.name);
+            }
+            why.to_string()
+        })
+    }
+
     fn start_checked(&mut self, name: &str, networks: &[String], sender: &ComponentSender<Self>) {
         let r = self.conn().and_then(|c| {
             for n in networks {
@@ -211,7 +267,7 @@ impl LibvirtWorker {
                 let _ = sender.output(Reply::Started(name.to_string()));
             }
             Err(e) => {
-                let _ = sender.output(Reply::StartFailed(name.to_string(), e));
+                let _ = sender.output(Reply::Failed(name.to_string(), VmAction::Start, e));
             }
         }
         self.list(sender);
@@ -253,39 +309,24 @@ impl Worker for LibvirtWorker {
                 self.list(&sender);
             }
             Request::Create { xml, volume } => {
-                let s = sender.clone();
-                let r = self.conn().and_then(|c| {
-                    if let Some(v) = &volume {
-                        let format = if v.raw {
-                            passage_virt::VolumeFormat::RawPreallocated
-                        } else {
-                            passage_virt::VolumeFormat::Qcow2
-                        };
-                        c.ensure_pool(&v.pool, &v.path).map_err(|e| e.to_string())?;
-                        c.create_volume(&v.pool, &v.name, v.bytes, format, &mut |a, b| {
-                            let _ = s.output(Reply::Progress(a as f64 / b.max(1) as f64));
-                        })
-                        .map_err(|e| e.to_string())?;
-                    }
-                    c.define(&xml).map_err(|e| e.to_string())
-                });
+                let r = self.create(&xml, volume.as_ref(), &sender);
                 let _ = sender.output(match r {
                     Ok(name) => Reply::Created(name),
-                    Err(e) => Reply::Done(Err(e)),
+                    Err(e) => Reply::CreateFailed(e),
                 });
                 self.list(&sender);
             }
-            Request::Start(name) => {
-                let r = self
-                    .conn()
-                    .and_then(|c| c.start(&name).map_err(|e| e.to_string()));
-                if r.is_ok() {
-                    let _ = sender.output(Reply::Started(name.clone()));
+            Request::Taken(pool) => {
+                let r = self.conn().map(|c| Taken {
+                    vms: c
+                        .list()
+                        .map(|v| v.into_iter().map(|x| x.name).collect())
+                        .unwrap_or_default(),
+                    volumes: c.volumes(&pool).unwrap_or_default(),
+                });
+                if let Ok(t) = r {
+                    let _ = sender.output(Reply::Taken(t));
                 }
-                let _ = sender.output(Reply::Done(
-                    r.map(|()| tr_f("{vm} is starting", &[("vm", &name)])),
-                ));
-                self.list(&sender);
             }
             Request::Details(name) => self.details(&name, &sender),
             Request::State(name) => {
@@ -301,9 +342,10 @@ impl Worker for LibvirtWorker {
                 let r = self
                     .conn()
                     .and_then(|c| c.shutdown(&name).map_err(|e| e.to_string()));
-                if let Err(e) = r {
-                    let _ = sender.output(Reply::Done(Err(e)));
-                }
+                let _ = sender.output(match r {
+                    Ok(()) => Reply::ShutdownAsked(name),
+                    Err(e) => Reply::Failed(name, VmAction::ShutDown, e),
+                });
             }
             Request::Delete { name, disks } => {
                 let r = self.conn().and_then(|c| {
@@ -319,7 +361,7 @@ impl Worker for LibvirtWorker {
                 });
                 let _ = sender.output(match r {
                     Ok(()) => Reply::Deleted(name),
-                    Err(e) => Reply::Done(Err(e)),
+                    Err(e) => Reply::Failed(name, VmAction::Delete, e),
                 });
                 self.list(&sender);
             }
@@ -327,9 +369,10 @@ impl Worker for LibvirtWorker {
                 let r = self
                     .conn()
                     .and_then(|c| c.destroy(&name).map_err(|e| e.to_string()));
-                let _ = sender.output(Reply::Done(
-                    r.map(|()| tr_f("{vm} was stopped", &[("vm", &name)])),
-                ));
+                let _ = sender.output(match r {
+                    Ok(()) => Reply::Done(Ok(tr_f("{vm} was forced off", &[("vm", &name)]))),
+                    Err(e) => Reply::Failed(name, VmAction::ForceOff, e),
+                });
                 self.list(&sender);
             }
         }

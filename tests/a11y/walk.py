@@ -4,6 +4,8 @@ the interface Orca uses.
 
     walk.py PID           the tree, one node per line: indent, role, 'name', (description), [states]
     walk.py PID problems  only what a screen reader could not name, one per line
+    walk.py PID press NAME  clicks the button named NAME (its AT-SPI action, as a screen
+                          reader's user does); exits 3 when there is no such button
 
 GTK 4.8 presents every node it does not hide, on screen or not (a stack's other pages are
 hidden by the app); GTK names an unnamed widget by its type ("GtkImage"), which counts as no
@@ -47,6 +49,7 @@ TYPE_NAME = re.compile(r"^(Gtk|Adw)[A-Z][A-Za-z]*$")
 
 class Node:
     def __init__(self, obj, depth, parent):
+        self.obj = obj
         self.depth = depth
         self.parent = parent
         self.role = obj.get_role_name()
@@ -109,6 +112,28 @@ def flat(node):
         yield from flat(c)
 
 
+def press(app, name):
+    """Clicks a sensitive button named `name` in any of the app's windows, one on screen if
+    GTK says which (a message dialog holds its answers twice, wide and narrow)."""
+    found = []
+    for j in range(app.get_child_count()):
+        win = app.get_child_at_index(j)
+        if win is None:
+            continue
+        for n in flat(read(win, 0, None)):
+            # (A button with a mnemonic reads "_Cancel Cancel"; its label reads "Cancel".)
+            named = n.name == name or any(c.role == "label" and c.name == name
+                                          for c in n.children)
+            if n.role in BUTTONS and named and "sensitive" in n.states:
+                found.append(n.obj)
+    if not found:
+        print(f"no button named {name!r}", file=sys.stderr)
+        return 3
+    showing = [o for o in found if o.get_state_set().contains(Atspi.StateType.SHOWING)]
+    (showing or found)[0].get_action_iface().do_action(0)
+    return 0
+
+
 def main():
     pid = int(sys.argv[1])
     mode = sys.argv[2] if len(sys.argv) > 2 else "tree"
@@ -117,6 +142,8 @@ def main():
         app = desktop.get_child_at_index(i)
         if app is None or app.get_process_id() != pid:
             continue
+        if mode == "press":
+            return press(app, sys.argv[3])
         for j in range(app.get_child_count()):
             win = app.get_child_at_index(j)
             if win is None:

@@ -93,6 +93,9 @@ pub trait Hypervisor {
     /// libvirt's domain capabilities for q35 (firmware, features).
     fn capabilities(&self) -> Result<String, VirtError>;
     fn pools(&self) -> Result<Vec<PoolInfo>, VirtError>;
+    /// The names of a pool's volumes, read again from its directory; none when there is no
+    /// such pool.
+    fn volumes(&self, pool: &str) -> Result<Vec<String>, VirtError>;
     /// A directory pool `name` at `path`, defined, built and started if it is not.
     fn ensure_pool(&self, name: &str, path: &str) -> Result<(), VirtError>;
     /// Creates a disk image in `pool`; `progress(bytes_written, total)` as libvirt writes it.
@@ -264,6 +267,20 @@ impl Hypervisor for Libvirt {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    fn volumes(&self, pool: &str) -> Result<Vec<String>, VirtError> {
+        let Ok(p) = self.conn.lookup_storage_pool_by_name(pool) else {
+            return Ok(vec![]);
+        };
+        if !p.is_active().map_err(lv)? {
+            return Ok(vec![]);
+        }
+        // Files copied into the pool's directory since libvirt last looked count too.
+        let _ = p.refresh(0);
+        let mut v = p.list_volumes().map_err(lv)?;
+        v.sort();
+        Ok(v)
     }
 
     fn ensure_pool(&self, name: &str, path: &str) -> Result<(), VirtError> {

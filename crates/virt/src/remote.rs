@@ -47,6 +47,9 @@ pub enum Request {
     },
     Capabilities,
     Pools,
+    Volumes {
+        pool: String,
+    },
     EnsurePool {
         name: String,
         path: String,
@@ -153,6 +156,7 @@ fn answer(
         Request::Xml { name } => value(h.xml(&name)?),
         Request::Capabilities => value(h.capabilities()?),
         Request::Pools => value(h.pools()?),
+        Request::Volumes { pool } => value(h.volumes(&pool)?),
         Request::EnsurePool { name, path } => value(h.ensure_pool(&name, &path)?),
         Request::CreateVolume {
             pool,
@@ -293,6 +297,11 @@ impl Hypervisor for Remote {
     }
     fn pools(&self) -> Result<Vec<PoolInfo>, VirtError> {
         self.get(Request::Pools)
+    }
+    fn volumes(&self, pool: &str) -> Result<Vec<String>, VirtError> {
+        self.get(Request::Volumes {
+            pool: pool.to_string(),
+        })
     }
     fn ensure_pool(&self, name: &str, path: &str) -> Result<(), VirtError> {
         self.get(Request::EnsurePool {

@@ -278,6 +278,7 @@ impl Component for SetupPage {
                 self.apply.set_sensitive(false);
                 self.log.set_text("");
                 self.progress_group.set_visible(true);
+                self.progress_group.set_title(&tr("Applying"));
                 self.progress_group.set_header_suffix(Some(&self.spinner));
                 self.spinner.start();
                 let (mode, extras) = (self.mode, self.extras.clone());
@@ -368,10 +369,8 @@ impl Component for SetupPage {
                         let _ = sender.output(Output::Applied);
                     }
                     Err(e) => {
-                        self.progress_group.set_title(&tr("Not applied"));
-                        self.log.set_text(&e);
+                        self.failed(&tr("Not applied"), &e);
                         self.apply.set_sensitive(true);
-                        let _ = sender.output(Output::Toast(e));
                     }
                 }
                 sender.input(Input::RefreshHistory);
@@ -401,7 +400,7 @@ impl Component for SetupPage {
                         let _ = sender.output(Output::Undone);
                     }
                     Err(e) => {
-                        let _ = sender.output(Output::Toast(e));
+                        self.failed(&tr("Not undone"), &e);
                     }
                 }
                 sender.input(Input::RefreshHistory);
@@ -440,6 +439,17 @@ impl SetupPage {
                 Cmd::Planned(plan_for(&loaded, &target, mode, &extras))
             });
         }
+    }
+
+    /// A failed Apply or Undo stays on the page, whole and selectable with Copy, until the
+    /// next one.
+    fn failed(&self, title: &str, e: &str) {
+        self.progress_group.set_visible(true);
+        self.progress_group.set_title(title);
+        let copy = super::problem::copy_button(e, &tr("Copy what the helper said"));
+        copy.set_valign(gtk::Align::Center);
+        self.progress_group.set_header_suffix(Some(&copy));
+        self.log.set_text(e);
     }
 
     fn show_plan(&mut self, root: &adw::PreferencesPage, plan: Result<Plan, String>) {

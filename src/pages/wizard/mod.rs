@@ -24,7 +24,8 @@ use relm4::gtk::prelude::*;
 use relm4::{gtk, Component, ComponentController, ComponentParts, ComponentSender, Controller};
 
 use crate::host_source::Loaded;
-use crate::pages::vms::NewVolume;
+use crate::pages::problem::Problem;
+use crate::pages::vms::{NewVolume, Taken};
 use crate::wizard::{step_of, Choice, Draft, Step, Storage, POOL, POOL_PATH};
 
 #[derive(Debug)]
@@ -40,6 +41,14 @@ pub enum Input {
     Create,
     /// Creating the disk image, 0.0–1.0.
     Progress(f64),
+    /// The names libvirt holds (asked for whenever Name or Review shows).
+    Taken(Taken),
+    /// libvirt refused the Create: it shows on Review until dismissed or the next Create.
+    CreateFailed(Problem),
+    /// The VM was created: the wizard's error, if any, goes.
+    Created,
+    /// The user dismissed the error.
+    Dismiss,
     /// From a step page.
     Go(Step),
     Devices,
@@ -55,6 +64,8 @@ pub enum Output {
         xml: String,
         volume: Option<NewVolume>,
     },
+    /// Ask libvirt which names are taken (the answer comes as `Input::Taken`).
+    NeedTaken,
     /// The GPU mode was changed here: Host setup's mode follows.
     Mode(passage_core::vm::session::GpuMode),
     /// What Host setup plans besides the card for this VM (hugepages reserved at boot).
@@ -69,6 +80,8 @@ pub struct Wizard {
     /// Steps whose page shows an older draft: rebuilt when next shown.
     stale: Vec<Step>,
     shown: Option<Step>,
+    taken: Taken,
+    problem: Option<Problem>,
 }
 
 impl Component for Wizard {
@@ -97,6 +110,8 @@ impl Component for Wizard {
                 steps: vec![],
                 stale: vec![],
                 shown: None,
+                taken: Taken::default(),
+                problem: None,
             },
             widgets: (),
         }
@@ -137,6 +152,24 @@ impl Component for Wizard {
                     c.emit(step::Input::Progress(f));
                 }
             }
+            Input::Taken(t) => {
+                if t != self.taken {
+                    self.taken = t;
+                    self.all_stale(self.shown);
+                    self.to_step(Step::Name, step::Input::Clashes(self.clashes()));
+                    if self.shown == Some(Step::Review) {
+                        self.show(Step::Review, root, &sender);
+                    }
+                }
+            }
+            Input::CreateFailed(p) => {
+                self.problem = Some(p.clone());
+                self.to_step(Step::Review, step::Input::Problem(Some(p)));
+            }
+            Input::Created | Input::Dismiss => {
+                self.problem = None;
+                self.to_step(Step::Review, step::Input::Problem(None));
+            }
             Input::Go(to) => {
                 let _ = sender.output(Output::Go(to));
             }
@@ -173,6 +206,7 @@ impl Wizard {
         if d.boot_intent() != extras {
             let _ = sender.output(Output::BootExtras(d.boot_intent().into_iter().collect()));
         }
+        self.to_step(Step::Name, step::Input::Clashes(self.clashes()));
         // Lists that show the choice itself are redrawn at once.
         let redraw_now = matches!(self.shown, Some(Step::Boot | Step::Review));
         self.all_stale(if redraw_now { None } else { self.shown });
@@ -191,6 +225,7 @@ impl Wizard {
                     step::Output::Go(to) => Input::Go(to),
                     step::Output::Devices => Input::Devices,
                     step::Output::Create => Input::Create,
+                    step::Output::Dismiss => Input::Dismiss,
                 });
             root.add_named(c.widget(), Some(step.id()));
             self.steps.push((step, c));
@@ -200,16 +235,42 @@ impl Wizard {
         if let (Some(l), Some(d), true) = (&self.loaded, &self.draft, self.stale.contains(&step)) {
             self.stale.retain(|s| *s != step);
             if let Some((_, c)) = self.steps.iter().find(|(s, _)| *s == step) {
-                c.emit(step::Input::Show(l.clone(), Box::new(d.clone())));
+                c.emit(step::Input::Show(
+                    l.clone(),
+                    Box::new(d.clone()),
+                    self.taken.clone(),
+                ));
             }
         }
         root.set_visible_child_name(step.id());
+        if matches!(step, Step::Name | Step::Review) {
+            let _ = sender.output(Output::NeedTaken);
+        }
+    }
+
+    /// What the draft's name and image clash with in libvirt.
+    fn clashes(&self) -> Vec<String> {
+        self.draft
+            .as_ref()
+            .map(|d| crate::wizard::clashes(d, &self.taken))
+            .unwrap_or_default()
+    }
+
+    /// Tells a step's page, if it was built.
+    fn to_step(&self, step: Step, msg: step::Input) {
+        if let Some((_, c)) = self.steps.iter().find(|(s, _)| *s == step) {
+            c.emit(msg);
+        }
     }
 
     fn create(&mut self, sender: &ComponentSender<Self>) {
         let (Some(l), Some(d)) = (&self.loaded, &self.draft) else {
             return;
         };
+        if !crate::wizard::clashes(d, &self.taken).is_empty() {
+            let _ = sender.output(Output::Go(Step::Name));
+            return;
+        }
         let made = d.spec(&l.host).and_then(|s| s.to_xml());
         match made {
             Err(e) => {

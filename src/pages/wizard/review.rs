@@ -9,7 +9,7 @@ use relm4::{adw, gtk};
 use super::rows::group;
 use super::step::{Cx, Output};
 use crate::pages::{code_view, row};
-use crate::wizard::step_of;
+use crate::wizard::{step_of, Step};
 
 /// What Review shows, and the parts the page updates later.
 pub struct Review {
@@ -34,19 +34,7 @@ pub fn build(cx: &Cx) -> Review {
         Err(e) => {
             let step = step_of(&e.field);
             create.set_sensitive(false);
-            let r = row(&tr("Not ready yet"), &e.to_string());
-            r.add_prefix(&crate::a11y::status_icon(
-                "dialog-warning-symbolic",
-                &tr("Not ready"),
-            ));
-            let go = gtk::Button::with_label(&step.title());
-            go.set_valign(gtk::Align::Center);
-            let s = cx.sender.clone();
-            go.connect_clicked(move |_| {
-                let _ = s.output(Output::Go(step));
-            });
-            r.add_suffix(&go);
-            g.add(&r);
+            g.add(&not_ready(cx, &e.to_string(), step));
             Review {
                 groups: vec![g],
                 progress: None,
@@ -54,8 +42,32 @@ pub fn build(cx: &Cx) -> Review {
                 xml: None,
             }
         }
-        Ok(spec) => ready(cx, g, &create, &spec),
+        Ok(spec) => {
+            // Before Create, not after: a name or an image libvirt holds already.
+            for why in crate::wizard::clashes(cx.d, cx.taken) {
+                create.set_sensitive(false);
+                g.add(&not_ready(cx, &why, Step::Name));
+            }
+            ready(cx, g, &create, &spec)
+        }
     }
+}
+
+/// Why Create waits, with the step that changes it.
+fn not_ready(cx: &Cx, why: &str, step: Step) -> adw::ActionRow {
+    let r = row(&tr("Not ready yet"), why);
+    r.add_prefix(&crate::a11y::status_icon(
+        "dialog-warning-symbolic",
+        &tr("Not ready"),
+    ));
+    let go = gtk::Button::with_label(&step.title());
+    go.set_valign(gtk::Align::Center);
+    let s = cx.sender.clone();
+    go.connect_clicked(move |_| {
+        let _ = s.output(Output::Go(step));
+    });
+    r.add_suffix(&go);
+    r
 }
 
 fn ready(cx: &Cx, g: adw::PreferencesGroup, create: &gtk::Button, spec: &VmSpec) -> Review {

@@ -10,13 +10,19 @@ use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 use super::rows::group;
 use super::{boot, cpu, firmware, media, name, pci, resources, review, storage, usb};
 use crate::host_source::Loaded;
+use crate::pages::problem::{Problem, Slot};
 use crate::wizard::{Choice, Draft, Step};
+use crate::workers::libvirt::Taken;
 
 #[derive(Debug)]
 pub enum Input {
-    Show(Arc<Loaded>, Box<Draft>),
+    Show(Arc<Loaded>, Box<Draft>, Taken),
     /// Review: creating the disk image, 0.0–1.0.
     Progress(f64),
+    /// A failed Create, shown at the top of the page until dismissed or the next Create.
+    Problem(Option<Problem>),
+    /// Name: what clashes with libvirt's names (updated while the user types).
+    Clashes(Vec<String>),
 }
 
 #[derive(Debug)]
@@ -25,6 +31,7 @@ pub enum Output {
     Go(Step),
     Devices,
     Create,
+    Dismiss,
 }
 
 #[derive(Debug)]
@@ -38,6 +45,8 @@ pub struct Cx<'a> {
     pub loaded: &'a Loaded,
     pub host: &'a Host,
     pub d: &'a Draft,
+    /// The names libvirt holds already.
+    pub taken: &'a Taken,
 }
 
 pub struct StepPage {
@@ -45,6 +54,10 @@ pub struct StepPage {
     groups: Vec<adw::PreferencesGroup>,
     progress: Option<gtk::ProgressBar>,
     validation: Option<adw::ActionRow>,
+    problem: Slot,
+    /// Name: the rows saying what clashes with libvirt's names.
+    clashes: adw::PreferencesGroup,
+    clash_rows: Vec<adw::ActionRow>,
 }
 
 impl Component for StepPage {
@@ -61,12 +74,21 @@ impl Component for StepPage {
 
     fn init(step: Step, root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
         root.set_widget_name(&format!("page-{}", step.id()));
+        // First on the page, above the groups each Show rebuilds.
+        let problem = Slot::new();
+        root.add(problem.widget());
+        let clashes = adw::PreferencesGroup::new();
+        clashes.set_visible(false);
+        root.add(&clashes);
         ComponentParts {
             model: StepPage {
                 step,
                 groups: vec![],
                 progress: None,
                 validation: None,
+                problem,
+                clashes,
+                clash_rows: vec![],
             },
             widgets: (),
         }
@@ -74,7 +96,20 @@ impl Component for StepPage {
 
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
-            Input::Show(loaded, draft) => self.build(root, &loaded, &draft, &sender),
+            Input::Show(loaded, draft, taken) => {
+                self.build(root, &loaded, &draft, &taken, &sender);
+                self.show_clashes(crate::wizard::clashes(&draft, &taken));
+            }
+            Input::Problem(p) => {
+                if let (Some(bar), true) = (&self.progress, p.is_some()) {
+                    bar.set_visible(false);
+                }
+                let s = sender.clone();
+                self.problem.set(p, move || {
+                    let _ = s.output(Output::Dismiss);
+                });
+            }
+            Input::Clashes(c) => self.show_clashes(c),
             Input::Progress(f) => {
                 if let Some(p) = &self.progress {
                     p.set_visible(true);
@@ -91,6 +126,27 @@ impl Component for StepPage {
 }
 
 impl StepPage {
+    /// On the Name step: each clash with libvirt's names, with a warning icon.
+    fn show_clashes(&mut self, found: Vec<String>) {
+        if self.step != Step::Name {
+            return;
+        }
+        for r in self.clash_rows.drain(..) {
+            self.clashes.remove(&r);
+        }
+        for (i, why) in found.iter().enumerate() {
+            let r = crate::pages::row(why, "");
+            r.set_widget_name(&format!("clash-{i}"));
+            r.add_prefix(&crate::a11y::status_icon(
+                "dialog-warning-symbolic",
+                &tr("Stops Create"),
+            ));
+            self.clashes.add(&r);
+            self.clash_rows.push(r);
+        }
+        self.clashes.set_visible(!found.is_empty());
+    }
+
     fn validated(&self, r: Result<String, String>) {
         let Some(row) = &self.validation else { return };
         let esc = crate::pages::glib_escape;
@@ -111,6 +167,7 @@ impl StepPage {
         root: &adw::PreferencesPage,
         loaded: &Loaded,
         d: &Draft,
+        taken: &Taken,
         sender: &ComponentSender<Self>,
     ) {
         crate::pages::clear(root, &mut self.groups);
@@ -121,6 +178,7 @@ impl StepPage {
             loaded,
             host: &loaded.host,
             d,
+            taken,
         };
         let groups = match self.step {
             Step::Media => media::build(&cx),
