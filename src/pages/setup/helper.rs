@@ -4,7 +4,7 @@
 
 use passage_core::i18n::tr_f;
 use passage_core::vm::session::GpuMode;
-use passage_helper::api::{self, Helper1Proxy, HistoryRow};
+use passage_helper_api::{self as api, Helper1Proxy, HistoryRow};
 
 use super::{Cmd, Target};
 
@@ -16,9 +16,10 @@ pub struct HelperError {
 
 impl HelperError {
     pub fn of(e: &zbus::Error) -> Self {
+        let e = api::HelperError::of(e);
         HelperError {
-            unreachable: api::is_unreachable(e),
-            text: api::error_text(e),
+            unreachable: matches!(e, api::HelperError::Unreachable(_)),
+            text: e.to_string(),
         }
     }
 }
