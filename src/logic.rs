@@ -330,7 +330,10 @@ mod tests {
             .find(|g| !h.is_host_display(g.address))
             .expect("second GPU");
         let e = choose(&h, other.address).unwrap_err();
-        assert!(e.contains("IOMMU group 1") && e.contains("whole group"), "{e}");
+        assert!(
+            e.contains("IOMMU group 1") && e.contains("whole group"),
+            "{e}"
+        );
         let e = choose(&h, addr("0000:00:1f.0")).unwrap_err();
         assert!(
             e.contains("not a graphics card") || e.contains("no device"),

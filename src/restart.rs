@@ -31,7 +31,7 @@ pub fn ask(window: &adw::ApplicationWindow, restart: impl Fn() + 'static) {
 
 /// Asks logind to restart (it asks for a password itself when other users are logged in).
 pub async fn reboot() -> Result<(), String> {
-    let conn = passage_helper::api::system_bus()
+    let conn = passage_helper_api::system_bus()
         .await
         .map_err(|e| e.to_string())?;
     conn.call_method(

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use std::future::Future;
 
-use passage_helper::api::{Helper1Proxy, State};
+use passage_helper_api::{Helper1Proxy, HelperError, State};
 use zbus::block_on;
 
 fn connect() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
     block_on(async {
-        let conn = passage_helper::api::system_bus()
+        let conn = passage_helper_api::system_bus()
             .await
             .map_err(|e| format!("cannot reach the system bus ({e}); is D-Bus running?"))?;
         let proxy = Helper1Proxy::new(&conn).await.map_err(|e| {
@@ -22,35 +22,9 @@ fn connect() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
 
 /// Prints the helper's words for a failed call; 1 refused or failed, 2 bad input.
 fn report(e: zbus::Error) -> ExitCode {
-    use zbus::fdo::Error as F;
-    match e {
-        zbus::Error::FDO(f) => match *f {
-            F::InvalidArgs(msg) => {
-                eprintln!("passagectl: {msg}");
-                ExitCode::from(2)
-            }
-            F::AccessDenied(msg) | F::Failed(msg) => {
-                eprintln!("passagectl: {msg}");
-                ExitCode::from(1)
-            }
-            F::ServiceUnknown(_) | F::NameHasNoOwner(_) => {
-                eprintln!("passagectl: Passage's helper is not installed or cannot start (io.github.passage.Helper1); install the passage-helper package.");
-                ExitCode::from(1)
-            }
-            other => {
-                eprintln!("passagectl: {other}");
-                ExitCode::from(1)
-            }
-        },
-        zbus::Error::MethodError(_, msg, _) => {
-            eprintln!("passagectl: {}", msg.unwrap_or_default());
-            ExitCode::from(1)
-        }
-        other => {
-            eprintln!("passagectl: {other}");
-            ExitCode::from(1)
-        }
-    }
+    let e = HelperError::from(e);
+    eprintln!("passagectl: {e}");
+    ExitCode::from(if e.is_invalid() { 2 } else { 1 })
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
@@ -60,7 +34,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 /// Runs a helper call and echoes its progress lines while it runs (none is lost; see
 /// `api::with_progress`).
 fn with_progress<T>(proxy: &Helper1Proxy<'static>, call: impl Future<Output = T>) -> T {
-    block_on(passage_helper::api::with_progress(proxy, call, |line| {
+    block_on(passage_helper_api::with_progress(proxy, call, |line| {
         outln!("  | {line}")
     }))
 }

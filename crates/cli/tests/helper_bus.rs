@@ -137,7 +137,7 @@ fn malformed_input_is_refused_with_the_reason_before_polkit_is_asked() {
         let conn = zbus::connection::Builder::address(tb.address.as_str())
             .build()
             .await?;
-        let proxy = passage_helper::api::Helper1Proxy::new(&conn).await?;
+        let proxy = passage_helper_api::Helper1Proxy::new(&conn).await?;
         proxy.set_kernel_arguments(&[big.as_str()], &[]).await
     })
     .expect_err("refused");
@@ -315,7 +315,7 @@ fn bench_client() {
             .build()
             .await
             .expect("bus");
-        let proxy = passage_helper::api::Helper1Proxy::new(&conn)
+        let proxy = passage_helper_api::Helper1Proxy::new(&conn)
             .await
             .expect("proxy");
         let mut t = Vec::with_capacity(n);
@@ -592,7 +592,7 @@ fn hugepages_are_reserved_within_reason_and_given_back() {
         let conn = zbus::connection::Builder::address(tb.address.as_str())
             .build()
             .await?;
-        passage_helper::api::Helper1Proxy::new(&conn)
+        passage_helper_api::Helper1Proxy::new(&conn)
             .await?
             .reserve_hugepages(4096, 8)
             .await

@@ -4,7 +4,6 @@
 //! journals every change so that Undo restores it exactly.
 
 pub mod activity;
-pub mod api;
 pub mod authz;
 pub mod checks;
 pub mod give_back;

@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use passage_helper::api::{BUS_NAME, OBJECT_PATH};
 use passage_helper::journal::Journal;
 use passage_helper::server::Helper;
+use passage_helper_api::{BUS_NAME, OBJECT_PATH};
 
 fn main() -> ExitCode {
     let mut root = PathBuf::from("/");

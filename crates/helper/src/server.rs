@@ -14,9 +14,9 @@ use zbus::message::Header;
 use zbus::{fdo, interface, Connection};
 use zbus_polkit::policykit1::{AuthorityProxy, CheckAuthorizationFlags, Subject};
 
-use crate::api::*;
 use crate::journal::{Binding, Change, Hugepages, Journal, ProcessRunner, Restored, State};
 use crate::{authz, checks, sysfs};
+use passage_helper_api::*;
 
 /// Calls answered at once; more are refused (each may hold a polkit prompt open).
 pub const MAX_CALLS: usize = 16;

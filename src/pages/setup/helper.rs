@@ -4,7 +4,7 @@
 
 use passage_core::i18n::tr_f;
 use passage_core::vm::session::GpuMode;
-use passage_helper::api::{self, Helper1Proxy, HistoryRow};
+use passage_helper_api::{self as api, Helper1Proxy, HistoryRow};
 
 use super::{Cmd, Target};
 
@@ -18,10 +18,11 @@ pub struct HelperError {
 
 impl HelperError {
     pub fn of(e: &zbus::Error) -> Self {
+        let e = api::HelperError::of(e);
         HelperError {
-            unreachable: api::is_unreachable(e),
+            unreachable: matches!(e, api::HelperError::Unreachable(_)),
             bus: true,
-            text: api::error_text(e),
+            text: e.to_string(),
         }
     }
 }

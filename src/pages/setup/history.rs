@@ -2,7 +2,7 @@
 //! After the Restart card, which reads the same rows.
 
 use passage_core::i18n::{tr, tr_f};
-use passage_helper::api::{HistoryRow, State};
+use passage_helper_api::{HistoryRow, State};
 use relm4::adw::prelude::*;
 use relm4::{gtk, ComponentSender};
 

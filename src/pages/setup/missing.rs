@@ -2,7 +2,7 @@
 //! Try Again. The plan above stays readable (core computes it without the helper).
 
 use passage_core::i18n::{tr, tr_f};
-use passage_helper::api::BUS_NAME;
+use passage_helper_api::BUS_NAME;
 use relm4::gtk::prelude::*;
 use relm4::{gtk, ComponentSender};
 

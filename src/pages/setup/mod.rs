@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use passage_core::i18n::{tr, tr_f};
 use passage_core::plan::{self, Intent, Plan};
-use passage_helper::api::HistoryRow;
+use passage_helper_api::HistoryRow;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 

@@ -6,33 +6,19 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A change's state (on the bus, its kebab-case name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, zbus::zvariant::Type)]
-#[serde(rename_all = "kebab-case")]
-#[zvariant(signature = "s")]
-pub enum State {
-    /// Files are being written, or their rebuild runs (seen at start: the helper died; the
-    /// rebuild is run again when every file holds what Passage wrote, else the files are put
-    /// back and rebuilt).
-    Applying,
-    Applied,
-    /// A step failed or the helper died; every file is as before.
-    RolledBack,
-    /// Being undone: files going back or their rebuild running, or that rebuild failed
-    /// (seen at start: finish the undo, rebuild included; Undo may be asked again).
-    Undoing,
-    Undone,
-}
+/// A change's state: one definition, the one on the bus (passage-helper-api).
+pub use passage_helper_api::State;
 
-impl State {
-    /// The state's name as the history shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            State::Applying => "applying",
-            State::Applied => "applied",
-            State::RolledBack => "rolled-back",
-            State::Undoing => "undoing",
-            State::Undone => "undone",
+/// A change as the History verb sends it.
+impl From<Entry> for passage_helper_api::HistoryRow {
+    fn from(e: Entry) -> Self {
+        passage_helper_api::HistoryRow {
+            id: e.id,
+            created: e.created,
+            uid: e.uid,
+            verb: e.verb,
+            summary: e.summary,
+            state: e.state,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The helper's D-Bus contract, shared by the helper and its clients (passagectl, the app).
+//! passage-helper-api: the helper's D-Bus contract, shared by the helper and its clients
+//! (passagectl, the app), which link this crate and never the helper itself.
 //!
 //! Verbs take intentions, never file contents or commands. Each verb group is one polkit
 //! action; every reply or error says what happened in words a user can act on.
@@ -25,6 +26,9 @@ pub const ACTION_AUTHORIZE_VM: &str = "io.github.passage.authorize-vm";
 /// Taking a group the host needs (its display GPU…): asked in addition, never kept.
 pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
 
+mod error;
+pub use error::{error_text, is_unreachable, HelperError};
+
 /// Limits on what a caller may send, checked before anything else.
 pub use passage_core::verb_args::{MAX_ITEMS, MAX_ITEM_LEN};
 
@@ -44,17 +48,35 @@ pub struct HistoryRow {
     pub state: State,
 }
 
-pub use crate::journal::State;
+/// A change's state (on the bus, its kebab-case name).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, zbus::zvariant::Type,
+)]
+#[serde(rename_all = "kebab-case")]
+#[zvariant(signature = "s")]
+pub enum State {
+    /// Files are being written, or their rebuild runs (seen at start: the helper died; the
+    /// rebuild is run again when every file holds what Passage wrote, else the files are put
+    /// back and rebuilt).
+    Applying,
+    Applied,
+    /// A step failed or the helper died; every file is as before.
+    RolledBack,
+    /// Being undone: files going back or their rebuild running, or that rebuild failed
+    /// (seen at start: finish the undo, rebuild included; Undo may be asked again).
+    Undoing,
+    Undone,
+}
 
-impl From<crate::journal::Entry> for HistoryRow {
-    fn from(e: crate::journal::Entry) -> Self {
-        HistoryRow {
-            id: e.id,
-            created: e.created,
-            uid: e.uid,
-            verb: e.verb,
-            summary: e.summary,
-            state: e.state,
+impl State {
+    /// The state's name as the history shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Applying => "applying",
+            State::Applied => "applied",
+            State::RolledBack => "rolled-back",
+            State::Undoing => "undoing",
+            State::Undone => "undone",
         }
     }
 }
@@ -177,30 +199,6 @@ pub async fn apply_intent(
         Intent::SessionHook => Err(zbus::Error::Failure(
             "libvirt's hook is installed with the card it lends (ConfigureGpuSessions)".into(),
         )),
-    }
-}
-
-/// Whether a failed call failed because the helper is not there (not installed, or its
-/// service cannot start), rather than because it refused or failed.
-pub fn is_unreachable(e: &zbus::Error) -> bool {
-    matches!(e, zbus::Error::FDO(f) if matches!(**f, zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_) | zbus::fdo::Error::SpawnFailed(_) | zbus::fdo::Error::SpawnChildExited(_)))
-        || matches!(e, zbus::Error::InputOutput(_) | zbus::Error::Address(_))
-}
-
-/// The helper's own words for a failed call (its errors are written for users), or what to
-/// do when it cannot be reached.
-pub fn error_text(e: &zbus::Error) -> String {
-    use zbus::fdo::Error as F;
-    if is_unreachable(e) {
-        return "Passage's helper is not installed or cannot start (io.github.passage.Helper1); install the passage-helper package.".into();
-    }
-    match e {
-        zbus::Error::FDO(f) => match &**f {
-            F::InvalidArgs(m) | F::AccessDenied(m) | F::Failed(m) => m.clone(),
-            other => other.to_string(),
-        },
-        zbus::Error::MethodError(_, msg, _) => msg.clone().unwrap_or_default(),
-        other => other.to_string(),
     }
 }
 
