@@ -68,11 +68,28 @@ pub fn headline(report: &Report) -> (String, Severity) {
     }
 }
 
+/// *Reserve 4096 × 2 MiB Hugepages (8192 MiB)*: the amount and the page size.
+pub fn reserve_label(size_kib: u64, count: u64) -> String {
+    let size = if size_kib >= 1024 * 1024 {
+        tr_f("{n} GiB", &[("n", &(size_kib / 1024 / 1024).to_string())])
+    } else {
+        tr_f("{n} MiB", &[("n", &(size_kib / 1024).to_string())])
+    };
+    tr_f(
+        "Reserve {count} × {size} Hugepages ({mib} MiB)",
+        &[
+            ("count", &count.to_string()),
+            ("size", &size),
+            ("mib", &(count * size_kib / 1024).to_string()),
+        ],
+    )
+}
+
 /// The label of a finding's Fix button, when Passage can do something about it.
 pub fn fix_label(a: &FixAction) -> String {
     match a {
         FixAction::KernelArguments { .. } | FixAction::BindByAddress { .. } => tr("Fix…"),
-        FixAction::ReserveHugepages => tr("Reserve…"),
+        FixAction::ReserveHugepages { size_kib, count } => reserve_label(*size_kib, *count),
         FixAction::InstallPackage { .. } => tr("How to Install"),
     }
 }

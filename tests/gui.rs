@@ -365,6 +365,28 @@ impl App<'_> {
         self.tree_mode("tree")
     }
 
+    /// Presses the button a screen reader names `name` (its AT-SPI action, as Orca would).
+    fn click(&self, name: &str) {
+        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
+        let o = Command::new("timeout")
+            .args(["-k", "5", "60", "/usr/bin/python3"])
+            .arg(&walker)
+            .arg(self.child.0.id().to_string())
+            .args(["click", name])
+            .uid(self.s.uid)
+            .gid(self.s.uid)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
+            .env("DISPLAY", &self.s.display)
+            .env("HOME", self.s.dir.path().join("home"))
+            .output()
+            .expect("the AT-SPI walker runs");
+        assert!(
+            o.status.success(),
+            "could not press {name:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
     /// Interactive controls and status icons a screen reader could not name, one per line.
     fn unnamed(&self) -> Vec<String> {
         self.tree_mode("problems")
@@ -1062,6 +1084,84 @@ fn after_the_restart_the_check_says_what_changed() {
     let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
         .expect("keyfile");
     assert!(!keyfile.contains("an-earlier-boot"), "{keyfile}");
+}
+
+/// Each pre-flight finding's button on the VM's page, against a private libvirtd: the network
+/// started, hugepages turned off (the domain redefined without them, and the check passes),
+/// and a missing image's chooser opened.
+#[test]
+fn every_finding_on_the_vm_page_has_its_button_and_is_checked_again() {
+    use passage_virt::Hypervisor;
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    // A bridge-mode network: starting it changes nothing on this host (the bridge is named,
+    // not made).
+    let net = lv.dir.path().join("lan.xml");
+    std::fs::write(
+        &net,
+        "<network><name>lan</name><forward mode='bridge'/><bridge name='passage-t0'/></network>",
+    )
+    .expect("net xml");
+    let st = Command::new("virsh")
+        .args(["-c", &uri, "net-define"])
+        .arg(&net)
+        .stdout(Stdio::null())
+        .status()
+        .expect("virsh");
+    assert!(st.success());
+    assert_eq!(h.networks().expect("nets"), vec![("lan".into(), false)]);
+    // 32 MiB pages: a size this (x86) host does not have, so they cannot be reserved.
+    h.define("<domain type='qemu'><name>hungry</name><memory unit='MiB'>1024</memory><memoryBacking><hugepages><page size='32768' unit='KiB'/></hugepages></memoryBacking><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><interface type='network'><source network='lan'/></interface></devices></domain>")
+        .expect("define hungry");
+    h.define("<domain type='qemu'><name>noimage</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='cdrom'><source file='/var/lib/libvirt/images/gone.iso'/><target dev='sda' bus='sata'/><readonly/></disk></devices></domain>")
+        .expect("define noimage");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("hungry"));
+    app.wait_page("vms", &["#vm-page", "hungry", "Off"]);
+    app.action("vm-start", None);
+    let d = app.wait_for(&[
+        "Not Started",
+        "1024 MiB of hugepages short",
+        "no more can be reserved",
+        "Turn Hugepages Off for This VM",
+        "Start the Network “lan”",
+    ]);
+    app.shot("remedy-refused", &d);
+    a11y::assert_all_named(&app, "the VM's page with its findings");
+    app.click("Start the Network “lan”");
+    let end = Instant::now() + Duration::from_secs(30);
+    while h.networks().expect("nets") != vec![("lan".into(), true)] {
+        assert!(Instant::now() < end, "the network never started");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Checked again: the network's finding is gone, the hugepages' stays.
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = app.tree();
+        if !t.contains("Start the Network") && t.contains("Turn Hugepages Off for This VM") {
+            break;
+        }
+        assert!(Instant::now() < end, "not checked again:\n{t}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.click("Turn Hugepages Off for This VM");
+    let d = app.wait_for(&["#preflight-passes", "The check passes"]);
+    app.shot("remedy-passes", &d);
+    let xml = h.xml("hungry").expect("xml");
+    assert!(!xml.contains("<hugepages"), "{xml}");
+    assert!(xml.contains("<source network='lan'"), "{xml}");
+
+    // A missing image: its button opens a chooser (seen by a screen reader).
+    app.action("show-vm", Some("noimage"));
+    app.wait_page("vms", &["#vm-page", "noimage", "Off"]);
+    app.action("vm-start", None);
+    app.wait_for(&["gone.iso is missing", "Choose a Disk Image…"]);
+    app.click("Choose a Disk Image…");
+    let d = app.wait_for(&["Choose a Disk Image", "Disc images"]);
+    app.shot("remedy-chooser", &d);
 }
 
 #[test]

@@ -77,7 +77,7 @@ pub fn state_group(
 }
 
 /// Why the pre-flight did not start the VM.
-pub fn refused(found: &[Finding]) -> adw::PreferencesGroup {
+pub fn refused(found: &[Finding], sender: &Sender) -> adw::PreferencesGroup {
     let g = adw::PreferencesGroup::new();
     g.set_title(&tr("Not Started"));
     g.set_description(Some(&tr(
@@ -90,8 +90,27 @@ pub fn refused(found: &[Finding]) -> adw::PreferencesGroup {
             &tr("Stops the start"),
         ));
         r.set_widget_name(&format!("finding-{}", f.cause.id()));
+        if let Some(remedy) = &f.remedy {
+            r.add_suffix(&super::vm_remedy::button(remedy, sender));
+        }
         g.add(&r);
     }
+    g
+}
+
+/// After a remedy, the pre-flight again: nothing stops the VM now.
+pub fn passes() -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    let r = row(
+        &tr("The check passes"),
+        &tr("Nothing Passage checks stops the VM from starting now."),
+    );
+    r.set_widget_name("preflight-passes");
+    r.add_prefix(&crate::a11y::status_icon(
+        "emblem-ok-symbolic",
+        &tr("Ready"),
+    ));
+    g.add(&r);
     g
 }
 

@@ -47,6 +47,8 @@ pub enum Output {
     EditDevices(String),
     Xml(String, String),
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
+    Reserve { size_kib: u64, count: u64 },
+    OpenSetup,
 }
 
 pub struct VmsPage {
@@ -213,6 +215,12 @@ impl Component for VmsPage {
             }
             Input::Detail(vm_detail::Output::EditDevices(name)) => {
                 let _ = sender.output(Output::EditDevices(name));
+            }
+            Input::Detail(vm_detail::Output::Reserve { size_kib, count }) => {
+                let _ = sender.output(Output::Reserve { size_kib, count });
+            }
+            Input::Detail(vm_detail::Output::OpenSetup) => {
+                let _ = sender.output(Output::OpenSetup);
             }
             Input::Detail(vm_detail::Output::Back) => {
                 self.open = None;

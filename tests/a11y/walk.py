@@ -4,6 +4,7 @@ the interface Orca uses.
 
     walk.py PID           the tree, one node per line: indent, role, 'name', (description), [states]
     walk.py PID problems  only what a screen reader could not name, one per line
+    walk.py PID click NAME  presses the button named NAME (its AT-SPI action, as Orca does)
 
 GTK 4.8 presents every node it does not hide, on screen or not (a stack's other pages are
 hidden by the app); GTK names an unnamed widget by its type ("GtkImage"), which counts as no
@@ -47,6 +48,7 @@ TYPE_NAME = re.compile(r"^(Gtk|Adw)[A-Z][A-Za-z]*$")
 
 class Node:
     def __init__(self, obj, depth, parent):
+        self.obj = obj
         self.depth = depth
         self.parent = parent
         self.role = obj.get_role_name()
@@ -122,12 +124,20 @@ def main():
             if win is None:
                 continue
             for n in flat(read(win, 0, None)):
+                if mode == "click":
+                    if n.role == "push button" and n.name == sys.argv[3]:
+                        n.obj.get_action_iface().do_action(0)
+                        return 0
+                    continue
                 if mode == "problems":
                     p = n.problem()
                     if p:
                         print(p)
                 else:
                     print(n.line())
+        if mode == "click":
+            print(f"no button named {sys.argv[3]!r}", file=sys.stderr)
+            return 3
         return 0
     print(f"no application with pid {pid} on the accessibility bus", file=sys.stderr)
     return 2

@@ -377,8 +377,7 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
                 "<memory unit='MiB'>4194304</memory>",
             ),
         session.clone(),
-        xml.replace("<network", "<network")
-            .replace("'default'", "'nowhere'"),
+        xml.replace("'default'", "'nowhere'"),
     ];
     let nets = Facts {
         networks: Some(vec![("default".into(), false)]),

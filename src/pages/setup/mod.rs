@@ -10,7 +10,7 @@ use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
 mod boot_check;
-mod helper;
+pub mod helper;
 mod history;
 mod mode;
 

@@ -306,10 +306,17 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
                 tr_f("The VM's memory is reserved as hugepages when it starts, but: {why}. Turn hugepages off for this VM, give it less memory, or close programs.", &[("why", &why.to_string())]),
             )
         } else {
+            let fix = match &room {
+                Ok(()) => tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free: reserve more (Passage can, with your password), or switch hugepages off for this VM.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string())]),
+                Err(why) => tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free; no more can be reserved: {why}. Turn hugepages off for this VM, or give it less memory.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string()), ("why", &why.to_string())]),
+            };
             finding(
                 Cause::HugepagesShort,
-                tr_f("{mib} MiB of hugepages short", &[("mib", &((need - free) * size / 1024).to_string())]),
-                tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free: reserve more (Passage can, with your password), or switch hugepages off for this VM.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string())]),
+                tr_f(
+                    "{mib} MiB of hugepages short",
+                    &[("mib", &((need - free) * size / 1024).to_string())],
+                ),
+                fix,
             )
         };
         // Reserve where the host has room for them, else the VM goes without.
