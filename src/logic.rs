@@ -68,7 +68,7 @@ pub fn headline(report: &Report) -> (String, Severity) {
     }
 }
 
-/// *Reserve 4096 × 2 MiB Hugepages (8192 MiB)*: the amount and the page size.
+/// *Reserve 4096 × 2 MiB Pages*: the amount and the page size (short: it shares its row).
 pub fn reserve_label(size_kib: u64, count: u64) -> String {
     let size = if size_kib >= 1024 * 1024 {
         tr_f("{n} GiB", &[("n", &(size_kib / 1024 / 1024).to_string())])
@@ -76,12 +76,8 @@ pub fn reserve_label(size_kib: u64, count: u64) -> String {
         tr_f("{n} MiB", &[("n", &(size_kib / 1024).to_string())])
     };
     tr_f(
-        "Reserve {count} × {size} Hugepages ({mib} MiB)",
-        &[
-            ("count", &count.to_string()),
-            ("size", &size),
-            ("mib", &(count * size_kib / 1024).to_string()),
-        ],
+        "Reserve {count} × {size} Pages",
+        &[("count", &count.to_string()), ("size", &size)],
     )
 }
 

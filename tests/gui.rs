@@ -863,6 +863,37 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
     assert_eq!(host_files(&tb), before, "every file is back byte for byte");
 }
 
+/// System Check's Reserve reserves: through the private helper, polkit allowing it, the
+/// pool in the test root grows and the check, read again, says the pages are reserved.
+#[test]
+fn system_checks_reserve_reserves_through_the_helper() {
+    let tb = bus::TestBus::start("x570-tutorial", None, &[]);
+    let pool = tb
+        .root
+        .join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
+    let read = || {
+        std::fs::read_to_string(&pool)
+            .expect("pool")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read(), "0");
+    let s = Session::start_as(bus::ALLOWED_UID);
+    let mut app = s.launch_live(&tb.root, &tb.address);
+    let label = "Reserve 4096 × 2 MiB Pages";
+    let d = app.wait_page("check", &["No hugepages are reserved", label]);
+    app.shot("check-reserve", &d);
+    app.click(label);
+    let end = Instant::now() + Duration::from_secs(30);
+    while read() != "4096" {
+        assert!(Instant::now() < end, "the pool stays at {}", read());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let d = app.wait_page("check", &["Hugepages are reserved", "8192 MiB reserved"]);
+    app.shot("check-reserved", &d);
+    assert!(!d.contains(label), "{d}");
+}
+
 #[test]
 fn without_the_helper_the_setup_page_says_what_to_install() {
     let fixture = tempfile::tempdir().expect("tempdir");
