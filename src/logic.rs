@@ -68,15 +68,23 @@ pub fn headline(report: &Report) -> (String, Severity) {
     }
 }
 
-/// *Reserve 4096 × 2 MiB Pages*: the amount and the page size (short: it shares its row).
+/// *Reserve 8192 MiB*: the amount (short: the button shares its row at 360 px).
 pub fn reserve_label(size_kib: u64, count: u64) -> String {
+    tr_f(
+        "Reserve {mib} MiB",
+        &[("mib", &(count * size_kib / 1024).to_string())],
+    )
+}
+
+/// *As 4096 pages of 2 MiB*: the page size, under the finding's title.
+pub fn reserve_pages(size_kib: u64, count: u64) -> String {
     let size = if size_kib >= 1024 * 1024 {
         tr_f("{n} GiB", &[("n", &(size_kib / 1024 / 1024).to_string())])
     } else {
         tr_f("{n} MiB", &[("n", &(size_kib / 1024).to_string())])
     };
     tr_f(
-        "Reserve {count} × {size} Pages",
+        "As {count} pages of {size}",
         &[("count", &count.to_string()), ("size", &size)],
     )
 }

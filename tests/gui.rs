@@ -332,22 +332,9 @@ impl App<'_> {
     /// What a screen reader reads of the app (tests/a11y/walk.py over AT-SPI): one node per
     /// line, `role 'name' (description) [states]`; with `problems`, only what has no name.
     fn tree_mode(&self, mode: &str) -> String {
-        let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
         let end = Instant::now() + Duration::from_secs(30);
         loop {
-            // (timeout: a walk that hangs fails the test instead of the whole run.)
-            let o = Command::new("timeout")
-                .args(["-k", "5", "60", "/usr/bin/python3"])
-                .arg(&walker)
-                .arg(self.child.0.id().to_string())
-                .arg(mode)
-                .uid(self.s.uid)
-                .gid(self.s.uid)
-                .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
-                .env("DISPLAY", &self.s.display)
-                .env("HOME", self.s.dir.path().join("home"))
-                .output()
-                .expect("the AT-SPI walker runs");
+            let o = self.walk(&[mode]);
             if o.status.success() {
                 return String::from_utf8_lossy(&o.stdout).into_owned();
             }
@@ -361,25 +348,31 @@ impl App<'_> {
         }
     }
 
-    fn tree(&self) -> String {
-        self.tree_mode("tree")
-    }
-
-    /// Presses the button a screen reader names `name` (its AT-SPI action, as Orca would).
-    fn click(&self, name: &str) {
+    /// tests/a11y/walk.py over this app, as the session's user.
+    fn walk(&self, args: &[&str]) -> std::process::Output {
         let walker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/walk.py");
-        let o = Command::new("timeout")
+        // (timeout: a walk that hangs fails the test instead of the whole run.)
+        Command::new("timeout")
             .args(["-k", "5", "60", "/usr/bin/python3"])
             .arg(&walker)
             .arg(self.child.0.id().to_string())
-            .args(["click", name])
+            .args(args)
             .uid(self.s.uid)
             .gid(self.s.uid)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.s.bus)
             .env("DISPLAY", &self.s.display)
             .env("HOME", self.s.dir.path().join("home"))
             .output()
-            .expect("the AT-SPI walker runs");
+            .expect("the AT-SPI walker runs")
+    }
+
+    fn tree(&self) -> String {
+        self.tree_mode("tree")
+    }
+
+    /// Presses the button a screen reader names `name` (its AT-SPI action, as Orca would).
+    fn click(&self, name: &str) {
+        let o = self.walk(&["click", name]);
         assert!(
             o.status.success(),
             "could not press {name:?}: {}",
@@ -880,8 +873,11 @@ fn system_checks_reserve_reserves_through_the_helper() {
     assert_eq!(read(), "0");
     let s = Session::start_as(bus::ALLOWED_UID);
     let mut app = s.launch_live(&tb.root, &tb.address);
-    let label = "Reserve 4096 × 2 MiB Pages";
-    let d = app.wait_page("check", &["No hugepages are reserved", label]);
+    let label = "Reserve 8192 MiB";
+    let d = app.wait_page(
+        "check",
+        &["No hugepages are reserved", label, "As 4096 pages of 2 MiB"],
+    );
     app.shot("check-reserve", &d);
     app.click(label);
     let end = Instant::now() + Duration::from_secs(30);

@@ -185,7 +185,7 @@ impl Component for VmDetail {
                 }
             }
             Input::ForceOff => self.confirm_force_off(root, &sender),
-            Input::OpenDisplay => self.open_display(&sender),
+            Input::OpenDisplay => self.open_display(root, &sender),
             Input::ToggleLauncher => self.toggle_launcher(&sender),
             Input::Delete => self.confirm_delete(root, &sender),
             Input::Remedy(r) => self.remedy(r, &sender),
@@ -319,7 +319,7 @@ impl VmDetail {
         dialog.set_extra_child(Some(&tick));
     }
 
-    fn open_display(&self, sender: &ComponentSender<Self>) {
+    fn open_display(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
         let spawned = std::process::Command::new("virt-viewer")
             .args([
@@ -331,9 +331,7 @@ impl VmDetail {
             .stdin(std::process::Stdio::null())
             .spawn();
         if spawned.is_err() {
-            let _ = sender.output(Output::Toast(tr(
-                "Install virt-viewer (package virt-viewer) to see the VM's screen in a window.",
-            )));
+            super::vm_remedy::install_dialog(root, "virt-viewer", sender);
         }
     }
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::preflight::{self, Facts, Remedy};
 use passage_core::vm::remedy_edit;
-use relm4::gtk::prelude::*;
-use relm4::{gtk, ComponentSender};
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk, ComponentSender};
 
 use super::vm_detail::{Input, LastStart, Output, VmDetail};
 use crate::workers::libvirt::Request;
@@ -55,6 +55,29 @@ pub fn install_command(pkg: &str) -> String {
     } else {
         format!("sudo zypper install {pkg}")
     }
+}
+
+/// A package Passage needs and does not install itself (virt-viewer for Open Display): the
+/// package named, and its install command to copy.
+pub fn install_dialog(from: &impl IsA<gtk::Widget>, pkg: &str, sender: &Sender) {
+    let window = from.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+    let d = adw::MessageDialog::new(
+        window.as_ref(),
+        Some(&tr_f("{pkg} Is Not Installed", &[("pkg", pkg)])),
+        Some(&tr_f(
+            "Passage shows the VM's screen with {pkg} (package {pkg}). Passage installs no packages itself: copy the command and run it in a terminal.",
+            &[("pkg", pkg)],
+        )),
+    );
+    d.set_widget_name("install-package");
+    d.add_response("close", &tr("_Close"));
+    d.add_response("copy", &label(&Remedy::InstallPackage { name: pkg.into() }));
+    d.set_response_appearance("copy", adw::ResponseAppearance::Suggested);
+    let (s, pkg) = (sender.clone(), pkg.to_string());
+    d.connect_response(Some("copy"), move |_, _| {
+        s.input(Input::Remedy(Remedy::InstallPackage { name: pkg.clone() }))
+    });
+    d.present();
 }
 
 fn choose_image(from: &gtk::Button, target: &str, sender: &Sender) {

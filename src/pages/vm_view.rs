@@ -84,7 +84,17 @@ pub fn refused(found: &[Finding], sender: &Sender) -> adw::PreferencesGroup {
         "Passage checked the VM before starting it and found what would stop it:",
     )));
     for f in found {
-        let r = row(&f.title, &f.fix);
+        let fix = match &f.remedy {
+            Some(passage_core::vm::preflight::Remedy::ReserveHugepages { size_kib, count }) => {
+                format!(
+                    "{}\n{}",
+                    f.fix,
+                    crate::logic::reserve_pages(*size_kib, *count)
+                )
+            }
+            _ => f.fix.clone(),
+        };
+        let r = row(&f.title, &fix);
         r.add_prefix(&crate::a11y::status_icon(
             "dialog-warning-symbolic",
             &tr("Stops the start"),
