@@ -133,6 +133,8 @@ impl Component for App {
                 vms::Output::Xml(name, xml) => Msg::EditOpen(name, xml),
                 vms::Output::Hyperv(hv) => Msg::HostHyperv(hv),
                 vms::Output::NewVm => Msg::Navigate(Page::Vm(Step::ALL[0])),
+                vms::Output::Reserve { size_kib, count } => Msg::Reserve { size_kib, count },
+                vms::Output::OpenSetup => Msg::Navigate(Page::Setup),
             });
         c.stack.add_named(check.widget(), Some(Page::Check.id()));
         c.stack
@@ -284,7 +286,12 @@ impl Component for App {
                 d.add_response("ok", &tr("_OK"));
                 d.present();
             }
-            Msg::Fix(f) => self.fix(w, f),
+            Msg::Fix(f) => self.fix(w, f, &sender),
+            Msg::Reserve { size_kib, count } => {
+                sender.oneshot_command(async move {
+                    Cmd::Reserved(setup::helper::reserve_hugepages(size_kib, count).await)
+                });
+            }
             Msg::Toast(t) => toast(w, &t),
             Msg::Apply => self.setup.emit(setup::Input::Apply),
             Msg::Undo(id) => self.setup.emit(setup::Input::Undo(id)),
@@ -379,10 +386,24 @@ impl Component for App {
         &mut self,
         w: &mut Widgets,
         msg: Cmd,
-        _sender: ComponentSender<Self>,
+        sender: ComponentSender<Self>,
         _root: &Self::Root,
     ) {
         match msg {
+            Cmd::Reserved(Ok(summary)) => {
+                toast(w, &summary);
+                // Read the host again: System Check and the VM's pre-flight check anew.
+                self.load(&sender);
+            }
+            Cmd::Reserved(Err(e)) => {
+                let d = adw::MessageDialog::new(
+                    Some(&w.window),
+                    Some(&tr("The Hugepages Were Not Reserved")),
+                    Some(&e),
+                );
+                d.add_response("ok", &tr("_OK"));
+                d.present();
+            }
             Cmd::Loaded(Err(e), _) => {
                 w.error.set_description(Some(&e));
                 w.error.set_icon_name(Some("dialog-error-symbolic"));
@@ -508,7 +529,11 @@ impl App {
         crate::window::mark_current(&w.sidebar, self.page);
     }
 
-    fn fix(&mut self, w: &Widgets, f: Finding) {
+    fn fix(&mut self, w: &Widgets, f: Finding, sender: &ComponentSender<Self>) {
+        if let Some(FixAction::ReserveHugepages { size_kib, count }) = f.action {
+            sender.input(Msg::Reserve { size_kib, count });
+            return;
+        }
         let intent = match &f.action {
             Some(FixAction::KernelArguments { add, remove }) => Some(Intent::KernelArguments {
                 add: add.clone(),

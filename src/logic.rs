@@ -68,11 +68,32 @@ pub fn headline(report: &Report) -> (String, Severity) {
     }
 }
 
+/// *Reserve 8192 MiB*: the amount (short: the button shares its row at 360 px).
+pub fn reserve_label(size_kib: u64, count: u64) -> String {
+    tr_f(
+        "Reserve {mib} MiB",
+        &[("mib", &(count * size_kib / 1024).to_string())],
+    )
+}
+
+/// *As 4096 pages of 2 MiB*: the page size, under the finding's title.
+pub fn reserve_pages(size_kib: u64, count: u64) -> String {
+    let size = if size_kib >= 1024 * 1024 {
+        tr_f("{n} GiB", &[("n", &(size_kib / 1024 / 1024).to_string())])
+    } else {
+        tr_f("{n} MiB", &[("n", &(size_kib / 1024).to_string())])
+    };
+    tr_f(
+        "As {count} pages of {size}",
+        &[("count", &count.to_string()), ("size", &size)],
+    )
+}
+
 /// The label of a finding's Fix button, when Passage can do something about it.
 pub fn fix_label(a: &FixAction) -> String {
     match a {
         FixAction::KernelArguments { .. } | FixAction::BindByAddress { .. } => tr("Fix…"),
-        FixAction::ReserveHugepages => tr("Reserve…"),
+        FixAction::ReserveHugepages { size_kib, count } => reserve_label(*size_kib, *count),
         FixAction::InstallPackage { .. } => tr("How to Install"),
     }
 }

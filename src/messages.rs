@@ -17,6 +17,11 @@ pub enum Msg {
     ChooseGpu(String),
     Refused(String),
     Fix(Finding),
+    /// Reserve hugepages now through the helper (System Check, a VM's pre-flight), then scan.
+    Reserve {
+        size_kib: u64,
+        count: u64,
+    },
     Toast(String),
     Apply,
     Undo(String),
@@ -80,4 +85,6 @@ pub struct Init {
 pub enum Cmd {
     Loaded(Result<Arc<Loaded>, String>, Option<Arc<Report>>),
     Rebooted(Result<(), String>),
+    /// What the helper said to a hugepage reservation.
+    Reserved(Result<String, String>),
 }

@@ -871,6 +871,40 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
     assert_eq!(host_files(&tb), before, "every file is back byte for byte");
 }
 
+/// System Check's Reserve reserves: through the private helper, polkit allowing it, the
+/// pool in the test root grows and the check, read again, says the pages are reserved.
+#[test]
+fn system_checks_reserve_reserves_through_the_helper() {
+    let tb = bus::TestBus::start("x570-tutorial", None, &[]);
+    let pool = tb
+        .root
+        .join("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages");
+    let read = || {
+        std::fs::read_to_string(&pool)
+            .expect("pool")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read(), "0");
+    let s = Session::start_as(bus::ALLOWED_UID);
+    let mut app = s.launch_live(&tb.root, &tb.address);
+    let label = "Reserve 8192 MiB";
+    let d = app.wait_page(
+        "check",
+        &["No hugepages are reserved", label, "As 4096 pages of 2 MiB"],
+    );
+    app.shot("check-reserve", &d);
+    app.press_button(label);
+    let end = Instant::now() + Duration::from_secs(30);
+    while read() != "4096" {
+        assert!(Instant::now() < end, "the pool stays at {}", read());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let d = app.wait_page("check", &["Hugepages are reserved", "8192 MiB reserved"]);
+    app.shot("check-reserved", &d);
+    assert!(!d.contains(label), "{d}");
+}
+
 #[test]
 fn without_the_helper_the_setup_page_says_what_to_install() {
     // A system bus with polkit and no helper on it (as on a computer where only the app is
@@ -1116,6 +1150,84 @@ fn after_the_restart_the_check_says_what_changed() {
     let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
         .expect("keyfile");
     assert!(!keyfile.contains("an-earlier-boot"), "{keyfile}");
+}
+
+/// Each pre-flight finding's button on the VM's page, against a private libvirtd: the network
+/// started, hugepages turned off (the domain redefined without them, and the check passes),
+/// and a missing image's chooser opened.
+#[test]
+fn every_finding_on_the_vm_page_has_its_button_and_is_checked_again() {
+    use passage_virt::Hypervisor;
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    // A bridge-mode network: starting it changes nothing on this host (the bridge is named,
+    // not made).
+    let net = lv.dir.path().join("lan.xml");
+    std::fs::write(
+        &net,
+        "<network><name>lan</name><forward mode='bridge'/><bridge name='passage-t0'/></network>",
+    )
+    .expect("net xml");
+    let st = Command::new("virsh")
+        .args(["-c", &uri, "net-define"])
+        .arg(&net)
+        .stdout(Stdio::null())
+        .status()
+        .expect("virsh");
+    assert!(st.success());
+    assert_eq!(h.networks().expect("nets"), vec![("lan".into(), false)]);
+    // 32 MiB pages: a size this (x86) host does not have, so they cannot be reserved.
+    h.define("<domain type='qemu'><name>hungry</name><memory unit='MiB'>1024</memory><memoryBacking><hugepages><page size='32768' unit='KiB'/></hugepages></memoryBacking><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><interface type='network'><source network='lan'/></interface></devices></domain>")
+        .expect("define hungry");
+    h.define("<domain type='qemu'><name>noimage</name><memory unit='MiB'>128</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='cdrom'><source file='/var/lib/libvirt/images/gone.iso'/><target dev='sda' bus='sata'/><readonly/></disk></devices></domain>")
+        .expect("define noimage");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("hungry"));
+    app.wait_page("vms", &["#vm-page", "hungry", "Off"]);
+    app.action("vm-start", None);
+    let d = app.wait_for(&[
+        "Not Started",
+        "1024 MiB of hugepages short",
+        "no more can be reserved",
+        "Turn Hugepages Off for This VM",
+        "Start the Network “lan”",
+    ]);
+    app.shot("remedy-refused", &d);
+    a11y::assert_all_named(&app, "the VM's page with its findings");
+    app.press_button("Start the Network “lan”");
+    let end = Instant::now() + Duration::from_secs(30);
+    while h.networks().expect("nets") != vec![("lan".into(), true)] {
+        assert!(Instant::now() < end, "the network never started");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Checked again: the network's finding is gone, the hugepages' stays.
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = app.tree();
+        if !t.contains("Start the Network") && t.contains("Turn Hugepages Off for This VM") {
+            break;
+        }
+        assert!(Instant::now() < end, "not checked again:\n{t}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.press_button("Turn Hugepages Off for This VM");
+    let d = app.wait_for(&["#preflight-passes", "The check passes"]);
+    app.shot("remedy-passes", &d);
+    let xml = h.xml("hungry").expect("xml");
+    assert!(!xml.contains("<hugepages"), "{xml}");
+    assert!(xml.contains("<source network='lan'"), "{xml}");
+
+    // A missing image: its button opens a chooser (seen by a screen reader).
+    app.action("show-vm", Some("noimage"));
+    app.wait_page("vms", &["#vm-page", "noimage", "Off"]);
+    app.action("vm-start", None);
+    app.wait_for(&["gone.iso is missing", "Choose a Disk Image…"]);
+    app.press_button("Choose a Disk Image…");
+    let d = app.wait_for(&["Choose a Disk Image", "Disc images"]);
+    app.shot("remedy-chooser", &d);
 }
 
 #[test]

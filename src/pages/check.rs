@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use passage_core::check::{Finding, Report, Severity};
+use passage_core::check::{Finding, FixAction, Report, Severity};
 use passage_core::i18n::tr;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
@@ -125,7 +125,13 @@ fn finding_row(f: &Finding, sender: &ComponentSender<CheckPage>) -> gtk::Widget 
         }
         detail.push_str(fix);
     }
-    let row = super::expander(&f.title, "");
+    let sub = match f.action {
+        Some(FixAction::ReserveHugepages { size_kib, count }) => {
+            logic::reserve_pages(size_kib, count)
+        }
+        _ => String::new(),
+    };
+    let row = super::expander(&f.title, &sub);
     row.set_widget_name(&format!("finding-{}", f.id));
     row.add_prefix(&icon(f.severity));
     if let Some(action) = &f.action {

@@ -2,10 +2,12 @@
 //! user asked for to the window (`App`), which owns the shared state (host, chosen GPU).
 
 pub mod check;
+pub mod chooser;
 pub mod devices;
 pub mod problem;
 pub mod setup;
 pub mod vm_detail;
+pub mod vm_remedy;
 pub mod vm_view;
 pub mod vms;
 pub mod wizard;

@@ -44,6 +44,10 @@ pub enum Input {
     Revoke,
     Delete,
     Leave,
+    /// A finding's button (see vm_remedy.rs).
+    Remedy(Remedy),
+    /// The image chosen for this drive (a missing image's remedy).
+    ImageChosen(String, std::path::PathBuf),
 }
 
 #[derive(Debug)]
@@ -59,6 +63,12 @@ pub enum Output {
     Toast(String),
     Back,
     EditDevices(String),
+    /// Reserve hugepages through the helper; the host is read again after.
+    Reserve {
+        size_kib: u64,
+        count: u64,
+    },
+    OpenSetup,
 }
 
 /// What the helper said about a VM's authorization, for a toast (`None`: nothing to say).
@@ -78,18 +88,22 @@ pub fn said(cmd: Cmd) -> Option<String> {
 }
 
 /// What the last attempt said: the pre-flight's findings, or libvirt's refusal.
-enum LastStart {
+pub(super) enum LastStart {
     Refused(Vec<Finding>),
+    /// A remedy's recheck found nothing.
+    Passes,
     Failed(Problem),
 }
 
 pub struct VmDetail {
-    details: Option<Details>,
-    domain: Option<Domain>,
-    loaded: Option<Arc<Loaded>>,
+    pub(super) details: Option<Details>,
+    pub(super) domain: Option<Domain>,
+    pub(super) loaded: Option<Arc<Loaded>>,
     state: Option<VmState>,
     shutdown_since: Option<Instant>,
-    last: Option<LastStart>,
+    pub(super) last: Option<LastStart>,
+    /// A remedy ran: check again when libvirt's details or the host come back.
+    pub(super) recheck: bool,
     timer: Option<glib::SourceId>,
     groups: Vec<adw::PreferencesGroup>,
     /// Start was asked for before the host was read (an app-menu launcher opens the window).
@@ -147,6 +161,7 @@ impl Component for VmDetail {
                 timer: None,
                 groups: vec![],
                 start_pending: false,
+                recheck: false,
             },
             widgets: (),
         }
@@ -162,10 +177,12 @@ impl Component for VmDetail {
                 self.shutdown_since = None;
                 self.last = None;
                 self.start_pending = false;
+                self.checked_again();
                 self.poll(&sender);
             }
             Input::Host(l) => {
                 self.loaded = Some(l);
+                self.checked_again();
                 if std::mem::take(&mut self.start_pending) {
                     self.start(&sender);
                 }
@@ -205,7 +222,7 @@ impl Component for VmDetail {
                 }
             }
             Input::ForceOff => self.confirm_force_off(root, &sender),
-            Input::OpenDisplay => self.open_display(&sender),
+            Input::OpenDisplay => self.open_display(root, &sender),
             Input::ToggleLauncher => self.toggle_launcher(&sender),
             Input::Authorize => {
                 if let Some(d) = &self.details {
@@ -226,6 +243,8 @@ impl Component for VmDetail {
                 return;
             }
             Input::Delete => self.confirm_delete(root, &sender),
+            Input::Remedy(r) => self.remedy(r, &sender),
+            Input::ImageChosen(target, path) => self.image_chosen(&target, &path, &sender),
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
                     t.remove();
@@ -268,13 +287,16 @@ impl VmDetail {
             networks: Some(d.networks.clone()),
         };
         let found = preflight::check(dom, &l.host, &l.root, &facts);
-        let (nets, blocking): (Vec<Finding>, Vec<Finding>) = found
-            .into_iter()
-            .partition(|f| matches!(f.remedy, Some(Remedy::StartNetwork { .. })));
-        if !blocking.is_empty() {
-            self.last = Some(LastStart::Refused(blocking));
+        // A stopped network does not stop the start (Passage starts it first); shown with
+        // its button beside what does.
+        if found
+            .iter()
+            .any(|f| !matches!(f.remedy, Some(Remedy::StartNetwork { .. })))
+        {
+            self.last = Some(LastStart::Refused(found));
             return;
         }
+        let nets = found;
         self.last = None;
         let networks = nets
             .iter()
@@ -329,7 +351,7 @@ impl VmDetail {
         dialog.set_extra_child(Some(&tick));
     }
 
-    fn open_display(&self, sender: &ComponentSender<Self>) {
+    fn open_display(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
         let spawned = std::process::Command::new("virt-viewer")
             .args([
@@ -341,9 +363,7 @@ impl VmDetail {
             .stdin(std::process::Stdio::null())
             .spawn();
         if spawned.is_err() {
-            let _ = sender.output(Output::Toast(tr(
-                "Install virt-viewer (package virt-viewer) to see the VM's screen in a window.",
-            )));
+            super::vm_remedy::install_dialog(root, "virt-viewer", sender);
         }
     }
 
@@ -376,7 +396,8 @@ impl VmDetail {
             groups.push(g);
         }
         match &self.last {
-            Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f)),
+            Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f, sender)),
+            Some(LastStart::Passes) => groups.push(super::vm_view::passes()),
             Some(LastStart::Failed(p)) => {
                 let s = sender.clone();
                 groups.push(super::problem::group(p, move || s.input(Input::Dismiss)));

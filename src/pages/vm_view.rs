@@ -76,21 +76,50 @@ pub fn state_group(
 }
 
 /// Why the pre-flight did not start the VM.
-pub fn refused(found: &[Finding]) -> adw::PreferencesGroup {
+pub fn refused(found: &[Finding], sender: &Sender) -> adw::PreferencesGroup {
     let g = adw::PreferencesGroup::new();
     g.set_title(&tr("Not Started"));
     g.set_description(Some(&tr(
         "Passage checked the VM before starting it and found what would stop it:",
     )));
     for f in found {
-        let r = row(&f.title, &f.fix);
+        let fix = match &f.remedy {
+            Some(passage_core::vm::preflight::Remedy::ReserveHugepages { size_kib, count }) => {
+                format!(
+                    "{}\n{}",
+                    f.fix,
+                    crate::logic::reserve_pages(*size_kib, *count)
+                )
+            }
+            _ => f.fix.clone(),
+        };
+        let r = row(&f.title, &fix);
         r.add_prefix(&crate::a11y::status_icon(
             "dialog-warning-symbolic",
             &tr("Stops the start"),
         ));
         r.set_widget_name(&format!("finding-{}", f.cause.id()));
+        if let Some(remedy) = &f.remedy {
+            r.add_suffix(&super::vm_remedy::button(remedy, sender));
+        }
         g.add(&r);
     }
+    g
+}
+
+/// After a remedy, the pre-flight again: nothing stops the VM now.
+pub fn passes() -> adw::PreferencesGroup {
+    let g = adw::PreferencesGroup::new();
+    let r = row(
+        &tr("The check passes"),
+        &tr("Nothing Passage checks stops the VM from starting now."),
+    );
+    r.set_widget_name("preflight-passes");
+    r.add_prefix(&crate::a11y::status_icon(
+        "emblem-ok-symbolic",
+        &tr("Ready"),
+    ));
+    g.add(&r);
     g
 }
 

@@ -69,6 +69,11 @@ pub enum Output {
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
     /// New VM: the wizard.
     NewVm,
+    Reserve {
+        size_kib: u64,
+        count: u64,
+    },
+    OpenSetup,
 }
 
 pub struct VmsPage {
@@ -313,6 +318,12 @@ impl Component for VmsPage {
             }
             Input::Detail(vm_detail::Output::EditDevices(name)) => {
                 let _ = sender.output(Output::EditDevices(name));
+            }
+            Input::Detail(vm_detail::Output::Reserve { size_kib, count }) => {
+                let _ = sender.output(Output::Reserve { size_kib, count });
+            }
+            Input::Detail(vm_detail::Output::OpenSetup) => {
+                let _ = sender.output(Output::OpenSetup);
             }
             Input::Detail(vm_detail::Output::Back) => {
                 self.open = None;

@@ -79,6 +79,16 @@ pub enum Request {
     },
     /// The names a new VM must not take, with the volumes of this pool.
     Taken(String),
+    /// A remedy's domain edit: redefines the VM, then its details again (the page rechecks).
+    Redefine {
+        name: String,
+        xml: String,
+    },
+    /// Starts a VM's network, then its details again (the page rechecks).
+    StartNetwork {
+        vm: String,
+        network: String,
+    },
     /// Asks the guest to shut down (guest agent, else the power button).
     Shutdown(String),
     /// Removes the VM's definition, and these disk images when the user ticked them: libvirt
@@ -255,6 +265,16 @@ impl LibvirtWorker {
         })
     }
 
+    /// After a remedy: its error, else the VM's details (its page checks again).
+    fn then_details(&mut self, name: &str, r: Result<(), String>, sender: &ComponentSender<Self>) {
+        match r {
+            Ok(()) => self.details(name, sender),
+            Err(e) => {
+                let _ = sender.output(Reply::Done(Err(e)));
+            }
+        }
+    }
+
     fn start_checked(&mut self, name: &str, networks: &[String], sender: &ComponentSender<Self>) {
         let r = self.conn().and_then(|c| {
             for n in networks {
@@ -329,6 +349,18 @@ impl Worker for LibvirtWorker {
                 }
             }
             Request::Details(name) => self.details(&name, &sender),
+            Request::Redefine { name, xml } => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.define(&xml).map_err(|e| e.to_string()));
+                self.then_details(&name, r.map(|_| ()), &sender);
+            }
+            Request::StartNetwork { vm, network } => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.start_network(&network).map_err(|e| e.to_string()));
+                self.then_details(&vm, r, &sender);
+            }
             Request::State(name) => {
                 let r = self
                     .conn()

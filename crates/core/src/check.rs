@@ -33,7 +33,11 @@ pub enum FixAction {
     BindByAddress {
         devices: Vec<PciAddress>,
     },
-    ReserveHugepages,
+    /// Reserve this many hugepages of this size now (the helper's ReserveHugepages, polkit asks).
+    ReserveHugepages {
+        size_kib: u64,
+        count: u64,
+    },
     InstallPackage {
         packages: Vec<String>,
     },
@@ -86,6 +90,23 @@ fn finding(
         action: None,
     }
 }
+
+/// The findings whose fix is the user's alone, and why Passage cannot apply it; every other
+/// finding with a fix carries its [`FixAction`] (a test holds the check to this).
+pub const CANNOT_FIX: [(&str, &str); 3] = [
+    (
+        "group-not-viable",
+        "the IOMMU groups are the motherboard's: only other hardware, a firmware update or the ACS override (its own finding) changes them",
+    ),
+    (
+        "gpu-is-host-display",
+        "which card shows the host's screen is the firmware's and the cable's; the fix names the other card to choose",
+    ),
+    (
+        "only-gpu",
+        "a second graphics card is hardware the user adds",
+    ),
+];
 
 /// Evaluates `host`. `gpu` is the GPU the user chose; without one, Passage picks the likeliest.
 pub fn evaluate(host: &Host, gpu: Option<PciAddress>) -> Result<Report, Error> {
@@ -670,7 +691,14 @@ fn hugepages(host: &Host, f: &mut Vec<Finding>) {
             tr("VM memory backed by hugepages is faster and avoids the “VFIO_MAP_DMA … -12” failures that fragmented memory causes when a large VM starts."),
             Some(tr("Passage can reserve hugepages for the VM's memory when it starts and release them when it stops.")),
         );
-        fd.action = Some(FixAction::ReserveHugepages);
+        // A VM of the wizard's sizes: the largest the host has room for now.
+        let room = [8, 4, 2, 1]
+            .into_iter()
+            .find(|g| crate::vm::hugepages::room(host, *g).is_ok());
+        fd.action = room.map(|g| FixAction::ReserveHugepages {
+            size_kib: crate::vm::hugepages::PAGE_KIB,
+            count: crate::vm::hugepages::pages(g),
+        });
         f.push(fd);
     } else {
         f.push(finding(

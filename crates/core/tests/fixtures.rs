@@ -236,7 +236,10 @@ fn x570_is_ready_and_says_what_goes_with_the_card() {
     assert!(comp.detail.contains("0000:0a:00.3"), "{}", comp.detail);
     assert_eq!(
         r.get("no-hugepages").map(|f| f.action.clone()),
-        Some(Some(FixAction::ReserveHugepages))
+        Some(Some(FixAction::ReserveHugepages {
+            size_kib: 2048,
+            count: 4096
+        }))
     );
     assert_eq!(r.get("ovmf").map(|f| f.severity), Some(Severity::Ok));
 
@@ -1013,4 +1016,35 @@ fn the_boot_display_rule_is_one_rule() {
     let h = scan("intel-tutorial");
     assert!(h.is_host_display(boot));
     assert_eq!(h.vm_gpu(boot), Err(Refusal::HostDisplay(boot)));
+}
+
+/// On every fixture host, with every GPU chosen: each finding that asks the user to do
+/// something carries the action Passage takes for it, or is one Passage cannot fix (listed,
+/// with why).
+#[test]
+fn every_check_finding_passage_can_act_on_carries_its_action() {
+    let mut unlisted = vec![];
+    for name in passage_fixtures::NAMES {
+        let h = scan(name);
+        let gpus: Vec<Option<PciAddress>> = std::iter::once(None)
+            .chain(
+                h.pci_devices
+                    .iter()
+                    .filter(|d| d.is_gpu())
+                    .map(|d| Some(d.address)),
+            )
+            .collect();
+        for gpu in gpus {
+            let r = check::evaluate(&h, gpu).expect("check");
+            for f in r.findings {
+                let listed = check::CANNOT_FIX.iter().any(|(id, _)| *id == f.id);
+                if f.fix.is_some() && f.severity != Severity::Ok && f.action.is_none() && !listed {
+                    unlisted.push(format!("{name} {gpu:?}: {} ({})", f.id, f.title));
+                }
+            }
+        }
+    }
+    unlisted.sort();
+    unlisted.dedup();
+    assert!(unlisted.is_empty(), "{unlisted:#?}");
 }

@@ -281,7 +281,8 @@ fn hugepages_reserved_at_start_need_room_not_free_pages() {
     .expect("set");
     let found = f.check(&xml, &Facts::default());
     assert!(found.is_empty(), "{found:?}");
-    // More memory than the host can spare as hugepages: said before the start, no remedy.
+    // More memory than the host can spare as hugepages: said before the start, and the VM
+    // can go without them.
     let big = xml.replace(
         "<memory unit='MiB'>8192</memory>",
         "<memory unit='MiB'>65536</memory>",
@@ -296,7 +297,17 @@ fn hugepages_reserved_at_start_need_room_not_free_pages() {
         "{}",
         found[0].title
     );
-    assert_eq!(found[0].remedy, None);
+    assert_eq!(found[0].remedy, Some(Remedy::TurnHugepagesOff));
+    // Turned off, nothing is said about hugepages (64 GiB of ordinary memory is its own
+    // finding on this host).
+    let off = passage_core::vm::remedy_edit::hugepages_off(&big).expect("off");
+    let found = f.check(&off, &Facts::default());
+    assert!(
+        found.iter().all(|(c, _)| *c != Cause::HugepagesShort),
+        "{found:?}"
+    );
+    let off = passage_core::vm::remedy_edit::hugepages_off(&xml).expect("off");
+    assert!(f.check(&off, &Facts::default()).is_empty());
 }
 
 #[test]
@@ -360,4 +371,129 @@ fn the_demo_vms_pass_the_preflight_on_the_demo_host() {
         assert!(found.is_empty(), "{}: {found:?}", dom.name);
     }
     assert_eq!(with_card, 1, "one demo VM has the demo card");
+}
+
+/// Every finding the pre-flight makes, from the scenarios above and the ones only a remedy
+/// can answer: each carries its remedy, or its cause is one Passage cannot fix (with why).
+#[test]
+fn every_finding_passage_can_act_on_carries_its_remedy() {
+    use passage_core::vm::preflight::CANNOT_FIX;
+    use passage_core::vm::session::{GpuMode, SessionSettings};
+    use passage_core::vm::session_edit::set_session;
+    let f = Fixture::new();
+    f.free_hugepages(1000);
+    f.write("home/anna/Downloads/Win11.iso", "iso");
+    let home = f.dir.path().join("home/anna");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let xml = f.vm("/var/lib/libvirt/images/Gone.iso");
+    let lent = SessionSettings {
+        gpu_mode: GpuMode::WhileRunning,
+        hugepages: true,
+        isolate_cpus: false,
+    };
+    let session = set_session(&xml, &lent, Some(true)).expect("set").replace(
+        "<memory unit='MiB'>8192</memory>",
+        "<memory unit='MiB'>65536</memory>",
+    );
+    let scenarios = [
+        xml.replace("id='10de:1e07' group='28'", "id='1002:731f' group='28'"),
+        xml.replace(
+            "bus='0x0a' slot='0x00' function='0x3'",
+            "bus='0x0b' slot='0x00' function='0x3'",
+        ),
+        f.vm("/home/anna/Downloads/Win11.iso"),
+        xml.replace("<os firmware='efi'>", "<os>").replace(
+            "<type arch='x86_64' machine='q35'>hvm</type>",
+            "<type arch='x86_64' machine='q35'>hvm</type><loader type='pflash'>/gone.fd</loader>",
+        ),
+        xml.replace("<memoryBacking>", "<memoryBacking><!-- -->")
+            .replace("<hugepages/>", "")
+            .replace(
+                "<memory unit='MiB'>8192</memory>",
+                "<memory unit='MiB'>4194304</memory>",
+            ),
+        session.clone(),
+        xml.replace("'default'", "'nowhere'"),
+    ];
+    let nets = Facts {
+        networks: Some(vec![("default".into(), false)]),
+    };
+    let mut seen = vec![];
+    for x in &scenarios {
+        let d = Domain::read(x).expect("domain");
+        for found in check(&d, &f.host(), &f.root(), &nets) {
+            let unfixable = CANNOT_FIX.iter().any(|(c, _)| *c == found.cause);
+            assert!(
+                found.remedy.is_some() || unfixable,
+                "{:?} has no remedy and is not in CANNOT_FIX: {}",
+                found.cause,
+                found.title
+            );
+            seen.push((found.cause, found.remedy.clone()));
+        }
+    }
+    // The hook's finding, on a host without it.
+    std::fs::remove_file(
+        f.dir
+            .path()
+            .join(passage_core::plan::hook::DISPATCHER.trim_start_matches('/')),
+    )
+    .expect("no hook");
+    let d = Domain::read(&session).expect("domain");
+    seen.extend(
+        check(&d, &f.host(), &f.root(), &nets)
+            .into_iter()
+            .map(|x| (x.cause, x.remedy)),
+    );
+    let remedies = |c: Cause| -> Vec<Option<Remedy>> {
+        seen.iter()
+            .filter(|(x, _)| *x == c)
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    // Every cause the pre-flight reports was made to appear, with the remedy it must carry.
+    let want: [(Cause, Remedy); 8] = [
+        (Cause::DeviceMissing, Remedy::EditDevices),
+        (Cause::GroupNotViable, Remedy::EditDevices),
+        (
+            Cause::OvmfMissing,
+            Remedy::InstallPackage {
+                name: "ovmf".into(),
+            },
+        ),
+        (
+            Cause::MediaMissing,
+            Remedy::ChooseImage {
+                target: "sda".into(),
+            },
+        ),
+        (
+            Cause::HugepagesShort,
+            Remedy::ReserveHugepages {
+                size_kib: 2048,
+                count: 4096,
+            },
+        ),
+        (Cause::HugepagesShort, Remedy::TurnHugepagesOff),
+        (
+            Cause::NetworkInactive,
+            Remedy::StartNetwork {
+                network: "default".into(),
+            },
+        ),
+        (Cause::SessionHookMissing, Remedy::OpenHostSetup),
+    ];
+    for (c, r) in want {
+        assert!(
+            remedies(c).contains(&Some(r.clone())),
+            "{c:?} without {r:?}: {seen:?}"
+        );
+    }
+    for (c, why) in CANNOT_FIX {
+        assert!(!why.is_empty());
+        assert!(
+            remedies(c).contains(&None),
+            "{c:?} listed as unfixable but never seen without a remedy"
+        );
+    }
 }

@@ -135,3 +135,12 @@ pub async fn revoke_vm(uuid: &str) -> Result<String, String> {
         .map(|(_, summary)| summary)
         .map_err(|e| api::error_text(&e))
 }
+
+/// Reserves `count` hugepages of `size_kib` now (the helper's ReserveHugepages; polkit asks).
+pub async fn reserve_hugepages(size_kib: u64, count: u64) -> Result<String, String> {
+    let (_conn, p) = proxy().await.map_err(|e| e.text)?;
+    p.reserve_hugepages(size_kib, count)
+        .await
+        .map(|(_, summary)| summary)
+        .map_err(|e| api::error_text(&e))
+}

@@ -6,9 +6,9 @@ use relm4::adw;
 use relm4::adw::prelude::*;
 use relm4::gtk;
 
-use super::chooser::Kind;
 use super::rows::{exists_note, file_row, group, set};
 use super::step::Cx;
+use crate::pages::chooser::Kind;
 use crate::pages::row;
 use crate::wizard::Choice;
 

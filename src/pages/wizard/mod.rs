@@ -3,7 +3,6 @@
 //! the creation; it emits `Create` with the domain XML and the disk image to make.
 
 mod boot;
-mod chooser;
 mod cpu;
 mod firmware;
 mod media;

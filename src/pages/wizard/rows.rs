@@ -5,8 +5,8 @@ use passage_core::i18n::{tr, tr_f};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentSender};
 
-use super::chooser;
 use super::step::{Output, StepPage};
+use crate::pages::chooser;
 use crate::pages::row;
 use crate::wizard::Choice;
 

@@ -4,9 +4,9 @@ use passage_core::i18n::{tr, tr_f};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
-use super::chooser::Kind;
 use super::rows::{choose_button, group, set};
 use super::step::Cx;
+use crate::pages::chooser::Kind;
 use crate::pages::row;
 use crate::wizard::{Choice, Storage, POOL, POOL_PATH};
 

@@ -16,6 +16,7 @@ pub mod import;
 pub mod number;
 pub mod preflight;
 mod qemu;
+pub mod remedy_edit;
 pub mod session;
 pub mod session_edit;
 pub mod tuning;

@@ -29,7 +29,34 @@ pub enum Remedy {
     StartNetwork { network: String },
     /// Reserve this many hugepages of this size (the helper, with polkit).
     ReserveHugepages { size_kib: u64, count: u64 },
+    /// Put the VM's memory on ordinary memory (its `<hugepages/>` and session flag off).
+    TurnHugepagesOff,
+    /// Choose another image for the disk or disc drive with this target (`vda`, `sdb`).
+    ChooseImage { target: String },
+    /// Install this distribution package (the front end says how; Passage does not).
+    InstallPackage { name: String },
+    /// Open Host setup (which installs libvirt's hook).
+    OpenHostSetup,
+    /// Choose the VM's passed-through devices again (the device editor).
+    EditDevices,
 }
+
+/// The causes the pre-flight reports that Passage cannot fix itself, and why: every other
+/// finding carries a [`Remedy`] (a test holds the pre-flight to this).
+pub const CANNOT_FIX: [(Cause, &str); 3] = [
+    (
+        Cause::MemoryShort,
+        "the memory is held by the user's programs: only the user can close them",
+    ),
+    (
+        Cause::MediaPermission,
+        "the folder is the user's: Passage does not change its permissions",
+    ),
+    (
+        Cause::NetworkInactive,
+        "only when the network does not exist: defining one is libvirt's, not Passage's",
+    ),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -145,6 +172,13 @@ fn finding(cause: Cause, title: String, fix: String) -> Finding {
     }
 }
 
+fn with(remedy: Remedy, f: Finding) -> Finding {
+    Finding {
+        remedy: Some(remedy),
+        ..f
+    }
+}
+
 /// What Passage recorded about a device when it made the VM: vendor:device and group.
 fn recorded(d: &Domain, a: PciAddress) -> Option<(String, Option<u32>)> {
     d.devices_seen
@@ -162,21 +196,26 @@ fn devices(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
     {
         let Some(a) = h.host else { continue };
         let Some(dev) = host.device(a) else {
-            out.push(finding(
-                Cause::DeviceMissing,
-                tr_f("{dev} is not there", &[("dev", &a.to_string())]),
-                tr_f("The VM was given the device at {dev}, which this computer no longer has (a new card or a firmware update moves addresses): choose the device again on the VM's Devices page.", &[("dev", &a.to_string())]),
+            out.push(with(
+                Remedy::EditDevices,
+                finding(
+                    Cause::DeviceMissing,
+                    tr_f("{dev} is not there", &[("dev", &a.to_string())]),
+                    tr_f("The VM was given the device at {dev}, which this computer no longer has (a new card or a firmware update moves addresses): choose the device again on the VM's Devices page.", &[("dev", &a.to_string())]),
+                ),
             ));
             continue;
         };
         let now = dev.id_pair();
         if let Some((was, group)) = recorded(d, a) {
             if was != now || group.is_some_and(|g| host.group_of(a).map(|x| x.id) != Some(g)) {
-                out.push(finding(
+                out.push(with(
+Remedy::EditDevices,
+finding(
                     Cause::DeviceMissing,
                     tr_f("{dev} is now another device", &[("dev", &a.to_string())]),
                     tr_f("The VM was made with [{was}] at {dev}; now {name} [{now}] is there. Passage does not start it with a device it was not given: choose the devices again on the VM's Devices page.", &[("dev", &a.to_string()), ("was", &was), ("name", &dev.display_name()), ("now", &now)]),
-                ));
+                )));
                 continue;
             }
         }
@@ -189,13 +228,16 @@ fn devices(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
     let have = d.host_pci();
     for id in groups {
         if let Err(e) = super::devices::group_may_go(host, id) {
-            out.push(finding(
-                Cause::GroupNotViable,
-                tr_f(
-                    "IOMMU group {id} cannot go to the VM",
-                    &[("id", &id.to_string())],
+            out.push(with(
+                Remedy::EditDevices,
+                finding(
+                    Cause::GroupNotViable,
+                    tr_f(
+                        "IOMMU group {id} cannot go to the VM",
+                        &[("id", &id.to_string())],
+                    ),
+                    e.why,
                 ),
-                e.why,
             ));
             continue;
         }
@@ -209,15 +251,18 @@ fn devices(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
             .map(|m| m.to_string())
             .collect();
         if !missing.is_empty() {
-            out.push(finding(
-                Cause::GroupNotViable,
-                tr_f(
-                    "IOMMU group {id} is only partly in the VM",
-                    &[("id", &id.to_string())],
-                ),
-                tr_f(
-                    "A group goes to a VM whole: add {missing} on the VM's Devices page.",
-                    &[("missing", &missing.join(", "))],
+            out.push(with(
+                Remedy::EditDevices,
+                finding(
+                    Cause::GroupNotViable,
+                    tr_f(
+                        "IOMMU group {id} is only partly in the VM",
+                        &[("id", &id.to_string())],
+                    ),
+                    tr_f(
+                        "A group goes to a VM whole: add {missing} on the VM's Devices page.",
+                        &[("missing", &missing.join(", "))],
+                    ),
                 ),
             ));
         }
@@ -232,7 +277,10 @@ fn session_hook(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
         && !root.exists(crate::plan::hook::DISPATCHER)
     {
         let w = super::diagnose::words(Cause::SessionHookMissing, None);
-        out.push(finding(Cause::SessionHookMissing, w.title, w.fix));
+        out.push(with(
+            Remedy::OpenHostSetup,
+            finding(Cause::SessionHookMissing, w.title, w.fix),
+        ));
     }
 }
 
@@ -244,28 +292,51 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
         let need = kib.div_ceil(size);
         let pool = host.memory.hugepages.iter().find(|p| p.size_kib == size);
         let (total, free) = pool.map(|p| (p.total, p.free)).unwrap_or((0, 0));
-        if free < need && super::session::SessionSettings::of(d).hugepages {
-            // libvirt's hook reserves them when the VM starts: there must be room for them.
-            if let Err(why) = host.memory.check_more_hugepages(size, need - free) {
-                out.push(finding(
-                    Cause::HugepagesShort,
-                    tr_f("{mib} MiB of hugepages cannot be reserved", &[("mib", &((need - free) * size / 1024).to_string())]),
-                    tr_f("The VM's memory is reserved as hugepages when it starts, but: {why}. Give the VM less memory, or close programs.", &[("why", &why.to_string())]),
-                ));
-            }
-        } else if free < need {
-            let short_mib = (need - free) * size / 1024;
-            let mut f = finding(
-                Cause::HugepagesShort,
-                tr_f("{mib} MiB of hugepages short", &[("mib", &short_mib.to_string())]),
-                tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free: reserve more (Passage can, with your password), or switch hugepages off for this VM.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string())]),
-            );
-            f.remedy = Some(Remedy::ReserveHugepages {
-                size_kib: size,
-                count: total + (need - free),
-            });
-            out.push(f);
+        if free >= need {
+            return;
         }
+        let count = total + (need - free);
+        let at_start = super::session::SessionSettings::of(d).hugepages;
+        // At start the hook adds the missing pages on the host-wide pool (a NUMA node's count
+        // is not the pool); a reservation sets the pool's count.
+        let room = if at_start {
+            host.memory.check_more_hugepages(size, need - free)
+        } else {
+            host.memory.check_hugepages(size, count)
+        };
+        let f = if at_start {
+            // libvirt's hook reserves them when the VM starts: there must be room for them.
+            let Err(why) = &room else { return };
+            finding(
+                Cause::HugepagesShort,
+                tr_f("{mib} MiB of hugepages cannot be reserved", &[("mib", &((need - free) * size / 1024).to_string())]),
+                tr_f("The VM's memory is reserved as hugepages when it starts, but: {why}. Turn hugepages off for this VM, give it less memory, or close programs.", &[("why", &why.to_string())]),
+            )
+        } else {
+            let fix = match &room {
+                Ok(()) => tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free: reserve more (Passage can, with your password), or switch hugepages off for this VM.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string())]),
+                Err(why) => tr_f("The VM's {mem} MiB come from hugepages, and {free} of the {need} pages it needs are free; no more can be reserved: {why}. Turn hugepages off for this VM, or give it less memory.", &[("mem", &(kib / 1024).to_string()), ("free", &free.to_string()), ("need", &need.to_string()), ("why", &why.to_string())]),
+            };
+            finding(
+                Cause::HugepagesShort,
+                tr_f(
+                    "{mib} MiB of hugepages short",
+                    &[("mib", &((need - free) * size / 1024).to_string())],
+                ),
+                fix,
+            )
+        };
+        // Reserve where the host has room for them, else the VM goes without.
+        out.push(match room {
+            Ok(()) => with(
+                Remedy::ReserveHugepages {
+                    size_kib: size,
+                    count,
+                },
+                f,
+            ),
+            Err(_) => with(Remedy::TurnHugepagesOff, f),
+        });
     } else if host.memory.available_kib > 0 && kib > host.memory.available_kib {
         out.push(finding(
             Cause::MemoryShort,
@@ -284,18 +355,22 @@ fn firmware(d: &Domain, host: &Host, root: &Root, out: &mut Vec<Finding>) {
         return;
     }
     match &d.firmware.loader {
-        Some(code) if !root.exists(code) => out.push(finding(
+        Some(code) if !root.exists(code) => out.push(with(
+Remedy::InstallPackage { name: "ovmf".into() },
+finding(
             Cause::OvmfMissing,
             tr_f("The firmware file {path} is missing", &[("path", code)]),
             tr("Install the ovmf package (edk2-ovmf on Fedora and Arch), or choose another firmware on the VM's page."),
-        )),
+        ))),
         Some(_) => {}
         None if !host.firmware.iter().any(|f| f.installed && f.is_x86_64_uefi()) => {
-            out.push(finding(
+            out.push(with(
+Remedy::InstallPackage { name: "ovmf".into() },
+finding(
                 Cause::OvmfMissing,
                 tr("No UEFI firmware (OVMF) is installed"),
                 tr("Install the ovmf package (edk2-ovmf on Fedora and Arch)."),
-            ))
+            )))
         }
         None => {}
     }
@@ -308,11 +383,16 @@ fn media(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
             continue;
         };
         if !root.exists(path) {
-            out.push(finding(
+            let f = finding(
                 Cause::MediaMissing,
                 tr_f("{path} is missing", &[("path", path)]),
-                tr("Put the image back, or choose another one on the VM's page."),
-            ));
+                tr("Put the image back, or choose another one."),
+            );
+            // libvirt requires a target for every disk; one without is not Passage's to edit.
+            out.push(match &disk.target {
+                Some(t) => with(Remedy::ChooseImage { target: t.clone() }, f),
+                None => f,
+            });
             continue;
         }
         if let Some(closed) = user.as_ref().and_then(|u| closed_folder(root, path, u)) {
@@ -331,14 +411,14 @@ fn networks(d: &Domain, facts: &Facts, out: &mut Vec<Finding>) {
     for n in &d.networks {
         match nets.iter().find(|(name, _)| name == n) {
             Some((_, true)) => {}
-            Some((_, false)) => out.push(Finding {
-                remedy: Some(Remedy::StartNetwork { network: n.clone() }),
-                ..finding(
+            Some((_, false)) => out.push(with(
+                Remedy::StartNetwork { network: n.clone() },
+                finding(
                     Cause::NetworkInactive,
                     tr_f("The network “{net}” is not running", &[("net", n)]),
                     tr("Passage starts it before the VM."),
-                )
-            }),
+                ),
+            )),
             None => out.push(finding(
                 Cause::NetworkInactive,
                 tr_f("There is no network “{net}”", &[("net", n)]),

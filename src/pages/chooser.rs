@@ -1,4 +1,4 @@
-//! The file choosers of the wizard's rows: each one kept alive until it answers (a
+//! The app's file choosers (the wizard's rows, a finding's *Choose a Disk Image*): each one kept alive until it answers (a
 //! `FileChooserNative` that is dropped closes before it is seen), filtered to the kind of file
 //! the row takes, and opened in the folder where such files usually are.
 
@@ -19,13 +19,15 @@ pub enum Kind {
     Iso,
     /// A VM's disk image.
     DiskImage,
+    /// Either: a drive whose image went missing (a disk or a CD-ROM).
+    AnyImage,
 }
 
 impl Kind {
     fn title(self) -> String {
         match self {
             Kind::Iso => tr("Choose a Disc Image"),
-            Kind::DiskImage => tr("Choose a Disk Image"),
+            Kind::DiskImage | Kind::AnyImage => tr("Choose a Disk Image"),
         }
     }
 
@@ -38,6 +40,10 @@ impl Kind {
                 tr("Disk images (qcow2, raw, img)"),
                 &["qcow2", "raw", "img"],
             ),
+            Kind::AnyImage => (
+                tr("Disk and disc images (qcow2, raw, img, ISO)"),
+                &["qcow2", "raw", "img", "iso"],
+            ),
         }
     }
 
@@ -47,7 +53,7 @@ impl Kind {
         let readable = |p: &Path| std::fs::read_dir(p).is_ok();
         let usual = match self {
             Kind::Iso => glib::user_special_dir(glib::UserDirectory::Downloads),
-            Kind::DiskImage => Some(PathBuf::from(POOL_PATH)),
+            Kind::DiskImage | Kind::AnyImage => Some(PathBuf::from(POOL_PATH)),
         };
         usual.filter(|p| readable(p)).unwrap_or_else(glib::home_dir)
     }
