@@ -104,9 +104,9 @@ pub fn bus_kind(d: &Domain) -> Result<Bus, VmError> {
 }
 
 /// One splice of the original text.
-struct Splice {
-    at: Range<usize>,
-    text: String,
+pub(crate) struct Splice {
+    pub(crate) at: Range<usize>,
+    pub(crate) text: String,
 }
 
 /// Applies `changes` to the domain `xml`. Adding a device the VM has, or removing one it does
@@ -160,7 +160,7 @@ pub fn apply(xml: &str, changes: &Changes) -> Result<String, VmError> {
     Ok(out)
 }
 
-fn splice(xml: &str, mut splices: Vec<Splice>) -> String {
+pub(crate) fn splice(xml: &str, mut splices: Vec<Splice>) -> String {
     // From the end, so earlier ranges stay valid; at one point, insertions after removals.
     splices.sort_by_key(|s| std::cmp::Reverse((s.at.start, s.at.end)));
     let mut out = xml.to_string();
@@ -171,10 +171,10 @@ fn splice(xml: &str, mut splices: Vec<Splice>) -> String {
 }
 
 /// Where new elements go and how they are indented.
-struct Layout {
-    indent: String,
-    unit: String,
-    before_close: usize,
+pub(crate) struct Layout {
+    pub(crate) indent: String,
+    pub(crate) unit: String,
+    pub(crate) before_close: usize,
 }
 
 fn line_start(xml: &str, at: usize) -> usize {
@@ -199,7 +199,7 @@ pub(crate) fn with_line(xml: &str, r: Range<usize>) -> Range<usize> {
 }
 
 impl Layout {
-    fn of(xml: &str, devs: roxmltree::Node) -> Layout {
+    pub(crate) fn of(xml: &str, devs: roxmltree::Node) -> Layout {
         let indent_of = |at: usize| {
             let ls = line_start(xml, at);
             let s = &xml[ls..at];
@@ -235,7 +235,7 @@ impl Layout {
     }
 
     /// Just after the last `<name>` child of `<devices>` (its line included).
-    fn after_last(&self, xml: &str, devs: roxmltree::Node, name: &str) -> Option<usize> {
+    pub(crate) fn after_last(&self, xml: &str, devs: roxmltree::Node, name: &str) -> Option<usize> {
         devs.children()
             .rfind(|c| c.has_tag_name(name))
             .map(|c| with_line(xml, c.range()).end)

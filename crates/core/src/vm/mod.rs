@@ -18,6 +18,7 @@ pub mod preflight;
 mod qemu;
 pub mod session;
 pub mod session_edit;
+pub mod settings;
 pub mod tuning;
 pub(crate) mod xml;
 
