@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
-use passage_core::vm::settings::{self, Change, Changes, Edited, Media};
+use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, NewVolume};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
 
@@ -48,6 +48,12 @@ pub struct SettingsArgs {
     /// What the VM starts from, first first: iso, disk, PCI addresses (comma-separated)
     #[arg(long, value_name = "ITEMS", value_delimiter = ',')]
     boot: Vec<String>,
+    /// A new disk image in libvirt's default pool, GIB[:raw] (repeatable)
+    #[arg(long, value_name = "GIB[:raw]")]
+    add_disk: Vec<String>,
+    /// Take a disk out by its target, e.g. vdb (its image stays)
+    #[arg(long, value_name = "TARGET")]
+    remove_disk: Vec<String>,
     /// Print the diff of the domain XML and define nothing
     #[arg(long)]
     dry_run: bool,
@@ -69,7 +75,28 @@ impl SettingsArgs {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let add_disks = self
+            .add_disk
+            .iter()
+            .map(|d| {
+                let (gib, raw) = match d.split_once(':') {
+                    Some((g, "raw")) => (g, true),
+                    Some((g, "qcow2")) => (g, false),
+                    Some(_) => return Err(bad(tr("--add-disk: GIB or GIB:raw, such as 64"))),
+                    None => (d.as_str(), false),
+                };
+                let gib = gib.parse().map_err(|_| {
+                    bad(tr_f(
+                        "--add-disk: “{v}” is not a whole number of GiB",
+                        &[("v", gib)],
+                    ))
+                })?;
+                Ok(NewDisk { gib, raw })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Changes {
+            add_disks,
+            remove_disks: self.remove_disk.clone(),
             memory_gib: self.memory,
             vcpus: self.vcpus,
             hugepages: self
@@ -115,6 +142,16 @@ fn summary(name: &str, e: &Edited) -> String {
         o.push_str(&tr_f(
             "VM {name}: {what} from its next start (libvirt keeps the new definition and boots it the next time the VM starts).\n",
             &[("name", name), ("what", &words(&e.at_next_start))],
+        ));
+    }
+    for v in &e.new_volumes {
+        o.push_str(&tr_f(
+            "New disk image {volume} ({gib} GiB) in libvirt's pool {pool}.\n",
+            &[
+                ("volume", &v.volume),
+                ("gib", &v.gib.to_string()),
+                ("pool", &v.pool),
+            ],
         ));
     }
     if let Some(passage_core::plan::Intent::KernelArguments { add, .. }) = &e.host_setup {
@@ -165,7 +202,14 @@ pub fn run(
             tr_f("VM {name}: nothing to change.", &[("name", &d.name)])
         ),
         Some(h) => {
-            h.define(&e.xml).map_err(refused)?;
+            let made = create_volumes(&h, &e.new_volumes)?;
+            if let Err(why) = h.define(&e.xml) {
+                // Nothing half-done: the images made for this edit go again.
+                for v in &made {
+                    let _ = h.delete_volume(&v.pool, &v.volume);
+                }
+                return Err(refused(why));
+            }
             for m in &e.live_media {
                 h.update_live_device(&d.name, &m.element).map_err(refused)?;
             }
@@ -180,4 +224,32 @@ pub fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Makes the new disk images (the pool first when it is missing), as `vm new` does.
+fn create_volumes<'a>(
+    h: &passage_virt::Libvirt,
+    vols: &'a [NewVolume],
+) -> Result<Vec<&'a NewVolume>, Failed> {
+    let mut made: Vec<&NewVolume> = vec![];
+    for v in vols {
+        let format = if v.raw {
+            passage_virt::VolumeFormat::RawPreallocated
+        } else {
+            passage_virt::VolumeFormat::Qcow2
+        };
+        let done = h
+            .ensure_pool(&v.pool, passage_core::vm::draft::POOL_PATH)
+            .and_then(|()| {
+                h.create_volume(&v.pool, &v.volume, v.gib << 30, format, &mut |_, _| {})
+            });
+        if let Err(why) = done {
+            for m in &made {
+                let _ = h.delete_volume(&m.pool, &m.volume);
+            }
+            return Err(refused(why));
+        }
+        made.push(v);
+    }
+    Ok(made)
 }

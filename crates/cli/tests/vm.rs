@@ -425,6 +425,24 @@ fn vm_edit_changes_memory_and_the_cd_of_a_defined_vm_and_refuses_what_the_host_c
         stderr(&o)
     );
 
+    // A new disk image is made in libvirt's pool and the VM gets it; taken out, the image stays.
+    let o = edit(&["--add-disk", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("New disk image edit-me-vda.qcow2"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(settings().disks.len(), 1);
+    let o = edit(&["--remove-disk", "vda"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(settings().disks.is_empty());
+    assert!(h
+        .pools()
+        .expect("pools")
+        .iter()
+        .any(|p| p.name == "default"));
+
     // While it runs: the CD changes at once, memory waits for the next start.
     let o = edit(&["--cdrom", &first]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -7,7 +7,7 @@ mod common;
 
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
-use passage_core::vm::settings::{edit, Changes, Media, Settings};
+use passage_core::vm::settings::{edit, Changes, Media, NewDisk, Settings};
 use passage_core::vm::Domain;
 
 const CORPUS: &str = "/work/shared/corpora/user-domains";
@@ -210,6 +210,25 @@ fn cases() -> Vec<Case> {
             holds: |s| !s.spice,
         },
         Case {
+            name: "a new disk",
+            changes: Changes {
+                add_disks: vec![NewDisk {
+                    gib: 64,
+                    raw: false,
+                }],
+                ..c()
+            },
+            touched: &["disk"],
+            holds: |s| {
+                s.disks.iter().any(|d| {
+                    d.r#type == "volume"
+                        && d.source
+                            .as_deref()
+                            .is_some_and(|v| v.starts_with("default/") && v.ends_with(".qcow2"))
+                })
+            },
+        },
+        Case {
             name: "boot disk",
             changes: Changes {
                 boot: Some(vec![BootItem::Disk]),
@@ -333,4 +352,80 @@ fn the_checker_sees_a_byte_changed_outside_the_edited_elements() {
     let changed = xml.replacen("<name>", "<name>x", 1);
     assert_ne!(without(&xml, &["memory"]), without(&changed, &["memory"]));
     assert_eq!(without(&xml, &["name"]), without(&changed, &["name"]));
+}
+
+#[test]
+fn a_disk_taken_out_leaves_every_other_byte_and_its_image_is_not_the_editors_to_delete() {
+    let mut taken = 0;
+    for (name, xml) in corpus() {
+        let before = Settings::of(&Domain::read(&xml).expect("d"));
+        let Some(t) = before.disks.iter().find_map(|d| d.target.clone()) else {
+            continue;
+        };
+        let c = Changes {
+            remove_disks: vec![t.clone()],
+            ..Changes::default()
+        };
+        let e = edit(&xml, &c, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let after = Settings::of(&Domain::read(&e.xml).expect("d"));
+        assert_eq!(after.disks.len() + 1, before.disks.len(), "{name}");
+        assert!(!after
+            .disks
+            .iter()
+            .any(|d| d.target.as_deref() == Some(t.as_str())));
+        assert_eq!(
+            without(&xml, &["disk"]),
+            without(&e.xml, &["disk"]),
+            "{name}"
+        );
+        assert!(e.new_volumes.is_empty());
+        if schema_ok(&xml) {
+            common::valid(&e.xml);
+        }
+        taken += 1;
+    }
+    assert!(taken > 60, "only {taken} domains had a disk");
+    let (_, xml) = corpus().remove(0);
+    let e = edit(
+        &xml,
+        &Changes {
+            remove_disks: vec!["vdz".into()],
+            ..Changes::default()
+        },
+        false,
+    )
+    .expect_err("no such disk");
+    assert!(e.why.contains("no disk vdz"), "{e}");
+}
+
+#[test]
+fn a_new_disk_names_the_image_to_create_and_its_size_is_the_wizards_rule() {
+    let (_, xml) = corpus().remove(0);
+    let d = Domain::read(&xml).expect("d");
+    let c = Changes {
+        add_disks: vec![NewDisk { gib: 64, raw: true }],
+        ..Changes::default()
+    };
+    let e = edit(&xml, &c, true).expect("edit");
+    assert_eq!(e.new_volumes.len(), 1);
+    let v = &e.new_volumes[0];
+    assert_eq!((v.pool.as_str(), v.gib, v.raw), ("default", 64, true));
+    assert!(
+        v.volume.starts_with(&format!("{}-vd", d.name)) && v.volume.ends_with(".img"),
+        "{}",
+        v.volume
+    );
+    assert!(e.now.is_empty(), "a disk waits for the next start");
+    let dir = tempfile::tempdir().expect("tmp");
+    passage_fixtures::build("x570-tutorial", dir.path()).expect("fixture");
+    let host = passage_core::Host::scan(&passage_core::Root::new(dir.path()).expect("root"));
+    let too_big = Changes {
+        add_disks: vec![NewDisk {
+            gib: 100_000,
+            raw: false,
+        }],
+        ..Changes::default()
+    };
+    let e = passage_core::vm::settings::check(&host, &too_big).expect_err("too big");
+    assert!(e.why.contains("between 1 GiB and 64 TiB"), "{e}");
 }

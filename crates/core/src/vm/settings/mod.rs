@@ -10,8 +10,8 @@ mod splices;
 
 use serde::Serialize;
 
-use super::domain::Domain;
-use super::draft::{BootItem, Choice, Draft};
+use super::domain::{DiskInfo, Domain};
+use super::draft::{BootItem, Choice, Draft, POOL};
 use super::hugepages::{boot_intent, HugepageMode, PAGE_KIB};
 use super::session::SessionSettings;
 use super::{check_path, VmError};
@@ -33,6 +33,8 @@ pub struct Settings {
     pub secure_boot: bool,
     pub tpm: bool,
     pub spice: bool,
+    /// Its disks (CD-ROMs apart).
+    pub disks: Vec<DiskInfo>,
 }
 
 impl Settings {
@@ -53,6 +55,7 @@ impl Settings {
             secure_boot: d.firmware.secure_boot,
             tpm: d.tpm,
             spice: d.graphics.iter().any(|g| g == "spice"),
+            disks: d.disks.clone(),
         }
     }
 }
@@ -77,6 +80,27 @@ pub struct Changes {
     pub spice: Option<bool>,
     /// What the VM starts from, first first (the wizard's boot list).
     pub boot: Option<Vec<BootItem>>,
+    /// New disk images in libvirt's pool (the front end creates them, see
+    /// [`Edited::new_volumes`]); their size can change until then.
+    pub add_disks: Vec<NewDisk>,
+    /// Disks to take out, by target (`vdb`); their images stay.
+    pub remove_disks: Vec<String>,
+}
+
+/// A new disk image for the VM, in the wizard's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewDisk {
+    pub gib: u64,
+    pub raw: bool,
+}
+
+/// A disk image to create in `pool` before the edited domain is defined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewVolume {
+    pub pool: String,
+    pub volume: String,
+    pub gib: u64,
+    pub raw: bool,
 }
 
 /// One kind of change, for the result's lists.
@@ -92,6 +116,7 @@ pub enum Change {
     Tpm,
     Spice,
     Boot,
+    Disks,
 }
 
 impl Change {
@@ -107,6 +132,7 @@ impl Change {
             Change::Tpm => tr("TPM"),
             Change::Spice => tr("SPICE display"),
             Change::Boot => tr("boot order"),
+            Change::Disks => tr("disks"),
         }
     }
 
@@ -137,6 +163,8 @@ pub struct Edited {
     pub live_media: Vec<MediaChange>,
     /// What Host setup must add: hugepages reserved at boot.
     pub host_setup: Option<Intent>,
+    /// Disk images to create before defining `xml`.
+    pub new_volumes: Vec<NewVolume>,
 }
 
 impl Changes {
@@ -161,6 +189,10 @@ pub fn check(host: &Host, c: &Changes) -> Result<(), VmError> {
     }
     if let Some(on) = c.spice {
         choices.push(Choice::Spice(on));
+    }
+    for n in &c.add_disks {
+        let ext = if n.raw { "raw" } else { "qcow2" };
+        choices.push(Choice::parse("disk", &format!("new:{}:{ext}", n.gib))?);
     }
     for ch in choices {
         d.set(host, ch)?;
@@ -216,6 +248,25 @@ pub fn edit(xml: &str, c: &Changes, running: bool) -> Result<Edited, VmError> {
         out = splices::boot(&out, order)?;
         done.push(Change::Boot);
     }
+    let mut new_volumes = vec![];
+    if !c.add_disks.is_empty() || !c.remove_disks.is_empty() {
+        for t in &c.remove_disks {
+            out = splices::remove_disk(&out, t)?;
+        }
+        for n in &c.add_disks {
+            let ext = if n.raw { "img" } else { "qcow2" };
+            let (xml, volume) =
+                splices::add_disk(&out, POOL, |vm, dev| format!("{vm}-{dev}.{ext}"), n.raw)?;
+            out = xml;
+            new_volumes.push(NewVolume {
+                pool: POOL.into(),
+                volume,
+                gib: n.gib,
+                raw: n.raw,
+            });
+        }
+        done.push(Change::Disks);
+    }
     let after = Domain::read(&out)?;
     let live_media = if running {
         splices::changed_cdroms(xml, &out)?
@@ -234,6 +285,7 @@ pub fn edit(xml: &str, c: &Changes, running: bool) -> Result<Edited, VmError> {
         at_next_start,
         live_media,
         host_setup: c.hugepages.and_then(|m| boot_intent(m, memory_gib)),
+        new_volumes,
     })
 }
 

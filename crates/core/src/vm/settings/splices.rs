@@ -288,8 +288,47 @@ fn insert_before_target(xml: &str, drive: Node, el: &str) -> Result<Splice, VmEr
     Ok(Splice { at: at..at, text })
 }
 
+/// The first target `prefix`a, `prefix`b… (up to `max` letters) no drive of `dom` has.
+fn free_target(dom: &Domain, prefix: &str, max: u8) -> Result<String, VmError> {
+    let taken: Vec<&str> = dom
+        .disks
+        .iter()
+        .chain(&dom.cdroms)
+        .filter_map(|c| c.target.as_deref())
+        .collect();
+    (b'a'..b'a' + max)
+        .map(|c| format!("{prefix}{}", c as char))
+        .find(|t| !taken.contains(&t.as_str()))
+        .ok_or_else(|| {
+            err(
+                "disk",
+                tr("the VM has no free drive letter for another drive"),
+            )
+        })
+}
+
+/// `lines` (a new drive) after the VM's last drive, indented as its devices are.
+fn add_drive(xml: &str, d: Node, lines: &[String]) -> Result<Splice, VmError> {
+    let devs = devices(d)?;
+    let l = Layout::of(xml, devs);
+    let at = l.after_last(xml, devs, "disk").unwrap_or(l.before_close);
+    let text: String = lines
+        .iter()
+        .map(|line| {
+            let depth = line.len() - line.trim_start().len();
+            format!(
+                "{}{}{}\n",
+                l.indent,
+                l.unit.repeat(depth / 2),
+                line.trim_start()
+            )
+        })
+        .collect();
+    Ok(Splice { at: at..at, text })
+}
+
 /// A new CD-ROM drive with `iso`, on the bus of the VM's other CD-ROMs (else SATA on q35, IDE
-/// on i440fx), at the first free target, after the last disk.
+/// on i440fx), at the first free target, after the last drive.
 fn new_cdrom(xml: &str, d: Node, dom: &Domain, iso: &str) -> Result<Splice, VmError> {
     let bus = match dom.cdroms.iter().find_map(|c| c.bus.clone()) {
         Some(b) => b,
@@ -306,32 +345,71 @@ fn new_cdrom(xml: &str, d: Node, dom: &Domain, iso: &str) -> Result<Splice, VmEr
             ))
         }
     };
-    let taken: Vec<&str> = dom
-        .disks
-        .iter()
-        .chain(&dom.cdroms)
-        .filter_map(|c| c.target.as_deref())
-        .collect();
-    let dev = (b'a'..b'a' + max)
-        .map(|c| format!("{prefix}{}", c as char))
-        .find(|t| !taken.contains(&t.as_str()))
-        .ok_or_else(|| {
-            err(
-                "cdrom",
-                tr("the VM has no free drive letter for another CD-ROM"),
-            )
-        })?;
-    let devs = devices(d)?;
-    let l = Layout::of(xml, devs);
-    let (i, u) = (&l.indent, &l.unit);
-    let at = l.after_last(xml, devs, "disk").unwrap_or(l.before_close);
-    Ok(Splice {
-        at: at..at,
-        text: format!(
-            "{i}<disk type='file' device='cdrom'>\n{i}{u}<driver name='qemu' type='raw'/>\n{i}{u}<source file='{}'/>\n{i}{u}<target dev='{dev}' bus='{bus}'/>\n{i}{u}<readonly/>\n{i}</disk>\n",
-            esc(iso)
-        ),
-    })
+    let dev = free_target(dom, prefix, max)?;
+    add_drive(
+        xml,
+        d,
+        &[
+            "<disk type='file' device='cdrom'>".into(),
+            "  <driver name='qemu' type='raw'/>".into(),
+            format!("  <source file='{}'/>", esc(iso)),
+            format!("  <target dev='{dev}' bus='{bus}'/>"),
+            "  <readonly/>".into(),
+            "</disk>".into(),
+        ],
+    )
+}
+
+/// A new virtio disk (the wizard's disk element) at the first free `vd` target, on the volume
+/// of `pool` that `volume` names from the domain's name and the target; returns the domain and
+/// the volume's name.
+pub(super) fn add_disk(
+    xml: &str,
+    pool: &str,
+    volume: impl Fn(&str, &str) -> String,
+    raw: bool,
+) -> Result<(String, String), VmError> {
+    let doc = parse(xml)?;
+    let d = root(&doc)?;
+    let dom = Domain::from_node(d)?;
+    let dev = free_target(&dom, "vd", 26)?;
+    let volume = volume(&dom.name, &dev);
+    let fmt = if raw { "raw" } else { "qcow2" };
+    let s = add_drive(
+        xml,
+        d,
+        &[
+            "<disk type='volume' device='disk'>".into(),
+            format!(
+                "  <driver name='qemu' type='{fmt}' cache='none' io='native' discard='unmap'/>"
+            ),
+            format!("  <source pool='{}' volume='{}'/>", esc(pool), esc(&volume)),
+            format!("  <target dev='{dev}' bus='virtio'/>"),
+            "</disk>".into(),
+        ],
+    )?;
+    Ok((splice(xml, vec![s]), volume))
+}
+
+/// The domain without its disk at `target` (the image stays).
+pub(super) fn remove_disk(xml: &str, target: &str) -> Result<String, VmError> {
+    let doc = parse(xml)?;
+    let devs = devices(root(&doc)?)?;
+    let disk = devs.children().find(|c| {
+        c.has_tag_name("disk")
+            && c.attribute("device") != Some("cdrom")
+            && child(*c, "target").and_then(|t| t.attribute("dev")) == Some(target)
+    });
+    let disk = disk.ok_or_else(|| {
+        err(
+            "disk",
+            tr_f(
+                "the VM has no disk {t}; `passagectl vm show` lists its disks",
+                &[("t", target)],
+            ),
+        )
+    })?;
+    Ok(splice(xml, vec![cut(xml, disk)]))
 }
 
 /// The CD-ROMs of `after` whose element differs from `before`'s drive on the same target.
