@@ -31,55 +31,12 @@ fn corpus() -> Vec<(String, String)> {
 /// Whether libvirt's schema takes the domain as published (some users' files never were
 /// valid; their edits are checked for bytes, not for the schema).
 fn schema_ok(xml: &str) -> bool {
-    let f = tempfile::Builder::new()
-        .suffix(".xml")
-        .tempfile()
-        .expect("tmp");
-    std::fs::write(f.path(), xml).expect("write");
-    std::process::Command::new("virt-xml-validate")
-        .arg(f.path())
-        .arg("domain")
-        .output()
-        .expect("virt-xml-validate")
-        .status
-        .success()
+    common::validates(xml)
 }
 
 /// The document without the elements named in `tags` (each with its line).
 fn without(xml: &str, tags: &[&str]) -> String {
-    let doc = roxmltree::Document::parse(xml).expect("xml");
-    let mut cut: Vec<std::ops::Range<usize>> = doc
-        .descendants()
-        .filter(|n| n.is_element() && tags.contains(&n.tag_name().name()))
-        .map(|n| {
-            let r = n.range();
-            let ls = xml[..r.start].rfind('\n').map_or(r.start, |i| i + 1);
-            let start = if xml[ls..r.start].trim().is_empty() {
-                ls
-            } else {
-                r.start
-            };
-            let end = if xml[r.end..].starts_with('\n') {
-                r.end + 1
-            } else {
-                r.end
-            };
-            start..end
-        })
-        .collect();
-    // Outer elements first, so nested ones inside a cut one are skipped.
-    cut.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
-    let mut keep: Vec<std::ops::Range<usize>> = vec![];
-    for r in cut {
-        if keep.last().is_none_or(|k| r.start >= k.end) {
-            keep.push(r);
-        }
-    }
-    let mut out = xml.to_string();
-    for r in keep.into_iter().rev() {
-        out.replace_range(r, "");
-    }
-    out
+    common::without_elements(xml, |n| tags.contains(&n.tag_name().name()))
 }
 
 struct Case {

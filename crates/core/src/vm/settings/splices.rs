@@ -312,9 +312,18 @@ fn add_drive(xml: &str, d: Node, lines: &[String]) -> Result<Splice, VmError> {
     let devs = devices(d)?;
     let l = Layout::of(xml, devs);
     let at = l.after_last(xml, devs, "disk").unwrap_or(l.before_close);
-    let text: String = lines
+    Ok(Splice {
+        at: at..at,
+        text: indented(&l, lines),
+    })
+}
+
+/// `lines` (two spaces a level) in the layout's indentation, each ending its line.
+fn indented(l: &Layout, lines: &[impl AsRef<str>]) -> String {
+    lines
         .iter()
         .map(|line| {
+            let line = line.as_ref();
             let depth = line.len() - line.trim_start().len();
             format!(
                 "{}{}{}\n",
@@ -323,8 +332,7 @@ fn add_drive(xml: &str, d: Node, lines: &[String]) -> Result<Splice, VmError> {
                 line.trim_start()
             )
         })
-        .collect();
-    Ok(Splice { at: at..at, text })
+        .collect()
 }
 
 /// A new CD-ROM drive with `iso`, on the bus of the VM's other CD-ROMs (else SATA on q35, IDE
@@ -512,18 +520,7 @@ fn smm_on(xml: &str, d: Node, os: Node) -> Option<Splice> {
 /// Adds `text` (whole lines, from the layout's indent) before `</devices>`.
 fn add_devices(xml: &str, devs: Node, lines: &[&str]) -> Splice {
     let l = Layout::of(xml, devs);
-    let text: String = lines
-        .iter()
-        .map(|line| {
-            let depth = line.len() - line.trim_start().len();
-            format!(
-                "{}{}{}\n",
-                l.indent,
-                l.unit.repeat(depth / 2),
-                line.trim_start()
-            )
-        })
-        .collect();
+    let text = indented(&l, lines);
     Splice {
         at: l.before_close..l.before_close,
         text,
