@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
-use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, NewVolume};
+use passage_core::vm::settings::{
+    self, Change, Changes, Edited, Media, NewDisk, NewVolume, Pinning,
+};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
 
@@ -24,6 +26,9 @@ pub struct SettingsArgs {
     /// vCPUs (pins of vCPUs the VM no longer has go; a CPU topology keeps its threads)
     #[arg(long, value_name = "N")]
     vcpus: Option<u32>,
+    /// Pin the vCPUs to whole cores by the wizard's plan for this host (on), or unpin them
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pin: Option<String>,
     /// Hugepages reserved when the VM starts, at boot by Host setup, or off
     #[arg(long, value_name = "start|boot|off", value_parser = ["start", "boot", "off"])]
     hugepages: Option<String>,
@@ -97,6 +102,7 @@ impl SettingsArgs {
         Ok(Changes {
             add_disks,
             remove_disks: self.remove_disk.clone(),
+            pinning: None,
             memory_gib: self.memory,
             vcpus: self.vcpus,
             hugepages: self
@@ -118,7 +124,7 @@ impl SettingsArgs {
 
     /// Whether any setting is given (`--dry-run` alone is none).
     pub fn any(&self) -> bool {
-        self.changes().map(|c| !c.is_empty()).unwrap_or(true)
+        self.pin.is_some() || self.changes().map(|c| !c.is_empty()).unwrap_or(true)
     }
 }
 
@@ -176,6 +182,15 @@ pub fn run(
     let (xml, libvirt) = domain_xml(name, file, conn)?;
     let d = Domain::read(&xml).map_err(bad)?;
     let (_root, host) = scan_root(root).map_err(bad)?;
+    let mut changes = changes;
+    changes.pinning = match args.pin.as_deref() {
+        Some("on") => {
+            let n = changes.vcpus.or(d.vcpus).unwrap_or(1);
+            Some(Pinning::suggest(&host, n).map_err(refused)?)
+        }
+        Some(_) => Some(Pinning::Off),
+        None => None,
+    };
     settings::check(&host, &changes).map_err(bad)?;
     let running = libvirt
         .as_ref()

@@ -389,6 +389,16 @@ fn vm_edit_changes_memory_and_the_cd_of_a_defined_vm_and_refuses_what_the_host_c
     );
     assert_eq!(settings().memory_mib, Some(1024));
 
+    // vCPUs pinned by the wizard's plan for the demo host.
+    let o = edit(&["--vcpus", "4", "--pin", "on"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(settings().vcpus, Some(4));
+    assert_eq!(settings().vcpu_pins.len(), 4);
+    // Unpinned again (the demo host's CPUs are not this machine's, and the VM starts below).
+    let o = edit(&["--vcpus", "1", "--pin", "off"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(settings().vcpu_pins.is_empty());
+
     // A dry run prints the diff and defines nothing.
     let before = h.xml("edit-me").expect("xml");
     let o = edit(&["--cdrom", &second, "--dry-run"]);

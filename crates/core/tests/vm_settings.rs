@@ -386,3 +386,58 @@ fn a_new_disk_names_the_image_to_create_and_its_size_is_the_wizards_rule() {
     let e = passage_core::vm::settings::check(&host, &too_big).expect_err("too big");
     assert!(e.why.contains("between 1 GiB and 64 TiB"), "{e}");
 }
+
+#[test]
+fn pinning_by_the_wizards_plan_or_none_keeps_every_other_byte() {
+    use passage_core::vm::settings::Pinning;
+    let dir = tempfile::tempdir().expect("tmp");
+    passage_fixtures::build("x570-tutorial", dir.path()).expect("fixture");
+    let host = passage_core::Host::scan(&passage_core::Root::new(dir.path()).expect("root"));
+    let plan = Pinning::suggest(&host, 4).expect("the X570 can spare 4");
+    let Pinning::To(p) = &plan else {
+        panic!("a plan")
+    };
+    let (mut pinned, mut refused) = (0, 0);
+    for (name, xml) in corpus() {
+        let c = Changes {
+            vcpus: Some(4),
+            pinning: Some(plan.clone()),
+            ..Changes::default()
+        };
+        match edit(&xml, &c, false) {
+            Ok(e) => {
+                let s = Settings::of(&Domain::read(&e.xml).expect("d"));
+                let want: Vec<(u32, String)> = p
+                    .vcpu_pins
+                    .iter()
+                    .map(|(v, c)| (*v, c.to_string()))
+                    .collect();
+                assert_eq!(s.vcpu_pins, want, "{name}");
+                assert!(e
+                    .xml
+                    .contains(&format!("<emulatorpin cpuset='{}'/>", p.emulator_cpuset)));
+                let cut = ["vcpu", "cputune", "topology"];
+                assert_eq!(without(&xml, &cut), without(&e.xml, &cut), "{name}");
+                if schema_ok(&xml) {
+                    common::valid(&e.xml);
+                }
+                let off = Changes {
+                    pinning: Some(Pinning::Off),
+                    ..Changes::default()
+                };
+                let e = edit(&e.xml, &off, false).expect("unpin");
+                assert!(Settings::of(&Domain::read(&e.xml).expect("d"))
+                    .vcpu_pins
+                    .is_empty());
+                pinned += 1;
+            }
+            Err(e) => {
+                assert!(e.why.len() > 20, "{name}: {e}");
+                refused += 1;
+            }
+        }
+    }
+    eprintln!("pinning: {pinned} pinned, {refused} refused");
+    assert!(pinned > 60);
+    assert!(Pinning::suggest(&host, 1000).is_err());
+}

@@ -14,7 +14,7 @@ use super::domain::{DiskInfo, Domain};
 use super::draft::{BootItem, Choice, Draft, POOL};
 use super::hugepages::{boot_intent, HugepageMode, PAGE_KIB};
 use super::session::SessionSettings;
-use super::{check_path, VmError};
+use super::{check_path, suggest_cpus, CpuPlan, VmError};
 use crate::host::Host;
 use crate::i18n::tr;
 use crate::plan::Intent;
@@ -35,6 +35,8 @@ pub struct Settings {
     pub spice: bool,
     /// Its disks (CD-ROMs apart).
     pub disks: Vec<DiskInfo>,
+    /// vCPU → host cpuset.
+    pub vcpu_pins: Vec<(u32, String)>,
 }
 
 impl Settings {
@@ -56,6 +58,7 @@ impl Settings {
             tpm: d.tpm,
             spice: d.graphics.iter().any(|g| g == "spice"),
             disks: d.disks.clone(),
+            vcpu_pins: d.vcpu_pins.clone(),
         }
     }
 }
@@ -80,11 +83,37 @@ pub struct Changes {
     pub spice: Option<bool>,
     /// What the VM starts from, first first (the wizard's boot list).
     pub boot: Option<Vec<BootItem>>,
+    /// The vCPUs' pinning: the wizard's plan for the host, or none.
+    pub pinning: Option<Pinning>,
     /// New disk images in libvirt's pool (the front end creates them, see
     /// [`Edited::new_volumes`]); their size can change until then.
     pub add_disks: Vec<NewDisk>,
     /// Disks to take out, by target (`vdb`); their images stay.
     pub remove_disks: Vec<String>,
+}
+
+/// How the vCPUs are pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pinning {
+    /// Not pinned: `<vcpupin>` and `<emulatorpin>` go.
+    Off,
+    /// Pinned by the wizard's plan ([`Pinning::suggest`]).
+    To(CpuPlan),
+}
+
+impl Pinning {
+    /// The wizard's pinning of `vcpus` vCPUs on `host`, or why it has none.
+    pub fn suggest(host: &Host, vcpus: u32) -> Result<Pinning, VmError> {
+        suggest_cpus(host, vcpus).map(Pinning::To).ok_or_else(|| {
+            super::err(
+                "pin",
+                crate::i18n::tr_f(
+                    "{n} vCPUs cannot be pinned to whole cores this host can spare; choose fewer, or a multiple of its threads per core",
+                    &[("n", &vcpus.to_string())],
+                ),
+            )
+        })
+    }
 }
 
 /// A new disk image for the VM, in the wizard's pool.
@@ -117,6 +146,7 @@ pub enum Change {
     Spice,
     Boot,
     Disks,
+    Pinning,
 }
 
 impl Change {
@@ -133,6 +163,7 @@ impl Change {
             Change::Spice => tr("SPICE display"),
             Change::Boot => tr("boot order"),
             Change::Disks => tr("disks"),
+            Change::Pinning => tr("CPU pinning"),
         }
     }
 
@@ -219,6 +250,10 @@ pub fn edit(xml: &str, c: &Changes, running: bool) -> Result<Edited, VmError> {
     if let Some(n) = c.vcpus {
         out = splices::vcpus(&out, n)?;
         done.push(Change::Vcpus);
+    }
+    if let Some(p) = &c.pinning {
+        out = splices::pinning(&out, p)?;
+        done.push(Change::Pinning);
     }
     if let Some(m) = c.hugepages {
         out = hugepages(&out, m)?;

@@ -183,6 +183,75 @@ pub(super) fn vcpus(xml: &str, n: u32) -> Result<String, VmError> {
     Ok(splice(xml, s))
 }
 
+/// Pins the vCPUs by the plan (its topology where the domain states one), or unpins them.
+pub(super) fn pinning(xml: &str, p: &super::Pinning) -> Result<String, VmError> {
+    let doc = parse(xml)?;
+    let d = root(&doc)?;
+    let vcpu = child(d, "vcpu").ok_or_else(|| err("pin", tr("the domain has no <vcpu>")))?;
+    let tune = child(d, "cputune");
+    let mut s = vec![];
+    let pins = |n: Node| n.has_tag_name("vcpupin") || n.has_tag_name("emulatorpin");
+    if let Some(t) = tune {
+        s.extend(t.children().filter(|c| pins(*c)).map(|c| cut(xml, c)));
+    }
+    let super::Pinning::To(plan) = p else {
+        return Ok(splice(xml, s));
+    };
+    let n: u32 = vcpu.text().and_then(|t| t.trim().parse().ok()).unwrap_or(0);
+    if plan.vcpu_pins.len() as u32 != n {
+        return Err(err(
+            "pin",
+            tr_f(
+                "the plan pins {k} vCPUs and the VM has {n}: change the vCPUs with it",
+                &[
+                    ("k", &plan.vcpu_pins.len().to_string()),
+                    ("n", &n.to_string()),
+                ],
+            ),
+        ));
+    }
+    let mut lines: Vec<String> = plan
+        .vcpu_pins
+        .iter()
+        .map(|(v, c)| format!("<vcpupin vcpu='{v}' cpuset='{c}'/>"))
+        .collect();
+    lines.push(format!(
+        "<emulatorpin cpuset='{}'/>",
+        esc(&plan.emulator_cpuset)
+    ));
+    let pad = indent_of(xml, vcpu);
+    match tune {
+        Some(t) => {
+            let pad = indent_of(xml, t);
+            s.push(append(xml, t, &lines.join(&format!("\n{pad}  "))));
+        }
+        None => {
+            let inner: String = lines.iter().map(|l| format!("\n{pad}  {l}")).collect();
+            let at = vcpu.range().end;
+            s.push(Splice {
+                at: at..at,
+                text: format!("\n{pad}<cputune>{inner}\n{pad}</cputune>"),
+            });
+        }
+    }
+    if let Some(t) = child(d, "cpu").and_then(|c| child(c, "topology")) {
+        let tp = plan.topology;
+        for (k, v) in [
+            ("sockets", tp.sockets),
+            ("cores", tp.cores),
+            ("threads", tp.threads),
+        ] {
+            s.push(set_attr(xml, t, k, &v.to_string()));
+        }
+        for k in ["dies", "clusters"] {
+            if t.attribute(k).is_some() {
+                s.push(set_attr(xml, t, k, "1"));
+            }
+        }
+    }
+    Ok(splice(xml, s))
+}
+
 /// The topology's cores for `n` vCPUs, its sockets, dies, clusters and threads kept.
 fn topology(xml: &str, t: Node, n: u32) -> Result<Splice, VmError> {
     let get = |k: &str| {
