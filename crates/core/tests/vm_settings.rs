@@ -192,7 +192,16 @@ fn cases() -> Vec<Case> {
                 ..c()
             },
             touched: &["os", "disk"],
-            holds: |_| true,
+            holds: |s| s.disks.iter().any(|d| d.boot_order == Some(1)),
+        },
+        Case {
+            name: "boot iso, disk",
+            changes: Changes {
+                boot: Some(vec![BootItem::InstallIso, BootItem::Disk]),
+                ..c()
+            },
+            touched: &["os", "disk"],
+            holds: |s| s.disks.iter().any(|d| d.boot_order == Some(2)),
         },
     ]
 }
