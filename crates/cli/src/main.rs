@@ -16,6 +16,7 @@ mod capture;
 mod helper;
 mod render;
 mod vm;
+mod vm_edit;
 mod vm_render;
 mod vm_session;
 

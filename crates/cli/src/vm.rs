@@ -71,8 +71,9 @@ pub enum VmCmd {
         #[command(flatten)]
         conn: ConnectArg,
     },
-    /// Change a VM's passed-through devices by libvirt's rules (whole IOMMU groups; everything
-    /// else in its definition stays byte for byte)
+    /// Change a VM's passed-through devices by libvirt's rules (whole IOMMU groups), or its
+    /// settings (memory, vCPUs, hugepages, ISOs, Secure Boot, TPM, SPICE, boot order) by the
+    /// wizard's; everything else in its definition stays byte for byte
     Edit {
         /// The VM's name in libvirt
         #[arg(required_unless_present = "xml", conflicts_with = "xml")]
@@ -94,6 +95,8 @@ pub enum VmCmd {
         /// A USB device to take out by vendor:product (repeatable)
         #[arg(long, value_name = "VVVV:PPPP")]
         remove_usb: Vec<String>,
+        #[command(flatten)]
+        settings: Box<crate::vm_edit::SettingsArgs>,
         /// Print the edited XML and define nothing
         #[arg(long)]
         print: bool,
@@ -213,20 +216,20 @@ pub enum VmCmd {
 }
 
 /// A failure with its exit code: 1 refused, 2 bad input.
-struct Failed(u8, String);
+pub(crate) struct Failed(u8, String);
 
 impl Failed {
-    fn exit(self) -> ExitCode {
+    pub(crate) fn exit(self) -> ExitCode {
         eprintln!("passagectl: {}", self.1);
         ExitCode::from(self.0)
     }
 }
 
-fn bad(e: impl std::fmt::Display) -> Failed {
+pub(crate) fn bad(e: impl std::fmt::Display) -> Failed {
     Failed(2, e.to_string())
 }
 
-fn refused(e: impl std::fmt::Display) -> Failed {
+pub(crate) fn refused(e: impl std::fmt::Display) -> Failed {
     Failed(1, e.to_string())
 }
 
@@ -292,9 +295,28 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             remove,
             add_usb,
             remove_usb,
+            settings,
             print,
             conn,
         } => {
+            if settings.any() {
+                if !(add.is_empty()
+                    && remove.is_empty()
+                    && add_usb.is_empty()
+                    && remove_usb.is_empty())
+                {
+                    return bad("change devices and settings in two `vm edit` commands").exit();
+                }
+                return crate::vm_edit::run(
+                    name.as_deref(),
+                    xml.as_deref(),
+                    &root,
+                    &settings,
+                    print,
+                    &conn,
+                )
+                .unwrap_or_else(Failed::exit);
+            }
             let choices = match edit_choices(&add, &remove, &add_usb, &remove_usb) {
                 Ok(c) => c,
                 Err(f) => return f.exit(),
@@ -508,7 +530,7 @@ fn suggest(
 }
 
 /// A domain's XML from a file or from libvirt, and the connection when it came from libvirt.
-fn domain_xml(
+pub(crate) fn domain_xml(
     name: Option<&str>,
     file: Option<&Path>,
     conn: &ConnectArg,

@@ -356,3 +356,135 @@ fn vm_set_defines_through_libvirt() {
         stderr(&o)
     );
 }
+
+/// A small software-emulated VM with an install ISO in an IDE CD-ROM drive.
+fn cd_domain(name: &str, iso: &str) -> String {
+    format!(
+        "<domain type='qemu'>\n  <name>{name}</name>\n  <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n  </os>\n  <features>\n    <acpi/>\n  </features>\n  <devices>\n    <disk type='file' device='cdrom'>\n      <source file='{iso}'/>\n      <target dev='hdc' bus='ide'/>\n      <readonly/>\n    </disk>\n    <graphics type='vnc' autoport='yes'/>\n  </devices>\n</domain>\n"
+    )
+}
+
+#[test]
+fn vm_edit_changes_memory_and_the_cd_of_a_defined_vm_and_refuses_what_the_host_cannot_give() {
+    use passage_core::vm::settings::Settings;
+    use passage_core::vm::Domain;
+    use passage_virt::{Hypervisor, Libvirt};
+    let d = passage_testkit::libvirtd::PrivateLibvirtd::start();
+    let uri = d.uri();
+    let h = Libvirt::open(&uri).expect("connect");
+    let iso = |n: &str| {
+        let p = d.dir.path().join(n);
+        std::fs::write(&p, "iso").expect("iso");
+        p.to_str().expect("utf8").to_string()
+    };
+    let (first, second) = (iso("first.iso"), iso("second.iso"));
+    h.define(&cd_domain("edit-me", &first)).expect("define");
+    let settings = || Settings::of(&Domain::read(&h.xml("edit-me").expect("xml")).expect("d"));
+    let edit = |more: &[&str]| {
+        let mut a = vec!["vm", "edit", "edit-me", "--connect", &uri, "--demo"];
+        a.extend(more);
+        passagectl(&a)
+    };
+
+    let o = edit(&["--memory", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("memory from its next start"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(settings().memory_mib, Some(1024));
+
+    // vCPUs pinned by the wizard's plan for the demo host.
+    let o = edit(&["--vcpus", "4", "--pin", "on"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(settings().vcpus, Some(4));
+    assert_eq!(settings().vcpu_pins.len(), 4);
+    // Unpinned again (the demo host's CPUs are not this machine's, and the VM starts below).
+    let o = edit(&["--vcpus", "1", "--pin", "off"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(settings().vcpu_pins.is_empty());
+
+    // A dry run prints the diff and defines nothing.
+    let before = h.xml("edit-me").expect("xml");
+    let o = edit(&["--cdrom", &second, "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("+      <source file='{second}'/>")),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(h.xml("edit-me").expect("xml"), before);
+
+    let o = edit(&["--cdrom", &second]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(settings().install_iso.as_deref(), Some(second.as_str()));
+    let o = edit(&["--eject"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(settings().install_iso, None);
+
+    // More memory than the host has: the wizard's words, exit 2, nothing defined.
+    let before = h.xml("edit-me").expect("xml");
+    let o = edit(&["--memory", "100000"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("100000 GiB is not between 1 GiB and this host's"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(h.xml("edit-me").expect("xml"), before);
+    let o = edit(&["--vcpus", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("CPUs: 0 is not between"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A new disk image is made in libvirt's pool and the VM gets it; taken out, the image stays.
+    let o = edit(&["--add-disk", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("New disk image edit-me-vda.qcow2"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(settings().disks.len(), 1);
+    let o = edit(&["--remove-disk", "vda"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(settings().disks.is_empty());
+    assert!(h
+        .pools()
+        .expect("pools")
+        .iter()
+        .any(|p| p.name == "default"));
+
+    // While it runs: the CD changes at once, memory waits for the next start.
+    let o = edit(&["--cdrom", &first]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    h.start("edit-me").expect("start");
+    let o = edit(&["--cdrom", &second, "--memory", "2"]);
+    let live = std::process::Command::new("virsh")
+        .args(["-c", &uri, "dumpxml", "edit-me"])
+        .output()
+        .expect("virsh");
+    let _ = h.destroy("edit-me");
+    let live = Domain::read(&String::from_utf8_lossy(&live.stdout)).expect("live xml");
+    assert_eq!(
+        live.cdroms[0].source.as_deref(),
+        Some(second.as_str()),
+        "the running VM's CD"
+    );
+    assert_eq!(
+        live.memory_mib,
+        Some(1024),
+        "memory waits for the next start"
+    );
+    assert_eq!(settings().memory_mib, Some(2048));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("install ISO changed now") && out.contains("memory from its next start"),
+        "{out}"
+    );
+}

@@ -5,23 +5,13 @@
 //! with the device editor, and the session settings are written; nothing may panic, a refusal
 //! must say why, and every result of a schema-valid input must pass libvirt's schema too.
 
+mod common;
+
+use common::validates;
 use passage_core::vm::domain::Domain;
 use passage_core::vm::edit::{apply, Changes};
 use passage_core::vm::session::{GpuMode, SessionSettings};
 use passage_core::vm::session_edit::set_session;
-
-fn validates(xml: &str) -> bool {
-    let f = tempfile::Builder::new()
-        .suffix(".xml")
-        .tempfile()
-        .expect("tmp");
-    std::fs::write(f.path(), xml).expect("write");
-    std::process::Command::new("virt-xml-validate")
-        .arg(f.path())
-        .arg("domain")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// What happened to one domain.
 #[derive(Default)]

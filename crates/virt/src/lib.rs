@@ -140,6 +140,14 @@ impl Libvirt {
             .lookup_domain_by_name(name)
             .map_err(|_| VirtError::NoSuchVm(name.to_string()))
     }
+
+    /// Gives a running VM a device's new element (a CD-ROM's media: libvirt finds the drive by
+    /// its `<target dev>`), without touching its definition (`define` does that).
+    pub fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError> {
+        self.domain(name)?
+            .update_device_flags(element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
+            .map_err(lv)
+    }
 }
 
 fn vm_state(s: virt::enumutil::Enum<DomainState, virt::sys::virDomainState>) -> VmState {

@@ -182,6 +182,8 @@ pub struct Domain {
     pub cdroms: Vec<DiskInfo>,
     /// Graphics types: `spice`, `vnc`…
     pub graphics: Vec<String>,
+    /// Whether it has a `<tpm>`.
+    pub tpm: bool,
     /// Passage's metadata (`purpose`…), element name → text.
     pub passage: Vec<(String, String)>,
     /// What Passage recorded about each PCI device when it made the VM.
@@ -491,6 +493,7 @@ impl Domain {
             disks: vec![],
             cdroms: vec![],
             graphics: vec![],
+            tpm: false,
             passage: passage_metadata(d),
             devices_seen: devices_seen(d),
             networks: vec![],
@@ -526,6 +529,7 @@ impl Domain {
                 "disk" if dev.attribute("device") == Some("cdrom") => self.cdroms.push(disk(dev)),
                 "disk" => self.disks.push(disk(dev)),
                 "graphics" => self.graphics.push(ty.unwrap_or("").to_string()),
+                "tpm" => self.tpm = true,
                 "controller" if ty == Some("pci") => {
                     if let Some(index) = dev.attribute("index").and_then(prop_uint) {
                         self.pci_controllers.push(PciController {

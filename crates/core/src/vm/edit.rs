@@ -186,10 +186,10 @@ pub(crate) fn splice(xml: &str, mut splices: Vec<Splice>) -> String {
 }
 
 /// Where new elements go and how they are indented.
-struct Layout {
-    indent: String,
-    unit: String,
-    before_close: usize,
+pub(crate) struct Layout {
+    pub(crate) indent: String,
+    pub(crate) unit: String,
+    pub(crate) before_close: usize,
 }
 
 fn line_start(xml: &str, at: usize) -> usize {
@@ -216,7 +216,7 @@ pub(crate) fn with_line(xml: &str, r: Range<usize>) -> Range<usize> {
 }
 
 impl Layout {
-    fn of(xml: &str, devs: roxmltree::Node) -> Layout {
+    pub(crate) fn of(xml: &str, devs: roxmltree::Node) -> Layout {
         let indent_of = |at: usize| {
             let ls = line_start(xml, at);
             let s = &xml[ls..at];
@@ -252,7 +252,7 @@ impl Layout {
     }
 
     /// Just after the last `<name>` child of `<devices>` (its line included).
-    fn after_last(&self, xml: &str, devs: roxmltree::Node, name: &str) -> Option<usize> {
+    pub(crate) fn after_last(&self, xml: &str, devs: roxmltree::Node, name: &str) -> Option<usize> {
         devs.children()
             .rfind(|c| c.has_tag_name(name))
             .map(|c| with_line(xml, c.range()).end)

@@ -19,6 +19,7 @@ mod qemu;
 pub mod remedy_edit;
 pub mod session;
 pub mod session_edit;
+pub mod settings;
 pub mod tuning;
 pub(crate) mod xml;
 

@@ -1,0 +1,270 @@
+//! `passagectl vm edit NAME --memory … --cdrom …`: a VM's settings after creation through
+//! core's settings editor (`vm::settings`), with the wizard's host checks; libvirt gets the new
+//! definition (from the VM's next start) and, on a running VM, a CD-ROM's new media at once.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use passage_core::i18n::{tr, tr_f};
+use passage_core::vm::draft::BootItem;
+use passage_core::vm::hugepages::HugepageMode;
+use passage_core::vm::settings::{
+    self, Change, Changes, Edited, Media, NewDisk, NewVolume, Pinning,
+};
+use passage_core::vm::Domain;
+use passage_virt::{Hypervisor, VmState};
+
+use crate::vm::{bad, domain_xml, refused, Failed};
+use crate::{scan_root, ConnectArg, RootArg};
+
+/// The settings `vm edit` changes (none given: the device editor alone).
+#[derive(clap::Args, Default)]
+pub struct SettingsArgs {
+    /// Memory in GiB (within the host's, as in the wizard)
+    #[arg(long, value_name = "GIB")]
+    memory: Option<u64>,
+    /// vCPUs (pins of vCPUs the VM no longer has go; a CPU topology keeps its threads)
+    #[arg(long, value_name = "N")]
+    vcpus: Option<u32>,
+    /// Pin the vCPUs to whole cores by the wizard's plan for this host (on), or unpin them
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pin: Option<String>,
+    /// Hugepages reserved when the VM starts, at boot by Host setup, or off
+    #[arg(long, value_name = "start|boot|off", value_parser = ["start", "boot", "off"])]
+    hugepages: Option<String>,
+    /// The install ISO (the CD-ROM that boots first); also while the VM runs
+    #[arg(long, value_name = "PATH", conflicts_with = "eject")]
+    cdrom: Option<String>,
+    /// Empty the install ISO's drive; also while the VM runs
+    #[arg(long)]
+    eject: bool,
+    /// The driver ISO (the second CD-ROM); also while the VM runs
+    #[arg(long, value_name = "PATH")]
+    virtio_iso: Option<String>,
+    /// Secure Boot (q35 VMs whose UEFI firmware libvirt chooses)
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    secure_boot: Option<String>,
+    /// A TPM 2.0 emulator (needs swtpm on the host)
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    tpm: Option<String>,
+    /// A SPICE display (a window on this computer)
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    spice: Option<String>,
+    /// What the VM starts from, first first: iso, disk, PCI addresses (comma-separated)
+    #[arg(long, value_name = "ITEMS", value_delimiter = ',')]
+    boot: Vec<String>,
+    /// A new disk image in libvirt's default pool, GIB[:raw] (repeatable)
+    #[arg(long, value_name = "GIB[:raw]")]
+    add_disk: Vec<String>,
+    /// Take a disk out by its target, e.g. vdb (its image stays)
+    #[arg(long, value_name = "TARGET")]
+    remove_disk: Vec<String>,
+    /// Print the diff of the domain XML and define nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl SettingsArgs {
+    /// The typed changes; a malformed value is bad input.
+    fn changes(&self) -> Result<Changes, Failed> {
+        let on = |v: &Option<String>| v.as_deref().map(|v| v == "on");
+        let boot = self
+            .boot
+            .iter()
+            .map(|b| {
+                BootItem::parse(b).ok_or_else(|| {
+                    bad(tr_f(
+                        "--boot: “{v}” is not iso, disk or a PCI address",
+                        &[("v", b)],
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let add_disks = self
+            .add_disk
+            .iter()
+            .map(|d| {
+                let (gib, raw) = match d.split_once(':') {
+                    Some((g, "raw")) => (g, true),
+                    Some((g, "qcow2")) => (g, false),
+                    Some(_) => return Err(bad(tr("--add-disk: GIB or GIB:raw, such as 64"))),
+                    None => (d.as_str(), false),
+                };
+                let gib = gib.parse().map_err(|_| {
+                    bad(tr_f(
+                        "--add-disk: “{v}” is not a whole number of GiB",
+                        &[("v", gib)],
+                    ))
+                })?;
+                Ok(NewDisk { gib, raw })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Changes {
+            add_disks,
+            remove_disks: self.remove_disk.clone(),
+            pinning: None,
+            memory_gib: self.memory,
+            vcpus: self.vcpus,
+            hugepages: self
+                .hugepages
+                .as_deref()
+                .map(|h| HugepageMode::from_word(h).unwrap_or(HugepageMode::Off)),
+            install_iso: match (&self.cdrom, self.eject) {
+                (Some(p), _) => Some(Media::Insert(p.clone())),
+                (None, true) => Some(Media::Eject),
+                (None, false) => None,
+            },
+            virtio_iso: self.virtio_iso.clone().map(Media::Insert),
+            secure_boot: on(&self.secure_boot),
+            tpm: on(&self.tpm),
+            spice: on(&self.spice),
+            boot: (!boot.is_empty()).then_some(boot),
+        })
+    }
+
+    /// Whether any setting is given (`--dry-run` alone is none).
+    pub fn any(&self) -> bool {
+        self.pin.is_some() || self.changes().map(|c| !c.is_empty()).unwrap_or(true)
+    }
+}
+
+fn words(list: &[Change]) -> String {
+    list.iter()
+        .map(|c| c.words())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the edit does, in words.
+fn summary(name: &str, e: &Edited) -> String {
+    let mut o = String::new();
+    if !e.now.is_empty() {
+        o.push_str(&tr_f(
+            "VM {name}: {what} changed now (and kept in its definition).\n",
+            &[("name", name), ("what", &words(&e.now))],
+        ));
+    }
+    if !e.at_next_start.is_empty() {
+        o.push_str(&tr_f(
+            "VM {name}: {what} from its next start (libvirt keeps the new definition and boots it the next time the VM starts).\n",
+            &[("name", name), ("what", &words(&e.at_next_start))],
+        ));
+    }
+    for v in &e.new_volumes {
+        o.push_str(&tr_f(
+            "New disk image {volume} ({gib} GiB) in libvirt's pool {pool}.\n",
+            &[
+                ("volume", &v.volume),
+                ("gib", &v.gib.to_string()),
+                ("pool", &v.pool),
+            ],
+        ));
+    }
+    if let Some(passage_core::plan::Intent::KernelArguments { add, .. }) = &e.host_setup {
+        o.push_str(&tr_f(
+            "Hugepages at boot: Host setup reserves them with the kernel argument {arg} (apply Host setup's plan, then restart the host).\n",
+            &[("arg", &add.join(" "))],
+        ));
+    }
+    o
+}
+
+/// `vm edit` with settings: checked against the host, edited in core, defined in libvirt.
+pub fn run(
+    name: Option<&str>,
+    file: Option<&Path>,
+    root: &RootArg,
+    args: &SettingsArgs,
+    print: bool,
+    conn: &ConnectArg,
+) -> Result<ExitCode, Failed> {
+    let changes = args.changes()?;
+    let (xml, libvirt) = domain_xml(name, file, conn)?;
+    let d = Domain::read(&xml).map_err(bad)?;
+    let (_root, host) = scan_root(root).map_err(bad)?;
+    let mut changes = changes;
+    changes.pinning = match args.pin.as_deref() {
+        Some("on") => {
+            let n = changes.vcpus.or(d.vcpus).unwrap_or(1);
+            Some(Pinning::suggest(&host, n).map_err(refused)?)
+        }
+        Some(_) => Some(Pinning::Off),
+        None => None,
+    };
+    settings::check(&host, &changes).map_err(bad)?;
+    let running = libvirt
+        .as_ref()
+        .and_then(|h| h.state(&d.name).ok())
+        .is_some_and(|s| s == VmState::Running);
+    let e = settings::edit(&xml, &changes, running).map_err(refused)?;
+    if print {
+        out!("{}", e.xml);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        let path = format!("{}.xml", d.name);
+        out!(
+            "{}",
+            passage_core::plan::unified_diff(&path, Some(xml.as_bytes()), Some(e.xml.as_bytes()))
+        );
+        out!("{}", summary(&d.name, &e));
+        outln!("{}", tr("(dry run: nothing defined)"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match libvirt {
+        Some(_) if e.xml == xml => outln!(
+            "{}",
+            tr_f("VM {name}: nothing to change.", &[("name", &d.name)])
+        ),
+        Some(h) => {
+            let made = create_volumes(&h, &e.new_volumes)?;
+            if let Err(why) = h.define(&e.xml) {
+                // Nothing half-done: the images made for this edit go again.
+                for v in &made {
+                    let _ = h.delete_volume(&v.pool, &v.volume);
+                }
+                return Err(refused(why));
+            }
+            for m in &e.live_media {
+                h.update_live_device(&d.name, &m.element).map_err(refused)?;
+            }
+            out!("{}", summary(&d.name, &e));
+        }
+        None => {
+            out!("{}", summary(&d.name, &e));
+            outln!(
+                "{}",
+                tr("(from a file: nothing written; --print shows the edited XML, --dry-run the diff)")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Makes the new disk images (the pool first when it is missing), as `vm new` does.
+fn create_volumes<'a>(
+    h: &passage_virt::Libvirt,
+    vols: &'a [NewVolume],
+) -> Result<Vec<&'a NewVolume>, Failed> {
+    let mut made: Vec<&NewVolume> = vec![];
+    for v in vols {
+        let format = if v.raw {
+            passage_virt::VolumeFormat::RawPreallocated
+        } else {
+            passage_virt::VolumeFormat::Qcow2
+        };
+        let done = h
+            .ensure_pool(&v.pool, passage_core::vm::draft::POOL_PATH)
+            .and_then(|()| {
+                h.create_volume(&v.pool, &v.volume, v.gib << 30, format, &mut |_, _| {})
+            });
+        if let Err(why) = done {
+            for m in &made {
+                let _ = h.delete_volume(&m.pool, &m.volume);
+            }
+            return Err(refused(why));
+        }
+        made.push(v);
+    }
+    Ok(made)
+}
