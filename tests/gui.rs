@@ -1226,7 +1226,7 @@ fn every_finding_on_the_vm_page_has_its_button_and_is_checked_again() {
     app.action("vm-start", None);
     app.wait_for(&["gone.iso is missing", "Choose a Disk Image…"]);
     app.press_button("Choose a Disk Image…");
-    let d = app.wait_for(&["Choose a Disk Image", "Disc images"]);
+    let d = app.wait_for(&["Choose a Disk Image", "Disk and disc images"]);
     app.shot("remedy-chooser", &d);
 }
 
