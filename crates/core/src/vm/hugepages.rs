@@ -60,7 +60,7 @@ pub fn room(host: &Host, memory_gib: u64) -> Result<(), String> {
     };
     let need = pages(memory_gib).saturating_sub(pool.free);
     host.memory
-        .check_hugepages(PAGE_KIB, pool.total + need)
+        .check_more_hugepages(PAGE_KIB, need)
         .map_err(|e| e.to_string())
 }
 

@@ -288,7 +288,7 @@ fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
     let Some(kib) = d.memory_kib else { return };
     if d.hugepages {
         // libvirt's default page size for <hugepages/> is the system's default: 2 MiB on x86.
-        let size = d.hugepage_kib.unwrap_or(2048);
+        let size = d.hugepage_kib.unwrap_or(super::hugepages::PAGE_KIB);
         let need = kib.div_ceil(size);
         let pool = host.memory.hugepages.iter().find(|p| p.size_kib == size);
         let (total, free) = pool.map(|p| (p.total, p.free)).unwrap_or((0, 0));
