@@ -12,6 +12,8 @@ use relm4::{
 
 use super::{problem, vm_detail};
 
+mod row;
+
 pub use crate::workers::libvirt::NewVolume;
 pub use crate::workers::libvirt::Taken;
 use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
@@ -445,7 +447,7 @@ impl VmsPage {
             };
             let r = super::row(&vm.name, &sub);
             r.add_prefix(&crate::a11y::decorative_icon("computer-symbolic"));
-            for b in actions(vm, sender) {
+            for b in row::actions(vm, sender) {
                 r.add_suffix(&b);
             }
             let edit = gtk::Button::from_icon_name("document-edit-symbolic");
@@ -487,35 +489,4 @@ fn authorize_created(d: &crate::workers::libvirt::Details, sender: &ComponentSen
             out.emit(Output::Toast(words));
         }
     });
-}
-
-/// A row's power buttons: Start when the VM is off; Shut Down, and Force Off (which asks
-/// first), when it runs.
-fn actions(vm: &VmInfo, sender: &ComponentSender<VmsPage>) -> Vec<gtk::Button> {
-    let button = |b: gtk::Button, says: String, msg: fn(String) -> Input| {
-        crate::a11y::name(&b, &says);
-        b.set_valign(gtk::Align::Center);
-        let (s, name) = (sender.clone(), vm.name.clone());
-        b.connect_clicked(move |_| s.input(msg(name.clone())));
-        b
-    };
-    let vars = [("vm", vm.name.as_str())];
-    if !vm.running {
-        return vec![button(
-            gtk::Button::with_label(&tr("Start")),
-            tr_f("Start {vm}", &vars),
-            Input::Start,
-        )];
-    }
-    let force = gtk::Button::from_icon_name("system-shutdown-symbolic");
-    force.add_css_class("flat");
-    force.set_tooltip_text(Some(&tr("Force Off…")));
-    vec![
-        button(
-            gtk::Button::with_label(&tr("Shut Down")),
-            tr_f("Shut down {vm}", &vars),
-            Input::ShutDown,
-        ),
-        button(force, tr_f("Force {vm} off…", &vars), Input::ForceOff),
-    ]
 }

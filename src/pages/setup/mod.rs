@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::plan::{self, Intent, Plan};
+use passage_core::plan::{Intent, Plan};
 use passage_helper_api::HistoryRow;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
@@ -14,6 +14,7 @@ pub mod helper;
 mod history;
 mod missing;
 mod mode;
+mod planning;
 
 use crate::host_source::Loaded;
 use crate::logic::{self, Selection};
@@ -224,21 +225,18 @@ impl Component for SetupPage {
         let root = &self.page.clone();
         match msg {
             Input::Show(loaded, target) => {
-                self.loaded = Some(loaded.clone());
-                self.target = target.clone();
-                self.planned = false;
-                self.apply.set_sensitive(false);
-                let Some(target) = target else {
+                self.loaded = Some(loaded);
+                self.target = target;
+                if self.target.is_none() {
+                    self.planned = false;
+                    self.apply.set_sensitive(false);
                     self.show_plan(
                         root,
                         Err(tr("Choose a graphics card on the Devices page first.")),
                     );
                     return;
-                };
-                let (mode, extras) = (self.mode, self.extras.clone());
-                sender.spawn_oneshot_command(move || {
-                    Cmd::Planned(plan_for(&loaded, &target, mode, &extras))
-                });
+                }
+                self.replan(&sender);
                 sender.input(Input::RefreshHistory);
             }
             Input::Mode(m) => {
@@ -409,38 +407,7 @@ impl Component for SetupPage {
     }
 }
 
-/// The plan for a target (what the helper will recompute and apply); a card's comes with the
-/// wizard's extras (each applied after it as a change of its own).
-fn plan_for(
-    loaded: &Loaded,
-    target: &Target,
-    mode: GpuMode,
-    extras: &[Intent],
-) -> Result<Plan, String> {
-    let (root, host) = (&loaded.root, &loaded.host);
-    match target {
-        Target::Gpu(s) => {
-            let helper = plan::hook::DEFAULT_HELPER;
-            plan::for_gpu_mode_with(root, host, s.gpu, mode, helper, extras)
-        }
-        Target::Intent(i) => plan::plan(root, host, i),
-    }
-    .map_err(|e| e.to_string())
-}
-
 impl SetupPage {
-    /// Plans again (a mode or the extras changed).
-    fn replan(&mut self, sender: &ComponentSender<Self>) {
-        if let (Some(loaded), Some(target)) = (self.loaded.clone(), self.target.clone()) {
-            self.planned = false;
-            self.apply.set_sensitive(false);
-            let (mode, extras) = (self.mode, self.extras.clone());
-            sender.spawn_oneshot_command(move || {
-                Cmd::Planned(plan_for(&loaded, &target, mode, &extras))
-            });
-        }
-    }
-
     /// A failed Apply or Undo stays on the page, whole and selectable with Copy, until the
     /// next one.
     fn failed(&self, title: &str, e: &str) {
