@@ -185,3 +185,36 @@ pub fn create_failed(raw: String) -> Problem {
         raw,
     }
 }
+
+/// An edit of a VM's settings that was not saved: nothing of it is kept.
+pub fn edit_failed(f: &passage_virt::edit::EditFailed) -> Problem {
+    use passage_virt::edit::EditFailed as F;
+    let (title, fix) = match f {
+        F::Read(_) => (
+            tr("libvirt could not say what the VM is now"),
+            tr("Nothing was changed. libvirt's text below says why."),
+        ),
+        F::Refused(_) => (
+            tr("The VM cannot take this change"),
+            tr("Nothing was changed. Change what the text below names, then save again."),
+        ),
+        F::Volume { .. } => (
+            tr("A new disk image could not be made"),
+            tr("Nothing was changed: images made for this edit were deleted again. libvirt's text below says why."),
+        ),
+        F::Define(_) => (
+            tr("libvirt refused the new definition"),
+            tr("Nothing was changed: images made for this edit were deleted again. libvirt's text below names what it refused."),
+        ),
+        F::Media(_) => (
+            tr("The running VM did not take the new disc"),
+            tr("Nothing was changed: its definition is as it was. libvirt's text below says why; shut the VM down and save again to change it from its next start."),
+        ),
+    };
+    Problem {
+        heading: tr("Not Saved"),
+        title,
+        fix,
+        raw: f.to_string(),
+    }
+}
