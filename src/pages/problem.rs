@@ -44,13 +44,7 @@ pub fn group(p: &Problem, dismiss: impl Fn() + 'static) -> adw::PreferencesGroup
 
 fn fill(g: &adw::PreferencesGroup, p: &Problem, dismiss: impl Fn() + 'static) -> Vec<gtk::Widget> {
     g.set_title(&super::glib_escape(&p.heading));
-    let close = gtk::Button::from_icon_name("window-close-symbolic");
-    close.add_css_class("flat");
-    close.set_valign(gtk::Align::Center);
-    close.set_tooltip_text(Some(&tr("Dismiss")));
-    crate::a11y::name(&close, &tr("Dismiss this error"));
-    close.connect_clicked(move |_| dismiss());
-    g.set_header_suffix(Some(&close));
+    g.set_header_suffix(Some(&dismiss_button(&tr("Dismiss this error"), dismiss)));
     let r = super::row(&p.title, &p.fix);
     r.add_prefix(&crate::a11y::status_icon(
         "dialog-error-symbolic",
@@ -82,6 +76,17 @@ fn raw_text(raw: &str) -> gtk::Box {
     bx.append(&l);
     bx.append(&copy);
     bx
+}
+
+/// A group's flat Dismiss button (a cross); `says` is its name for screen readers.
+pub fn dismiss_button(says: &str, dismiss: impl Fn() + 'static) -> gtk::Button {
+    let close = gtk::Button::from_icon_name("window-close-symbolic");
+    close.add_css_class("flat");
+    close.set_valign(gtk::Align::Center);
+    close.set_tooltip_text(Some(&tr("Dismiss")));
+    crate::a11y::name(&close, says);
+    close.connect_clicked(move |_| dismiss());
+    close
 }
 
 /// A flat Copy button that puts `text` on the clipboard; `says` is its name for screen readers.

@@ -26,13 +26,10 @@ pub fn group(
     let g = adw::PreferencesGroup::new();
     g.set_widget_name("edit-summary");
     g.set_title(&tr("Settings Saved"));
-    let close = gtk::Button::from_icon_name("window-close-symbolic");
-    close.add_css_class("flat");
-    close.set_valign(gtk::Align::Center);
-    close.set_tooltip_text(Some(&tr("Dismiss")));
-    crate::a11y::name(&close, &tr("Dismiss this summary"));
-    close.connect_clicked(move |_| dismiss());
-    g.set_header_suffix(Some(&close));
+    g.set_header_suffix(Some(&super::problem::dismiss_button(
+        &tr("Dismiss this summary"),
+        dismiss,
+    )));
     if e.now.is_empty() && e.at_next_start.is_empty() {
         g.add(&row(&tr("Nothing changed"), ""));
     }

@@ -186,6 +186,17 @@ fn edit_on_users_domains_keeps_every_other_byte_and_sums_up() {
     );
     app.shot("narrow-dark-edit", &d);
     super::a11y::assert_all_named(&app, "the Edit… view");
+    // Hugepages at boot: Host setup will reserve them, and the view offers to go there.
+    app.action("vm-edit-set", Some("hugepages=boot"));
+    let d = app.wait_for(&[
+        "#edit-host-setup",
+        "Host setup will reserve them",
+        "Host setup reserves 2560 pages of 2 MiB",
+    ]);
+    app.shot("narrow-dark-edit-hugepages-at-boot", &d);
+    app.press_button("Open Host Setup");
+    app.wait_page("setup", &[]);
+    assert_eq!(h.xml(vm).expect("xml"), before, "nothing saved on the way");
 }
 
 /// A small VM with a CD-ROM, started on the private libvirtd.

@@ -67,11 +67,7 @@ pub fn resources(cx: &Cx) -> adw::PreferencesGroup {
         f.pin,
         Field::Pin,
     ));
-    let words = [
-        tr("Reserved when it starts"),
-        tr("Reserved at boot by Host setup"),
-        tr("Off"),
-    ];
+    let words = [tr("At start"), tr("At boot"), tr("Off")];
     let at = MODES.iter().position(|m| *m == f.hugepages).unwrap_or(2) as u32;
     let why = hugepages::why(host, f.hugepages, f.memory_gib);
     g.add(&combo(

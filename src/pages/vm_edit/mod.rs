@@ -159,7 +159,8 @@ impl Component for VmEdit {
 }
 
 impl VmEdit {
-    /// The changes, checked against the host by the wizard's rules; or why they cannot be.
+    /// The changes, checked against the host by the wizard's rules and against the domain by
+    /// core's editor; or why they cannot be.
     fn checked(&self) -> Result<(String, Changes), String> {
         let (Some((o, _)), Some(was), Some(form)) = (&self.open, &self.was, &self.form) else {
             return Err(String::new());
@@ -171,6 +172,9 @@ impl VmEdit {
         };
         let c = form.changes(was, &l.host).map_err(|e| e.why)?;
         settings::check(&l.host, &c).map_err(|e| e.why)?;
+        // What this domain cannot take (a topology the vCPUs do not fit, Secure Boot without
+        // the firmware libvirt chooses) is said here too, before Save.
+        settings::edit(&o.xml, &c, o.running).map_err(|e| e.why)?;
         Ok((o.name.clone(), c))
     }
 

@@ -8,7 +8,7 @@ use relm4::{adw, gtk, ComponentSender};
 use super::form::Field;
 use super::{Input, VmEdit};
 use crate::pages::chooser;
-use crate::pages::row;
+use crate::pages::wizard::rows::{spin_with, switch_with};
 
 pub type Sender = ComponentSender<VmEdit>;
 
@@ -50,16 +50,11 @@ pub fn spin(
     (value, min, max): (u64, u64, u64),
     make: impl Fn(u64) -> Field + 'static,
 ) -> adw::ActionRow {
-    let r = row(title, subtitle);
-    let sp = gtk::SpinButton::with_range(min as f64, max.max(min) as f64, 1.0);
-    sp.set_value(value as f64);
-    sp.set_valign(gtk::Align::Center);
-    sp.set_widget_name(name);
-    crate::a11y::name(&sp, title);
     let s = s.clone();
-    sp.connect_value_changed(move |sp| changed(&s, make(sp.value() as u64)));
-    r.add_suffix(&sp);
-    r
+    let range = (value as f64, min as f64, max as f64);
+    spin_with((title, subtitle, name), range, move |v| {
+        changed(&s, make(v))
+    })
 }
 
 /// A switch, named `name`.
@@ -69,19 +64,8 @@ pub fn switch(
     on: bool,
     make: fn(bool) -> Field,
 ) -> adw::ActionRow {
-    let r = row(title, subtitle);
-    let sw = gtk::Switch::new();
-    sw.set_active(on);
-    sw.set_valign(gtk::Align::Center);
-    sw.set_widget_name(name);
     let s = s.clone();
-    sw.connect_state_set(move |_, v| {
-        changed(&s, make(v));
-        relm4::gtk::glib::Propagation::Proceed
-    });
-    r.add_suffix(&sw);
-    r.set_activatable_widget(Some(&sw));
-    r
+    switch_with((title, subtitle, name), on, move |v| changed(&s, make(v)))
 }
 
 /// One of `choices` (in words), named `name`; choosing sends what `make` gives for its index.
