@@ -12,6 +12,7 @@ use relm4::{
 
 use super::{problem, vm_detail, vm_edit};
 
+mod editing;
 mod row;
 
 pub use crate::workers::libvirt::NewVolume;
@@ -336,33 +337,11 @@ impl Component for VmsPage {
             Input::Detail(vm_detail::Output::EditDevices(name)) => {
                 let _ = sender.output(Output::EditDevices(name));
             }
-            Input::Detail(vm_detail::Output::EditSettings(o)) => {
-                self.editing = true;
-                self.edit.emit(vm_edit::Input::Open(o));
-                root.set_visible_child_name("edit");
-            }
+            Input::Detail(vm_detail::Output::EditSettings(o)) => self.open_edit(o, root),
             Input::ToEdit(i) => self.edit.emit(i),
-            Input::Edit(vm_edit::Output::Save { name, changes }) => {
-                self.worker.emit(Request::EditSettings { name, changes })
-            }
-            Input::Edit(vm_edit::Output::Cancel) => {
-                self.editing = false;
-                root.set_visible_child_name("detail");
-            }
-            Input::Edit(vm_edit::Output::OpenSetup) => {
-                self.editing = false;
-                root.set_visible_child_name("detail");
-                let _ = sender.output(Output::OpenSetup);
-            }
-            Input::Worker(Reply::Edited(e)) => {
-                self.editing = false;
-                self.detail.emit(vm_detail::Input::Edited(e));
-                root.set_visible_child_name("detail");
-            }
-            Input::Worker(Reply::EditFailed(f)) => {
-                self.edit
-                    .emit(vm_edit::Input::Failed(problem::edit_failed(&f)));
-            }
+            Input::Edit(out) => self.edit_asked(out, root, &sender),
+            Input::Worker(Reply::Edited(e)) => self.edit_done(Ok(e), root),
+            Input::Worker(Reply::EditFailed(f)) => self.edit_done(Err(f), root),
             Input::Detail(vm_detail::Output::Reserve { size_kib, count }) => {
                 let _ = sender.output(Output::Reserve { size_kib, count });
             }
@@ -397,7 +376,9 @@ impl Component for VmsPage {
             }
             Input::Worker(Reply::Done(Err(e))) => {
                 let p = problem::refused(e);
-                if root.visible_child_name().as_deref() == Some("detail") {
+                if self.editing {
+                    self.edit.emit(vm_edit::Input::Failed(p));
+                } else if root.visible_child_name().as_deref() == Some("detail") {
                     self.detail.emit(vm_detail::Input::Failed(p));
                 } else {
                     // A page that never opened (Start the Last VM of a VM since deleted).
