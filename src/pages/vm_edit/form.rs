@@ -171,3 +171,86 @@ impl Form {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passage_core::Root;
+
+    /// A user's published domain (the shared corpus's 001.xml, 46620/kvm-passthrough): 8
+    /// pinned vCPUs, about 15.8 GiB, one CD-ROM.
+    fn win10() -> Domain {
+        let xml = std::fs::read_to_string("/work/shared/corpora/user-domains/001.xml")
+            .expect("the shared corpus of users' domains");
+        Domain::read(&xml).expect("domain")
+    }
+
+    fn host() -> (Host, tempfile::TempDir) {
+        let d = tempfile::tempdir().expect("tempdir");
+        passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
+        (Host::scan(&Root::new(d.path()).expect("root")), d)
+    }
+
+    #[test]
+    fn only_what_the_user_changed_is_sent() {
+        let (h, _d) = host();
+        let was = Form::of(&win10());
+        assert_eq!((was.memory_gib, was.vcpus, was.pin), (16, 8, true));
+        assert!(was.changes(&was, &h).expect("changes").is_empty());
+        let mut f = was.clone();
+        for x in [
+            Field::MemoryGib(8),
+            Field::Vcpus(4),
+            Field::InstallIso(String::new()),
+            Field::AddDisk(64),
+            Field::NewDiskGib(0, 100),
+            Field::RemoveDisk("sda".into(), true),
+        ] {
+            f.set(x);
+        }
+        let c = f.changes(&was, &h).expect("changes");
+        assert_eq!(c.memory_gib, Some(8));
+        assert_eq!(c.vcpus, Some(4));
+        // Fewer vCPUs alone keep the switch's pins as core's vcpus edit leaves them.
+        assert_eq!(c.pinning, None);
+        assert_eq!(c.install_iso, Some(Media::Eject));
+        assert_eq!(
+            c.add_disks,
+            vec![NewDisk {
+                gib: 100,
+                raw: false
+            }]
+        );
+        assert_eq!(c.remove_disks, vec!["sda".to_string()]);
+        assert_eq!((c.tpm, c.spice, c.boot.clone()), (None, None, None));
+        // Kept after all: not sent.
+        f.set(Field::RemoveDisk("sda".into(), false));
+        f.set(Field::DropNewDisk(0));
+        let c = f.changes(&was, &h).expect("changes");
+        assert!(c.remove_disks.is_empty() && c.add_disks.is_empty());
+    }
+
+    #[test]
+    fn the_pin_switch_plans_or_unpins_and_the_action_words_parse() {
+        let (h, _d) = host();
+        let was = Form::of(&win10());
+        let mut f = was.clone();
+        f.set(Field::parse("pin=off").expect("field"));
+        assert_eq!(f.changes(&was, &h).expect("c").pinning, Some(Pinning::Off));
+        let mut off = was.clone();
+        off.pin = false;
+        let mut on = off.clone();
+        on.set(Field::parse("pin=on").expect("field"));
+        assert!(matches!(
+            on.changes(&off, &h).expect("c").pinning,
+            Some(Pinning::To(_))
+        ));
+        assert_eq!(
+            Field::parse("hugepages=boot"),
+            Some(Field::Hugepages(HugepageMode::AtBoot))
+        );
+        assert_eq!(Field::parse("iso-first=on"), Some(Field::IsoFirst(true)));
+        assert_eq!(Field::parse("memory-gib=lots"), None);
+        assert_eq!(Field::parse("colour=red"), None);
+    }
+}
