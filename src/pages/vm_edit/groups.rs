@@ -69,10 +69,9 @@ pub fn resources(cx: &Cx) -> adw::PreferencesGroup {
     ));
     let words = [tr("At start"), tr("At boot"), tr("Off")];
     let at = MODES.iter().position(|m| *m == f.hugepages).unwrap_or(2) as u32;
-    let why = hugepages::why(host, f.hugepages, f.memory_gib);
     g.add(&combo(
         cx.s,
-        (&tr("Hugepages"), &with_when(&why, &later), "edit-hugepages"),
+        (&tr("Hugepages"), &hugepages_why(cx), "edit-hugepages"),
         &words,
         at,
         |i| Field::Hugepages(MODES.get(i as usize).copied().unwrap_or(HugepageMode::Off)),
@@ -92,6 +91,12 @@ pub fn resources(cx: &Cx) -> adw::PreferencesGroup {
         g.add(&r);
     }
     g
+}
+
+/// Under the hugepage choice: who reserves them for the memory set now, or why they are off.
+pub fn hugepages_why(cx: &Cx) -> String {
+    let why = hugepages::why(cx.host, cx.form.hugepages, cx.form.memory_gib);
+    with_when(&why, &when(cx.running, false))
 }
 
 pub fn disks(cx: &Cx) -> adw::PreferencesGroup {

@@ -116,10 +116,14 @@ impl Component for VmEdit {
             Input::Changed(f) => {
                 // The hugepages' why and Host setup's row follow the choice.
                 let rebuild = matches!(f, Field::Hugepages(_));
+                let memory = matches!(f, Field::MemoryGib(_));
                 if let Some(form) = &mut self.form {
                     form.set(f);
                 }
                 self.refuse(self.checked().err());
+                if memory {
+                    self.hugepages_follow(root, &sender);
+                }
                 if !rebuild {
                     return;
                 }
@@ -189,6 +193,25 @@ impl VmEdit {
         }
     }
 
+    /// The hugepages' why follows the memory as it is typed (the rows stay, with the focus).
+    fn hugepages_follow(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
+        let (Some((o, d)), Some(form)) = (&self.open, &self.form) else {
+            return;
+        };
+        let (Some(l), Some(row)) = (&o.loaded, find_combo(root.upcast_ref(), "edit-hugepages"))
+        else {
+            return;
+        };
+        let cx = groups::Cx {
+            form,
+            domain: d,
+            host: &l.host,
+            running: o.running,
+            s: sender,
+        };
+        row.set_subtitle(&groups::hugepages_why(&cx));
+    }
+
     fn build(&mut self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         super::clear(root, &mut self.groups);
         let (Some((o, d)), Some(form)) = (&self.open, &self.form) else {
@@ -238,4 +261,21 @@ impl VmEdit {
         g.set_header_suffix(Some(&bx));
         g
     }
+}
+
+/// The combo row named `name` below `w`.
+fn find_combo(w: &gtk::Widget, name: &str) -> Option<adw::ComboRow> {
+    if let Some(c) = w.downcast_ref::<adw::ComboRow>() {
+        if c.widget_name() == name {
+            return Some(c.clone());
+        }
+    }
+    let mut c = w.first_child();
+    while let Some(ch) = c {
+        if let Some(found) = find_combo(&ch, name) {
+            return Some(found);
+        }
+        c = ch.next_sibling();
+    }
+    None
 }
