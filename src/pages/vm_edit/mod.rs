@@ -193,43 +193,37 @@ impl VmEdit {
         }
     }
 
-    /// The hugepages' why follows the memory as it is typed (the rows stay, with the focus).
-    fn hugepages_follow(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
-        let (Some((o, d)), Some(form)) = (&self.open, &self.form) else {
-            return;
-        };
-        let (Some(l), Some(row)) = (&o.loaded, find_combo(root.upcast_ref(), "edit-hugepages"))
-        else {
-            return;
-        };
-        let cx = groups::Cx {
+    /// What the rows are built from, once the VM and the host are there.
+    fn cx<'a>(&'a self, sender: &'a ComponentSender<Self>) -> Option<groups::Cx<'a>> {
+        let ((o, d), form) = (self.open.as_ref()?, self.form.as_ref()?);
+        Some(groups::Cx {
             form,
             domain: d,
-            host: &l.host,
+            host: &o.loaded.as_ref()?.host,
             running: o.running,
             s: sender,
-        };
-        row.set_subtitle(&groups::hugepages_why(&cx));
+        })
+    }
+
+    /// The hugepages' why follows the memory as it is typed (the rows stay, with the focus).
+    fn hugepages_follow(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
+        if let (Some(cx), Some(row)) = (
+            self.cx(sender),
+            find_combo(root.upcast_ref(), "edit-hugepages"),
+        ) {
+            row.set_subtitle(&groups::hugepages_why(&cx));
+        }
     }
 
     fn build(&mut self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         super::clear(root, &mut self.groups);
-        let (Some((o, d)), Some(form)) = (&self.open, &self.form) else {
-            return;
-        };
+        let Some((o, _)) = &self.open else { return };
         let mut out = vec![self.head(o, sender), self.refusal_group.clone()];
         if let Some(p) = &self.problem {
             let s = sender.clone();
             out.push(super::problem::group(p, move || s.input(Input::Dismiss)));
         }
-        if let Some(l) = &o.loaded {
-            let cx = groups::Cx {
-                form,
-                domain: d,
-                host: &l.host,
-                running: o.running,
-                s: sender,
-            };
+        if let Some(cx) = self.cx(sender) {
             out.extend([
                 groups::resources(&cx),
                 groups::disks(&cx),
