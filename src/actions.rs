@@ -66,6 +66,14 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
             (|v: &str| Msg::ShowVm(v.to_string())) as fn(&str) -> Msg,
         ),
         ("edit-devices", |v: &str| Msg::EditDevices(v.to_string())),
+        // A setting in the Edit… view as `field=value` (vm_edit::Field::parse).
+        (
+            "vm-edit-set",
+            |kv: &str| match crate::pages::vm_edit::Field::parse(kv) {
+                Some(f) => Msg::VmEdit(crate::pages::vm_edit::Input::Set(f)),
+                None => Msg::Toast(format!("{kv}: not a setting of the Edit… view")),
+            },
+        ),
         (
             "setup-mode",
             |v: &str| match passage_core::vm::session::GpuMode::from_word(v) {
@@ -130,6 +138,12 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     });
     simple("vm-force-off", || {
         Msg::ShownVm(crate::pages::vm_detail::Input::ForceOff)
+    });
+    simple("vm-edit", || {
+        Msg::ShownVm(crate::pages::vm_detail::Input::EditSettings)
+    });
+    simple("vm-edit-save", || {
+        Msg::VmEdit(crate::pages::vm_edit::Input::Save)
     });
     simple("vm-delete", || {
         Msg::ShownVm(crate::pages::vm_detail::Input::Delete)

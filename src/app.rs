@@ -323,6 +323,7 @@ impl Component for App {
                 self.vms.emit(vms::Input::Open(name));
             }
             Msg::ShownVm(i) => self.vms.emit(vms::Input::Shown(i)),
+            Msg::VmEdit(i) => self.vms.emit(vms::Input::ToEdit(i)),
             Msg::StartLastVm => {
                 self.page = Page::Vms;
                 if self.loaded.is_some() {

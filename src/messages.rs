@@ -42,6 +42,8 @@ pub enum Msg {
     /// An action on the VM whose page shows (`app.vm-start`, `app.vm-shut-down`,
     /// `app.vm-launcher`).
     ShownVm(crate::pages::vm_detail::Input),
+    /// To the Edit… view of the VM shown (`vm-edit-set`, `vm-edit-save`).
+    VmEdit(crate::pages::vm_edit::Input),
     /// A wizard choice, `field` = `value` (from a page, or the `app.wizard-set` action).
     WizardSet(crate::wizard::Choice),
     WizardCreate,

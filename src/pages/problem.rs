@@ -44,13 +44,7 @@ pub fn group(p: &Problem, dismiss: impl Fn() + 'static) -> adw::PreferencesGroup
 
 fn fill(g: &adw::PreferencesGroup, p: &Problem, dismiss: impl Fn() + 'static) -> Vec<gtk::Widget> {
     g.set_title(&super::glib_escape(&p.heading));
-    let close = gtk::Button::from_icon_name("window-close-symbolic");
-    close.add_css_class("flat");
-    close.set_valign(gtk::Align::Center);
-    close.set_tooltip_text(Some(&tr("Dismiss")));
-    crate::a11y::name(&close, &tr("Dismiss this error"));
-    close.connect_clicked(move |_| dismiss());
-    g.set_header_suffix(Some(&close));
+    g.set_header_suffix(Some(&dismiss_button(&tr("Dismiss this error"), dismiss)));
     let r = super::row(&p.title, &p.fix);
     r.add_prefix(&crate::a11y::status_icon(
         "dialog-error-symbolic",
@@ -82,6 +76,17 @@ fn raw_text(raw: &str) -> gtk::Box {
     bx.append(&l);
     bx.append(&copy);
     bx
+}
+
+/// A group's flat Dismiss button (a cross); `says` is its name for screen readers.
+pub fn dismiss_button(says: &str, dismiss: impl Fn() + 'static) -> gtk::Button {
+    let close = gtk::Button::from_icon_name("window-close-symbolic");
+    close.add_css_class("flat");
+    close.set_valign(gtk::Align::Center);
+    close.set_tooltip_text(Some(&tr("Dismiss")));
+    crate::a11y::name(&close, says);
+    close.connect_clicked(move |_| dismiss());
+    close
 }
 
 /// A flat Copy button that puts `text` on the clipboard; `says` is its name for screen readers.
@@ -183,5 +188,38 @@ pub fn create_failed(raw: String) -> Problem {
         title: tr("libvirt did not create the VM"),
         fix: tr("Nothing was kept: a disk image made for it was deleted again. libvirt's text below says why; change what it names and create again."),
         raw,
+    }
+}
+
+/// An edit of a VM's settings that was not saved: nothing of it is kept.
+pub fn edit_failed(f: &passage_virt::edit::EditFailed) -> Problem {
+    use passage_virt::edit::EditFailed as F;
+    let (title, fix) = match f {
+        F::Read(_) => (
+            tr("libvirt could not say what the VM is now"),
+            tr("Nothing was changed. libvirt's text below says why."),
+        ),
+        F::Refused(_) => (
+            tr("The VM cannot take this change"),
+            tr("Nothing was changed. Change what the text below names, then save again."),
+        ),
+        F::Volume { .. } => (
+            tr("A new disk image could not be made"),
+            tr("Nothing was changed: images made for this edit were deleted again. libvirt's text below says why."),
+        ),
+        F::Define(_) => (
+            tr("libvirt refused the new definition"),
+            tr("Nothing was changed: images made for this edit were deleted again. libvirt's text below names what it refused."),
+        ),
+        F::Media(_) => (
+            tr("The running VM did not take the new disc"),
+            tr("Nothing was changed: its definition is as it was. libvirt's text below says why; shut the VM down and save again to change it from its next start."),
+        ),
+    };
+    Problem {
+        heading: tr("Not Saved"),
+        title,
+        fix,
+        raw: f.to_string(),
     }
 }

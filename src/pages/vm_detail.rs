@@ -48,6 +48,12 @@ pub enum Input {
     Remedy(Remedy),
     /// The image chosen for this drive (a missing image's remedy).
     ImageChosen(String, std::path::PathBuf),
+    /// *Edit…*: the settings view for this VM.
+    EditSettings,
+    /// The edit was saved: what applies now and what from the next start, shown until
+    /// dismissed or another VM's page.
+    Edited(Box<passage_core::vm::settings::Edited>),
+    DismissEdited,
 }
 
 #[derive(Debug)]
@@ -63,6 +69,7 @@ pub enum Output {
     Toast(String),
     Back,
     EditDevices(String),
+    EditSettings(Box<super::vm_edit::Open>),
     /// Reserve hugepages through the helper; the host is read again after.
     Reserve {
         size_kib: u64,
@@ -108,6 +115,8 @@ pub struct VmDetail {
     groups: Vec<adw::PreferencesGroup>,
     /// Start was asked for before the host was read (an app-menu launcher opens the window).
     start_pending: bool,
+    /// The last edit saved on this VM.
+    edited: Option<passage_core::vm::settings::Edited>,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -162,6 +171,7 @@ impl Component for VmDetail {
                 groups: vec![],
                 start_pending: false,
                 recheck: false,
+                edited: None,
             },
             widgets: (),
         }
@@ -170,6 +180,9 @@ impl Component for VmDetail {
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
             Input::Show(d, loaded) => {
+                if self.details.as_ref().is_none_or(|x| x.name != d.name) {
+                    self.edited = None;
+                }
                 self.domain = Domain::read(&d.xml).ok();
                 self.state = Some(d.state);
                 self.details = Some(*d);
@@ -245,6 +258,19 @@ impl Component for VmDetail {
             Input::Delete => self.confirm_delete(root, &sender),
             Input::Remedy(r) => self.remedy(r, &sender),
             Input::ImageChosen(target, path) => self.image_chosen(&target, &path, &sender),
+            Input::EditSettings => {
+                if let Some(d) = &self.details {
+                    let _ = sender.output(Output::EditSettings(Box::new(super::vm_edit::Open {
+                        name: d.name.clone(),
+                        xml: d.xml.clone(),
+                        running: self.state == Some(VmState::Running),
+                        loaded: self.loaded.clone(),
+                    })));
+                }
+                return;
+            }
+            Input::Edited(e) => self.edited = Some(*e),
+            Input::DismissEdited => self.edited = None,
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
                     t.remove();
@@ -403,6 +429,12 @@ impl VmDetail {
                 groups.push(super::problem::group(p, move || s.input(Input::Dismiss)));
             }
             None => {}
+        }
+        if let Some(e) = &self.edited {
+            let s = sender.clone();
+            groups.push(super::vm_saved::group(e, sender, move || {
+                s.input(Input::DismissEdited)
+            }));
         }
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
             groups.push(super::vm_view::contents(dom, &l.host));

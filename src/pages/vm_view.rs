@@ -225,6 +225,17 @@ pub fn manage(d: &Details, sender: &Sender) -> adw::PreferencesGroup {
     r.add_suffix(&b);
     g.add(&r);
     let r = row(
+        &tr("Settings"),
+        &tr("Memory, CPUs, hugepages, disks, install and driver ISOs, firmware, boot order, display."),
+    );
+    let b = button(&tr("Edit…"), "edit-settings", sender, || {
+        Input::EditSettings
+    });
+    b.set_valign(gtk::Align::Center);
+    crate::a11y::name(&b, &tr("Edit the VM's settings…"));
+    r.add_suffix(&b);
+    g.add(&r);
+    let r = row(
         &tr("Passed-Through Devices"),
         &tr("Cards by whole IOMMU group, drives, USB."),
     );

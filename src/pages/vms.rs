@@ -10,8 +10,9 @@ use relm4::{
     WorkerController,
 };
 
-use super::{problem, vm_detail};
+use super::{problem, vm_detail, vm_edit};
 
+mod editing;
 mod row;
 
 pub use crate::workers::libvirt::NewVolume;
@@ -54,6 +55,10 @@ pub enum Input {
     Shown(vm_detail::Input),
     /// The card chosen on Devices, named (the empty list says a VM can be made for it).
     Card(Option<String>),
+    /// From the Edit… view.
+    Edit(vm_edit::Output),
+    /// To the Edit… view (the app's `vm-edit-…` actions).
+    ToEdit(vm_edit::Input),
 }
 
 #[derive(Debug)]
@@ -86,6 +91,9 @@ pub struct VmsPage {
     problem: problem::Slot,
     status: adw::StatusPage,
     detail: Controller<vm_detail::VmDetail>,
+    edit: Controller<vm_edit::VmEdit>,
+    /// The Edit… view shows (the VM's details coming back do not replace it).
+    editing: bool,
     loaded: Option<std::sync::Arc<crate::host_source::Loaded>>,
     /// The VM whose page shows, and whether to start it when its details come (a launcher).
     open: Option<(String, bool)>,
@@ -167,6 +175,10 @@ impl Component for VmsPage {
             .launch(())
             .forward(sender.input_sender(), Input::Detail);
         root.add_named(detail.widget(), Some("detail"));
+        let edit = vm_edit::VmEdit::builder()
+            .launch(())
+            .forward(sender.input_sender(), Input::Edit);
+        root.add_named(edit.widget(), Some("edit"));
         // libvirt is asked when the page is first shown (the window sends Refresh), not while
         // the window opens.
         root.set_visible_child_name("loading");
@@ -178,6 +190,8 @@ impl Component for VmsPage {
                 problem,
                 status,
                 detail,
+                edit,
+                editing: false,
                 loaded: None,
                 open: None,
                 pending_uuid: None,
@@ -280,7 +294,9 @@ impl Component for VmsPage {
                 if start {
                     self.detail.emit(vm_detail::Input::Start);
                 }
-                root.set_visible_child_name("detail");
+                if !self.editing {
+                    root.set_visible_child_name("detail");
+                }
             }
             Input::Worker(Reply::State(name, r)) => {
                 if self.open.as_ref().is_some_and(|(n, _)| *n == name) {
@@ -321,6 +337,11 @@ impl Component for VmsPage {
             Input::Detail(vm_detail::Output::EditDevices(name)) => {
                 let _ = sender.output(Output::EditDevices(name));
             }
+            Input::Detail(vm_detail::Output::EditSettings(o)) => self.open_edit(o, root),
+            Input::ToEdit(i) => self.edit.emit(i),
+            Input::Edit(out) => self.edit_asked(out, root, &sender),
+            Input::Worker(Reply::Edited(e)) => self.edit_done(Ok(e), root),
+            Input::Worker(Reply::EditFailed(f)) => self.edit_done(Err(f), root),
             Input::Detail(vm_detail::Output::Reserve { size_kib, count }) => {
                 let _ = sender.output(Output::Reserve { size_kib, count });
             }
@@ -355,7 +376,9 @@ impl Component for VmsPage {
             }
             Input::Worker(Reply::Done(Err(e))) => {
                 let p = problem::refused(e);
-                if root.visible_child_name().as_deref() == Some("detail") {
+                if self.editing {
+                    self.edit.emit(vm_edit::Input::Failed(p));
+                } else if root.visible_child_name().as_deref() == Some("detail") {
                     self.detail.emit(vm_detail::Input::Failed(p));
                 } else {
                     // A page that never opened (Start the Last VM of a VM since deleted).

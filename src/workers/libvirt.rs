@@ -97,6 +97,12 @@ pub enum Request {
         name: String,
         disks: Vec<String>,
     },
+    /// The Edit… view's Save: the changes applied by `passage_virt::edit` (images, definition,
+    /// a running VM's media), then the VM's details again.
+    EditSettings {
+        name: String,
+        changes: Box<passage_core::vm::settings::Changes>,
+    },
 }
 
 #[derive(Debug)]
@@ -124,6 +130,10 @@ pub enum Reply {
     /// disk image must not take.
     Taken(Taken),
     Deleted(String),
+    /// The edit is saved: what applies now and what from the next start.
+    Edited(Box<passage_core::vm::settings::Edited>),
+    /// The edit failed; nothing of it is kept.
+    EditFailed(passage_virt::edit::EditFailed),
 }
 
 /// What was asked of a VM when libvirt said no.
@@ -396,6 +406,19 @@ impl Worker for LibvirtWorker {
                     Err(e) => Reply::Failed(name, VmAction::Delete, e),
                 });
                 self.list(&sender);
+            }
+            Request::EditSettings { name, changes } => {
+                let r = self
+                    .conn()
+                    .map_err(|e| {
+                        passage_virt::edit::EditFailed::Read(passage_virt::VirtError::Worker(e))
+                    })
+                    .and_then(|c| passage_virt::edit::edit(c, &name, &changes));
+                let _ = sender.output(match r {
+                    Ok((_, e)) => Reply::Edited(Box::new(e)),
+                    Err(e) => Reply::EditFailed(e),
+                });
+                self.details(&name, &sender);
             }
             Request::Stop(name) => {
                 let r = self

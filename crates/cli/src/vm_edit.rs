@@ -8,9 +8,7 @@ use std::process::ExitCode;
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
-use passage_core::vm::settings::{
-    self, Change, Changes, Edited, Media, NewDisk, NewVolume, Pinning,
-};
+use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, Pinning};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
 
@@ -217,17 +215,7 @@ pub fn run(
             tr_f("VM {name}: nothing to change.", &[("name", &d.name)])
         ),
         Some(h) => {
-            let made = create_volumes(&h, &e.new_volumes)?;
-            if let Err(why) = h.define(&e.xml) {
-                // Nothing half-done: the images made for this edit go again.
-                for v in &made {
-                    let _ = h.delete_volume(&v.pool, &v.volume);
-                }
-                return Err(refused(why));
-            }
-            for m in &e.live_media {
-                h.update_live_device(&d.name, &m.element).map_err(refused)?;
-            }
+            passage_virt::edit::apply(&h, &d.name, &xml, &e).map_err(refused)?;
             out!("{}", summary(&d.name, &e));
         }
         None => {
@@ -239,32 +227,4 @@ pub fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Makes the new disk images (the pool first when it is missing), as `vm new` does.
-fn create_volumes<'a>(
-    h: &passage_virt::Libvirt,
-    vols: &'a [NewVolume],
-) -> Result<Vec<&'a NewVolume>, Failed> {
-    let mut made: Vec<&NewVolume> = vec![];
-    for v in vols {
-        let format = if v.raw {
-            passage_virt::VolumeFormat::RawPreallocated
-        } else {
-            passage_virt::VolumeFormat::Qcow2
-        };
-        let done = h
-            .ensure_pool(&v.pool, passage_core::vm::draft::POOL_PATH)
-            .and_then(|()| {
-                h.create_volume(&v.pool, &v.volume, v.gib << 30, format, &mut |_, _| {})
-            });
-        if let Err(why) = done {
-            for m in &made {
-                let _ = h.delete_volume(&m.pool, &m.volume);
-            }
-            return Err(refused(why));
-        }
-        made.push(v);
-    }
-    Ok(made)
 }

@@ -3,6 +3,7 @@
 //! implemented with the `virt` crate. Calls block: the GTK app makes them from one worker
 //! thread, never the main loop.
 
+pub mod edit;
 pub mod remote;
 
 use serde::{Deserialize, Serialize};
@@ -112,6 +113,9 @@ pub trait Hypervisor {
     /// Deletes a disk image by its path, when it is a volume of one of libvirt's pools (files
     /// elsewhere are not libvirt's to delete).
     fn delete_image(&self, path: &str) -> Result<(), VirtError>;
+    /// Gives a running VM a device's new element (a CD-ROM's media: libvirt finds the drive by
+    /// its `<target dev>`), without touching its definition (`define` does that).
+    fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError>;
 }
 
 /// A libvirt connection (`qemu:///system` normally; `test:///default` in unit tests).
@@ -140,14 +144,6 @@ impl Libvirt {
             .lookup_domain_by_name(name)
             .map_err(|_| VirtError::NoSuchVm(name.to_string()))
     }
-
-    /// Gives a running VM a device's new element (a CD-ROM's media: libvirt finds the drive by
-    /// its `<target dev>`), without touching its definition (`define` does that).
-    pub fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError> {
-        self.domain(name)?
-            .update_device_flags(element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
-            .map_err(lv)
-    }
 }
 
 fn vm_state(s: virt::enumutil::Enum<DomainState, virt::sys::virDomainState>) -> VmState {
@@ -172,6 +168,12 @@ fn purpose(xml: &str) -> Option<String> {
 }
 
 impl Hypervisor for Libvirt {
+    fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError> {
+        self.domain(name)?
+            .update_device_flags(element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
+            .map_err(lv)
+    }
+
     fn list(&self) -> Result<Vec<VmInfo>, VirtError> {
         let flags = virt::sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE
             | virt::sys::VIR_CONNECT_LIST_DOMAINS_INACTIVE;

@@ -67,6 +67,10 @@ pub enum Request {
     DeleteImage {
         path: String,
     },
+    UpdateLiveDevice {
+        name: String,
+        element: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -166,6 +170,9 @@ fn answer(
         } => value(h.create_volume(&pool, &name, bytes, format, progress)?),
         Request::DeleteVolume { pool, name } => value(h.delete_volume(&pool, &name)?),
         Request::DeleteImage { path } => value(h.delete_image(&path)?),
+        Request::UpdateLiveDevice { name, element } => {
+            value(h.update_live_device(&name, &element)?)
+        }
     }
 }
 
@@ -335,6 +342,12 @@ impl Hypervisor for Remote {
     fn delete_image(&self, path: &str) -> Result<(), VirtError> {
         self.get(Request::DeleteImage {
             path: path.to_string(),
+        })
+    }
+    fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError> {
+        self.get(Request::UpdateLiveDevice {
+            name: name.to_string(),
+            element: element.to_string(),
         })
     }
 }

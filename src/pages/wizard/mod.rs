@@ -10,7 +10,7 @@ mod name;
 mod pci;
 mod resources;
 mod review;
-mod rows;
+pub(crate) mod rows;
 mod step;
 mod storage;
 mod usb;

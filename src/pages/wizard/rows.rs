@@ -36,14 +36,24 @@ pub fn switch_row(
     on: bool,
     make: fn(bool) -> Choice,
 ) -> adw::ActionRow {
+    let s = sender.clone();
+    switch_with((title, subtitle, name), on, move |v| set(&s, make(v)))
+}
+
+/// A row with a switch named `name`; `changed` gets each new state (the wizard's rows and the
+/// Edit… view's).
+pub fn switch_with(
+    (title, subtitle, name): (&str, &str, &str),
+    on: bool,
+    changed: impl Fn(bool) + 'static,
+) -> adw::ActionRow {
     let r = row(title, subtitle);
     let sw = gtk::Switch::new();
     sw.set_active(on);
     sw.set_valign(gtk::Align::Center);
     sw.set_widget_name(name);
-    let s = sender.clone();
     sw.connect_state_set(move |_, v| {
-        set(&s, make(v));
+        changed(v);
         relm4::gtk::glib::Propagation::Proceed
     });
     r.add_suffix(&sw);
@@ -165,14 +175,26 @@ pub fn spin_row(
     (value, min, max): (f64, f64, f64),
     make: fn(u64) -> Choice,
 ) -> adw::ActionRow {
+    let s = sender.clone();
+    spin_with((title, subtitle, name), (value, min, max), move |v| {
+        set(&s, make(v))
+    })
+}
+
+/// A whole number in a spin button named `name`; `changed` gets each new value (the wizard's
+/// rows and the Edit… view's).
+pub fn spin_with(
+    (title, subtitle, name): (&str, &str, &str),
+    (value, min, max): (f64, f64, f64),
+    changed: impl Fn(u64) + 'static,
+) -> adw::ActionRow {
     let r = row(title, subtitle);
     let sp = gtk::SpinButton::with_range(min, max.max(min), 1.0);
     sp.set_value(value);
     sp.set_valign(gtk::Align::Center);
     sp.set_widget_name(name);
     crate::a11y::name(&sp, title);
-    let s = sender.clone();
-    sp.connect_value_changed(move |sp| set(&s, make(sp.value() as u64)));
+    sp.connect_value_changed(move |sp| changed(sp.value() as u64));
     r.add_suffix(&sp);
     r
 }
