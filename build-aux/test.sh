@@ -45,6 +45,9 @@ stage "meson: data files validated, meson install layout, flatpak manifest"
 build-aux/check-install.sh
 build-aux/check-flatpak.sh
 
+stage "the Debian package: built by debhelper and meson, lintian, its files and modes, purge keeps the journal of applied changes"
+build-aux/check-package.sh
+
 stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d, the helper verbs' arguments, libvirt's hook input), ${PASSAGE_FUZZ_SECONDS:-20}s each"
 command -v cargo-fuzz >/dev/null || cargo install --locked -q cargo-fuzz
 # cargo fuzz wants nightly features; the one toolchain here is stable, which allows them so.
