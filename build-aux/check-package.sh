@@ -47,6 +47,17 @@ for f in lib/systemd/system/passage-helper.service usr/share/polkit-1/actions/io
   [ "$(mode $f)" = -rw-r--r-- ] || { echo "$f is $(mode $f), not -rw-r--r--"; fail=1; }
 done
 
+# The files as installed: validated by the tools GNOME Software and the desktop read them with,
+# and the binaries built for the package's paths (meson's options reached cargo).
+dpkg-deb -x "$deb" "$work/root"
+id=io.github.passage.Passage
+desktop-file-validate "$work/root/usr/share/applications/$id.desktop" || fail=1
+appstreamcli validate --no-net --explain "$work/root/usr/share/metainfo/$id.metainfo.xml" >/dev/null \
+  || { echo "appstreamcli: the installed metainfo is not valid"; fail=1; }
+grep -qa "$id" "$work/root/usr/bin/passage" || { echo "the packaged app does not carry its id $id"; fail=1; }
+grep -qa /usr/libexec/passage-helper "$work/root/usr/bin/passagectl" \
+  || { echo "the packaged passagectl does not name the helper's installed path"; fail=1; }
+
 # What Passage runs and links: the libraries found by dpkg-shlibdeps, the tools by name.
 depends=$(dpkg-deb -f "$deb" Depends)
 for p in libgtk-4-1 libadwaita-1-0 libvirt0 libvirt-daemon-system qemu-system-x86 ovmf polkitd dbus; do
