@@ -12,21 +12,8 @@ meson compile -C "$work/build" >/dev/null
 meson test -C "$work/build" --suite data --print-errorlogs
 DESTDIR="$work/dest" meson install -C "$work/build" --no-rebuild >/dev/null
 id=io.github.passage.Passage.Devel
-want="usr/bin/passage
-usr/bin/passagectl
-usr/lib/systemd/system/passage-helper.service
-usr/lib/systemd/system/passage-helper-recover.service
-usr/lib/systemd/system-preset/90-passage.preset
-usr/libexec/passage-helper
-usr/share/applications/$id.desktop
-usr/share/dbus-1/system-services/io.github.passage.Helper1.service
-usr/share/dbus-1/system.d/io.github.passage.Helper1.conf
-usr/share/glib-2.0/schemas/$id.gschema.xml
-usr/share/icons/hicolor/scalable/apps/$id.svg
-usr/share/icons/hicolor/symbolic/apps/$id-symbolic.svg
-$(for l in $(cat po/LINGUAS); do echo "usr/share/locale/$l/LC_MESSAGES/passage.mo"; done)
-usr/share/metainfo/$id.metainfo.xml
-usr/share/polkit-1/actions/io.github.passage.policy"
+. build-aux/install-layout.sh
+want=$(install_layout $id)
 have=$(cd "$work/dest" && find . -type f | sed 's|^\./||' | sort)
 if [ "$have" != "$(echo "$want" | sort)" ]; then
   echo "meson install put other files than expected:"; diff <(echo "$want" | sort) <(echo "$have"); exit 1

@@ -10,7 +10,8 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq grub-common systemd dbus-daemon dbus-bin polkitd util-linux libxml2-utils libvirt-clients libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu ovmf swtpm swtpm-tools pkg-config gettext locales
       libgtk-4-dev libadwaita-1-dev libglib2.0-dev-bin meson ninja-build desktop-file-utils appstream
       xvfb xauth xdotool x11-utils imagemagick fonts-cantarell adwaita-icon-theme librsvg2-common
-      at-spi2-core python3-pyatspi gir1.2-atspi-2.0)
+      at-spi2-core python3-pyatspi gir1.2-atspi-2.0
+      dpkg-dev build-essential debhelper lintian)
 testbed=0
 for a in "$@"; do case $a in --testbed) testbed=1;; *) echo "unknown option: $a" >&2; exit 2;; esac; done
 if [ $testbed = 1 ]; then

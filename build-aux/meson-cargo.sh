@@ -3,11 +3,16 @@
 # locale dir and the helper's installed path (libexecdir: libvirt's hook dispatcher names it),
 # and copies them where meson expects its outputs.
 # usage: meson-cargo.sh SOURCE_ROOT BUILD_ROOT PROFILE APP_ID LOCALEDIR OUTDIR LIBEXECDIR
-# CARGO_TARGET_DIR is honoured (the test command shares the tests' target dir this way).
+# CARGO_TARGET_DIR is honoured (the test command shares the tests' target dir this way), and
+# PASSAGE_CARGO_PROFILE=debug builds the default profile unoptimised (the package check).
 set -eu
 src=$1 build=$2 profile=$3 app_id=$4 localedir=$5 out=$6 libexecdir=$7
 target=${CARGO_TARGET_DIR:-$build/target}
-if [ "$profile" = development ]; then mode=debug; release=""; else mode=release; release=--release; fi
+if [ "$profile" = development ] || [ "${PASSAGE_CARGO_PROFILE:-}" = debug ]; then
+  mode=debug; release=""
+else
+  mode=release; release=--release
+fi
 PASSAGE_APP_ID=$app_id PASSAGE_PROFILE=$profile PASSAGE_LOCALEDIR=$localedir \
   PASSAGE_HELPER=$libexecdir/passage-helper \
   cargo build $release -j "${CARGO_BUILD_JOBS:-2}" --manifest-path "$src/Cargo.toml" --target-dir "$target" \

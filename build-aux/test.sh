@@ -2,7 +2,8 @@
 # README command 2: the whole test suite, as CI runs it on a fresh machine.
 #   formatting, clippy -D warnings, translations, every crate's tests (fixtures, the captured
 #   real-kernel host, lspci reading the fixture trees, the app under Xvfb), meson's data checks
-#   and install layout, then the real-kernel stage: passagectl inside the
+#   and install layout, the Debian package (lintian, its files, its purge guard), then the
+#   real-kernel stage: passagectl inside the
 #   nested QEMU test bed (a real kernel with an emulated IOMMU), checked against that kernel, and
 #   passage-helper binding and restoring a device group there, with a real polkitd deciding.
 #   The parsers are fuzzed for a bounded time (PASSAGE_FUZZ_SECONDS per target, default 20).
@@ -44,6 +45,9 @@ cargo test -p passage-helper --features crash-points --test crash
 stage "meson: data files validated, meson install layout, flatpak manifest"
 build-aux/check-install.sh
 build-aux/check-flatpak.sh
+
+stage "the Debian package: built by debhelper and meson, lintian, its files and modes, purge keeps the journal of applied changes"
+build-aux/check-package.sh
 
 stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d, the helper verbs' arguments, libvirt's hook input), ${PASSAGE_FUZZ_SECONDS:-20}s each"
 command -v cargo-fuzz >/dev/null || cargo install --locked -q cargo-fuzz
