@@ -12,7 +12,7 @@ use crate::App;
 impl App<'_> {
     /// Opens the chooser behind the button named `choose-{row}` on `page` and waits for its
     /// dialog, titled `title`, in the accessibility tree; returns the tree.
-    fn open_chooser(&mut self, page: &str, row: &str, title: &str) -> String {
+    pub(super) fn open_chooser(&mut self, page: &str, row: &str, title: &str) -> String {
         self.action("show-page", Some(page));
         self.wait_page(page, &[&format!("#{row}")]);
         self.tab_to(&format!("name=choose-{row}"), 60);
@@ -31,7 +31,7 @@ impl App<'_> {
     }
 
     /// Types `path` into the open chooser titled `title` and accepts it.
-    fn choose_in(&self, title: &str, path: &Path) {
+    pub(super) fn choose_in(&self, title: &str, path: &Path) {
         let ids = self.windows(&format!("^{title}$"));
         let id = ids.last().expect("the chooser's window");
         self.press(id, &["ctrl+l"]);
@@ -40,7 +40,7 @@ impl App<'_> {
     }
 
     /// Waits until the widget dump passes `ok`; returns it.
-    fn wait_dump(&mut self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    pub(super) fn wait_dump(&mut self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let end = Instant::now() + Duration::from_secs(20);
         loop {
             let d = self.dump();
@@ -53,7 +53,7 @@ impl App<'_> {
     }
 
     /// Waits until an entry shows `text` and no chooser is left open.
-    fn wait_entry(&mut self, text: &str) -> String {
+    pub(super) fn wait_entry(&mut self, text: &str) -> String {
         let want = format!("text={text}");
         self.wait_dump(&want, |d| {
             d.contains(&want) && !d.contains("GtkFileChooserDialog")
