@@ -462,6 +462,21 @@ impl App<'_> {
         assert!(st.success());
     }
 
+    /// Waits until Host setup's Apply turns on, once the helper has answered (its text can be
+    /// read a moment before).
+    fn wait_apply_ready(&mut self) {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = self.dump();
+            let apply = d.lines().find(|l| l.contains("#apply")).expect("Apply");
+            if !apply.contains("(insensitive)") {
+                return;
+            }
+            assert!(Instant::now() < end, "Apply stays off:\n{d}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Waits until `page` alone is on screen showing all of `want`.
     fn wait_page(&mut self, page: &str, want: &[&str]) -> String {
         let end = Instant::now() + Duration::from_secs(30);
@@ -522,6 +537,8 @@ mod a11y;
 mod choosers;
 #[path = "gui/demo_vms.rs"]
 mod demo_vms;
+#[path = "gui/errors.rs"]
+mod errors;
 #[path = "gui/newcomer.rs"]
 mod newcomer;
 #[path = "gui/path.rs"]
@@ -798,7 +815,7 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
     assert!(!d.contains("Demo host"), "this is not the demo host:\n{d}");
 
     app.action("show-page", Some("setup"));
-    let d = app.wait_page(
+    app.wait_page(
         "setup",
         &[
             "/etc/modprobe.d/passage-vfio.conf",
@@ -806,20 +823,7 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
             "Passage has made no changes to this host.",
         ],
     );
-    // Apply turns on once the helper has answered (the text can be read a moment before).
-    let end = Instant::now() + Duration::from_secs(30);
-    let mut d = d;
-    while d
-        .lines()
-        .find(|l| l.contains("#apply"))
-        .expect("Apply")
-        .contains("(insensitive)")
-    {
-        assert!(Instant::now() < end, "Apply stays off:\n{d}");
-        std::thread::sleep(Duration::from_millis(200));
-        d = app.dump();
-    }
-
+    app.wait_apply_ready();
     app.action("apply", None);
     let d = app.wait_for(&[
         "Restart to Finish",

@@ -199,12 +199,12 @@ impl Component for VmDetail {
                 }
             }
             Input::State(Err(e)) => {
-                // Polled once a second: shown once, not once a second.
-                let p = super::problem::refused(e);
-                if matches!(&self.last, Some(LastStart::Failed(q)) if *q == p) {
+                // Polled once a second: shown once, and never over a failure the user has not
+                // dismissed (a Delete whose image failed leaves no VM to ask about).
+                if matches!(&self.last, Some(LastStart::Failed(_))) {
                     return;
                 }
-                self.last = Some(LastStart::Failed(p));
+                self.last = Some(LastStart::Failed(super::problem::refused(e)));
             }
             Input::Failed(p) => self.last = Some(LastStart::Failed(p)),
             Input::Dismiss => self.last = None,
