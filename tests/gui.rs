@@ -537,6 +537,8 @@ mod a11y;
 mod choosers;
 #[path = "gui/demo_vms.rs"]
 mod demo_vms;
+#[path = "gui/display.rs"]
+mod display;
 #[path = "gui/errors.rs"]
 mod errors;
 #[path = "gui/newcomer.rs"]
