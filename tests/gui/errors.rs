@@ -9,9 +9,17 @@ use std::time::Duration;
 use passage_testkit::{bus, libvirtd};
 
 use super::{Session, REFUSED_VM};
+use crate::App;
 
-/// Longer than a toast's five seconds.
-const LATER: Duration = Duration::from_secs(6);
+impl App<'_> {
+    /// Waits until all of `want` shows, and shows still when a toast would have gone (five
+    /// seconds); returns the dump.
+    fn stays(&mut self, want: &[&str]) -> String {
+        self.wait_for(want);
+        std::thread::sleep(Duration::from_secs(6));
+        self.wait_for(want)
+    }
+}
 
 #[test]
 fn a_delete_libvirt_refuses_stays_on_the_vms_page() {
@@ -42,9 +50,7 @@ fn a_delete_libvirt_refuses_stays_on_the_vms_page() {
         "passage-gone.qcow2",
         "Copy what libvirt said",
     ];
-    app.wait_for(&want);
-    std::thread::sleep(LATER);
-    let d = app.wait_for(&want);
+    let d = app.stays(&want);
     app.shot("vm-page-delete-failed", &d);
     assert!(
         !h.list().expect("list").iter().any(|v| v.name == "refused"),
@@ -78,9 +84,7 @@ fn an_apply_the_helper_rolls_back_stays_on_host_setup_with_its_whole_text() {
         "exited with exit status: 1",
         "Copy what the helper said",
     ];
-    app.wait_for(&want);
-    std::thread::sleep(LATER);
-    let d = app.wait_page("setup", &want);
+    let d = app.stays(&want);
     app.shot("setup-apply-failed", &d);
     super::a11y::assert_all_named(&app, "Host setup with a failed Apply");
     assert_eq!(super::host_files(&tb), before, "the helper rolled it back");
