@@ -1,14 +1,15 @@
 //! Failures that stay on their page until the user acts (issue 21, item 4), beside the ones
 //! in gui.rs (a failed Start, Create, and authorization after Create): a Delete libvirt
 //! refuses on the VM's page, and an Apply the helper rolls back on Host setup; each with the
-//! whole text to copy, still there after a toast would have gone. (A refused Shut Down could
-//! not be provoked: libvirt 9.0 answers a shutdown of a VM that is off with success.)
+//! whole text to copy, still there after a toast would have gone; and a Shut Down libvirt
+//! refuses (libvirt 9.0 answers a shutdown of a VM that is off with success: here libvirtd
+//! has stopped, and the VM with it).
 
 use std::time::Duration;
 
 use passage_testkit::{bus, libvirtd};
 
-use super::{Session, REFUSED_VM};
+use super::{Session, REFUSED_VM, TINY_VM};
 use crate::App;
 
 impl App<'_> {
@@ -88,4 +89,34 @@ fn an_apply_the_helper_rolls_back_stays_on_host_setup_with_its_whole_text() {
     app.shot("setup-apply-failed", &d);
     super::a11y::assert_all_named(&app, "Host setup with a failed Apply");
     assert_eq!(super::host_files(&tb), before, "the helper rolled it back");
+}
+
+#[test]
+fn a_shut_down_libvirt_cannot_answer_stays_on_the_vms_page() {
+    use passage_virt::Hypervisor;
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    // No display: no VNC port to share with tests running beside this one.
+    h.define(&TINY_VM.replace("<graphics type='vnc' autoport='yes'/>", ""))
+        .expect("define tiny");
+    h.start("tiny").expect("start tiny");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("tiny"));
+    app.wait_page("vms", &["#vm-page", "tiny", "Running", "#shut-down"]);
+    // libvirtd stops (its VMs first, and the test's VM with them), then Shut Down is asked
+    // (the page's action): libvirt cannot answer it.
+    drop(h);
+    drop(lv);
+    app.action("vm-shut-down", None);
+    let d = app.stays(&[
+        "#problem",
+        "Shut Down Failed",
+        "tiny was not asked to shut down",
+        "Copy what libvirt said",
+    ]);
+    app.shot("vm-page-shut-down-failed", &d);
+    super::a11y::assert_all_named(&app, "the VM's page with a failed Shut Down");
 }
