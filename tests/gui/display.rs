@@ -16,7 +16,13 @@ fn open_display_runs_virt_viewer_on_the_vm_or_names_its_package_to_install() {
     let lv = libvirtd::PrivateLibvirtd::start();
     let uri = lv.uri();
     let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
-    h.define(TINY_VM).expect("define tiny");
+    // A VNC display listening nowhere (libvirt's listen type 'none'): a display, and no port
+    // to share with tests running beside this one.
+    h.define(&TINY_VM.replace(
+        "<graphics type='vnc' autoport='yes'/>",
+        "<graphics type='vnc'><listen type='none'/></graphics>",
+    ))
+    .expect("define tiny");
     h.start("tiny").expect("start tiny");
     let s = Session::start();
     let path = std::env::var("PATH").unwrap_or_default();
