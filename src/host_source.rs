@@ -130,13 +130,26 @@ fn demo() -> Result<Loaded, String> {
     };
     // Afresh at each scan; removed at exit by cleanup().
     passage_fixtures::demo::lay_down_at(&dir).map_err(|e| fail(e.to_string()))?;
-    let root = Root::new(&dir).map_err(|e| fail(e.to_string()))?;
+    let root = Root::new(&dir)
+        .map_err(|e| fail(e.to_string()))?
+        .redirect(your_home());
     let host = Host::scan(&root);
     Ok(Loaded {
         host,
         root,
         kind: Kind::Demo,
     })
+}
+
+/// The demo host shows another board, but the files you choose are yours: your home folder
+/// (where the file chooser starts, in Downloads) is read from this computer, so the wizard's
+/// ISOs and the VM page's pre-flight find the same files.
+fn your_home() -> Vec<(String, PathBuf)> {
+    let home = relm4::gtk::glib::home_dir();
+    match home.to_str().map(|h| h.trim_start_matches('/')) {
+        Some(rel) if home.is_absolute() && !rel.is_empty() => vec![(rel.to_string(), home)],
+        _ => vec![],
+    }
 }
 
 #[cfg(test)]

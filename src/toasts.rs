@@ -47,12 +47,18 @@ impl Toasts {
             let overlay = self.overlay.clone();
             move || {
                 let o = overlay.clone();
+                // Only inside toasts: a page's own close buttons have their names ("Dismiss
+                // this error").
                 glib::idle_add_local_once(move || {
-                    crate::a11y::name_icon_buttons(
-                        o.upcast_ref(),
-                        "window-close-symbolic",
-                        &tr("Dismiss"),
-                    );
+                    crate::a11y::for_each_descendant(o.upcast_ref(), &mut |w| {
+                        if w.css_name() == "toast" {
+                            crate::a11y::name_icon_buttons(
+                                w,
+                                "window-close-symbolic",
+                                &tr("Dismiss"),
+                            );
+                        }
+                    });
                 });
             }
         };

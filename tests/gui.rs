@@ -197,6 +197,12 @@ impl Session {
             .env("GSK_RENDERER", "cairo")
             .env("LANGUAGE", "en")
             .env("LC_ALL", "C.UTF-8")
+            // No system bus unless the test gives one (launch_live): the machine's own is
+            // never asked, and Passage's helper is not there.
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                "unix:path=/nonexistent/system_bus_socket",
+            )
             // The accessibility bus: the session bus starts at-spi-bus-launcher when GTK asks,
             // and it ends with the session bus.
             .env("GTK_A11Y", "atspi")
@@ -456,6 +462,21 @@ impl App<'_> {
         assert!(st.success());
     }
 
+    /// Waits until Host setup's Apply turns on, once the helper has answered (its text can be
+    /// read a moment before).
+    fn wait_apply_ready(&mut self) {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = self.dump();
+            let apply = d.lines().find(|l| l.contains("#apply")).expect("Apply");
+            if !apply.contains("(insensitive)") {
+                return;
+            }
+            assert!(Instant::now() < end, "Apply stays off:\n{d}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Waits until `page` alone is on screen showing all of `want`.
     fn wait_page(&mut self, page: &str, want: &[&str]) -> String {
         let end = Instant::now() + Duration::from_secs(30);
@@ -518,6 +539,12 @@ mod choosers;
 mod demo_vms;
 #[path = "gui/edit.rs"]
 mod edit;
+#[path = "gui/display.rs"]
+mod display;
+#[path = "gui/errors.rs"]
+mod errors;
+#[path = "gui/newcomer.rs"]
+mod newcomer;
 #[path = "gui/path.rs"]
 mod path;
 
@@ -792,7 +819,7 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
     assert!(!d.contains("Demo host"), "this is not the demo host:\n{d}");
 
     app.action("show-page", Some("setup"));
-    let d = app.wait_page(
+    app.wait_page(
         "setup",
         &[
             "/etc/modprobe.d/passage-vfio.conf",
@@ -800,20 +827,7 @@ fn apply_then_undo_through_the_real_helper_with_polkit_deciding() {
             "Passage has made no changes to this host.",
         ],
     );
-    // Apply turns on once the helper has answered (the text can be read a moment before).
-    let end = Instant::now() + Duration::from_secs(30);
-    let mut d = d;
-    while d
-        .lines()
-        .find(|l| l.contains("#apply"))
-        .expect("Apply")
-        .contains("(insensitive)")
-    {
-        assert!(Instant::now() < end, "Apply stays off:\n{d}");
-        std::thread::sleep(Duration::from_millis(200));
-        d = app.dump();
-    }
-
+    app.wait_apply_ready();
     app.action("apply", None);
     let d = app.wait_for(&[
         "Restart to Finish",
@@ -1597,14 +1611,37 @@ fn after_create_the_new_vms_page_shows() {
     app.action("show-page", Some("vm-review"));
     app.wait_page("vm-review", &["The XML is valid", "fresh: 4 GiB"]);
     app.action("wizard-create", None);
-    let d = app.wait_page("vms", &["#vm-page", "fresh", "4096 MiB of memory"]);
-    app.shot("vm-page-after-create", &d);
+    app.wait_page("vms", &["#vm-page", "fresh", "4096 MiB of memory"]);
     let t = app.tree();
     assert!(
         !t.contains("128 MiB of memory"),
         "the page shown after Create is the new VM's, not tiny's:\n{t}"
     );
     assert!(h.list().expect("list").iter().any(|v| v.name == "fresh"));
+    // Its session (hugepages at start, the card) is authorized through the helper, which is
+    // not there: that stays on the new VM's page with what to do and the helper's whole text,
+    // beside the Authorize… it names, until the user acts.
+    let want = [
+        "#vm-page",
+        "#problem",
+        "#authorize",
+        "Not Authorized",
+        "fresh cannot start until its session is authorized",
+        "press Authorize… on this page",
+        "/nonexistent/system_bus_socket",
+        "Copy what libvirt said",
+    ];
+    app.wait_for(&want);
+    std::thread::sleep(Duration::from_secs(6));
+    let d = app.wait_page("vms", &want);
+    app.shot("vm-page-after-create", &d);
+    a11y::assert_all_named(&app, "the new VM's page with a failed authorization");
+    app.press_button("Dismiss this error");
+    let end = Instant::now() + Duration::from_secs(10);
+    while app.tree().contains("Not Authorized") {
+        assert!(Instant::now() < end, "Dismiss left the error");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     drop(app);
 
     // At 360 px: the page, and the toast's whole text.

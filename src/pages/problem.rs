@@ -223,3 +223,17 @@ pub fn edit_failed(f: &passage_virt::edit::EditFailed) -> Problem {
         raw: f.to_string(),
     }
 }
+
+/// An authorization the helper refused or could not make (the VM was just created, or its
+/// page's Authorize…): the VM cannot start until it is made.
+pub fn not_authorized(vm: &str, raw: String) -> Problem {
+    Problem {
+        heading: tr("Not Authorized"),
+        title: tr_f(
+            "{vm} cannot start until its session is authorized",
+            &[("vm", vm)],
+        ),
+        fix: tr("What it takes while it runs (its card, hugepages, CPUs) is authorized through Passage's helper, which did not do it: its text below says why. Install the helper as Host setup says, then press Authorize… on this page."),
+        raw,
+    }
+}

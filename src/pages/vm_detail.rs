@@ -78,20 +78,21 @@ pub enum Output {
     OpenSetup,
 }
 
-/// What the helper said about a VM's authorization, for a toast (`None`: nothing to say).
-pub fn said(cmd: Cmd) -> Option<String> {
-    Some(match cmd {
-        Cmd::Authorized(Ok(None)) | Cmd::Revoked(Ok(_)) => return None,
-        Cmd::Authorized(Ok(Some(words))) => words,
-        Cmd::Authorized(Err(e)) => tr_f(
-            "Its session is not authorized, so it cannot start: {why}",
-            &[("why", &e)],
-        ),
-        Cmd::Revoked(Err(e)) => tr_f(
+/// What the helper said about a VM's revoked authorization, for a toast (the VM's page is
+/// gone; `None`: nothing to say).
+fn revoked(r: Result<String, String>) -> Option<String> {
+    r.err().map(|e| {
+        tr_f(
             "What was authorized for the deleted VM is still recorded: {why}",
             &[("why", &e)],
-        ),
+        )
     })
+}
+
+/// What the pre-flight knows of libvirt for the VM in `d`: its networks, and whether the
+/// connection's driver runs libvirt's hook.
+pub(super) fn facts(d: &Details) -> Facts {
+    Facts::of(&crate::workers::libvirt::uri(), Some(d.networks.clone()))
 }
 
 /// What the last attempt said: the pre-flight's findings, or libvirt's refusal.
@@ -211,12 +212,12 @@ impl Component for VmDetail {
                 }
             }
             Input::State(Err(e)) => {
-                // Polled once a second: shown once, not once a second.
-                let p = super::problem::refused(e);
-                if matches!(&self.last, Some(LastStart::Failed(q)) if *q == p) {
+                // Polled once a second: shown once, and never over a failure the user has not
+                // dismissed (a Delete whose image failed leaves no VM to ask about).
+                if matches!(&self.last, Some(LastStart::Failed(_))) {
                     return;
                 }
-                self.last = Some(LastStart::Failed(p));
+                self.last = Some(LastStart::Failed(super::problem::refused(e)));
             }
             Input::Failed(p) => self.last = Some(LastStart::Failed(p)),
             Input::Dismiss => self.last = None,
@@ -281,8 +282,19 @@ impl Component for VmDetail {
         self.build(root, &sender);
     }
 
-    fn update_cmd(&mut self, cmd: Cmd, sender: ComponentSender<Self>, _root: &Self::Root) {
-        if let Some(words) = said(cmd) {
+    fn update_cmd(&mut self, cmd: Cmd, sender: ComponentSender<Self>, root: &Self::Root) {
+        let words = match cmd {
+            Cmd::Authorized(Ok(words)) => words,
+            // A refusal stays on the page, with what to do, until the user acts.
+            Cmd::Authorized(Err(e)) => {
+                let vm = self.details.as_ref().map_or("", |d| d.name.as_str());
+                self.last = Some(LastStart::Failed(super::problem::not_authorized(vm, e)));
+                self.build(root, &sender);
+                None
+            }
+            Cmd::Revoked(r) => revoked(r),
+        };
+        if let Some(words) = words {
             let _ = sender.output(Output::Toast(words));
         }
     }
@@ -309,10 +321,7 @@ impl VmDetail {
             self.start_pending = true;
             return;
         };
-        let facts = Facts {
-            networks: Some(d.networks.clone()),
-        };
-        let found = preflight::check(dom, &l.host, &l.root, &facts);
+        let found = preflight::check(dom, &l.host, &l.root, &facts(d));
         // A stopped network does not stop the start (Passage starts it first); shown with
         // its button beside what does.
         if found

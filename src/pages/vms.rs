@@ -239,9 +239,9 @@ impl Component for VmsPage {
                 let _ = sender.output(Output::Progress(f));
             }
             Input::Worker(Reply::Created(name)) => {
-                // What its session takes is authorized right away (libvirt gave it its UUID).
+                // What its session takes is authorized once its page shows (libvirt gave it
+                // its UUID); the app opens that page.
                 self.authorize_pending = Some(name.clone());
-                self.worker.emit(Request::Details(name.clone()));
                 let _ = sender.output(Output::Created(name));
             }
             Input::Worker(Reply::Vms(vms)) => {
@@ -279,20 +279,22 @@ impl Component for VmsPage {
                 self.pending_uuid = Some(uuid);
                 self.worker.emit(Request::List);
             }
-            Input::Worker(Reply::Details(d))
-                if self.authorize_pending.as_deref() == Some(d.name.as_str())
-                    && self.open.as_ref().is_none_or(|(n, _)| *n != d.name) =>
-            {
-                self.authorize_pending = None;
-                authorize_created(&d, &sender);
-            }
             Input::Worker(Reply::Details(d)) => {
                 let start = self.open.as_ref().is_some_and(|(_, s)| *s);
                 self.open = Some((d.name.clone(), false));
+                let created = self.authorize_pending.as_deref() == Some(d.name.as_str());
                 self.detail
                     .emit(vm_detail::Input::Show(d, self.loaded.clone()));
                 if start {
                     self.detail.emit(vm_detail::Input::Start);
+                }
+                // The new VM's page, then what its session takes authorized; a refusal stays
+                // on that page. libvirt's test driver runs no hook: nothing to authorize.
+                if created {
+                    self.authorize_pending = None;
+                    if passage_core::vm::preflight::runs_hooks(&libvirt::uri()) {
+                        self.detail.emit(vm_detail::Input::Authorize);
+                    }
                 }
                 if !self.editing {
                     root.set_visible_child_name("detail");
@@ -500,16 +502,4 @@ impl VmsPage {
             self.rows.push(r.upcast());
         }
     }
-}
-
-/// A VM the wizard just made: what its session takes is authorized (a password prompt from
-/// polkit); a VM whose session takes nothing asks nothing.
-fn authorize_created(d: &crate::workers::libvirt::Details, sender: &ComponentSender<VmsPage>) {
-    let (xml, out) = (d.xml.clone(), sender.output_sender().clone());
-    relm4::spawn(async move {
-        let r = crate::pages::setup::helper::authorize_vm(&xml).await;
-        if let Some(words) = vm_detail::said(vm_detail::Cmd::Authorized(r)) {
-            out.emit(Output::Toast(words));
-        }
-    });
 }

@@ -12,7 +12,7 @@ use crate::App;
 impl App<'_> {
     /// Opens the chooser behind the button named `choose-{row}` on `page` and waits for its
     /// dialog, titled `title`, in the accessibility tree; returns the tree.
-    fn open_chooser(&mut self, page: &str, row: &str, title: &str) -> String {
+    pub(super) fn open_chooser(&mut self, page: &str, row: &str, title: &str) -> String {
         self.action("show-page", Some(page));
         self.wait_page(page, &[&format!("#{row}")]);
         self.tab_to(&format!("name=choose-{row}"), 60);

@@ -58,13 +58,11 @@ fn xml_of(h: &Libvirt, name: &str) -> Result<String, ExitCode> {
 }
 
 /// The findings Passage cannot act on itself; it starts the networks it may.
-fn preflight(h: &Libvirt, name: &str, root: &RootArg) -> Result<Vec<Finding>, ExitCode> {
+fn preflight(h: &Libvirt, name: &str, root: &RootArg, uri: &str) -> Result<Vec<Finding>, ExitCode> {
     let xml = xml_of(h, name)?;
     let d = Domain::read(&xml).map_err(|e| fail(1, e))?;
     let (opened, host) = scan_root(root).map_err(|e| fail(2, e))?;
-    let facts = Facts {
-        networks: h.networks().ok(),
-    };
+    let facts = Facts::of(uri, h.networks().ok());
     let mut left = vec![];
     for f in preflight::check(&d, &host, &opened.root, &facts) {
         match &f.remedy {
@@ -93,7 +91,7 @@ pub fn start(name: &str, wait: bool, root: &RootArg, conn: &ConnectArg) -> ExitC
         Ok(h) => h,
         Err(c) => return c,
     };
-    let findings = match preflight(&h, name, root) {
+    let findings = match preflight(&h, name, root, &conn.uri) {
         Ok(f) => f,
         Err(c) => return c,
     };

@@ -67,6 +67,7 @@ fn default_vm(root: &Root, host: &Host) -> (Draft, Domain) {
 fn running_nat() -> Facts {
     Facts {
         networks: Some(vec![("default".into(), true)]),
+        ..Default::default()
     }
 }
 
@@ -217,4 +218,32 @@ fn host_setups_preview_with_hugepages_at_boot_is_the_host_after_both_changes() {
         let now = std::fs::read(root.path(&c.path)).ok();
         assert_eq!(now, c.after, "{} differs from its preview", c.path);
     }
+}
+
+#[test]
+fn on_the_demos_own_vms_the_defaults_pass_without_the_hook_the_test_driver_never_calls() {
+    let dir = lay_down(passage_fixtures::DEMO);
+    let root = Root::new(dir.path()).expect("root");
+    let host = Host::scan(&root);
+    let (_, dom) = default_vm(&root, &host);
+    // The demo opens its VMs on libvirt's test driver, which runs no hooks and starts nothing.
+    let demo = passage_fixtures::demo::libvirt_uri(dir.path());
+    let nets = Some(vec![("default".into(), true)]);
+    let found = check(&dom, &host, &root, &Facts::of(&demo, nets.clone()));
+    assert!(found.is_empty(), "{found:#?}");
+    // On QEMU, local or remote, the hook is still needed.
+    for uri in [
+        "qemu:///system",
+        "qemu+ssh://host/system",
+        "QEMU:///session",
+    ] {
+        let found = check(&dom, &host, &root, &Facts::of(uri, nets.clone()));
+        assert!(
+            found.iter().any(|f| f.cause == Cause::SessionHookMissing),
+            "{uri}: {found:#?}"
+        );
+    }
+    assert!(!passage_core::vm::preflight::runs_hooks(
+        "test+unix:///default"
+    ));
 }

@@ -92,6 +92,7 @@ fn the_wizards_vm_starts_clean_when_its_hugepages_are_free() {
         &xml,
         &Facts {
             networks: Some(vec![("default".into(), true)]),
+            ..Default::default()
         },
     );
     assert!(found.is_empty(), "{found:?}");
@@ -221,6 +222,7 @@ fn missing_media_firmware_and_a_stopped_network_are_named() {
         &xml,
         &Facts {
             networks: Some(vec![("default".into(), false)]),
+            ..Default::default()
         },
     );
     let causes: Vec<Cause> = found.iter().map(|(c, _)| *c).collect();
@@ -236,6 +238,7 @@ fn missing_media_firmware_and_a_stopped_network_are_named() {
         &f.root(),
         &Facts {
             networks: Some(vec![("default".into(), false)]),
+            ..Default::default()
         },
     )
     .into_iter()
@@ -349,6 +352,7 @@ fn the_demo_vms_pass_the_preflight_on_the_demo_host() {
     let host = Host::scan(&root);
     let facts = Facts {
         networks: Some(vec![("default".into(), true)]),
+        ..Default::default()
     };
     let node = std::fs::read_to_string(dir.join(passage_fixtures::demo::LIBVIRT_NODE))
         .expect("the node file is laid down");
@@ -417,6 +421,7 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
     ];
     let nets = Facts {
         networks: Some(vec![("default".into(), false)]),
+        ..Default::default()
     };
     let mut seen = vec![];
     for x in &scenarios {

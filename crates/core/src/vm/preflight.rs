@@ -67,11 +67,32 @@ pub struct Finding {
     pub remedy: Option<Remedy>,
 }
 
-/// What only the front end can know: libvirt's networks.
+/// What only the front end can know: libvirt's networks, and whether its driver runs hooks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     /// libvirt's networks and whether each is active; `None` when libvirt was not asked.
     pub networks: Option<Vec<(String, bool)>>,
+    /// The connection's driver runs no hooks (libvirt's test driver, which runs nothing and
+    /// takes nothing from the host): libvirt's hook for Passage is not needed to start there.
+    pub without_hooks: bool,
+}
+
+impl Facts {
+    /// The facts of a connection to libvirt at `uri`, with its networks.
+    pub fn of(uri: &str, networks: Option<Vec<(String, bool)>>) -> Facts {
+        Facts {
+            networks,
+            without_hooks: !runs_hooks(uri),
+        }
+    }
+}
+
+/// Whether libvirt's driver at `uri` (`driver[+transport]://…`) calls libvirt's hook scripts
+/// when it starts a VM. libvirt's hooks are per driver (daemon, qemu, lxc, libxl, bhyve,
+/// network: libvirt's hooks documentation); its test driver has none and starts nothing.
+pub fn runs_hooks(uri: &str) -> bool {
+    let driver = uri.split([':', '+']).next().unwrap_or_default();
+    !driver.eq_ignore_ascii_case("test")
 }
 
 /// The user QEMU runs as: uid and every group it is in.
@@ -155,7 +176,9 @@ fn closed_folder(root: &Root, path: &str, user: &QemuUser) -> Option<String> {
 pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding> {
     let mut out = vec![];
     devices(d, host, &mut out);
-    session_hook(d, root, &mut out);
+    if !facts.without_hooks {
+        session_hook(d, root, &mut out);
+    }
     memory(d, host, &mut out);
     firmware(d, host, root, &mut out);
     media(d, root, &mut out);
