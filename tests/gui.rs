@@ -324,6 +324,9 @@ impl App<'_> {
     fn dump(&mut self) -> String {
         self.n += 1;
         let path = self.s.dir.path().join(format!("out/dump-{}.txt", self.n));
+        // An app launched before in this session wrote dumps of the same numbers: the one read
+        // must be this app's.
+        let _ = std::fs::remove_file(&path);
         self.action("dump-widgets", Some(&path.display().to_string()));
         let end = Instant::now() + Duration::from_secs(10);
         loop {
