@@ -92,6 +92,56 @@ fn the_dispatcher_runs_under_a_real_shell_and_passes_every_argument() {
     );
 }
 
+/// With the helper gone (the package removed, the hook still applied), libvirt must not refuse
+/// every VM's start: other domains start, and a Passage VM is refused at prepare with what to do.
+#[test]
+fn without_the_helper_the_dispatcher_lets_other_domains_start_and_refuses_passage_vms() {
+    use std::io::Write;
+    let d = tempfile::tempdir().expect("tmp");
+    let gone = d.path().join("usr/libexec/passage-helper");
+    let script = d.path().join("50-passage");
+    std::fs::write(&script, hook::dispatcher(gone.to_str().expect("path"))).expect("script");
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .expect("chmod");
+    let other = "<domain type='kvm'><name>plain</name><metadata><x:y xmlns:x='urn:other'/></metadata></domain>\n";
+    let ours = format!(
+        "<domain type='kvm'><name>win</name><metadata><passage:vm xmlns:passage='{}'/></metadata></domain>\n",
+        passage_core::vm::domain::PASSAGE_NS
+    );
+    let run = |xml: &str, op: &str| {
+        let mut c = std::process::Command::new(&script)
+            .args(["vm", op, "begin", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run");
+        // The hook may leave its input unread; that is not the test's failure.
+        let _ = c.stdin.take().expect("stdin").write_all(xml.as_bytes());
+        c.wait_with_output().expect("wait")
+    };
+    for op in ["prepare", "start", "started", "stopped", "release"] {
+        let o = run(other, op);
+        assert!(o.status.success(), "{op} of another domain: {o:?}");
+    }
+    for op in ["prepare", "start"] {
+        let o = run(&ours, op);
+        assert_eq!(o.status.code(), Some(1), "{op} of a Passage VM: {o:?}");
+        let why = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            why.contains("is not installed") && why.contains(gone.to_str().expect("path")),
+            "{why}"
+        );
+    }
+    // What ends a VM never fails: there is nothing to give back without the helper.
+    for op in ["stopped", "release"] {
+        assert!(run(&ours, op).status.success(), "{op} of a Passage VM");
+    }
+}
+
 /// The dispatcher runs the helper as root for every VM start: only a regular file root owns,
 /// in directories root owns, that no group or other user can write, is written into it.
 #[test]

@@ -8,6 +8,7 @@ use super::{change, read_text, Plan, PlanError, Step};
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 use crate::root::Root;
+use crate::vm::domain::PASSAGE_NS;
 
 /// libvirt runs every executable in this directory, in name order, for each QEMU domain event
 /// (libvirt ≥ 6.5; the daemon looks for hooks when it starts).
@@ -78,15 +79,28 @@ pub fn check_helper(root: &Root, helper: &str) -> Result<(), PlanError> {
 /// The udev rule that keeps GNOME's compositor off the card.
 pub const MUTTER_RULE: &str = "/etc/udev/rules.d/61-passage-mutter-ignore.rules";
 
-/// The dispatcher: hands every call to the helper, which acts only for session VMs.
+/// The dispatcher: hands every call to the helper, which acts only for session VMs. Where the
+/// helper is gone (the package removed with the hook still applied), every other domain starts
+/// as before and a Passage VM is refused with what to do: libvirt would otherwise refuse every
+/// VM's start, the hook being unable to run.
 pub fn dispatcher(helper: &str) -> String {
+    let helper = sh_quote(helper);
     format!(
         "#!/bin/sh\n\
          # Written by Passage: lends the graphics card to VMs that ask for it while they run\n\
          # (and reserves their hugepages), then gives it back. Domains without Passage's\n\
          # session settings are left alone. Remove it with Undo in Passage (History).\n\
-         exec {} hook \"$@\"\n",
-        sh_quote(helper)
+         if [ ! -x {helper} ]; then\n\
+         \x20 case \"$2\" in\n\
+         \x20   prepare|start)\n\
+         \x20     if grep -q -F '{PASSAGE_NS}'; then\n\
+         \x20       echo \"Passage's helper ({helper}) is not installed, and it lends this VM its devices: install Passage again, or undo its libvirt hook and this VM's session settings.\" >&2\n\
+         \x20       exit 1\n\
+         \x20     fi ;;\n\
+         \x20 esac\n\
+         \x20 exit 0\n\
+         fi\n\
+         exec {helper} hook \"$@\"\n"
     )
 }
 
