@@ -540,10 +540,10 @@ mod a11y;
 mod choosers;
 #[path = "gui/demo_vms.rs"]
 mod demo_vms;
-#[path = "gui/edit.rs"]
-mod edit;
 #[path = "gui/display.rs"]
 mod display;
+#[path = "gui/edit.rs"]
+mod edit;
 #[path = "gui/errors.rs"]
 mod errors;
 #[path = "gui/newcomer.rs"]
