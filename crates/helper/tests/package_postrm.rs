@@ -87,7 +87,7 @@ fn purge_with_a_change_in_effect_keeps_the_journal_and_names_each_file_and_the_w
     assert!(out.contains("purge it again"), "{out}");
     if p.changes.iter().any(|c| c.path == plan::hook::DISPATCHER) {
         assert!(
-            out.contains("VMs do not start"),
+            out.contains("other VMs") && out.contains("Passage's VMs do not start"),
             "the hook that calls the removed helper is named: {out}"
         );
     }
