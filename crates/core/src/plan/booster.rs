@@ -21,7 +21,7 @@
 use crate::host::initramfs::InitramfsKind;
 use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
-use crate::i18n::tr_f;
+use crate::i18n::{tr, tr_f};
 use crate::plan::args::Arg;
 use crate::plan::{bootloader, change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
@@ -69,7 +69,10 @@ pub fn plan(
         CONFIG,
         cur.as_ref().map(|c| c.0.as_slice()),
         Some(after.into_bytes()),
-        format!("booster loads {} at boot", mods.join(", ")),
+        tr_f(
+            "booster loads {modules} at boot",
+            &[("modules", &mods.join(", "))],
+        ),
     ) {
         if !root.exists(REGENERATE) {
             return Err(PlanError::Regenerate(tr_f(
@@ -80,17 +83,20 @@ pub fn plan(
         plan.changes.push(c);
         plan.steps.push(Step::new(
             &[REGENERATE],
-            "Rebuild the initramfs images (booster)",
+            &tr("Rebuild the initramfs images (booster)"),
         ));
     }
     if !plan.changes.is_empty() {
-        plan.notes.push(format!(
-            "booster passes vfio-pci.ids= from the kernel command line to vfio-pci, which it loads early; {} go to vfio-pci at the next start.",
-            devices
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+        plan.notes.push(tr_f(
+            "booster passes vfio-pci.ids= from the kernel command line to vfio-pci, which it loads early; {devs} go to vfio-pci at the next start.",
+            &[(
+                "devs",
+                &devices
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )],
         ));
     }
     Ok(plan)

@@ -3,6 +3,7 @@
 use crate::host::boot::BootLoaderKind;
 use crate::host::kernel::{same_key, split_cmdline};
 use crate::host::Host;
+use crate::i18n::{tr, tr_f};
 use crate::plan::args::{edit, Arg};
 use crate::plan::regen::ESPS;
 use crate::plan::{change, push_line, read_text, with_drop_ins, Plan, PlanError, Step};
@@ -37,7 +38,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                     .unwrap_or_else(|| "update-grub".into());
                 plan.steps.push(Step {
                     argv: regen.split_whitespace().map(str::to_string).collect(),
-                    summary: "Regenerate GRUB's boot menu".into(),
+                    summary: tr("Regenerate GRUB's boot menu"),
                     undo: None,
                 });
             }
@@ -77,7 +78,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                 plan.changes.push(c);
                 plan.steps.push(Step::new(
                     &["sdboot-manage", "gen"],
-                    "Write the boot entries again (sdboot-manage)",
+                    &tr("Write the boot entries again (sdboot-manage)"),
                 ));
             }
         }
@@ -114,7 +115,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                 plan.changes.push(c);
                 plan.steps.push(Step::new(
                     &["kernelstub"],
-                    "Write the boot entry from kernelstub's configuration",
+                    &tr("Write the boot entry from kernelstub's configuration"),
                 ));
             }
         }
@@ -145,13 +146,16 @@ fn unparsable(path: &str, why: String) -> PlanError {
 fn describe(add: &[Arg], remove: &[String]) -> String {
     let mut parts = Vec::new();
     if !add.is_empty() {
-        parts.push(format!(
-            "kernel arguments: add {}",
-            add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" ")
+        parts.push(tr_f(
+            "kernel arguments: add {args}",
+            &[(
+                "args",
+                &add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" "),
+            )],
         ));
     }
     if !remove.is_empty() {
-        parts.push(format!("remove {}", remove.join(" ")));
+        parts.push(tr_f("remove {args}", &[("args", &remove.join(" "))]));
     }
     parts.join("; ")
 }

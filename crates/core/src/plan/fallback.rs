@@ -72,7 +72,7 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
                 let regen = boot.regenerate.as_deref().unwrap_or("update-grub");
                 plan.steps.push(Step {
                     argv: regen.split_whitespace().map(str::to_string).collect(),
-                    summary: "Regenerate GRUB's boot menu".into(),
+                    summary: tr("Regenerate GRUB's boot menu"),
                     undo: None,
                 });
             }
@@ -113,7 +113,7 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
                         "set-timeout-oneshot".into(),
                         MENU_SECONDS.into(),
                     ],
-                    summary: "Show the boot menu at the next start, once (systemd-boot)".into(),
+                    summary: tr("Show the boot menu at the next start, once (systemd-boot)"),
                     undo: Some(vec![
                         "bootctl".into(),
                         "set-timeout-oneshot".into(),
@@ -272,7 +272,7 @@ fn grub_menu_once(root: &Root, regenerate: Option<&str>) -> Option<Step> {
             "set".into(),
             format!("{MENU_VAR}=1"),
         ],
-        summary: "Show the boot menu at the next start, once (GRUB)".into(),
+        summary: tr("Show the boot menu at the next start, once (GRUB)"),
         undo: Some(vec![tool.into(), env, "unset".into(), MENU_VAR.into()]),
     })
 }
