@@ -703,6 +703,20 @@ fn check_speaks_german_with_the_german_catalogue() {
         "{out}"
     );
 
+    // Core's errors: a bad address, and a device that is not a graphics card.
+    let o = german(&["check", "--demo", "--gpu", "zz"]);
+    assert!(
+        stderr(&o).contains("\"zz\" ist keine PCI-Adresse"),
+        "{}",
+        stderr(&o)
+    );
+    let o = german(&["check", "--demo", "--gpu", "0000:0d:00.1"]);
+    assert!(
+        stderr(&o).contains("0000:0d:00.1 ist keine Grafikkarte"),
+        "{}",
+        stderr(&o)
+    );
+
     // A plan's errors too: an argument Passage does not manage.
     let o = german(&["plan", "--demo", "--add", "init=/bin/sh"]);
     assert_eq!(o.status.code(), Some(2));

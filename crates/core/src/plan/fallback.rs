@@ -401,11 +401,11 @@ pub fn refind(text: &str, suffix: &str) -> Result<String, String> {
         out.push_str(line);
         if first.is_none() && !t.is_empty() && !t.starts_with('#') {
             let (s, e) = refind_options(t)
-                .ok_or("its first line is not of the form \"title\" \"options\"")?;
+                .ok_or_else(|| tr("its first line is not of the form \"title\" \"options\""))?;
             first = Some(t[s..e].to_string());
         }
     }
-    let opts = first.ok_or("it has no boot line")?;
+    let opts = first.ok_or_else(|| tr("it has no boot line"))?;
     push_line(
         &mut out,
         &format!(

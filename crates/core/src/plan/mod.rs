@@ -426,7 +426,7 @@ pub(crate) fn read_text(root: &Root, path: &str) -> Result<Option<(Vec<u8>, Stri
             Ok(s) => Ok(Some((b, s))),
             Err(_) => Err(PlanError::Unparsable {
                 path: path.to_string(),
-                why: "it is not UTF-8 text".into(),
+                why: tr("it is not UTF-8 text"),
             }),
         },
     }

@@ -401,7 +401,7 @@ fn modules_value(body: &str) -> Result<(usize, usize, Value), String> {
                 .map_or(body.len(), |i| eq + i);
             let bare = &body[eq..end];
             if bare.contains(['$', '`', '\\']) {
-                return Err("MODULES is computed".into());
+                return Err(tr("MODULES is computed"));
             }
             return Ok((eq, end, Value::Bare));
         }
@@ -410,10 +410,12 @@ fn modules_value(body: &str) -> Result<(usize, usize, Value), String> {
     let end = body[start..]
         .find(close)
         .map(|i| start + i)
-        .ok_or(if value == Value::Array {
-            "MODULES=( must close on the same line"
-        } else {
-            "MODULES' quote must close on the same line"
+        .ok_or_else(|| {
+            if value == Value::Array {
+                tr("MODULES=( must close on the same line")
+            } else {
+                tr("MODULES' quote must close on the same line")
+            }
         })?;
     Ok((start, end, value))
 }
