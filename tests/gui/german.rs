@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::Session;
@@ -266,35 +265,13 @@ impl App<'_> {
     }
 }
 
-/// po/de.po compiled into `dir`/de/LC_MESSAGES/passage.mo.
-fn german_catalogue(repo: &Path, dir: &Path) {
-    let mo = dir.join("de/LC_MESSAGES");
-    std::fs::create_dir_all(&mo).expect("mkdir");
-    let st = Command::new("msgfmt")
-        .arg("-o")
-        .arg(mo.join("passage.mo"))
-        .arg(repo.join("po/de.po"))
-        .status()
-        .expect("msgfmt (gettext)");
-    assert!(st.success(), "po/de.po compiles");
-    for d in [
-        dir.to_path_buf(),
-        dir.join("de"),
-        mo.clone(),
-        mo.join("passage.mo"),
-    ] {
-        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod");
-    }
-}
-
 #[test]
 fn the_german_ui_shows_no_english() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let messages = english_messages(repo);
     let s = Session::start();
     let locale = s.dir.path().join("locale");
-    german_catalogue(repo, &locale);
+    passage_testkit::locale::german_catalogue(&locale);
     let locale = locale.display().to_string();
     // The demo's own VMs on the test driver (an empty URI is no URI).
     let mut app = s.launch(&[

@@ -653,17 +653,8 @@ fn vm_commands_talk_to_libvirt() {
 
 #[test]
 fn check_speaks_german_with_the_german_catalogue() {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let d = tempfile::tempdir().expect("tmp");
-    let mo = d.path().join("de/LC_MESSAGES");
-    std::fs::create_dir_all(&mo).expect("mkdir");
-    let st = Command::new("msgfmt")
-        .arg("-o")
-        .arg(mo.join("passage.mo"))
-        .arg(repo.join("po/de.po"))
-        .status()
-        .expect("msgfmt (gettext)");
-    assert!(st.success());
+    passage_testkit::locale::german_catalogue(d.path());
     // A private de_DE.UTF-8 (LOCPATH), so nothing is installed on the machine.
     let loc = d.path().join("loc");
     std::fs::create_dir_all(&loc).expect("mkdir");
