@@ -546,6 +546,8 @@ mod display;
 mod edit;
 #[path = "gui/errors.rs"]
 mod errors;
+#[path = "gui/german.rs"]
+mod german;
 #[path = "gui/newcomer.rs"]
 mod newcomer;
 #[path = "gui/path.rs"]

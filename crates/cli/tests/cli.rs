@@ -653,17 +653,8 @@ fn vm_commands_talk_to_libvirt() {
 
 #[test]
 fn check_speaks_german_with_the_german_catalogue() {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let d = tempfile::tempdir().expect("tmp");
-    let mo = d.path().join("de/LC_MESSAGES");
-    std::fs::create_dir_all(&mo).expect("mkdir");
-    let st = Command::new("msgfmt")
-        .arg("-o")
-        .arg(mo.join("passage.mo"))
-        .arg(repo.join("po/de.po"))
-        .status()
-        .expect("msgfmt (gettext)");
-    assert!(st.success());
+    passage_testkit::locale::german_catalogue(d.path());
     // A private de_DE.UTF-8 (LOCPATH), so nothing is installed on the machine.
     let loc = d.path().join("loc");
     std::fs::create_dir_all(&loc).expect("mkdir");
@@ -697,10 +688,24 @@ fn check_speaks_german_with_the_german_catalogue() {
         out.contains("Diese Geräte gehen mit der Karte an die VM (IOMMU-Gruppe 28)"),
         "placeholders filled: {out}"
     );
-    // An untranslated message falls back to English.
+    // The hugepage advice, untranslated until every message was.
     assert!(
-        out.contains("VM memory backed by hugepages is faster"),
+        out.contains("Speicher einer VM aus Hugepages ist schneller"),
         "{out}"
+    );
+
+    // Core's errors: a bad address, and a device that is not a graphics card.
+    let o = german(&["check", "--demo", "--gpu", "zz"]);
+    assert!(
+        stderr(&o).contains("\"zz\" ist keine PCI-Adresse"),
+        "{}",
+        stderr(&o)
+    );
+    let o = german(&["check", "--demo", "--gpu", "0000:0d:00.1"]);
+    assert!(
+        stderr(&o).contains("0000:0d:00.1 ist keine Grafikkarte"),
+        "{}",
+        stderr(&o)
     );
 
     // A plan's errors too: an argument Passage does not manage.

@@ -4,10 +4,12 @@
 //! - [`bus`]: a private system bus with a real polkitd and passage-helper on a temp root;
 //! - [`libvirtd`]: a private libvirtd (qemu:///system on its own sockets and directories);
 //! - [`spec`]: the tutorial's gaming VM and its X570 host, for VM tests;
-//! - [`valid_domain`]: libvirt's own schema check of domain XML.
+//! - [`valid_domain`]: libvirt's own schema check of domain XML;
+//! - [`locale`]: the German catalogue, compiled for a test.
 
 pub mod bus;
 pub mod libvirtd;
+pub mod locale;
 pub mod spec;
 
 /// libvirt's schema says yes (`virt-xml-validate … domain`), or the test fails with its words.

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{tr, tr_f};
 use crate::root::Root;
 
 /// Splits a kernel command line the way the kernel does: whitespace separates arguments except
@@ -160,7 +161,10 @@ fn acs(root: &Root, k: &Kernel) -> AcsOverride {
     if let Some(f) = PATCHED_FLAVOURS.iter().find(|f| lower.contains(*f)) {
         return AcsOverride {
             patched: Some(true),
-            evidence: format!("kernel {rel} is a \"{f}\" build, which carries the patch"),
+            evidence: tr_f(
+                "kernel {release} is a “{flavour}” build, which carries the patch",
+                &[("release", &rel), ("flavour", f)],
+            ),
             requested,
         };
     }
@@ -171,9 +175,9 @@ fn acs(root: &Root, k: &Kernel) -> AcsOverride {
             return AcsOverride {
                 patched: Some(has),
                 evidence: if has {
-                    "the kernel has the pcie_acs_override parameter".into()
+                    tr("the kernel has the pcie_acs_override parameter")
                 } else {
-                    "the kernel has no pcie_acs_override parameter".into()
+                    tr("the kernel has no pcie_acs_override parameter")
                 },
                 requested,
             };
@@ -182,14 +186,15 @@ fn acs(root: &Root, k: &Kernel) -> AcsOverride {
     if rel.is_empty() {
         return AcsOverride {
             patched: None,
-            evidence: "kernel release unknown".into(),
+            evidence: tr("kernel release unknown"),
             requested,
         };
     }
     AcsOverride {
         patched: Some(false),
-        evidence: format!(
-            "kernel {rel} is a mainline or distribution build, which does not carry the patch"
+        evidence: tr_f(
+            "kernel {release} is a mainline or distribution build, which does not carry the patch",
+            &[("release", &rel)],
         ),
         requested,
     }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{tr, tr_f};
 use crate::root::Root;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,13 +21,13 @@ pub struct Memory {
 }
 
 /// Why a hugepage reservation cannot be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HugepageRefusal {
-    #[error("{size_kib} KiB is not a hugepage size of this host; it has {}", have.iter().map(|s| format!("{s} KiB")).collect::<Vec<_>>().join(", "))]
-    NoSuchSize { size_kib: u64, have: Vec<u64> },
-    #[error("that many pages do not fit in any computer")]
+    NoSuchSize {
+        size_kib: u64,
+        have: Vec<u64>,
+    },
     Overflow,
-    #[error("{count} pages of {size_kib} KiB are {} MiB, more than the {} MiB this host can spare (nine tenths of {} MiB{})", want_kib / 1024, room_kib / 1024, total_kib / 1024, if *other_kib > 0 { format!(", with {} MiB already reserved in pages of other sizes", other_kib / 1024) } else { String::new() })]
     TooMuch {
         count: u64,
         size_kib: u64,
@@ -36,9 +37,67 @@ pub enum HugepageRefusal {
         /// Already reserved in pages of other sizes (they count against the same room).
         other_kib: u64,
     },
-    #[error("{} MiB more of hugepages are needed, but only {} MiB of memory is available now; close programs (or restart) and try again, or ask for fewer", need_kib / 1024, available_kib / 1024)]
-    NotAvailable { need_kib: u64, available_kib: u64 },
+    NotAvailable {
+        need_kib: u64,
+        available_kib: u64,
+    },
 }
+
+impl std::fmt::Display for HugepageRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |kib: &u64| (kib / 1024).to_string();
+        let s = match self {
+            HugepageRefusal::NoSuchSize { size_kib, have } => tr_f(
+                "{size} KiB is not a hugepage size of this host; it has {have}",
+                &[
+                    ("size", &size_kib.to_string()),
+                    (
+                        "have",
+                        &have
+                            .iter()
+                            .map(|s| format!("{s} KiB"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ],
+            ),
+            HugepageRefusal::Overflow => tr("that many pages do not fit in any computer"),
+            HugepageRefusal::TooMuch {
+                count,
+                size_kib,
+                want_kib,
+                room_kib,
+                total_kib,
+                other_kib,
+            } => {
+                let args = [
+                    ("count", count.to_string()),
+                    ("size", size_kib.to_string()),
+                    ("want", mib(want_kib)),
+                    ("room", mib(room_kib)),
+                    ("total", mib(total_kib)),
+                    ("other", mib(other_kib)),
+                ];
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                if *other_kib > 0 {
+                    tr_f("{count} pages of {size} KiB are {want} MiB, more than the {room} MiB this host can spare (nine tenths of {total} MiB, with {other} MiB already reserved in pages of other sizes)", &args)
+                } else {
+                    tr_f("{count} pages of {size} KiB are {want} MiB, more than the {room} MiB this host can spare (nine tenths of {total} MiB)", &args)
+                }
+            }
+            HugepageRefusal::NotAvailable {
+                need_kib,
+                available_kib,
+            } => tr_f(
+                "{need} MiB more of hugepages are needed, but only {available} MiB of memory is available now; close programs (or restart) and try again, or ask for fewer",
+                &[("need", &mib(need_kib)), ("available", &mib(available_kib))],
+            ),
+        };
+        f.write_str(&s)
+    }
+}
+
+impl std::error::Error for HugepageRefusal {}
 
 impl Memory {
     /// Memory reserved as hugepages, in KiB.

@@ -50,9 +50,19 @@ impl fmt::Display for PciAddress {
 }
 
 /// Why a string is not a PCI address.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a PCI address; expected the form 0000:01:00.0 (domain:bus:slot.function, hexadecimal)")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadPciAddress(pub String);
+
+impl std::fmt::Display for BadPciAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::i18n::tr_f(
+            "{value} is not a PCI address; expected the form 0000:01:00.0 (domain:bus:slot.function, hexadecimal)",
+            &[("value", &format!("{:?}", self.0))],
+        ))
+    }
+}
+
+impl std::error::Error for BadPciAddress {}
 
 impl FromStr for PciAddress {
     type Err = BadPciAddress;

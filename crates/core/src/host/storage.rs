@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::block_use::{self, BlockBusy};
 use super::pci::PciAddress;
+use crate::i18n::tr_f;
 use crate::root::Root;
 
 /// A block device the host uses, and the PCI controller it sits on.
@@ -192,7 +193,7 @@ pub fn scan(root: &Root) -> Storage {
         };
         let target = unescape(target);
         if fs == "zfs" {
-            untraced.push(format!("ZFS {} on {target}", unescape(src)));
+            untraced.push(mounted_on("ZFS", &unescape(src), &target));
             continue;
         }
         // bcachefs names every member: /dev/sda:/dev/sdb.
@@ -202,7 +203,7 @@ pub fn scan(root: &Root) -> Storage {
             .collect();
         if devs.is_empty() {
             if BLOCK_FS.contains(&fs) {
-                untraced.push(format!("{fs} {} on {target}", unescape(src)));
+                untraced.push(mounted_on(fs, &unescape(src), &target));
             }
             continue;
         }
@@ -214,7 +215,7 @@ pub fn scan(root: &Root) -> Storage {
                 (true, _) => dev.to_string(),
                 (false, Some(b)) => b,
                 (false, None) if BLOCK_FS.contains(&fs) => {
-                    untraced.push(format!("{fs} /dev/{dev} on {target}"));
+                    untraced.push(mounted_on(fs, &format!("/dev/{dev}"), &target));
                     continue;
                 }
                 (false, None) => continue,
@@ -315,6 +316,14 @@ fn swap_sources(swaps: &str, sources: &mut Vec<(String, String)>, untraced: &mut
             sources.push((d, format!("[swap] {path}")));
         }
     }
+}
+
+/// A file system Passage cannot trace to a device, in words: `ZFS tank/home on /home`.
+fn mounted_on(fs: &str, source: &str, target: &str) -> String {
+    tr_f(
+        "{fs} {source} on {target}",
+        &[("fs", fs), ("source", source), ("target", target)],
+    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 use crate::host::initramfs::InitramfsKind;
 use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
-use crate::i18n::tr_f;
+use crate::i18n::{tr, tr_f};
 use crate::plan::args::Arg;
 use crate::plan::{bootloader, change, push_line, read_text, Plan, PlanError, Step};
 use crate::root::Root;
@@ -69,7 +69,10 @@ pub fn plan(
         CONFIG,
         cur.as_ref().map(|c| c.0.as_slice()),
         Some(after.into_bytes()),
-        format!("booster loads {} at boot", mods.join(", ")),
+        tr_f(
+            "booster loads {modules} at boot",
+            &[("modules", &mods.join(", "))],
+        ),
     ) {
         if !root.exists(REGENERATE) {
             return Err(PlanError::Regenerate(tr_f(
@@ -80,17 +83,20 @@ pub fn plan(
         plan.changes.push(c);
         plan.steps.push(Step::new(
             &[REGENERATE],
-            "Rebuild the initramfs images (booster)",
+            &tr("Rebuild the initramfs images (booster)"),
         ));
     }
     if !plan.changes.is_empty() {
-        plan.notes.push(format!(
-            "booster passes vfio-pci.ids= from the kernel command line to vfio-pci, which it loads early; {} go to vfio-pci at the next start.",
-            devices
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+        plan.notes.push(tr_f(
+            "booster passes vfio-pci.ids= from the kernel command line to vfio-pci, which it loads early; {devs} go to vfio-pci at the next start.",
+            &[(
+                "devs",
+                &devices
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )],
         ));
     }
     Ok(plan)
@@ -106,11 +112,13 @@ pub fn force_load(text: &str, mods: &[&str]) -> Result<String, String> {
     let mut at = None;
     for (i, line) in lines.iter().enumerate() {
         if line.starts_with('{') || line.starts_with('[') {
-            return Err("it is written in YAML's flow style; write it as one key per line".into());
+            return Err(tr(
+                "it is written in YAML's flow style; write it as one key per line",
+            ));
         }
         if key_line(line).is_some() {
             if at.is_some() {
-                return Err(format!("it sets {KEY} twice"));
+                return Err(tr_f("it sets {KEY} twice", &[("KEY", KEY)]));
             }
             at = Some(i);
         }
@@ -123,8 +131,9 @@ pub fn force_load(text: &str, mods: &[&str]) -> Result<String, String> {
     if lines.get(i + 1).is_some_and(|l| {
         l.starts_with([' ', '\t']) && !l.trim().is_empty() && !l.trim_start().starts_with('#')
     }) {
-        return Err(format!(
-            "its {KEY} value goes on over several lines; write it on one line"
+        return Err(tr_f(
+            "its {KEY} value goes on over several lines; write it on one line",
+            &[("KEY", KEY)],
         ));
     }
     let line = lines[i];
@@ -157,18 +166,20 @@ fn edit_value(rest: &str, mods: &[&str]) -> Result<String, String> {
         Some(q @ ('"' | '\'')) => {
             let close = v[1..]
                 .find(q)
-                .ok_or(format!("its {KEY} value has no closing quote"))?;
+                .ok_or_else(|| tr_f("its {KEY} value has no closing quote", &[("KEY", KEY)]))?;
             let inner = &v[1..1 + close];
             if q == '"' && inner.contains('\\') || q == '\'' && v[2 + close..].starts_with('\'') {
-                return Err(format!(
-                    "its {KEY} value has escapes; write the names plainly"
+                return Err(tr_f(
+                    "its {KEY} value has escapes; write the names plainly",
+                    &[("KEY", KEY)],
                 ));
             }
             (Some(q), inner, &v[2 + close..])
         }
         Some('|' | '>' | '[' | '{' | '&' | '*' | '!') => {
-            return Err(format!(
-                "its {KEY} value is not a plain comma-separated list"
+            return Err(tr_f(
+                "its {KEY} value is not a plain comma-separated list",
+                &[("KEY", KEY)],
             ));
         }
         _ => {

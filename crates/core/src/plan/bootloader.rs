@@ -3,6 +3,7 @@
 use crate::host::boot::BootLoaderKind;
 use crate::host::kernel::{same_key, split_cmdline};
 use crate::host::Host;
+use crate::i18n::{tr, tr_f};
 use crate::plan::args::{edit, Arg};
 use crate::plan::regen::ESPS;
 use crate::plan::{change, push_line, read_text, with_drop_ins, Plan, PlanError, Step};
@@ -37,7 +38,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                     .unwrap_or_else(|| "update-grub".into());
                 plan.steps.push(Step {
                     argv: regen.split_whitespace().map(str::to_string).collect(),
-                    summary: "Regenerate GRUB's boot menu".into(),
+                    summary: tr("Regenerate GRUB's boot menu"),
                     undo: None,
                 });
             }
@@ -77,7 +78,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                 plan.changes.push(c);
                 plan.steps.push(Step::new(
                     &["sdboot-manage", "gen"],
-                    "Write the boot entries again (sdboot-manage)",
+                    &tr("Write the boot entries again (sdboot-manage)"),
                 ));
             }
         }
@@ -114,7 +115,7 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
                 plan.changes.push(c);
                 plan.steps.push(Step::new(
                     &["kernelstub"],
-                    "Write the boot entry from kernelstub's configuration",
+                    &tr("Write the boot entry from kernelstub's configuration"),
                 ));
             }
         }
@@ -145,13 +146,16 @@ fn unparsable(path: &str, why: String) -> PlanError {
 fn describe(add: &[Arg], remove: &[String]) -> String {
     let mut parts = Vec::new();
     if !add.is_empty() {
-        parts.push(format!(
-            "kernel arguments: add {}",
-            add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" ")
+        parts.push(tr_f(
+            "kernel arguments: add {args}",
+            &[(
+                "args",
+                &add.iter().map(Arg::to_string).collect::<Vec<_>>().join(" "),
+            )],
         ));
     }
     if !remove.is_empty() {
-        parts.push(format!("remove {}", remove.join(" ")));
+        parts.push(tr_f("remove {args}", &[("args", &remove.join(" "))]));
     }
     parts.join("; ")
 }
@@ -160,7 +164,9 @@ fn describe(add: &[Arg], remove: &[String]) -> String {
 /// so such a line is refused rather than edited.
 fn tokens(s: &str) -> Result<Vec<String>, String> {
     if s.matches('"').count() % 2 == 1 {
-        return Err("the arguments have an unbalanced quote (\"); fix it by hand first".into());
+        return Err(tr(
+            "the arguments have an unbalanced quote (\"); fix it by hand first",
+        ));
     }
     Ok(split_cmdline(s))
 }
@@ -220,8 +226,12 @@ fn find_assign(text: &str, var: &str) -> Result<Option<Assign>, String> {
                         _ => i += 1,
                     }
                 }
-                let close =
-                    close.ok_or_else(|| format!("the quote opened by {var}= is never closed"))?;
+                let close = close.ok_or_else(|| {
+                    tr_f(
+                        "the quote opened by {var}= is never closed",
+                        &[("var", var)],
+                    )
+                })?;
                 (
                     close + 1,
                     Quote::Double,
@@ -232,7 +242,12 @@ fn find_assign(text: &str, var: &str) -> Result<Option<Assign>, String> {
                 let close = text[start + 1..]
                     .find('\'')
                     .map(|i| start + 1 + i)
-                    .ok_or_else(|| format!("the quote opened by {var}= is never closed"))?;
+                    .ok_or_else(|| {
+                        tr_f(
+                            "the quote opened by {var}= is never closed",
+                            &[("var", var)],
+                        )
+                    })?;
                 (close + 1, Quote::Single, text[start + 1..close].to_string())
             }
             _ => {
@@ -242,13 +257,16 @@ fn find_assign(text: &str, var: &str) -> Result<Option<Assign>, String> {
                 let word = &rest[..len];
                 // A bare word with shell quoting or expansion in it is not a plain value.
                 if word.contains(['"', '\'', '\\', '$']) {
-                    return Err(format!("{var} mixes quoting or expansion into an unquoted value; put its value in double quotes and try again"));
+                    return Err(tr_f("{var} mixes quoting or expansion into an unquoted value; put its value in double quotes and try again", &[("var", var)]));
                 }
                 (start + len, Quote::Bare, word.to_string())
             }
         };
         if inner.contains('`') || inner.contains("$(") {
-            return Err(format!("{var} is computed by a command; edit it by hand"));
+            return Err(tr_f(
+                "{var} is computed by a command; edit it by hand",
+                &[("var", var)],
+            ));
         }
         skip_until = end;
         found = Some(Assign {
@@ -479,18 +497,18 @@ fn kernelopts(
     let path = super::grubenv::resolve(root).ok_or_else(|| {
         unparsable(
             super::grubenv::PATH,
-            "the BLS entries take their options from $kernelopts, and there is no grubenv that holds it".into(),
+            tr("the BLS entries take their options from $kernelopts, and there is no grubenv that holds it"),
         )
     })?;
     let Some(before) = super::read(root, &path)? else {
         return Err(PlanError::NoBootLoader);
     };
     let vars = super::grubenv::vars(&before)
-        .ok_or_else(|| unparsable(&path, "it is not a GRUB environment block".into()))?;
+        .ok_or_else(|| unparsable(&path, tr("it is not a GRUB environment block")))?;
     let (_, value) = vars
         .iter()
         .find(|(k, _)| k == "kernelopts")
-        .ok_or_else(|| unparsable(&path, "it has no kernelopts".into()))?;
+        .ok_or_else(|| unparsable(&path, tr("it has no kernelopts")))?;
     let toks = tokens(value).map_err(|why| unparsable(&path, why))?;
     let new = edit(&toks, add, remove);
     if new == toks {
@@ -610,12 +628,12 @@ pub fn kernel_cmdline(text: &str, add: &[Arg], remove: &[String]) -> Result<Stri
 /// kernelstub's JSON: the `user` profile's `kernel_options`, written back the way kernelstub
 /// writes it (two-space indent, keys in their order).
 pub fn kernelstub(text: &str, add: &[Arg], remove: &[String]) -> Result<String, String> {
-    let mut v: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let mut v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| tr_f("not valid JSON: {e}", &[("e", &e.to_string())]))?;
     let opts = v
         .get_mut("user")
         .and_then(|u| u.get_mut("kernel_options"))
-        .ok_or("it has no user.kernel_options")?;
+        .ok_or_else(|| tr("it has no user.kernel_options"))?;
     // Older kernelstub wrote the options as one string; kernelstub still reads that form.
     let toks: Vec<String> = match &*opts {
         serde_json::Value::String(line) => tokens(line)?,
@@ -623,8 +641,8 @@ pub fn kernelstub(text: &str, add: &[Arg], remove: &[String]) -> Result<String, 
             .iter()
             .map(|o| o.as_str().map(str::to_string))
             .collect::<Option<_>>()
-            .ok_or("user.kernel_options holds something other than strings")?,
-        _ => return Err("user.kernel_options is neither a list nor a string".into()),
+            .ok_or_else(|| tr("user.kernel_options holds something other than strings"))?,
+        _ => return Err(tr("user.kernel_options is neither a list nor a string")),
     };
     let new = edit(&toks, add, remove);
     if new == toks {
@@ -660,8 +678,12 @@ pub fn refind(text: &str, add: &[Arg], remove: &[String]) -> Result<String, Stri
             out.push_str(line);
             continue;
         }
-        let (os, oe) = refind_options(body)
-            .ok_or_else(|| format!("line {} is not of the form \"title\" \"options\"", n + 1))?;
+        let (os, oe) = refind_options(body).ok_or_else(|| {
+            tr_f(
+                "line {n} is not of the form \"title\" \"options\"",
+                &[("n", &(n + 1).to_string())],
+            )
+        })?;
         let toks = tokens(&body[os..oe])?;
         let new = edit(&toks, add, remove);
         out.push_str(&body[..os]);

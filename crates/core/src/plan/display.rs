@@ -3,7 +3,7 @@
 //! prime-select on laptops.
 
 use crate::host::{Host, PciAddress};
-use crate::i18n::tr_f;
+use crate::i18n::{tr, tr_f};
 use crate::plan::{change, read_text, Plan, PlanError, Step};
 use crate::root::Root;
 
@@ -54,7 +54,7 @@ pub fn plan(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError
         X11_FILE,
         before.as_ref().map(|b| b.0.as_slice()),
         Some(text.into_bytes()),
-        format!("X11 desktop on {gpu}"),
+        tr_f("X11 desktop on {gpu}", &[("gpu", &gpu.to_string())]),
     ));
 
     // NVIDIA's packaged X11 config would claim the NVIDIA card for the desktop. When the host
@@ -76,7 +76,7 @@ pub fn plan(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError
                     &mask,
                     cur.as_ref().map(|b| b.0.as_slice()),
                     Some(body.into_bytes()),
-                    format!("mask {}", c.path),
+                    tr_f("mask {path}", &[("path", &c.path)]),
                 ));
             } else if c.path.starts_with("/etc/") {
                 let cur = read_text(root, &c.path)?;
@@ -84,7 +84,10 @@ pub fn plan(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError
                     &c.path,
                     cur.as_ref().map(|b| b.0.as_slice()),
                     None,
-                    format!("remove {} (NVIDIA desktop config)", c.path),
+                    tr_f(
+                        "remove {path} (NVIDIA desktop config)",
+                        &[("path", &c.path)],
+                    ),
                 ));
             }
         }
@@ -103,7 +106,7 @@ pub fn plan(root: &Root, host: &Host, gpu: PciAddress) -> Result<Plan, PlanError
             };
             let mut s = Step::new(
                 &["prime-select", "intel"],
-                "Switch the desktop to the integrated GPU (prime-select)",
+                &tr("Switch the desktop to the integrated GPU (prime-select)"),
             );
             s.undo = Some(vec!["prime-select".into(), prev.into()]);
             plan.steps.push(s);

@@ -72,7 +72,7 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
                 let regen = boot.regenerate.as_deref().unwrap_or("update-grub");
                 plan.steps.push(Step {
                     argv: regen.split_whitespace().map(str::to_string).collect(),
-                    summary: "Regenerate GRUB's boot menu".into(),
+                    summary: tr("Regenerate GRUB's boot menu"),
                     undo: None,
                 });
             }
@@ -113,7 +113,7 @@ pub fn plan(root: &Root, host: &Host) -> Result<Plan, PlanError> {
                         "set-timeout-oneshot".into(),
                         MENU_SECONDS.into(),
                     ],
-                    summary: "Show the boot menu at the next start, once (systemd-boot)".into(),
+                    summary: tr("Show the boot menu at the next start, once (systemd-boot)"),
                     undo: Some(vec![
                         "bootctl".into(),
                         "set-timeout-oneshot".into(),
@@ -272,7 +272,7 @@ fn grub_menu_once(root: &Root, regenerate: Option<&str>) -> Option<Step> {
             "set".into(),
             format!("{MENU_VAR}=1"),
         ],
-        summary: "Show the boot menu at the next start, once (GRUB)".into(),
+        summary: tr("Show the boot menu at the next start, once (GRUB)"),
         undo: Some(vec![tool.into(), env, "unset".into(), MENU_VAR.into()]),
     })
 }
@@ -401,11 +401,11 @@ pub fn refind(text: &str, suffix: &str) -> Result<String, String> {
         out.push_str(line);
         if first.is_none() && !t.is_empty() && !t.starts_with('#') {
             let (s, e) = refind_options(t)
-                .ok_or("its first line is not of the form \"title\" \"options\"")?;
+                .ok_or_else(|| tr("its first line is not of the form \"title\" \"options\""))?;
             first = Some(t[s..e].to_string());
         }
     }
-    let opts = first.ok_or("it has no boot line")?;
+    let opts = first.ok_or_else(|| tr("it has no boot line"))?;
     push_line(
         &mut out,
         &format!(

@@ -4,6 +4,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::i18n::{tr, tr_f};
 use crate::root::Root;
 
 pub const HEADER: &str = "# GRUB Environment Block\n";
@@ -40,11 +41,11 @@ pub fn vars(block: &[u8]) -> Option<Vec<(String, String)>> {
 /// its size.
 pub fn set(block: &[u8], name: &str, value: &str) -> Result<Vec<u8>, String> {
     if value.contains(['\\', '\n']) || name.contains(['=', '\n']) {
-        return Err(format!("{name} would need escaping"));
+        return Err(tr_f("{name} would need escaping", &[("name", name)]));
     }
-    let body = body(block).ok_or("it is not a GRUB environment block")?;
+    let body = body(block).ok_or_else(|| tr("it is not a GRUB environment block"))?;
     if body.contains('\\') {
-        return Err("it holds escaped values Passage does not edit".into());
+        return Err(tr("it holds escaped values Passage does not edit"));
     }
     let line = format!("{name}={value}\n");
     let mut out = String::from(HEADER);
@@ -62,7 +63,10 @@ pub fn set(block: &[u8], name: &str, value: &str) -> Result<Vec<u8>, String> {
     }
     let mut out = out.into_bytes();
     if out.len() > block.len() {
-        return Err(format!("the block is full ({} bytes)", block.len()));
+        return Err(tr_f(
+            "the block is full ({bytes} bytes)",
+            &[("bytes", &block.len().to_string())],
+        ));
     }
     out.resize(block.len(), b'#');
     Ok(out)

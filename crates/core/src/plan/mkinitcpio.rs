@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use crate::i18n::tr_f;
+use crate::i18n::{tr, tr_f};
 use crate::plan::{read_text, with_drop_ins, PlanError, Source};
 use crate::root::Root;
 
@@ -141,13 +141,16 @@ fn preset_images(text: &str) -> Result<Vec<Option<String>>, String> {
         if let Some(list) = t.strip_prefix("PRESETS=(") {
             let list = list
                 .strip_suffix(')')
-                .ok_or("PRESETS=( must close on the same line")?;
+                .ok_or_else(|| tr("PRESETS=( must close on the same line"))?;
             presets = Some(list.split_whitespace().map(unquote).collect());
         } else if let Some((key, value)) = t.split_once('=') {
             if key.ends_with("_config") {
                 let v = unquote(value);
                 if v.contains(['$', '`']) {
-                    return Err(format!("{key} is computed ({v}), not a path"));
+                    return Err(tr_f(
+                        "{key} is computed ({v}), not a path",
+                        &[("key", key), ("v", &v)],
+                    ));
                 }
                 vars.retain(|(k, _)| k != key);
                 vars.push((key.to_string(), v));
@@ -237,8 +240,9 @@ pub(crate) fn effective(files: &[Source], key: &str) -> Result<Option<Effective>
             }
             match state.as_mut() {
                 Some((form, _, _)) if *form != a.form => {
-                    return Err(unparsable(format!(
-                        "{key} is written as an array in one place and as a string in another, which mkinitcpio cannot split into its items; write every {key} the same way"
+                    return Err(unparsable(tr_f(
+                        "{key} is written as an array in one place and as a string in another, which mkinitcpio cannot split into its items; write every {key} the same way",
+                        &[("key", key)],
                     )));
                 }
                 Some((_, words, text)) if a.append => {
@@ -287,11 +291,18 @@ fn assignments(text: &str, key: &str) -> Result<Vec<Assignment>, String> {
                 None => continue,
             },
         };
-        let computed = || format!("{key} is computed, so Passage cannot tell its items");
+        let computed = || {
+            tr_f(
+                "{key} is computed, so Passage cannot tell its items",
+                &[("key", key)],
+            )
+        };
         if let Some(r) = rest.strip_prefix('(') {
             let mut body = r.split('#').next().unwrap_or("").to_string();
             while !body.contains(')') {
-                let next = lines.next().ok_or(format!("{key}=( never closes"))?;
+                let next = lines
+                    .next()
+                    .ok_or_else(|| tr_f("{key}=( never closes", &[("key", key)]))?;
                 body.push(' ');
                 body.push_str(next.split('#').next().unwrap_or(""));
             }
@@ -312,15 +323,18 @@ fn assignments(text: &str, key: &str) -> Result<Vec<Assignment>, String> {
             Some(q @ ('"' | '\'')) => {
                 let mut body = rest[1..].to_string();
                 while !body.contains(q) {
-                    let next = lines.next().ok_or(format!("{key}'s quote never closes"))?;
+                    let next = lines
+                        .next()
+                        .ok_or_else(|| tr_f("{key}'s quote never closes", &[("key", key)]))?;
                     body.push('\n');
                     body.push_str(next);
                 }
                 let (inner, after) = body.split_at(body.find(q).unwrap_or(body.len()));
                 let after = after[1..].trim_start();
                 if !(after.is_empty() || after.starts_with('#')) {
-                    return Err(format!(
-                        "{key} goes on after its closing quote; write it as one quoted string"
+                    return Err(tr_f(
+                        "{key} goes on after its closing quote; write it as one quoted string",
+                        &[("key", key)],
                     ));
                 }
                 if q == '"' && inner.contains(['$', '`', '\\']) {

@@ -131,7 +131,7 @@ impl Plan {
                     before: c.after.clone(),
                     after: c.before.clone(),
                     mode: c.mode,
-                    summary: format!("undo: {}", c.summary),
+                    summary: tr_f("undo: {summary}", &[("summary", &c.summary)]),
                     diff: unified_diff(&c.path, c.after.as_deref(), c.before.as_deref()),
                 })
                 .collect(),
@@ -141,7 +141,7 @@ impl Plan {
                 .map(|s| match &s.undo {
                     Some(u) => Step {
                         argv: u.clone(),
-                        summary: format!("undo: {}", s.summary),
+                        summary: tr_f("undo: {summary}", &[("summary", &s.summary)]),
                         undo: Some(s.argv.clone()),
                     },
                     None => s.clone(),
@@ -401,7 +401,7 @@ pub fn for_gpu_mode_with(
     }
     if boot_changed {
         out.notes
-            .push("Restart the computer for these changes to take effect.".into());
+            .push(tr("Restart the computer for these changes to take effect."));
     }
     Ok(out)
 }
@@ -426,7 +426,7 @@ pub(crate) fn read_text(root: &Root, path: &str) -> Result<Option<(Vec<u8>, Stri
             Ok(s) => Ok(Some((b, s))),
             Err(_) => Err(PlanError::Unparsable {
                 path: path.to_string(),
-                why: "it is not UTF-8 text".into(),
+                why: tr("it is not UTF-8 text"),
             }),
         },
     }

@@ -2,7 +2,7 @@
 //! only when it writes a kernel's boot entry or builds its unified kernel image (UKI), so a
 //! change needs those written again, unless Passage edited every entry itself.
 
-use crate::i18n::tr;
+use crate::i18n::{tr, tr_f};
 use crate::plan::{PlanError, Step};
 use crate::root::Root;
 
@@ -22,7 +22,7 @@ pub fn cmdline_steps(root: &Root, entries_edited: bool) -> Result<Vec<Step>, Pla
     {
         return Ok(vec![Step::new(
             &["proxmox-boot-tool", "refresh"],
-            "Write the kernels' boot entries again with the new command line (Proxmox VE)",
+            &tr("Write the kernels' boot entries again with the new command line (Proxmox VE)"),
         )]);
     }
     if entries_edited && !has_ukis(root) {
@@ -40,7 +40,10 @@ pub fn cmdline_steps(root: &Root, entries_edited: bool) -> Result<Vec<Step>, Pla
     Ok(kernels
         .into_iter()
         .map(|(version, image)| Step {
-            summary: format!("Write the boot entry of Linux {version} again (kernel-install)"),
+            summary: tr_f(
+                "Write the boot entry of Linux {version} again (kernel-install)",
+                &[("version", &version)],
+            ),
             argv: vec!["kernel-install".into(), "add".into(), version, image],
             undo: None,
         })

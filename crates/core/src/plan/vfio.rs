@@ -5,6 +5,7 @@ use crate::host::initramfs::InitramfsKind;
 use crate::host::iommu::is_vm_driver;
 use crate::host::kernel::same_key;
 use crate::host::{Allow, Host, PciAddress};
+use crate::i18n::{tr, tr_f};
 use crate::plan::args::Arg;
 use crate::plan::mkinitcpio::{self, sets_modules, Form};
 use crate::plan::{change, push_line, read_text, Plan, PlanError, Step};
@@ -112,9 +113,9 @@ fn by_modprobe(
 ) -> Result<Plan, PlanError> {
     let mut plan = Plan::default();
     if !clash.is_empty() {
-        plan.notes.push(format!(
-            "{} has the same vendor:device IDs as a device going to the VM, so Passage binds by PCI address (a udev rule) instead of by ID.",
-            clash.join(", ")
+        plan.notes.push(tr_f(
+            "{devs} has the same vendor:device IDs as a device going to the VM, so Passage binds by PCI address (a udev rule) instead of by ID.",
+            &[("devs", &clash.join(", "))],
         ));
     }
     let by_id = clash.is_empty().then_some(ids);
@@ -124,13 +125,16 @@ fn by_modprobe(
         MODPROBE_FILE,
         before.as_ref().map(|b| b.0.as_slice()),
         Some(text.into_bytes()),
-        format!(
-            "vfio-pci takes {} at boot",
-            devices
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+        tr_f(
+            "vfio-pci takes {devs} at boot",
+            &[(
+                "devs",
+                &devices
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )],
         ),
     ));
     let udev_before = read_text(root, UDEV_FILE)?;
@@ -139,14 +143,14 @@ fn by_modprobe(
         UDEV_FILE,
         udev_before.as_ref().map(|b| b.0.as_slice()),
         udev_after,
-        "bind by PCI address at boot".into(),
+        tr("bind by PCI address at boot"),
     ));
 
     for line in &host.vfio.modprobe_lines {
         if line.file != MODPROBE_FILE && line.line.starts_with("options") {
-            plan.notes.push(format!(
-                "{} already sets “{}”; both apply, so check they agree.",
-                line.file, line.line
+            plan.notes.push(tr_f(
+                "{file} already sets “{line}”; both apply, so check they agree.",
+                &[("file", &line.file), ("line", &line.line)],
             ));
         }
     }
@@ -216,7 +220,10 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
         .as_ref()
         .ok_or(PlanError::NoInitramfs)?;
     let mods = modules(host);
-    let summary = format!("load {} early (initramfs)", mods.join(", "));
+    let summary = tr_f(
+        "load {modules} early (initramfs)",
+        &[("modules", &mods.join(", "))],
+    );
     let mk_path: String;
     let (path, before, after): (&str, Option<Vec<u8>>, String) = match init.kind {
         InitramfsKind::InitramfsTools => {
@@ -280,7 +287,7 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
                         fpath,
                         Some(fb),
                         Some(with_line(ftext, &line).into_bytes()),
-                        "put the udev rule into the initramfs".into(),
+                        tr("put the udev rule into the initramfs"),
                     ));
                 } else {
                     after = with_line(&after, &line);
@@ -305,7 +312,7 @@ fn initramfs(root: &Root, host: &Host, by_address: bool, plan: &mut Plan) -> Res
             .collect();
         plan.steps.push(Step {
             argv,
-            summary: "Rebuild the initramfs".into(),
+            summary: tr("Rebuild the initramfs"),
             undo: None,
         });
     }
@@ -394,7 +401,7 @@ fn modules_value(body: &str) -> Result<(usize, usize, Value), String> {
                 .map_or(body.len(), |i| eq + i);
             let bare = &body[eq..end];
             if bare.contains(['$', '`', '\\']) {
-                return Err("MODULES is computed".into());
+                return Err(tr("MODULES is computed"));
             }
             return Ok((eq, end, Value::Bare));
         }
@@ -403,10 +410,12 @@ fn modules_value(body: &str) -> Result<(usize, usize, Value), String> {
     let end = body[start..]
         .find(close)
         .map(|i| start + i)
-        .ok_or(if value == Value::Array {
-            "MODULES=( must close on the same line"
-        } else {
-            "MODULES' quote must close on the same line"
+        .ok_or_else(|| {
+            if value == Value::Array {
+                tr("MODULES=( must close on the same line")
+            } else {
+                tr("MODULES' quote must close on the same line")
+            }
         })?;
     Ok((start, end, value))
 }
