@@ -14,7 +14,7 @@ fn connect() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
             .await
             .map_err(|e| format!("cannot reach the system bus ({e}); is D-Bus running?"))?;
         let proxy = Helper1Proxy::new(&conn).await.map_err(|e| {
-            format!("cannot reach Passage's helper ({e}); is the passage-helper package installed?")
+            format!("cannot reach Passage's helper ({e}); is the passage package installed?")
         })?;
         Ok((conn, proxy))
     })

@@ -25,7 +25,7 @@ pub enum HelperError {
 }
 
 fn unreachable_text() -> String {
-    tr("Passage's helper is not installed or cannot start (io.github.passage.Helper1); install the passage-helper package.")
+    tr("Passage's helper is not installed or cannot start (io.github.passage.Helper1); install the passage package, which includes it (from a checkout: build-aux/install-helper.sh).")
 }
 
 impl HelperError {
@@ -126,7 +126,7 @@ mod tests {
         ] {
             let h = fdo(e);
             assert!(matches!(h, H::Unreachable(_)), "{h:?}");
-            assert!(h.to_string().contains("install the passage-helper package"));
+            assert!(h.to_string().contains("install the passage package"));
         }
         let io = zbus::Error::InputOutput(std::sync::Arc::new(std::io::Error::other("gone")));
         assert!(super::is_unreachable(&io));
