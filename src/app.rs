@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use passage_core::check::{self, Finding, FixAction, Report};
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use passage_core::plan::Intent;
 use relm4::adw::prelude::*;
 use relm4::gtk::glib;
@@ -263,13 +263,11 @@ impl Component for App {
                     .unwrap_or_default();
                 toast(
                     w,
-                    &tr_f(
-                        "{gpu} and the {n} device(s) of group {group} are chosen for the VM",
-                        &[
-                            ("gpu", &name),
-                            ("n", &s.devices.len().to_string()),
-                            ("group", &s.group.to_string()),
-                        ],
+                    &tr_n(
+                        "{gpu} (group {group}, {n} device) is chosen for the VM",
+                        "{gpu} (group {group}, {n} devices) is chosen for the VM",
+                        s.devices.len() as u64,
+                        &[("gpu", &name), ("group", &s.group.to_string())],
                     ),
                 );
             }

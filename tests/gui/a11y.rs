@@ -19,7 +19,10 @@ pub(crate) const PAGES: [(&str, &str); 14] = [
     ("vm-media", "Installation disc image (ISO)"),
     ("vm-resources", "Memory (GiB)"),
     ("vm-storage", "Create a new disk image"),
-    ("vm-name", "How libvirt and the launcher call the VM"),
+    (
+        "vm-name",
+        "The name libvirt and the app menu know the VM by",
+    ),
     ("vm-firmware", "Let libvirt choose"),
     ("vm-cpu", "Pin the VM's CPUs"),
     ("vm-pci", "TU102 [GeForce RTX 2080 Ti Rev. A]"),
