@@ -244,6 +244,7 @@ impl Component for App {
                     self.show_page(w);
                 }
                 w.leaflet.set_visible_child(&w.content);
+                crate::window::focus_page(&w.stack);
             }
             Msg::Rescan => {
                 w.stack.set_visible_child_name("loading");

@@ -516,6 +516,8 @@ mod a11y;
 mod choosers;
 #[path = "gui/demo_vms.rs"]
 mod demo_vms;
+#[path = "gui/keyboard.rs"]
+mod keyboard;
 #[path = "gui/path.rs"]
 mod path;
 #[path = "gui/wording.rs"]
