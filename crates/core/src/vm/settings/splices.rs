@@ -266,9 +266,11 @@ fn topology(xml: &str, t: Node, n: u32) -> Result<Splice, VmError> {
     if !n.is_multiple_of(others) {
         return Err(err(
             "vcpus",
-            tr_f(
-                "the VM's CPU topology has {k} threads per core and socket, so its vCPUs must be a multiple of {k}",
-                &[("k", &others.to_string())],
+            tr_n(
+                "the VM's CPU topology has {n} thread per core and socket, so its vCPUs must be a multiple of {n}",
+                "the VM's CPU topology has {n} threads per core and socket, so its vCPUs must be a multiple of {n}",
+                others.into(),
+                &[],
             ),
         ));
     }
