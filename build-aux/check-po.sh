@@ -14,7 +14,7 @@ build-aux/update-po.sh --pot-only "$tmp/fresh.pot"
 ids(){ msgcat --no-wrap --sort-output "$1" | grep '^msgid '; }
 if [ "$(ids "$tmp/fresh.pot")" != "$(ids po/passage.pot)" ]; then echo "po/passage.pot is stale: run build-aux/update-po.sh"; fail=1; fi
 # A count is said through tr_n (ngettext), never as "thing(s)".
-if msgcat --no-wrap po/passage.pot | grep -E '^msgid(_plural)? ".*[a-z]\(s\)' ; then
+if msgcat --no-wrap po/passage.pot | grep -E '^msgid(_plural)? ".*[A-Za-z]\(s\)' ; then
   echo 'po/passage.pot: the messages above make a plural with "(s)"; use tr_n (ngettext)'; fail=1
 fi
 for l in $(cat po/LINGUAS); do
