@@ -111,7 +111,8 @@ impl Side {
                 l.add_css_class("dim-label");
                 l.set_xalign(0.0);
                 l.set_margin_top(12);
-                l.set_margin_start(6);
+                // Where it stood inside a row: the row's margin and padding, then its own 6 px.
+                l.set_margin_start(20);
                 l.set_margin_bottom(6);
                 row.set_header(Some(&l));
             }
