@@ -1,6 +1,6 @@
 #!/bin/bash
 # Regenerates po/POTFILES.in (build-aux/potfiles.sh), po/passage.pot from the files it lists, and merges it into every
-# language in po/LINGUAS. Rust sources are read with xgettext's C lexer (keywords tr, tr_f);
+# language in po/LINGUAS. Rust sources are read with xgettext's C lexer (keywords tr, tr_f, tr_n);
 # the polkit policy through gettext's own ITS rules.
 # usage: build-aux/update-po.sh [--pot-only OUT]   (write a fresh template to OUT and stop)
 set -euo pipefail
@@ -9,7 +9,7 @@ make_pot(){ # OUT
   local t; t=$(mktemp -d)
   grep '\.rs$' po/POTFILES.in > "$t/rs.list"
   grep -v '\.rs$' po/POTFILES.in > "$t/other.list" || true
-  xgettext --from-code=UTF-8 --language=C --keyword=tr --keyword=tr_f --add-comments=TRANSLATORS -f "$t/rs.list" -o "$t/rs.pot"
+  xgettext --from-code=UTF-8 --language=C --keyword=tr --keyword=tr_f --keyword=tr_n:1,2 --add-comments=TRANSLATORS -f "$t/rs.list" -o "$t/rs.pot"
   if [ -s "$t/other.list" ]; then
     xgettext --from-code=UTF-8 -f "$t/other.list" -o "$t/other.pot"
     sed -i 's/charset=CHARSET/charset=UTF-8/' "$t/rs.pot" "$t/other.pot"

@@ -79,13 +79,14 @@ fn walk(w: &gtk::Widget, depth: usize, out: &mut String) {
 
 /// Where the keyboard focus is: GTK 4.8 leaves the focused state set on nodes that lost focus
 /// in the accessibility tree, so the keyboard test reads it here. The focused widget's type,
-/// the title of the row it is in, and the nearest widget name.
+/// the title of the row it is in, the nearest widget name and the page it is on.
 fn focus_line(window: &gtk::Window) -> String {
     let Some(f) = gtk::prelude::GtkWindowExt::focus(window) else {
         return "focus none".into();
     };
     let mut title = String::new();
     let mut name = String::new();
+    let mut page = String::new();
     let mut w = Some(f.clone());
     while let Some(x) = w {
         if title.is_empty() {
@@ -97,9 +98,15 @@ fn focus_line(window: &gtk::Window) -> String {
         if name.is_empty() && !n.starts_with("Gtk") && !n.starts_with("Adw") && !n.is_empty() {
             name = n.to_string();
         }
+        if page.is_empty() && n.starts_with("page-") {
+            page = n.to_string();
+        }
         w = x.parent();
     }
-    format!("focus {} | {title} | name={name}", f.type_().name())
+    format!(
+        "focus {} | {title} | name={name} | {page}",
+        f.type_().name()
+    )
 }
 
 /// Writes the dump of every toplevel (dialogs included), the main window's size first.

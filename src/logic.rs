@@ -4,7 +4,7 @@
 
 use passage_core::check::{self, Finding, FixAction, Report, Severity};
 use passage_core::host::{Host, PciAddress};
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use passage_core::plan::Plan;
 use serde::{Deserialize, Serialize};
 
@@ -49,17 +49,21 @@ pub fn headline(report: &Report) -> (String, Severity) {
         .count();
     if blockers > 0 {
         (
-            tr_f(
-                "{n} thing(s) must be fixed before a GPU can be passed through",
-                &[("n", &blockers.to_string())],
+            tr_n(
+                "{n} thing must be fixed before a GPU can be passed through",
+                "{n} things must be fixed before a GPU can be passed through",
+                blockers as u64,
+                &[],
             ),
             Severity::Blocker,
         )
     } else if warnings > 0 {
         (
-            tr_f(
-                "Ready, with {n} warning(s)",
-                &[("n", &warnings.to_string())],
+            tr_n(
+                "Ready, with {n} warning",
+                "Ready, with {n} warnings",
+                warnings as u64,
+                &[],
             ),
             Severity::Warning,
         )
@@ -83,9 +87,11 @@ pub fn reserve_pages(size_kib: u64, count: u64) -> String {
     } else {
         tr_f("{n} MiB", &[("n", &(size_kib / 1024).to_string())])
     };
-    tr_f(
-        "As {count} pages of {size}",
-        &[("count", &count.to_string()), ("size", &size)],
+    tr_n(
+        "As {n} page of {size}",
+        "As {n} pages of {size}",
+        count,
+        &[("size", &size)],
     )
 }
 

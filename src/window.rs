@@ -98,23 +98,26 @@ impl Side {
         // selection: that follows the keyboard focus, so Tab through the list (which GTK moves
         // row by row) would leave a row selected whose page is not shown.
         sidebar.set_selection_mode(gtk::SelectionMode::None);
-        for p in Page::all() {
-            if p == Page::Vm(Step::Media) {
-                // The wizard's steps under their own heading.
+        // The wizard's steps under their own heading: a header of the first step's row, not a
+        // row, so Tab goes on from Virtual Machines to the steps (GtkListBox moves focus row
+        // by row, and stopped at a row that takes none).
+        let first_step = format!("nav-{}", Page::Vm(Step::ALL[0]).id());
+        sidebar.set_header_func(move |row, _| {
+            if row.widget_name() != first_step.as_str() {
+                row.set_header(None::<&gtk::Widget>);
+            } else if row.header().is_none() {
                 let l = gtk::Label::new(Some(&tr("New Virtual Machine")));
                 l.add_css_class("heading");
                 l.add_css_class("dim-label");
                 l.set_xalign(0.0);
                 l.set_margin_top(12);
-                l.set_margin_start(6);
-                let row = gtk::ListBoxRow::new();
-                row.set_child(Some(&l));
-                row.set_activatable(false);
-                row.set_selectable(false);
-                // A heading, not a step: Tab passes it by.
-                row.set_focusable(false);
-                sidebar.append(&row);
+                // Where it stood inside a row: the row's margin and padding, then its own 6 px.
+                l.set_margin_start(20);
+                l.set_margin_bottom(6);
+                row.set_header(Some(&l));
             }
+        });
+        for p in Page::all() {
             let bx = gtk::Box::new(gtk::Orientation::Horizontal, 12);
             match (p.icon(), p) {
                 (Some(icon), _) => bx.append(&crate::a11y::decorative_icon(icon)),
@@ -207,6 +210,18 @@ pub fn mark_current(sidebar: &gtk::ListBox, page: Page) {
         }
         row = r.next_sibling();
     }
+}
+
+/// Puts the keyboard focus on the first control of the page the stack shows, once the page
+/// has handled what it was sent (a stale page rebuilds first): choosing a page takes the
+/// focus out of the sidebar and into it.
+pub fn focus_page(stack: &gtk::Stack) {
+    let stack = stack.clone();
+    gtk::glib::idle_add_local_once(move || {
+        if let Some(page) = stack.visible_child() {
+            page.child_focus(gtk::DirectionType::TabForward);
+        }
+    });
 }
 
 /// The page's side of the window.

@@ -548,10 +548,14 @@ mod edit;
 mod errors;
 #[path = "gui/german.rs"]
 mod german;
+#[path = "gui/keyboard.rs"]
+mod keyboard;
 #[path = "gui/newcomer.rs"]
 mod newcomer;
 #[path = "gui/path.rs"]
 mod path;
+#[path = "gui/wording.rs"]
+mod wording;
 
 fn shots_dir() -> PathBuf {
     let d = std::env::var_os("PASSAGE_SCREENSHOTS")
@@ -654,7 +658,7 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
             "devices",
             &[
                 "Group 28: NVIDIA",
-                "Can go to a VM · 4 device(s)",
+                "Can go to a VM · 4 devices",
                 "Shows this computer's screen: it stays with the host",
                 "Other IOMMU groups",
             ],
@@ -982,13 +986,13 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         ("vm-media", &["install-iso=/var/lib/libvirt/images/Win10_22H2_English_x64.iso", "virtio-iso=/var/lib/libvirt/images/virtio-win-0.1.240.iso"], &["Installation disc image (ISO)", "Gaming (Windows)"]),
         ("vm-resources", &["memory-gib=16", "vcpus=12"], &["Memory (GiB)", "This computer has 24 logical CPUs"]),
         ("vm-storage", &["disk=new:128"], &["Create a new disk image", "qcow2"]),
-        ("vm-name", &["name=win10", "network=bridge:br0"], &["How libvirt and the launcher call the VM", "A bridge on this computer", "SPICE display"]),
+        ("vm-name", &["name=win10", "network=bridge:br0"], &["The name libvirt and the app menu know the VM by", "A bridge on this computer", "SPICE display"]),
         ("vm-firmware", &[], &["Let libvirt choose", "Secure Boot", "TPM 2.0"]),
         ("vm-cpu", &[], &["Pin the VM's CPUs", "pinned to host CPUs that share an L3 cache", "Keep this computer off the VM's CPUs", "Hide the hypervisor"]),
-        ("vm-pci", &["pci-add=0000:04:00.0"], &["TU102 [GeForce RTX 2080 Ti Rev. A]", "0000:0a:00.3 · group 28", "When the card goes to the VM", "Only while the VM runs", "[x] | #gpu-mode-boot", "0000:04:00.0"]),
-        ("vm-usb", &["evdev-add=/dev/input/by-id/usb-Corsair_Corsair_Gaming_K95_RGB_PLATINUM_Keyboard-event-kbd", "evdev-add=/dev/input/by-id/usb-Razer_Razer_DeathAdder_V2-event-mouse"], &["Keyboard and mouse", "usb-Razer_Razer_DeathAdder_V2-event-mouse"]),
+        ("vm-pci", &["pci-add=0000:04:00.0"], &["TU102 [GeForce RTX 2080 Ti Rev. A]", "0000:0a:00.3 · group 28", "When the card goes to the VM", "Only while a VM runs", "[x] | #gpu-mode-boot", "0000:04:00.0"]),
+        ("vm-usb", &["evdev-add=/dev/input/by-id/usb-Corsair_Corsair_Gaming_K95_RGB_PLATINUM_Keyboard-event-kbd", "evdev-add=/dev/input/by-id/usb-Razer_Razer_DeathAdder_V2-event-mouse"], &["Keyboard and mouse", "Razer DeathAdder V2 (mouse)", "usb-Razer_Razer_DeathAdder_V2-event-mouse"]),
         ("vm-boot", &[], &["1. Installation disc", "2. Disk", "3. Samsung Electronics Co Ltd NVMe SSD Controller", "Boot menu"]),
-        ("vm-review", &[], &["win10: 16 GiB, 12 CPUs, 5 PCI device(s), 2 USB device(s), 2 disc(s)", "Bridge br0 on this computer", "SPICE display on", "The XML is valid", "Domain XML"]),
+        ("vm-review", &[], &["win10: 16 GiB, 12 CPUs, 5 PCI devices, 0 USB devices, 1 keyboard, 1 mouse, 2 discs", "Bridge br0 on this computer", "SPICE display on", "The XML is valid", "Domain XML"]),
     ];
     for (page, sets, want) in steps {
         for kv in sets {
@@ -1115,7 +1119,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         "The card is kept for VMs from boot on",
         "16384 MiB of memory",
         "backed by hugepages, reserved when it starts",
-        "12 virtual CPU(s)",
+        "12 virtual CPUs",
         "#start",
         "#launcher",
         "#delete",
@@ -1322,7 +1326,11 @@ fn the_daily_loop_from_an_app_menu_launcher() {
     assert_eq!(h.state("tiny").expect("state"), VmState::Running);
     // Force Off asks first, and forces nothing while it asks.
     app.action("vm-force-off", None);
-    let d = app.wait_for(&["#confirm", "Force tiny Off?", "pulling the power cord"]);
+    let d = app.wait_for(&[
+        "#confirm",
+        "Force “tiny” off?",
+        "whatever the guest has not saved is lost",
+    ]);
     app.shot("vm-force-off-asks", &d);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(h.state("tiny").expect("state"), VmState::Running);
@@ -1427,14 +1435,18 @@ fn every_start_goes_through_the_pre_flight_and_the_list_shuts_down_gently() {
     );
     // Force Off asks first; Cancel leaves the VM running.
     app.press_button("Force tiny off…");
-    let d = app.wait_for(&["#confirm", "Force tiny Off?", "pulling the power cord"]);
+    let d = app.wait_for(&[
+        "#confirm",
+        "Force “tiny” off?",
+        "whatever the guest has not saved is lost",
+    ]);
     app.shot("vms-list-force-off-asks", &d);
     app.press_button("Cancel");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(h.state("tiny").expect("state"), VmState::Running);
     // Confirmed, it is forced off.
     app.press_button("Force tiny off…");
-    app.wait_for(&["Force tiny Off?"]);
+    app.wait_for(&["Force “tiny” off?"]);
     app.press_button("Force Off");
     let end = Instant::now() + Duration::from_secs(20);
     while h.state("tiny").expect("state") != VmState::Off {

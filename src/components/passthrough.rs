@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use passage_core::vm::devices::{extra_candidates, usb_candidates, DeviceChoice, PassthroughEdit};
 use passage_core::Host;
 use relm4::adw::prelude::*;
@@ -70,7 +70,7 @@ fn page(
     {
         let members: Vec<_> = row.devices.iter().map(|d| d.address).collect();
         let on = !members.is_empty() && members.iter().all(|a| edit.pci.contains(a));
-        let n = tr_f("{n} device(s)", &[("n", &members.len().to_string())]);
+        let n = tr_n("{n} device", "{n} devices", members.len() as u64, &[]);
         g.add(&check(
             sender,
             (&row.title, &n),
@@ -82,10 +82,11 @@ fn page(
     page.add(&g);
     let g = adw::PreferencesGroup::new();
     g.set_title(&tr("More devices"));
+    g.set_description(Some(&passage_core::vm::labels::extra_about()));
     for (a, name) in extra_candidates(host, None) {
         g.add(&check(
             sender,
-            (&name, &a.to_string()),
+            (&name, &passage_core::vm::labels::extra_sub(host, a)),
             edit.pci.contains(&a),
             DeviceChoice::AddPci(a),
             DeviceChoice::RemovePci(a),

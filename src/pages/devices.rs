@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use passage_core::host::PciAddress;
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
@@ -176,9 +176,11 @@ fn group_row(
     let status = if g.host_display {
         tr("Shows this computer's screen: it stays with the host")
     } else if g.viable {
-        tr_f(
-            "Can go to a VM · {n} device(s)",
-            &[("n", &g.devices.len().to_string())],
+        tr_n(
+            "Can go to a VM · {n} device",
+            "Can go to a VM · {n} devices",
+            g.devices.len() as u64,
+            &[],
         )
     } else {
         tr_f(

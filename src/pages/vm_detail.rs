@@ -421,10 +421,14 @@ impl VmDetail {
     fn build(&mut self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         clear(root, &mut self.groups);
         let Some(d) = &self.details else { return };
+        let display = self.domain.as_ref().is_some_and(Domain::has_viewer_display);
         let mut groups = vec![super::vm_view::state_group(
             d,
-            &state_words(self.state, self.shutdown_since),
-            self.state,
+            (
+                &state_words(self.state, self.shutdown_since),
+                self.state,
+                display,
+            ),
             sender,
         )];
         if let Some(g) = self.overdue() {
@@ -501,8 +505,8 @@ pub fn confirm_force_off(parent: &impl IsA<gtk::Widget>, vm: &str, then: impl Fn
     let _ = confirm(
         parent,
         (
-            &tr_f("Force {vm} Off?", &[("vm", vm)]),
-            &tr("This is like pulling the power cord: work the guest has not saved is lost, and its disk may need checking. Shut Down asks the guest first."),
+            &tr_f("Force “{vm}” off?", &[("vm", vm)]),
+            &tr("Like pulling the power cord: whatever the guest has not saved is lost, and its disks may need checking when it starts again. Shut Down asks the guest to stop first."),
             &tr("_Force Off"),
         ),
         then,

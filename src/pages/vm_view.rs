@@ -2,7 +2,7 @@
 //! it has, and how to manage it (a failure shows through `problem`).
 
 use passage_core::host::Host;
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use passage_core::vm::domain::{Domain, GuestAddress};
 use passage_core::vm::preflight::Finding;
 use passage_virt::VmState;
@@ -23,11 +23,11 @@ fn button(label: &str, name: &str, sender: &Sender, msg: fn() -> Input) -> gtk::
     b
 }
 
-/// The VM's name, state and the actions its state allows.
+/// The VM's name, state and the actions its state allows (Open Display only for a VM with a
+/// display a viewer can show).
 pub fn state_group(
     d: &Details,
-    words: &str,
-    state: Option<VmState>,
+    (words, state, display): (&str, Option<VmState>, bool),
     sender: &Sender,
 ) -> adw::PreferencesGroup {
     let g = adw::PreferencesGroup::new();
@@ -60,12 +60,14 @@ pub fn state_group(
         let force = button(&tr("Force Off"), "force-off", sender, || Input::ForceOff);
         force.add_css_class("destructive-action");
         bx.insert(&force, -1);
-        bx.insert(
-            &button(&tr("Open Display"), "open-display", sender, || {
-                Input::OpenDisplay
-            }),
-            -1,
-        );
+        if display {
+            bx.insert(
+                &button(&tr("Open Display"), "open-display", sender, || {
+                    Input::OpenDisplay
+                }),
+                -1,
+            );
+        }
     } else if state != Some(VmState::Other) {
         let start = button(&tr("Start"), "start", sender, || Input::Start);
         start.add_css_class("suggested-action");
@@ -127,7 +129,8 @@ pub fn passes() -> adw::PreferencesGroup {
 pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
     let g = adw::PreferencesGroup::new();
     g.set_title(&tr("What It Has"));
-    let mut has_display = !d.graphics.is_empty();
+    let mut has_display = d.has_viewer_display();
+    let mut has_card = false;
     for h in &d.hostdevs {
         let Some(a) = h.host else { continue };
         let dev = host.device(a);
@@ -150,6 +153,7 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
             sub.push_str(&tr(" · not plugged in"));
         }
         g.add(&row(&name, &sub));
+        has_card |= dev.is_some_and(|x| x.is_gpu());
         if dev.is_some_and(|x| x.is_gpu()) && d.graphics.is_empty() {
             g.add(&row(
                 &tr("Its screen is the card"),
@@ -161,7 +165,9 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
             has_display = true;
         }
     }
-    g.add(&session_row(d));
+    if let Some(r) = session_row(d, has_card) {
+        g.add(&r);
+    }
     let mem = d.memory_mib.map(|m| m.to_string()).unwrap_or_default();
     let session = passage_core::vm::session::SessionSettings::of(d);
     let mem_sub = match (d.hugepages, session.hugepages) {
@@ -173,13 +179,17 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
         &tr_f("{mib} MiB of memory", &[("mib", &mem)]),
         &mem_sub,
     ));
-    let cpus = d.vcpus.map(|v| v.to_string()).unwrap_or_default();
+    // libvirt gives a domain without <vcpu> one.
+    let cpus = d.vcpus.unwrap_or(1);
     let pins = if d.vcpu_pins.is_empty() {
         tr("not pinned")
     } else {
         tr("pinned to host CPUs")
     };
-    g.add(&row(&tr_f("{n} virtual CPU(s)", &[("n", &cpus)]), &pins));
+    g.add(&row(
+        &tr_n("{n} virtual CPU", "{n} virtual CPUs", cpus.into(), &[]),
+        &pins,
+    ));
     for u in &d.usb {
         let what = u
             .id()
@@ -271,10 +281,17 @@ pub fn manage(d: &Details, sender: &Sender) -> adw::PreferencesGroup {
     g
 }
 
-/// When the card goes to the VM, as its metadata says (the hook reads the same).
-fn session_row(d: &passage_core::vm::Domain) -> adw::ActionRow {
+/// When the card goes to the VM, as its metadata says (the hook reads the same); for a VM
+/// without a card, only whether its CPUs are kept free.
+fn session_row(d: &passage_core::vm::Domain, has_card: bool) -> Option<adw::ActionRow> {
     use passage_core::vm::session::{GpuMode, SessionSettings};
     let s = SessionSettings::of(d);
+    let cpus = tr("This computer keeps off the VM's CPUs while it runs.");
+    if !has_card {
+        return s
+            .isolate_cpus
+            .then(|| row(&tr("Its CPUs are kept free"), &cpus));
+    }
     let (title, sub) = match s.gpu_mode {
         GpuMode::WhileRunning => (
             tr("The card is lent while the VM runs"),
@@ -286,12 +303,9 @@ fn session_row(d: &passage_core::vm::Domain) -> adw::ActionRow {
         ),
     };
     let sub = if s.isolate_cpus {
-        format!(
-            "{sub} {}",
-            tr("This computer keeps off the VM's CPUs while it runs.")
-        )
+        format!("{sub} {cpus}")
     } else {
         sub
     };
-    row(&title, &sub)
+    Some(row(&title, &sub))
 }

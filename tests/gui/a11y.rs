@@ -19,7 +19,10 @@ pub(crate) const PAGES: [(&str, &str); 14] = [
     ("vm-media", "Installation disc image (ISO)"),
     ("vm-resources", "Memory (GiB)"),
     ("vm-storage", "Create a new disk image"),
-    ("vm-name", "How libvirt and the launcher call the VM"),
+    (
+        "vm-name",
+        "The name libvirt and the app menu know the VM by",
+    ),
     ("vm-firmware", "Let libvirt choose"),
     ("vm-cpu", "Pin the VM's CPUs"),
     ("vm-pci", "TU102 [GeForce RTX 2080 Ti Rev. A]"),
@@ -160,7 +163,7 @@ impl App<'_> {
 
     /// Where the keyboard focus is: `focus <type> | <row title> | name=<widget name>`. From the
     /// widget dump: GTK 4.8 leaves the focused state on nodes that lost focus in the tree.
-    fn focused(&mut self) -> String {
+    pub(crate) fn focused(&mut self) -> String {
         self.dump()
             .lines()
             .find(|l| l.starts_with("focus "))
@@ -184,6 +187,19 @@ impl App<'_> {
             "Tab never reached {target}; it went to:\n{}",
             trail.join("\n")
         );
+    }
+
+    /// Waits until the focus line holds `want`; fails with where the focus is.
+    pub(crate) fn wait_focus(&mut self, want: &str) -> String {
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let f = self.focused();
+            if f.contains(want) {
+                return f;
+            }
+            assert!(Instant::now() < end, "the focus is not on {want}: {f}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Waits until the tree has a line with every one of `parts`.
@@ -222,11 +238,7 @@ fn the_card_and_an_existing_disk_image_are_chosen_with_the_keyboard_alone() {
     // "Show" lists the other groups and puts focus on the first of them, not on the page.
     app.tab_to("name=show-other-groups", 60);
     app.keys(&["space"]);
-    let end = Instant::now() + Duration::from_secs(10);
-    while !app.focused().contains("AdwActionRow | Group ") {
-        assert!(Instant::now() < end, "focus after Show: {}", app.focused());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    app.wait_focus("AdwActionRow | Group ");
 
     // Storage: Tab to the existing-image field and type a path: its radio is chosen, and the
     // draft has the image (Review's XML shows it).
@@ -250,13 +262,5 @@ fn the_card_and_an_existing_disk_image_are_chosen_with_the_keyboard_alone() {
     app.keys(&["space"]);
     app.wait_for(&["1. Installation disc", "2. Disk"]);
     // The disk is last now: its Later button is off, so focus is on its Earlier button.
-    let end = Instant::now() + Duration::from_secs(10);
-    while !app.focused().contains("name=boot-disk-up") {
-        assert!(
-            Instant::now() < end,
-            "focus left the moved item: {}",
-            app.focused()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    app.wait_focus("name=boot-disk-up");
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use passage_core::check::{Report, Severity};
 use passage_core::host::{HostNeed, PciDevice};
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use passage_core::Host;
 
 struct Style {
@@ -129,13 +129,21 @@ pub fn scan(host: &Host, color: bool) -> String {
     let _ = writeln!(
         o,
         "      {}",
-        st.dim(&tr_f(
-            "{cores} cores × {threads} threads, {l3} L3 groups",
-            &[
-                ("cores", &cpu.cores.to_string()),
-                ("threads", &cpu.threads_per_core.to_string()),
-                ("l3", &cpu.l3_groups.len().to_string())
-            ]
+        st.dim(&format!(
+            "{} × {}, {}",
+            tr_n("{n} core", "{n} cores", cpu.cores as u64, &[]),
+            tr_n(
+                "{n} thread",
+                "{n} threads",
+                cpu.threads_per_core as u64,
+                &[]
+            ),
+            tr_n(
+                "{n} L3 group",
+                "{n} L3 groups",
+                cpu.l3_groups.len() as u64,
+                &[]
+            ),
         ))
     );
     let huge = host.memory.hugepages_kib();
@@ -301,9 +309,11 @@ pub fn scan(host: &Host, color: bool) -> String {
         let _ = writeln!(
             o,
             "{}",
-            st.warn(&tr_f(
+            st.warn(&tr_n(
+                "Could not read {n} thing (the rest is accurate):",
                 "Could not read {n} things (the rest is accurate):",
-                &[("n", &host.problems.len().to_string())]
+                host.problems.len() as u64,
+                &[]
             ))
         );
         for p in host.problems.iter().take(20) {
@@ -367,9 +377,11 @@ pub fn check(host: &Host, report: &Report, color: bool) -> String {
         let _ = writeln!(
             o,
             "{}",
-            st.bad(&tr_f(
-                "{n} thing(s) block GPU passthrough; fix them and check again.",
-                &[("n", &blockers.to_string())]
+            st.bad(&tr_n(
+                "{n} thing blocks GPU passthrough; fix it and check again.",
+                "{n} things block GPU passthrough; fix them and check again.",
+                blockers as u64,
+                &[]
             ))
         );
     }
@@ -392,9 +404,11 @@ pub fn plan(p: &passage_core::plan::Plan, color: bool) -> String {
     let _ = writeln!(
         o,
         "{}",
-        st.bold(&tr_f(
-            "{n} file(s) would change:",
-            &[("n", &p.changes.len().to_string())]
+        st.bold(&tr_n(
+            "{n} file would change:",
+            "{n} files would change:",
+            p.changes.len() as u64,
+            &[]
         ))
     );
     for c in &p.changes {

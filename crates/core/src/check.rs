@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::boot::BootLoaderKind;
 use crate::host::{CpuVendor, Host, HostNeed, PciAddress, PciDevice};
-use crate::i18n::{tr, tr_f};
+use crate::i18n::{tr, tr_f, tr_n};
 use crate::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -257,17 +257,18 @@ fn iommu(host: &Host, f: &mut Vec<Finding>) {
             Severity::Ok,
             tr("The IOMMU is on"),
             if units.is_empty() {
-                tr_f(
+                tr_n(
+                    "{n} IOMMU group.",
                     "{n} IOMMU groups.",
-                    &[("n", &host.iommu_groups.len().to_string())],
+                    host.iommu_groups.len() as u64,
+                    &[],
                 )
             } else {
-                tr_f(
+                tr_n(
+                    "{n} IOMMU group ({units}).",
                     "{n} IOMMU groups ({units}).",
-                    &[
-                        ("n", &host.iommu_groups.len().to_string()),
-                        ("units", &units),
-                    ],
+                    host.iommu_groups.len() as u64,
+                    &[("units", &units)],
                 )
             },
             None,
@@ -390,7 +391,7 @@ fn gpu_findings(host: &Host, chosen: Option<&PciDevice>, f: &mut Vec<Finding>) {
                 "gpu-is-host-display",
                 Severity::Blocker,
                 tr("Every graphics card shows the host's screen"),
-                tr_f("{n} graphics cards are present and the host displays on all of them.", &[("n", &gpus.len().to_string())]),
+                tr_n("{n} graphics card is present and the host displays on it.", "{n} graphics cards are present and the host displays on all of them.", gpus.len() as u64, &[]),
                 Some(tr("Connect the host's monitor to one card only (or set it as the primary display in the firmware setup) and keep the other one free for the VM.")),
             ));
         }

@@ -74,6 +74,20 @@ fn the_tutorials_gaming_vm_from_the_wizards_choices() {
     assert_eq!(s.cdroms[0].boot_order, Some(2));
     assert_eq!(s.disks[0].boot_order, Some(3));
     assert_eq!(s.evdev, vec![kbd]);
+    // Review's summary counts the evdev keyboard as a keyboard, not as a USB device.
+    assert_eq!(
+        s.summary(),
+        "win10: 16 GiB, 12 CPUs, 5 PCI devices, 0 USB devices, 1 keyboard, 2 discs"
+    );
+    let mut one = s.clone();
+    one.pci.truncate(1);
+    one.cdroms.truncate(1);
+    one.evdev
+        .push("/dev/input/by-id/usb-Logitech_USB_Receiver-if02-event-mouse".into());
+    assert_eq!(
+        one.summary(),
+        "win10: 16 GiB, 12 CPUs, 1 PCI device, 0 USB devices, 1 keyboard, 1 mouse, 1 disc"
+    );
     let xml = s.to_xml().expect("xml");
     assert!(
         xml.contains("Win10_22H2_English_x64.iso") && xml.contains("volume="),

@@ -1358,3 +1358,52 @@ fn mkinitcpio_string_form_is_edited_in_its_own_form() {
         "{e}"
     );
 }
+
+/// The summary of a kernel-argument edit names only what the file gains: on the demo host
+/// (Pop!_OS's kernelstub, amd_iommu=on there already) only iommu=pt is added; on a GRUB file
+/// holding neither, both are; a file holding both has no change at all.
+#[test]
+fn a_kernel_argument_summary_names_only_what_is_new() {
+    let base = tempfile::tempdir().expect("tmp");
+    let dir = base.path().join("demo");
+    passage_fixtures::demo::lay_down_at(&dir).expect("demo");
+    let (root, host) = scan(&dir);
+    let p = plan::for_gpu(&root, &host, a("0a:00.0")).expect("plan");
+    let c = p
+        .changes
+        .iter()
+        .find(|c| c.path == "/etc/kernelstub/configuration")
+        .expect("kernelstub edited");
+    assert_eq!(
+        c.summary,
+        "kernel arguments: add iommu=pt; amd_iommu=on already there"
+    );
+    let intent = |add: &[&str], remove: &[&str]| Intent::KernelArguments {
+        add: add.iter().map(|s| s.to_string()).collect(),
+        remove: remove.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut spec = passage_fixtures::single_gpu();
+    set_file(
+        &mut spec,
+        "/etc/default/grub",
+        "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=igfx_off\"\nGRUB_CMDLINE_LINUX=\"iommu=pt pcie_acs_override=downstream\"\n",
+    );
+    let d = build(&spec);
+    let (root, host) = scan(d.path());
+    let p = plan::plan(
+        &root,
+        &host,
+        &intent(
+            &["intel_iommu=on", "iommu=pt"],
+            &["pcie_acs_override", "video"],
+        ),
+    )
+    .expect("plan");
+    let summaries: Vec<&str> = p.changes.iter().map(|c| c.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "kernel arguments: add intel_iommu=on; remove pcie_acs_override; iommu=pt already there"
+        ]
+    );
+}

@@ -172,7 +172,7 @@ fn paths_are_escaped_and_bad_specs_name_the_field() {
                     threads: 2,
                 })
             }),
-            "topology: 1 socket(s) × 4 core(s) × 2 thread(s) is not 12 vCPUs",
+            "topology: 1 socket × 4 cores × 2 threads is not 12 vCPUs",
         ),
         (Box::new(|s| s.cdroms[1].boot_order = Some(1)), "boot_order"),
         (

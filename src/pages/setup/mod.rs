@@ -244,7 +244,9 @@ impl Component for SetupPage {
                     return;
                 }
                 self.mode = m;
-                self.mode_radios[usize::from(m == GpuMode::WhileRunning)].set_active(true);
+                if let Some(i) = GpuMode::CHOICES.iter().position(|c| *c == m) {
+                    self.mode_radios[i].set_active(true);
+                }
                 let _ = sender.output(Output::Mode(m));
                 self.replan(&sender);
             }

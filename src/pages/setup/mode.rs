@@ -8,7 +8,8 @@ use relm4::{adw, gtk, ComponentSender};
 
 use super::{Input, SetupPage};
 
-/// "When the card goes to VMs": two radios, each sending [`Input::Mode`].
+/// "When the card goes to VMs": a radio per mode in [`GpuMode::CHOICES`]' order, each
+/// sending [`Input::Mode`].
 pub fn group(
     sender: &ComponentSender<SetupPage>,
 ) -> (adw::PreferencesGroup, [gtk::CheckButton; 2]) {
@@ -31,21 +32,23 @@ pub fn group(
             g.add(&r);
             c
         };
-    let boot = choice(
-        &tr("From boot on"),
-        &tr("The card is bound to vfio-pci at every start of this computer, with a boot menu entry without it for a day you need the card."),
-        "setup-mode-boot",
-        GpuMode::AtBoot,
-        None,
-    );
-    boot.set_active(true);
-    let running = choice(
-        &tr("Only while a VM runs"),
-        &tr("This computer keeps the card and lends it to a VM that asks for it, through libvirt's hook; the desktop is kept off it. Nothing changes at boot but the IOMMU."),
-        "setup-mode-running",
-        GpuMode::WhileRunning,
-        Some(&boot),
-    );
+    let mut first: Option<gtk::CheckButton> = None;
+    let radios = GpuMode::CHOICES.map(|mode| {
+        let (sub, name) = match mode {
+            GpuMode::AtBoot => (
+                tr("The card is bound to vfio-pci at every start of this computer. On a day you need it on the host, choose the boot menu's entry that leaves it to its own driver."),
+                "setup-mode-boot",
+            ),
+            GpuMode::WhileRunning => (
+                tr("This computer keeps the card and lends it to a VM that asks for it, through libvirt's hook; the desktop is kept off it. Nothing changes at boot but the IOMMU."),
+                "setup-mode-running",
+            ),
+        };
+        let c = choice(&mode.title(), &sub, name, mode, first.as_ref());
+        c.set_active(mode == GpuMode::default());
+        first.get_or_insert_with(|| c.clone());
+        c
+    });
     g.set_visible(false);
-    (g, [boot, running])
+    (g, radios)
 }

@@ -12,7 +12,7 @@ use crate::wizard::Choice;
 
 pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     let (host, d) = (cx.host, cx.d);
-    let name = group(&tr("Name"), &tr("How libvirt and the launcher call the VM: letters, digits, dots, dashes and underscores."));
+    let name = group(&tr("Name"), &tr("The name libvirt and the app menu know the VM by: letters, digits, dots, dashes and underscores."));
     name.add(&entry_row(
         cx.sender,
         &tr("Name"),

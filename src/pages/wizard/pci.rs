@@ -3,6 +3,7 @@
 
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::devices::extra_candidates;
+use passage_core::vm::labels::{extra_about, extra_sub};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
@@ -60,14 +61,14 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     });
     g.set_header_suffix(Some(&change));
     let extra = extra_candidates(host, d.gpu.as_ref().map(|s| s.group));
-    let more = group(&tr("More devices"), &tr("NVMe drives and USB controllers whose group can go to the VM too. A passed-through NVMe drive runs at full speed."));
+    let more = group(&tr("More devices"), &extra_about());
     if extra.is_empty() {
         more.add(&row(&tr("None on this computer"), ""));
     }
     for (a, name) in extra {
         more.add(&check_row(
             cx.sender,
-            (&name, &a.to_string()),
+            (&name, &extra_sub(host, a)),
             d.extra_pci.contains(&a),
             Choice::AddPci(a),
             Choice::RemovePci(a),
@@ -83,30 +84,28 @@ fn gpu_mode(cx: &Cx) -> adw::PreferencesGroup {
         &tr("When the card goes to the VM"),
         &tr("Either way, the VM gets the whole card while it runs."),
     );
-    let running = cx.d.gpu_mode == GpuMode::WhileRunning;
-    let (lend, first) = radio_row(
-        cx.sender,
-        None,
-        (
-            &tr("Only while the VM runs"),
-            &tr("This computer keeps the card (a second screen, CUDA) and lends it to the VM when it starts; it comes back when the VM shuts down. Programs using the card must be closed first."),
-        ),
-        running,
-        || Choice::GpuMode(GpuMode::WhileRunning),
-    );
-    first.set_widget_name("gpu-mode-running");
-    let (boot, b) = radio_row(
-        cx.sender,
-        Some(&first),
-        (
-            &tr("From boot on"),
-            &tr("The card is kept for VMs at every start of this computer (Host setup binds it to vfio-pci). The surest way for cards that do not reset well."),
-        ),
-        !running,
-        || Choice::GpuMode(GpuMode::AtBoot),
-    );
-    b.set_widget_name("gpu-mode-boot");
-    g.add(&lend);
-    g.add(&boot);
+    let mut first: Option<gtk::CheckButton> = None;
+    for mode in GpuMode::CHOICES {
+        let (sub, name) = match mode {
+            GpuMode::AtBoot => (
+                tr("The card is kept for VMs at every start of this computer (Host setup binds it to vfio-pci). The surest way for cards that do not reset well."),
+                "gpu-mode-boot",
+            ),
+            GpuMode::WhileRunning => (
+                tr("This computer keeps the card (a second screen, CUDA) and lends it to the VM when it starts; it comes back when the VM shuts down. Programs using the card must be closed first."),
+                "gpu-mode-running",
+            ),
+        };
+        let (r, c) = radio_row(
+            cx.sender,
+            first.as_ref(),
+            (&mode.title(), &sub),
+            cx.d.gpu_mode == mode,
+            move || Choice::GpuMode(mode),
+        );
+        c.set_widget_name(name);
+        first.get_or_insert(c);
+        g.add(&r);
+    }
     g
 }

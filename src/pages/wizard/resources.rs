@@ -1,6 +1,6 @@
 //! Memory and CPUs.
 
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use relm4::adw;
 use relm4::adw::prelude::*;
 
@@ -30,12 +30,14 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
         cx.sender,
         (
             &tr("CPUs"),
-            &tr_f(
-                "This computer has {n} logical CPUs ({cores} cores).",
-                &[
-                    ("n", &cpus.to_string()),
-                    ("cores", &host.cpu.cores.to_string()),
-                ],
+            &tr_n(
+                "This computer has {n} logical CPU ({cores}).",
+                "This computer has {n} logical CPUs ({cores}).",
+                cpus as u64,
+                &[(
+                    "cores",
+                    &tr_n("{n} core", "{n} cores", host.cpu.cores as u64, &[]),
+                )],
             ),
         ),
         "vcpus",

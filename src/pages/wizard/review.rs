@@ -72,17 +72,7 @@ fn not_ready(cx: &Cx, why: &str, step: Step) -> adw::ActionRow {
 
 fn ready(cx: &Cx, g: adw::PreferencesGroup, create: &gtk::Button, spec: &VmSpec) -> Review {
     let xml = spec.to_xml().unwrap_or_default();
-    let summary = tr_f(
-        "{name}: {mem} GiB, {cpus} CPUs, {pci} PCI device(s), {usb} USB device(s), {cd} disc(s)",
-        &[
-            ("name", &spec.name),
-            ("mem", &(spec.memory_mib / 1024).to_string()),
-            ("cpus", &spec.vcpus.to_string()),
-            ("pci", &spec.pci.len().to_string()),
-            ("usb", &(spec.usb.len() + spec.evdev.len()).to_string()),
-            ("cd", &spec.cdroms.len().to_string()),
-        ],
-    );
+    let summary = spec.summary();
     let r = row(
         &summary,
         &if cx.loaded.can_change() {

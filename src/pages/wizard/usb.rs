@@ -2,6 +2,7 @@
 
 use passage_core::i18n::tr;
 use passage_core::vm::devices::usb_candidates;
+use passage_core::vm::labels::input_name;
 use relm4::adw;
 use relm4::adw::prelude::*;
 
@@ -17,7 +18,7 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
         g.add(&row(&tr("No keyboard or mouse found"), ""));
     }
     for dev in &host.input_devices {
-        let name = dev.rsplit('/').next().unwrap_or(dev).to_string();
+        let name = input_name(dev);
         g.add(&check_row(
             cx.sender,
             (&name, dev),

@@ -133,6 +133,10 @@ pub fn plan(root: &Root, host: &Host, add: &[Arg], remove: &[String]) -> Result<
             ));
         }
     }
+    // Each file says what it really gains: an argument it holds already is not "added".
+    for c in &mut plan.changes {
+        c.summary = describe_change(c.before.as_deref(), c.after.as_deref(), add, remove);
+    }
     Ok(plan)
 }
 
@@ -158,6 +162,65 @@ fn describe(add: &[Arg], remove: &[String]) -> String {
         parts.push(tr_f("remove {args}", &[("args", &remove.join(" "))]));
     }
     parts.join("; ")
+}
+
+/// What one file's edit does to its kernel arguments: only the arguments whose key gains a
+/// word the file did not hold (a switch merged into its options counts), and only the keys it
+/// held and no longer does; the requested ones it holds already are named as such.
+fn describe_change(
+    before: Option<&[u8]>,
+    after: Option<&[u8]>,
+    add: &[Arg],
+    remove: &[String],
+) -> String {
+    let before = words(before);
+    let after = words(after);
+    let count = |ws: &[String], w: &str| ws.iter().filter(|x| *x == w).count();
+    let gains = |key: &str| {
+        after
+            .iter()
+            .any(|w| same_key(key_of(w), key) && count(&after, w) > count(&before, w))
+    };
+    let (added, kept): (Vec<&Arg>, Vec<&Arg>) = add.iter().partition(|a| gains(&a.key));
+    let removed: Vec<&String> = remove
+        .iter()
+        .filter(|k| has_key(&before, k) && !has_key(&after, k))
+        .collect();
+    let list = |v: Vec<String>| v.join(" ");
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!(
+            "kernel arguments: add {}",
+            list(added.iter().map(|a| a.to_string()).collect())
+        ));
+    }
+    if !removed.is_empty() {
+        parts.push(format!(
+            "remove {}",
+            list(removed.iter().map(|k| k.to_string()).collect())
+        ));
+    }
+    if parts.is_empty() {
+        return describe(add, remove);
+    }
+    if !added.is_empty() && !kept.is_empty() {
+        parts.push(format!(
+            "{} already there",
+            list(kept.iter().map(|a| a.to_string()).collect())
+        ));
+    }
+    parts.join("; ")
+}
+
+/// The words of a boot loader file as its command lines hold them: split at whitespace, quotes
+/// and JSON's brackets, a list's trailing comma dropped (an argument's own commas kept).
+fn words(text: Option<&[u8]>) -> Vec<String> {
+    let text = String::from_utf8_lossy(text.unwrap_or_default());
+    text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']'))
+        .map(|w| w.trim_end_matches(','))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Splits arguments for editing. An unbalanced quote would swallow whatever Passage appends,

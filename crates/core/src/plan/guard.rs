@@ -6,7 +6,7 @@
 
 use crate::host::kernel::same_key;
 use crate::host::{Host, PciAddress};
-use crate::i18n::tr_f;
+use crate::i18n::{tr_f, tr_n};
 use crate::plan::args::Arg;
 use crate::plan::hugepages::{boot_pools, BootPool};
 use crate::plan::vfio::{check_group, module_of};
@@ -109,12 +109,11 @@ fn hugepages(host: &Host, add: &[Arg], a: &Arg) -> Result<(), PlanError> {
         let what = pools
             .iter()
             .map(|p| {
-                tr_f(
-                    "{count} pages of {size} MiB",
-                    &[
-                        ("count", &p.count.to_string()),
-                        ("size", &(p.size_kib / 1024).to_string()),
-                    ],
+                tr_n(
+                    "{n} page of {size} MiB",
+                    "{n} pages of {size} MiB",
+                    p.count,
+                    &[("size", &(p.size_kib / 1024).to_string())],
                 )
             })
             .collect::<Vec<_>>()

@@ -442,6 +442,11 @@ fn passage_metadata(d: Node) -> Vec<(String, String)> {
 }
 
 impl Domain {
+    /// Whether a viewer (virt-viewer, which speaks SPICE and VNC) can show this VM's screen.
+    pub fn has_viewer_display(&self) -> bool {
+        self.graphics.iter().any(|g| g == "spice" || g == "vnc")
+    }
+
     /// Reads a domain; the error says what is wrong with the document.
     pub fn read(xml: &str) -> Result<Domain, VmError> {
         let doc = parse(xml)?;

@@ -4,7 +4,7 @@
 //! the pages, else off, and [`why`] says which and why.
 
 use crate::host::Host;
-use crate::i18n::{tr, tr_f};
+use crate::i18n::{tr, tr_f, tr_n};
 use crate::plan::Intent;
 
 /// The page size the wizard's VMs use: libvirt's `<hugepages/>` without a size takes the
@@ -70,7 +70,7 @@ pub fn why(host: &Host, mode: HugepageMode, memory_gib: u64) -> String {
     match (mode, room(host, memory_gib)) {
         (HugepageMode::AtStart, Ok(())) => tr_f("The VM's {mib} MiB are reserved as hugepages when it starts and given back when it stops; there is room for them now.", &[("mib", &mib)]),
         (HugepageMode::AtStart, Err(why)) => tr_f("The VM's {mib} MiB cannot be reserved as hugepages when it starts: {why}. Switch hugepages off, or give the VM less memory.", &[("mib", &mib), ("why", &why)]),
-        (HugepageMode::AtBoot, _) => tr_f("Host setup reserves {pages} pages of 2 MiB ({mib} MiB) at boot: that memory stays the VM's while the host runs, even when the VM is off.", &[("pages", &pages(memory_gib).to_string()), ("mib", &mib)]),
+        (HugepageMode::AtBoot, _) => tr_n("Host setup reserves {n} page of 2 MiB ({mib} MiB) at boot: that memory stays the VM's while the host runs, even when the VM is off.", "Host setup reserves {n} pages of 2 MiB ({mib} MiB) at boot: that memory stays the VM's while the host runs, even when the VM is off.", pages(memory_gib), &[("mib", &mib)]),
         (HugepageMode::Off, Ok(())) => tr("The VM's memory is ordinary memory."),
         (HugepageMode::Off, Err(why)) => tr_f("Off: {why}.", &[("why", &why)]),
     }

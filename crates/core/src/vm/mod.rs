@@ -13,6 +13,7 @@ pub mod draft;
 pub mod edit;
 pub mod hugepages;
 pub mod import;
+pub mod labels;
 pub mod number;
 pub mod preflight;
 mod qemu;
@@ -28,7 +29,7 @@ pub use domain::Domain;
 use serde::{Deserialize, Serialize};
 
 use crate::host::PciAddress;
-use crate::i18n::{tr, tr_f};
+use crate::i18n::{tr, tr_f, tr_n};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {why}")]
@@ -330,14 +331,19 @@ impl VmSpec {
             {
                 return Err(err(
                     "topology",
-                    tr_f(
-                        "{s} socket(s) × {c} core(s) × {t} thread(s) is not {n} vCPUs",
-                        &[
-                            ("s", &t.sockets.to_string()),
-                            ("c", &t.cores.to_string()),
-                            ("t", &t.threads.to_string()),
-                            ("n", &self.vcpus.to_string()),
-                        ],
+                    tr_n(
+                        "{topology} is not {n} vCPU",
+                        "{topology} is not {n} vCPUs",
+                        self.vcpus.into(),
+                        &[(
+                            "topology",
+                            &[
+                                tr_n("{n} socket", "{n} sockets", t.sockets.into(), &[]),
+                                tr_n("{n} core", "{n} cores", t.cores.into(), &[]),
+                                tr_n("{n} thread", "{n} threads", t.threads.into(), &[]),
+                            ]
+                            .join(" × "),
+                        )],
                     ),
                 ));
             }

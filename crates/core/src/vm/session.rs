@@ -33,6 +33,17 @@ pub enum GpuMode {
 }
 
 impl GpuMode {
+    /// The order every front end offers the modes in: the default, from boot on, first.
+    pub const CHOICES: [GpuMode; 2] = [GpuMode::AtBoot, GpuMode::WhileRunning];
+
+    /// The choice's title, the same on Host setup and in the wizard.
+    pub fn title(self) -> String {
+        match self {
+            GpuMode::AtBoot => tr("From boot on"),
+            GpuMode::WhileRunning => tr("Only while a VM runs"),
+        }
+    }
+
     /// The metadata and command-line word.
     pub fn word(self) -> &'static str {
         match self {

@@ -4,7 +4,7 @@
 use roxmltree::Node;
 
 use super::{Media, MediaChange};
-use crate::i18n::{tr, tr_f};
+use crate::i18n::{tr, tr_f, tr_n};
 use crate::vm::domain::{child, parse, DiskInfo, Domain};
 use crate::vm::draft::BootItem;
 use crate::vm::edit::{bus_kind, splice, with_line, Bus, Layout, Splice};
@@ -201,12 +201,11 @@ pub(super) fn pinning(xml: &str, p: &super::Pinning) -> Result<String, VmError> 
     if plan.vcpu_pins.len() as u32 != n {
         return Err(err(
             "pin",
-            tr_f(
-                "the plan pins {k} vCPUs and the VM has {n}: change the vCPUs with it",
-                &[
-                    ("k", &plan.vcpu_pins.len().to_string()),
-                    ("n", &n.to_string()),
-                ],
+            tr_n(
+                "the plan pins {n} vCPU and the VM has {vm}: change the vCPUs with it",
+                "the plan pins {n} vCPUs and the VM has {vm}: change the vCPUs with it",
+                plan.vcpu_pins.len() as u64,
+                &[("vm", &n.to_string())],
             ),
         ));
     }
@@ -267,9 +266,11 @@ fn topology(xml: &str, t: Node, n: u32) -> Result<Splice, VmError> {
     if !n.is_multiple_of(others) {
         return Err(err(
             "vcpus",
-            tr_f(
-                "the VM's CPU topology has {k} threads per core and socket, so its vCPUs must be a multiple of {k}",
-                &[("k", &others.to_string())],
+            tr_n(
+                "the VM's CPU topology has {n} thread per core and socket, so its vCPUs must be a multiple of {n}",
+                "the VM's CPU topology has {n} threads per core and socket, so its vCPUs must be a multiple of {n}",
+                others.into(),
+                &[],
             ),
         ));
     }
