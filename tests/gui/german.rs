@@ -92,7 +92,7 @@ impl Message {
     }
 }
 
-/// The strings of a .po or .pot file: msgid (and msgid_plural) with its msgstr[0].
+/// The strings of a .po or .pot file: msgid with its msgstr[0], msgid_plural with its msgstr[1].
 fn po_entries(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).expect("po file");
     let unquote = |l: &str| {
@@ -117,11 +117,11 @@ fn po_entries(path: &Path) -> Vec<(String, String)> {
                     ids.push(unquote(val));
                     cur = Some(0);
                 }
-                "msgstr" | "msgstr[0]" => {
+                "msgstr" | "msgstr[0]" | "msgstr[1]" => {
                     strs.push(unquote(val));
                     cur = Some(1);
                 }
-                "msgctxt" | "msgstr[1]" => cur = None,
+                "msgctxt" => cur = None,
                 _ => match cur {
                     Some(0) => ids.last_mut().expect("msgid").push_str(&unquote(val)),
                     Some(1) => strs.last_mut().expect("msgstr").push_str(&unquote(val)),
@@ -129,11 +129,16 @@ fn po_entries(path: &Path) -> Vec<(String, String)> {
                 },
             }
         }
-        let german = strs.first().cloned().unwrap_or_default();
+        // msgid with msgstr[0], msgid_plural with msgstr[1] (German's plural: "{n} CPUs" is
+        // "{n} CPUs" in German too).
         out.extend(
             ids.into_iter()
-                .filter(|id| !id.is_empty())
-                .map(|id| (id, german.clone())),
+                .enumerate()
+                .filter(|(_, id)| !id.is_empty())
+                .map(|(i, id)| {
+                    let german = strs.get(i).or(strs.first()).cloned().unwrap_or_default();
+                    (id, german)
+                }),
         );
     }
     out

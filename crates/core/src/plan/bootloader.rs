@@ -189,24 +189,27 @@ fn describe_change(
     let list = |v: Vec<String>| v.join(" ");
     let mut parts = Vec::new();
     if !added.is_empty() {
-        parts.push(format!(
-            "kernel arguments: add {}",
-            list(added.iter().map(|a| a.to_string()).collect())
+        parts.push(tr_f(
+            "kernel arguments: add {args}",
+            &[("args", &list(added.iter().map(|a| a.to_string()).collect()))],
         ));
     }
     if !removed.is_empty() {
-        parts.push(format!(
-            "remove {}",
-            list(removed.iter().map(|k| k.to_string()).collect())
+        parts.push(tr_f(
+            "remove {args}",
+            &[(
+                "args",
+                &list(removed.iter().map(|k| k.to_string()).collect()),
+            )],
         ));
     }
     if parts.is_empty() {
         return describe(add, remove);
     }
     if !added.is_empty() && !kept.is_empty() {
-        parts.push(format!(
-            "{} already there",
-            list(kept.iter().map(|a| a.to_string()).collect())
+        parts.push(tr_f(
+            "{args} already there",
+            &[("args", &list(kept.iter().map(|a| a.to_string()).collect()))],
         ));
     }
     parts.join("; ")
