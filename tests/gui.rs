@@ -783,6 +783,18 @@ fn every_page_on_the_demo_host_wide_and_light_then_360px_and_dark() {
             let png = app.shot(&format!("narrow-dark-{page}"), &d);
             assert!(brightness(&png) < 0.4, "{page} is dark");
         }
+        // No ISO was chosen: Review says the VM has nothing to install from, with the step
+        // that changes it, and Create does not wait for it (the disk may hold a system).
+        app.action("show-page", Some("vm-review"));
+        app.wait_page(
+            "vm-review",
+            &[
+                "No installation disc",
+                "Install Media",
+                "#create",
+                "The XML is valid",
+            ],
+        );
     }
 }
 

@@ -39,7 +39,7 @@ impl App {
                 crate::workers::libvirt::use_demo(demo_vms.clone());
                 let banner = loaded.banner().map(|b| match demo_vms {
                     Some(_) => tr_f(
-                        "{banner} Its VMs are demo VMs on libvirt's test driver: starting one runs nothing.",
+                        "{banner} Its VMs are demo VMs on libvirt's test driver: they start and stop as real ones would, but no guest runs.",
                         &[("banner", &b)],
                     ),
                     None => b,

@@ -59,17 +59,23 @@ impl Kind {
     }
 }
 
-/// Opens a chooser for `kind` over the window of `from`, starting beside `current` when that
-/// names a file in an existing folder; `chosen` gets the path the user accepts.
+/// Opens a chooser for `kind` over the window of `from`, titled `what` (the row it fills, so
+/// two choosers of one kind are told apart; empty: the kind's title), starting beside `current`
+/// when that names a file in an existing folder; `chosen` gets the path the user accepts.
 pub fn open(
     from: &impl IsA<gtk::Widget>,
-    kind: Kind,
+    (kind, what): (Kind, &str),
     current: &str,
     chosen: impl Fn(PathBuf) + 'static,
 ) {
     let window = from.root().and_then(|r| r.downcast::<gtk::Window>().ok());
+    let title = if what.is_empty() {
+        kind.title()
+    } else {
+        what.to_string()
+    };
     let chooser = gtk::FileChooserNative::new(
-        Some(&kind.title()),
+        Some(&title),
         window.as_ref(),
         gtk::FileChooserAction::Open,
         Some(&tr("_Open")),

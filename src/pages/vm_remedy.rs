@@ -82,7 +82,7 @@ pub fn install_dialog(from: &impl IsA<gtk::Widget>, pkg: &str, sender: &Sender) 
 
 fn choose_image(from: &gtk::Button, target: &str, sender: &Sender) {
     let (s, target) = (sender.clone(), target.to_string());
-    super::chooser::open(from, super::chooser::Kind::AnyImage, "", move |p| {
+    super::chooser::open(from, (super::chooser::Kind::AnyImage, ""), "", move |p| {
         s.input(Input::ImageChosen(target.clone(), p))
     });
 }

@@ -466,7 +466,10 @@ impl VmsPage {
             let sub = match &vm.passage_purpose {
                 Some(p) => tr_f(
                     "{state} · made by Passage ({purpose})",
-                    &[("state", &state), ("purpose", p)],
+                    &[
+                        ("state", &state),
+                        ("purpose", &passage_core::vm::Purpose::words_of(p)),
+                    ],
                 ),
                 None => state,
             };

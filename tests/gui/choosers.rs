@@ -32,7 +32,15 @@ impl App<'_> {
 
     /// Types `path` into the open chooser titled `title` and accepts it.
     pub(crate) fn choose_in(&self, title: &str, path: &Path) {
-        let ids = self.windows(&format!("^{title}$"));
+        // xdotool reads the name as a regular expression: "(ISO)" is the title's own.
+        let exact: String = title
+            .chars()
+            .flat_map(|c| {
+                let special = "\\^$.|?*+()[]{}".contains(c);
+                special.then_some('\\').into_iter().chain([c])
+            })
+            .collect();
+        let ids = self.windows(&format!("^{exact}$"));
         let id = ids.last().expect("the chooser's window");
         self.press(id, &["ctrl+l"]);
         self.type_text(&path.display().to_string());
@@ -87,11 +95,20 @@ fn every_file_chooser_opens_filtered_in_its_folder_and_fills_its_row() {
 
     let mut app = s.launch(&[]);
     app.wait_page("check", &["Demo host:"]);
-    for (row, file) in [
-        ("install-iso", "Win10_22H2_English_x64.iso"),
-        ("virtio-iso", "virtio-win-0.1.240.iso"),
+    // Each chooser is titled by the row it fills: the two discs' are told apart.
+    for (row, title, file) in [
+        (
+            "install-iso",
+            "Installation disc image (ISO)",
+            "Win10_22H2_English_x64.iso",
+        ),
+        (
+            "virtio-iso",
+            "Drivers disc image (virtio-win ISO)",
+            "virtio-win-0.1.240.iso",
+        ),
     ] {
-        app.open_chooser("vm-media", row, "Choose a Disc Image");
+        app.open_chooser("vm-media", row, title);
         // It opened in Downloads, showing ISOs and not the text file. (GTK 4.8 does not put
         // the column view's rows in the accessibility tree: the dump reads their labels.)
         let row_of = format!("row={file},");
@@ -101,15 +118,15 @@ fn every_file_chooser_opens_filtered_in_its_folder_and_fills_its_row() {
             !d.contains("notes.txt"),
             "the filter let a text file through:\n{d}"
         );
-        app.choose_in("Choose a Disc Image", &downloads.join(file));
+        app.choose_in(title, &downloads.join(file));
         app.wait_entry(&downloads.join(file).display().to_string());
     }
     let d = app.dump();
     app.shot("chooser-media-filled", &d);
 
     // Storage's existing image: its chooser fills the field, which chooses that radio.
-    app.open_chooser("vm-storage", "existing-image", "Choose a Disk Image");
-    app.choose_in("Choose a Disk Image", &disk);
+    app.open_chooser("vm-storage", "existing-image", "Use an existing disk image");
+    app.choose_in("Use an existing disk image", &disk);
     let d = app.wait_entry(&disk.display().to_string());
     app.shot("chooser-storage-filled", &d);
     app.wait_line(&["radio button 'Use an existing disk image'", "checked"]);

@@ -58,11 +58,16 @@ impl App<'_> {
     fn choose_install_iso(&mut self, path: &Path) {
         self.press_button("Choose a file: Install ISO");
         let end = Instant::now() + Duration::from_secs(20);
-        while !self.tree().contains("'Choose a Disc Image'") {
+        // The chooser's window, titled by its row (a top-level node of the tree).
+        while !self
+            .tree()
+            .lines()
+            .any(|l| !l.starts_with(' ') && l.contains("'Install ISO'"))
+        {
             assert!(Instant::now() < end, "the ISO chooser never opened");
             std::thread::sleep(Duration::from_millis(200));
         }
-        self.choose_in("Choose a Disc Image", path);
+        self.choose_in("Install ISO", path);
         self.wait_entry(&path.display().to_string());
     }
 }

@@ -56,12 +56,17 @@ fn a_newcomer_follows_next_with_the_defaults_to_a_running_vm_and_shuts_it_down()
 
     // The ISOs, chosen through the real file chooser.
     for (row, file) in ISOS {
-        app.open_chooser("vm-media", row, "Choose a Disc Image");
+        // Titled by the row it fills: which disc is asked for.
+        let title = match row {
+            "install-iso" => "Installation disc image (ISO)",
+            _ => "Drivers disc image (virtio-win ISO)",
+        };
+        app.open_chooser("vm-media", row, title);
         let path = downloads.join(file);
         let row_of = format!("row={file},");
         let d = app.wait_dump(&row_of, |d| d.contains(&row_of));
         shot(&app, &format!("chooser-{row}"), &d);
-        app.choose_in("Choose a Disc Image", &path);
+        app.choose_in(title, &path);
         app.wait_entry(&path.display().to_string());
     }
     let d = app.wait_page("vm-media", &["Installation disc image (ISO)"]);

@@ -48,6 +48,15 @@ pub fn build(cx: &Cx) -> Review {
                 create.set_sensitive(false);
                 g.add(&not_ready(cx, &why, Step::Name));
             }
+            // Create does not wait: a disk that holds a system already needs no disc.
+            if spec.cdroms.is_empty() {
+                g.add(&warning(
+                    cx,
+                    (&tr("No installation disc"), &tr("Warning")),
+                    &tr("Unless its disk holds a system already, the VM has nothing to install from: choose an ISO on Install Media."),
+                    Step::Media,
+                ));
+            }
             ready(cx, g, &create, &spec)
         }
     }
@@ -55,10 +64,16 @@ pub fn build(cx: &Cx) -> Review {
 
 /// Why Create waits, with the step that changes it.
 fn not_ready(cx: &Cx, why: &str, step: Step) -> adw::ActionRow {
-    let r = row(&tr("Not ready yet"), why);
+    warning(cx, (&tr("Not ready yet"), &tr("Not ready")), why, step)
+}
+
+/// What Create does not wait for but the user should know, with the step that changes it.
+/// `title` is the row's and its icon's (what a screen reader reads for it).
+fn warning(cx: &Cx, title: (&str, &str), why: &str, step: Step) -> adw::ActionRow {
+    let r = row(title.0, why);
     r.add_prefix(&crate::a11y::status_icon(
         "dialog-warning-symbolic",
-        &tr("Not ready"),
+        title.1,
     ));
     let go = gtk::Button::with_label(&step.title());
     go.set_valign(gtk::Align::Center);
@@ -77,6 +92,8 @@ fn ready(cx: &Cx, g: adw::PreferencesGroup, create: &gtk::Button, spec: &VmSpec)
         &summary,
         &if cx.loaded.can_change() {
             String::new()
+        } else if crate::workers::libvirt::uri().starts_with("test:") {
+            tr("On the demo host the VM is made on libvirt's test driver: it starts and stops there as a real one would, but no guest runs.")
         } else {
             tr("On the demo host the VM is defined in this computer's libvirt, but its devices belong to the demo board: it will not start here.")
         },

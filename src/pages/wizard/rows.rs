@@ -158,9 +158,10 @@ pub fn choose_button(
     b.set_tooltip_text(Some(&tr("Choose a File")));
     crate::a11y::name(&b, &tr_f("Choose a file: {what}", &[("what", title)]));
     let entry = entry.clone();
+    let title = title.to_string();
     b.connect_clicked(move |b| {
         let e = entry.clone();
-        chooser::open(b, kind, &entry.text(), move |p| {
+        chooser::open(b, (kind, &title), &entry.text(), move |p| {
             e.set_text(&p.display().to_string())
         });
     });

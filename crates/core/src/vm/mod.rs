@@ -60,6 +60,19 @@ pub enum Purpose {
     Other,
 }
 
+impl Purpose {
+    /// What Passage's metadata word (`gaming`, `ml`, `other`) says, in the user's words; a
+    /// word Passage does not know is shown as it is.
+    pub fn words_of(word: &str) -> String {
+        match word {
+            "gaming" => crate::i18n::tr("gaming"),
+            "ml" => crate::i18n::tr("machine learning"),
+            "other" => crate::i18n::tr("other use"),
+            w => w.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum DomainType {
