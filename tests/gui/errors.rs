@@ -85,6 +85,9 @@ fn an_apply_the_helper_rolls_back_stays_on_host_setup_with_its_whole_text() {
         "exited with exit status: 1",
         "Copy what the helper said",
     ];
+    // The failure is where the page shows it, not below the plan out of sight: the focus
+    // took the page down to it.
+    app.wait_focus("name=copy-failure");
     let d = app.stays(&want);
     app.shot("setup-apply-failed", &d);
     super::a11y::assert_all_named(&app, "Host setup with a failed Apply");

@@ -417,8 +417,23 @@ impl SetupPage {
         self.progress_group.set_title(title);
         let copy = super::problem::copy_button(e, &tr("Copy what the helper said"));
         copy.set_valign(gtk::Align::Center);
+        copy.set_widget_name("copy-failure");
         self.progress_group.set_header_suffix(Some(&copy));
         self.log.set_text(e);
+        // The failure is at the page's foot, under the plan: the focus takes the page there,
+        // and a screen reader reads it. Only once the group is laid out (a frame or two after
+        // it shows): before, the page is not yet long enough to scroll down to it.
+        gtk::glib::timeout_add_local_once(std::time::Duration::from_millis(250), move || {
+            copy.grab_focus();
+            // The page's foot, so the helper's text below the heading shows too.
+            if let Some(sw) = copy
+                .ancestor(gtk::ScrolledWindow::static_type())
+                .and_then(|w| w.downcast::<gtk::ScrolledWindow>().ok())
+            {
+                let v = sw.vadjustment();
+                v.set_value(v.upper() - v.page_size());
+            }
+        });
     }
 
     fn show_plan(&mut self, root: &adw::PreferencesPage, plan: Result<Plan, String>) {
