@@ -1041,7 +1041,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
 
     app.action("wizard-create", None);
     // The new VM's page, then the list.
-    app.wait_page("vms", &["#vm-page", "win10", "16384 MiB of memory"]);
+    app.wait_page("vms", &["#vm-page", "win10", "16 GiB of memory"]);
     app.press_button("Back to all virtual machines");
     let d = app.wait_page("vms", &["win10", "made by Passage (gaming)"]);
     app.shot("vms-created", &d);
@@ -1129,7 +1129,7 @@ fn the_tutorials_gaming_vm_is_made_in_the_wizard_and_defined_in_libvirt() {
         "What It Has",
         "0000:0a:00.0 · group 28",
         "The card is kept for VMs from boot on",
-        "16384 MiB of memory",
+        "16 GiB of memory",
         "backed by hugepages, reserved when it starts",
         "12 virtual CPUs",
         "#start",
@@ -1640,7 +1640,7 @@ fn after_create_the_new_vms_page_shows() {
     app.action("show-page", Some("vm-review"));
     app.wait_page("vm-review", &["The XML is valid", "fresh: 4 GiB"]);
     app.action("wizard-create", None);
-    app.wait_page("vms", &["#vm-page", "fresh", "4096 MiB of memory"]);
+    app.wait_page("vms", &["#vm-page", "fresh", "4 GiB of memory"]);
     let t = app.tree();
     assert!(
         !t.contains("128 MiB of memory"),

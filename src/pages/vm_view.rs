@@ -168,7 +168,14 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
     if let Some(r) = session_row(d, has_card) {
         g.add(&r);
     }
-    let mem = d.memory_mib.map(|m| m.to_string()).unwrap_or_default();
+    // In GiB where whole, as the wizard and Edit… say it.
+    let mem = match d.memory_mib {
+        Some(m) if m >= 1024 && m % 1024 == 0 => {
+            tr_f("{gib} GiB of memory", &[("gib", &(m / 1024).to_string())])
+        }
+        Some(m) => tr_f("{mib} MiB of memory", &[("mib", &m.to_string())]),
+        None => tr("Memory as libvirt's default"),
+    };
     let session = passage_core::vm::session::SessionSettings::of(d);
     let mem_sub = match (d.hugepages, session.hugepages) {
         (true, true) => tr("backed by hugepages, reserved when it starts"),
@@ -176,7 +183,7 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
         _ => String::new(),
     };
     g.add(&row(
-        &tr_f("{mib} MiB of memory", &[("mib", &mem)]),
+        &mem,
         &mem_sub,
     ));
     // libvirt gives a domain without <vcpu> one.

@@ -37,7 +37,7 @@ fn the_demo_host_has_vms_on_the_test_driver_and_one_with_the_card_starts() {
             "Demo host:",
             "NVIDIA Corporation TU102 [GeForce RTX 2080 Ti Rev. A]",
             "0000:0a:00.0 · group 28",
-            "8192 MiB of memory",
+            "8 GiB of memory",
             "#start",
         ],
     );
