@@ -127,15 +127,17 @@ fn render(source: &str, size: usize, r: &Rom) -> String {
     );
     s.push('\n');
     if r.header > 0 {
+        s.push_str("  ");
         s.push_str(&tr_f(
-            "  {bytes} bytes of a dump tool's header before the first image",
+            "{bytes} bytes of a dump tool's header before the first image",
             &[("bytes", &r.header.to_string())],
         ));
         s.push('\n');
     }
     for (n, i) in r.images.iter().enumerate() {
-        let mut line = tr_f(
-            "  image {n} at {offset}: {what}, {length} bytes, [{vendor}:{device}]",
+        let mut line = String::from("  ");
+        line += &tr_f(
+            "image {n} at {offset}: {what}, {length} bytes, [{vendor}:{device}]",
             &[
                 ("n", &(n + 1).to_string()),
                 ("offset", &format!("{:#x}", i.offset)),
