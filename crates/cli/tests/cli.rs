@@ -739,7 +739,7 @@ fn check_speaks_german_with_the_german_catalogue() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(
-        out.contains("Abbild 1 bei 0x0: x86-Legacy (VGA-BIOS), 2048 Bytes")
+        out.contains("Abbild 1 bei 0x0: x86-Legacy (BIOS), 2048 Bytes")
             && out.contains("Es hat kein UEFI-Abbild"),
         "{out}"
     );

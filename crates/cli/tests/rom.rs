@@ -22,7 +22,7 @@ fn a_rom_file_with_legacy_and_x64_uefi_images() {
     let out = stdout(&o);
     assert!(out.contains("1024 bytes of a dump tool's header"), "{out}");
     assert!(
-        out.contains("image 1 at 0x400: x86 legacy (VGA BIOS), 2048 bytes, [10de:1e87]"),
+        out.contains("image 1 at 0x400: x86 legacy (BIOS), 2048 bytes, [10de:1e87]"),
         "{out}"
     );
     assert!(

@@ -148,3 +148,29 @@ fn no_input_makes_the_walker_panic() {
         let _ = walk(&b);
     }
 }
+
+/// Real option ROMs from Debian's packages (build-aux/install-deps.sh installs them): iPXE's
+/// virtio-net ROM for QEMU (ipxe-qemu, /usr/lib/ipxe/qemu/efi-virtio.rom: a legacy image and
+/// an x64 EFI driver, combined by EDK2's EfiRom) and SeaBIOS's VGA BIOS for QEMU's standard
+/// VGA (seabios, /usr/share/seabios/vgabios-stdvga.bin: legacy only).
+#[test]
+fn real_roms_from_debian_packages() {
+    let read = |p: &str| std::fs::read(p).unwrap_or_else(|e| panic!("{p}: {e} (install-deps.sh)"));
+    let efi = read("/usr/lib/ipxe/qemu/efi-virtio.rom");
+    let r = walk(&efi);
+    assert_eq!(r.verdict, Verdict::UefiX64);
+    assert_eq!(r.header, 0);
+    assert_eq!(r.images.len(), 2);
+    assert_eq!((r.images[0].vendor, r.images[0].device), (0x1af4, 0x1041));
+    assert_eq!(r.images[0].code, Code::Legacy);
+    assert!(r.images[1].is_x64_efi() && r.images[1].last);
+    assert_eq!(r.images[1].offset + r.images[1].length, efi.len());
+    // The same ROM cut inside its EFI driver, and behind nvflash's header.
+    assert_eq!(walk(&efi[..efi.len() - 512]).verdict, Verdict::Truncated);
+    assert_eq!(walk(&rom::nvidia_header(&efi)).verdict, Verdict::UefiX64);
+
+    let vga = read("/usr/share/seabios/vgabios-stdvga.bin");
+    let r = walk(&vga);
+    assert_eq!(r.verdict, Verdict::LegacyOnly);
+    assert_eq!((r.images[0].vendor, r.images[0].device), (0x1234, 0x1111));
+}

@@ -29,7 +29,7 @@ pub const MAX_ROM: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Code {
-    /// x86 legacy (the VGA BIOS a legacy boot runs).
+    /// x86 legacy (a graphics card's VGA BIOS, a network card's PXE ROM).
     Legacy,
     /// A UEFI driver; `machine` and `subsystem` from its header, `None` when the header does
     /// not carry EFI's signature.
@@ -66,10 +66,10 @@ impl Image {
         )
     }
 
-    /// The image in words: "x86 legacy (VGA BIOS)", "UEFI x64 (boot service driver)".
+    /// The image in words: "x86 legacy (BIOS)", "UEFI x64 (boot service driver)".
     pub fn words(&self) -> String {
         match self.code {
-            Code::Legacy => tr("x86 legacy (VGA BIOS)"),
+            Code::Legacy => tr("x86 legacy (BIOS)"),
             Code::Efi { machine, subsystem } => {
                 let m = machine.map_or_else(|| tr("without an EFI header"), machine_name);
                 match subsystem.and_then(subsystem_name) {
