@@ -114,3 +114,24 @@ fn a_device_without_a_rom_attribute_says_so() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("has no option ROM"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_rom_of_a_card_with_a_monitor_in_use_is_not_read() {
+    let d = fixture("x570-tutorial");
+    // The RTX 2080 Ti (not the boot display) with a monitor on its HDMI output.
+    write(
+        &d.path().join("sys/class/drm/card1-HDMI-A-2/status"),
+        b"connected\n",
+    );
+    let attr = d.path().join("sys/bus/pci/devices/0000:0a:00.0/rom");
+    write(&attr, &rom::legacy_and_uefi());
+    let root = d.path().to_str().expect("utf8");
+    let o = passagectl(&["rom", "0000:0a:00.0", "--root", root]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("shows the host's screen"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&attr).expect("read"), rom::legacy_and_uefi());
+}
