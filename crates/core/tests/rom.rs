@@ -78,6 +78,31 @@ fn nvflash_header_before_the_rom_is_skipped() {
 }
 
 #[test]
+fn nvidias_npde_gives_the_true_length_and_last_image_bit() {
+    let r = walk(&rom::nvidia_npde());
+    assert_eq!(r.verdict, Verdict::UefiX64);
+    assert_eq!(r.images.len(), 2);
+    assert_eq!((r.images[0].length, r.images[0].last), (4 * 512, false));
+    assert_eq!(r.images[1].offset, 4 * 512);
+}
+
+/// NVIDIA's own images after the first start with 0xBB77 or "VN", not 0x55AA: the walk goes
+/// on past them to the UEFI image.
+#[test]
+fn nvidias_own_images_are_walked_past() {
+    let mut b = image(LEGACY, 0, 2, false);
+    let mut nv = image(0x70, 0, 2, false);
+    nv[0] = 0x56;
+    nv[1] = 0x4e;
+    b.extend(nv);
+    b.extend(image(EFI, X64, 2, true));
+    let r = walk(&b);
+    assert_eq!(r.images.len(), 3);
+    assert_eq!(r.images[1].code, Code::Other { code_type: 0x70 });
+    assert_eq!(r.verdict, Verdict::UefiX64);
+}
+
+#[test]
 fn garbage_is_not_a_rom() {
     for b in [
         vec![],

@@ -7,7 +7,8 @@
 //! 3 EFI) and, in bit 7 of its indicator, whether it is the last image. An EFI image's header
 //! holds the signature 0x0EF1 at 0x04, its subsystem at 0x08 and its machine type at 0x0A.
 //! ROMs some tools dump (nvflash) start with a header of their own before the first image:
-//! the walk starts at the first 0x55AA whose PCIR is valid.
+//! the walk starts at the first 0x55AA whose PCIR is valid. NVIDIA's ROMs carry an extension
+//! after the PCIR ("NPDE") whose length and last-image bit are the true ones.
 //!
 //! Nothing here panics on any input: every read is checked.
 
@@ -159,15 +160,37 @@ fn u8_at(b: &[u8], at: usize) -> Option<u8> {
     b.get(at).copied()
 }
 
-/// The PCIR structure's offset in the image at `start`, when the image starts with 0x55AA and
-/// its pointer at 0x18 leads to "PCIR" inside the bytes.
-fn pcir(b: &[u8], start: usize) -> Option<usize> {
-    if b.get(start..start.checked_add(2)?)? != [0x55, 0xaa] {
+/// The signatures an image starts with: 0x55AA by the specification, and NVIDIA's own images
+/// after the first (0xBB77, "VN"), which nouveau's `nvbios_imagen` walks past too.
+const FIRST: [[u8; 2]; 1] = [[0x55, 0xaa]];
+const LATER: [[u8; 2]; 3] = [[0x55, 0xaa], [0x77, 0xbb], [0x56, 0x4e]];
+
+/// The PCIR structure's offset in the image at `start`, when the image starts with one of
+/// `sigs` and its pointer at 0x18 leads to "PCIR" inside the bytes.
+fn pcir(b: &[u8], start: usize, sigs: &[[u8; 2]]) -> Option<usize> {
+    let sig = b.get(start..start.checked_add(2)?)?;
+    if !sigs.iter().any(|s| s == sig) {
         return None;
     }
     let ptr = usize::from(u16_at(b, start.checked_add(0x18)?)?);
     let at = start.checked_add(ptr)?;
     (b.get(at..at.checked_add(4)?)? == b"PCIR").then_some(at)
+}
+
+/// NVIDIA's PCI Data Extension ("NPDE"), 16-byte aligned after the PCIR structure: where it
+/// is, its image length (in 512-byte units) and last-image bit replace the PCIR's (nouveau's
+/// `nvbios_npdeTp`; NVIDIA sets the PCIR's last bit on the legacy image of ROMs whose UEFI
+/// image follows).
+fn npde(b: &[u8], start: usize, p: usize) -> Option<(usize, bool)> {
+    let len = usize::from(u16_at(b, p.checked_add(0x0a)?)?);
+    let rel = (p.checked_sub(start)?.checked_add(len)?.checked_add(0x0f)?) & !0x0f;
+    let at = start.checked_add(rel)?;
+    if b.get(at..at.checked_add(4)?)? != b"NPDE" {
+        return None;
+    }
+    let units = usize::from(u16_at(b, at.checked_add(0x08)?)?);
+    let last = u8_at(b, at.checked_add(0x0a)?)? & 0x80 != 0;
+    Some((units * 512, last))
 }
 
 /// The image at `start` (whose PCIR is at `p`); `None` when its PCIR is cut off.
@@ -186,25 +209,28 @@ fn image(b: &[u8], start: usize, p: usize) -> Option<Image> {
         }
         other => Code::Other { code_type: other },
     };
+    let (length, last) = npde(b, start, p).unwrap_or((units * 512, indicator & 0x80 != 0));
     Some(Image {
         offset: start,
-        length: units * 512,
+        length,
         vendor: u16_at(b, p.saturating_add(0x04))?,
         device: u16_at(b, p.saturating_add(0x06))?,
         code,
-        last: indicator & 0x80 != 0,
+        last,
     })
 }
 
 /// Walks `bytes` (at most [`MAX_ROM`] of them are looked at).
 pub fn walk(bytes: &[u8]) -> Rom {
     let b = &bytes[..bytes.len().min(MAX_ROM)];
-    let first = (0..b.len()).find(|&i| pcir(b, i).is_some());
+    let first = (0..b.len()).find(|&i| pcir(b, i, &FIRST).is_some());
     let mut images: Vec<Image> = vec![];
     let mut at = first.unwrap_or(b.len());
     // The walk ends at the last-image bit, at bytes that are not an image (vendors put other
     // data after their images), or where the bytes end.
-    while let Some(img) = pcir(b, at).and_then(|p| image(b, at, p)) {
+    while let Some(img) =
+        pcir(b, at, if images.is_empty() { &FIRST } else { &LATER }).and_then(|p| image(b, at, p))
+    {
         let (last, end) = (img.last, at.saturating_add(img.length));
         images.push(img);
         if last || end == at || end >= b.len() {
