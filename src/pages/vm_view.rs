@@ -182,10 +182,7 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
         (true, false) => tr("backed by hugepages"),
         _ => String::new(),
     };
-    g.add(&row(
-        &mem,
-        &mem_sub,
-    ));
+    g.add(&row(&mem, &mem_sub));
     // libvirt gives a domain without <vcpu> one.
     let cpus = d.vcpus.unwrap_or(1);
     let pins = if d.vcpu_pins.is_empty() {

@@ -1,7 +1,8 @@
 //! passagectl: Passage for headless hosts.
 //!
-//! Exit codes: 0 success (for `check`: nothing blocks passthrough), 1 `check` found a blocker,
-//! 2 bad usage, an unreadable root, or output that could not be written.
+//! Exit codes: 0 success (for `check`: nothing blocks passthrough; for `rom`: the ROM has an x64
+//! UEFI image), 1 `check` found a blocker (`rom`: no x64 UEFI image), 2 bad usage, an
+//! unreadable root or ROM, or output that could not be written.
 
 /// `print!` for the results on stdout: when the reader stops early (`passagectl scan | head`)
 /// the output ends quietly, as with other Unix tools, instead of a panic.
@@ -15,6 +16,7 @@ macro_rules! outln {
 mod capture;
 mod helper;
 mod render;
+mod rom;
 mod vm;
 mod vm_edit;
 mod vm_render;
@@ -142,6 +144,18 @@ enum Cmd {
     Vm {
         #[command(subcommand)]
         cmd: vm::VmCmd,
+    },
+    /// Whether a card's option ROM has the x64 UEFI image a UEFI VM needs to show the card at
+    /// boot (exit 0: it has; 1: it has not; 2: it could not be read)
+    Rom {
+        /// A ROM file (any user), or the card's PCI address (read from sysfs: root only, never
+        /// the card showing the host's screen)
+        #[arg(value_name = "ADDRESS|FILE")]
+        what: String,
+        #[command(flatten)]
+        root: RootArg,
+        #[arg(long)]
+        json: bool,
     },
     /// Write the part of /sys, /proc and /etc that scan reads to a .tar.gz for a bug report
     Capture {
@@ -307,6 +321,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.cmd {
+        Cmd::Rom { what, root, json } => match open_root(&root) {
+            Ok(opened) => rom::run(&what, &opened.root, json),
+            Err(e) => fail(e),
+        },
         Cmd::Scan { root, json } => {
             let (_root, host) = match scan_root(&root) {
                 Ok(x) => x,

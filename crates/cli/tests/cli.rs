@@ -731,6 +731,18 @@ fn check_speaks_german_with_the_german_catalogue() {
         "{}",
         stderr(&o)
     );
+
+    // `rom`: a legacy-only ROM's image and verdict.
+    let rom = d.path().join("legacy.rom");
+    std::fs::write(&rom, passage_fixtures::rom::legacy_only()).expect("write");
+    let o = german(&["rom", rom.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("Abbild 1 bei 0x0: x86-Legacy (BIOS), 2048 Bytes")
+            && out.contains("Es hat kein UEFI-Abbild"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -70,6 +70,12 @@ impl Fixture {
         }
         d.spec(&h).expect("spec").to_xml().expect("xml")
     }
+    fn rom_findings(&self, xml: &str) -> Vec<(Cause, String)> {
+        self.check(xml, &Facts::default())
+            .into_iter()
+            .filter(|(c, _)| matches!(c, Cause::RomMissing | Cause::RomNoUefi))
+            .collect()
+    }
     fn check(&self, xml: &str, facts: &Facts) -> Vec<(Cause, String)> {
         let d = Domain::read(xml).expect("domain");
         check(&d, &self.host(), &self.root(), facts)
@@ -418,6 +424,8 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
             ),
         session.clone(),
         xml.replace("'default'", "'nowhere'"),
+        with_rom(&xml, "<rom file='/var/lib/libvirt/vbios/gone.rom'/>"),
+        with_rom(&xml, "<rom bar='off'/>"),
     ];
     let nets = Facts {
         networks: Some(vec![("default".into(), false)]),
@@ -501,4 +509,95 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
             "{c:?} listed as unfixable but never seen without a remedy"
         );
     }
+}
+
+/// The wizard's VM with `rom` (a `<rom>` element) in the card's `<hostdev>` (0a:00.0).
+fn with_rom(xml: &str, rom: &str) -> String {
+    let at = "bus='0x0a' slot='0x00' function='0x0'/>\n      </source>";
+    assert!(xml.contains(at), "{xml}");
+    xml.replacen(at, &format!("{at}\n      {rom}"), 1)
+}
+
+/// A card given a ROM file: the file is walked (ROMs built from the published layout), and a
+/// UEFI VM is warned when OVMF would show nothing on the card at boot.
+#[test]
+fn a_cards_rom_file_without_an_x64_uefi_image_is_a_finding() {
+    use passage_fixtures::rom;
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    assert!(f.rom_findings(&xml).is_empty());
+    let vbios = |name: &str, bytes: &[u8]| {
+        let p = f.dir.path().join("var/lib/libvirt/vbios").join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+        with_rom(
+            &xml,
+            &format!("<rom file='/var/lib/libvirt/vbios/{name}'/>"),
+        )
+    };
+
+    let found = f.rom_findings(&vbios("legacy.rom", &rom::legacy_only()));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Cause::RomNoUefi);
+    assert!(
+        found[0].1.contains("/var/lib/libvirt/vbios/legacy.rom")
+            && found[0].1.contains("has no x64 UEFI image")
+            && found[0].1.contains("OVMF shows nothing"),
+        "{found:?}"
+    );
+
+    let mut arm = rom::image(rom::LEGACY, 0, 2, false);
+    arm.extend(rom::image(rom::EFI, rom::AARCH64, 2, true));
+    let found = f.rom_findings(&vbios("arm.rom", &arm));
+    assert!(found[0].1.contains("AArch64"), "{found:?}");
+
+    let cut = rom::legacy_and_uefi();
+    let found = f.rom_findings(&vbios("cut.rom", &cut[..3000]));
+    assert!(found[0].1.contains("not a whole option ROM"), "{found:?}");
+
+    // A whole ROM with the x64 image, as dumped with nvflash's header: nothing to say.
+    let good = vbios("good.rom", &rom::nvidia_header(&rom::legacy_and_uefi()));
+    assert!(
+        f.rom_findings(&good).is_empty(),
+        "{:?}",
+        f.rom_findings(&good)
+    );
+
+    // A BIOS VM runs the legacy image: no finding for a legacy-only ROM there.
+    let bios = vbios("legacy.rom", &rom::legacy_only()).replace("<os firmware='efi'>", "<os>");
+    assert!(
+        f.rom_findings(&bios).is_empty(),
+        "{:?}",
+        f.rom_findings(&bios)
+    );
+}
+
+#[test]
+fn a_missing_rom_file_and_the_rom_bar_off_are_findings() {
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    let found = f.rom_findings(&with_rom(
+        &xml,
+        "<rom file='/var/lib/libvirt/vbios/gone.rom'/>",
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Cause::RomMissing);
+    assert!(
+        found[0]
+            .1
+            .contains("The ROM file /var/lib/libvirt/vbios/gone.rom of ")
+            && found[0].1.contains("(0a:00.0) is missing"),
+        "{found:?}"
+    );
+    for off in ["<rom bar='off'/>", "<rom enabled='no'/>"] {
+        let found = f.rom_findings(&with_rom(&xml, off));
+        assert_eq!(found.len(), 1, "{off}: {found:?}");
+        assert_eq!(found[0].0, Cause::RomNoUefi);
+        assert!(found[0].1.contains("switched off"), "{found:?}");
+    }
+    assert!(f
+        .rom_findings(&with_rom(&xml, "<rom bar='on'/>"))
+        .is_empty());
 }

@@ -15,6 +15,7 @@ pub mod iommu;
 pub mod kernel;
 pub mod memory;
 pub mod pci;
+pub mod rom;
 pub mod storage;
 pub mod take;
 pub mod usb;

@@ -8,6 +8,9 @@
 //! - each group is whole in the VM and not needed by the host (core's rules);
 //! - enough free hugepages (or memory) for the VM;
 //! - the firmware files it names exist;
+//! - a card's ROM file exists, and a UEFI VM's card shows the guest an x64 UEFI image (its ROM
+//!   file walked by [`crate::host::rom`]; its ROM BAR not off): OVMF shows nothing on a card
+//!   without one. The card's own ROM is not read here: sysfs gives it to root only;
 //! - every folder above its disk and disc images can be entered by the user QEMU runs as (an
 //!   ISO in a 0700 home folder is the classic failure; libvirt hands the image file itself to
 //!   that user at start, but never the folders above it);
@@ -43,7 +46,7 @@ pub enum Remedy {
 
 /// The causes the pre-flight reports that Passage cannot fix itself, and why: every other
 /// finding carries a [`Remedy`] (a test holds the pre-flight to this).
-pub const CANNOT_FIX: [(Cause, &str); 3] = [
+pub const CANNOT_FIX: [(Cause, &str); 5] = [
     (
         Cause::MemoryShort,
         "the memory is held by the user's programs: only the user can close them",
@@ -55,6 +58,14 @@ pub const CANNOT_FIX: [(Cause, &str); 3] = [
     (
         Cause::NetworkInactive,
         "only when the network does not exist: defining one is libvirt's, not Passage's",
+    ),
+    (
+        Cause::RomMissing,
+        "the ROM file is the user's: Passage cannot make one, and does not yet edit a card's ROM settings",
+    ),
+    (
+        Cause::RomNoUefi,
+        "the card's firmware is its maker's: only a ROM file or the maker's UEFI update gives it the image",
     ),
 ];
 
@@ -181,12 +192,13 @@ pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding
     }
     memory(d, host, &mut out);
     firmware(d, host, root, &mut out);
+    super::rom_check::check(d, host, root, &mut out);
     media(d, root, &mut out);
     networks(d, facts, &mut out);
     out
 }
 
-fn finding(cause: Cause, title: String, fix: String) -> Finding {
+pub(super) fn finding(cause: Cause, title: String, fix: String) -> Finding {
     Finding {
         cause,
         title,

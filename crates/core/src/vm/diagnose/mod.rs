@@ -66,12 +66,15 @@ pub enum Cause {
     /// Pre-flight only: the VM's session (hugepages at start, the card lent, its CPUs kept
     /// free) needs libvirt's hook, which is not installed.
     SessionHookMissing,
+    /// Pre-flight only: a UEFI VM's card shows the guest no x64 UEFI image (its ROM file has
+    /// none, or its ROM BAR is off): OVMF shows nothing on it at boot.
+    RomNoUefi,
     Unknown,
 }
 
 impl Cause {
     /// Every cause, in the order the README lists them.
-    pub const ALL: [Cause; 29] = [
+    pub const ALL: [Cause; 30] = [
         Cause::HugepagesShort,
         Cause::GroupNotViable,
         Cause::DeviceBusy,
@@ -81,6 +84,7 @@ impl Cause {
         Cause::ResetFailed,
         Cause::RomMissing,
         Cause::RomUnreadable,
+        Cause::RomNoUefi,
         Cause::OvmfMissing,
         Cause::NetworkInactive,
         Cause::KvmMissing,
@@ -128,6 +132,7 @@ impl Cause {
             Cause::QemuNewerThanLibvirt => "qemu-newer-than-libvirt",
             Cause::VfioUnbound => "vfio-unbound",
             Cause::RomUnreadable => "rom-unreadable",
+            Cause::RomNoUefi => "rom-no-uefi",
             Cause::KvmBusy => "kvm-busy",
             Cause::KvmPermission => "kvm-permission",
             Cause::QemuFirmwareMissing => "qemu-firmware-missing",

@@ -68,6 +68,10 @@ fn card_words(cause: Cause, s: &str) -> Option<(String, String)> {
             if s.is_empty() { tr("The card's ROM cannot be read") } else { tr_f("The ROM of {dev} cannot be read", &[("dev", s)]) },
             tr("The card shows no readable ROM, common for a card the host used at boot and for integrated and laptop graphics: give the card a ROM dumped from it (GPU-Z under Windows) or taken from its maker's firmware, with <rom file='/var/lib/libvirt/vbios/card.rom'/> in its <hostdev> (virsh edit), or add <rom bar='off'/> there if the guest starts without it."),
         ),
+        Cause::RomNoUefi => (
+            if s.is_empty() { tr("The card shows the VM no UEFI image") } else { tr_f("{dev} shows the VM no UEFI image", &[("dev", s)]) },
+            tr("OVMF shows nothing on the card at boot without an x64 UEFI (GOP) image in its ROM: the screen stays black until the guest's driver loads. Give the card a ROM file with one (passagectl rom checks a file), or update the card's firmware with its maker's UEFI update."),
+        ),
         Cause::CardUnresponsive => (
             if s.is_empty() { tr("The card does not respond") } else { tr_f("{dev} does not respond", &[("dev", s)]) },
             tr("The card is powered down or stuck: its configuration space reads as all ones, or it does not wake from its sleep state (D3). If this computer's driver still uses it (a desktop on it, or nvidia-drm with modeset=1), keep the host off the card (Host setup); if it stopped answering after a VM ran, restart the computer, and for an AMD card with the reset bug install vendor-reset."),
