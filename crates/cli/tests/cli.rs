@@ -866,3 +866,29 @@ fn host_commands_start_without_libvirt_and_vm_commands_still_work_through_passag
         stdout(&o)
     );
 }
+
+#[test]
+fn vm_commands_without_their_program_say_what_is_missing() {
+    if std::path::Path::new(passage_core::programs::VM_COMMANDS).exists() {
+        eprintln!("skipped: Passage is installed here, so passagectl-vm would be found");
+        return;
+    }
+    // passagectl alone, away from the passagectl-vm built beside it.
+    let d = tempfile::tempdir().expect("tempdir");
+    let bin = d.path().join("passagectl");
+    std::fs::copy(env!("CARGO_BIN_EXE_passagectl"), &bin).expect("copy");
+    let o = Command::new(&bin)
+        .args(["vm", "list", "--connect", "test:///default"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(passage_core::programs::VM_COMMANDS)
+            && stderr(&o).contains("Reinstall Passage"),
+        "{}",
+        stderr(&o)
+    );
+    // The host commands need nothing beside it.
+    let o = Command::new(&bin).arg("--version").output().expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
