@@ -31,6 +31,9 @@ glib-compile-schemas --strict --targetdir "$work" "$d/glib-2.0/schemas" || fail=
 grep -qa "$id" "$work/dest/usr/bin/passage" || { echo "the installed app does not carry its id $id"; fail=1; }
 grep -qa "/usr/share/locale" "$work/dest/usr/bin/passage" || { echo "the installed app does not know its locale dir"; fail=1; }
 "$work/dest/usr/bin/passage" --help | grep -q -- --host-root || fail=1
+# `passagectl vm` runs the VM commands' program from where meson installed it.
+grep -qa "/usr/libexec/passagectl-vm" "$work/dest/usr/bin/passagectl" \
+  || { echo "the installed passagectl does not name passagectl-vm's installed path"; fail=1; }
 # systemd refuses to start a unit whose ReadWritePaths names a missing path: only paths every
 # host has may go without the "-" that makes them optional.
 unit="$work/dest/usr/lib/systemd/system/passage-helper.service"

@@ -39,7 +39,7 @@ fi
 bad=$(awk '$2 != "root/root" || substr($1, 6, 1) == "w" || substr($1, 9, 1) == "w" || $1 ~ /[sS]/' "$work/list")
 [ -z "$bad" ] || { echo "entries not root's alone, or set-id:"; echo "$bad"; fail=1; }
 mode() { awk -v p="./$1" '$6 == p {print $1}' "$work/list"; }
-for f in usr/libexec/passage-helper usr/bin/passage usr/bin/passagectl; do
+for f in usr/libexec/passage-helper usr/libexec/passagectl-vm usr/bin/passage usr/bin/passagectl; do
   [ "$(mode $f)" = -rwxr-xr-x ] || { echo "$f is $(mode $f), not -rwxr-xr-x"; fail=1; }
 done
 for f in lib/systemd/system/passage-helper.service usr/share/polkit-1/actions/io.github.passage.policy \
@@ -57,6 +57,12 @@ appstreamcli validate --no-net --explain "$work/root/usr/share/metainfo/$id.meta
 grep -qa "$id" "$work/root/usr/bin/passage" || { echo "the packaged app does not carry its id $id"; fail=1; }
 grep -qa /usr/libexec/passage-helper "$work/root/usr/bin/passagectl" \
   || { echo "the packaged passagectl does not name the helper's installed path"; fail=1; }
+grep -qa /usr/libexec/passagectl-vm "$work/root/usr/bin/passagectl" \
+  || { echo "the packaged passagectl does not name passagectl-vm's installed path"; fail=1; }
+# The host commands start without libvirt; only the VM commands' program links it.
+if readelf -d "$work/root/usr/bin/passagectl" | grep -q 'NEEDED.*\[libvirt'; then
+  echo "the packaged passagectl links libvirt (only passagectl-vm may)"; fail=1
+fi
 
 # What Passage runs and links: the libraries found by dpkg-shlibdeps, the tools by name.
 depends=$(dpkg-deb -f "$deb" Depends)

@@ -8,6 +8,7 @@ usr/lib/systemd/system/passage-helper.service
 usr/lib/systemd/system/passage-helper-recover.service
 usr/lib/systemd/system-preset/90-passage.preset
 usr/libexec/passage-helper
+usr/libexec/passagectl-vm
 usr/share/applications/$id.desktop
 usr/share/dbus-1/system-services/io.github.passage.Helper1.service
 usr/share/dbus-1/system.d/io.github.passage.Helper1.conf

@@ -1,7 +1,8 @@
 #!/bin/sh
-# meson's cargo step: builds passage, passagectl and passage-helper with the profile's app id,
-# locale dir and the helper's installed path (libexecdir: libvirt's hook dispatcher names it),
-# and copies them where meson expects its outputs.
+# meson's cargo step: builds passage, passagectl (with passagectl-vm) and passage-helper with the
+# profile's app id, locale dir and the installed paths in libexecdir of the helper (libvirt's hook
+# dispatcher names it) and of passagectl-vm (`passagectl vm` and the app run it), and copies them
+# where meson expects its outputs.
 # usage: meson-cargo.sh SOURCE_ROOT BUILD_ROOT PROFILE APP_ID LOCALEDIR OUTDIR LIBEXECDIR
 # CARGO_TARGET_DIR is honoured (the test command shares the tests' target dir this way), and
 # PASSAGE_CARGO_PROFILE=debug builds the default profile unoptimised (the package check).
@@ -14,7 +15,7 @@ else
   mode=release; release=--release
 fi
 PASSAGE_APP_ID=$app_id PASSAGE_PROFILE=$profile PASSAGE_LOCALEDIR=$localedir \
-  PASSAGE_HELPER=$libexecdir/passage-helper \
+  PASSAGE_HELPER=$libexecdir/passage-helper PASSAGECTL_VM=$libexecdir/passagectl-vm \
   cargo build $release -j "${CARGO_BUILD_JOBS:-2}" --manifest-path "$src/Cargo.toml" --target-dir "$target" \
   -p passage -p passagectl -p passage-helper
-for b in passage passagectl passage-helper; do cp "$target/$mode/$b" "$out/$b"; done
+for b in passage passagectl passagectl-vm passage-helper; do cp "$target/$mode/$b" "$out/$b"; done

@@ -31,8 +31,9 @@ impl Drop for Proc {
     }
 }
 
-/// The app's libvirt worker is `passagectl vm serve`, found beside the app: cargo builds only
-/// this package's binaries for its tests, so passagectl is brought up to date once per run.
+/// The app's libvirt worker is `passagectl-vm serve`, found beside the app: cargo builds only
+/// this package's binaries for its tests, so passagectl's (passagectl and passagectl-vm) are
+/// brought up to date once per run.
 fn passagectl_built() {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {

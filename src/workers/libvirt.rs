@@ -1,11 +1,12 @@
 //! The one libvirt connection, in its own thread: every call blocks, so none runs on the
-//! GTK main loop. The connection itself lives in a worker process (`passagectl vm serve`), so
-//! the app never loads libvirt's client library (passage_virt::remote says why).
+//! GTK main loop. The connection itself lives in a worker process (`passagectl-vm serve`, the
+//! program `passagectl vm …` runs), so the app never loads libvirt's client library
+//! (passage_virt::remote says why).
 
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use passage_core::i18n::tr_f;
+use passage_core::programs;
 use passage_virt::remote::Remote;
 use passage_virt::{Hypervisor, VmInfo, VmState};
 use relm4::{ComponentSender, Worker};
@@ -162,15 +163,6 @@ pub struct Details {
     pub networks: Vec<(String, bool)>,
 }
 
-/// passagectl beside this binary (as installed, and in a cargo target dir), else on PATH.
-fn passagectl() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .map(|e| e.with_file_name("passagectl"))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("passagectl"))
-}
-
 pub struct LibvirtWorker {
     uri: String,
     conn: Option<Remote>,
@@ -187,7 +179,7 @@ impl LibvirtWorker {
             self.asked_caps = false;
         }
         if self.conn.is_none() {
-            let r = Remote::spawn(&passagectl(), &["vm", "serve", "--connect", &self.uri])
+            let r = Remote::spawn(&programs::vm_commands(), &["serve", "--connect", &self.uri])
                 .map_err(|e| e.to_string())?;
             self.conn = Some(r);
         }

@@ -4,44 +4,23 @@
 //! UEFI image), 1 `check` found a blocker (`rom`: no x64 UEFI image), 2 bad usage, an
 //! unreadable root or ROM, or output that could not be written.
 
-/// `print!` for the results on stdout: when the reader stops early (`passagectl scan | head`)
-/// the output ends quietly, as with other Unix tools, instead of a panic.
-macro_rules! out {
-    ($($t:tt)*) => { $crate::write_out(format_args!($($t)*)) };
-}
-macro_rules! outln {
-    ($($t:tt)*) => { $crate::write_out(format_args!("{}\n", format_args!($($t)*))) };
-}
+#[macro_use]
+extern crate passagectl;
 
-mod capture;
-mod helper;
 mod render;
 mod rom;
-mod vm;
-mod vm_edit;
-mod vm_render;
-mod vm_session;
 
-fn write_out(args: std::fmt::Arguments) {
-    use std::io::Write;
-    let mut o = std::io::stdout().lock();
-    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("passagectl: writing the output failed: {e}");
-            std::process::exit(2);
-        }
-    }
-}
-
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use passage_core::check;
 use passage_core::host::PciAddress;
 use passage_core::plan::{self, Intent};
 use passage_core::vm::session::GpuMode;
-use passage_core::{check, Host, Root};
+use passagectl::{capture, fail, helper, open_root, print_json, scan_root, RootArg};
 
 #[derive(Parser)]
 #[command(
@@ -52,16 +31,6 @@ use passage_core::{check, Host, Root};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-#[derive(clap::Args)]
-struct RootArg {
-    /// Read the host below DIR instead of / (a directory or a capture .tar.gz)
-    #[arg(long, value_name = "DIR")]
-    root: Option<PathBuf>,
-    /// Read Passage's bundled demo host (the X570 board of the public tutorial)
-    #[arg(long, conflicts_with = "root")]
-    demo: bool,
 }
 
 #[derive(Subcommand)]
@@ -141,9 +110,16 @@ enum Cmd {
         json: bool,
     },
     /// VM descriptions: a starting spec for this host, its libvirt XML, its QEMU command line
+    /// (`passagectl vm --help` lists them)
+    #[command(disable_help_flag = true)]
     Vm {
-        #[command(subcommand)]
-        cmd: vm::VmCmd,
+        /// The VM command and its arguments, run by passagectl-vm
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
+        args: Vec<OsString>,
     },
     /// Whether a card's option ROM has the x64 UEFI image a UEFI VM needs to show the card at
     /// boot (exit 0: it has; 1: it has not; 2: it could not be read)
@@ -191,129 +167,16 @@ struct ChangeArgs {
     gpu_mode: Option<String>,
 }
 
-/// A command as a shell script line: each option with its value on a line, quoted where needed.
-fn shell_lines(args: &[String]) -> String {
-    let quote = |a: &str| {
-        if !a.is_empty()
-            && a.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:@+".contains(&b))
-        {
-            a.to_string()
-        } else {
-            format!("'{}'", a.replace('\'', "'\\''"))
-        }
-    };
-    let mut lines: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let mut line = quote(&args[i]);
-        if args[i].starts_with('-') && args.get(i + 1).is_some_and(|v| !v.starts_with('-')) {
-            line.push(' ');
-            line.push_str(&quote(&args[i + 1]));
-            i += 1;
-        }
-        lines.push(line);
-        i += 1;
-    }
-    let mut out = lines.join(" \\\n  ");
-    out.push('\n');
-    out
-}
-
-#[derive(clap::Args)]
-struct ConnectArg {
-    /// libvirt connection URI
-    #[arg(long = "connect", value_name = "URI", default_value = "qemu:///system")]
-    uri: String,
-}
-
-impl Default for ConnectArg {
-    fn default() -> Self {
-        ConnectArg {
-            uri: "qemu:///system".into(),
-        }
-    }
-}
-
-fn with_libvirt(
-    conn: &ConnectArg,
-    f: impl FnOnce(&passage_virt::Libvirt) -> Result<String, passage_virt::VirtError>,
-) -> ExitCode {
-    use passage_virt::VirtError;
-    let h = match passage_virt::Libvirt::open(&conn.uri) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("passagectl: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match f(&h) {
-        Ok(msg) => {
-            out!("{msg}");
-            ExitCode::SUCCESS
-        }
-        Err(e @ VirtError::NoSuchVm(_)) => fail(e),
-        Err(e) => {
-            eprintln!("passagectl: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// A root to read, keeping a temporary directory alive while it is used.
-struct Opened {
-    root: Root,
-    _tmp: Option<tempfile::TempDir>,
-    _demo: Option<passage_fixtures::demo::DemoHost>,
-}
-
-fn open_root(arg: &RootArg) -> Result<Opened, String> {
-    if arg.demo {
-        // Named by this process's id, so a run that is killed leaves nothing for long: the
-        // next one removes it.
-        let demo = passage_fixtures::demo::DemoHost::lay_down(&std::env::temp_dir())
-            .map_err(|e| format!("cannot lay down the demo host: {e}"))?;
-        let root = Root::new(demo.path()).map_err(|e| e.to_string())?;
-        return Ok(Opened {
-            root,
-            _tmp: None,
-            _demo: Some(demo),
-        });
-    }
-    let path = arg.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let name = path.to_string_lossy();
-    if path.is_file() && (name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
-        let tmp = capture::unpack(&path)?;
-        let root = Root::new(tmp.path()).map_err(|e| e.to_string())?;
-        return Ok(Opened {
-            root,
-            _tmp: Some(tmp),
-            _demo: None,
-        });
-    }
-    Ok(Opened {
-        root: Root::new(&path).map_err(|e| e.to_string())?,
-        _tmp: None,
-        _demo: None,
-    })
-}
-
-/// Opens `--root` (or the demo host) and scans it; the root is kept alive beside the host.
-fn scan_root(arg: &RootArg) -> Result<(Opened, Host), String> {
-    let opened = open_root(arg)?;
-    let host = Host::scan(&opened.root);
-    Ok((opened, host))
-}
-
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("passagectl: {msg}");
-    ExitCode::from(2)
-}
-
-fn print_json<T: serde::Serialize>(v: &T) -> Result<(), ExitCode> {
-    let s = serde_json::to_string_pretty(v).map_err(fail)?;
-    outln!("{s}");
-    Ok(())
+/// `passagectl vm …`: the VM commands are passagectl-vm's, the one program that links libvirt, so
+/// that the host commands start without loading it; this process becomes that one.
+fn vm_commands(args: &[OsString]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let program = passage_core::programs::vm_commands();
+    let e = std::process::Command::new(&program).args(args).exec();
+    fail(format!(
+        "cannot run the VM commands' program {}: {e}. Reinstall Passage (the package or `meson install` puts it there).",
+        program.display()
+    ))
 }
 
 fn main() -> ExitCode {
@@ -448,7 +311,7 @@ fn main() -> ExitCode {
         } => helper::bind(&devices, override_host),
         Cmd::Restore { devices } => helper::restore(&devices),
         Cmd::History { json } => helper::history(json),
-        Cmd::Vm { cmd } => vm::run(cmd),
+        Cmd::Vm { args } => vm_commands(&args),
         Cmd::Capture { out, root } => {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));
             match capture::capture(&source, &out) {

@@ -839,3 +839,73 @@ fn the_real_kernels_ich9_group_stays_with_the_host() {
         [("0000:00:1f.0", "chipset"), ("0000:00:1f.3", "chipset")]
     );
 }
+
+/// The shared libraries a binary names (its ELF dynamic section's NEEDED entries), as binutils'
+/// `readelf -d` prints them: what the dynamic loader maps before `main`, whichever command runs.
+fn needed(bin: &std::path::Path) -> Vec<String> {
+    let o = Command::new("readelf")
+        .arg("-d")
+        .arg(bin)
+        .output()
+        .expect("readelf (binutils)");
+    assert!(o.status.success(), "readelf: {}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| Some(l.split_once('[')?.1.trim_end_matches(']').to_string()))
+        .collect()
+}
+
+#[test]
+fn host_commands_start_without_libvirt_and_vm_commands_still_work_through_passagectl() {
+    let host = needed(std::path::Path::new(env!("CARGO_BIN_EXE_passagectl")));
+    assert!(
+        host.iter().any(|l| l.starts_with("libc.so")),
+        "readelf named no libc: {host:?}"
+    );
+    assert!(
+        !host.iter().any(|l| l.starts_with("libvirt")),
+        "passagectl loads libvirt for every command: {host:?}"
+    );
+    let vm = needed(std::path::Path::new(env!("CARGO_BIN_EXE_passagectl-vm")));
+    assert!(
+        vm.iter().any(|l| l.starts_with("libvirt.so")),
+        "the VM commands' program names no libvirt: {vm:?}"
+    );
+    // The user still types `passagectl vm …`: the test driver's one VM is listed.
+    let o = passagectl(&["vm", "list", "--connect", "test:///default"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("test ") && l.contains("running")),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn vm_commands_without_their_program_say_what_is_missing() {
+    if std::path::Path::new(passage_core::programs::VM_COMMANDS).exists() {
+        eprintln!("skipped: Passage is installed here, so passagectl-vm would be found");
+        return;
+    }
+    // passagectl alone, away from the passagectl-vm built beside it.
+    let d = tempfile::tempdir().expect("tempdir");
+    let bin = d.path().join("passagectl");
+    std::fs::copy(env!("CARGO_BIN_EXE_passagectl"), &bin).expect("copy");
+    let o = Command::new(&bin)
+        .args(["vm", "list", "--connect", "test:///default"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(passage_core::programs::VM_COMMANDS)
+            && stderr(&o).contains("Reinstall Passage"),
+        "{}",
+        stderr(&o)
+    );
+    // The host commands need nothing beside it.
+    let o = Command::new(&bin).arg("--version").output().expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -11,6 +11,7 @@ pub mod host;
 pub mod i18n;
 pub mod ids;
 pub mod plan;
+pub mod programs;
 pub mod root;
 pub mod verb_args;
 pub mod vm;

@@ -1,4 +1,4 @@
-//! The libvirt connection in a process of its own: `passagectl vm serve` holds a [`Libvirt`]
+//! The libvirt connection in a process of its own: `passagectl-vm serve` holds a [`Libvirt`]
 //! and answers JSON lines on stdin/stdout; [`Remote`] is the client, a [`Hypervisor`] like any
 //! other. The GUI uses it so that libvirt's client library and its TLS, Kerberos and LDAP
 //! dependencies are not loaded into the app: measured, they cost the app about 12 ms of
@@ -176,7 +176,7 @@ fn answer(
     }
 }
 
-/// A [`Hypervisor`] in another process (normally `passagectl vm serve --connect URI`).
+/// A [`Hypervisor`] in another process (normally `passagectl-vm serve --connect URI`).
 pub struct Remote {
     child: Mutex<(Child, ChildStdin, BufReader<ChildStdout>)>,
 }

@@ -12,7 +12,8 @@ use passage_core::vm::preflight::{self, Facts, Finding, Remedy};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, Libvirt, VirtError, VmState};
 
-use crate::{scan_root, ConnectArg, RootArg};
+use crate::ConnectArg;
+use passagectl::{scan_root, RootArg};
 
 /// Prints a diagnosis in words: the title, the fix, and libvirt's own text below.
 fn say_diagnosis(d: &Diagnosis, raw: &str, json: bool) {

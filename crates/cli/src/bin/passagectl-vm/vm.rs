@@ -16,7 +16,8 @@ use passage_core::vm::{Domain, VmSpec};
 use passage_core::Host;
 use passage_virt::Hypervisor;
 
-use crate::{fail, print_json, scan_root, shell_lines, with_libvirt, ConnectArg, RootArg};
+use crate::{shell_lines, with_libvirt, ConnectArg};
+use passagectl::{fail, print_json, scan_root, RootArg};
 
 #[derive(Subcommand)]
 pub enum VmCmd {
@@ -351,7 +352,7 @@ pub fn run(cmd: VmCmd) -> ExitCode {
         }
         VmCmd::Authorize { name, xml, conn } => {
             match domain_xml(name.as_deref(), xml.as_deref(), &conn) {
-                Ok((x, _)) => match crate::helper::authorize_vm(&x) {
+                Ok((x, _)) => match passagectl::helper::authorize_vm(&x) {
                     Ok(_) => ExitCode::SUCCESS,
                     Err(c) => c,
                 },
@@ -476,7 +477,7 @@ fn new(
 /// stands either way, so the exit status is 0 (1 and 2 mean nothing was defined).
 fn authorize_defined(h: &passage_virt::Libvirt, name: &str) -> Result<ExitCode, Failed> {
     let xml = h.xml(name).map_err(refused)?;
-    if crate::helper::authorize_vm(&xml).is_err() {
+    if passagectl::helper::authorize_vm(&xml).is_err() {
         eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook refuses to start it until an administrator runs `passagectl vm authorize {name}`");
     }
     Ok(ExitCode::SUCCESS)
@@ -495,7 +496,7 @@ fn remove(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
         .and_then(|u| passage_core::verb_args::uuid(&u));
     h.undefine(name).map_err(refused)?;
     outln!("VM {name} removed (its disks were kept).");
-    match uuid.map(|u| crate::helper::revoke_vm(&u)) {
+    match uuid.map(|u| passagectl::helper::revoke_vm(&u)) {
         Some(Err(code)) => Ok(code),
         _ => Ok(ExitCode::SUCCESS),
     }

@@ -13,7 +13,8 @@ use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
 
 use crate::vm::{bad, domain_xml, refused, Failed};
-use crate::{scan_root, ConnectArg, RootArg};
+use crate::ConnectArg;
+use passagectl::{scan_root, RootArg};
 
 /// The settings `vm edit` changes (none given: the device editor alone).
 #[derive(clap::Args, Default)]
