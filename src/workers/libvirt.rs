@@ -7,7 +7,7 @@ use std::sync::{Mutex, OnceLock};
 
 use passage_core::i18n::tr_f;
 use passage_virt::remote::Remote;
-use passage_virt::{Hypervisor, VmInfo, VmState};
+use passage_virt::{GuestAgent, Hypervisor, VmInfo, VmState};
 use relm4::{ComponentSender, Worker};
 
 /// `passage --connect URI`.
@@ -119,7 +119,8 @@ pub enum Reply {
     /// The host's Hyper-V enlightenments, from libvirt's domain capabilities (asked once).
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
     Details(Box<Details>),
-    State(String, Result<VmState, String>),
+    /// A VM's state and its guest agent (the page polls them).
+    State(String, Result<Polled, String>),
     /// The guest was asked to shut down.
     ShutdownAsked(String),
     /// An action on a VM failed: libvirt's text (for a start, read by the diagnosis).
@@ -152,6 +153,14 @@ pub struct Taken {
     pub volumes: Vec<String>,
 }
 
+/// What a VM's page polls: its state, and whether its guest agent answers (libvirt's live
+/// XML; no agent command runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Polled {
+    pub state: VmState,
+    pub agent: GuestAgent,
+}
+
 /// What a VM's page shows.
 #[derive(Debug)]
 pub struct Details {
@@ -159,6 +168,7 @@ pub struct Details {
     pub uuid: String,
     pub xml: String,
     pub state: VmState,
+    pub agent: GuestAgent,
     pub networks: Vec<(String, bool)>,
 }
 
@@ -235,6 +245,7 @@ impl LibvirtWorker {
                 uuid,
                 xml: c.xml(name).map_err(e)?,
                 state: c.state(name).map_err(e)?,
+                agent: c.guest_agent(name).map_err(e)?,
                 networks: c.networks().unwrap_or_default(),
             })
         });
@@ -372,9 +383,13 @@ impl Worker for LibvirtWorker {
                 self.then_details(&vm, r, &sender);
             }
             Request::State(name) => {
-                let r = self
-                    .conn()
-                    .and_then(|c| c.state(&name).map_err(|e| e.to_string()));
+                let r = self.conn().and_then(|c| {
+                    let e = |e: passage_virt::VirtError| e.to_string();
+                    Ok(Polled {
+                        state: c.state(&name).map_err(e)?,
+                        agent: c.guest_agent(&name).map_err(e)?,
+                    })
+                });
                 let _ = sender.output(Reply::State(name, r));
             }
             Request::StartChecked { name, networks } => {
