@@ -537,6 +537,8 @@ fn structural(w: &str) -> bool {
 
 #[path = "gui/a11y.rs"]
 mod a11y;
+#[path = "gui/agent.rs"]
+mod agent;
 #[path = "gui/choosers.rs"]
 mod choosers;
 #[path = "gui/demo_vms.rs"]

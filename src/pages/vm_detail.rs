@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::preflight::{self, Facts, Finding, Remedy};
 use passage_core::vm::Domain;
-use passage_virt::VmState;
+use passage_virt::{GuestAgent, VmState};
 use relm4::adw::prelude::*;
 use relm4::gtk::glib;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
@@ -19,14 +19,14 @@ use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 use super::problem::Problem;
 use super::{clear, row};
 use crate::host_source::Loaded;
-use crate::workers::libvirt::{Details, Request};
+use crate::workers::libvirt::{Details, Polled, Request};
 
 #[derive(Debug)]
 pub enum Input {
     Show(Box<Details>, Option<Arc<Loaded>>),
     /// The host read (again); a start asked for before it was read runs now.
     Host(Arc<Loaded>),
-    State(Result<VmState, String>),
+    State(Result<Polled, String>),
     /// An action failed: it shows on the page until dismissed or the next attempt.
     Failed(Problem),
     /// The user dismissed the problem shown.
@@ -108,6 +108,8 @@ pub struct VmDetail {
     pub(super) domain: Option<Domain>,
     pub(super) loaded: Option<Arc<Loaded>>,
     state: Option<VmState>,
+    /// Its guest agent, as libvirt's live XML says.
+    agent: GuestAgent,
     shutdown_since: Option<Instant>,
     pub(super) last: Option<LastStart>,
     /// A remedy ran: check again when libvirt's details or the host come back.
@@ -166,6 +168,7 @@ impl Component for VmDetail {
                 domain: None,
                 loaded: None,
                 state: None,
+                agent: GuestAgent::NoChannel,
                 shutdown_since: None,
                 last: None,
                 timer: None,
@@ -186,6 +189,7 @@ impl Component for VmDetail {
                 }
                 self.domain = Domain::read(&d.xml).ok();
                 self.state = Some(d.state);
+                self.agent = d.agent;
                 self.details = Some(*d);
                 self.loaded = loaded;
                 self.shutdown_since = None;
@@ -201,12 +205,13 @@ impl Component for VmDetail {
                     self.start(&sender);
                 }
             }
-            Input::State(Ok(s)) => {
+            Input::State(Ok(Polled { state: s, agent })) => {
                 if s == VmState::Off {
                     self.shutdown_since = None;
                 }
-                let changed = self.state != Some(s);
+                let changed = self.state != Some(s) || self.agent != agent;
                 self.state = Some(s);
+                self.agent = agent;
                 if !changed && self.shutdown_since.is_none() {
                     return;
                 }
@@ -450,7 +455,7 @@ impl VmDetail {
             }));
         }
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
-            groups.push(super::vm_view::contents(dom, &l.host));
+            groups.push(super::vm_view::contents(dom, &l.host, self.agent));
         }
         groups.push(super::vm_view::manage(d, sender));
         for g in groups {

@@ -3,7 +3,7 @@
 
 use passage_core::host::Host;
 use passage_core::i18n::{tr, tr_f, tr_n};
-use passage_core::vm::domain::{Domain, GuestAddress};
+use passage_core::vm::domain::{Domain, GuestAddress, GuestAgent};
 use passage_core::vm::preflight::Finding;
 use passage_virt::VmState;
 use relm4::adw::prelude::*;
@@ -126,7 +126,7 @@ pub fn passes() -> adw::PreferencesGroup {
 }
 
 /// What the VM has: its passed-through devices by name, memory, CPUs, USB devices, disks.
-pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
+pub fn contents(d: &Domain, host: &Host, agent: GuestAgent) -> adw::PreferencesGroup {
     let g = adw::PreferencesGroup::new();
     g.set_title(&tr("What It Has"));
     let mut has_display = d.has_viewer_display();
@@ -207,6 +207,7 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
             disk.source.as_deref().unwrap_or_default(),
         ));
     }
+    g.add(&agent_row(agent));
     if !has_display {
         g.add(&row(
             &tr("No display"),
@@ -214,6 +215,13 @@ pub fn contents(d: &Domain, host: &Host) -> adw::PreferencesGroup {
         ));
     }
     g
+}
+
+/// Whether the guest agent answers (libvirt's live channel state), or how to get it.
+fn agent_row(agent: GuestAgent) -> adw::ActionRow {
+    let r = row(&tr("Guest agent"), &agent.words(&tr("Edit…")));
+    r.set_widget_name("vm-guest-agent");
+    r
 }
 
 /// The launcher, device editing and deleting.

@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 use passage_core::i18n::tr_f;
 use passage_core::programs;
 use passage_virt::remote::Remote;
-use passage_virt::{Hypervisor, VmInfo, VmState};
+use passage_virt::{GuestAgent, Hypervisor, VmInfo, VmState};
 use relm4::{ComponentSender, Worker};
 
 /// `passage --connect URI`.
@@ -120,7 +120,8 @@ pub enum Reply {
     /// The host's Hyper-V enlightenments, from libvirt's domain capabilities (asked once).
     Hyperv(Option<Vec<passage_core::vm::tuning::Hv>>),
     Details(Box<Details>),
-    State(String, Result<VmState, String>),
+    /// A VM's state and its guest agent (the page polls them).
+    State(String, Result<Polled, String>),
     /// The guest was asked to shut down.
     ShutdownAsked(String),
     /// An action on a VM failed: libvirt's text (for a start, read by the diagnosis).
@@ -153,6 +154,14 @@ pub struct Taken {
     pub volumes: Vec<String>,
 }
 
+/// What a VM's page polls: its state, and whether its guest agent answers (libvirt's live
+/// XML; no agent command runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Polled {
+    pub state: VmState,
+    pub agent: GuestAgent,
+}
+
 /// What a VM's page shows.
 #[derive(Debug)]
 pub struct Details {
@@ -160,6 +169,7 @@ pub struct Details {
     pub uuid: String,
     pub xml: String,
     pub state: VmState,
+    pub agent: GuestAgent,
     pub networks: Vec<(String, bool)>,
 }
 
@@ -227,6 +237,7 @@ impl LibvirtWorker {
                 uuid,
                 xml: c.xml(name).map_err(e)?,
                 state: c.state(name).map_err(e)?,
+                agent: c.guest_agent(name).map_err(e)?,
                 networks: c.networks().unwrap_or_default(),
             })
         });
@@ -364,9 +375,13 @@ impl Worker for LibvirtWorker {
                 self.then_details(&vm, r, &sender);
             }
             Request::State(name) => {
-                let r = self
-                    .conn()
-                    .and_then(|c| c.state(&name).map_err(|e| e.to_string()));
+                let r = self.conn().and_then(|c| {
+                    let e = |e: passage_virt::VirtError| e.to_string();
+                    Ok(Polled {
+                        state: c.state(&name).map_err(e)?,
+                        agent: c.guest_agent(&name).map_err(e)?,
+                    })
+                });
                 let _ = sender.output(Reply::State(name, r));
             }
             Request::StartChecked { name, networks } => {

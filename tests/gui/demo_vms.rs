@@ -38,6 +38,7 @@ fn the_demo_host_has_vms_on_the_test_driver_and_one_with_the_card_starts() {
             "NVIDIA Corporation TU102 [GeForce RTX 2080 Ti Rev. A]",
             "0000:0a:00.0 · group 28",
             "8 GiB of memory",
+            "channel present; whether the agent answers shows while the VM runs",
             "#start",
         ],
     );

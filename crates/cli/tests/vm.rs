@@ -488,3 +488,59 @@ fn vm_edit_changes_memory_and_the_cd_of_a_defined_vm_and_refuses_what_the_host_c
         "{out}"
     );
 }
+
+/// `vm show` on a running VM reads the guest agent from libvirt's live XML (the channel's
+/// state; no agent command runs): a TCG guest with the channel and no agent is "not
+/// answering"; one without the channel says how to add it, and `vm edit --guest-agent on` does.
+#[test]
+fn vm_show_says_whether_the_guest_agent_answers_and_vm_edit_adds_its_channel() {
+    use passage_virt::{Hypervisor, Libvirt};
+    let d = passage_testkit::libvirtd::PrivateLibvirtd::start();
+    let uri = d.uri();
+    let h = Libvirt::open(&uri).expect("connect");
+    let channel = "<channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n    <graphics";
+    let iso = d.dir.path().join("empty.iso");
+    std::fs::write(&iso, "iso").expect("iso");
+    let iso = iso.to_str().expect("utf8");
+    h.define(&cd_domain("agent", iso).replace("<graphics", channel))
+        .expect("define agent");
+    h.define(&cd_domain("bare", iso)).expect("define bare");
+    let show = |vm: &str, json: bool| {
+        let mut a = vec!["vm", "show", vm, "--connect", &uri];
+        if json {
+            a.push("--json");
+        }
+        passagectl(&a)
+    };
+    // Off: the definition has the channel, and no state yet.
+    assert_eq!(json(&show("agent", true))["guest_agent"], "unknown");
+    h.start("agent").expect("start agent");
+    let o = show("agent", false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Guest agent      not answering (install the QEMU guest agent in the guest: virtio-win guest tools on Windows, qemu-guest-agent on Linux)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(json(&show("agent", true))["guest_agent"], "not-answering");
+    h.destroy("agent").expect("destroy");
+
+    let o = show("bare", false);
+    assert!(
+        stdout(&o).contains("no channel (passagectl vm edit bare --guest-agent on adds it)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = passagectl(&[
+        "vm",
+        "edit",
+        "bare",
+        "--connect",
+        &uri,
+        "--demo",
+        "--guest-agent",
+        "on",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&show("bare", true))["guest_agent"], "unknown");
+}

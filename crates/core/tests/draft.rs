@@ -1,6 +1,8 @@
 //! The wizard's draft (moved from the app with its tests): choices, refusals, the spec it
 //! makes, and the device editor's whole-group rules, on the public tutorial's X570 host.
 
+mod common;
+
 use passage_core::host::{Host, PciAddress};
 use passage_core::vm::devices::{
     extra_candidates, initial_selection, DeviceChoice, PassthroughEdit,
@@ -315,4 +317,26 @@ fn the_gpu_mode_chosen_in_the_wizard_is_what_libvirts_hook_reads() {
     assert!(session_request("win10", xml.as_bytes())
         .expect("read")
         .is_none());
+}
+
+/// Every VM the wizard makes has the QEMU guest agent's channel (libvirt picks the socket and
+/// adds the virtio-serial controller), and libvirt's schema takes it.
+#[test]
+fn every_new_vm_has_the_guest_agent_channel_and_validates() {
+    let (h, _d) = host();
+    for spice in ["on", "off"] {
+        let mut d = tutorial_draft(&h);
+        d.set_text(&h, "spice", spice).expect("display");
+        let xml = d.spec(&h).expect("valid").to_xml().expect("xml");
+        assert!(
+            xml.contains("<channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>"),
+            "{xml}"
+        );
+        let dom = passage_core::vm::Domain::read(&xml).expect("reads");
+        assert_eq!(
+            dom.guest_agent,
+            passage_core::vm::domain::GuestAgent::Unknown
+        );
+        assert!(common::validates(&xml), "libvirt's schema: {xml}");
+    }
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use passage_core::vm::domain::GuestAgent;
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
 use passage_core::vm::settings::{edit, Changes, Media, NewDisk, Settings};
@@ -165,6 +166,24 @@ fn cases() -> Vec<Case> {
             },
             touched: &["graphics", "channel", "video", "redirdev", "audio"],
             holds: |s| !s.spice,
+        },
+        Case {
+            name: "guest agent channel on",
+            changes: Changes {
+                guest_agent: Some(true),
+                ..c()
+            },
+            touched: &["channel"],
+            holds: |s| s.guest_agent,
+        },
+        Case {
+            name: "guest agent channel off",
+            changes: Changes {
+                guest_agent: Some(false),
+                ..c()
+            },
+            touched: &["channel"],
+            holds: |s| !s.guest_agent,
         },
         Case {
             name: "a new disk",
@@ -449,4 +468,50 @@ fn pinning_by_the_wizards_plan_or_none_keeps_every_other_byte() {
     eprintln!("pinning: {pinned} pinned, {refused} refused");
     assert!(pinned > 60);
     assert!(Pinning::suggest(&host, 1000).is_err());
+}
+
+/// libvirt's live XML of a running domain with the agent's channel (libvirt's test data, see
+/// tests/data/libvirt/README.md): the target's `state` says whether the guest's agent has the
+/// port open; a definition has no state, and a domain without the channel says so.
+#[test]
+fn the_guest_agent_is_read_from_the_channels_state_libvirt_writes() {
+    let live = include_str!("data/libvirt/status-modern-guest-agent.xml");
+    let read = |xml: &str| Domain::read(xml).expect("reads").guest_agent;
+    assert_eq!(read(live), GuestAgent::NotAnswering);
+    let target = "name='org.qemu.guest_agent.0' state='disconnected'";
+    assert!(live.contains(target));
+    let connected = live.replace(target, "name='org.qemu.guest_agent.0' state='connected'");
+    assert_eq!(read(&connected), GuestAgent::Answering);
+    let defined = live.replace(target, "name='org.qemu.guest_agent.0'");
+    assert_eq!(read(&defined), GuestAgent::Unknown);
+    // SPICE's channel has a state too, and is not the agent's.
+    let spice_only = common::without_elements(live, |n| {
+        n.has_tag_name("channel") && n.attribute("type") == Some("unix")
+    });
+    assert!(spice_only.contains("com.redhat.spice.0' state='disconnected'"));
+    assert_eq!(read(&spice_only), GuestAgent::NoChannel);
+}
+
+#[test]
+fn the_agent_channel_added_is_libvirts_form_and_a_second_edit_changes_nothing() {
+    let live = include_str!("data/libvirt/status-modern-guest-agent.xml");
+    let none = common::without_elements(live, |n| {
+        n.has_tag_name("channel") && n.attribute("type") == Some("unix")
+    });
+    let on = Changes {
+        guest_agent: Some(true),
+        ..Changes::default()
+    };
+    let e = edit(&none, &on, false).expect("adds");
+    assert!(
+        e.xml.contains("    <channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n  </devices>"),
+        "{}",
+        e.xml
+    );
+    assert_eq!(
+        Domain::read(&e.xml).expect("reads").guest_agent,
+        GuestAgent::Unknown
+    );
+    // One already there (libvirt's, with its socket and state) is kept as it is.
+    assert_eq!(edit(live, &on, false).expect("kept").xml, live);
 }

@@ -6,6 +6,7 @@
 pub mod edit;
 pub mod remote;
 
+pub use passage_core::vm::domain::GuestAgent;
 use serde::{Deserialize, Serialize};
 use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
@@ -91,6 +92,18 @@ pub trait Hypervisor {
     fn start_network(&self, name: &str) -> Result<(), VirtError>;
     /// The domain XML as libvirt holds it (inactive definition).
     fn xml(&self, name: &str) -> Result<String, VirtError>;
+    /// The domain XML as the VM runs (its definition when it is off): what libvirt reports
+    /// live, such as the guest agent channel's `state`. Reading it runs nothing in the guest.
+    fn live_xml(&self, name: &str) -> Result<String, VirtError>;
+    /// The QEMU guest agent as libvirt reports it now: the running VM's channel `state`
+    /// (answering or not), else whether its definition has the channel. Only the XML is read:
+    /// no agent command runs (libvirt marks a domain that ran one tainted).
+    fn guest_agent(&self, name: &str) -> Result<GuestAgent, VirtError> {
+        let xml = self.live_xml(name)?;
+        passage_core::vm::Domain::read(&xml)
+            .map(|d| d.guest_agent)
+            .map_err(|e| VirtError::Libvirt(e.to_string()))
+    }
     /// libvirt's domain capabilities for q35 (firmware, features).
     fn capabilities(&self) -> Result<String, VirtError>;
     fn pools(&self) -> Result<Vec<PoolInfo>, VirtError>;
@@ -256,6 +269,10 @@ impl Hypervisor for Libvirt {
         self.domain(name)?
             .xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE)
             .map_err(lv)
+    }
+
+    fn live_xml(&self, name: &str) -> Result<String, VirtError> {
+        self.domain(name)?.xml_desc(0).map_err(lv)
     }
 
     fn capabilities(&self) -> Result<String, VirtError> {

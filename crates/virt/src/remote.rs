@@ -45,6 +45,9 @@ pub enum Request {
     Xml {
         name: String,
     },
+    LiveXml {
+        name: String,
+    },
     Capabilities,
     Pools,
     Volumes {
@@ -158,6 +161,7 @@ fn answer(
         Request::Networks => value(h.networks()?),
         Request::StartNetwork { name } => value(h.start_network(&name)?),
         Request::Xml { name } => value(h.xml(&name)?),
+        Request::LiveXml { name } => value(h.live_xml(&name)?),
         Request::Capabilities => value(h.capabilities()?),
         Request::Pools => value(h.pools()?),
         Request::Volumes { pool } => value(h.volumes(&pool)?),
@@ -296,6 +300,11 @@ impl Hypervisor for Remote {
     }
     fn xml(&self, name: &str) -> Result<String, VirtError> {
         self.get(Request::Xml {
+            name: name.to_string(),
+        })
+    }
+    fn live_xml(&self, name: &str) -> Result<String, VirtError> {
+        self.get(Request::LiveXml {
             name: name.to_string(),
         })
     }

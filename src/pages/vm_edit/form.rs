@@ -20,6 +20,8 @@ pub enum Field {
     SecureBoot(bool),
     Tpm(bool),
     Spice(bool),
+    /// The QEMU guest agent's channel.
+    GuestAgent(bool),
     /// The install ISO first (else the disk first).
     IsoFirst(bool),
     /// Take the disk with this target out (true) or keep it.
@@ -52,6 +54,7 @@ impl Field {
             "secure-boot" => Field::SecureBoot(on()?),
             "tpm" => Field::Tpm(on()?),
             "spice" => Field::Spice(on()?),
+            "guest-agent" => Field::GuestAgent(on()?),
             "iso-first" => Field::IsoFirst(on()?),
             "remove-disk" => Field::RemoveDisk(v.to_string(), true),
             "add-disk" => Field::AddDisk(v.parse().ok()?),
@@ -72,6 +75,7 @@ pub struct Form {
     pub secure_boot: bool,
     pub tpm: bool,
     pub spice: bool,
+    pub guest_agent: bool,
     pub iso_first: bool,
     pub remove: Vec<String>,
     pub add: Vec<NewDisk>,
@@ -96,6 +100,7 @@ impl Form {
             secure_boot: s.secure_boot,
             tpm: s.tpm,
             spice: s.spice,
+            guest_agent: s.guest_agent,
             iso_first: first(&d.cdroms) < first(&d.disks),
             remove: vec![],
             add: vec![],
@@ -113,6 +118,7 @@ impl Form {
             Field::SecureBoot(on) => self.secure_boot = on,
             Field::Tpm(on) => self.tpm = on,
             Field::Spice(on) => self.spice = on,
+            Field::GuestAgent(on) => self.guest_agent = on,
             Field::IsoFirst(on) => self.iso_first = on,
             Field::RemoveDisk(t, on) => {
                 self.remove.retain(|x| *x != t);
@@ -164,6 +170,7 @@ impl Form {
             secure_boot: (self.secure_boot != was.secure_boot).then_some(self.secure_boot),
             tpm: (self.tpm != was.tpm).then_some(self.tpm),
             spice: (self.spice != was.spice).then_some(self.spice),
+            guest_agent: (self.guest_agent != was.guest_agent).then_some(self.guest_agent),
             boot: (self.iso_first != was.iso_first).then_some(order),
             pinning,
             add_disks: self.add.clone(),
@@ -228,6 +235,18 @@ mod tests {
         f.set(Field::DropNewDisk(0));
         let c = f.changes(&was, &h).expect("changes");
         assert!(c.remove_disks.is_empty() && c.add_disks.is_empty());
+    }
+
+    #[test]
+    fn the_guest_agent_switch_adds_the_channel_a_vm_lacks() {
+        let (h, _d) = host();
+        let was = Form::of(&win10());
+        assert!(!was.guest_agent, "001.xml has no agent channel");
+        let mut f = was.clone();
+        f.set(Field::parse("guest-agent=on").expect("field"));
+        let c = f.changes(&was, &h).expect("changes");
+        assert_eq!(c.guest_agent, Some(true));
+        assert_eq!((c.tpm, c.spice, c.memory_gib), (None, None, None));
     }
 
     #[test]

@@ -228,5 +228,18 @@ pub fn firmware(cx: &Cx) -> adw::PreferencesGroup {
         f.spice,
         Field::Spice,
     ));
+    g.add(&switch(
+        cx.s,
+        (
+            &tr("Guest Agent Channel"),
+            &with_when(
+                &tr("The QEMU guest agent's port: the VM page shows whether the agent answers."),
+                &later,
+            ),
+            "edit-guest-agent",
+        ),
+        f.guest_agent,
+        Field::GuestAgent,
+    ));
     g
 }

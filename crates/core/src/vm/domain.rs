@@ -184,6 +184,8 @@ pub struct Domain {
     pub graphics: Vec<String>,
     /// Whether it has a `<tpm>`.
     pub tpm: bool,
+    /// Its QEMU guest agent channel and what libvirt says of it.
+    pub guest_agent: GuestAgent,
     /// Passage's metadata (`purpose`…), element name → text.
     pub passage: Vec<(String, String)>,
     /// What Passage recorded about each PCI device when it made the VM.
@@ -198,6 +200,63 @@ pub struct Domain {
     /// Every explicit guest PCI address in `<devices>` (devices and controllers alike).
     #[serde(skip)]
     pub(crate) used_pci: Vec<GuestPci>,
+}
+
+/// The name of the QEMU guest agent's virtio port (libvirt's `org.qemu.guest_agent.0`).
+pub const AGENT_CHANNEL: &str = "org.qemu.guest_agent.0";
+
+/// A domain's QEMU guest agent channel, as libvirt's live XML says: libvirt sets the channel
+/// target's `state` (`connected` when a program in the guest opened the port,
+/// `disconnected` when none did) while the VM runs, and writes none in a definition. Read
+/// from the XML alone: no agent command runs (libvirt marks a domain that ran one tainted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GuestAgent {
+    /// No `<channel type='unix'>` with the agent's target.
+    NoChannel,
+    /// The channel is there and libvirt reports no state (the VM is off, or its QEMU does
+    /// not say).
+    Unknown,
+    /// No agent answers in the guest (`state='disconnected'`).
+    NotAnswering,
+    /// The guest's agent has the port open (`state='connected'`).
+    Answering,
+}
+
+impl GuestAgent {
+    /// Whether the domain has the agent's channel.
+    pub fn has_channel(self) -> bool {
+        self != GuestAgent::NoChannel
+    }
+
+    /// What it means for the user, after "Guest agent:"; `add` says how to add a missing
+    /// channel (the app's *Edit…*, `passagectl vm edit`).
+    pub fn words(self, add: &str) -> String {
+        match self {
+            GuestAgent::Answering => tr("answering"),
+            GuestAgent::NotAnswering => tr("not answering (install the QEMU guest agent in the guest: virtio-win guest tools on Windows, qemu-guest-agent on Linux)"),
+            GuestAgent::Unknown => tr("channel present; whether the agent answers shows while the VM runs"),
+            GuestAgent::NoChannel => tr_f("no channel ({add} adds it)", &[("add", add)]),
+        }
+    }
+}
+
+/// Whether `dev` is the guest agent's channel (`<channel type='unix'>` with a virtio target
+/// named `org.qemu.guest_agent.0`).
+pub(crate) fn is_agent_channel(dev: Node) -> bool {
+    dev.has_tag_name("channel")
+        && dev.attribute("type") == Some("unix")
+        && child(dev, "target").is_some_and(|t| {
+            t.attribute("type") == Some("virtio") && t.attribute("name") == Some(AGENT_CHANNEL)
+        })
+}
+
+fn agent_state(dev: Node) -> GuestAgent {
+    match child(dev, "target").and_then(|t| t.attribute("state")) {
+        Some("connected") => GuestAgent::Answering,
+        Some("disconnected") => GuestAgent::NotAnswering,
+        _ => GuestAgent::Unknown,
+    }
 }
 
 pub(crate) fn parse(xml: &str) -> Result<roxmltree::Document<'_>, VmError> {
@@ -499,6 +558,7 @@ impl Domain {
             cdroms: vec![],
             graphics: vec![],
             tpm: false,
+            guest_agent: GuestAgent::NoChannel,
             passage: passage_metadata(d),
             devices_seen: devices_seen(d),
             networks: vec![],
@@ -535,6 +595,9 @@ impl Domain {
                 "disk" => self.disks.push(disk(dev)),
                 "graphics" => self.graphics.push(ty.unwrap_or("").to_string()),
                 "tpm" => self.tpm = true,
+                "channel" if is_agent_channel(dev) => {
+                    self.guest_agent = self.guest_agent.max(agent_state(dev))
+                }
                 "controller" if ty == Some("pci") => {
                     if let Some(index) = dev.attribute("index").and_then(prop_uint) {
                         self.pci_controllers.push(PciController {

@@ -290,6 +290,9 @@ pub fn render(s: &VmSpec) -> String {
     } else {
         let _ = writeln!(x, "    <video>\n      <model type='none'/>\n    </video>");
     }
+    // The QEMU guest agent's port (libvirt picks the socket and adds the virtio-serial
+    // controller): shutdown through the agent, and the VM page's "answering".
+    let _ = writeln!(x, "    <channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>");
     if s.tpm {
         let _ = writeln!(
             x,

@@ -557,8 +557,11 @@ fn show(
     conn: &ConnectArg,
 ) -> Result<ExitCode, Failed> {
     let (xml, libvirt) = domain_xml(name, file, conn)?;
-    let d = Domain::read(&xml).map_err(bad)?;
+    let mut d = Domain::read(&xml).map_err(bad)?;
     let state = libvirt.as_ref().and_then(|h| h.state(&d.name).ok());
+    if let Some(a) = libvirt.as_ref().and_then(|h| h.guest_agent(&d.name).ok()) {
+        d.guest_agent = a;
+    }
     if json {
         let mut v = serde_json::to_value(&d).map_err(bad)?;
         if let Some(s) = state {

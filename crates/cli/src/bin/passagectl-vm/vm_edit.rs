@@ -49,6 +49,9 @@ pub struct SettingsArgs {
     /// A SPICE display (a window on this computer)
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     spice: Option<String>,
+    /// The QEMU guest agent's channel (the VM page's "answering", shutdown through the agent)
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    guest_agent: Option<String>,
     /// What the VM starts from, first first: iso, disk, PCI addresses (comma-separated)
     #[arg(long, value_name = "ITEMS", value_delimiter = ',')]
     boot: Vec<String>,
@@ -117,6 +120,7 @@ impl SettingsArgs {
             secure_boot: on(&self.secure_boot),
             tpm: on(&self.tpm),
             spice: on(&self.spice),
+            guest_agent: on(&self.guest_agent),
             boot: (!boot.is_empty()).then_some(boot),
         })
     }

@@ -95,6 +95,8 @@ pub fn domain(d: &Domain) -> String {
     if !d.graphics.is_empty() {
         line(&mut o, tr("Display"), d.graphics.join(", "));
     }
+    let add = format!("passagectl vm edit {} --guest-agent on", d.name);
+    line(&mut o, tr("Guest agent"), d.guest_agent.words(&add));
     if let Some(p) = d.meta("purpose") {
         line(&mut o, tr("Passage"), p.to_string());
     }

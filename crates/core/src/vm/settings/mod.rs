@@ -1,5 +1,5 @@
 //! A VM's settings after creation: memory, vCPUs, hugepages, the install and driver ISOs,
-//! Secure Boot, the TPM, the SPICE display and the boot order. [`Settings::of`] reads them from
+//! Secure Boot, the TPM, the SPICE display, the guest agent's channel and the boot order. [`Settings::of`] reads them from
 //! a domain; [`edit`] changes the domain's XML by the wizard's rules ([`check`] runs the
 //! wizard's own host checks on the new values) and splices only the elements it changes, with
 //! the device editor's machinery, so every other byte stays. [`Edited`] says which changes
@@ -33,6 +33,8 @@ pub struct Settings {
     pub secure_boot: bool,
     pub tpm: bool,
     pub spice: bool,
+    /// Whether it has the QEMU guest agent's channel.
+    pub guest_agent: bool,
     /// Its disks (CD-ROMs apart).
     pub disks: Vec<DiskInfo>,
     /// vCPU → host cpuset.
@@ -57,6 +59,7 @@ impl Settings {
             secure_boot: d.firmware.secure_boot,
             tpm: d.tpm,
             spice: d.graphics.iter().any(|g| g == "spice"),
+            guest_agent: d.guest_agent.has_channel(),
             disks: d.disks.clone(),
             vcpu_pins: d.vcpu_pins.clone(),
         }
@@ -81,6 +84,8 @@ pub struct Changes {
     pub secure_boot: Option<bool>,
     pub tpm: Option<bool>,
     pub spice: Option<bool>,
+    /// The QEMU guest agent's channel.
+    pub guest_agent: Option<bool>,
     /// What the VM starts from, first first (the wizard's boot list).
     pub boot: Option<Vec<BootItem>>,
     /// The vCPUs' pinning: the wizard's plan for the host, or none.
@@ -144,6 +149,7 @@ pub enum Change {
     SecureBoot,
     Tpm,
     Spice,
+    GuestAgent,
     Boot,
     Disks,
     Pinning,
@@ -161,6 +167,7 @@ impl Change {
             Change::SecureBoot => tr("Secure Boot"),
             Change::Tpm => tr("TPM"),
             Change::Spice => tr("SPICE display"),
+            Change::GuestAgent => tr("guest agent channel"),
             Change::Boot => tr("boot order"),
             Change::Disks => tr("disks"),
             Change::Pinning => tr("CPU pinning"),
@@ -278,6 +285,10 @@ pub fn edit(xml: &str, c: &Changes, running: bool) -> Result<Edited, VmError> {
     if let Some(on) = c.spice {
         out = splices::spice(&out, on)?;
         done.push(Change::Spice);
+    }
+    if let Some(on) = c.guest_agent {
+        out = splices::guest_agent(&out, on)?;
+        done.push(Change::GuestAgent);
     }
     if let Some(order) = &c.boot {
         out = splices::boot(&out, order)?;

@@ -5,7 +5,7 @@ use roxmltree::Node;
 
 use super::{Media, MediaChange};
 use crate::i18n::{tr, tr_f, tr_n};
-use crate::vm::domain::{child, parse, DiskInfo, Domain};
+use crate::vm::domain::{child, is_agent_channel, parse, DiskInfo, Domain, AGENT_CHANNEL};
 use crate::vm::draft::BootItem;
 use crate::vm::edit::{bus_kind, splice, with_line, Bus, Layout, Splice};
 use crate::vm::xml::esc;
@@ -609,6 +609,28 @@ pub(super) fn tpm(xml: &str, on: bool) -> Result<String, VmError> {
                 "<tpm model='tpm-crb'>",
                 "  <backend type='emulator' version='2.0'/>",
                 "</tpm>",
+            ],
+        )],
+        (false, false) => have.into_iter().map(|n| cut(xml, n)).collect(),
+        _ => vec![],
+    };
+    Ok(splice(xml, s))
+}
+
+/// Adds the QEMU guest agent's channel (libvirt picks its socket and adds the virtio-serial
+/// controller), or takes it out; a channel already there stays as it is.
+pub(super) fn guest_agent(xml: &str, on: bool) -> Result<String, VmError> {
+    let doc = parse(xml)?;
+    let devs = devices(root(&doc)?)?;
+    let have: Vec<Node> = devs.children().filter(|c| is_agent_channel(*c)).collect();
+    let s = match (on, have.is_empty()) {
+        (true, true) => vec![add_devices(
+            xml,
+            devs,
+            &[
+                "<channel type='unix'>",
+                &format!("  <target type='virtio' name='{AGENT_CHANNEL}'/>"),
+                "</channel>",
             ],
         )],
         (false, false) => have.into_iter().map(|n| cut(xml, n)).collect(),
