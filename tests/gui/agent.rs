@@ -57,7 +57,13 @@ fn the_vm_page_says_whether_the_guest_agent_answers_or_how_to_add_its_channel() 
         ],
     );
     app.shot("vm-guest-agent-no-channel", &d);
-    assert!(!d.contains("not answering"), "{d}");
+    // Read again: the dump `wait_page` returns is taken before the tree it matched, so it may
+    // still show the page of the VM before.
+    let t = app.tree();
+    assert!(
+        t.contains("no channel (Edit… adds it)") && !t.contains("not answering"),
+        "{t}"
+    );
 
     // Edit…'s switch adds the channel (from the running VM's next start).
     app.action("vm-edit", None);
