@@ -217,9 +217,21 @@ pub fn mark_current(sidebar: &gtk::ListBox, page: Page) {
 /// focus out of the sidebar and into it.
 pub fn focus_page(stack: &gtk::Stack) {
     let stack = stack.clone();
-    gtk::glib::idle_add_local_once(move || {
-        if let Some(page) = stack.visible_child() {
-            page.child_focus(gtk::DirectionType::TabForward);
+    // A page that is still loading (the VM list asks libvirt first) has nothing to focus yet:
+    // tried again until it has, for two seconds, unless the focus is in the page by then.
+    let mut tries = 0;
+    gtk::glib::timeout_add_local(std::time::Duration::from_millis(50), move || {
+        tries += 1;
+        let done = match stack.visible_child() {
+            Some(page) => {
+                page.focus_child().is_some() || page.child_focus(gtk::DirectionType::TabForward)
+            }
+            None => true,
+        };
+        if done || tries >= 40 {
+            gtk::glib::ControlFlow::Break
+        } else {
+            gtk::glib::ControlFlow::Continue
         }
     });
 }
