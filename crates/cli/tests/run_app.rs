@@ -57,21 +57,19 @@ fn tree(repo: &Path) -> tempfile::TempDir {
         d.join("target/release/passagectl"),
     )
     .expect("copy passagectl");
-    stand_in(&d.join("target/release/passage"), "built-app", "");
-    stand_in(&d.join("build-aux/install-deps.sh"), "install-deps", "");
-    stand_in(
-        &d.join("build-aux/package.sh"),
-        "package.sh",
-        "mkdir -p target/deb && : > \"target/deb/passage_$(dpkg-parsechangelog -S Version)_amd64.deb\"",
-    );
-    stand_in(&d.join("bin/cargo"), "cargo", "");
-    stand_in(&d.join("bin/sudo"), "sudo", "exec \"$@\"");
-    stand_in(
-        &d.join("bin/apt"),
-        "apt",
-        "[ -f \"${@: -1}\" ] || { echo \"apt: no ${@: -1}\" >&2; exit 100; }",
-    );
-    stand_in(&d.join("bin/passage"), "installed-app", "");
+    let package = "mkdir -p target/deb && : > \"target/deb/passage_$(dpkg-parsechangelog -S Version)_amd64.deb\"";
+    let apt = "[ -f \"${@: -1}\" ] || { echo \"apt: no ${@: -1}\" >&2; exit 100; }";
+    for (path, name, then) in [
+        ("target/release/passage", "built-app", ""),
+        ("build-aux/install-deps.sh", "install-deps", ""),
+        ("build-aux/package.sh", "package.sh", package),
+        ("bin/cargo", "cargo", ""),
+        ("bin/sudo", "sudo", "exec \"$@\""),
+        ("bin/apt", "apt", apt),
+        ("bin/passage", "installed-app", ""),
+    ] {
+        stand_in(&d.join(path), name, then);
+    }
     t
 }
 
