@@ -11,8 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 export PASSAGE_DEB_CARGO_PROFILE=${PASSAGE_DEB_CARGO_PROFILE:-debug}
-out=$CARGO_TARGET_DIR/deb-check
-work=$(mktemp -d); trap 'rm -rf "$work" "$out"' EXIT
+# PASSAGE_DEB_CHECK_OUT=DIR keeps the package there for the next check (build-aux/test.sh hands
+# it to check-package-system.sh); otherwise it is removed with the rest.
+out=${PASSAGE_DEB_CHECK_OUT:-$CARGO_TARGET_DIR/deb-check}
+work=$(mktemp -d); trap 'rm -rf "$work"; [ -n "${PASSAGE_DEB_CHECK_OUT:-}" ] || rm -rf "$out"' EXIT
 fail=0
 
 build-aux/package.sh "$out"

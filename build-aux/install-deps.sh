@@ -2,7 +2,8 @@
 # Installs the system packages Passage's build, tests and test bed need (Debian 12).
 # usage: build-aux/install-deps.sh [--testbed]
 #   --testbed  also the packages that build and boot the nested QEMU test bed
-#              (qemu-system-x86 from bookworm-backports, debootstrap, busybox, ...)
+#              (qemu-system-x86 from bookworm-backports, debootstrap, busybox, ...) and the
+#              clean Debian 12 the package is installed on (debootstrap, systemd-nspawn)
 # Idempotent: installs only what is missing. Needs root (uses sudo otherwise).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -15,7 +16,7 @@ pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq grub-common systemd dbus-dae
 testbed=0
 for a in "$@"; do case $a in --testbed) testbed=1;; *) echo "unknown option: $a" >&2; exit 2;; esac; done
 if [ $testbed = 1 ]; then
-  pkgs+=(debootstrap busybox-static cpio kmod e2fsprogs xz-utils zstd gzip)
+  pkgs+=(debootstrap busybox-static cpio kmod e2fsprogs xz-utils zstd gzip systemd-container)
 fi
 
 missing=()
@@ -31,10 +32,10 @@ fi
 
 # bookworm-backports, from the Debian mirror this machine already uses (never a hard-coded host).
 if [ $need_qemu = 1 ] && ! grep -rqs -- '-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-  mirror=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}';
-              grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}'; } | grep -v security | head -1 || true)
-  [ -n "$mirror" ] || { echo "install-deps: no Debian mirror found in /etc/apt; add bookworm-backports by hand" >&2; exit 1; }
   suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+  . "$(dirname "$0")/apt-mirror.sh"
+  mirror=$(debian_mirror "$suite")
+  [ -n "$mirror" ] || { echo "install-deps: no Debian mirror for $suite found in /etc/apt; add $suite-backports by hand" >&2; exit 1; }
   printf 'Types: deb\nURIs: %s\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$mirror" "$suite" | $SUDO tee /etc/apt/sources.list.d/passage-backports.sources >/dev/null
 fi

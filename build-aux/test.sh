@@ -2,7 +2,8 @@
 # README command 2: the whole test suite, as CI runs it on a fresh machine.
 #   formatting, clippy -D warnings, translations, every crate's tests (fixtures, the captured
 #   real-kernel host, lspci reading the fixture trees, the app under Xvfb), meson's data checks
-#   and install layout, the Debian package (lintian, its files, its purge guard), then the
+#   and install layout, the Debian package (lintian, its files, its purge guard) and the same
+#   package installed with apt on a clean Debian 12 booted with systemd (systemd-nspawn), then the
 #   real-kernel stage: passagectl inside the
 #   nested QEMU test bed (a real kernel with an emulated IOMMU), checked against that kernel, and
 #   passage-helper binding and restoring a device group there, with a real polkitd deciding.
@@ -47,7 +48,12 @@ build-aux/check-install.sh
 build-aux/check-flatpak.sh
 
 stage "the Debian package: built by debhelper and meson, lintian, its files and modes, purge keeps the journal of applied changes"
-build-aux/check-package.sh
+deb_dir=$PWD/target/deb-ci
+PASSAGE_DEB_CHECK_OUT=$deb_dir build-aux/check-package.sh
+
+stage "the package installed as users install it: apt on a clean Debian 12 booted with systemd (systemd-nspawn), the helper D-Bus-activated, polkit, the app from its desktop file, remove and purge"
+build-aux/check-package-system.sh "$deb_dir/passage_$(dpkg-parsechangelog -S Version)_amd64.deb"
+rm -rf "$deb_dir"
 
 stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d, the helper verbs' arguments, libvirt's hook input), ${PASSAGE_FUZZ_SECONDS:-20}s each"
 command -v cargo-fuzz >/dev/null || cargo install --locked -q cargo-fuzz
