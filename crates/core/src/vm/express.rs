@@ -255,3 +255,77 @@ fn windows_notes(host: &Host, purpose: Purpose, installer: &Installer, d: &Draft
     }
     out
 }
+
+impl Express {
+    /// What was chosen, a line each (label, value), as `passagectl vm new --express` prints it
+    /// and the app's dialog lists it.
+    pub fn lines(&self, host: &Host) -> Vec<(String, String)> {
+        let d = &self.draft;
+        let on_off = |on: bool| if on { tr("on") } else { tr("off") };
+        let mut out = vec![(
+            tr("Installer"),
+            tr_f(
+                "{file}: {what}",
+                &[
+                    ("file", d.install_iso.rsplit('/').next().unwrap_or_default()),
+                    ("what", &self.installer.words()),
+                ],
+            ),
+        )];
+        if let Ok(s) = d.spec(host) {
+            out.push((tr("VM"), s.summary()));
+            let pinned = match &s.emulator_cpuset {
+                Some(keep) if !s.vcpu_pins.is_empty() => tr_f(
+                    "pinned to whole cores by the L3 cache layout; the host keeps CPUs {keep}",
+                    &[("keep", keep)],
+                ),
+                _ => tr("not pinned (the host has too few CPUs to spare)"),
+            };
+            out.push((tr("CPUs"), pinned));
+        }
+        out.push((tr("Hugepages"), d.hugepages_why(host)));
+        out.push((
+            tr("Firmware"),
+            tr_f(
+                "UEFI (OVMF), Secure Boot {sb}, TPM {tpm}",
+                &[("sb", &on_off(d.secure_boot)), ("tpm", &on_off(d.tpm))],
+            ),
+        ));
+        if let Storage::New { gib, .. } = d.storage {
+            out.push((
+                tr("Disk"),
+                tr_f(
+                    "a new {gib} GiB image {image} (virtio) in libvirt's pool “{pool}”",
+                    &[
+                        ("gib", &gib.to_string()),
+                        ("image", &d.volume_name()),
+                        ("pool", super::draft::POOL),
+                    ],
+                ),
+            ));
+        }
+        out.push((tr("GPU mode"), d.gpu_mode.title()));
+        let usb = match d.extra_pci.first() {
+            Some(a) => super::labels::extra_sub(host, *a),
+            None => tr("none free: every USB controller has a device of this host on it or shares its group"),
+        };
+        out.push((tr("USB controller"), usb));
+        let inputs: Vec<String> = d
+            .evdev
+            .iter()
+            .map(|p| super::labels::input_name(p))
+            .collect();
+        out.push((
+            tr("Keyboard and mouse"),
+            if inputs.is_empty() {
+                tr("none found on this host")
+            } else {
+                tr_f(
+                    "{devices} by evdev (both Ctrl keys switch them)",
+                    &[("devices", &inputs.join(", "))],
+                )
+            },
+        ));
+        out
+    }
+}
