@@ -4,6 +4,7 @@
 pub mod check;
 pub mod chooser;
 pub mod devices;
+pub mod express_rows;
 pub mod problem;
 pub mod setup;
 pub mod vm_detail;
