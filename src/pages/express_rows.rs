@@ -34,12 +34,18 @@ pub fn group(
     )));
     for (gpu, card) in cards {
         for purpose in [Purpose::Gaming, Purpose::Ml] {
-            let (title, sub, word) = match purpose {
-                Purpose::Ml => (tr("Create an ML VM…"), tr("Linux, for CUDA or ROCm"), "ml"),
+            let (title, sub, word, named) = match purpose {
+                Purpose::Ml => (
+                    tr("Create an ML VM…"),
+                    tr("Linux, for CUDA or ROCm"),
+                    "ml",
+                    tr_f("Create an ML VM… with {card}", &[("card", card)]),
+                ),
                 _ => (
                     tr("Create a Gaming VM…"),
                     tr("Windows, for games"),
                     "gaming",
+                    tr_f("Create a Gaming VM… with {card}", &[("card", card)]),
                 ),
             };
             let r = crate::pages::row(
@@ -50,10 +56,7 @@ pub fn group(
             b.add_css_class("flat");
             b.set_valign(gtk::Align::Center);
             b.set_widget_name(&format!("express-{word}-{gpu}"));
-            crate::a11y::name(
-                &b,
-                &tr_f("{what} with {card}", &[("what", &title), ("card", card)]),
-            );
+            crate::a11y::name(&b, &named);
             let (open, gpu) = (open.clone(), *gpu);
             b.connect_clicked(move |_| open(purpose, gpu));
             r.add_suffix(&b);

@@ -5,27 +5,12 @@
 //! win11-gaming-2). Then the dialog at 360 px in dark mode. Screenshots
 //! express-*.png.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::{width, App, Session};
 
 const ISO: &str = "Win11_23H2_English_x64.iso";
 const CHOOSER: &str = "Installation disc image (ISO)";
-
-/// The installer in the user's Downloads (where the ISO chooser opens).
-fn downloads_iso(s: &Session) -> PathBuf {
-    let downloads = s.dir.path().join("home/Downloads");
-    std::fs::create_dir_all(&downloads).expect("mkdir");
-    std::fs::write(
-        s.dir.path().join("config/user-dirs.dirs"),
-        "XDG_DOWNLOAD_DIR=\"$HOME/Downloads\"\n",
-    )
-    .expect("user-dirs.dirs");
-    let p = downloads.join(ISO);
-    std::fs::write(&p, b"x").expect("iso");
-    p
-}
 
 impl App<'_> {
     /// Waits until the accessibility tree (every window) has all of `want`.
@@ -78,7 +63,7 @@ impl App<'_> {
 #[test]
 fn a_gaming_vm_from_the_devices_page_in_two_clicks_and_the_iso() {
     let s = Session::start();
-    let iso = downloads_iso(&s);
+    let iso = super::edit::iso(&s, ISO);
     // An empty URI is no URI: the demo's own VMs, as `passage --demo` opens them.
     let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", "")]);
     app.wait_page("check", &["Demo host:", "Create a Gaming VM…"]);
@@ -110,7 +95,7 @@ fn a_gaming_vm_from_the_devices_page_in_two_clicks_and_the_iso() {
 #[test]
 fn the_express_dialog_at_360_px_in_dark_mode_and_customize_opens_the_wizard() {
     let s = Session::start();
-    let iso = downloads_iso(&s);
+    let iso = super::edit::iso(&s, ISO);
     s.settings("window-width=360\nwindow-height=720");
     let mut app = s.launch(&[
         ("PASSAGE_LIBVIRT_URI", ""),

@@ -143,7 +143,9 @@ fn name_taken(name: &str, ctx: &Context) -> bool {
             .any(|v| *v == format!("{name}.qcow2"))
 }
 
-/// Why the name cannot be used, in words; empty when it can.
+/// What in the draft clashes with what libvirt holds, in words: a VM of the same name, or a
+/// new disk image whose file is in the pool already; empty when nothing does. The wizard's
+/// Create and the express VM's wait until nothing does.
 pub fn clashes(d: &Draft, ctx: &Context) -> Vec<String> {
     let mut out = vec![];
     if ctx.taken_vms.contains(&d.name) {
@@ -151,7 +153,8 @@ pub fn clashes(d: &Draft, ctx: &Context) -> Vec<String> {
             "A VM named {vm} is in libvirt already: choose another name.",
             &[("vm", &d.name)],
         ));
-    } else if ctx.taken_volumes.contains(&d.volume_name()) {
+    }
+    if matches!(d.storage, Storage::New { .. }) && ctx.taken_volumes.contains(&d.volume_name()) {
         out.push(tr_f(
             "The disk image {image} is in libvirt's pool “{pool}” already: choose another name, or choose that image as an existing disk on the Storage step.",
             &[("image", &d.volume_name()), ("pool", super::draft::POOL)],

@@ -461,21 +461,37 @@ fn new(
     } else {
         None
     };
-    let spec = d.spec(&host).map_err(bad)?;
-    if print_spec {
-        return Ok(print_json(&spec).err().unwrap_or(ExitCode::SUCCESS));
-    }
-    let xml = spec.to_xml().map_err(bad)?;
-    if print_xml {
-        out!("{xml}");
-        return Ok(ExitCode::SUCCESS);
-    }
+    let xml = match made(&d, &host, (print_xml, print_spec))? {
+        Made::Printed(code) => return Ok(code),
+        Made::Xml(xml) => xml,
+    };
     let Some(h) = libvirt else {
         return Err(bad("say --print-xml, --print-spec or --create"));
     };
     let name = define_new(&h, &d, &xml)?;
     outln!("VM {name} defined. Start it with: passagectl vm start {name}");
     authorize_defined(&h, &name)
+}
+
+/// A draft's VM: printed as its spec or XML when asked (then nothing is defined), else its XML.
+pub(crate) enum Made {
+    Printed(ExitCode),
+    Xml(String),
+}
+
+pub(crate) fn made(d: &Draft, host: &Host, (xml, spec): (bool, bool)) -> Result<Made, Failed> {
+    let s = d.spec(host).map_err(bad)?;
+    if spec {
+        return Ok(Made::Printed(
+            print_json(&s).err().unwrap_or(ExitCode::SUCCESS),
+        ));
+    }
+    let text = s.to_xml().map_err(bad)?;
+    if xml {
+        out!("{text}");
+        return Ok(Made::Printed(ExitCode::SUCCESS));
+    }
+    Ok(Made::Xml(text))
 }
 
 /// The Hyper-V enlightenments the host's libvirt and QEMU have (domain capabilities).

@@ -15,9 +15,9 @@ use passage_core::vm::Purpose;
 use passage_core::Host;
 use passage_virt::Hypervisor;
 
-use crate::vm::{authorize_defined, bad, define_new, hyperv_of, refused, Failed};
+use crate::vm::{authorize_defined, bad, define_new, hyperv_of, made, refused, Failed, Made};
 use crate::ConnectArg;
-use passagectl::{print_json, scan_root, RootArg};
+use passagectl::{scan_root, RootArg};
 
 #[derive(clap::Args)]
 pub struct ExpressArgs {
@@ -67,15 +67,10 @@ pub fn run(
         disk_gib: args.disk_size,
     };
     let e = recommend(&host, selection, &req, &ctx).map_err(bad)?;
-    let spec = e.draft.spec(&host).map_err(bad)?;
-    if print_spec {
-        return Ok(print_json(&spec).err().unwrap_or(ExitCode::SUCCESS));
-    }
-    let xml = spec.to_xml().map_err(bad)?;
-    if print_xml {
-        out!("{xml}");
-        return Ok(ExitCode::SUCCESS);
-    }
+    let xml = match made(&e.draft, &host, (print_xml, print_spec))? {
+        Made::Printed(code) => return Ok(code),
+        Made::Xml(xml) => xml,
+    };
     say(&host, &e);
     let clashes = passage_core::vm::express::clashes(&e.draft, &ctx);
     if let Some(c) = clashes.first() {
