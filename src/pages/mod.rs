@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod chooser;
+pub mod confirm;
 pub mod devices;
 pub mod express_rows;
 pub mod problem;
