@@ -110,7 +110,6 @@ impl Component for ExpressDialog {
         };
         model.refresh();
         w.present();
-        model.view.name.grab_focus();
         ComponentParts { model, widgets: () }
     }
 

@@ -112,6 +112,7 @@ fn the_express_dialog_at_360_px_in_dark_mode_and_customize_opens_the_wizard() {
     let d = app.dump();
     assert_eq!(width(&d), 360, "{d}");
     app.shot("express-04-narrow-dark", &d);
+    super::a11y::assert_all_named(&app, "the express dialog");
     // Customize…: the wizard on the same draft (its Review names the express VM).
     app.press_button("Customize in the VM wizard");
     app.wait_page("vm-review", &["win11-gaming-2"]);

@@ -103,8 +103,7 @@ impl View {
         let summary = row("", "");
         summary.set_widget_name("express-summary");
         rec.add(&summary);
-        let details = adw::ExpanderRow::new();
-        details.set_title(&tr("What Passage chose"));
+        let details = crate::pages::expander(&tr("What Passage chose"), "");
         details.set_widget_name("express-details");
         rec.add(&details);
         let problem = row("", "");
