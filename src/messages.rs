@@ -69,6 +69,16 @@ pub enum Msg {
     NeedTaken,
     Taken(vms::Taken),
     Dump(String),
+    /// “Create a Gaming VM…” / “Create an ML VM…” for this card: the express dialog.
+    Express(passage_core::vm::Purpose, passage_core::host::PciAddress),
+    /// The express dialog's Create: make the disk image, define the VM, then start it.
+    ExpressCreate {
+        name: String,
+        xml: String,
+        volume: Option<vms::NewVolume>,
+    },
+    /// The express dialog's Customize…: the wizard on its draft.
+    ExpressCustomize(Box<crate::wizard::Draft>),
 }
 
 /// What the app was started with.

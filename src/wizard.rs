@@ -1,7 +1,7 @@
 //! The VM wizard's steps: the pages the app shows for core's draft
 //! (`passage_core::vm::draft`), in order, and the step where each spec field is chosen.
 
-use passage_core::i18n::{tr, tr_f};
+use passage_core::i18n::tr;
 
 pub use passage_core::vm::draft::{BootItem, Choice, Draft, Storage, POOL, POOL_PATH};
 
@@ -98,26 +98,27 @@ pub fn step_of(field: &str) -> Step {
 }
 
 /// What in the draft clashes with what libvirt holds already, in words: a VM of the same
-/// name, or a new disk image whose file is in the pool already. Create waits until none.
+/// name, or a new disk image whose file is in the pool already (core's rule, which the express
+/// VM shares). Create waits until none.
 pub fn clashes(d: &Draft, taken: &crate::workers::libvirt::Taken) -> Vec<String> {
-    let mut out = vec![];
-    if !d.name.is_empty() && taken.vms.contains(&d.name) {
-        out.push(tr_f(
-            "A VM named {vm} is in libvirt already: choose another name.",
-            &[("vm", &d.name)],
-        ));
+    if d.name.is_empty() {
+        return vec![];
     }
-    let image = d.volume_name();
-    if matches!(d.storage, Storage::New { .. })
-        && !d.name.is_empty()
-        && taken.volumes.contains(&image)
-    {
-        out.push(tr_f(
-            "The disk image {image} is in libvirt's pool “{pool}” already: choose another name, or choose that image as an existing disk on the Storage step.",
-            &[("image", &image), ("pool", POOL)],
-        ));
+    passage_core::vm::express::clashes(d, &taken.context())
+}
+
+/// The new disk image the worker makes before it defines the draft's VM, if it has one.
+pub fn new_volume(d: &Draft) -> Option<crate::workers::libvirt::NewVolume> {
+    match d.storage {
+        Storage::New { gib, raw } => Some(crate::workers::libvirt::NewVolume {
+            pool: POOL.into(),
+            path: POOL_PATH.into(),
+            name: d.volume_name(),
+            bytes: gib << 30,
+            raw,
+        }),
+        _ => None,
     }
-    out
 }
 
 #[cfg(test)]

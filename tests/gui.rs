@@ -549,6 +549,8 @@ mod display;
 mod edit;
 #[path = "gui/errors.rs"]
 mod errors;
+#[path = "gui/express.rs"]
+mod express;
 #[path = "gui/german.rs"]
 mod german;
 #[path = "gui/keyboard.rs"]

@@ -21,6 +21,7 @@ use crate::pages::wizard as wizard_page;
 use crate::pages::{check as check_page, devices, setup, vms};
 use crate::settings::Settings;
 
+mod express;
 mod loaded;
 mod nav;
 mod pages;
@@ -51,6 +52,13 @@ pub struct App {
     wizard: Controller<wizard_page::Wizard>,
     /// An existing VM's devices being edited, and the dialog.
     edit: Option<Controller<crate::components::passthrough::DevicesDialog>>,
+    /// The express VM's dialog, and the VM it made, to start once libvirt defined it.
+    express: Option<Controller<crate::components::express::ExpressDialog>>,
+    express_start: Option<String>,
+    /// Host setup's GPU mode (the wizard's draft follows it too).
+    gpu_mode: passage_core::vm::session::GpuMode,
+    /// The host's Hyper-V support, once libvirt said.
+    hyperv: Option<Vec<passage_core::vm::tuning::Hv>>,
 }
 
 pub struct Widgets {
@@ -155,6 +163,10 @@ impl Component for App {
             vms,
             wizard,
             edit: None,
+            express: None,
+            express_start: None,
+            gpu_mode: Default::default(),
+            hyperv: None,
         };
         // The host is read once the first frame is on screen: on a small machine the scan (and
         // laying down the demo host) would otherwise compete with drawing the window.
@@ -244,7 +256,10 @@ impl Component for App {
             Msg::Undo(id) => self.setup.emit(setup::Input::Undo(id)),
             Msg::UndoAll => self.setup.emit(setup::Input::UndoAll),
             Msg::KeepBoot(id) => self.setup.emit(setup::Input::KeepBoot(id)),
-            Msg::SetupMode(m) => self.setup.emit(setup::Input::Mode(m)),
+            Msg::SetupMode(m) => {
+                self.gpu_mode = m;
+                self.setup.emit(setup::Input::Mode(m));
+            }
             Msg::SetupExtras(i) => self.setup.emit(setup::Input::Extras(i)),
             Msg::Applied => {
                 if let (Some(st), Some(r), Some(l)) = (&self.settings, &self.report, &self.loaded) {
@@ -278,6 +293,9 @@ impl Component for App {
             | Msg::EditSet(_)
             | Msg::EditSave
             | Msg::EditSaved(_)) => self.on_vm(w, msg, &sender),
+            msg @ (Msg::Express(..) | Msg::ExpressCreate { .. } | Msg::ExpressCustomize(_)) => {
+                self.on_express(w, msg, &sender)
+            }
             Msg::Dump(path) => {
                 if let Err(e) = crate::debug::dump(w.window.upcast_ref(), &path) {
                     eprintln!("passage: cannot write the widget dump {path}: {e}");

@@ -26,6 +26,10 @@ impl App {
             self.stale.retain(|p| *p != self.page);
             match self.page {
                 Page::Check => {
+                    self.check
+                        .emit(check_page::Input::Cards(crate::pages::express_rows::cards(
+                            &l.host,
+                        )));
                     if let Some(r) = &self.report {
                         self.check
                             .emit(check_page::Input::Show(r.clone(), self.changed.clone()));

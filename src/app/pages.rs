@@ -23,6 +23,7 @@ pub(super) fn launch(sender: &ComponentSender<App>, stack: &gtk::Stack) -> Pages
         .launch(())
         .forward(sender.input_sender(), |o| match o {
             check_page::Output::Fix(f) => Msg::Fix(f),
+            check_page::Output::Express(p, gpu) => Msg::Express(p, gpu),
             check_page::Output::Next => Msg::Navigate(Page::Devices),
         });
     let devices = devices::DevicesPage::builder()
@@ -30,6 +31,7 @@ pub(super) fn launch(sender: &ComponentSender<App>, stack: &gtk::Stack) -> Pages
         .forward(sender.input_sender(), |o| match o {
             devices::Output::Chose(s) => Msg::Chose(s),
             devices::Output::Refused(why) => Msg::Refused(why),
+            devices::Output::Express(p, gpu) => Msg::Express(p, gpu),
             devices::Output::Next => Msg::Navigate(Page::Setup),
         });
     let setup =

@@ -35,15 +35,27 @@ impl App {
                 None => toast(w, &tr("No VM has been started from Passage yet: start one here, and the launcher's “Start the Last VM” will start it next time.")),
             }
             }
-            Msg::WizardSet(choice) => self.wizard.emit(wizard_page::Input::Set(choice)),
+            Msg::WizardSet(choice) => {
+                if let crate::wizard::Choice::GpuMode(m) = choice {
+                    self.gpu_mode = m;
+                }
+                self.wizard.emit(wizard_page::Input::Set(choice))
+            }
             Msg::WizardCreate => self.wizard.emit(wizard_page::Input::Create),
             Msg::CreateVm { xml, volume } => self.vms.emit(vms::Input::Create { xml, volume }),
             Msg::CreateProgress(f) => self.wizard.emit(wizard_page::Input::Progress(f)),
+            Msg::CreateFailed(p) if self.express_failed(&p) => {}
             Msg::CreateFailed(p) => self.wizard.emit(wizard_page::Input::CreateFailed(p)),
             Msg::NeedTaken => self
                 .vms
                 .emit(vms::Input::Taken(crate::wizard::POOL.to_string())),
-            Msg::Taken(t) => self.wizard.emit(wizard_page::Input::Taken(t)),
+            Msg::Taken(t) => {
+                if let Some(c) = &self.express {
+                    c.emit(crate::components::express::Input::Taken(t.clone()));
+                }
+                self.wizard.emit(wizard_page::Input::Taken(t))
+            }
+            Msg::Created(name) if self.express_created(w, &name) => {}
             Msg::Created(name) => {
                 self.wizard.emit(wizard_page::Input::Created);
                 toast(w, &tr_f("{vm} is defined in libvirt", &[("vm", &name)]));
@@ -53,7 +65,10 @@ impl App {
                 self.vms.emit(vms::Input::Open(name));
             }
             Msg::EditDevices(name) => self.vms.emit(vms::Input::FetchXml(name)),
-            Msg::HostHyperv(hv) => self.wizard.emit(wizard_page::Input::Hyperv(hv)),
+            Msg::HostHyperv(hv) => {
+                self.hyperv = hv.clone();
+                self.wizard.emit(wizard_page::Input::Hyperv(hv))
+            }
             Msg::EditOpen(name, xml) => {
                 let Some(l) = &self.loaded else { return };
                 match crate::components::passthrough::open(&w.window, l, &xml, sender) {

@@ -1,3 +1,4 @@
 //! Widgets that are not pages.
 
+pub mod express;
 pub mod passthrough;

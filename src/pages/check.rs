@@ -13,17 +13,22 @@ use crate::logic;
 pub enum Input {
     /// A new report (after a scan); `changed` says what changed across a restart.
     Show(Arc<Report>, Vec<String>),
+    /// The cards a VM can have (shown with the express rows once the host is ready).
+    Cards(Vec<(passage_core::host::PciAddress, String)>),
 }
 
 #[derive(Debug)]
 pub enum Output {
     Fix(Finding),
+    /// “Create a Gaming VM…” or “Create an ML VM…” for this card.
+    Express(passage_core::vm::Purpose, passage_core::host::PciAddress),
     /// Next: Devices.
     Next,
 }
 
 pub struct CheckPage {
     groups: Vec<adw::PreferencesGroup>,
+    cards: Vec<(passage_core::host::PciAddress, String)>,
     next: adw::PreferencesGroup,
 }
 
@@ -48,6 +53,7 @@ impl Component for CheckPage {
         ComponentParts {
             model: CheckPage {
                 groups: vec![],
+                cards: vec![],
                 next,
             },
             widgets: (),
@@ -55,7 +61,13 @@ impl Component for CheckPage {
     }
 
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
-        let Input::Show(report, changed) = msg;
+        let (report, changed) = match msg {
+            Input::Show(r, c) => (r, c),
+            Input::Cards(c) => {
+                self.cards = c;
+                return;
+            }
+        };
         super::clear(root, &mut self.groups);
 
         let (line, sev) = logic::headline(&report);
@@ -69,6 +81,19 @@ impl Component for CheckPage {
         head.add(&status);
         root.add(&head);
         self.groups.push(head);
+        // Ready: a VM in one step, right under the headline.
+        let s = sender.clone();
+        let express = (sev != Severity::Blocker)
+            .then(|| {
+                super::express_rows::group(&self.cards, move |p, gpu| {
+                    let _ = s.output(Output::Express(p, gpu));
+                })
+            })
+            .flatten();
+        if let Some(g) = express {
+            root.add(&g);
+            self.groups.push(g);
+        }
 
         if !changed.is_empty() {
             let g = adw::PreferencesGroup::new();

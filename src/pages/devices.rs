@@ -22,6 +22,8 @@ pub enum Input {
 pub enum Output {
     Chose(Selection),
     Refused(String),
+    /// “Create a Gaming VM…” or “Create an ML VM…” for this card.
+    Express(passage_core::vm::Purpose, PciAddress),
     /// Next: Host setup.
     Next,
 }
@@ -134,6 +136,15 @@ impl DevicesPage {
         }
         root.add(&gpus);
         self.groups.push(gpus);
+        let s = sender.clone();
+        let express =
+            super::express_rows::group(&super::express_rows::cards(&loaded.host), move |p, gpu| {
+                let _ = s.output(Output::Express(p, gpu));
+            });
+        if let Some(g) = express {
+            root.add(&g);
+            self.groups.push(g);
+        }
         if !others.is_empty() {
             // The rest is listed on request: a board has dozens of groups the VM rarely needs,
             // and building them all would slow the page down for nothing.

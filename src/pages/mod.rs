@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod chooser;
+pub mod confirm;
 pub mod devices;
+pub mod express_rows;
 pub mod problem;
 pub mod setup;
 pub mod vm_detail;

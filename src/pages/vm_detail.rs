@@ -16,6 +16,7 @@ use relm4::adw::prelude::*;
 use relm4::gtk::glib;
 use relm4::{adw, gtk, Component, ComponentParts, ComponentSender};
 
+use super::confirm::{confirm, confirm_force_off};
 use super::problem::Problem;
 use super::{clear, row};
 use crate::host_source::Loaded;
@@ -40,6 +41,9 @@ pub enum Input {
     /// Asks an administrator to authorize what the VM's session takes (the page's button, and
     /// right after the wizard made it).
     Authorize,
+    /// Authorize, then Start once it is authorized (the express VM on a libvirt that runs
+    /// hooks: the hook refuses a VM nobody authorized).
+    AuthorizeThenStart,
     /// The VM was deleted: what was authorized for it goes.
     Revoke,
     Delete,
@@ -118,6 +122,8 @@ pub struct VmDetail {
     groups: Vec<adw::PreferencesGroup>,
     /// Start was asked for before the host was read (an app-menu launcher opens the window).
     start_pending: bool,
+    /// Start once the authorization asked for is given.
+    start_when_authorized: bool,
     /// The last edit saved on this VM.
     edited: Option<passage_core::vm::settings::Edited>,
 }
@@ -174,6 +180,7 @@ impl Component for VmDetail {
                 timer: None,
                 groups: vec![],
                 start_pending: false,
+                start_when_authorized: false,
                 recheck: false,
                 edited: None,
             },
@@ -243,7 +250,8 @@ impl Component for VmDetail {
             Input::ForceOff => self.confirm_force_off(root, &sender),
             Input::OpenDisplay => self.open_display(root, &sender),
             Input::ToggleLauncher => self.toggle_launcher(&sender),
-            Input::Authorize => {
+            Input::AuthorizeThenStart | Input::Authorize => {
+                self.start_when_authorized = matches!(msg, Input::AuthorizeThenStart);
                 if let Some(d) = &self.details {
                     let xml = d.xml.clone();
                     sender.oneshot_command(async move {
@@ -289,9 +297,16 @@ impl Component for VmDetail {
 
     fn update_cmd(&mut self, cmd: Cmd, sender: ComponentSender<Self>, root: &Self::Root) {
         let words = match cmd {
-            Cmd::Authorized(Ok(words)) => words,
+            Cmd::Authorized(Ok(words)) => {
+                if std::mem::take(&mut self.start_when_authorized) {
+                    self.start(&sender);
+                    self.build(root, &sender);
+                }
+                words
+            }
             // A refusal stays on the page, with what to do, until the user acts.
             Cmd::Authorized(Err(e)) => {
+                self.start_when_authorized = false;
                 let vm = self.details.as_ref().map_or("", |d| d.name.as_str());
                 self.last = Some(LastStart::Failed(super::problem::not_authorized(vm, e)));
                 self.build(root, &sender);
@@ -479,41 +494,4 @@ impl VmDetail {
         g.add(&r);
         Some(g)
     }
-}
-
-/// Asks before `then` does something that cannot be taken back: `heading`, `body` and the
-/// destructive answer `yes`; Cancel (and Esc) do nothing.
-fn confirm(
-    parent: &impl IsA<gtk::Widget>,
-    (heading, body, yes): (&str, &str, &str),
-    then: impl Fn() + 'static,
-) -> adw::MessageDialog {
-    let window = parent.root().and_then(|r| r.downcast::<gtk::Window>().ok());
-    let d = adw::MessageDialog::new(window.as_ref(), Some(heading), Some(body));
-    d.set_widget_name("confirm");
-    d.add_response("cancel", &tr("_Cancel"));
-    d.add_response("yes", yes);
-    d.set_response_appearance("yes", adw::ResponseAppearance::Destructive);
-    d.set_close_response("cancel");
-    d.connect_response(None, move |_, r| {
-        if r == "yes" {
-            then();
-        }
-    });
-    d.present();
-    d
-}
-
-/// Force Off asks first, wherever it is offered (the VM's page, the list of VMs): it is
-/// libvirt's destroy, the power cord pulled.
-pub fn confirm_force_off(parent: &impl IsA<gtk::Widget>, vm: &str, then: impl Fn() + 'static) {
-    let _ = confirm(
-        parent,
-        (
-            &tr_f("Force “{vm}” off?", &[("vm", vm)]),
-            &tr("Like pulling the power cord: whatever the guest has not saved is lost, and its disks may need checking when it starts again. Shut Down asks the guest to stop first."),
-            &tr("_Force Off"),
-        ),
-        then,
-    );
 }

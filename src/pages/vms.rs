@@ -218,7 +218,7 @@ impl Component for VmsPage {
             Input::ForceOff(name) => {
                 let s = sender.clone();
                 let vm = name.clone();
-                super::vm_detail::confirm_force_off(root, &name, move || {
+                super::confirm::confirm_force_off(root, &name, move || {
                     s.input(Input::Forced(vm.clone()));
                 });
             }
@@ -285,16 +285,15 @@ impl Component for VmsPage {
                 let created = self.authorize_pending.as_deref() == Some(d.name.as_str());
                 self.detail
                     .emit(vm_detail::Input::Show(d, self.loaded.clone()));
-                if start {
-                    self.detail.emit(vm_detail::Input::Start);
-                }
-                // The new VM's page, then what its session takes authorized; a refusal stays
-                // on that page. libvirt's test driver runs no hook: nothing to authorize.
-                if created {
-                    self.authorize_pending = None;
-                    if passage_core::vm::preflight::runs_hooks(&libvirt::uri()) {
-                        self.detail.emit(vm_detail::Input::Authorize);
-                    }
+                // The new VM's page, then what its session takes authorized (a refusal stays
+                // on that page), before a start; libvirt's test driver runs no hook.
+                let hooks = created && passage_core::vm::preflight::runs_hooks(&libvirt::uri());
+                self.authorize_pending = self.authorize_pending.take().filter(|_| !created);
+                match (hooks, start) {
+                    (true, true) => self.detail.emit(vm_detail::Input::AuthorizeThenStart),
+                    (true, false) => self.detail.emit(vm_detail::Input::Authorize),
+                    (false, true) => self.detail.emit(vm_detail::Input::Start),
+                    (false, false) => {}
                 }
                 if !self.editing {
                     root.set_visible_child_name("detail");

@@ -152,6 +152,20 @@ pub enum VmAction {
 pub struct Taken {
     pub vms: Vec<String>,
     pub volumes: Vec<String>,
+    /// Bytes free in the pool (where a new disk goes), when it is there.
+    pub free: Option<u64>,
+}
+
+impl Taken {
+    /// What the express VM's recommendation needs of it.
+    pub fn context(&self) -> passage_core::vm::express::Context {
+        passage_core::vm::express::Context {
+            free_bytes: self.free,
+            taken_vms: self.vms.clone(),
+            taken_volumes: self.volumes.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// What a VM's page polls: its state, and whether its guest agent answers (libvirt's live
@@ -356,6 +370,11 @@ impl Worker for LibvirtWorker {
                         .map(|v| v.into_iter().map(|x| x.name).collect())
                         .unwrap_or_default(),
                     volumes: c.volumes(&pool).unwrap_or_default(),
+                    free: c
+                        .pools()
+                        .ok()
+                        .and_then(|p| p.into_iter().find(|p| p.name == pool && p.active))
+                        .map(|p| p.available),
                 });
                 if let Ok(t) = r {
                     let _ = sender.output(Reply::Taken(t));

@@ -28,7 +28,7 @@ const DOMAINS: [(&str, &str); 3] = [
 ];
 
 /// A disc image in the user's Downloads (where the ISO chooser opens).
-fn iso(s: &Session, name: &str) -> PathBuf {
+pub(super) fn iso(s: &Session, name: &str) -> PathBuf {
     let downloads = s.dir.path().join("home/Downloads");
     std::fs::create_dir_all(&downloads).expect("mkdir");
     std::fs::write(

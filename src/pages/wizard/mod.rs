@@ -25,7 +25,7 @@ use relm4::{gtk, Component, ComponentController, ComponentParts, ComponentSender
 use crate::host_source::Loaded;
 use crate::pages::problem::Problem;
 use crate::pages::vms::{NewVolume, Taken};
-use crate::wizard::{step_of, Choice, Draft, Step, Storage, POOL, POOL_PATH};
+use crate::wizard::{step_of, Choice, Draft, Step};
 
 #[derive(Debug)]
 pub enum Input {
@@ -33,6 +33,8 @@ pub enum Input {
     Host(Arc<Loaded>, Option<Selection>),
     /// Another card was chosen on Devices.
     Card(Selection),
+    /// A whole draft to go on from (the express dialog's Customize…).
+    Draft(Box<Draft>),
     Show(Step),
     Set(Choice),
     /// What the host's libvirt says about Hyper-V.
@@ -135,6 +137,13 @@ impl Component for Wizard {
                     d.gpu = Some(s);
                 }
                 self.all_stale(None);
+            }
+            Input::Draft(d) => {
+                let mut d = *d;
+                d.hyperv_supported = self.hyperv.clone();
+                self.draft = Some(d);
+                self.all_stale(None);
+                let _ = sender.output(Output::NeedTaken);
             }
             Input::Hyperv(hv) => {
                 if let Some(d) = &mut self.draft {
@@ -277,16 +286,7 @@ impl Wizard {
                 let _ = sender.output(Output::Go(step_of(&e.field)));
             }
             Ok(xml) => {
-                let volume = match d.storage {
-                    Storage::New { gib, raw } => Some(NewVolume {
-                        pool: POOL.into(),
-                        path: POOL_PATH.into(),
-                        name: d.volume_name(),
-                        bytes: gib * 1024 * 1024 * 1024,
-                        raw,
-                    }),
-                    _ => None,
-                };
+                let volume = crate::wizard::new_volume(d);
                 let _ = sender.output(Output::Create { xml, volume });
             }
         }

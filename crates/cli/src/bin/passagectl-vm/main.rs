@@ -7,6 +7,7 @@ extern crate passagectl;
 
 mod vm;
 mod vm_edit;
+mod vm_express;
 mod vm_render;
 mod vm_session;
 

@@ -26,13 +26,20 @@ pub enum VmCmd {
     New {
         #[command(flatten)]
         root: RootArg,
-        /// The graphics card; its whole IOMMU group goes to the VM
-        #[arg(long, value_name = "ADDRESS")]
-        gpu: String,
+        /// The graphics card; its whole IOMMU group goes to the VM (with --express, the card
+        /// Passage proposes when left out)
+        #[arg(long, value_name = "ADDRESS", required_unless_present = "express")]
+        gpu: Option<String>,
         /// A wizard choice (repeatable), e.g. name=win10, memory-gib=16, install-iso=/srv/Win10.iso,
         /// disk=new:128, network=bridge:br0, pci-add=0000:04:00.0, usb-add=046d:c52b
-        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        #[arg(long = "set", value_name = "FIELD=VALUE", conflicts_with = "express")]
         set: Vec<String>,
+        /// Recommend the whole VM from this host and the card, as the app's “Create a Gaming
+        /// VM…” does: print what was chosen, define it and start it booting the ISO
+        #[arg(long, requires = "iso", conflicts_with = "create")]
+        express: bool,
+        #[command(flatten)]
+        express_args: crate::vm_express::ExpressArgs,
         /// Print the domain XML and define nothing
         #[arg(long, group = "what")]
         print_xml: bool,
@@ -272,9 +279,21 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             print_xml,
             print_spec,
             create,
+            express,
+            express_args,
             conn,
-        } => new(&root, &gpu, &set, (print_xml, print_spec, create), &conn)
-            .unwrap_or_else(Failed::exit),
+        } => match (express, gpu) {
+            (true, gpu) => crate::vm_express::run(
+                &root,
+                gpu.as_deref(),
+                &express_args,
+                (print_xml, print_spec),
+                &conn,
+            ),
+            (false, Some(gpu)) => new(&root, &gpu, &set, (print_xml, print_spec, create), &conn),
+            (false, None) => Err(bad("name the card with --gpu ADDRESS")),
+        }
+        .unwrap_or_else(Failed::exit),
         VmCmd::Suggest {
             root,
             gpu,
@@ -437,26 +456,57 @@ fn new(
     // Proxmox set (the README says so).
     let libvirt = if create {
         let h = passage_virt::Libvirt::open(&conn.uri).map_err(refused)?;
-        d.hyperv_supported = h
-            .capabilities()
-            .ok()
-            .and_then(|c| passage_core::vm::tuning::supported_from_domcaps(&c));
+        d.hyperv_supported = hyperv_of(&h);
         Some(h)
     } else {
         None
     };
-    let spec = d.spec(&host).map_err(bad)?;
-    if print_spec {
-        return Ok(print_json(&spec).err().unwrap_or(ExitCode::SUCCESS));
-    }
-    let xml = spec.to_xml().map_err(bad)?;
-    if print_xml {
-        out!("{xml}");
-        return Ok(ExitCode::SUCCESS);
-    }
+    let xml = match made(&d, &host, (print_xml, print_spec))? {
+        Made::Printed(code) => return Ok(code),
+        Made::Xml(xml) => xml,
+    };
     let Some(h) = libvirt else {
         return Err(bad("say --print-xml, --print-spec or --create"));
     };
+    let name = define_new(&h, &d, &xml)?;
+    outln!("VM {name} defined. Start it with: passagectl vm start {name}");
+    authorize_defined(&h, &name)
+}
+
+/// A draft's VM: printed as its spec or XML when asked (then nothing is defined), else its XML.
+pub(crate) enum Made {
+    Printed(ExitCode),
+    Xml(String),
+}
+
+pub(crate) fn made(d: &Draft, host: &Host, (xml, spec): (bool, bool)) -> Result<Made, Failed> {
+    let s = d.spec(host).map_err(bad)?;
+    if spec {
+        return Ok(Made::Printed(
+            print_json(&s).err().unwrap_or(ExitCode::SUCCESS),
+        ));
+    }
+    let text = s.to_xml().map_err(bad)?;
+    if xml {
+        out!("{text}");
+        return Ok(Made::Printed(ExitCode::SUCCESS));
+    }
+    Ok(Made::Xml(text))
+}
+
+/// The Hyper-V enlightenments the host's libvirt and QEMU have (domain capabilities).
+pub(crate) fn hyperv_of(h: &passage_virt::Libvirt) -> Option<Vec<passage_core::vm::tuning::Hv>> {
+    h.capabilities()
+        .ok()
+        .and_then(|c| passage_core::vm::tuning::supported_from_domcaps(&c))
+}
+
+/// Makes the draft's new disk image, if it has one, then defines its domain; the VM's name.
+pub(crate) fn define_new(
+    h: &passage_virt::Libvirt,
+    d: &Draft,
+    xml: &str,
+) -> Result<String, Failed> {
     if let Storage::New { gib, raw } = d.storage {
         let format = if raw {
             passage_virt::VolumeFormat::RawPreallocated
@@ -467,15 +517,13 @@ fn new(
         h.create_volume(POOL, &d.volume_name(), gib << 30, format, &mut |_, _| {})
             .map_err(refused)?;
     }
-    let name = h.define(&xml).map_err(refused)?;
-    outln!("VM {name} defined. Start it with: passagectl vm start {name}");
-    authorize_defined(&h, &name)
+    h.define(xml).map_err(refused)
 }
 
 /// After a VM's session settings were defined: what its session takes is authorized (as
 /// libvirt now has it, with its UUID), or the way to do it later is said. The definition
 /// stands either way, so the exit status is 0 (1 and 2 mean nothing was defined).
-fn authorize_defined(h: &passage_virt::Libvirt, name: &str) -> Result<ExitCode, Failed> {
+pub(crate) fn authorize_defined(h: &passage_virt::Libvirt, name: &str) -> Result<ExitCode, Failed> {
     let xml = h.xml(name).map_err(refused)?;
     if passagectl::helper::authorize_vm(&xml).is_err() {
         eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook refuses to start it until an administrator runs `passagectl vm authorize {name}`");

@@ -92,24 +92,8 @@ pub fn start(name: &str, wait: bool, root: &RootArg, conn: &ConnectArg) -> ExitC
         Ok(h) => h,
         Err(c) => return c,
     };
-    let findings = match preflight(&h, name, root, &conn.uri) {
-        Ok(f) => f,
-        Err(c) => return c,
-    };
-    if !findings.is_empty() {
-        for f in &findings {
-            eprintln!("passagectl: {} [{}]\n  {}", f.title, f.cause.id(), f.fix);
-            if let Some(Remedy::ReserveHugepages { count, .. }) = &f.remedy {
-                eprintln!("  passagectl hugepages {count}");
-            }
-        }
-        eprintln!("passagectl: {name} was not started.");
-        return ExitCode::from(1);
-    }
-    if let Err(e) = h.start(name) {
-        let raw = e.to_string();
-        say_diagnosis(&explain(&raw), &raw, false);
-        return ExitCode::from(1);
+    if let Err(c) = start_on(&h, name, root, &conn.uri) {
+        return c;
     }
     if wait {
         match wait_for(&h, name, VmState::Running, Duration::from_secs(60)) {
@@ -120,6 +104,28 @@ pub fn start(name: &str, wait: bool, root: &RootArg, conn: &ConnectArg) -> ExitC
     }
     outln!("VM {name} started.");
     ExitCode::SUCCESS
+}
+
+/// The pre-flight, then libvirt's start on this connection; a finding or a failure is said
+/// with its cause (exit 1). `vm start` and `vm new --express` start this way.
+pub fn start_on(h: &Libvirt, name: &str, root: &RootArg, uri: &str) -> Result<(), ExitCode> {
+    let findings = preflight(h, name, root, uri)?;
+    if !findings.is_empty() {
+        for f in &findings {
+            eprintln!("passagectl: {} [{}]\n  {}", f.title, f.cause.id(), f.fix);
+            if let Some(Remedy::ReserveHugepages { count, .. }) = &f.remedy {
+                eprintln!("  passagectl hugepages {count}");
+            }
+        }
+        eprintln!("passagectl: {name} was not started.");
+        return Err(ExitCode::from(1));
+    }
+    if let Err(e) = h.start(name) {
+        let raw = e.to_string();
+        say_diagnosis(&explain(&raw), &raw, false);
+        return Err(ExitCode::from(1));
+    }
+    Ok(())
 }
 
 /// How a wait ended when the VM did not reach the state.

@@ -1,0 +1,68 @@
+//! “Create a Gaming VM…” and “Create an ML VM…” for each card that can go to a VM: on the
+//! Devices page and on System Check once the host is ready. Each opens the express dialog.
+
+use std::rc::Rc;
+
+use passage_core::host::{Host, PciAddress};
+use passage_core::i18n::{tr, tr_f};
+use passage_core::vm::Purpose;
+use relm4::adw::prelude::*;
+use relm4::{adw, gtk};
+
+/// The cards a VM can have, with their names.
+pub fn cards(host: &Host) -> Vec<(PciAddress, String)> {
+    crate::logic::groups(host)
+        .into_iter()
+        .filter(|g| g.viable)
+        .filter_map(|g| Some((g.gpu?, g.title)))
+        .collect()
+}
+
+/// The group of rows, or `None` when no card can go; `open` gets the kind and the card.
+pub fn group(
+    cards: &[(PciAddress, String)],
+    open: impl Fn(Purpose, PciAddress) + 'static,
+) -> Option<adw::PreferencesGroup> {
+    if cards.is_empty() {
+        return None;
+    }
+    let open = Rc::new(open);
+    let g = adw::PreferencesGroup::new();
+    g.set_title(&tr("Make a VM in One Step"));
+    g.set_description(Some(&tr(
+        "Choose the installer; everything else is recommended from this host.",
+    )));
+    for (gpu, card) in cards {
+        for purpose in [Purpose::Gaming, Purpose::Ml] {
+            let (title, sub, word, named) = match purpose {
+                Purpose::Ml => (
+                    tr("Create an ML VM…"),
+                    tr("Linux, for CUDA or ROCm"),
+                    "ml",
+                    tr_f("Create an ML VM… with {card}", &[("card", card)]),
+                ),
+                _ => (
+                    tr("Create a Gaming VM…"),
+                    tr("Windows, for games"),
+                    "gaming",
+                    tr_f("Create a Gaming VM… with {card}", &[("card", card)]),
+                ),
+            };
+            let r = crate::pages::row(
+                &title,
+                &tr_f("{card} · {what}", &[("card", card), ("what", &sub)]),
+            );
+            let b = gtk::Button::from_icon_name("go-next-symbolic");
+            b.add_css_class("flat");
+            b.set_valign(gtk::Align::Center);
+            b.set_widget_name(&format!("express-{word}-{gpu}"));
+            crate::a11y::name(&b, &named);
+            let (open, gpu) = (open.clone(), *gpu);
+            b.connect_clicked(move |_| open(purpose, gpu));
+            r.add_suffix(&b);
+            r.set_activatable_widget(Some(&b));
+            g.add(&r);
+        }
+    }
+    Some(g)
+}
