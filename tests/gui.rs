@@ -557,6 +557,8 @@ mod keyboard;
 mod newcomer;
 #[path = "gui/path.rs"]
 mod path;
+#[path = "gui/reset.rs"]
+mod reset;
 #[path = "gui/wording.rs"]
 mod wording;
 

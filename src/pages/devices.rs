@@ -188,6 +188,10 @@ fn group_row(
             &[("why", &g.why_not.join("; "))],
         )
     };
+    let status = std::iter::once(status)
+        .chain(g.card_notes.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
     let row = super::expander(&g.title, &status);
     row.set_widget_name(&format!("group-{}", g.id));
     if let Some(gpu) = g.gpu {

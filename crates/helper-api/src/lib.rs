@@ -111,6 +111,17 @@ pub trait Helper1 {
     #[zbus(allow_interactive_auth)]
     fn configure_host_display(&self, gpu: &str) -> zbus::Result<(String, String)>;
 
+    /// vendor-reset resets this card with the AMD reset bug: a udev rule sets its
+    /// `reset_method` to `device_specific`. Refused for another card, or without vendor-reset
+    /// installed. Returns (change id, summary).
+    #[zbus(allow_interactive_auth)]
+    fn configure_vendor_reset(&self, gpu: &str) -> zbus::Result<(String, String)>;
+
+    /// vfio-pci keeps idle cards out of D3 (its `disable_idle_d3` option), for cards that do
+    /// not wake from D3cold. Returns (change id, summary).
+    #[zbus(allow_interactive_auth)]
+    fn configure_idle_d3_off(&self) -> zbus::Result<(String, String)>;
+
     /// Hands a whole IOMMU group to vfio-pci now. A group the host needs is refused unless
     /// `override_host` (authorized separately).
     #[zbus(allow_interactive_auth)]
@@ -199,6 +210,8 @@ pub async fn apply_intent(
         Intent::SessionHook => Err(zbus::Error::Failure(
             "libvirt's hook is installed with the card it lends (ConfigureGpuSessions)".into(),
         )),
+        Intent::VendorReset { gpu } => proxy.configure_vendor_reset(&gpu.to_string()).await,
+        Intent::IdleD3Off => proxy.configure_idle_d3_off().await,
     }
 }
 

@@ -500,6 +500,60 @@ impl Helper {
         .await
     }
 
+    /// vendor-reset for a card with the AMD reset bug: the card is checked (it exists, its
+    /// family, the module installed) on the helper's view of the host before polkit is asked,
+    /// and again when the rule is planned.
+    async fn configure_vendor_reset(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        gpu: String,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let gpu = address_arg(&gpu)?;
+        let host = self.scan().await?;
+        let root = Root::new(&self.root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        plan::reset::vendor_reset_plan(&root, &host, gpu).map_err(plan_error)?;
+        let uid = self
+            .authorize_with(
+                conn,
+                &hdr,
+                ACTION_SETUP_GPU,
+                &[("devices", gpu.to_string())],
+            )
+            .await?;
+        self.apply(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-vendor-reset",
+            Intent::VendorReset { gpu },
+        )
+        .await
+    }
+
+    async fn configure_idle_d3_off(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let uid = self
+            .authorize_with(
+                conn,
+                &hdr,
+                ACTION_SETUP_GPU,
+                &[("option", "vfio-pci disable_idle_d3=1".into())],
+            )
+            .await?;
+        self.apply(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-idle-d3-off",
+            Intent::IdleD3Off,
+        )
+        .await
+    }
+
     async fn bind_to_vfio(
         &self,
         #[zbus(header)] hdr: Header<'_>,
