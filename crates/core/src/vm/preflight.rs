@@ -61,7 +61,7 @@ pub const CANNOT_FIX: [(Cause, &str); 5] = [
     ),
     (
         Cause::RomMissing,
-        "the ROM file is the user's: Passage cannot make one, and does not yet edit a card's ROM settings",
+        "the ROM file is the user's: Passage cannot make one (passagectl vm edit --rom names another, or none)",
     ),
     (
         Cause::RomNoUefi,

@@ -41,7 +41,7 @@ fn one(a: PciAddress, r: &Rom, efi: bool, host: &Host, root: &Root) -> Option<Fi
             finding(
                 Cause::RomNoUefi,
                 w.title,
-                tr("Its ROM is switched off in the VM (<rom bar='off'/> or enabled='no'): OVMF shows nothing on the card at boot, and the screen stays black until the guest's driver loads. Remove that from its <hostdev> (virsh edit); if the card's own ROM is the trouble, give it a ROM file with an x64 UEFI image instead."),
+                tr("Its ROM is switched off in the VM (<rom bar='off'/> or enabled='no'): OVMF shows nothing on the card at boot, and the screen stays black until the guest's driver loads. Turn the ROM BAR on (passagectl vm edit NAME --rom-bar on); if the card's own ROM is the trouble, give it a ROM file with an x64 UEFI image instead (passagectl vm edit NAME --rom FILE)."),
             )
         });
     }
