@@ -113,6 +113,13 @@ pub fn apply_intent(intent: &passage_core::plan::Intent) -> ExitCode {
     }
 }
 
+/// A card's ROM through the helper (ReadRom, polkit asks): the bytes, or the helper's words
+/// (exit 2: the ROM could not be read, whatever stopped it).
+pub fn read_rom(addr: &str) -> Result<Vec<u8>, String> {
+    let (_conn, proxy) = connect()?;
+    with_progress(&proxy, proxy.read_rom(addr)).map_err(|e| HelperError::from(e).to_string())
+}
+
 pub fn undo(id: &str) -> ExitCode {
     let (_conn, proxy) = match connect() {
         Ok(p) => p,

@@ -132,6 +132,9 @@ enum Cmd {
         root: RootArg,
         #[arg(long)]
         json: bool,
+        /// Read the card's ROM through Passage's helper, as any user (polkit asks)
+        #[arg(long, conflicts_with = "root")]
+        helper: bool,
     },
     /// Write the part of /sys, /proc and /etc that scan reads to a .tar.gz for a bug report
     Capture {
@@ -207,7 +210,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.cmd {
-        Cmd::Rom { what, root, json } => match open_root(&root) {
+        Cmd::Rom {
+            what, json, helper, ..
+        } if helper => rom::run_through_helper(&what, json),
+        Cmd::Rom {
+            what, root, json, ..
+        } => match open_root(&root) {
             Ok(opened) => rom::run(&what, &opened.root, json),
             Err(e) => fail(e),
         },

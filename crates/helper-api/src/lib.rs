@@ -25,6 +25,8 @@ pub const ACTION_MEMORY: &str = "io.github.passage.manage-memory";
 pub const ACTION_AUTHORIZE_VM: &str = "io.github.passage.authorize-vm";
 /// Taking a group the host needs (its display GPU…): asked in addition, never kept.
 pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
+/// Reading a card's option ROM from sysfs (ReadRom), which only root may do.
+pub const ACTION_READ_ROM: &str = "io.github.passage.read-rom";
 
 mod error;
 pub use error::{error_text, is_unreachable, HelperError};
@@ -116,6 +118,12 @@ pub trait Helper1 {
     /// installed. Returns (change id, summary).
     #[zbus(allow_interactive_auth)]
     fn configure_vendor_reset(&self, gpu: &str) -> zbus::Result<(String, String)>;
+
+    /// The option ROM of the card at `gpu`, read from sysfs (switched on, read, switched off),
+    /// for the caller to walk with core's walker. Refused for a device that is not there, has no
+    /// ROM, or shows the host's screen.
+    #[zbus(allow_interactive_auth)]
+    fn read_rom(&self, gpu: &str) -> zbus::Result<Vec<u8>>;
 
     /// vfio-pci keeps idle cards out of D3 (its `disable_idle_d3` option), for cards that do
     /// not wake from D3cold. Returns (change id, summary).

@@ -531,6 +531,36 @@ impl Helper {
         .await
     }
 
+    /// A card's option ROM (read-only for the host's files; the ROM is switched on only while
+    /// it is read). The card is checked with core's rule before polkit is asked and again
+    /// before the read: it exists, has a ROM, and the host does not show its screen on it.
+    async fn read_rom(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        gpu: String,
+    ) -> fdo::Result<Vec<u8>> {
+        let _call = self.admit()?;
+        let gpu = address_arg(&gpu)?;
+        let root = self.root.clone();
+        let check = move || -> fdo::Result<(Root, String)> {
+            let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            let host = Host::scan(&r);
+            let attr = passage_core::host::rom::sysfs_rom(&host, &r, gpu)
+                .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+            Ok((r, attr))
+        };
+        let first = check.clone();
+        blocking::unblock(move || first().map(drop)).await?;
+        self.authorize_with(conn, &hdr, ACTION_READ_ROM, &[("devices", gpu.to_string())])
+            .await?;
+        self.exclusive(move || {
+            let (r, attr) = check()?;
+            passage_core::host::rom::read_card(&r, &attr, gpu).map_err(fdo::Error::Failed)
+        })
+        .await
+    }
+
     async fn configure_idle_d3_off(
         &self,
         #[zbus(header)] hdr: Header<'_>,
