@@ -559,6 +559,8 @@ mod newcomer;
 mod path;
 #[path = "gui/reset.rs"]
 mod reset;
+#[path = "gui/rom.rs"]
+mod rom;
 #[path = "gui/wording.rs"]
 mod wording;
 

@@ -279,6 +279,19 @@ fn verdict(images: &[Image], truncated: bool, len: usize) -> Verdict {
     }
 }
 
+/// The Devices page's line for a card's own ROM: `None` not read yet, else what the helper's
+/// read gave (its walk's verdict, or why it could not be read).
+pub fn boot_image_line(read: Option<&Result<Verdict, String>>) -> String {
+    match read {
+        None => tr("UEFI boot image: not read"),
+        Some(Ok(Verdict::UefiX64)) => tr("UEFI boot image: yes"),
+        Some(Ok(_)) => {
+            tr("UEFI boot image: no — a black screen at boot is likely, give a ROM file")
+        }
+        Some(Err(why)) => tr_f("UEFI boot image: not read ({why})", &[("why", why)]),
+    }
+}
+
 /// Why Passage does not read a card's ROM from sysfs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadRefusal {
