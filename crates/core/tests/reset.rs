@@ -238,3 +238,27 @@ fn a_d3cold_failure_names_the_fix_and_disable_idle_d3_is_applied_and_undone() {
         before
     );
 }
+
+#[test]
+fn a_card_with_the_reset_bug_goes_to_vms_from_boot_on_unless_vendor_reset_resets_it() {
+    use passage_core::host::reset::{mode_for, while_running_caution};
+    use passage_core::vm::session::GpuMode;
+    let d = x570();
+    let (_, h) = scan(d.path());
+    assert_eq!(mode_for(&h, a(NAVI)), Some(GpuMode::AtBoot));
+    assert!(while_running_caution(&h, a(NAVI)).is_some_and(|c| c.contains("reset bug")));
+    assert_eq!(
+        mode_for(&h, a("0000:0a:00.0")),
+        None,
+        "the NVIDIA card: either mode"
+    );
+    assert_eq!(while_running_caution(&h, a("0000:0a:00.0")), None);
+    std::fs::write(
+        d.path()
+            .join(format!("sys/bus/pci/devices/{NAVI}/reset_method")),
+        "device_specific bus\n",
+    )
+    .expect("write");
+    let (_, h) = scan(d.path());
+    assert_eq!(mode_for(&h, a(NAVI)), None, "vendor-reset resets it");
+}
