@@ -43,6 +43,15 @@ fn install_vendor_reset(dir: &Path) {
     .expect("modules.dep");
 }
 
+/// The Navi card's reset_method as the kernel shows it once vendor-reset handles the card.
+fn vendor_reset_resets_the_navi(dir: &Path) {
+    std::fs::write(
+        dir.join(format!("sys/bus/pci/devices/{NAVI}/reset_method")),
+        "device_specific bus\n",
+    )
+    .expect("write");
+}
+
 /// Writes a plan's files below `dir` (the helper's write, minus its journal).
 fn apply(dir: &Path, p: &Plan) {
     for c in &p.changes {
