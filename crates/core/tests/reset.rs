@@ -84,12 +84,7 @@ fn each_cards_reset_method_is_read_and_the_navi_card_is_known_by_id() {
         None
     );
     // The kernel lists the method it tries first first.
-    std::fs::write(
-        d.path()
-            .join(format!("sys/bus/pci/devices/{NAVI}/reset_method")),
-        "device_specific bus\n",
-    )
-    .expect("write");
+    vendor_reset_resets_the_navi(d.path());
     let (_, h) = scan(d.path());
     let navi = h.device(a(NAVI)).expect("navi");
     assert_eq!(navi.reset_methods, ["device_specific", "bus"]);
@@ -262,12 +257,7 @@ fn a_card_with_the_reset_bug_goes_to_vms_from_boot_on_unless_vendor_reset_resets
         "the NVIDIA card: either mode"
     );
     assert_eq!(while_running_caution(&h, a("0000:0a:00.0")), None);
-    std::fs::write(
-        d.path()
-            .join(format!("sys/bus/pci/devices/{NAVI}/reset_method")),
-        "device_specific bus\n",
-    )
-    .expect("write");
+    vendor_reset_resets_the_navi(d.path());
     let (_, h) = scan(d.path());
     assert_eq!(mode_for(&h, a(NAVI)), None, "vendor-reset resets it");
 }
