@@ -101,6 +101,7 @@ pub fn fix_label(a: &FixAction) -> String {
         FixAction::KernelArguments { .. } | FixAction::BindByAddress { .. } => tr("Fix…"),
         FixAction::ReserveHugepages { size_kib, count } => reserve_label(*size_kib, *count),
         FixAction::InstallPackage { .. } => tr("How to Install"),
+        FixAction::VendorReset { .. } => tr("Set Up vendor-reset…"),
     }
 }
 
@@ -125,6 +126,8 @@ pub struct GroupRow {
     /// The group's first GPU, when it has one: choosing the group means choosing it.
     pub gpu: Option<PciAddress>,
     pub host_display: bool,
+    /// What to know about the group's cards, a line each (the AMD reset bug).
+    pub card_notes: Vec<String>,
     pub devices: Vec<DeviceRow>,
 }
 
@@ -189,12 +192,23 @@ pub fn groups(host: &Host) -> Vec<GroupRow> {
                     .collect(),
                 gpu,
                 host_display: devices.iter().any(|d| d.host_display),
+                card_notes: card_notes(host, &g.devices),
                 devices,
             }
         })
         .collect();
     rows.sort_by_key(|r| (r.gpu.is_none(), !r.viable, r.id));
     rows
+}
+
+/// The lines the Devices page shows under a group for its cards: the AMD reset bug.
+fn card_notes(host: &Host, devices: &[PciAddress]) -> Vec<String> {
+    use passage_core::host::reset;
+    devices
+        .iter()
+        .filter_map(|a| host.device(*a))
+        .filter_map(|d| reset::card_family(d).map(|f| reset::words(d, f)))
+        .collect()
 }
 
 pub use passage_core::vm::devices::{choose, initial_selection, Selection};

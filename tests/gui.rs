@@ -559,6 +559,10 @@ mod keyboard;
 mod newcomer;
 #[path = "gui/path.rs"]
 mod path;
+#[path = "gui/reset.rs"]
+mod reset;
+#[path = "gui/rom.rs"]
+mod rom;
 #[path = "gui/wording.rs"]
 mod wording;
 

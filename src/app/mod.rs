@@ -220,6 +220,15 @@ impl Component for App {
                 self.selection = Some(s.clone());
                 self.target = Some(Target::Gpu(s.clone()));
                 self.wizard.emit(wizard_page::Input::Card(s.clone()));
+                // A card with the reset bug goes to VMs from boot on.
+                if let Some(m) = self
+                    .loaded
+                    .as_ref()
+                    .and_then(|l| passage_core::host::reset::mode_for(&l.host, s.gpu))
+                {
+                    sender.input(Msg::WizardSet(crate::wizard::Choice::GpuMode(m)));
+                    sender.input(Msg::SetupMode(m));
+                }
                 self.name_card();
                 self.stale(&[Page::Setup]);
                 let name = self

@@ -69,6 +69,7 @@ impl App {
             Some(FixAction::BindByAddress { devices }) => Some(Intent::VfioAtBoot {
                 devices: devices.clone(),
             }),
+            Some(FixAction::VendorReset { gpu }) => Some(Intent::VendorReset { gpu: *gpu }),
             _ => None,
         };
         match intent {

@@ -1,8 +1,10 @@
 //! Devices: the IOMMU groups. Choosing a GPU chooses its whole group; a group that cannot go
 //! (the host's display GPU, storage the host uses…) says why and is refused.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use passage_core::host::rom::{self, Verdict};
 use passage_core::host::PciAddress;
 use passage_core::i18n::{tr, tr_f, tr_n};
 use relm4::adw::prelude::*;
@@ -16,7 +18,13 @@ pub enum Input {
     Show(Arc<Loaded>, Option<Selection>),
     /// The user picked this GPU's group (a radio button, or the `app.choose-gpu` action).
     Choose(PciAddress),
+    /// Read the card's ROM through the helper.
+    ReadRom(PciAddress),
 }
+
+/// A card's ROM as the helper read it and core walked it.
+#[derive(Debug)]
+pub struct RomRead(PciAddress, Result<Verdict, String>);
 
 #[derive(Debug)]
 pub enum Output {
@@ -33,6 +41,8 @@ pub struct DevicesPage {
     selection: Option<Selection>,
     groups: Vec<adw::PreferencesGroup>,
     radios: Vec<(PciAddress, gtk::CheckButton)>,
+    /// What each card's ROM read gave (kept across rescans: the ROM does not change).
+    roms: HashMap<PciAddress, Result<Verdict, String>>,
     next: adw::PreferencesGroup,
 }
 
@@ -40,7 +50,7 @@ impl Component for DevicesPage {
     type Init = ();
     type Input = Input;
     type Output = Output;
-    type CommandOutput = ();
+    type CommandOutput = RomRead;
     type Root = adw::PreferencesPage;
     type Widgets = ();
 
@@ -60,6 +70,7 @@ impl Component for DevicesPage {
                 selection: None,
                 groups: vec![],
                 radios: vec![],
+                roms: HashMap::new(),
                 next,
             },
             widgets: (),
@@ -89,7 +100,19 @@ impl Component for DevicesPage {
                 }
                 self.sync_radios();
             }
+            Input::ReadRom(gpu) => sender.oneshot_command(async move {
+                let got = super::setup::helper::read_rom(gpu)
+                    .await
+                    .map(|bytes| rom::walk(&bytes).verdict)
+                    .map_err(|e| e.text);
+                RomRead(gpu, got)
+            }),
         }
+    }
+
+    fn update_cmd(&mut self, r: RomRead, sender: ComponentSender<Self>, root: &Self::Root) {
+        self.roms.insert(r.0, r.1);
+        self.rebuild(root, &sender);
     }
 }
 
@@ -122,6 +145,9 @@ impl DevicesPage {
         for g in rows.iter() {
             if g.gpu.is_some() {
                 let (r, radio) = group_row(g, &mut first_radio, sender);
+                if let Some(gpu) = g.gpu {
+                    rom_line(&r, g, self.roms.get(&gpu), sender);
+                }
                 gpus.add(&r);
                 self.radios.extend(radio);
             } else {
@@ -176,6 +202,35 @@ impl DevicesPage {
     }
 }
 
+/// The card's ROM line under its group, with Read ROM where the helper may read it (never on
+/// the card showing the host's screen).
+fn rom_line(
+    row: &adw::ExpanderRow,
+    g: &GroupRow,
+    read: Option<&Result<Verdict, String>>,
+    sender: &ComponentSender<DevicesPage>,
+) {
+    let Some(gpu) = g.gpu else { return };
+    let line = if g.host_display {
+        tr("UEFI boot image: not read (the card shows this computer's screen)")
+    } else {
+        rom::boot_image_line(read)
+    };
+    let sub = row.subtitle();
+    row.set_subtitle(&format!("{sub}\n{}", super::glib_escape(&line)));
+    if g.host_display {
+        return;
+    }
+    let b = gtk::Button::with_label(&tr("Read ROM"));
+    b.add_css_class("flat");
+    b.set_valign(gtk::Align::Center);
+    b.set_widget_name(&format!("read-rom-{}", g.id));
+    b.set_tooltip_text(Some(&tr("Read the card's ROM to see whether it has a UEFI boot image (the administrator's password is asked)")));
+    let s = sender.clone();
+    b.connect_clicked(move |_| s.input(Input::ReadRom(gpu)));
+    row.add_action(&b);
+}
+
 /// One group: a radio button when it has a GPU (returned, to keep the choice in sync), its
 /// status, and its devices (built when first opened).
 fn group_row(
@@ -199,6 +254,10 @@ fn group_row(
             &[("why", &g.why_not.join("; "))],
         )
     };
+    let status = std::iter::once(status)
+        .chain(g.card_notes.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
     let row = super::expander(&g.title, &status);
     row.set_widget_name(&format!("group-{}", g.id));
     if let Some(gpu) = g.gpu {

@@ -28,6 +28,7 @@ pub fn label(r: &Remedy) -> String {
         }
         Remedy::OpenHostSetup => tr("Open Host Setup"),
         Remedy::EditDevices => tr("Choose the Devices…"),
+        Remedy::RomBarOn { .. } => tr("Turn the Card's ROM On"),
     }
 }
 
@@ -99,6 +100,10 @@ impl VmDetail {
             }
             Remedy::ReserveHugepages { size_kib, count } => Output::Reserve { size_kib, count },
             Remedy::TurnHugepagesOff => match remedy_edit::hugepages_off(&d.xml) {
+                Ok(xml) => Output::Worker(Request::Redefine { name, xml }),
+                Err(e) => Output::Toast(e.to_string()),
+            },
+            Remedy::RomBarOn { card } => match remedy_edit::rom_bar_on(&d.xml, card) {
                 Ok(xml) => Output::Worker(Request::Redefine { name, xml }),
                 Err(e) => Output::Toast(e.to_string()),
             },

@@ -86,13 +86,38 @@ pub fn apply(
             proxy.set_kernel_arguments(&strs(&add), &strs(&remove)),
         ))
     } else {
-        eprintln!("passagectl: say what to apply: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS… or --host-display ADDRESS");
+        eprintln!("passagectl: say what to apply: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS…, --host-display ADDRESS, --vendor-reset ADDRESS or --idle-d3-off");
         return ExitCode::from(2);
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(c) => c,
     }
+}
+
+/// A card fix (vendor-reset, disable_idle_d3): the intent to the verb that applies it.
+pub fn apply_intent(intent: &passage_core::plan::Intent) -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match done(with_progress(
+        &proxy,
+        passage_helper_api::apply_intent(&proxy, intent),
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(c) => c,
+    }
+}
+
+/// A card's ROM through the helper (ReadRom, polkit asks): the bytes, or the helper's words
+/// (exit 2: the ROM could not be read, whatever stopped it).
+pub fn read_rom(addr: &str) -> Result<Vec<u8>, String> {
+    let (_conn, proxy) = connect()?;
+    with_progress(&proxy, proxy.read_rom(addr)).map_err(|e| HelperError::from(e).to_string())
 }
 
 pub fn undo(id: &str) -> ExitCode {

@@ -132,6 +132,9 @@ enum Cmd {
         root: RootArg,
         #[arg(long)]
         json: bool,
+        /// Read the card's ROM through Passage's helper, as any user (polkit asks)
+        #[arg(long, conflicts_with = "root")]
+        helper: bool,
     },
     /// Write the part of /sys, /proc and /etc that scan reads to a .tar.gz for a bug report
     Capture {
@@ -165,6 +168,29 @@ struct ChangeArgs {
     /// through libvirt's hook)
     #[arg(long, value_name = "MODE", value_parser = ["boot", "running"], requires = "gpu")]
     gpu_mode: Option<String>,
+    /// Let vendor-reset reset this card with the AMD reset bug (a udev rule sets its
+    /// reset_method to device_specific; vendor-reset must be installed)
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["gpu", "add", "remove", "vfio", "host_display"])]
+    vendor_reset: Option<String>,
+    /// Keep the cards vfio-pci holds out of D3 while no VM uses them (vfio-pci's
+    /// disable_idle_d3), for cards that do not wake from D3cold
+    #[arg(long, conflicts_with_all = ["gpu", "add", "remove", "vfio", "host_display", "vendor_reset"])]
+    idle_d3_off: bool,
+}
+
+impl ChangeArgs {
+    /// The card fixes, which go to the helper as intents of their own.
+    fn card_fix(&self) -> Option<Result<Intent, String>> {
+        if self.idle_d3_off {
+            return Some(Ok(Intent::IdleD3Off));
+        }
+        let a = self.vendor_reset.as_deref()?;
+        Some(
+            a.parse::<PciAddress>()
+                .map(|gpu| Intent::VendorReset { gpu })
+                .map_err(|e| e.to_string()),
+        )
+    }
 }
 
 /// `passagectl vm …`: the VM commands are passagectl-vm's, the one program that links libvirt, so
@@ -184,7 +210,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.cmd {
-        Cmd::Rom { what, root, json } => match open_root(&root) {
+        Cmd::Rom {
+            what, json, helper, ..
+        } if helper => rom::run_through_helper(&what, json),
+        Cmd::Rom {
+            what, root, json, ..
+        } => match open_root(&root) {
             Ok(opened) => rom::run(&what, &opened.root, json),
             Err(e) => fail(e),
         },
@@ -228,19 +259,17 @@ fn main() -> ExitCode {
             }
             code
         }
-        Cmd::Plan {
-            root,
-            change:
-                ChangeArgs {
-                    gpu,
-                    add,
-                    remove,
-                    vfio,
-                    host_display,
-                    gpu_mode,
-                },
-            json,
-        } => {
+        Cmd::Plan { root, change, json } => {
+            let card_fix = change.card_fix();
+            let ChangeArgs {
+                gpu,
+                add,
+                remove,
+                vfio,
+                host_display,
+                gpu_mode,
+                ..
+            } = change;
             let mode = gpu_mode
                 .as_deref()
                 .and_then(GpuMode::from_word)
@@ -250,7 +279,12 @@ fn main() -> ExitCode {
                 Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            let result = if let Some(g) = gpu {
+            let result = if let Some(fix) = card_fix {
+                match fix {
+                    Ok(intent) => plan::plan(&opened.root, &host, &intent),
+                    Err(e) => return fail(e),
+                }
+            } else if let Some(g) = gpu {
                 match addr(&g) {
                     Ok(a) => {
                         plan::for_gpu_mode(&opened.root, &host, a, mode, plan::hook::DEFAULT_HELPER)
@@ -271,7 +305,7 @@ fn main() -> ExitCode {
                 } else if !add.is_empty() || !remove.is_empty() {
                     Intent::KernelArguments { add, remove }
                 } else {
-                    return fail("say what to plan: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS… or --host-display ADDRESS");
+                    return fail("say what to plan: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS…, --host-display ADDRESS, --vendor-reset ADDRESS or --idle-d3-off");
                 };
                 plan::plan(&opened.root, &host, &intent)
             };
@@ -284,17 +318,22 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Cmd::Apply {
-            change:
-                ChangeArgs {
-                    gpu,
-                    add,
-                    remove,
-                    vfio,
-                    host_display,
-                    gpu_mode,
-                },
-        } => {
+        Cmd::Apply { change } => {
+            if let Some(fix) = change.card_fix() {
+                return match fix {
+                    Ok(intent) => helper::apply_intent(&intent),
+                    Err(e) => fail(e),
+                };
+            }
+            let ChangeArgs {
+                gpu,
+                add,
+                remove,
+                vfio,
+                host_display,
+                gpu_mode,
+                ..
+            } = change;
             let running = gpu_mode.as_deref() == Some("running");
             helper::apply(gpu, running, add, remove, vfio, host_display)
         }

@@ -6,8 +6,6 @@
 //! on, then it is read, then "0" switches it off again, as the kernel's sysfs ABI says), which
 //! only root may do, and never from the card that shows the host's screen.
 
-use std::io::ErrorKind;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -42,7 +40,7 @@ fn read(what: &str, root: &Root) -> Result<(String, Vec<u8>), String> {
     })?;
     let host = Host::scan(root);
     let attr = rom::sysfs_rom(&host, root, addr).map_err(|e| e.to_string())?;
-    let b = read_card(root, &attr, addr)?;
+    let b = rom::read_card(root, &attr, addr)?;
     Ok((addr.to_string(), b))
 }
 
@@ -63,60 +61,6 @@ fn read_file(file: &Path) -> Result<Vec<u8>, String> {
             ],
         )
     })
-}
-
-/// Switches the card's ROM on, reads it, and switches it off again whatever the read gave.
-fn read_card(root: &Root, attr: &str, addr: PciAddress) -> Result<Vec<u8>, String> {
-    let path = root.path(attr);
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| match e.kind() {
-            ErrorKind::PermissionDenied => tr_f(
-                "only root may read the ROM of {dev}: run this with sudo, or give a ROM file",
-                &[("dev", &addr.to_string())],
-            ),
-            _ => tr_f(
-                "cannot open {path}: {why}",
-                &[("path", attr), ("why", &e.to_string())],
-            ),
-        })?;
-    f.write_all_at(b"1\n", 0).map_err(|e| {
-        tr_f(
-            "cannot switch on the ROM of {dev}: {why}",
-            &[("dev", &addr.to_string()), ("why", &e.to_string())],
-        )
-    })?;
-    let got = read_all(&f);
-    // The kernel switches the ROM off only on exactly "0\n" written at offset 0.
-    let off = f.write_all_at(b"0\n", 0);
-    let bytes = got.map_err(|e| {
-        tr_f(
-            "cannot read the ROM of {dev}: {why} (the kernel could not map it: some cards give their ROM only before their driver loads; give a ROM file)",
-            &[("dev", &addr.to_string()), ("why", &e.to_string())],
-        )
-    })?;
-    off.map_err(|e| {
-        tr_f(
-            "the ROM of {dev} was read but could not be switched off again: {why}",
-            &[("dev", &addr.to_string()), ("why", &e.to_string())],
-        )
-    })?;
-    Ok(bytes)
-}
-
-fn read_all(f: &std::fs::File) -> std::io::Result<Vec<u8>> {
-    let mut out = vec![];
-    let mut buf = vec![0u8; 64 * 1024];
-    while out.len() < rom::MAX_ROM {
-        let n = f.read_at(&mut buf, out.len() as u64)?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    Ok(out)
 }
 
 /// The ROM in lines: where it came from, each image, the verdict.
@@ -161,11 +105,28 @@ fn render(source: &str, size: usize, r: &Rom) -> String {
 /// Runs `passagectl rom`: 0 when the ROM has an x64 UEFI image, 1 when it has none, 2 when it
 /// could not be read.
 pub fn run(what: &str, root: &Root, json: bool) -> ExitCode {
-    let (source, bytes) = match read(what, root) {
-        Ok(x) => x,
+    match read(what, root) {
+        Ok((source, bytes)) => show(&source, &bytes, json),
+        Err(e) => crate::fail(e),
+    }
+}
+
+/// `passagectl rom ADDRESS --helper`: the card's ROM read by the helper, walked here.
+pub fn run_through_helper(what: &str, json: bool) -> ExitCode {
+    let addr: PciAddress = match what.parse() {
+        Ok(a) => a,
         Err(e) => return crate::fail(e),
     };
-    let r = rom::walk(&bytes);
+    match crate::helper::read_rom(&addr.to_string()) {
+        Ok(bytes) => show(&addr.to_string(), &bytes, json),
+        Err(e) => crate::fail(e),
+    }
+}
+
+/// The walk of `bytes`, printed; the exit code by its verdict.
+fn show(source: &str, bytes: &[u8], json: bool) -> ExitCode {
+    let source = source.to_string();
+    let r = rom::walk(bytes);
     if json {
         let report = Report {
             source,

@@ -89,6 +89,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
         "undo",
         "history",
         "history-all",
+        "read-rom",
     ] {
         assert!(
             policy.contains(&format!("id=\"io.github.passage.{action}\"")),
@@ -97,7 +98,7 @@ fn the_helper_installs_where_dbus_systemd_and_polkit_expect_it() {
     }
     assert_eq!(
         policy.matches("auth_admin_keep").count(),
-        8,
+        9,
         "privileged verbs keep authorization briefly"
     );
     // Taking a device the host needs is asked every time.

@@ -41,6 +41,10 @@ pub enum FixAction {
     InstallPackage {
         packages: Vec<String>,
     },
+    /// Let vendor-reset reset this card (a udev rule sets its `reset_method`).
+    VendorReset {
+        gpu: PciAddress,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +97,7 @@ fn finding(
 
 /// The findings whose fix is the user's alone, and why Passage cannot apply it; every other
 /// finding with a fix carries its [`FixAction`] (a test holds the check to this).
-pub const CANNOT_FIX: [(&str, &str); 3] = [
+pub const CANNOT_FIX: [(&str, &str); 4] = [
     (
         "group-not-viable",
         "the IOMMU groups are the motherboard's: only other hardware, a firmware update or the ACS override (its own finding) changes them",
@@ -105,6 +109,10 @@ pub const CANNOT_FIX: [(&str, &str); 3] = [
     (
         "only-gpu",
         "a second graphics card is hardware the user adds",
+    ),
+    (
+        "gpu-reset-bug",
+        "only while vendor-reset is not installed: an out-of-tree module Debian does not ship, built by the user",
     ),
 ];
 
@@ -505,7 +513,9 @@ fn gpu_findings(host: &Host, chosen: Option<&PciDevice>, f: &mut Vec<Finding>) {
         }
         identical_devices(host, gpu, &group.devices, f);
     }
-    if gpu.reset_methods.is_empty() && !gpu.resettable {
+    if let Some(x) = crate::check_reset::finding(host, gpu) {
+        f.push(x);
+    } else if gpu.reset_methods.is_empty() && !gpu.resettable {
         f.push(finding(
             "gpu-no-reset",
             Severity::Info,

@@ -6,6 +6,7 @@
 
 pub mod boot_check;
 pub mod check;
+mod check_reset;
 pub mod error;
 pub mod host;
 pub mod i18n;

@@ -83,6 +83,7 @@ fn every_training_text_gets_the_cause_it_means() {
         "device-missing",
         "interrupt-remapping",
         "card-unresponsive",
+        "card-d3cold",
         "bridge-missing",
         "qemu-newer-than-libvirt",
         "vfio-unbound",

@@ -426,7 +426,9 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
         xml.replace("'default'", "'nowhere'"),
         with_rom(&xml, "<rom file='/var/lib/libvirt/vbios/gone.rom'/>"),
         with_rom(&xml, "<rom bar='off'/>"),
+        with_rom(&xml, "<rom file='/var/lib/libvirt/vbios/notes.rom'/>"),
     ];
+    f.write("var/lib/libvirt/vbios/notes.rom", "not a ROM");
     let nets = Facts {
         networks: Some(vec![("default".into(), false)]),
         ..Default::default()
@@ -465,7 +467,7 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
             .collect()
     };
     // Every cause the pre-flight reports was made to appear, with the remedy it must carry.
-    let want: [(Cause, Remedy); 8] = [
+    let want: [(Cause, Remedy); 9] = [
         (Cause::DeviceMissing, Remedy::EditDevices),
         (Cause::GroupNotViable, Remedy::EditDevices),
         (
@@ -495,6 +497,12 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
             },
         ),
         (Cause::SessionHookMissing, Remedy::OpenHostSetup),
+        (
+            Cause::RomNoUefi,
+            Remedy::RomBarOn {
+                card: "0000:0a:00.0".parse().expect("address"),
+            },
+        ),
     ];
     for (c, r) in want {
         assert!(
@@ -600,4 +608,35 @@ fn a_missing_rom_file_and_the_rom_bar_off_are_findings() {
     assert!(f
         .rom_findings(&with_rom(&xml, "<rom bar='on'/>"))
         .is_empty());
+}
+
+/// The ROM BAR off: the remedy turns it on, changing only the card's `<rom>`, and the finding
+/// is gone.
+#[test]
+fn a_cards_rom_bar_turned_off_is_turned_on_by_its_remedy() {
+    use passage_core::vm::remedy_edit::rom_bar_on;
+    let f = Fixture::new();
+    f.free_hugepages(1000);
+    let xml = with_rom(
+        &f.vm("/var/lib/libvirt/images/Win11.iso"),
+        "<rom bar='off'/>",
+    );
+    f.write("var/lib/libvirt/images/Win11.iso", "iso");
+    let d = Domain::read(&xml).expect("domain");
+    let found = check(&d, &f.host(), &f.root(), &Facts::default());
+    let rom = found
+        .iter()
+        .find(|x| x.cause == Cause::RomNoUefi)
+        .expect("rom-no-uefi");
+    let Some(Remedy::RomBarOn { card }) = rom.remedy.clone() else {
+        panic!("no remedy: {rom:?}");
+    };
+    let fixed = rom_bar_on(&xml, card).expect("edit");
+    assert_eq!(fixed, xml.replace("<rom bar='off'/>", "<rom bar='on'/>"));
+    let d = Domain::read(&fixed).expect("domain");
+    let again = check(&d, &f.host(), &f.root(), &Facts::default());
+    assert!(
+        again.iter().all(|x| x.cause != Cause::RomNoUefi),
+        "{again:?}"
+    );
 }

@@ -25,6 +25,8 @@ pub const ACTION_MEMORY: &str = "io.github.passage.manage-memory";
 pub const ACTION_AUTHORIZE_VM: &str = "io.github.passage.authorize-vm";
 /// Taking a group the host needs (its display GPU…): asked in addition, never kept.
 pub const ACTION_OVERRIDE: &str = "io.github.passage.override-host-devices";
+/// Reading a card's option ROM from sysfs (ReadRom), which only root may do.
+pub const ACTION_READ_ROM: &str = "io.github.passage.read-rom";
 
 mod error;
 pub use error::{error_text, is_unreachable, HelperError};
@@ -110,6 +112,23 @@ pub trait Helper1 {
     /// Keeps the host's desktop on this GPU.
     #[zbus(allow_interactive_auth)]
     fn configure_host_display(&self, gpu: &str) -> zbus::Result<(String, String)>;
+
+    /// vendor-reset resets this card with the AMD reset bug: a udev rule sets its
+    /// `reset_method` to `device_specific`. Refused for another card, or without vendor-reset
+    /// installed. Returns (change id, summary).
+    #[zbus(allow_interactive_auth)]
+    fn configure_vendor_reset(&self, gpu: &str) -> zbus::Result<(String, String)>;
+
+    /// The option ROM of the card at `gpu`, read from sysfs (switched on, read, switched off),
+    /// for the caller to walk with core's walker. Refused for a device that is not there, has no
+    /// ROM, or shows the host's screen.
+    #[zbus(allow_interactive_auth)]
+    fn read_rom(&self, gpu: &str) -> zbus::Result<Vec<u8>>;
+
+    /// vfio-pci keeps idle cards out of D3 (its `disable_idle_d3` option), for cards that do
+    /// not wake from D3cold. Returns (change id, summary).
+    #[zbus(allow_interactive_auth)]
+    fn configure_idle_d3_off(&self) -> zbus::Result<(String, String)>;
 
     /// Hands a whole IOMMU group to vfio-pci now. A group the host needs is refused unless
     /// `override_host` (authorized separately).
@@ -199,6 +218,8 @@ pub async fn apply_intent(
         Intent::SessionHook => Err(zbus::Error::Failure(
             "libvirt's hook is installed with the card it lends (ConfigureGpuSessions)".into(),
         )),
+        Intent::VendorReset { gpu } => proxy.configure_vendor_reset(&gpu.to_string()).await,
+        Intent::IdleD3Off => proxy.configure_idle_d3_off().await,
     }
 }
 

@@ -500,6 +500,90 @@ impl Helper {
         .await
     }
 
+    /// vendor-reset for a card with the AMD reset bug: the card is checked (it exists, its
+    /// family, the module installed) on the helper's view of the host before polkit is asked,
+    /// and again when the rule is planned.
+    async fn configure_vendor_reset(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        gpu: String,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let gpu = address_arg(&gpu)?;
+        let host = self.scan().await?;
+        let root = Root::new(&self.root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        plan::reset::vendor_reset_plan(&root, &host, gpu).map_err(plan_error)?;
+        let uid = self
+            .authorize_with(
+                conn,
+                &hdr,
+                ACTION_SETUP_GPU,
+                &[("devices", gpu.to_string())],
+            )
+            .await?;
+        self.apply(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-vendor-reset",
+            Intent::VendorReset { gpu },
+        )
+        .await
+    }
+
+    /// A card's option ROM (read-only for the host's files; the ROM is switched on only while
+    /// it is read). The card is checked with core's rule before polkit is asked and again
+    /// before the read: it exists, has a ROM, and the host does not show its screen on it.
+    async fn read_rom(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        gpu: String,
+    ) -> fdo::Result<Vec<u8>> {
+        let _call = self.admit()?;
+        let gpu = address_arg(&gpu)?;
+        let root = self.root.clone();
+        let check = move || -> fdo::Result<(Root, String)> {
+            let r = Root::new(&root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+            let host = Host::scan(&r);
+            let attr = passage_core::host::rom::sysfs_rom(&host, &r, gpu)
+                .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+            Ok((r, attr))
+        };
+        let first = check.clone();
+        blocking::unblock(move || first().map(drop)).await?;
+        self.authorize_with(conn, &hdr, ACTION_READ_ROM, &[("devices", gpu.to_string())])
+            .await?;
+        self.exclusive(move || {
+            let (r, attr) = check()?;
+            passage_core::host::rom::read_card(&r, &attr, gpu).map_err(fdo::Error::Failed)
+        })
+        .await
+    }
+
+    async fn configure_idle_d3_off(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let uid = self
+            .authorize_with(
+                conn,
+                &hdr,
+                ACTION_SETUP_GPU,
+                &[("option", "vfio-pci disable_idle_d3=1".into())],
+            )
+            .await?;
+        self.apply(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-idle-d3-off",
+            Intent::IdleD3Off,
+        )
+        .await
+    }
+
     async fn bind_to_vfio(
         &self,
         #[zbus(header)] hdr: Header<'_>,

@@ -42,6 +42,14 @@ async fn proxy() -> Result<(zbus::Connection, Helper1Proxy<'static>), HelperErro
     Ok((conn, p))
 }
 
+/// A card's option ROM, read by the helper (ReadRom; polkit asks).
+pub async fn read_rom(gpu: passage_core::host::PciAddress) -> Result<Vec<u8>, HelperError> {
+    let (_conn, p) = proxy().await?;
+    p.read_rom(&gpu.to_string())
+        .await
+        .map_err(|e| HelperError::of(&e))
+}
+
 /// Applies the target with one helper call: a card's whole setup is one change (one password
 /// prompt, one Undo). Echoes the helper's progress lines; on a failure the helper has rolled
 /// the change back.

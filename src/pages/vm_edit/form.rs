@@ -175,6 +175,8 @@ impl Form {
             pinning,
             add_disks: self.add.clone(),
             remove_disks: self.remove.clone(),
+            // The card's ROM is not in the dialog yet (passagectl vm edit --rom).
+            rom: None,
         })
     }
 }

@@ -91,10 +91,17 @@ fn gpu_mode(cx: &Cx) -> adw::PreferencesGroup {
                 tr("The card is kept for VMs at every start of this computer (Host setup binds it to vfio-pci). The surest way for cards that do not reset well."),
                 "gpu-mode-boot",
             ),
-            GpuMode::WhileRunning => (
-                tr("This computer keeps the card (a second screen, CUDA) and lends it to the VM when it starts; it comes back when the VM shuts down. Programs using the card must be closed first."),
-                "gpu-mode-running",
-            ),
+            GpuMode::WhileRunning => {
+                let sub = tr("This computer keeps the card (a second screen, CUDA) and lends it to the VM when it starts; it comes back when the VM shuts down. Programs using the card must be closed first.");
+                let caution = cx.d.gpu.as_ref().and_then(|s| {
+                    passage_core::host::reset::while_running_caution(cx.host, s.gpu)
+                });
+                let sub = match caution {
+                    Some(c) => format!("{c}\n{sub}"),
+                    None => sub,
+                };
+                (sub, "gpu-mode-running")
+            }
         };
         let (r, c) = radio_row(
             cx.sender,

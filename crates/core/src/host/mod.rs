@@ -15,6 +15,7 @@ pub mod iommu;
 pub mod kernel;
 pub mod memory;
 pub mod pci;
+pub mod reset;
 pub mod rom;
 pub mod storage;
 pub mod take;
@@ -70,6 +71,9 @@ pub struct Host {
     /// with SPICE graphics (the installer display) will not start.
     #[serde(default)]
     pub spice_module_missing: bool,
+    /// vendor-reset (the AMD reset bug's fix) is loaded or installed for the running kernel.
+    #[serde(default)]
+    pub vendor_reset: bool,
     /// Where device names came from.
     pub names_from: IdsSource,
     /// What could not be read; the rest of the picture stands.
@@ -162,7 +166,9 @@ impl Host {
             .collect();
         let swtpm = root.exists("/usr/bin/swtpm");
         let spice_module_missing = spice_module_missing(root);
+        let vendor_reset = reset::vendor_reset_installed(root, &kernel);
         Host {
+            vendor_reset,
             input_devices,
             swtpm,
             spice_module_missing,

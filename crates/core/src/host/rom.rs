@@ -12,6 +12,8 @@
 //!
 //! Nothing here panics on any input: every read is checked.
 
+use std::os::unix::fs::FileExt;
+
 use serde::Serialize;
 
 use crate::i18n::{tr, tr_f};
@@ -277,6 +279,19 @@ fn verdict(images: &[Image], truncated: bool, len: usize) -> Verdict {
     }
 }
 
+/// The Devices page's line for a card's own ROM: `None` not read yet, else what the helper's
+/// read gave (its walk's verdict, or why it could not be read).
+pub fn boot_image_line(read: Option<&Result<Verdict, String>>) -> String {
+    match read {
+        None => tr("UEFI boot image: not read"),
+        Some(Ok(Verdict::UefiX64)) => tr("UEFI boot image: yes"),
+        Some(Ok(_)) => {
+            tr("UEFI boot image: no — a black screen at boot is likely, give a ROM file")
+        }
+        Some(Err(why)) => tr_f("UEFI boot image: not read ({why})", &[("why", why)]),
+    }
+}
+
 /// Why Passage does not read a card's ROM from sysfs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadRefusal {
@@ -327,4 +342,64 @@ pub fn sysfs_rom(
         return Err(ReadRefusal::NoRom(addr));
     }
     Ok(path)
+}
+/// Switches the card's ROM on, reads it, and switches it off again whatever the read gave: the
+/// kernel's sysfs ABI for `rom` ("1", read, "0"), the only write core makes, for the root callers
+/// that read a card's ROM (`passagectl rom` as root, the helper's ReadRom) after
+/// [`sysfs_rom`] allowed it.
+pub fn read_card(
+    root: &crate::Root,
+    attr: &str,
+    addr: super::PciAddress,
+) -> Result<Vec<u8>, String> {
+    let path = root.path(attr);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => tr_f(
+                "only root may read the ROM of {dev}: run this with sudo, or give a ROM file",
+                &[("dev", &addr.to_string())],
+            ),
+            _ => tr_f(
+                "cannot open {path}: {why}",
+                &[("path", attr), ("why", &e.to_string())],
+            ),
+        })?;
+    f.write_all_at(b"1\n", 0).map_err(|e| {
+        tr_f(
+            "cannot switch on the ROM of {dev}: {why}",
+            &[("dev", &addr.to_string()), ("why", &e.to_string())],
+        )
+    })?;
+    let got = read_all(&f);
+    // The kernel switches the ROM off only on exactly "0\n" written at offset 0.
+    let off = f.write_all_at(b"0\n", 0);
+    let bytes = got.map_err(|e| {
+        tr_f(
+            "cannot read the ROM of {dev}: {why} (the kernel could not map it: some cards give their ROM only before their driver loads; give a ROM file)",
+            &[("dev", &addr.to_string()), ("why", &e.to_string())],
+        )
+    })?;
+    off.map_err(|e| {
+        tr_f(
+            "the ROM of {dev} was read but could not be switched off again: {why}",
+            &[("dev", &addr.to_string()), ("why", &e.to_string())],
+        )
+    })?;
+    Ok(bytes)
+}
+
+fn read_all(f: &std::fs::File) -> std::io::Result<Vec<u8>> {
+    let mut out = vec![];
+    let mut buf = vec![0u8; 64 * 1024];
+    while out.len() < MAX_ROM {
+        let n = f.read_at(&mut buf, out.len() as u64)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    Ok(out)
 }

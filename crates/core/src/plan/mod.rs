@@ -16,6 +16,7 @@ pub mod hook;
 pub mod hugepages;
 pub(crate) mod mkinitcpio;
 pub mod regen;
+pub mod reset;
 pub mod vfio;
 
 use serde::{Deserialize, Serialize};
@@ -251,6 +252,12 @@ pub enum Intent {
     DesktopOff { gpu: PciAddress },
     /// libvirt's hook, which lends cards to VMs while they run ([`hook::DEFAULT_HELPER`]).
     SessionHook,
+    /// vendor-reset resets this card with the AMD reset bug (a udev rule sets its
+    /// `reset_method`).
+    VendorReset { gpu: PciAddress },
+    /// vfio-pci keeps idle cards out of D3 (`disable_idle_d3`), for cards that do not wake
+    /// from D3cold.
+    IdleD3Off,
 }
 
 /// Plans `intent` on the host below `root`.
@@ -272,6 +279,8 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
         Intent::HostDisplay { gpu } => display::plan(root, host, *gpu),
         Intent::DesktopOff { gpu } => hook::desktop_plan(root, host, *gpu),
         Intent::SessionHook => hook::plan(root, hook::DEFAULT_HELPER),
+        Intent::VendorReset { gpu } => reset::vendor_reset_plan(root, host, *gpu),
+        Intent::IdleD3Off => reset::idle_d3_plan(root, host),
     }
 }
 

@@ -284,7 +284,7 @@ fn text(n: Option<Node>) -> Option<String> {
 }
 
 /// The host address in a `<source><address …/>`.
-fn host_pci(source: Option<Node>) -> Option<PciAddress> {
+pub(crate) fn host_pci(source: Option<Node>) -> Option<PciAddress> {
     let a = child(source?, "address")?;
     let (d, b, s, f) = (
         uint(Some(a), "domain").unwrap_or(0),

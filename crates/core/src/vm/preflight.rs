@@ -42,6 +42,8 @@ pub enum Remedy {
     OpenHostSetup,
     /// Choose the VM's passed-through devices again (the device editor).
     EditDevices,
+    /// Turn the ROM BAR of the card at this host address on again (its `<rom bar='off'/>`).
+    RomBarOn { card: PciAddress },
 }
 
 /// The causes the pre-flight reports that Passage cannot fix itself, and why: every other
@@ -61,7 +63,7 @@ pub const CANNOT_FIX: [(Cause, &str); 5] = [
     ),
     (
         Cause::RomMissing,
-        "the ROM file is the user's: Passage cannot make one, and does not yet edit a card's ROM settings",
+        "the ROM file is the user's: Passage cannot make one (passagectl vm edit --rom names another, or none)",
     ),
     (
         Cause::RomNoUefi,
@@ -196,6 +198,10 @@ pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding
     media(d, root, &mut out);
     networks(d, facts, &mut out);
     out
+}
+
+pub(super) fn with_remedy(remedy: Remedy, f: Finding) -> Finding {
+    with(remedy, f)
 }
 
 pub(super) fn finding(cause: Cause, title: String, fix: String) -> Finding {

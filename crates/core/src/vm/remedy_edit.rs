@@ -19,6 +19,20 @@ pub fn hugepages_off(xml: &str) -> Result<String, VmError> {
     set_session(xml, &s, Some(false))
 }
 
+/// The domain with the ROM BAR of the card at `card` on again (the settings editor's `<rom>`
+/// edit: only that element changes).
+pub fn rom_bar_on(xml: &str, card: crate::host::PciAddress) -> Result<String, VmError> {
+    let c = super::settings::Changes {
+        rom: Some(super::settings::RomEdit {
+            card,
+            file: None,
+            bar: Some(true),
+        }),
+        ..Default::default()
+    };
+    super::settings::edit(xml, &c, false).map(|e| e.xml)
+}
+
 /// The domain with the file-backed disk or disc drive `target` (`vda`, `sdb`) reading `path`.
 pub fn set_image(xml: &str, target: &str, path: &str) -> Result<String, VmError> {
     let doc = parse(xml)?;

@@ -8,7 +8,7 @@
 
 use super::diagnose::{words, Cause};
 use super::domain::{Domain, GuestAddress, Rom};
-use super::preflight::{finding, Finding};
+use super::preflight::{finding, with_remedy, Finding, Remedy};
 use crate::host::rom::{self, Verdict};
 use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
@@ -36,13 +36,20 @@ fn one(a: PciAddress, r: &Rom, efi: bool, host: &Host, root: &Root) -> Option<Fi
     let label = host.card_label(a);
     let off = r.bar.as_deref() == Some("off") || r.enabled.as_deref() == Some("no");
     if off {
+        // Passage turns a BAR it finds off back on; `enabled='no'` is the user's to remove.
+        let bar_off = r.enabled.as_deref() != Some("no");
         return (efi && gpu).then(|| {
             let w = words(Cause::RomNoUefi, Some(label.clone()));
-            finding(
+            let f = finding(
                 Cause::RomNoUefi,
                 w.title,
-                tr("Its ROM is switched off in the VM (<rom bar='off'/> or enabled='no'): OVMF shows nothing on the card at boot, and the screen stays black until the guest's driver loads. Remove that from its <hostdev> (virsh edit); if the card's own ROM is the trouble, give it a ROM file with an x64 UEFI image instead."),
-            )
+                tr("Its ROM is switched off in the VM (<rom bar='off'/> or enabled='no'): OVMF shows nothing on the card at boot, and the screen stays black until the guest's driver loads. Turn the ROM BAR on (passagectl vm edit NAME --rom-bar on); if the card's own ROM is the trouble, give it a ROM file with an x64 UEFI image instead (passagectl vm edit NAME --rom FILE)."),
+            );
+            if bar_off {
+                with_remedy(Remedy::RomBarOn { card: a }, f)
+            } else {
+                f
+            }
         });
     }
     let path = r.file.as_deref()?;

@@ -7,6 +7,7 @@
 //! done is finished by [`recover`] the next time the helper or the hook runs.
 
 mod take;
+pub mod unresponsive;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use passage_core::Root;
 
 use crate::journal::{Change, Entry, Journal, JournalError, Session, State, StepRunner, Taken};
 use crate::sysfs::Found;
+use unresponsive::Failure;
 
 pub use take::{default_page_kib, UNBIND_TIMEOUT, UNITS};
 
@@ -179,11 +181,7 @@ pub fn prepare(
             if left.is_empty() {
                 Err(format!("{why}; nothing on the host was changed"))
             } else {
-                Err(format!(
-                    "{why}; and could not give back: {} (passagectl undo {} tries again)",
-                    left.join("; "),
-                    entry.id
-                ))
+                Err(format!("{why}; and {}", not_given_back(&left, &entry.id)))
             }
         }
     }
@@ -296,7 +294,7 @@ fn take_all(
 /// Gives back everything `entry`'s session took, newest first. Where each hugepage pool goes
 /// is recorded first, so a give-back cut off and run again sets the same count. Returns what
 /// failed.
-fn give_back(j: &Journal, root: &Path, entry: &mut Entry, runner: &dyn StepRunner) -> Vec<String> {
+fn give_back(j: &Journal, root: &Path, entry: &mut Entry, runner: &dyn StepRunner) -> Vec<Failure> {
     let Change::Session(s) = &mut entry.change else {
         return vec![];
     };
@@ -313,7 +311,7 @@ fn give_back(j: &Journal, root: &Path, entry: &mut Entry, runner: &dyn StepRunne
     }
     if decided {
         if let Err(e) = j.save(entry) {
-            return vec![e.to_string()];
+            return vec![Failure::Other(e.to_string())];
         }
     }
     let Change::Session(s) = &entry.change else {
@@ -350,11 +348,21 @@ fn end(
             entry.summary.split(':').next().unwrap_or("Session")
         ))
     } else {
-        Err(format!(
-            "could not give back: {} (passagectl undo {} tries again)",
-            failed.join("; "),
-            entry.id
-        ))
+        Err(not_given_back(&failed, &entry.id))
+    }
+}
+
+/// What could not be given back, and what to do: a restart for a card that did not reset (the
+/// session is closed with that boot), else another try.
+fn not_given_back(failed: &[Failure], id: &str) -> String {
+    let words: Vec<String> = failed.iter().map(ToString::to_string).collect();
+    if failed.iter().any(Failure::needs_restart) {
+        format!("could not give back: {}", words.join("; "))
+    } else {
+        format!(
+            "could not give back: {} (passagectl undo {id} tries again)",
+            words.join("; ")
+        )
     }
 }
 

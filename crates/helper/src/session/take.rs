@@ -8,6 +8,7 @@ use passage_core::root::{format_cpu_list, parse_cpu_list};
 use passage_core::vm::session::{pages_for, pages_to_add, shortfall_mib};
 use passage_core::Root;
 
+use super::unresponsive::{self, Failure};
 use crate::journal::{StepRunner, Taken};
 use crate::sysfs;
 
@@ -216,11 +217,20 @@ pub fn pool_back_to(root: &Path, t: &Taken) -> Option<u64> {
 }
 
 /// Gives one taken thing back. `Err` says what could not be.
-pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), String> {
+pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), Failure> {
     match t {
-        // Back to the driver each had, only Passage's override cleared.
+        // Back to the driver each had, only Passage's override cleared; a card that did not
+        // reset stays on vfio-pci (its driver's probe would hang on it).
         Taken::Devices { devices, overrides } => {
-            sysfs::give_back(root, &sysfs::Found::joined(devices, overrides)).map(|_| ())
+            let found = sysfs::Found::joined(devices, overrides);
+            let addresses: Vec<PciAddress> = found.iter().map(|f| f.address).collect();
+            let silent = unresponsive::still_silent(root, &addresses, unresponsive::RESET_WAIT);
+            if !silent.is_empty() {
+                return Err(Failure::NoReset(silent));
+            }
+            sysfs::give_back(root, &found)
+                .map(|_| ())
+                .map_err(Failure::Other)
         }
         Taken::Hugepages { size_kib, node, .. } => {
             let to = match t {
@@ -228,17 +238,20 @@ pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), Strin
                     back_to: Some(n), ..
                 } => *n,
                 _ => pool_back_to(root, t).ok_or_else(|| {
-                    format!("cannot read {}/nr_hugepages", pool(*size_kib, *node))
+                    Failure::Other(format!(
+                        "cannot read {}/nr_hugepages",
+                        pool(*size_kib, *node)
+                    ))
                 })?,
             };
-            write_count(root, *size_kib, *node, to)
+            write_count(root, *size_kib, *node, to).map_err(Failure::Other)
         }
         Taken::Cpus { units } => {
             let failed = give_cpus(units, runner);
             if failed.is_empty() {
                 Ok(())
             } else {
-                Err(failed.join("; "))
+                Err(Failure::Other(failed.join("; ")))
             }
         }
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
-use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, Pinning};
+use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, Pinning, RomEdit};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
 
@@ -61,6 +61,13 @@ pub struct SettingsArgs {
     /// Take a disk out by its target, e.g. vdb (its image stays)
     #[arg(long, value_name = "TARGET")]
     remove_disk: Vec<String>,
+    /// A ROM file for the VM's graphics card instead of its own (walked first: it needs an
+    /// x64 UEFI image), or none for the card's own
+    #[arg(long, value_name = "FILE|none")]
+    rom: Option<String>,
+    /// The card's ROM BAR: off shows the guest no ROM at all
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    rom_bar: Option<String>,
     /// Print the diff of the domain XML and define nothing
     #[arg(long)]
     dry_run: bool,
@@ -122,13 +129,59 @@ impl SettingsArgs {
             spice: on(&self.spice),
             guest_agent: on(&self.guest_agent),
             boot: (!boot.is_empty()).then_some(boot),
+            rom: None,
         })
+    }
+
+    /// The card's ROM edit, on the VM's one graphics card; a ROM file is read and walked
+    /// first.
+    fn rom(&self, d: &Domain, host: &passage_core::Host) -> Result<Option<RomEdit>, Failed> {
+        if self.rom.is_none() && self.rom_bar.is_none() {
+            return Ok(None);
+        }
+        let card = settings::rom_card(d, host).map_err(refused)?;
+        let file = match self.rom.as_deref() {
+            None => None,
+            Some("none") => Some(None),
+            Some(p) => Some(Some(rom_file(p)?)),
+        };
+        Ok(Some(RomEdit {
+            card,
+            file,
+            bar: self.rom_bar.as_deref().map(|v| v == "on"),
+        }))
     }
 
     /// Whether any setting is given (`--dry-run` alone is none).
     pub fn any(&self) -> bool {
-        self.pin.is_some() || self.changes().map(|c| !c.is_empty()).unwrap_or(true)
+        self.pin.is_some()
+            || self.rom.is_some()
+            || self.rom_bar.is_some()
+            || self.changes().map(|c| !c.is_empty()).unwrap_or(true)
     }
+}
+
+/// A ROM file as the VM will name it (its absolute path), once the walk finds an x64 UEFI
+/// image at its start.
+fn rom_file(p: &str) -> Result<String, Failed> {
+    let cannot = |e: std::io::Error| {
+        bad(tr_f(
+            "--rom: cannot read {path}: {e}",
+            &[("path", p), ("e", &e.to_string())],
+        ))
+    };
+    let path = std::fs::canonicalize(p).map_err(cannot)?;
+    let len = std::fs::metadata(&path).map_err(cannot)?.len();
+    if len > passage_core::host::rom::MAX_ROM as u64 {
+        return Err(bad(tr_f(
+            "--rom: {path} is {size} bytes, larger than any PCI option ROM (16 MiB)",
+            &[("path", p), ("size", &len.to_string())],
+        )));
+    }
+    let bytes = std::fs::read(&path).map_err(cannot)?;
+    let path = path.to_string_lossy().into_owned();
+    settings::usable_rom(&path, &bytes).map_err(bad)?;
+    Ok(path)
 }
 
 fn words(list: &[Change]) -> String {
@@ -186,6 +239,7 @@ pub fn run(
     let d = Domain::read(&xml).map_err(bad)?;
     let (_root, host) = scan_root(root).map_err(bad)?;
     let mut changes = changes;
+    changes.rom = args.rom(&d, &host)?;
     changes.pinning = match args.pin.as_deref() {
         Some("on") => {
             let n = changes.vcpus.or(d.vcpus).unwrap_or(1);

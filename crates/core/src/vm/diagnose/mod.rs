@@ -40,6 +40,9 @@ pub enum Cause {
     InterruptRemapping,
     /// The card's configuration space reads as all ones: asleep, stuck or held by the host.
     CardUnresponsive,
+    /// vfio-pci let the card sleep in D3cold and it did not wake (`disable_idle_d3` keeps it
+    /// awake).
+    CardD3Cold,
     /// The VM joins a host bridge that does not exist.
     BridgeMissing,
     /// libvirt passes QEMU an option this (newer) QEMU removed.
@@ -74,7 +77,7 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, in the order the README lists them.
-    pub const ALL: [Cause; 30] = [
+    pub const ALL: [Cause; 31] = [
         Cause::HugepagesShort,
         Cause::GroupNotViable,
         Cause::DeviceBusy,
@@ -99,6 +102,7 @@ impl Cause {
         Cause::DeviceMissing,
         Cause::InterruptRemapping,
         Cause::CardUnresponsive,
+        Cause::CardD3Cold,
         Cause::BridgeMissing,
         Cause::QemuNewerThanLibvirt,
         Cause::MemoryShort,
@@ -128,6 +132,7 @@ impl Cause {
             Cause::MediaMissing => "media-missing",
             Cause::SessionHookMissing => "session-hook-missing",
             Cause::CardUnresponsive => "card-unresponsive",
+            Cause::CardD3Cold => "card-d3cold",
             Cause::BridgeMissing => "bridge-missing",
             Cause::QemuNewerThanLibvirt => "qemu-newer-than-libvirt",
             Cause::VfioUnbound => "vfio-unbound",

@@ -26,6 +26,13 @@ pub(super) fn cause_of(lower: &str) -> Cause {
 /// wraps the kernel's errno, and a pasted log holds warnings before the error).
 pub(super) const RULES: &[Rule] = &[
     Rule {
+        // The kernel's "Unable to change power state from D3cold to D0, device inaccessible"
+        // for a device vfio-pci holds: it put the idle card into D3cold and the card did not
+        // wake (its disable_idle_d3 parameter keeps idle devices out of D3).
+        cause: Cause::CardD3Cold,
+        any_of: &[&["vfio-pci", "unable to change power state from d3cold"]],
+    },
+    Rule {
         // libvirt's virPCIDeviceRead... "Unknown PCI header type '127'" (0x7f: all ones), and
         // the kernel's drivers/pci/pci.c "Unable to change power state from %s to D0, device
         // inaccessible" (a card left in D3cold, or stuck).

@@ -76,6 +76,10 @@ fn card_words(cause: Cause, s: &str) -> Option<(String, String)> {
             if s.is_empty() { tr("The card does not respond") } else { tr_f("{dev} does not respond", &[("dev", s)]) },
             tr("The card is powered down or stuck: its configuration space reads as all ones, or it does not wake from its sleep state (D3). If this computer's driver still uses it (a desktop on it, or nvidia-drm with modeset=1), keep the host off the card (Host setup); if it stopped answering after a VM ran, restart the computer, and for an AMD card with the reset bug install vendor-reset."),
         ),
+        Cause::CardD3Cold => (
+            if s.is_empty() { tr("The card did not wake from its deepest sleep (D3cold)") } else { tr_f("{dev} did not wake from its deepest sleep (D3cold)", &[("dev", s)]) },
+            tr("vfio-pci put the idle card into D3cold and it did not come back. Keep idle cards awake: passagectl apply --idle-d3-off sets vfio-pci's disable_idle_d3 option (undo it in History); then restart the computer."),
+        ),
         Cause::DeviceMissing => (
             if s.is_empty() { tr("A passed-through device is not there") } else { tr_f("{dev} is not there", &[("dev", s)]) },
             tr("The device's address changed (a new card, a firmware update) or it was removed: choose the device again on the VM's Devices page."),

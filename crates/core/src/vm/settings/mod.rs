@@ -6,7 +6,10 @@
 //! apply now (a CD-ROM's media on a running VM) and which at the VM's next start (libvirt keeps
 //! the new definition and boots it the next time).
 
+mod rom;
 mod splices;
+
+pub use rom::{rom_card, usable_rom, RomEdit};
 
 use serde::Serialize;
 
@@ -39,6 +42,8 @@ pub struct Settings {
     pub disks: Vec<DiskInfo>,
     /// vCPU → host cpuset.
     pub vcpu_pins: Vec<(u32, String)>,
+    /// Each passed-through device's `<rom>`, by its host address.
+    pub roms: Vec<(crate::host::PciAddress, Option<super::domain::Rom>)>,
 }
 
 impl Settings {
@@ -62,6 +67,11 @@ impl Settings {
             guest_agent: d.guest_agent.has_channel(),
             disks: d.disks.clone(),
             vcpu_pins: d.vcpu_pins.clone(),
+            roms: d
+                .hostdevs
+                .iter()
+                .filter_map(|h| Some((h.host?, h.rom.clone())))
+                .collect(),
         }
     }
 }
@@ -95,6 +105,8 @@ pub struct Changes {
     pub add_disks: Vec<NewDisk>,
     /// Disks to take out, by target (`vdb`); their images stay.
     pub remove_disks: Vec<String>,
+    /// The card's ROM: a ROM file, the ROM BAR.
+    pub rom: Option<RomEdit>,
 }
 
 /// How the vCPUs are pinned.
@@ -153,6 +165,7 @@ pub enum Change {
     Boot,
     Disks,
     Pinning,
+    Rom,
 }
 
 impl Change {
@@ -171,6 +184,7 @@ impl Change {
             Change::Boot => tr("boot order"),
             Change::Disks => tr("disks"),
             Change::Pinning => tr("CPU pinning"),
+            Change::Rom => tr("the card's ROM"),
         }
     }
 
@@ -240,6 +254,13 @@ pub fn check(host: &Host, c: &Changes) -> Result<(), VmError> {
             check_path(field, p)?;
         }
     }
+    if let Some(RomEdit {
+        file: Some(Some(p)),
+        ..
+    }) = &c.rom
+    {
+        check_path("rom", p)?;
+    }
     Ok(())
 }
 
@@ -293,6 +314,10 @@ pub fn edit(xml: &str, c: &Changes, running: bool) -> Result<Edited, VmError> {
     if let Some(order) = &c.boot {
         out = splices::boot(&out, order)?;
         done.push(Change::Boot);
+    }
+    if let Some(r) = &c.rom {
+        out = rom::edit(&out, r)?;
+        done.push(Change::Rom);
     }
     let mut new_volumes = vec![];
     if !c.add_disks.is_empty() || !c.remove_disks.is_empty() {

@@ -11,7 +11,7 @@ use crate::vm::edit::{bus_kind, splice, with_line, Bus, Layout, Splice};
 use crate::vm::xml::esc;
 use crate::vm::{err, VmError};
 
-fn root<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Result<Node<'a, 'i>, VmError> {
+pub(super) fn root<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Result<Node<'a, 'i>, VmError> {
     let d = doc.root_element();
     if d.has_tag_name("domain") {
         Ok(d)
@@ -20,12 +20,12 @@ fn root<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Result<Node<'a, 'i>, VmErro
     }
 }
 
-fn devices<'a, 'i>(d: Node<'a, 'i>) -> Result<Node<'a, 'i>, VmError> {
+pub(super) fn devices<'a, 'i>(d: Node<'a, 'i>) -> Result<Node<'a, 'i>, VmError> {
     child(d, "devices").ok_or_else(|| err("xml", tr("the domain has no <devices>")))
 }
 
 /// Removing an element with its line.
-fn cut(xml: &str, n: Node) -> Splice {
+pub(super) fn cut(xml: &str, n: Node) -> Splice {
     Splice {
         at: with_line(xml, n.range()),
         text: String::new(),
@@ -99,7 +99,7 @@ fn indent_of(xml: &str, n: Node) -> String {
 }
 
 /// Appends `inner` (one element, without indentation) as the last child of `n`.
-fn append(xml: &str, n: Node, inner: &str) -> Splice {
+pub(super) fn append(xml: &str, n: Node, inner: &str) -> Splice {
     let pad = indent_of(xml, n);
     match content_end(xml, n) {
         Some(at) if xml[..at].ends_with('\n') => Splice {
