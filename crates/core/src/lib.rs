@@ -6,6 +6,7 @@
 
 pub mod boot_check;
 pub mod check;
+pub mod connection;
 pub mod error;
 pub mod host;
 pub mod i18n;

@@ -198,6 +198,19 @@ pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding
     out
 }
 
+/// The checks for a VM on a remote host: its devices and memory against `host` as read there
+/// (when it could be), and libvirt's networks. The checks of files (disk images, firmware,
+/// libvirt's hook) are left out: this computer cannot see the remote's files.
+pub fn check_remote(d: &Domain, host: Option<&Host>, facts: &Facts) -> Vec<Finding> {
+    let mut out = vec![];
+    if let Some(host) = host {
+        devices(d, host, &mut out);
+        memory(d, host, &mut out);
+    }
+    networks(d, facts, &mut out);
+    out
+}
+
 pub(super) fn finding(cause: Cause, title: String, fix: String) -> Finding {
     Finding {
         cause,

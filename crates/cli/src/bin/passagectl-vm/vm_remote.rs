@@ -1,0 +1,75 @@
+//! VM commands against a remote host's libvirt (`--connect qemu+ssh://user@host/system`): the
+//! host they check against is read on that host (`passagectl scan --json` there, over SSH as
+//! libvirt reaches it), never this computer's sysfs taken for the remote's.
+
+use std::process::{Command, Stdio};
+
+use passage_core::connection::RemoteHost;
+use passage_core::Host;
+use passagectl::{scan_root, RootArg};
+
+use crate::ConnectArg;
+
+/// The host the VMs of `conn` run on: this one below `root`, or the remote one read over SSH.
+pub(crate) fn host_of(root: &RootArg, conn: &ConnectArg) -> Result<Host, String> {
+    match conn.remote() {
+        None => scan_root(root).map(|(_, host)| host),
+        Some(r) => {
+            refuse_local_root(root, &r)?;
+            scan_over_ssh(&r)
+        }
+    }
+}
+
+/// `--root` and `--demo` name a host on this computer; with a remote connection they would
+/// mix this computer's facts with the remote's VMs.
+pub(crate) fn refuse_local_root(root: &RootArg, r: &RemoteHost) -> Result<(), String> {
+    if root.root.is_some() || root.demo {
+        return Err(format!(
+            "--root and --demo read a host on this computer, but --connect names {}: leave them out (Passage reads {} over SSH)",
+            r.name, r.name
+        ));
+    }
+    Ok(())
+}
+
+/// `passagectl scan --json` run on the remote host over SSH.
+pub(crate) fn scan_over_ssh(r: &RemoteHost) -> Result<Host, String> {
+    let Some(argv) = &r.ssh else {
+        return Err(format!(
+            "{} is reached without SSH, so Passage cannot read that host: run passagectl there, or connect with qemu+ssh://",
+            r.name
+        ));
+    };
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .args(["passagectl", "scan", "--json"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "could not read the host {} over SSH (`{} passagectl scan --json`: {}). Passage must be installed there, and ssh must log in without a password prompt (a key, or ssh-agent)",
+            r.name,
+            argv.join(" "),
+            why.trim()
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "{}'s `passagectl scan --json` is not one this passagectl reads ({e}): install the same Passage version there",
+            r.name
+        )
+    })
+}
+
+/// Passage's helper authorizes only the VMs of its own host: on a remote one, the command to
+/// run there (its polkit asks through the SSH session).
+pub(crate) fn helper_there(r: &RemoteHost, command: &str) -> String {
+    format!(
+        "Passage's helper on {} does that; run there: {}",
+        r.name,
+        r.terminal_command(command)
+    )
+}
