@@ -13,6 +13,10 @@ use crate::window::Page;
 pub enum Msg {
     Navigate(Page),
     Rescan,
+    /// "Connect to Remote Host…" from the main menu: the dialog.
+    ConnectRemote,
+    /// Show the VMs of this libvirt URI (a remote host's), or this computer's (`None`).
+    Connect(Option<String>),
     Chose(Selection),
     ChooseGpu(String),
     Refused(String),

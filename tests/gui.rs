@@ -557,6 +557,8 @@ mod keyboard;
 mod newcomer;
 #[path = "gui/path.rs"]
 mod path;
+#[path = "gui/remote.rs"]
+mod remote;
 #[path = "gui/wording.rs"]
 mod wording;
 

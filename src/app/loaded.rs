@@ -37,12 +37,14 @@ impl App {
                     && crate::workers::libvirt::given_uri().is_none())
                 .then(|| passage_fixtures::demo::libvirt_uri(loaded.root.base()));
                 crate::workers::libvirt::use_demo(demo_vms.clone());
+                // A remote host's VMs shown instead (the header names it): not the demo's.
+                let remote = crate::workers::libvirt::remote().is_some();
                 let banner = loaded.banner().map(|b| match demo_vms {
-                    Some(_) => tr_f(
+                    Some(_) if !remote => tr_f(
                         "{banner} Its VMs are demo VMs on libvirt's test driver: they start and stop as real ones would, but no guest runs.",
                         &[("banner", &b)],
                     ),
-                    None => b,
+                    _ => b,
                 });
                 w.banner.set_reveal_child(banner.is_some());
                 w.banner_label

@@ -65,6 +65,8 @@ pub struct Widgets {
     banner_label: gtk::Label,
     badge: gtk::Label,
     error: adw::StatusPage,
+    side_title: adw::WindowTitle,
+    hosts: gtk::gio::Menu,
 }
 
 impl Component for App {
@@ -129,7 +131,24 @@ impl Component for App {
             banner_label: c.banner_label,
             badge: side.badge,
             error: c.error,
+            side_title: side.title,
+            hosts: side.hosts,
         };
+        if let Some(uri) = settings.as_ref().and_then(Settings::connection) {
+            crate::workers::libvirt::choose(Some(uri));
+        }
+        crate::remote_hosts::fill_menu(
+            &widgets.hosts,
+            &settings
+                .as_ref()
+                .map(Settings::remote_hosts)
+                .unwrap_or_default(),
+        );
+        widgets
+            .side_title
+            .set_subtitle(&crate::remote_hosts::subtitle(Some(
+                &crate::workers::libvirt::uri(),
+            )));
         crate::actions::install(&window, &sender);
         if let Some(st) = &settings {
             let st = st.clone();
@@ -203,6 +222,29 @@ impl Component for App {
             Msg::Rescan => {
                 w.stack.set_visible_child_name("loading");
                 self.load(&sender);
+            }
+            Msg::ConnectRemote => crate::remote_hosts::ask(&w.window, &sender),
+            Msg::Connect(uri) => {
+                crate::workers::libvirt::choose(uri.clone());
+                if let Some(st) = &self.settings {
+                    if let Some(u) = &uri {
+                        st.add_remote_host(u);
+                    }
+                    st.set_connection(uri.as_deref());
+                    crate::remote_hosts::fill_menu(&w.hosts, &st.remote_hosts());
+                } else if let Some(u) = &uri {
+                    crate::remote_hosts::fill_menu(&w.hosts, std::slice::from_ref(u));
+                }
+                w.side_title
+                    .set_subtitle(&crate::remote_hosts::subtitle(Some(
+                        &crate::workers::libvirt::uri(),
+                    )));
+                if let Some(r) = crate::workers::libvirt::remote() {
+                    toast(w, &crate::remote_hosts::what_is_checked(&r.name));
+                }
+                // The banner says whose VMs the demo host shows: read again.
+                sender.input(Msg::Rescan);
+                sender.input(Msg::Navigate(Page::Vms));
             }
             Msg::Chose(s) => {
                 self.selection = Some(s.clone());

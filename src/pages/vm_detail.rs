@@ -95,6 +95,17 @@ pub(super) fn facts(d: &Details) -> Facts {
     Facts::of(&crate::workers::libvirt::uri(), Some(d.networks.clone()))
 }
 
+/// The pre-flight of `dom`: against this computer's host, or on a remote host only what
+/// libvirt there says (its networks): this computer's devices, memory and files are not the
+/// remote's (the page says so).
+pub(super) fn preflight_of(dom: &Domain, l: &Loaded, d: &Details) -> Vec<Finding> {
+    if crate::workers::libvirt::remote().is_some() {
+        preflight::check_remote(dom, None, &facts(d))
+    } else {
+        preflight::check(dom, &l.host, &l.root, &facts(d))
+    }
+}
+
 /// What the last attempt said: the pre-flight's findings, or libvirt's refusal.
 pub(super) enum LastStart {
     Refused(Vec<Finding>),
@@ -326,7 +337,7 @@ impl VmDetail {
             self.start_pending = true;
             return;
         };
-        let found = preflight::check(dom, &l.host, &l.root, &facts(d));
+        let found = preflight_of(dom, l, d);
         // A stopped network does not stop the start (Passage starts it first); shown with
         // its button beside what does.
         if found

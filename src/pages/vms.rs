@@ -395,6 +395,12 @@ impl Component for VmsPage {
 
 /// What to install or start when libvirt does not answer.
 pub fn unreachable_text(why: &str) -> String {
+    if let Some(r) = crate::workers::libvirt::remote() {
+        return tr_f(
+            "Passage could not reach libvirt on {host}: {why}\n\nCheck that “ssh {host}” logs in without a password prompt (a key, or ssh-agent), that libvirt runs there and that you are in its libvirt group there. “This Computer” in the main menu shows this computer's VMs again.",
+            &[("host", &r.name), ("why", why)],
+        );
+    }
     tr_f(
         "Passage keeps VMs in libvirt, which did not answer: {why}\n\nInstall libvirt (Debian, Ubuntu: libvirt-daemon-system; Fedora: libvirt-daemon-kvm; Arch: libvirt), start it with “systemctl enable --now libvirtd”, and add yourself to the libvirt group.",
         &[("why", why)],

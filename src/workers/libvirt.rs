@@ -15,6 +15,21 @@ use relm4::{ComponentSender, Worker};
 static CONNECT: OnceLock<String> = OnceLock::new();
 /// The demo host's VMs (libvirt's test driver), while the demo host is shown.
 static DEMO: Mutex<Option<String>> = Mutex::new(None);
+/// The remote host chosen in "Connect to Remote Host…" (`None`: this computer).
+static CHOSEN: Mutex<Option<String>> = Mutex::new(None);
+
+/// VMs live at `uri` (a remote host's), or on this computer again (`None`). The worker
+/// connects again at its next request.
+pub fn choose(uri: Option<String>) {
+    if let Ok(mut c) = CHOSEN.lock() {
+        *c = uri;
+    }
+}
+
+/// The remote host whose VMs are shown (`None`: this computer's, or the demo's).
+pub fn remote() -> Option<passage_core::connection::RemoteHost> {
+    passage_core::connection::remote(&uri())
+}
 
 /// VMs live at `uri`, whatever host is shown (`passage --connect URI`).
 pub fn connect_to(uri: String) {
@@ -41,6 +56,7 @@ pub fn given_uri() -> Option<String> {
 /// shown, else the system instance (the one hostdevs need).
 pub fn uri() -> String {
     given_uri()
+        .or_else(|| CHOSEN.lock().ok().and_then(|c| c.clone()))
         .or_else(|| DEMO.lock().ok().and_then(|d| d.clone()))
         .unwrap_or_else(|| "qemu:///system".into())
 }

@@ -177,7 +177,7 @@ pub fn from_user_input(text: &str) -> Result<String, BadRemote> {
         return Err(BadRemote::Empty);
     }
     if t.chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "'\"`$;|&<>\\(){}*!".contains(c))
+        .any(|c| c.is_whitespace() || c.is_control() || "'\"`$;|<>\\(){}*!".contains(c))
     {
         return Err(BadRemote::Characters(t.to_string()));
     }

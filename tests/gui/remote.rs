@@ -1,0 +1,104 @@
+//! A remote host added from the main menu: "Connect to Remote Host…" refuses what is not a
+//! host, then takes a qemu+ssh URI; the VM list shows that host's VMs with the header naming
+//! it; the host is remembered in GSettings and "This Computer" switches back. The remote host
+//! is a real sshd on 127.0.0.1 (testkit::sshd: own config, port, host key, a throwaway key and
+//! known_hosts; ended by PID) in front of the test's private libvirtd, reached with
+//! `?socket=…` as libvirt's ssh transport does (through nc there).
+
+use std::process::Command;
+
+use passage_testkit::{libvirtd, sshd};
+use passage_virt::Hypervisor;
+
+use super::{App, Session, TINY_VM};
+
+/// Types `text` into the newest window (the dialog; no window manager, so focused first).
+fn type_into_dialog(app: &App<'_>, text: &str) {
+    let ids = app.windows(".");
+    let id = ids.last().expect("a visible window");
+    let st = Command::new("xdotool")
+        .args(["windowfocus", "--sync", id, "type", "--delay", "20", text])
+        .env("DISPLAY", &app.s.display)
+        .status()
+        .expect("xdotool");
+    assert!(st.success());
+}
+
+#[test]
+fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back() {
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let h = passage_virt::Libvirt::open(&lv.uri()).expect("libvirt");
+    h.define(&TINY_VM.replace("<name>tiny</name>", "<name>far-away</name>"))
+        .expect("define");
+    let ssh = sshd::Sshd::start("/usr/sbin:/usr/bin:/sbin:/bin");
+    let uri = ssh.libvirt_uri(&lv.socket());
+
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", "")]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-page", Some("vms"));
+    app.wait_page("vms", &["win11-gaming"]);
+
+    app.action("connect-remote", None);
+    app.wait_for(&["Connect to Remote Host", "#remote-host-entry"]);
+    type_into_dialog(&app, "ops@gpu box");
+    app.wait_for(&["has characters a host name cannot have"]);
+    app.key_to_dialog("ctrl+a");
+    type_into_dialog(&app, &uri);
+    app.key_to_dialog("Return");
+
+    let d = app.wait_page(
+        "vms",
+        &[
+            "far-away",
+            "label 'VMs on root@127.0.0.1'",
+            "the host's devices, memory and files are not checked from here",
+        ],
+    );
+    // The host is read again for the banner: it stops saying the demo's VMs are shown.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let t = loop {
+        let t = app.tree();
+        if !t.contains("Its VMs are demo VMs") || std::time::Instant::now() > end {
+            break t;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        !t.contains("Its VMs are demo VMs"),
+        "the banner still says the demo's VMs are shown: {t}"
+    );
+    assert!(
+        !t.contains("win11-gaming"),
+        "the demo's VMs still shown: {t}"
+    );
+    // The dialog fades out (no window manager): the screenshot waits for it to go.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.windows(".").len() > 1 && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    app.shot("remote-host-vms", &d);
+    // The devices shown are this computer's: the Devices editor says to choose them there.
+    app.action("edit-devices", Some("far-away"));
+    app.wait_for(&[
+        "Choose Devices on the Remote Host",
+        "not root@127.0.0.1's",
+        "ssh -t -p",
+    ]);
+    app.key_to_dialog("Escape");
+    let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
+        .expect("keyfile");
+    assert!(
+        keyfile.contains("remote-hosts=") && keyfile.contains(&format!("'{uri}'")),
+        "{keyfile}"
+    );
+
+    // Back to this computer (the demo host here): its VMs, no remote host in the header.
+    app.action("connection", Some(""));
+    app.wait_page("vms", &["win11-gaming"]);
+    let t = app.tree();
+    assert!(
+        !t.contains("far-away") && !t.contains("label 'VMs on root@127.0.0.1'"),
+        "{t}"
+    );
+}
