@@ -136,6 +136,7 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     };
     simple("rescan", || Msg::Rescan);
     simple("connect-remote", || Msg::ConnectRemote);
+    simple("remote-setup", || Msg::RemoteSetup);
     simple("apply", || Msg::Apply);
     simple("undo-all", || Msg::UndoAll);
     simple("wizard-create", || Msg::WizardCreate);

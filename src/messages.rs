@@ -15,6 +15,8 @@ pub enum Msg {
     Rescan,
     /// "Connect to Remote Host…" from the main menu: the dialog.
     ConnectRemote,
+    /// Host setup of the remote host shown: its plan, made there over SSH.
+    RemoteSetup,
     /// Show the VMs of this libvirt URI (a remote host's), or this computer's (`None`).
     Connect(Option<String>),
     Chose(Selection),
@@ -93,4 +95,6 @@ pub enum Cmd {
     Rebooted(Result<(), String>),
     /// What the helper said to a hugepage reservation.
     Reserved(Result<String, String>),
+    /// Host setup of the remote host: the plan made there.
+    RemotePlan(Result<crate::remote_hosts::RemotePlan, String>),
 }

@@ -15,6 +15,12 @@ use crate::app::{App, Msg};
 /// The menu section listing the hosts: this computer, then each remembered one.
 pub fn fill_menu(section: &gio::Menu, remembered: &[String]) {
     section.remove_all();
+    if let Some(r) = crate::workers::libvirt::remote() {
+        section.append(
+            Some(&tr_f("Host Setup on {host}…", &[("host", &r.name)])),
+            Some("app.remote-setup"),
+        );
+    }
     section.append(Some(&tr("This _Computer")), Some("app.connection::"));
     for uri in remembered {
         let name = connection::remote(uri).map_or_else(|| uri.clone(), |r| r.name);
@@ -113,4 +119,88 @@ pub fn what_is_checked(host: &str) -> String {
         "Showing the VMs on {host}. Before a start Passage checks libvirt's networks there; the host's devices, memory and files are not checked from here (libvirt there refuses what cannot start, and Passage explains it).",
         &[("host", host)],
     )
+}
+
+/// A plan made on a remote host, for its card: shown before anything is applied there.
+#[derive(Debug)]
+pub struct RemotePlan {
+    pub host: connection::RemoteHost,
+    pub gpu: String,
+    pub text: String,
+}
+
+/// Host setup of a remote host, read-only: `passagectl check --json` there picks the card as
+/// on this computer, then `passagectl plan --gpu CARD` there (blocking: run off the main loop).
+pub fn plan_there(r: &connection::RemoteHost) -> Result<RemotePlan, String> {
+    let run = |words: &[&str]| -> Result<std::process::Output, String> {
+        r.passagectl(words)
+            .ok_or_else(|| {
+                tr_f(
+                    "{host} is not reached over SSH: Passage cannot run its Host setup there.",
+                    &[("host", &r.name)],
+                )
+            })?
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())
+    };
+    let failed = |o: &std::process::Output| {
+        tr_f(
+            "passagectl on {host} did not answer: {why} Passage must be installed there, and ssh must log in without a password prompt.",
+            &[
+                ("host", &r.name),
+                ("why", String::from_utf8_lossy(&o.stderr).trim()),
+            ],
+        )
+    };
+    let check = run(&["check", "--json"])?;
+    let report: serde_json::Value =
+        serde_json::from_slice(&check.stdout).map_err(|_| failed(&check))?;
+    let Some(gpu) = report["gpu"].as_str().map(str::to_string) else {
+        return Err(tr_f(
+            "{host} has no graphics card that can go to a VM; “passagectl check” there says why.",
+            &[("host", &r.name)],
+        ));
+    };
+    let plan = run(&["plan", "--gpu", &gpu])?;
+    if !plan.status.success() {
+        return Err(failed(&plan));
+    }
+    Ok(RemotePlan {
+        host: r.clone(),
+        gpu,
+        text: String::from_utf8_lossy(&plan.stdout).into_owned(),
+    })
+}
+
+/// The remote plan in a dialog: its text, and the command that applies it there (the app has
+/// no terminal for the remote helper's polkit to ask in, so it is run in one).
+pub fn show_plan(window: &adw::ApplicationWindow, p: &RemotePlan) {
+    let command = p
+        .host
+        .terminal_command(&format!("passagectl apply --gpu {}", p.gpu));
+    let d = adw::MessageDialog::new(
+        Some(window),
+        Some(&tr_f("Host Setup on {host}", &[("host", &p.host.name)])),
+        Some(&tr_f(
+            "Passage made this plan on {host} for its card {gpu}; nothing has been changed there. To apply it, run this in a terminal, where that host's helper asks for authorization:\n{command}",
+            &[("host", &p.host.name), ("gpu", &p.gpu), ("command", &command)],
+        )),
+    );
+    d.set_body_use_markup(false);
+    let text = gtk::Label::new(Some(&p.text));
+    text.set_selectable(true);
+    text.set_xalign(0.0);
+    text.set_yalign(0.0);
+    text.add_css_class("monospace");
+    text.set_widget_name("remote-plan");
+    let scroll = gtk::ScrolledWindow::new();
+    scroll.set_min_content_height(240);
+    scroll.set_child(Some(&text));
+    d.set_extra_child(Some(&scroll));
+    d.add_response("close", &tr("_Close"));
+    d.add_response("copy", &tr("_Copy Command"));
+    d.set_response_appearance("copy", adw::ResponseAppearance::Suggested);
+    d.connect_response(Some("copy"), move |d, _| d.clipboard().set_text(&command));
+    d.present();
 }

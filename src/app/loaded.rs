@@ -26,6 +26,8 @@ impl App {
             Cmd::Reserved(Err(e)) => {
                 tell(w, &tr("The Hugepages Were Not Reserved"), Some(&e));
             }
+            Cmd::RemotePlan(Ok(p)) => crate::remote_hosts::show_plan(&w.window, &p),
+            Cmd::RemotePlan(Err(e)) => tell(w, &tr("No Plan From the Remote Host"), Some(&e)),
             Cmd::Loaded(Err(e), _) => {
                 w.error.set_description(Some(&e));
                 w.error.set_icon_name(Some("dialog-error-symbolic"));

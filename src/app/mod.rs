@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use passage_core::check::Report;
-use passage_core::i18n::{tr, tr_n};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use relm4::adw::prelude::*;
 use relm4::gtk::glib;
 use relm4::{
@@ -224,6 +224,14 @@ impl Component for App {
                 self.load(&sender);
             }
             Msg::ConnectRemote => crate::remote_hosts::ask(&w.window, &sender),
+            Msg::RemoteSetup => {
+                if let Some(r) = crate::workers::libvirt::remote() {
+                    toast(w, &tr_f("Making the plan on {host}…", &[("host", &r.name)]));
+                    sender.spawn_oneshot_command(move || {
+                        Cmd::RemotePlan(crate::remote_hosts::plan_there(&r))
+                    });
+                }
+            }
             Msg::Connect(uri) => {
                 crate::workers::libvirt::choose(uri.clone());
                 if let Some(st) = &self.settings {

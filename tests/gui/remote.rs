@@ -30,7 +30,12 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
     let h = passage_virt::Libvirt::open(&lv.uri()).expect("libvirt");
     h.define(&TINY_VM.replace("<name>tiny</name>", "<name>far-away</name>"))
         .expect("define");
-    let ssh = sshd::Sshd::start("/usr/sbin:/usr/bin:/sbin:/bin");
+    // The remote host's passagectl reads the X570 fixture: its plan is told from this one's.
+    let bin = tempfile::tempdir().expect("tmp");
+    let remote_root = tempfile::tempdir().expect("tmp");
+    passage_fixtures::build("x570-tutorial", remote_root.path()).expect("fixture");
+    let real = std::path::Path::new(env!("CARGO_BIN_EXE_passage")).with_file_name("passagectl");
+    let ssh = sshd::Sshd::start(&sshd::remote_path(bin.path(), &real, remote_root.path()));
     let uri = ssh.libvirt_uri(&lv.socket());
 
     let s = Session::start();
@@ -92,6 +97,23 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
         keyfile.contains("remote-hosts=") && keyfile.contains(&format!("'{uri}'")),
         "{keyfile}"
     );
+
+    // Host setup of the remote host: the plan made there, shown before anything is applied,
+    // with the command that applies it in a terminal there.
+    app.action("remote-setup", None);
+    let apply = format!(
+        "ssh -t -p {} root@127.0.0.1 passagectl apply --gpu 0000:0a:00.0",
+        ssh.port
+    );
+    let d = app.wait_for(&[
+        "Host Setup on root@127.0.0.1",
+        "#remote-plan",
+        "vfio-pci",
+        "nothing has been changed there",
+        &apply,
+    ]);
+    app.shot("remote-host-setup-plan", &d);
+    app.key_to_dialog("Escape");
 
     // Back to this computer (the demo host here): its VMs, no remote host in the header.
     app.action("connection", Some(""));

@@ -90,18 +90,7 @@ pub fn scan_root(arg: &RootArg) -> Result<(Opened, Host), String> {
     Ok((opened, host))
 }
 
-/// One word for a POSIX shell (a script line, the remote shell ssh hands its command to):
-/// quoted unless plainly safe.
-pub fn shell_word(w: &str) -> String {
-    if !w.is_empty()
-        && w.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:@+".contains(&b))
-    {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', "'\\''"))
-    }
-}
+pub use passage_core::connection::shell_word;
 
 pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("passagectl: {msg}");

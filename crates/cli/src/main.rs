@@ -204,23 +204,23 @@ fn host_command_elsewhere(r: &passage_core::connection::RemoteHost, reads_only: 
             _ => words.push(a),
         }
     }
-    let line = std::iter::once("passagectl".to_string())
-        .chain(words.iter().map(|w| passagectl::shell_word(w)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    match &r.ssh {
-        Some(argv) if reads_only => {
-            let e = std::process::Command::new(&argv[0])
-                .args(&argv[1..])
-                .arg(&line)
-                .exec();
-            fail(format!("cannot run {}: {e}", argv[0]))
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match r.passagectl(&words) {
+        Some(mut c) if reads_only => {
+            let e = c.exec();
+            fail(format!("cannot run ssh: {e}"))
         }
-        _ => fail(format!(
-            "--connect names {}, and this command changes the host it runs on: run it there, in a terminal (its helper asks for authorization there): {}",
-            r.name,
-            r.terminal_command(&line)
-        )),
+        _ => {
+            let line = std::iter::once("passagectl".to_string())
+                .chain(words.iter().map(|w| passagectl::shell_word(w)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            fail(format!(
+                "--connect names {}, and this command changes the host it runs on: run it there, in a terminal (its helper asks for authorization there): {}",
+                r.name,
+                r.terminal_command(&line)
+            ))
+        }
     }
 }
 

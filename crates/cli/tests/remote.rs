@@ -6,10 +6,8 @@
 mod common;
 use common::*;
 
-use std::os::unix::fs::PermissionsExt;
-
 use passage_testkit::libvirtd::PrivateLibvirtd;
-use passage_testkit::sshd::Sshd;
+use passage_testkit::sshd::{remote_path, Sshd};
 use passage_virt::{Hypervisor, Libvirt, VmState};
 
 /// A small software-emulated VM with `devices` inside <devices>.
@@ -19,25 +17,16 @@ fn domain(name: &str, devices: &str) -> String {
     )
 }
 
-/// The remote host's PATH: a `passagectl` reading `root` for the host commands.
-fn remote_path(bin: &std::path::Path, root: &std::path::Path) -> String {
-    let real = env!("CARGO_BIN_EXE_passagectl");
-    let script = format!(
-        "#!/bin/sh\ncase \"$1\" in scan|check|plan) exec {real} \"$@\" --root {} ;; esac\nexec {real} \"$@\"\n",
-        root.display()
-    );
-    let p = bin.join("passagectl");
-    std::fs::write(&p, script).expect("wrapper");
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin.display())
-}
-
 #[test]
 fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
     let d = PrivateLibvirtd::start();
     let bin = tempfile::tempdir().expect("tmp");
     let remote_root = fixture("x570-tutorial");
-    let sshd = Sshd::start(&remote_path(bin.path(), remote_root.path()));
+    let sshd = Sshd::start(&remote_path(
+        bin.path(),
+        std::path::Path::new(env!("CARGO_BIN_EXE_passagectl")),
+        remote_root.path(),
+    ));
     let uri = sshd.libvirt_uri(&d.socket());
     let h = Libvirt::open(&d.uri()).expect("connect");
     h.define(&domain("plain", "")).expect("define");

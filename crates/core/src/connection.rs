@@ -118,6 +118,19 @@ pub struct RemoteHost {
 }
 
 impl RemoteHost {
+    /// `passagectl WORDS…` run on this host over SSH (as libvirt reaches it); `None` when the
+    /// host is not reached over SSH. The words are quoted for the remote shell ssh hands them to.
+    pub fn passagectl(&self, words: &[&str]) -> Option<std::process::Command> {
+        let argv = self.ssh.as_ref()?;
+        let line = std::iter::once("passagectl".to_string())
+            .chain(words.iter().map(|w| shell_word(w)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = std::process::Command::new(&argv[0]);
+        c.args(&argv[1..]).arg(line);
+        Some(c)
+    }
+
     /// The command a person types in a terminal to run `command` on this host, where its
     /// helper's polkit asks through the SSH session (`ssh -t`, a terminal there).
     pub fn terminal_command(&self, command: &str) -> String {
@@ -143,6 +156,19 @@ pub fn remote(uri: &str) -> Option<RemoteHost> {
         ssh,
         port: u.port,
     })
+}
+
+/// One word for a POSIX shell (a script line, the remote shell ssh hands its command to):
+/// quoted unless plainly safe.
+pub fn shell_word(w: &str) -> String {
+    if !w.is_empty()
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:@+".contains(&b))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
 }
 
 /// The ssh command line (program and options, up to the host) that reaches the URI's host

@@ -139,6 +139,23 @@ impl Sshd {
     }
 }
 
+/// The PATH of a "remote host" whose `passagectl` (a wrapper in `bin`) runs `real` and reads
+/// the host below `root` for the host commands (scan, check, plan): what Passage says of the
+/// remote host can then be told from this machine's facts.
+pub fn remote_path(bin: &Path, real: &Path, root: &Path) -> String {
+    let script = format!(
+        "#!/bin/sh\ncase \"$1\" in scan|check|plan) exec {real} \"$@\" --root {root} ;; esac\nexec {real} \"$@\"\n",
+        real = real.display(),
+        root = root.display()
+    );
+    let p = bin.join("passagectl");
+    std::fs::write(&p, script).expect("wrapper");
+    let mut perm = std::fs::metadata(&p).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&p, perm).expect("chmod");
+    format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin.display())
+}
+
 impl Drop for Sshd {
     fn drop(&mut self) {
         let _ = self.daemon.kill();

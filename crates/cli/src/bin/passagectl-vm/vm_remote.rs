@@ -2,7 +2,7 @@
 //! host they check against is read on that host (`passagectl scan --json` there, over SSH as
 //! libvirt reaches it), never this computer's sysfs taken for the remote's.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use passage_core::connection::RemoteHost;
 use passage_core::Host;
@@ -35,24 +35,21 @@ pub(crate) fn refuse_local_root(root: &RootArg, r: &RemoteHost) -> Result<(), St
 
 /// `passagectl scan --json` run on the remote host over SSH.
 pub(crate) fn scan_over_ssh(r: &RemoteHost) -> Result<Host, String> {
-    let Some(argv) = &r.ssh else {
+    let Some(mut cmd) = r.passagectl(&["scan", "--json"]) else {
         return Err(format!(
             "{} is reached without SSH, so Passage cannot read that host: run passagectl there, or connect with qemu+ssh://",
             r.name
         ));
     };
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .args(["passagectl", "scan", "--json"])
+    let out = cmd
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+        .map_err(|e| format!("cannot run ssh: {e}"))?;
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
         return Err(format!(
-            "could not read the host {} over SSH (`{} passagectl scan --json`: {}). Passage must be installed there, and ssh must log in without a password prompt (a key, or ssh-agent)",
+            "could not read the host {} over SSH (`passagectl scan --json` there: {}). Passage must be installed there, and ssh must log in without a password prompt (a key, or ssh-agent)",
             r.name,
-            argv.join(" "),
             why.trim()
         ));
     }
