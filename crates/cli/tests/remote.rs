@@ -129,4 +129,21 @@ fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
     let o = passagectl(&["--connect", &uri, "vm", "remove", "plain"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(h.xml("plain").is_ok(), "nothing half done");
+
+    // A remote host that does not answer: what to check there, not this computer's libvirtd.
+    let o = passagectl(&[
+        "--connect",
+        &format!(
+            "qemu+ssh://root@127.0.0.1:1/system?command={}",
+            sshd.ssh_program().display()
+        ),
+        "vm",
+        "list",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("Check that ssh logs in to that host"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -249,7 +249,7 @@ fn devices(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
                 finding(
                     Cause::DeviceMissing,
                     tr_f("{dev} is not there", &[("dev", &a.to_string())]),
-                    tr_f("The VM was given the device at {dev}, which this computer no longer has (a new card or a firmware update moves addresses): choose the device again on the VM's Devices page.", &[("dev", &a.to_string())]),
+                    tr_f("The VM was given the device at {dev}, which the host no longer has (a new card or a firmware update moves addresses): choose the device again on the VM's Devices page.", &[("dev", &a.to_string())]),
                 ),
             ));
             continue;
