@@ -250,6 +250,7 @@ impl Component for App {
                 if let Some(r) = crate::workers::libvirt::remote() {
                     toast(w, &crate::remote_hosts::what_is_checked(&r.name));
                 }
+                self.vms.emit(vms::Input::Reconnected);
                 // The banner says whose VMs the demo host shows: read again.
                 sender.input(Msg::Rescan);
                 sender.input(Msg::Navigate(Page::Vms));

@@ -404,13 +404,14 @@ impl VmDetail {
 
     fn open_display(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
-        let spawned = std::process::Command::new("virt-viewer")
-            .args([
-                "--attach",
-                "--connect",
-                &crate::workers::libvirt::uri(),
-                &d.name,
-            ])
+        let mut viewer = std::process::Command::new("virt-viewer");
+        // --attach takes the display from libvirt as a file descriptor, which cannot cross
+        // to a remote host: there virt-viewer reaches the display through the URI's SSH.
+        if crate::workers::libvirt::remote().is_none() {
+            viewer.arg("--attach");
+        }
+        let spawned = viewer
+            .args(["--connect", &crate::workers::libvirt::uri(), &d.name])
             .stdin(std::process::Stdio::null())
             .spawn();
         if spawned.is_err() {

@@ -22,6 +22,9 @@ use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
 #[derive(Debug)]
 pub enum Input {
     Refresh,
+    /// Another host's VMs are shown (a remote host chosen, or this computer again): the list,
+    /// not the page of a VM of the host before.
+    Reconnected,
     /// Start a VM the one way every start goes: its page, its pre-flight, then libvirt.
     Start(String),
     /// Ask the guest to shut down (guest agent, else the power button).
@@ -349,6 +352,13 @@ impl Component for VmsPage {
             }
             Input::Detail(vm_detail::Output::OpenSetup) => {
                 let _ = sender.output(Output::OpenSetup);
+            }
+            Input::Reconnected => {
+                self.open = None;
+                self.shutting.clear();
+                self.show_problem(None, &sender);
+                self.worker.emit(Request::List);
+                root.set_visible_child_name("list");
             }
             Input::Detail(vm_detail::Output::Back) => {
                 self.open = None;

@@ -5,6 +5,7 @@
 //! known_hosts; ended by PID) in front of the test's private libvirtd, reached with
 //! `?socket=…` as libvirt's ssh transport does (through nc there).
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use passage_testkit::{libvirtd, sshd};
@@ -28,8 +29,16 @@ fn type_into_dialog(app: &App<'_>, text: &str) {
 fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back() {
     let lv = libvirtd::PrivateLibvirtd::start();
     let h = passage_virt::Libvirt::open(&lv.uri()).expect("libvirt");
-    h.define(&TINY_VM.replace("<name>tiny</name>", "<name>far-away</name>"))
-        .expect("define");
+    // A VNC display listening nowhere: a display, and no port to share with other tests.
+    h.define(
+        &TINY_VM
+            .replace("<name>tiny</name>", "<name>far-away</name>")
+            .replace(
+                "<graphics type='vnc' autoport='yes'/>",
+                "<graphics type='vnc'><listen type='none'/></graphics>",
+            ),
+    )
+    .expect("define");
     // The remote host's passagectl reads the X570 fixture: its plan is told from this one's.
     let bin = tempfile::tempdir().expect("tmp");
     let remote_root = tempfile::tempdir().expect("tmp");
@@ -39,7 +48,23 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
     let uri = ssh.libvirt_uri(&lv.socket());
 
     let s = Session::start();
-    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", "")]);
+    // A stand-in virt-viewer that writes down how Open Display calls it.
+    let viewer = s.dir.path().join("bin");
+    std::fs::create_dir_all(&viewer).expect("mkdir");
+    let said = s.dir.path().join("out/virt-viewer-args");
+    let stub = viewer.join("virt-viewer");
+    std::fs::write(
+        &stub,
+        format!("#!/bin/sh\necho \"$@\" > '{}'\n", said.display()),
+    )
+    .expect("stub");
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        viewer.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", ""), ("PATH", path.as_str())]);
     app.wait_page("check", &["Demo host:"]);
     app.action("show-page", Some("vms"));
     app.wait_page("vms", &["win11-gaming"]);
@@ -97,6 +122,23 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
         keyfile.contains("remote-hosts=") && keyfile.contains(&format!("'{uri}'")),
         "{keyfile}"
     );
+
+    // Its console: virt-viewer on the remote URI, without --attach (a file descriptor cannot
+    // cross to a remote host; virt-viewer reaches the display through the URI's SSH).
+    h.start("far-away").expect("start");
+    app.action("show-vm", Some("far-away"));
+    app.wait_page("vms", &["#vm-page", "far-away", "Running", "#open-display"]);
+    app.press_button("Open Display");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let args = loop {
+        if let Ok(a) = std::fs::read_to_string(&said) {
+            break a;
+        }
+        assert!(std::time::Instant::now() < end, "virt-viewer was not run");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(args.trim(), format!("--connect {uri} far-away"));
+    h.destroy("far-away").expect("destroy");
 
     // Host setup of the remote host: the plan made there, shown before anything is applied,
     // with the command that applies it in a terminal there.
