@@ -95,6 +95,8 @@ pub enum Cmd {
     Rebooted(Result<(), String>),
     /// What the helper said to a hugepage reservation.
     Reserved(Result<String, String>),
+    /// The remote host at this URI as read there over SSH (for its VMs' pre-flight).
+    RemoteHost(String, Result<Box<passage_core::Host>, String>),
     /// Host setup of the remote host: the plan made there.
     RemotePlan(Result<crate::remote_hosts::RemotePlan, String>),
 }

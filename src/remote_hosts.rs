@@ -113,12 +113,19 @@ pub fn devices_are_made_there(window: &adw::ApplicationWindow, r: &connection::R
     d.present();
 }
 
-/// What the VM pages check on a remote host, said once when it is chosen.
-pub fn what_is_checked(host: &str) -> String {
-    tr_f(
-        "Showing the VMs on {host}. Before a start Passage checks libvirt's networks there; the host's devices, memory and files are not checked from here (libvirt there refuses what cannot start, and Passage explains it).",
-        &[("host", host)],
-    )
+/// What the VM pages check on a remote host, said once it was read (`unread`: why it could
+/// not be).
+pub fn what_is_checked(host: &str, unread: Option<&str>) -> String {
+    match unread {
+        None => tr_f(
+            "Showing the VMs on {host}. Before a start Passage checks its devices and memory (read there over SSH) and libvirt's networks; its files are not checked from here (libvirt there refuses what cannot start, and Passage explains it).",
+            &[("host", host)],
+        ),
+        Some(why) => tr_f(
+            "Showing the VMs on {host}, which Passage could not read: {why} Before a start only libvirt's networks are checked; the host's devices, memory and files are not checked from here.",
+            &[("host", host), ("why", why)],
+        ),
+    }
 }
 
 /// A plan made on a remote host, for its card: shown before anything is applied there.
@@ -144,14 +151,20 @@ pub fn plan_there(r: &connection::RemoteHost) -> Result<RemotePlan, String> {
             .output()
             .map_err(|e| e.to_string())
     };
+    // ssh exits 255 on its own errors; anything else is what passagectl there said.
     let failed = |o: &std::process::Output| {
-        tr_f(
-            "passagectl on {host} did not answer: {why} Passage must be installed there, and ssh must log in without a password prompt.",
-            &[
-                ("host", &r.name),
-                ("why", String::from_utf8_lossy(&o.stderr).trim()),
-            ],
-        )
+        let why = String::from_utf8_lossy(&o.stderr).trim().to_string();
+        if o.status.code() == Some(255) {
+            tr_f(
+                "Passage could not reach {host} over SSH: {why} ssh must log in there without a password prompt (a key, or ssh-agent), and Passage must be installed there.",
+                &[("host", &r.name), ("why", &why)],
+            )
+        } else {
+            tr_f(
+                "Passage on {host} made no plan: {why}",
+                &[("host", &r.name), ("why", &why)],
+            )
+        }
     };
     let check = run(&["check", "--json"])?;
     let report: serde_json::Value =

@@ -26,6 +26,19 @@ impl App {
             Cmd::Reserved(Err(e)) => {
                 tell(w, &tr("The Hugepages Were Not Reserved"), Some(&e));
             }
+            Cmd::RemoteHost(uri, read) => {
+                let Some(r) = crate::workers::libvirt::remote()
+                    .filter(|_| crate::workers::libvirt::uri() == uri)
+                else {
+                    return;
+                };
+                let why = read.as_ref().err().cloned();
+                crate::workers::libvirt::set_remote_host(uri, read.ok().map(|h| *h));
+                toast(
+                    w,
+                    &crate::remote_hosts::what_is_checked(&r.name, why.as_deref()),
+                );
+            }
             Cmd::RemotePlan(Ok(p)) => crate::remote_hosts::show_plan(&w.window, &p),
             Cmd::RemotePlan(Err(e)) => tell(w, &tr("No Plan From the Remote Host"), Some(&e)),
             Cmd::Loaded(Err(e), _) => {

@@ -247,8 +247,10 @@ impl Component for App {
                     .set_subtitle(&crate::remote_hosts::subtitle(Some(
                         &crate::workers::libvirt::uri(),
                     )));
-                if let Some(r) = crate::workers::libvirt::remote() {
-                    toast(w, &crate::remote_hosts::what_is_checked(&r.name));
+                if let (Some(r), Some(u)) = (crate::workers::libvirt::remote(), uri.clone()) {
+                    toast(w, &tr_f("Reading {host} over SSH…", &[("host", &r.name)]));
+                    sender
+                        .spawn_oneshot_command(move || Cmd::RemoteHost(u, r.scan().map(Box::new)));
                 }
                 self.vms.emit(vms::Input::Reconnected);
                 // The banner says whose VMs the demo host shows: read again.

@@ -95,12 +95,13 @@ pub(super) fn facts(d: &Details) -> Facts {
     Facts::of(&crate::workers::libvirt::uri(), Some(d.networks.clone()))
 }
 
-/// The pre-flight of `dom`: against this computer's host, or on a remote host only what
-/// libvirt there says (its networks): this computer's devices, memory and files are not the
-/// remote's (the page says so).
+/// The pre-flight of `dom`: against this computer's host, or on a remote host against that
+/// host as read there over SSH (its devices and memory) and libvirt's networks: this
+/// computer's devices, memory and files are not the remote's (a toast says what is checked).
 pub(super) fn preflight_of(dom: &Domain, l: &Loaded, d: &Details) -> Vec<Finding> {
     if crate::workers::libvirt::remote().is_some() {
-        preflight::check_remote(dom, None, &facts(d))
+        let host = crate::workers::libvirt::remote_host();
+        preflight::check_remote(dom, host.as_deref(), &facts(d))
     } else {
         preflight::check(dom, &l.host, &l.root, &facts(d))
     }

@@ -26,6 +26,28 @@ pub fn choose(uri: Option<String>) {
     }
 }
 
+/// The remote host as read there over SSH (`passagectl scan --json`), for the pre-flight of
+/// its VMs; `None` until read, or when it could not be.
+static REMOTE_HOST: Mutex<Option<(String, std::sync::Arc<passage_core::Host>)>> = Mutex::new(None);
+
+/// Keeps the host read at `uri` (it is used only while `uri` is the one shown).
+pub fn set_remote_host(uri: String, host: Option<passage_core::Host>) {
+    if let Ok(mut h) = REMOTE_HOST.lock() {
+        *h = host.map(|host| (uri, std::sync::Arc::new(host)));
+    }
+}
+
+/// The remote host shown, as read there; `None` when not read (or this computer is shown).
+pub fn remote_host() -> Option<std::sync::Arc<passage_core::Host>> {
+    let uri = uri();
+    REMOTE_HOST
+        .lock()
+        .ok()?
+        .as_ref()
+        .filter(|(u, _)| *u == uri)
+        .map(|(_, h)| h.clone())
+}
+
 /// The remote host whose VMs are shown (`None`: this computer's, or the demo's).
 pub fn remote() -> Option<passage_core::connection::RemoteHost> {
     passage_core::connection::remote(&uri())

@@ -39,10 +39,34 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
             ),
     )
     .expect("define");
-    // The remote host's passagectl reads the X570 fixture: its plan is told from this one's.
+    // A VM with 1 GiB of memory, more than the remote host has free (the demo host has it).
+    h.define(
+        &TINY_VM
+            .replace("<name>tiny</name>", "<name>far-card</name>")
+            .replace(
+                "<memory unit='MiB'>128</memory>",
+                "<memory unit='MiB'>1024</memory>",
+            ),
+    )
+    .expect("define far-card");
+    // The remote host's passagectl reads an X570 like the demo host's, with 64 MiB of memory
+    // free: what is said of the remote is told from this computer's facts.
     let bin = tempfile::tempdir().expect("tmp");
     let remote_root = tempfile::tempdir().expect("tmp");
     passage_fixtures::build("x570-tutorial", remote_root.path()).expect("fixture");
+    let meminfo = remote_root.path().join("proc/meminfo");
+    let low: String = std::fs::read_to_string(&meminfo)
+        .expect("meminfo")
+        .lines()
+        .map(|l| {
+            if l.starts_with("MemAvailable:") {
+                "MemAvailable:      65536 kB\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&meminfo, low).expect("meminfo");
     let real = std::path::Path::new(env!("CARGO_BIN_EXE_passage")).with_file_name("passagectl");
     let ssh = sshd::Sshd::start(&sshd::remote_path(bin.path(), &real, remote_root.path()));
     let uri = ssh.libvirt_uri(&lv.socket());
@@ -82,7 +106,7 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
         &[
             "far-away",
             "label 'VMs on root@127.0.0.1'",
-            "the host's devices, memory and files are not checked from here",
+            "Before a start Passage checks its devices and memory (read there over SSH)",
         ],
     );
     // The host is read again for the banner: it stops saying the demo's VMs are shown.
@@ -121,6 +145,20 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
     assert!(
         keyfile.contains("remote-hosts=") && keyfile.contains(&format!("'{uri}'")),
         "{keyfile}"
+    );
+
+    // The pre-flight of a remote VM checks the remote host's memory, not this computer's.
+    app.action("show-vm", Some("far-card"));
+    app.wait_page("vms", &["#vm-page", "far-card"]);
+    app.action("vm-start", None);
+    app.wait_page(
+        "vms",
+        &["#vm-page", "far-card", "960 MiB more memory than is free"],
+    );
+    assert_eq!(
+        h.state("far-card").expect("state"),
+        passage_virt::VmState::Off,
+        "nothing started"
     );
 
     // Its console: virt-viewer on the remote URI, without --attach (a file descriptor cannot

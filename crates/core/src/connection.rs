@@ -131,6 +131,36 @@ impl RemoteHost {
         Some(c)
     }
 
+    /// This host as `passagectl scan --json` reads it there, over SSH: what Passage checks a
+    /// remote VM against, never this computer's scan.
+    pub fn scan(&self) -> Result<crate::Host, String> {
+        let Some(mut cmd) = self.passagectl(&["scan", "--json"]) else {
+            return Err(tr_f(
+                "{host} is reached without SSH, so Passage cannot read that host: run passagectl there, or connect with qemu+ssh://.",
+                &[("host", &self.name)],
+            ));
+        };
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| tr_f("cannot run ssh: {why}", &[("why", &e.to_string())]))?;
+        if !out.status.success() {
+            return Err(tr_f(
+                "could not read the host {host} over SSH (“passagectl scan --json” there: {why}). Passage must be installed there, and ssh must log in without a password prompt (a key, or ssh-agent).",
+                &[
+                    ("host", &self.name),
+                    ("why", String::from_utf8_lossy(&out.stderr).trim()),
+                ],
+            ));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| {
+            tr_f(
+                "{host}'s “passagectl scan --json” is not one this Passage reads ({why}): install the same Passage version there.",
+                &[("host", &self.name), ("why", &e.to_string())],
+            )
+        })
+    }
+
     /// The command a person types in a terminal to run `command` on this host, where its
     /// helper's polkit asks through the SSH session (`ssh -t`, a terminal there).
     pub fn terminal_command(&self, command: &str) -> String {

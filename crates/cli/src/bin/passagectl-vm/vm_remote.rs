@@ -2,8 +2,6 @@
 //! host they check against is read on that host (`passagectl scan --json` there, over SSH as
 //! libvirt reaches it), never this computer's sysfs taken for the remote's.
 
-use std::process::Stdio;
-
 use passage_core::connection::RemoteHost;
 use passage_core::Host;
 use passagectl::{scan_root, RootArg};
@@ -16,7 +14,7 @@ pub(crate) fn host_of(root: &RootArg, conn: &ConnectArg) -> Result<Host, String>
         None => scan_root(root).map(|(_, host)| host),
         Some(r) => {
             refuse_local_root(root, &r)?;
-            scan_over_ssh(&r)
+            r.scan()
         }
     }
 }
@@ -31,34 +29,6 @@ pub(crate) fn refuse_local_root(root: &RootArg, r: &RemoteHost) -> Result<(), St
         ));
     }
     Ok(())
-}
-
-/// `passagectl scan --json` run on the remote host over SSH.
-pub(crate) fn scan_over_ssh(r: &RemoteHost) -> Result<Host, String> {
-    let Some(mut cmd) = r.passagectl(&["scan", "--json"]) else {
-        return Err(format!(
-            "{} is reached without SSH, so Passage cannot read that host: run passagectl there, or connect with qemu+ssh://",
-            r.name
-        ));
-    };
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run ssh: {e}"))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "could not read the host {} over SSH (`passagectl scan --json` there: {}). Passage must be installed there, and ssh must log in without a password prompt (a key, or ssh-agent)",
-            r.name,
-            why.trim()
-        ));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "{}'s `passagectl scan --json` is not one this passagectl reads ({e}): install the same Passage version there",
-            r.name
-        )
-    })
 }
 
 /// Passage's helper authorizes only the VMs of its own host: on a remote one, the command to

@@ -102,7 +102,7 @@ fn remote_findings(
     facts: &Facts,
 ) -> Result<Vec<Finding>, ExitCode> {
     crate::vm_remote::refuse_local_root(root, r).map_err(|e| fail(2, e))?;
-    let host = match crate::vm_remote::scan_over_ssh(r) {
+    let host = match r.scan() {
         Ok(h) => Some(h),
         Err(e) => {
             eprintln!("passagectl: {e}");
