@@ -12,7 +12,8 @@ pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq grub-common systemd dbus-dae
       libgtk-4-dev libadwaita-1-dev libglib2.0-dev-bin meson ninja-build desktop-file-utils appstream
       xvfb xauth xdotool x11-utils imagemagick fonts-cantarell adwaita-icon-theme librsvg2-common
       at-spi2-core python3-pyatspi gir1.2-atspi-2.0
-      dpkg-dev build-essential debhelper lintian binutils)
+      dpkg-dev build-essential debhelper lintian binutils
+      openssh-client openssh-server netcat-openbsd)
 testbed=0
 for a in "$@"; do case $a in --testbed) testbed=1;; *) echo "unknown option: $a" >&2; exit 2;; esac; done
 if [ $testbed = 1 ]; then

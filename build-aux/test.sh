@@ -80,5 +80,7 @@ if [ "${PASSAGE_SKIP_TESTBED:-0}" != 1 ]; then
   build-aux/testbed/test-session.sh
   stage "a real guest: vm start --wait, then vm shutdown by the ACPI power button; a stubborn guest forced off only when asked"
   build-aux/testbed/test-shutdown.sh
+  stage "a remote host over SSH: from L1, passagectl --connect qemu+ssh lists, starts and shuts down an L3 domain on L2, and shows a plan made there"
+  build-aux/testbed/test-remote.sh
 fi
 stage "all passed"

@@ -107,6 +107,18 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
     });
     app.add_action(&undo);
 
+    // The host whose VMs are shown: a remembered URI, or "" for this computer.
+    let conn = gio::SimpleAction::new("connection", string);
+    let s = sender.clone();
+    conn.connect_activate(move |_, p| {
+        if let Some(uri) = p.and_then(|v| v.str()) {
+            s.input(Msg::Connect(
+                Some(uri.to_string()).filter(|u| !u.is_empty()),
+            ));
+        }
+    });
+    app.add_action(&conn);
+
     let keep = gio::SimpleAction::new("keep-boot", string);
     let s = sender.clone();
     keep.connect_activate(move |_, p| {
@@ -123,6 +135,8 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
         app.add_action(&a);
     };
     simple("rescan", || Msg::Rescan);
+    simple("connect-remote", || Msg::ConnectRemote);
+    simple("remote-setup", || Msg::RemoteSetup);
     simple("apply", || Msg::Apply);
     simple("undo-all", || Msg::UndoAll);
     simple("wizard-create", || Msg::WizardCreate);

@@ -12,6 +12,7 @@ mod launcher;
 mod logic;
 mod messages;
 mod pages;
+mod remote_hosts;
 mod restart;
 mod settings;
 mod toasts;

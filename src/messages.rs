@@ -13,6 +13,12 @@ use crate::window::Page;
 pub enum Msg {
     Navigate(Page),
     Rescan,
+    /// "Connect to Remote Host…" from the main menu: the dialog.
+    ConnectRemote,
+    /// Host setup of the remote host shown: its plan, made there over SSH.
+    RemoteSetup,
+    /// Show the VMs of this libvirt URI (a remote host's), or this computer's (`None`).
+    Connect(Option<String>),
     Chose(Selection),
     ChooseGpu(String),
     Refused(String),
@@ -99,4 +105,8 @@ pub enum Cmd {
     Rebooted(Result<(), String>),
     /// What the helper said to a hugepage reservation.
     Reserved(Result<String, String>),
+    /// The remote host at this URI as read there over SSH (for its VMs' pre-flight).
+    RemoteHost(String, Result<Box<passage_core::Host>, String>),
+    /// Host setup of the remote host: the plan made there.
+    RemotePlan(Result<crate::remote_hosts::RemotePlan, String>),
 }

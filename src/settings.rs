@@ -43,6 +43,34 @@ impl Settings {
         let _ = self.0.set_string("last-vm", name);
     }
 
+    /// The remote hosts added with "Connect to Remote Host…" (libvirt URIs), oldest first.
+    pub fn remote_hosts(&self) -> Vec<String> {
+        self.0
+            .strv("remote-hosts")
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// Remembers a remote host (once).
+    pub fn add_remote_host(&self, uri: &str) {
+        let mut all = self.remote_hosts();
+        if !all.iter().any(|u| u == uri) {
+            all.push(uri.to_string());
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            let _ = self.0.set_strv("remote-hosts", refs.as_slice());
+        }
+    }
+
+    /// The connection shown: a remote host's URI, or `None` for this computer.
+    pub fn connection(&self) -> Option<String> {
+        Some(self.0.string("connection").to_string()).filter(|s| !s.is_empty())
+    }
+
+    pub fn set_connection(&self, uri: Option<&str>) {
+        let _ = self.0.set_string("connection", uri.unwrap_or_default());
+    }
+
     /// Seconds Shut Down waits before it offers Force Off.
     pub fn shutdown_timeout(&self) -> u64 {
         u64::from(self.0.uint("shutdown-timeout")).max(5)

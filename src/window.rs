@@ -85,6 +85,10 @@ impl Page {
 pub struct Side {
     pub pane: gtk::Box,
     pub header: adw::HeaderBar,
+    /// "Passage", and whose VMs are shown when not this computer's.
+    pub title: adw::WindowTitle,
+    /// The main menu's hosts: this computer, the remembered remote ones, Connect….
+    pub hosts: gio::Menu,
     pub list: gtk::ListBox,
     pub badge: gtk::Label,
 }
@@ -160,9 +164,12 @@ impl Side {
         badge.set_margin_bottom(12);
         badge.set_visible(false);
         let side_header = adw::HeaderBar::new();
-        side_header.set_title_widget(Some(&adw::WindowTitle::new(&tr("Passage"), "")));
+        let side_title = adw::WindowTitle::new(&tr("Passage"), "");
+        side_header.set_title_widget(Some(&side_title));
         let menu = gio::Menu::new();
         menu.append(Some(&tr("_Scan Again")), Some("app.rescan"));
+        let hosts = gio::Menu::new();
+        menu.append_section(None, &hosts);
         menu.append(Some(&tr("_Keyboard Shortcuts")), Some("app.shortcuts"));
         menu.append(Some(&tr("_About Passage")), Some("app.about"));
         let menu_button = gtk::MenuButton::new();
@@ -187,6 +194,8 @@ impl Side {
         Side {
             pane: side,
             header: side_header,
+            title: side_title,
+            hosts,
             list: sidebar,
             badge,
         }

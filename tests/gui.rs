@@ -559,6 +559,8 @@ mod keyboard;
 mod newcomer;
 #[path = "gui/path.rs"]
 mod path;
+#[path = "gui/remote.rs"]
+mod remote;
 #[path = "gui/reset.rs"]
 mod reset;
 #[path = "gui/rom.rs"]

@@ -38,7 +38,7 @@ mkacpi
 if [ "${WITH_LIBVIRT:-1}" = 1 ]; then
   t "libvirt in rootfs"
   printf '#!/bin/sh\nexit 101\n' > rootfs/usr/sbin/policy-rc.d; chmod +x rootfs/usr/sbin/policy-rc.d
-  DEBIAN_FRONTEND=noninteractive chroot rootfs apt-get -qy install --no-install-recommends libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dbus-daemon dbus-bin polkitd initramfs-tools >/dev/null
+  DEBIAN_FRONTEND=noninteractive chroot rootfs apt-get -qy install --no-install-recommends libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dbus-daemon dbus-bin polkitd initramfs-tools openssh-server netcat-openbsd >/dev/null
   chroot rootfs groupadd -r kvm || true; chroot rootfs groupadd -r libvirt-qemu
   chroot rootfs useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
   mkdir -p rootfs/etc/libvirt; cp $HERE/guest/qemu.conf $HERE/guest/l3.xml rootfs/etc/libvirt/

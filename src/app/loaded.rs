@@ -26,6 +26,21 @@ impl App {
             Cmd::Reserved(Err(e)) => {
                 tell(w, &tr("The Hugepages Were Not Reserved"), Some(&e));
             }
+            Cmd::RemoteHost(uri, read) => {
+                let Some(r) = crate::workers::libvirt::remote()
+                    .filter(|_| crate::workers::libvirt::uri() == uri)
+                else {
+                    return;
+                };
+                let why = read.as_ref().err().cloned();
+                crate::workers::libvirt::set_remote_host(uri, read.ok().map(|h| *h));
+                toast(
+                    w,
+                    &crate::remote_hosts::what_is_checked(&r.name, why.as_deref()),
+                );
+            }
+            Cmd::RemotePlan(Ok(p)) => crate::remote_hosts::show_plan(&w.window, &p),
+            Cmd::RemotePlan(Err(e)) => tell(w, &tr("No Plan From the Remote Host"), Some(&e)),
             Cmd::Loaded(Err(e), _) => {
                 w.error.set_description(Some(&e));
                 w.error.set_icon_name(Some("dialog-error-symbolic"));
@@ -37,12 +52,14 @@ impl App {
                     && crate::workers::libvirt::given_uri().is_none())
                 .then(|| passage_fixtures::demo::libvirt_uri(loaded.root.base()));
                 crate::workers::libvirt::use_demo(demo_vms.clone());
+                // A remote host's VMs shown instead (the header names it): not the demo's.
+                let remote = crate::workers::libvirt::remote().is_some();
                 let banner = loaded.banner().map(|b| match demo_vms {
-                    Some(_) => tr_f(
+                    Some(_) if !remote => tr_f(
                         "{banner} Its VMs are demo VMs on libvirt's test driver: they start and stop as real ones would, but no guest runs.",
                         &[("banner", &b)],
                     ),
-                    None => b,
+                    _ => b,
                 });
                 w.banner.set_reveal_child(banner.is_some());
                 w.banner_label

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use passage_core::check::Report;
-use passage_core::i18n::{tr, tr_n};
+use passage_core::i18n::{tr, tr_f, tr_n};
 use relm4::adw::prelude::*;
 use relm4::gtk::glib;
 use relm4::{
@@ -73,6 +73,8 @@ pub struct Widgets {
     banner_label: gtk::Label,
     badge: gtk::Label,
     error: adw::StatusPage,
+    side_title: adw::WindowTitle,
+    hosts: gtk::gio::Menu,
 }
 
 impl Component for App {
@@ -137,7 +139,24 @@ impl Component for App {
             banner_label: c.banner_label,
             badge: side.badge,
             error: c.error,
+            side_title: side.title,
+            hosts: side.hosts,
         };
+        if let Some(uri) = settings.as_ref().and_then(Settings::connection) {
+            crate::workers::libvirt::choose(Some(uri));
+        }
+        crate::remote_hosts::fill_menu(
+            &widgets.hosts,
+            &settings
+                .as_ref()
+                .map(Settings::remote_hosts)
+                .unwrap_or_default(),
+        );
+        widgets
+            .side_title
+            .set_subtitle(&crate::remote_hosts::subtitle(Some(
+                &crate::workers::libvirt::uri(),
+            )));
         crate::actions::install(&window, &sender);
         if let Some(st) = &settings {
             let st = st.clone();
@@ -215,6 +234,40 @@ impl Component for App {
             Msg::Rescan => {
                 w.stack.set_visible_child_name("loading");
                 self.load(&sender);
+            }
+            Msg::ConnectRemote => crate::remote_hosts::ask(&w.window, &sender),
+            Msg::RemoteSetup => {
+                if let Some(r) = crate::workers::libvirt::remote() {
+                    toast(w, &tr_f("Making the plan on {host}…", &[("host", &r.name)]));
+                    sender.spawn_oneshot_command(move || {
+                        Cmd::RemotePlan(crate::remote_hosts::plan_there(&r))
+                    });
+                }
+            }
+            Msg::Connect(uri) => {
+                crate::workers::libvirt::choose(uri.clone());
+                if let Some(st) = &self.settings {
+                    if let Some(u) = &uri {
+                        st.add_remote_host(u);
+                    }
+                    st.set_connection(uri.as_deref());
+                    crate::remote_hosts::fill_menu(&w.hosts, &st.remote_hosts());
+                } else if let Some(u) = &uri {
+                    crate::remote_hosts::fill_menu(&w.hosts, std::slice::from_ref(u));
+                }
+                w.side_title
+                    .set_subtitle(&crate::remote_hosts::subtitle(Some(
+                        &crate::workers::libvirt::uri(),
+                    )));
+                if let (Some(r), Some(u)) = (crate::workers::libvirt::remote(), uri.clone()) {
+                    toast(w, &tr_f("Reading {host} over SSH…", &[("host", &r.name)]));
+                    sender
+                        .spawn_oneshot_command(move || Cmd::RemoteHost(u, r.scan().map(Box::new)));
+                }
+                self.vms.emit(vms::Input::Reconnected);
+                // The banner says whose VMs the demo host shows: read again.
+                sender.input(Msg::Rescan);
+                sender.input(Msg::Navigate(Page::Vms));
             }
             Msg::Chose(s) => {
                 self.selection = Some(s.clone());

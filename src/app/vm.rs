@@ -11,6 +11,11 @@ use crate::settings::Settings;
 
 impl App {
     pub(super) fn on_vm(&mut self, w: &Widgets, msg: Msg, sender: &ComponentSender<Self>) {
+        if matches!(msg, Msg::WizardCreate | Msg::EditDevices(_)) {
+            if let Some(r) = crate::workers::libvirt::remote() {
+                return crate::remote_hosts::devices_are_made_there(&w.window, &r);
+            }
+        }
         match msg {
             Msg::Started(name) => {
                 if let Some(st) = &self.settings {

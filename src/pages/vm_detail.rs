@@ -99,6 +99,18 @@ pub(super) fn facts(d: &Details) -> Facts {
     Facts::of(&crate::workers::libvirt::uri(), Some(d.networks.clone()))
 }
 
+/// The pre-flight of `dom`: against this computer's host, or on a remote host against that
+/// host as read there over SSH (its devices and memory) and libvirt's networks: this
+/// computer's devices, memory and files are not the remote's (a toast says what is checked).
+pub(super) fn preflight_of(dom: &Domain, l: &Loaded, d: &Details) -> Vec<Finding> {
+    if crate::workers::libvirt::remote().is_some() {
+        let host = crate::workers::libvirt::remote_host();
+        preflight::check_remote(dom, host.as_deref(), &facts(d))
+    } else {
+        preflight::check(dom, &l.host, &l.root, &facts(d))
+    }
+}
+
 /// What the last attempt said: the pre-flight's findings, or libvirt's refusal.
 pub(super) enum LastStart {
     Refused(Vec<Finding>),
@@ -341,7 +353,7 @@ impl VmDetail {
             self.start_pending = true;
             return;
         };
-        let found = preflight::check(dom, &l.host, &l.root, &facts(d));
+        let found = preflight_of(dom, l, d);
         // A stopped network does not stop the start (Passage starts it first); shown with
         // its button beside what does.
         if found
@@ -408,13 +420,14 @@ impl VmDetail {
 
     fn open_display(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
         let Some(d) = &self.details else { return };
-        let spawned = std::process::Command::new("virt-viewer")
-            .args([
-                "--attach",
-                "--connect",
-                &crate::workers::libvirt::uri(),
-                &d.name,
-            ])
+        let mut viewer = std::process::Command::new("virt-viewer");
+        // --attach takes the display from libvirt as a file descriptor, which cannot cross
+        // to a remote host: there virt-viewer reaches the display through the URI's SSH.
+        if crate::workers::libvirt::remote().is_none() {
+            viewer.arg("--attach");
+        }
+        let spawned = viewer
+            .args(["--connect", &crate::workers::libvirt::uri(), &d.name])
             .stdin(std::process::Stdio::null())
             .spawn();
         if spawned.is_err() {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::vm::preflight::{self, Remedy};
+use passage_core::vm::preflight::Remedy;
 use passage_core::vm::remedy_edit;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentSender};
@@ -155,7 +155,7 @@ impl VmDetail {
         if !std::mem::take(&mut self.recheck) {
             return;
         }
-        let found = preflight::check(dom, &l.host, &l.root, &super::vm_detail::facts(d));
+        let found = super::vm_detail::preflight_of(dom, l, d);
         self.last = Some(if found.is_empty() {
             LastStart::Passes
         } else {

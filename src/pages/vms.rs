@@ -22,6 +22,9 @@ use crate::workers::libvirt::{self, LibvirtWorker, Reply, Request};
 #[derive(Debug)]
 pub enum Input {
     Refresh,
+    /// Another host's VMs are shown (a remote host chosen, or this computer again): the list,
+    /// not the page of a VM of the host before.
+    Reconnected,
     /// Start a VM the one way every start goes: its page, its pre-flight, then libvirt.
     Start(String),
     /// Ask the guest to shut down (guest agent, else the power button).
@@ -349,6 +352,13 @@ impl Component for VmsPage {
             Input::Detail(vm_detail::Output::OpenSetup) => {
                 let _ = sender.output(Output::OpenSetup);
             }
+            Input::Reconnected => {
+                self.open = None;
+                self.shutting.clear();
+                self.show_problem(None, &sender);
+                self.worker.emit(Request::List);
+                root.set_visible_child_name("list");
+            }
             Input::Detail(vm_detail::Output::Back) => {
                 self.open = None;
                 self.worker.emit(Request::List);
@@ -394,6 +404,12 @@ impl Component for VmsPage {
 
 /// What to install or start when libvirt does not answer.
 pub fn unreachable_text(why: &str) -> String {
+    if let Some(r) = crate::workers::libvirt::remote() {
+        return tr_f(
+            "Passage could not reach libvirt on {host}: {why}\n\nCheck that “ssh {host}” logs in without a password prompt (a key, or ssh-agent), that libvirt runs there and that you are in its libvirt group there. “This Computer” in the main menu shows this computer's VMs again.",
+            &[("host", &r.name), ("why", why)],
+        );
+    }
     tr_f(
         "Passage keeps VMs in libvirt, which did not answer: {why}\n\nInstall libvirt (Debian, Ubuntu: libvirt-daemon-system; Fedora: libvirt-daemon-kvm; Arch: libvirt), start it with “systemctl enable --now libvirtd”, and add yourself to the libvirt group.",
         &[("why", why)],

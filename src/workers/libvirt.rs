@@ -15,6 +15,43 @@ use relm4::{ComponentSender, Worker};
 static CONNECT: OnceLock<String> = OnceLock::new();
 /// The demo host's VMs (libvirt's test driver), while the demo host is shown.
 static DEMO: Mutex<Option<String>> = Mutex::new(None);
+/// The remote host chosen in "Connect to Remote Host…" (`None`: this computer).
+static CHOSEN: Mutex<Option<String>> = Mutex::new(None);
+
+/// VMs live at `uri` (a remote host's), or on this computer again (`None`). The worker
+/// connects again at its next request.
+pub fn choose(uri: Option<String>) {
+    if let Ok(mut c) = CHOSEN.lock() {
+        *c = uri;
+    }
+}
+
+/// The remote host as read there over SSH (`passagectl scan --json`), for the pre-flight of
+/// its VMs; `None` until read, or when it could not be.
+static REMOTE_HOST: Mutex<Option<(String, std::sync::Arc<passage_core::Host>)>> = Mutex::new(None);
+
+/// Keeps the host read at `uri` (it is used only while `uri` is the one shown).
+pub fn set_remote_host(uri: String, host: Option<passage_core::Host>) {
+    if let Ok(mut h) = REMOTE_HOST.lock() {
+        *h = host.map(|host| (uri, std::sync::Arc::new(host)));
+    }
+}
+
+/// The remote host shown, as read there; `None` when not read (or this computer is shown).
+pub fn remote_host() -> Option<std::sync::Arc<passage_core::Host>> {
+    let uri = uri();
+    REMOTE_HOST
+        .lock()
+        .ok()?
+        .as_ref()
+        .filter(|(u, _)| *u == uri)
+        .map(|(_, h)| h.clone())
+}
+
+/// The remote host whose VMs are shown (`None`: this computer's, or the demo's).
+pub fn remote() -> Option<passage_core::connection::RemoteHost> {
+    passage_core::connection::remote(&uri())
+}
 
 /// VMs live at `uri`, whatever host is shown (`passage --connect URI`).
 pub fn connect_to(uri: String) {
@@ -41,6 +78,7 @@ pub fn given_uri() -> Option<String> {
 /// shown, else the system instance (the one hostdevs need).
 pub fn uri() -> String {
     given_uri()
+        .or_else(|| CHOSEN.lock().ok().and_then(|c| c.clone()))
         .or_else(|| DEMO.lock().ok().and_then(|d| d.clone()))
         .unwrap_or_else(|| "qemu:///system".into())
 }

@@ -90,6 +90,8 @@ pub fn scan_root(arg: &RootArg) -> Result<(Opened, Host), String> {
     Ok((opened, host))
 }
 
+pub use passage_core::connection::shell_word;
+
 pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("passagectl: {msg}");
     ExitCode::from(2)

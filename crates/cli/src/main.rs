@@ -29,6 +29,10 @@ use passagectl::{capture, fail, helper, open_root, print_json, scan_root, RootAr
     about = "Inspect a host for GPU passthrough (the command-line side of Passage)"
 )]
 struct Cli {
+    /// The libvirt the VM commands use, e.g. qemu+ssh://user@host/system for a remote host
+    /// (`passagectl --connect URI vm list`); host commands run on the host itself
+    #[arg(long, value_name = "URI")]
+    connect: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -195,19 +199,76 @@ impl ChangeArgs {
 
 /// `passagectl vm …`: the VM commands are passagectl-vm's, the one program that links libvirt, so
 /// that the host commands start without loading it; this process becomes that one.
-fn vm_commands(args: &[OsString]) -> ExitCode {
+fn vm_commands(connect: Option<&str>, args: &[OsString]) -> ExitCode {
     use std::os::unix::process::CommandExt;
     let program = passage_core::programs::vm_commands();
-    let e = std::process::Command::new(&program).args(args).exec();
+    let mut cmd = std::process::Command::new(&program);
+    if let Some(uri) = connect {
+        cmd.args(["--connect", uri]);
+    }
+    let e = cmd.args(args).exec();
     fail(format!(
         "cannot run the VM commands' program {}: {e}. Reinstall Passage (the package or `meson install` puts it there).",
         program.display()
     ))
 }
 
+/// `--connect` with a host command: the host commands read and change the host they run on.
+/// On a remote host reached over SSH, the ones that only read (scan, check, plan, history,
+/// sessions) run there through ssh as libvirt reaches it; the ones that change it are refused
+/// with the command to type (its helper's polkit asks through the terminal of that session).
+fn host_command_elsewhere(r: &passage_core::connection::RemoteHost, reads_only: bool) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let mut words: Vec<String> = vec![];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--connect" => {
+                args.next();
+            }
+            _ if a.starts_with("--connect=") => {}
+            _ => words.push(a),
+        }
+    }
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match r.passagectl(&words) {
+        Some(mut c) if reads_only => {
+            let e = c.exec();
+            fail(format!("cannot run ssh: {e}"))
+        }
+        _ => {
+            let line = std::iter::once("passagectl".to_string())
+                .chain(words.iter().map(|w| passagectl::shell_word(w)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            fail(format!(
+                "--connect names {}, and this command changes the host it runs on: run it there, in a terminal (its helper asks for authorization there): {}",
+                r.name,
+                r.terminal_command(&line)
+            ))
+        }
+    }
+}
+
 fn main() -> ExitCode {
     passage_core::i18n::init(&passage_core::i18n::localedir());
     let cli = Cli::parse();
+    if let Some(r) = cli
+        .connect
+        .as_deref()
+        .filter(|_| !matches!(cli.cmd, Cmd::Vm { .. }))
+        .and_then(passage_core::connection::remote)
+    {
+        let reads_only = matches!(
+            cli.cmd,
+            Cmd::Scan { .. }
+                | Cmd::Check { .. }
+                | Cmd::Plan { .. }
+                | Cmd::History { .. }
+                | Cmd::Sessions { .. }
+        );
+        return host_command_elsewhere(&r, reads_only);
+    }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.cmd {
         Cmd::Rom {
@@ -350,7 +411,7 @@ fn main() -> ExitCode {
         } => helper::bind(&devices, override_host),
         Cmd::Restore { devices } => helper::restore(&devices),
         Cmd::History { json } => helper::history(json),
-        Cmd::Vm { args } => vm_commands(&args),
+        Cmd::Vm { args } => vm_commands(cli.connect.as_deref(), &args),
         Cmd::Capture { out, root } => {
             let source = root.unwrap_or_else(|| PathBuf::from("/"));
             match capture::capture(&source, &out) {

@@ -7,6 +7,7 @@
 pub mod boot_check;
 pub mod check;
 mod check_reset;
+pub mod connection;
 pub mod error;
 pub mod host;
 pub mod i18n;

@@ -3,6 +3,7 @@
 //!
 //! - [`bus`]: a private system bus with a real polkitd and passage-helper on a temp root;
 //! - [`libvirtd`]: a private libvirtd (qemu:///system on its own sockets and directories);
+//! - [`sshd`]: a private sshd on 127.0.0.1, a "remote host" reached over qemu+ssh;
 //! - [`spec`]: the tutorial's gaming VM and its X570 host, for VM tests;
 //! - [`valid_domain`]: libvirt's own schema check of domain XML;
 //! - [`locale`]: the German catalogue, compiled for a test.
@@ -11,6 +12,7 @@ pub mod bus;
 pub mod libvirtd;
 pub mod locale;
 pub mod spec;
+pub mod sshd;
 
 /// libvirt's schema says yes (`virt-xml-validate … domain`), or the test fails with its words.
 pub fn valid_domain(xml: &str) {

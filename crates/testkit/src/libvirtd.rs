@@ -104,10 +104,12 @@ impl PrivateLibvirtd {
     }
 
     pub fn uri(&self) -> String {
-        format!(
-            "qemu:///system?socket={}",
-            self.dir.path().join("run/libvirt/libvirt-sock").display()
-        )
+        format!("qemu:///system?socket={}", self.socket().display())
+    }
+
+    /// libvirtd's read-write socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("run/libvirt/libvirt-sock")
     }
 }
 

@@ -11,9 +11,19 @@ use serde::{Deserialize, Serialize};
 use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
 
+/// What to check when libvirt at `uri` cannot be reached: this computer's libvirtd, or on a
+/// remote host the SSH login and libvirtd there.
+fn connect_hint(uri: &str) -> &'static str {
+    if passage_core::connection::remote(uri).is_some() {
+        "Check that ssh logs in to that host without a password prompt (a key, or ssh-agent), that libvirtd runs there and that you are in its libvirt group there."
+    } else {
+        "Is libvirtd running (and are you in the libvirt group)?"
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VirtError {
-    #[error("cannot connect to libvirt at {uri}: {why}. Is libvirtd running (and are you in the libvirt group)?")]
+    #[error("cannot connect to libvirt at {uri}: {why}. {}", connect_hint(.uri))]
     Connect { uri: String, why: String },
     #[error("there is no VM named {0:?}; `passagectl vm list` shows them")]
     NoSuchVm(String),

@@ -204,6 +204,19 @@ pub(super) fn with_remedy(remedy: Remedy, f: Finding) -> Finding {
     with(remedy, f)
 }
 
+/// The checks for a VM on a remote host: its devices and memory against `host` as read there
+/// (when it could be), and libvirt's networks. The checks of files (disk images, firmware,
+/// libvirt's hook) are left out: this computer cannot see the remote's files.
+pub fn check_remote(d: &Domain, host: Option<&Host>, facts: &Facts) -> Vec<Finding> {
+    let mut out = vec![];
+    if let Some(host) = host {
+        devices(d, host, &mut out);
+        memory(d, host, &mut out);
+    }
+    networks(d, facts, &mut out);
+    out
+}
+
 pub(super) fn finding(cause: Cause, title: String, fix: String) -> Finding {
     Finding {
         cause,
@@ -242,7 +255,7 @@ fn devices(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
                 finding(
                     Cause::DeviceMissing,
                     tr_f("{dev} is not there", &[("dev", &a.to_string())]),
-                    tr_f("The VM was given the device at {dev}, which this computer no longer has (a new card or a firmware update moves addresses): choose the device again on the VM's Devices page.", &[("dev", &a.to_string())]),
+                    tr_f("The VM was given the device at {dev}, which the host no longer has (a new card or a firmware update moves addresses): choose the device again on the VM's Devices page.", &[("dev", &a.to_string())]),
                 ),
             ));
             continue;

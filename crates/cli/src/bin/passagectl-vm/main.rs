@@ -8,6 +8,7 @@ extern crate passagectl;
 mod vm;
 mod vm_edit;
 mod vm_express;
+mod vm_remote;
 mod vm_render;
 mod vm_session;
 
@@ -24,22 +25,15 @@ use passagectl::fail;
     about = "VM descriptions: a starting spec for this host, its libvirt XML, its QEMU command line"
 )]
 struct Cli {
+    #[command(flatten)]
+    conn: ConnectArg,
     #[command(subcommand)]
     cmd: vm::VmCmd,
 }
 
 /// A command as a shell script line: each option with its value on a line, quoted where needed.
 fn shell_lines(args: &[String]) -> String {
-    let quote = |a: &str| {
-        if !a.is_empty()
-            && a.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_=,./:@+".contains(&b))
-        {
-            a.to_string()
-        } else {
-            format!("'{}'", a.replace('\'', "'\\''"))
-        }
-    };
+    let quote = passagectl::shell_word;
     let mut lines: Vec<String> = Vec::new();
     let mut i = 0;
     while i < args.len() {
@@ -59,16 +53,21 @@ fn shell_lines(args: &[String]) -> String {
 
 #[derive(clap::Args)]
 struct ConnectArg {
-    /// libvirt connection URI
-    #[arg(long = "connect", value_name = "URI", default_value = "qemu:///system")]
+    /// libvirt connection URI: this computer's (the default) or a remote host's, such as
+    /// qemu+ssh://user@host/system (that host's checks are read there over SSH)
+    #[arg(
+        long = "connect",
+        value_name = "URI",
+        default_value = passage_core::connection::LOCAL,
+        global = true
+    )]
     uri: String,
 }
 
-impl Default for ConnectArg {
-    fn default() -> Self {
-        ConnectArg {
-            uri: "qemu:///system".into(),
-        }
+impl ConnectArg {
+    /// The remote host the URI names; `None` for this computer's libvirt.
+    fn remote(&self) -> Option<passage_core::connection::RemoteHost> {
+        passage_core::connection::remote(&self.uri)
     }
 }
 
@@ -99,5 +98,6 @@ fn with_libvirt(
 
 fn main() -> ExitCode {
     passage_core::i18n::init(&passage_core::i18n::localedir());
-    vm::run(Cli::parse().cmd)
+    let cli = Cli::parse();
+    vm::run(cli.cmd, &cli.conn)
 }

@@ -17,7 +17,7 @@ use passage_core::Host;
 use passage_virt::Hypervisor;
 
 use crate::{shell_lines, with_libvirt, ConnectArg};
-use passagectl::{fail, print_json, scan_root, RootArg};
+use passagectl::{fail, print_json, RootArg};
 
 #[derive(Subcommand)]
 pub enum VmCmd {
@@ -49,8 +49,6 @@ pub enum VmCmd {
         /// Make the disk image and define the VM in libvirt
         #[arg(long, group = "what")]
         create: bool,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// Print a starting VM spec (JSON): `vm new --print-spec` with the name, vCPUs and memory
     Suggest {
@@ -76,8 +74,6 @@ pub enum VmCmd {
         xml: Option<PathBuf>,
         #[arg(long)]
         json: bool,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// Change a VM's passed-through devices by libvirt's rules (whole IOMMU groups), or its
     /// settings (memory, vCPUs, hugepages, ISOs, Secure Boot, TPM, SPICE, boot order) by the
@@ -108,8 +104,6 @@ pub enum VmCmd {
         /// Print the edited XML and define nothing
         #[arg(long)]
         print: bool,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// Set what happens on the host while a VM runs (kept in Passage's metadata, read by
     /// libvirt's hook); takes effect at its next start
@@ -133,8 +127,6 @@ pub enum VmCmd {
         /// Print the edited XML and define nothing
         #[arg(long)]
         print: bool,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// Authorize what a VM's session takes from the host while it runs (its cards' IOMMU
     /// groups, its hugepages, the CPUs the host is kept off): libvirt's hook takes nothing an
@@ -146,21 +138,14 @@ pub enum VmCmd {
         /// Authorize the domain in this XML file (as libvirt has it, with its UUID)
         #[arg(long, value_name = "FILE")]
         xml: Option<PathBuf>,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// Define a VM in libvirt from a spec
     Create {
         #[arg(long, value_name = "SPEC.json")]
         from: PathBuf,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// The VMs libvirt knows (Passage's marked with their purpose)
-    List {
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
+    List,
     /// Start a VM after a pre-flight check (devices still there and free, memory, firmware,
     /// images QEMU may read, its network); a failure is explained
     Start {
@@ -170,8 +155,6 @@ pub enum VmCmd {
         wait: bool,
         #[command(flatten)]
         root: RootArg,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// Shut a VM down gracefully (guest agent or power button), waiting for it
     Shutdown {
@@ -182,8 +165,6 @@ pub enum VmCmd {
         /// Force it off after the timeout (unsaved work in it is lost)
         #[arg(long)]
         force: bool,
-        #[command(flatten)]
-        conn: ConnectArg,
     },
     /// Explain a start error read on standard input: its cause, in words, and the fix
     Explain {
@@ -191,23 +172,12 @@ pub enum VmCmd {
         json: bool,
     },
     /// Force a VM off at once (as pulling the plug; unsaved work in it is lost)
-    Stop {
-        name: String,
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
+    Stop { name: String },
     /// Answer libvirt requests as JSON lines on stdin/stdout (the app's libvirt worker)
     #[command(hide = true)]
-    Serve {
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
+    Serve,
     /// Remove a VM's definition and NVRAM (its disks stay)
-    Remove {
-        name: String,
-        #[command(flatten)]
-        conn: ConnectArg,
-    },
+    Remove { name: String },
     /// Print the libvirt domain XML of a VM spec
     Xml {
         /// The spec (JSON), `-` for standard input
@@ -270,7 +240,7 @@ fn draft(host: &Host, gpu: &str, sets: &[String]) -> Result<Draft, Failed> {
     Ok(d)
 }
 
-pub fn run(cmd: VmCmd) -> ExitCode {
+pub fn run(cmd: VmCmd, conn: &ConnectArg) -> ExitCode {
     match cmd {
         VmCmd::New {
             root,
@@ -281,16 +251,15 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             create,
             express,
             express_args,
-            conn,
         } => match (express, gpu) {
             (true, gpu) => crate::vm_express::run(
                 &root,
                 gpu.as_deref(),
                 &express_args,
                 (print_xml, print_spec),
-                &conn,
+                conn,
             ),
-            (false, Some(gpu)) => new(&root, &gpu, &set, (print_xml, print_spec, create), &conn),
+            (false, Some(gpu)) => new(&root, &gpu, &set, (print_xml, print_spec, create), conn),
             (false, None) => Err(bad("name the card with --gpu ADDRESS")),
         }
         .unwrap_or_else(Failed::exit),
@@ -300,13 +269,10 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             name,
             vcpus,
             memory,
-        } => suggest(&root, &gpu, &name, vcpus, memory).unwrap_or_else(Failed::exit),
-        VmCmd::Show {
-            name,
-            xml,
-            json,
-            conn,
-        } => show(name.as_deref(), xml.as_deref(), json, &conn).unwrap_or_else(Failed::exit),
+        } => suggest(&root, &gpu, &name, vcpus, memory, conn).unwrap_or_else(Failed::exit),
+        VmCmd::Show { name, xml, json } => {
+            show(name.as_deref(), xml.as_deref(), json, conn).unwrap_or_else(Failed::exit)
+        }
         VmCmd::Edit {
             name,
             xml,
@@ -317,7 +283,6 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             remove_usb,
             settings,
             print,
-            conn,
         } => {
             if settings.any() {
                 if !(add.is_empty()
@@ -333,7 +298,7 @@ pub fn run(cmd: VmCmd) -> ExitCode {
                     &root,
                     &settings,
                     print,
-                    &conn,
+                    conn,
                 )
                 .unwrap_or_else(Failed::exit);
             }
@@ -347,7 +312,7 @@ pub fn run(cmd: VmCmd) -> ExitCode {
                 &root,
                 &choices,
                 print,
-                &conn,
+                conn,
             )
             .unwrap_or_else(Failed::exit)
         }
@@ -358,7 +323,6 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             hugepages,
             isolate_cpus,
             print,
-            conn,
         } => {
             let on = |v: &Option<String>| v.as_deref().map(|v| v == "on");
             let want = SessionChoice {
@@ -366,11 +330,16 @@ pub fn run(cmd: VmCmd) -> ExitCode {
                 hugepages: on(&hugepages),
                 isolate_cpus: on(&isolate_cpus),
             };
-            set_session(name.as_deref(), xml.as_deref(), want, print, &conn)
+            set_session(name.as_deref(), xml.as_deref(), want, print, conn)
                 .unwrap_or_else(Failed::exit)
         }
-        VmCmd::Authorize { name, xml, conn } => {
-            match domain_xml(name.as_deref(), xml.as_deref(), &conn) {
+        VmCmd::Authorize { name, xml } => {
+            if let Some(r) = conn.remote() {
+                let what = name.as_deref().unwrap_or("NAME");
+                let cmd = format!("passagectl vm authorize {what}");
+                return refused(crate::vm_remote::helper_there(&r, &cmd)).exit();
+            }
+            match domain_xml(name.as_deref(), xml.as_deref(), conn) {
                 Ok((x, _)) => match passagectl::helper::authorize_vm(&x) {
                     Ok(_) => ExitCode::SUCCESS,
                     Err(c) => c,
@@ -378,25 +347,25 @@ pub fn run(cmd: VmCmd) -> ExitCode {
                 Err(f) => f.exit(),
             }
         }
-        VmCmd::Serve { conn } => {
+        VmCmd::Serve => {
             let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
             match passage_virt::remote::serve_uri(&conn.uri, stdin.lock(), stdout.lock()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
         }
-        VmCmd::Create { from, conn } => {
+        VmCmd::Create { from } => {
             let xml = match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(x) => x,
                 Err(e) => return fail(e),
             };
-            with_libvirt(&conn, |h| {
+            with_libvirt(conn, |h| {
                 h.define(&xml).map(|name| {
                     format!("VM {name} defined. Start it with: passagectl vm start {name}\n")
                 })
             })
         }
-        VmCmd::List { conn } => with_libvirt(&conn, |h| {
+        VmCmd::List => with_libvirt(conn, |h| {
             let mut out = String::new();
             for v in h.list()? {
                 let state = if v.running { "running" } else { "shut off" };
@@ -410,23 +379,17 @@ pub fn run(cmd: VmCmd) -> ExitCode {
             }
             Ok(out)
         }),
-        VmCmd::Start {
-            name,
-            wait,
-            root,
-            conn,
-        } => crate::vm_session::start(&name, wait, &root, &conn),
+        VmCmd::Start { name, wait, root } => crate::vm_session::start(&name, wait, &root, conn),
         VmCmd::Shutdown {
             name,
             timeout,
             force,
-            conn,
-        } => crate::vm_session::shutdown(&name, timeout, force, &conn),
+        } => crate::vm_session::shutdown(&name, timeout, force, conn),
         VmCmd::Explain { json } => crate::vm_session::explain_stdin(json),
-        VmCmd::Stop { name, conn } => with_libvirt(&conn, |h| {
+        VmCmd::Stop { name } => with_libvirt(conn, |h| {
             h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
         }),
-        VmCmd::Remove { name, conn } => remove(&name, &conn).unwrap_or_else(Failed::exit),
+        VmCmd::Remove { name } => remove(&name, conn).unwrap_or_else(Failed::exit),
         VmCmd::Xml { from } => {
             match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(xml) => {
@@ -436,7 +399,7 @@ pub fn run(cmd: VmCmd) -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        VmCmd::QemuCmdline { from, root } => qemu_cmdline(&from, &root),
+        VmCmd::QemuCmdline { from, root } => qemu_cmdline(&from, &root, conn),
     }
 }
 
@@ -450,7 +413,7 @@ fn new(
     if !(print_xml || print_spec || create) {
         return Err(bad("say --print-xml, --print-spec or --create"));
     }
-    let (_root, host) = scan_root(root).map_err(bad)?;
+    let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let mut d = draft(&host, gpu, sets)?;
     // Defining asks libvirt which Hyper-V enlightenments the host has; printing assumes the
     // Proxmox set (the README says so).
@@ -470,7 +433,7 @@ fn new(
     };
     let name = define_new(&h, &d, &xml)?;
     outln!("VM {name} defined. Start it with: passagectl vm start {name}");
-    authorize_defined(&h, &name)
+    authorize_defined(&h, &name, conn)
 }
 
 /// A draft's VM: printed as its spec or XML when asked (then nothing is defined), else its XML.
@@ -523,7 +486,16 @@ pub(crate) fn define_new(
 /// After a VM's session settings were defined: what its session takes is authorized (as
 /// libvirt now has it, with its UUID), or the way to do it later is said. The definition
 /// stands either way, so the exit status is 0 (1 and 2 mean nothing was defined).
-pub(crate) fn authorize_defined(h: &passage_virt::Libvirt, name: &str) -> Result<ExitCode, Failed> {
+pub(crate) fn authorize_defined(
+    h: &passage_virt::Libvirt,
+    name: &str,
+    conn: &ConnectArg,
+) -> Result<ExitCode, Failed> {
+    if let Some(r) = conn.remote() {
+        let cmd = format!("passagectl vm authorize {name}");
+        eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook on {} refuses to start it until then. {}", r.name, crate::vm_remote::helper_there(&r, &cmd));
+        return Ok(ExitCode::SUCCESS);
+    }
     let xml = h.xml(name).map_err(refused)?;
     if passagectl::helper::authorize_vm(&xml).is_err() {
         eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook refuses to start it until an administrator runs `passagectl vm authorize {name}`");
@@ -533,6 +505,15 @@ pub(crate) fn authorize_defined(h: &passage_virt::Libvirt, name: &str) -> Result
 
 /// Removes a VM's definition, then what was authorized for it.
 fn remove(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
+    if let Some(r) = conn.remote() {
+        // Removing also revokes what was authorized for the VM, which only that host's
+        // helper does: refused whole rather than half done.
+        let cmd = format!("passagectl vm remove {name}");
+        return Err(refused(format!(
+            "removing {name} also takes back what was authorized for it. {}",
+            crate::vm_remote::helper_there(&r, &cmd)
+        )));
+    }
     let h = passage_virt::Libvirt::open(&conn.uri).map_err(refused)?;
     let xml = h.xml(name).map_err(|e| match e {
         passage_virt::VirtError::NoSuchVm(_) => bad(e),
@@ -544,6 +525,7 @@ fn remove(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
         .and_then(|u| passage_core::verb_args::uuid(&u));
     h.undefine(name).map_err(refused)?;
     outln!("VM {name} removed (its disks were kept).");
+
     match uuid.map(|u| passagectl::helper::revoke_vm(&u)) {
         Some(Err(code)) => Ok(code),
         _ => Ok(ExitCode::SUCCESS),
@@ -556,6 +538,7 @@ fn suggest(
     name: &str,
     vcpus: Option<u32>,
     memory: Option<u64>,
+    conn: &ConnectArg,
 ) -> Result<ExitCode, Failed> {
     let mut sets = vec![format!("name={name}")];
     if let Some(v) = vcpus {
@@ -569,13 +552,7 @@ fn suggest(
         }
         sets.push(format!("memory-gib={}", m / 1024));
     }
-    new(
-        root,
-        gpu,
-        &sets,
-        (false, true, false),
-        &ConnectArg::default(),
-    )
+    new(root, gpu, &sets, (false, true, false), conn)
 }
 
 /// A domain's XML from a file or from libvirt, and the connection when it came from libvirt.
@@ -663,7 +640,7 @@ fn edit(
 ) -> Result<ExitCode, Failed> {
     let (xml, libvirt) = domain_xml(name, file, conn)?;
     let mut e = PassthroughEdit::from_xml(&xml).map_err(bad)?;
-    let (_root, host) = scan_root(root).map_err(bad)?;
+    let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     for c in choices {
         e.set(&host, *c).map_err(refused)?;
     }
@@ -741,7 +718,7 @@ fn set_session(
             if s.gpu_mode == GpuMode::WhileRunning {
                 outln!("The card is lent through libvirt's hook: set the host up with `passagectl apply --gpu ADDRESS --gpu-mode running` if it is not yet.");
             }
-            return authorize_defined(&h, &d.name);
+            return authorize_defined(&h, &d.name, conn);
         }
         Some(_) => outln!("VM {}: nothing to change ({words}).", d.name),
         None => outln!(
@@ -752,12 +729,12 @@ fn set_session(
     Ok(ExitCode::SUCCESS)
 }
 
-fn qemu_cmdline(from: &Path, root: &RootArg) -> ExitCode {
+fn qemu_cmdline(from: &Path, root: &RootArg, conn: &ConnectArg) -> ExitCode {
     let spec = match read_spec(from) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let (_root, host) = match scan_root(root) {
+    let host = match crate::vm_remote::host_of(root, conn) {
         Ok(x) => x,
         Err(e) => return fail(e),
     };

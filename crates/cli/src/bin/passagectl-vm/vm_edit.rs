@@ -14,7 +14,7 @@ use passage_virt::{Hypervisor, VmState};
 
 use crate::vm::{bad, domain_xml, refused, Failed};
 use crate::ConnectArg;
-use passagectl::{scan_root, RootArg};
+use passagectl::RootArg;
 
 /// The settings `vm edit` changes (none given: the device editor alone).
 #[derive(clap::Args, Default)]
@@ -237,7 +237,7 @@ pub fn run(
     let changes = args.changes()?;
     let (xml, libvirt) = domain_xml(name, file, conn)?;
     let d = Domain::read(&xml).map_err(bad)?;
-    let (_root, host) = scan_root(root).map_err(bad)?;
+    let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let mut changes = changes;
     changes.rom = args.rom(&d, &host)?;
     changes.pinning = match args.pin.as_deref() {

@@ -17,7 +17,7 @@ use passage_virt::Hypervisor;
 
 use crate::vm::{authorize_defined, bad, define_new, hyperv_of, made, refused, Failed, Made};
 use crate::ConnectArg;
-use passagectl::{scan_root, RootArg};
+use passagectl::RootArg;
 
 #[derive(clap::Args)]
 pub struct ExpressArgs {
@@ -46,7 +46,7 @@ pub fn run(
     conn: &ConnectArg,
 ) -> Result<ExitCode, Failed> {
     let iso = iso_path(args.iso.as_deref())?;
-    let (_root, host) = scan_root(root).map_err(bad)?;
+    let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let selection = match gpu {
         Some(g) => choose(&host, g.parse().map_err(bad)?).map_err(refused)?,
         None => initial_selection(&host).ok_or_else(|| {
@@ -80,7 +80,7 @@ pub fn run(
     outln!("{}", tr_f("VM {vm} defined.", &[("vm", &name)]));
     // libvirt's test driver runs no hook: nothing to authorize.
     if passage_core::vm::preflight::runs_hooks(&conn.uri) {
-        authorize_defined(&h, &name)?;
+        authorize_defined(&h, &name, conn)?;
     }
     if let Err(code) = crate::vm_session::start_on(&h, &name, root, &conn.uri) {
         eprintln!(

@@ -62,10 +62,16 @@ fn xml_of(h: &Libvirt, name: &str) -> Result<String, ExitCode> {
 fn preflight(h: &Libvirt, name: &str, root: &RootArg, uri: &str) -> Result<Vec<Finding>, ExitCode> {
     let xml = xml_of(h, name)?;
     let d = Domain::read(&xml).map_err(|e| fail(1, e))?;
-    let (opened, host) = scan_root(root).map_err(|e| fail(2, e))?;
     let facts = Facts::of(uri, h.networks().ok());
+    let findings = match passage_core::connection::remote(uri) {
+        Some(r) => remote_findings(&d, root, &r, &facts)?,
+        None => {
+            let (opened, host) = scan_root(root).map_err(|e| fail(2, e))?;
+            preflight::check(&d, &host, &opened.root, &facts)
+        }
+    };
     let mut left = vec![];
-    for f in preflight::check(&d, &host, &opened.root, &facts) {
+    for f in findings {
         match &f.remedy {
             Some(Remedy::StartNetwork { network }) => match h.start_network(network) {
                 Ok(()) => outln!(
@@ -84,6 +90,38 @@ fn preflight(h: &Libvirt, name: &str, root: &RootArg, uri: &str) -> Result<Vec<F
         }
     }
     Ok(left)
+}
+
+/// The pre-flight on a remote host: its devices and memory as `passagectl scan` reads them
+/// there, libvirt's networks; its files (disk images, firmware, libvirt's hook) are not
+/// visible from here, and that is said.
+fn remote_findings(
+    d: &Domain,
+    root: &RootArg,
+    r: &passage_core::connection::RemoteHost,
+    facts: &Facts,
+) -> Result<Vec<Finding>, ExitCode> {
+    crate::vm_remote::refuse_local_root(root, r).map_err(|e| fail(2, e))?;
+    let host = match r.scan() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            None
+        }
+    };
+    let (checked, skipped) = if host.is_some() {
+        (
+            "its devices and memory (read there over SSH) and libvirt's networks",
+            "its disk images, firmware files and libvirt's hook",
+        )
+    } else {
+        (
+            "libvirt's networks",
+            "its devices, memory, disk images, firmware files and libvirt's hook",
+        )
+    };
+    eprintln!("passagectl: {} is a remote host: the pre-flight checked {checked}; {skipped} are not checked from here (libvirt there refuses what cannot start, and Passage explains its error).", r.name);
+    Ok(preflight::check_remote(d, host.as_ref(), facts))
 }
 
 /// `vm start NAME [--wait]`: pre-flight, start, and on a failure the cause.
