@@ -18,6 +18,10 @@ impl App {
     pub(super) fn on_express(&mut self, w: &Widgets, msg: Msg, sender: &ComponentSender<Self>) {
         match msg {
             Msg::Express(purpose, gpu) => {
+                // The cards offered are this computer's: a VM of them is made on its own host.
+                if let Some(r) = crate::workers::libvirt::remote() {
+                    return crate::remote_hosts::devices_are_made_there(&w.window, &r);
+                }
                 let Some(l) = &self.loaded else { return };
                 let selection = match crate::logic::choose(&l.host, gpu) {
                     Ok(s) => s,

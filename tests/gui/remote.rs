@@ -140,6 +140,24 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
         "ssh -t -p",
     ]);
     app.key_to_dialog("Escape");
+    // So does the express VM from the Devices page: its cards are this computer's too.
+    app.action("show-page", Some("devices"));
+    app.wait_page("devices", &["Create a Gaming VM…"]);
+    let t = app.tree();
+    let express = t
+        .lines()
+        .filter_map(|l| l.split('\'').nth(1))
+        .find(|n| n.starts_with("Create a Gaming VM… with "))
+        .unwrap_or_else(|| panic!("no express button:\n{t}"))
+        .to_string();
+    app.press_button(&express);
+    app.wait_for(&["Choose Devices on the Remote Host", "not root@127.0.0.1's"]);
+    let t = app.tree();
+    assert!(
+        !t.contains("What Passage chose"),
+        "the express dialog opened on a remote host:\n{t}"
+    );
+    app.key_to_dialog("Escape");
     let keyfile = std::fs::read_to_string(s.dir.path().join("config/glib-2.0/settings/keyfile"))
         .expect("keyfile");
     assert!(
