@@ -354,7 +354,9 @@ fn an_agent_that_fails_gives_cannot_check() {
     let mut s = Script(replies, 0);
     assert_eq!(
         agent::run(&mut s, Program::Lspci),
-        Err(CannotCheck::TimedOut("lspci -nnk".into()))
+        Err(CannotCheck::TimedOut {
+            what: "lspci -nnk".into()
+        })
     );
     assert!(CannotCheck::NoChannel
         .words("passagectl vm edit w --guest-agent on")

@@ -14,7 +14,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Hypervisor, PoolInfo, VirtError, VmInfo, VmState, VolumeFormat};
+use crate::{
+    CannotCheck, GuestView, Hypervisor, PoolInfo, VirtError, VmInfo, VmState, VolumeFormat,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -46,6 +48,9 @@ pub enum Request {
         name: String,
     },
     LiveXml {
+        name: String,
+    },
+    LookInGuest {
         name: String,
     },
     Capabilities,
@@ -162,6 +167,7 @@ fn answer(
         Request::StartNetwork { name } => value(h.start_network(&name)?),
         Request::Xml { name } => value(h.xml(&name)?),
         Request::LiveXml { name } => value(h.live_xml(&name)?),
+        Request::LookInGuest { name } => value(h.look_in_guest(&name)?),
         Request::Capabilities => value(h.capabilities()?),
         Request::Pools => value(h.pools()?),
         Request::Volumes { pool } => value(h.volumes(&pool)?),
@@ -305,6 +311,11 @@ impl Hypervisor for Remote {
     }
     fn live_xml(&self, name: &str) -> Result<String, VirtError> {
         self.get(Request::LiveXml {
+            name: name.to_string(),
+        })
+    }
+    fn look_in_guest(&self, name: &str) -> Result<Result<GuestView, CannotCheck>, VirtError> {
+        self.get(Request::LookInGuest {
             name: name.to_string(),
         })
     }

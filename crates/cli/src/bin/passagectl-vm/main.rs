@@ -9,6 +9,7 @@ mod vm;
 mod vm_edit;
 mod vm_render;
 mod vm_session;
+mod vm_verify;
 
 use std::process::ExitCode;
 

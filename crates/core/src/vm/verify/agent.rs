@@ -200,7 +200,9 @@ pub fn run(agent: &mut dyn Agent, p: Program) -> Result<String, CannotCheck> {
             }
         }
     }
-    Err(CannotCheck::TimedOut(p.shown().to_string()))
+    Err(CannotCheck::TimedOut {
+        what: p.shown().to_string(),
+    })
 }
 
 /// Asks the guest what it sees: its system, then its PCI devices by that system's tools.

@@ -2,10 +2,10 @@
 //! JSON of PowerShell's `Get-CimInstance Win32_PnPEntity … | ConvertTo-Json` in a Windows one.
 //! The agent hands a program's output over as base64 (`guest-exec-status`'s `out-data`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A PCI function as the guest lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listed {
     pub vendor: u16,
     pub device: u16,

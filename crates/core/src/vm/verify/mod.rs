@@ -9,7 +9,7 @@ mod words;
 
 pub use words::taint_note;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use self::guest_text::Listed;
 use super::domain::{child, parse, Domain, GuestAddress};
@@ -17,7 +17,7 @@ use super::VmError;
 use crate::host::{Host, PciAddress};
 
 /// The guest's system, as the agent says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GuestOs {
     Windows,
@@ -25,7 +25,7 @@ pub enum GuestOs {
 }
 
 /// What the guest said: its system and the PCI devices it lists.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuestView {
     pub os: GuestOs,
     /// Its name (`Windows 11 Pro`, `Debian GNU/Linux 12 (bookworm)`), when the agent says.
@@ -34,7 +34,7 @@ pub struct GuestView {
 }
 
 /// Why the guest could not be asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub enum CannotCheck {
     /// The VM is not running.
@@ -52,7 +52,17 @@ pub enum CannotCheck {
         err: String,
     },
     /// A program run in the guest did not finish in time.
-    TimedOut(String),
+    TimedOut { what: String },
+}
+
+impl CannotCheck {
+    /// Whether no agent command ran (so libvirt did not mark the domain tainted).
+    pub fn ran_nothing(&self) -> bool {
+        matches!(
+            self,
+            CannotCheck::NotRunning | CannotCheck::NoChannel | CannotCheck::NotAnswering
+        )
+    }
 }
 
 /// A PCI function passed to the VM, with the host's IDs and name for it.

@@ -174,7 +174,7 @@ impl CannotCheck {
                     &[("what", what), ("code", &code), ("err", err)],
                 )
             }
-            CannotCheck::TimedOut(what) => tr_f(
+            CannotCheck::TimedOut { what } => tr_f(
                 "{what} did not finish in the guest in time",
                 &[("what", what)],
             ),
