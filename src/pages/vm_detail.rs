@@ -54,6 +54,9 @@ pub enum Input {
     /// dismissed or another VM's page.
     Edited(Box<passage_core::vm::settings::Edited>),
     DismissEdited,
+    /// *Check Again* (and the agent coming up): ask the guest what it sees (vm_guest.rs).
+    CheckGuest,
+    GuestAnswered(super::vm_guest::Answer),
 }
 
 #[derive(Debug)]
@@ -120,6 +123,8 @@ pub struct VmDetail {
     start_pending: bool,
     /// The last edit saved on this VM.
     edited: Option<passage_core::vm::settings::Edited>,
+    /// What the guest said of the cards passed to it.
+    pub(super) guest: super::vm_guest::GuestCheck,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -176,6 +181,7 @@ impl Component for VmDetail {
                 start_pending: false,
                 recheck: false,
                 edited: None,
+                guest: Default::default(),
             },
             widgets: (),
         }
@@ -186,7 +192,11 @@ impl Component for VmDetail {
             Input::Show(d, loaded) => {
                 if self.details.as_ref().is_none_or(|x| x.name != d.name) {
                     self.edited = None;
+                    self.guest = Default::default();
                 }
+                let ask = d.state == VmState::Running
+                    && d.agent == GuestAgent::Answering
+                    && matches!(self.guest, super::vm_guest::GuestCheck::NotYet);
                 self.domain = Domain::read(&d.xml).ok();
                 self.state = Some(d.state);
                 self.agent = d.agent;
@@ -197,6 +207,9 @@ impl Component for VmDetail {
                 self.start_pending = false;
                 self.checked_again();
                 self.poll(&sender);
+                if ask {
+                    self.ask_guest(&sender);
+                }
             }
             Input::Host(l) => {
                 self.loaded = Some(l);
@@ -210,6 +223,9 @@ impl Component for VmDetail {
                     self.shutdown_since = None;
                 }
                 let changed = self.state != Some(s) || self.agent != agent;
+                if super::vm_guest::GuestCheck::agent_came_up(self.agent, agent, Some(s)) {
+                    self.ask_guest(&sender);
+                }
                 self.state = Some(s);
                 self.agent = agent;
                 if !changed && self.shutdown_since.is_none() {
@@ -277,6 +293,8 @@ impl Component for VmDetail {
             }
             Input::Edited(e) => self.edited = Some(*e),
             Input::DismissEdited => self.edited = None,
+            Input::CheckGuest => self.ask_guest(&sender),
+            Input::GuestAnswered(a) => self.guest_answered(a),
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
                     t.remove();
@@ -457,6 +475,7 @@ impl VmDetail {
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
             groups.push(super::vm_view::contents(dom, &l.host, self.agent));
         }
+        groups.push(self.guest.group((self.state, self.agent), sender));
         groups.push(super::vm_view::manage(d, sender));
         for g in groups {
             root.add(&g);

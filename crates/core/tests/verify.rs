@@ -378,3 +378,19 @@ fn only_read_only_programs_run() {
     }
     assert!(ps.contains("Get-CimInstance -ClassName Win32_PnPEntity"));
 }
+
+#[test]
+fn the_test_beds_real_guest_output() {
+    // No pci.ids in that guest: `Class [0300]: Device [1234:1111]`.
+    let l = guest_text::lspci_nnk(&data("lspci-nnk-testbed.txt"));
+    let vga = l.iter().find(|d| (d.vendor, d.device) == (0x1234, 0x1111));
+    assert_eq!(vga.and_then(|d| d.driver.as_deref()), Some("bochs-drm"));
+    let hda = l.iter().find(|d| (d.vendor, d.device) == (0x8086, 0x293e));
+    assert_eq!(hda.and_then(|d| d.driver.as_deref()), Some("snd_hda_intel"));
+    assert_eq!(l.len(), 7);
+    let (os, name) = agent::os(&data("testbed-osinfo.json")).expect("osinfo");
+    assert_eq!(
+        (os, name.as_deref()),
+        (GuestOs::Linux, Some("Linux 6.1.0-50-amd64"))
+    );
+}

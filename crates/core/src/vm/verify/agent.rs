@@ -79,15 +79,16 @@ fn ret(reply: &str) -> Result<Value, String> {
 pub fn os(reply: &str) -> Result<(GuestOs, Option<String>), String> {
     let r = ret(reply)?;
     let id = r.get("id").and_then(Value::as_str);
-    let pretty = ["pretty-name", "name", "kernel-release"]
-        .iter()
-        .find_map(|k| r.get(*k).and_then(Value::as_str))
-        .map(str::to_string);
     let os = if id == Some("mswindows") {
         GuestOs::Windows
     } else {
         GuestOs::Linux
     };
+    let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+    // A guest without os-release says only its kernel.
+    let pretty = text("pretty-name")
+        .or_else(|| text("name"))
+        .or_else(|| text("kernel-release").map(|k| format!("{} {k}", os.words())));
     Ok((os, pretty))
 }
 

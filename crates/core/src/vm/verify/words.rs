@@ -156,7 +156,12 @@ impl Verification {
 impl CannotCheck {
     /// `cannot check: …`.
     pub fn words(&self, add_channel: &str) -> String {
-        let why = match self {
+        tr_f("cannot check: {why}", &[("why", &self.reason(add_channel))])
+    }
+
+    /// Why, after "cannot check:" (the VM page's row says "Cannot check" above it).
+    pub fn reason(&self, add_channel: &str) -> String {
+        match self {
             CannotCheck::NotRunning => tr("the VM is not running"),
             CannotCheck::NoChannel => tr_f(
                 "the VM has no guest agent channel ({add} adds it; it takes effect at the next start)",
@@ -178,8 +183,7 @@ impl CannotCheck {
                 "{what} did not finish in the guest in time",
                 &[("what", what)],
             ),
-        };
-        tr_f("cannot check: {why}", &[("why", &why)])
+        }
     }
 }
 
