@@ -413,4 +413,16 @@ mod tests {
         );
         assert!(out[3].contains("<domain"), "{}", out[3]);
     }
+
+    /// The app's page asks the worker to look in the guest: the test driver's running domain
+    /// has no agent channel, so the answer is why it cannot be asked, and nothing ran.
+    #[test]
+    fn looking_in_a_guest_without_the_channel_says_why() {
+        let out = serve_lines("{\"op\":\"look_in_guest\",\"name\":\"test\"}\n");
+        assert_eq!(
+            out,
+            [r#"{"ok":{"Err":{"reason":"no-channel"}}}"#],
+            "{out:?}"
+        );
+    }
 }
