@@ -40,16 +40,10 @@ impl GuestCheck {
         GuestCheck::Done(match a {
             Ok(Ok(view)) => match Target::read(xml, host) {
                 Ok(t) => Ok(t.judge(&view)),
-                Err(e) => Err(CannotCheck::Agent {
-                    what: tr("the VM's definition"),
-                    why: e.to_string(),
-                }),
+                Err(e) => Err(CannotCheck::Unreadable { why: e.to_string() }),
             },
             Ok(Err(why)) => Err(why),
-            Err(e) => Err(CannotCheck::Agent {
-                what: "libvirt".into(),
-                why: e,
-            }),
+            Err(why) => Err(CannotCheck::Libvirt { why }),
         })
     }
 

@@ -53,6 +53,10 @@ pub enum CannotCheck {
     },
     /// A program run in the guest did not finish in time.
     TimedOut { what: String },
+    /// libvirt failed before the guest was asked.
+    Libvirt { why: String },
+    /// The VM's definition could not be read (the devices to look for).
+    Unreadable { why: String },
 }
 
 impl CannotCheck {

@@ -183,6 +183,11 @@ impl CannotCheck {
                 "{what} did not finish in the guest in time",
                 &[("what", what)],
             ),
+            CannotCheck::Libvirt { why } => tr_f("libvirt refused: {why}", &[("why", why)]),
+            CannotCheck::Unreadable { why } => tr_f(
+                "the VM's definition cannot be read: {why}",
+                &[("why", why)],
+            ),
         }
     }
 }
