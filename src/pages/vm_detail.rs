@@ -112,7 +112,7 @@ pub struct VmDetail {
     pub(super) loaded: Option<Arc<Loaded>>,
     state: Option<VmState>,
     /// Its guest agent, as libvirt's live XML says.
-    agent: GuestAgent,
+    pub(super) agent: GuestAgent,
     shutdown_since: Option<Instant>,
     pub(super) last: Option<LastStart>,
     /// A remedy ran: check again when libvirt's details or the host come back.
@@ -190,13 +190,10 @@ impl Component for VmDetail {
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
             Input::Show(d, loaded) => {
-                if self.details.as_ref().is_none_or(|x| x.name != d.name) {
+                let new_vm = self.details.as_ref().is_none_or(|x| x.name != d.name);
+                if new_vm {
                     self.edited = None;
-                    self.guest = Default::default();
                 }
-                let ask = d.state == VmState::Running
-                    && d.agent == GuestAgent::Answering
-                    && matches!(self.guest, super::vm_guest::GuestCheck::NotYet);
                 self.domain = Domain::read(&d.xml).ok();
                 self.state = Some(d.state);
                 self.agent = d.agent;
@@ -207,9 +204,7 @@ impl Component for VmDetail {
                 self.start_pending = false;
                 self.checked_again();
                 self.poll(&sender);
-                if ask {
-                    self.ask_guest(&sender);
-                }
+                self.guest_shown(new_vm, &sender);
             }
             Input::Host(l) => {
                 self.loaded = Some(l);
@@ -223,9 +218,7 @@ impl Component for VmDetail {
                     self.shutdown_since = None;
                 }
                 let changed = self.state != Some(s) || self.agent != agent;
-                if super::vm_guest::GuestCheck::agent_came_up(self.agent, agent, Some(s)) {
-                    self.ask_guest(&sender);
-                }
+                self.guest_polled(s, agent, &sender);
                 self.state = Some(s);
                 self.agent = agent;
                 if !changed && self.shutdown_since.is_none() {

@@ -107,6 +107,34 @@ fn device_rows(v: &Verification) -> Vec<adw::ActionRow> {
 }
 
 impl VmDetail {
+    /// The page shows a VM (again): another VM's answer goes; a running VM whose agent answers
+    /// is asked at once.
+    pub(super) fn guest_shown(&mut self, new_vm: bool, sender: &ComponentSender<VmDetail>) {
+        if new_vm {
+            self.guest = GuestCheck::NotYet;
+        }
+        let Some(d) = &self.details else { return };
+        if d.state == VmState::Running
+            && d.agent == GuestAgent::Answering
+            && matches!(self.guest, GuestCheck::NotYet)
+        {
+            self.ask_guest(sender);
+        }
+    }
+
+    /// The page polled the VM (before its state and agent are taken): asks when the agent
+    /// came up.
+    pub(super) fn guest_polled(
+        &mut self,
+        state: VmState,
+        agent: GuestAgent,
+        sender: &ComponentSender<VmDetail>,
+    ) {
+        if GuestCheck::agent_came_up(self.agent, agent, Some(state)) {
+            self.ask_guest(sender);
+        }
+    }
+
     /// Asks the worker to ask the guest (the page shows "Asking the guest…" meanwhile).
     pub(super) fn ask_guest(&mut self, sender: &ComponentSender<VmDetail>) {
         if let Some(d) = &self.details {
