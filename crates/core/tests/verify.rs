@@ -54,6 +54,7 @@ fn windows(pnp: &str) -> GuestView {
         os: GuestOs::Windows,
         name: Some("Windows 11 Pro".into()),
         devices,
+        drivers_only: false,
     }
 }
 
@@ -62,6 +63,7 @@ fn linux(lspci: &str) -> GuestView {
         os: GuestOs::Linux,
         name: None,
         devices: guest_text::lspci_nnk(&data(lspci)),
+        drivers_only: false,
     }
 }
 
@@ -315,14 +317,23 @@ fn windows_without_powershell_still_reads_guest_get_devices() {
         ]),
         0,
     );
-    let view = agent::look(&mut s).expect("view");
+    let mut view = agent::look(&mut s).expect("view");
+    assert!(view.drivers_only);
     let (_d, h) = host();
-    let v = Target::read(&domain(MASKED), &h)
-        .expect("target")
-        .judge(&view);
+    let t = Target::read(&domain(MASKED), &h).expect("target");
+    let v = t.judge(&view);
     assert_eq!(
         v.lines()[0],
         "GeForce RTX 2080 Ti Rev. A (10de:1e07): working in Windows, NVIDIA 551.23"
+    );
+    // guest-get-devices lists only devices with a driver: one not in it is not called missing.
+    view.devices.retain(|d| d.device != 0x1e07);
+    let v = t.judge(&view);
+    assert_eq!(v.devices[0].seen, Seen::NoDriverOrMissing);
+    assert!(
+        v.lines()[0].contains("missing or has no driver"),
+        "{:?}",
+        v.lines()
     );
 }
 

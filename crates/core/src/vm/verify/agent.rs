@@ -215,16 +215,22 @@ pub fn look(agent: &mut dyn Agent) -> Result<GuestView, CannotCheck> {
             what: "guest-get-osinfo".into(),
             why,
         })?;
-    let devices = match os {
-        GuestOs::Linux => guest_text::lspci_nnk(&run(agent, Program::Lspci)?),
+    let (devices, drivers_only) = match os {
+        GuestOs::Linux => (guest_text::lspci_nnk(&run(agent, Program::Lspci)?), false),
         GuestOs::Windows => windows(agent)?,
     };
-    Ok(GuestView { os, name, devices })
+    Ok(GuestView {
+        os,
+        name,
+        devices,
+        drivers_only,
+    })
 }
 
 /// Windows: the problem codes from PowerShell, the driver versions from `guest-get-devices`.
-/// Either alone still says something; neither is a failure.
-fn windows(agent: &mut dyn Agent) -> Result<Vec<Listed>, CannotCheck> {
+/// Either alone still says something; neither is a failure. `true` with `guest-get-devices`
+/// alone, which lists only devices with a driver.
+fn windows(agent: &mut dyn Agent) -> Result<(Vec<Listed>, bool), CannotCheck> {
     let pnp = run(agent, Program::PnpQuery).and_then(|out| {
         guest_text::pnp_entities(&out).ok_or_else(|| CannotCheck::Agent {
             what: Program::PnpQuery.shown().into(),
@@ -246,17 +252,20 @@ fn windows(agent: &mut dyn Agent) -> Result<Vec<Listed>, CannotCheck> {
                     }
                 }
             }
-            Ok(pnp)
+            Ok((pnp, false))
         }
-        (Ok(pnp), Err(_)) => Ok(pnp),
+        (Ok(pnp), Err(_)) => Ok((pnp, false)),
         // Without PowerShell: a device guest-get-devices lists has a driver; its problem code
         // is not known.
-        (Err(_), Ok(versions)) => Ok(versions
-            .into_iter()
-            .map(|v| Listed {
-                driver: v.name.clone(),
-                ..v
-            })
-            .collect()),
+        (Err(_), Ok(versions)) => Ok((
+            versions
+                .into_iter()
+                .map(|v| Listed {
+                    driver: v.name.clone(),
+                    ..v
+                })
+                .collect(),
+            true,
+        )),
     }
 }

@@ -31,6 +31,10 @@ pub struct GuestView {
     /// Its name (`Windows 11 Pro`, `Debian GNU/Linux 12 (bookworm)`), when the agent says.
     pub name: Option<String>,
     pub devices: Vec<Listed>,
+    /// The listing has only devices with a driver (Windows' `guest-get-devices` alone, when
+    /// PowerShell's query failed): one not in it may be there without a driver.
+    #[serde(default)]
+    pub drivers_only: bool,
 }
 
 /// Why the guest could not be asked.
@@ -140,6 +144,9 @@ pub enum Seen {
     Problem { code: u32 },
     /// The guest does not list it.
     Missing,
+    /// Not among the devices with a driver, and the guest's full list could not be read: it
+    /// is missing or has no driver, and Passage cannot tell which.
+    NoDriverOrMissing,
 }
 
 /// One passed device and what the guest shows of it.
@@ -223,6 +230,7 @@ impl Target {
                             !taken[*i] && (l.vendor, l.device) == (p.vendor, p.device)
                         });
                     let seen = match found {
+                        None if view.drivers_only => Seen::NoDriverOrMissing,
                         None => Seen::Missing,
                         Some((i, l)) => {
                             taken[i] = true;

@@ -96,6 +96,10 @@ impl DeviceCheck {
                 "not seen by {os}: the guest lists no device with these IDs",
                 &[("os", os.words())],
             ),
+            Seen::NoDriverOrMissing => tr_f(
+                "not among the devices {os} has a driver for; its full list could not be read, so it is missing or has no driver",
+                &[("os", os.words())],
+            ),
         };
         format!("{} ({}): {what}", p.name, p.id)
     }
