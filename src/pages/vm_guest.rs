@@ -6,7 +6,7 @@
 
 use passage_core::i18n::tr;
 use passage_core::vm::verify::{self, CannotCheck, GuestView, Target, Verification};
-use passage_core::Host;
+use passage_core::{Host, Root};
 use passage_virt::{GuestAgent, VmState};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk, ComponentSender};
@@ -36,10 +36,13 @@ impl GuestCheck {
     }
 
     /// The answer judged against the VM's definition (the devices it passes) and the host.
-    pub fn answered(xml: &str, host: &Host, a: Answer) -> GuestCheck {
+    pub fn answered(xml: &str, (host, root): (&Host, &Root), a: Answer) -> GuestCheck {
         GuestCheck::Done(match a {
             Ok(Ok(view)) => match Target::read(xml, host) {
-                Ok(t) => Ok(t.judge(&view)),
+                Ok(mut t) => {
+                    t.walk_roms(root);
+                    Ok(t.judge(&view))
+                }
                 Err(e) => Err(CannotCheck::Unreadable { why: e.to_string() }),
             },
             Ok(Err(why)) => Err(why),
@@ -147,7 +150,7 @@ impl VmDetail {
 
     pub(super) fn guest_answered(&mut self, a: Answer) {
         if let (Some(d), Some(l)) = (&self.details, &self.loaded) {
-            self.guest = GuestCheck::answered(&d.xml, &l.host, a);
+            self.guest = GuestCheck::answered(&d.xml, (&l.host, &l.root), a);
         } else {
             self.guest = GuestCheck::NotYet;
         }

@@ -405,3 +405,51 @@ fn the_test_beds_real_guest_output() {
         (GuestOs::Linux, Some("Linux 6.1.0-50-amd64"))
     );
 }
+
+#[test]
+fn code_43_walks_the_rom_file_the_vm_gives_the_card() {
+    let (dir, h) = host();
+    let roms = dir.path().join("roms");
+    std::fs::create_dir_all(&roms).expect("mkdir");
+    std::fs::write(
+        roms.join("legacy.rom"),
+        passage_fixtures::rom::legacy_only(),
+    )
+    .expect("rom");
+    std::fs::write(
+        roms.join("uefi.rom"),
+        passage_fixtures::rom::legacy_and_uefi(),
+    )
+    .expect("rom");
+    let root = Root::new(dir.path()).expect("root");
+    let view = windows("win-pnp-code43.json");
+    let with = |file: &str| {
+        let xml = domain(MASKED).replacen(
+            "</source></hostdev>",
+            &format!("</source><rom file='{file}'/></hostdev>"),
+            1,
+        );
+        let mut t = Target::read(&xml, &h).expect("target");
+        t.walk_roms(&root);
+        t.judge(&view).lines().join("\n")
+    };
+    let text = with("/roms/legacy.rom");
+    assert!(
+        text.contains(
+            "The card's ROM file /roms/legacy.rom: It has no UEFI image, only legacy x86 code"
+        ),
+        "{text}"
+    );
+    let text = with("/roms/uefi.rom");
+    assert!(
+        text.contains(
+            "The card's ROM file /roms/uefi.rom has an x64 UEFI (GOP) image: not the cause."
+        ),
+        "{text}"
+    );
+    let text = with("/roms/gone.rom");
+    assert!(
+        text.contains("check that it has a UEFI (GOP) image with passagectl rom /roms/gone.rom"),
+        "{text}"
+    );
+}

@@ -50,9 +50,10 @@ pub(crate) fn run(
         passage_virt::VirtError::NoSuchVm(_) => bad(e),
         e => refused(e),
     })?;
-    let (_opened, host) = scan_root(root).map_err(bad)?;
+    let (opened, host) = scan_root(root).map_err(bad)?;
     // The devices its definition passes: one it started without shows as missing.
-    let target = Target::read(&xml, &host).map_err(bad)?;
+    let mut target = Target::read(&xml, &host).map_err(bad)?;
+    target.walk_roms(&opened.root);
     let add = format!("passagectl vm edit {name} --guest-agent on");
     let (result, code) = match h.look_in_guest(name).map_err(refused)? {
         Ok(view) => {

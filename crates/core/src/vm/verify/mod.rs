@@ -89,6 +89,9 @@ pub struct Passed {
     /// The `<rom file>` the VM gives it, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rom_file: Option<String>,
+    /// That file walked ([`Target::walk_roms`]), when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rom: Option<crate::host::rom::Verdict>,
 }
 
 /// The settings that hide the hypervisor from a GPU driver, as the domain has them.
@@ -196,6 +199,7 @@ impl Target {
                         name: dev.model_name(),
                         gpu: dev.class >> 16 == 0x03,
                         rom_file,
+                        rom: None,
                     });
                 }
                 let seen = d.devices_seen.iter().find(|s| s.address == a)?;
@@ -208,6 +212,7 @@ impl Target {
                     name: a.to_string(),
                     gpu: false,
                     rom_file,
+                    rom: None,
                 })
             })
             .collect();
@@ -215,6 +220,18 @@ impl Target {
             passed,
             masking: Masking::read(xml)?,
         })
+    }
+
+    /// Walks each `<rom file>` the VM gives a device (read through `root`; a file the user
+    /// may not read is left unsaid), so Code 43's fixes can say whether it has a UEFI image.
+    pub fn walk_roms(&mut self, root: &crate::Root) {
+        for p in &mut self.passed {
+            p.rom = p
+                .rom_file
+                .as_deref()
+                .and_then(|f| root.read_bytes(f))
+                .map(|b| crate::host::rom::walk(&b).verdict);
+        }
     }
 
     /// Judges what the guest said. Two passed devices with the same IDs take the guest's

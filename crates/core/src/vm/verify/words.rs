@@ -128,9 +128,11 @@ fn code43(p: &Passed, m: &Masking) -> Vec<String> {
             tr("Hide KVM from the guest: older NVIDIA drivers need it. Passage's wizard does so on new VMs; for this one add <kvm><hidden state='on'/></kvm> to <features> (virsh edit).")
         });
     }
-    out.push(match &p.rom_file {
-        Some(f) => tr_f("The card's ROM is the file {file}: check that it has a UEFI (GOP) image with passagectl rom {file}.", &[("file", f)]),
-        None => tr_f("Check that the card's ROM has a UEFI (GOP) image: passagectl rom {address} (as root, while the host does not use the card). Without one, give the VM a ROM file that has it.", &[("address", &p.address.to_string())]),
+    out.push(match (&p.rom_file, &p.rom) {
+        (Some(f), Some(v)) if v.has_uefi_x64() => tr_f("The card's ROM file {file} has an x64 UEFI (GOP) image: not the cause.", &[("file", f)]),
+        (Some(f), Some(v)) => tr_f("The card's ROM file {file}: {verdict}", &[("file", f), ("verdict", &v.words())]),
+        (Some(f), None) => tr_f("The card's ROM is the file {file}: check that it has a UEFI (GOP) image with passagectl rom {file}.", &[("file", f)]),
+        (None, _) => tr_f("Check that the card's ROM has a UEFI (GOP) image: passagectl rom {address} (as root, while the host does not use the card). Without one, give the VM a ROM file that has it.", &[("address", &p.address.to_string())]),
     });
     if p.vendor == 0x1002 {
         out.push(tr("Many AMD cards do not reset between VM starts (the reset bug): if the card worked at the first start after the host booted, restart the host, or install the vendor-reset module."));
