@@ -13,10 +13,12 @@ HERE=$(cd "$(dirname "$0")" && pwd); TOP=$(cd "$HERE/../.." && pwd)
 W=${1:-$HERE/work}
 [ -f "$W/l2.img" ] && [ -f "$W/vmlinuz" ] || "$HERE/build.sh" "$W"
 [ -f "$W/initrd-acpi.gz" ] || (cd "$W" && MD=$(echo kernel/lib/modules/*) && . "$HERE/initrd.sh" && mkacpi)
+[ -f "$W/initrd-ga.gz" ] || (cd "$W" && MD=$(echo kernel/lib/modules/*) && . "$HERE/initrd.sh" && . "$HERE/initrd-ga.sh" && mkga)
 cargo build --release -q -p passagectl -p passage-helper --manifest-path "$TOP/Cargo.toml"
 P=$(mktemp -d); OUT=$(mktemp -d); chmod 755 "$P"
 trap 'rm -rf "$P" "$OUT"' EXIT
 cp "$HERE/payload-session/run.sh" "$TOP/target/release/passagectl" "$TOP/target/release/passage-helper" "$W/initrd-acpi.gz" "$P/"
+cp "$HERE/payload-session/verify.sh" "$TOP/target/release/passagectl-vm" "$W/initrd-ga.gz" "$P/"
 rc=0; HOST_VGA=cirrus "$HERE/exchange.sh" "$W" "$P" "$OUT" >/dev/null || rc=$?
 [ "${KEEP:-}" ] && { mkdir -p "$KEEP"; cp -r "$OUT/." "$KEEP/"; }
 if [ $rc != 0 ]; then echo "FAIL: L2 did not finish the payload (rc $rc)"; tail -40 "$OUT/run.log" 2>/dev/null; echo "RESULT: FAIL"; exit 1; fi
@@ -70,4 +72,6 @@ if [ -s "$OUT/bench.txt" ]; then
 else
   echo "FAIL: no benchmark figures"; fail=1
 fi
+# The card inside the guest (issue 22): passagectl vm verify against a real qemu-ga.
+. "$HERE/verify-judge.sh"
 [ $fail = 0 ] && echo "RESULT: PASS" || { echo "--- L2 payload log (tail)"; tail -60 "$OUT/run.log"; echo "RESULT: FAIL"; exit 1; }

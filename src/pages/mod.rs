@@ -10,6 +10,7 @@ pub mod problem;
 pub mod setup;
 pub mod vm_detail;
 pub mod vm_edit;
+pub mod vm_guest;
 pub mod vm_remedy;
 pub mod vm_saved;
 pub mod vm_view;

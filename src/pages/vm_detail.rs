@@ -58,6 +58,9 @@ pub enum Input {
     /// dismissed or another VM's page.
     Edited(Box<passage_core::vm::settings::Edited>),
     DismissEdited,
+    /// *Check Again* (and the agent coming up): ask the guest what it sees (vm_guest.rs).
+    CheckGuest,
+    GuestAnswered(super::vm_guest::Answer),
 }
 
 #[derive(Debug)]
@@ -125,7 +128,7 @@ pub struct VmDetail {
     pub(super) loaded: Option<Arc<Loaded>>,
     state: Option<VmState>,
     /// Its guest agent, as libvirt's live XML says.
-    agent: GuestAgent,
+    pub(super) agent: GuestAgent,
     shutdown_since: Option<Instant>,
     pub(super) last: Option<LastStart>,
     /// A remedy ran: check again when libvirt's details or the host come back.
@@ -138,6 +141,8 @@ pub struct VmDetail {
     start_when_authorized: bool,
     /// The last edit saved on this VM.
     edited: Option<passage_core::vm::settings::Edited>,
+    /// What the guest said of the cards passed to it.
+    pub(super) guest: super::vm_guest::GuestCheck,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -195,6 +200,7 @@ impl Component for VmDetail {
                 start_when_authorized: false,
                 recheck: false,
                 edited: None,
+                guest: Default::default(),
             },
             widgets: (),
         }
@@ -203,7 +209,8 @@ impl Component for VmDetail {
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
             Input::Show(d, loaded) => {
-                if self.details.as_ref().is_none_or(|x| x.name != d.name) {
+                let new_vm = self.details.as_ref().is_none_or(|x| x.name != d.name);
+                if new_vm {
                     self.edited = None;
                 }
                 self.domain = Domain::read(&d.xml).ok();
@@ -216,6 +223,7 @@ impl Component for VmDetail {
                 self.start_pending = false;
                 self.checked_again();
                 self.poll(&sender);
+                self.guest_shown(new_vm, &sender);
             }
             Input::Host(l) => {
                 self.loaded = Some(l);
@@ -229,6 +237,7 @@ impl Component for VmDetail {
                     self.shutdown_since = None;
                 }
                 let changed = self.state != Some(s) || self.agent != agent;
+                self.guest_polled(s, agent, &sender);
                 self.state = Some(s);
                 self.agent = agent;
                 if !changed && self.shutdown_since.is_none() {
@@ -297,6 +306,8 @@ impl Component for VmDetail {
             }
             Input::Edited(e) => self.edited = Some(*e),
             Input::DismissEdited => self.edited = None,
+            Input::CheckGuest => self.ask_guest(&sender),
+            Input::GuestAnswered(a) => self.guest_answered(a),
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
                     t.remove();
@@ -485,6 +496,7 @@ impl VmDetail {
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
             groups.push(super::vm_view::contents(dom, &l.host, self.agent));
         }
+        groups.push(self.guest.group((self.state, self.agent), sender));
         groups.push(super::vm_view::manage(d, sender));
         for g in groups {
             root.add(&g);

@@ -307,6 +307,11 @@ impl Component for VmsPage {
                     self.detail.emit(vm_detail::Input::State(r));
                 }
             }
+            Input::Worker(Reply::Guest(name, a)) => {
+                if self.open.as_ref().is_some_and(|(n, _)| *n == name) {
+                    self.detail.emit(vm_detail::Input::GuestAnswered(a));
+                }
+            }
             Input::Worker(Reply::Failed(name, action, text)) => {
                 let p = problem::of_vm(action, &name, text);
                 if self.open.as_ref().is_some_and(|(n, _)| *n == name) {

@@ -130,6 +130,8 @@ pub enum Request {
     },
     /// Asks the guest to shut down (guest agent, else the power button).
     Shutdown(String),
+    /// Asks the running guest, through its agent, which PCI devices it sees (read-only).
+    Verify(String),
     /// Removes the VM's definition, and these disk images when the user ticked them: libvirt
     /// volumes (`pool/volume`) or paths of volumes.
     Delete {
@@ -162,6 +164,8 @@ pub enum Reply {
     State(String, Result<Polled, String>),
     /// The guest was asked to shut down.
     ShutdownAsked(String),
+    /// What the guest said of its PCI devices (`Request::Verify`).
+    Guest(String, crate::pages::vm_guest::Answer),
     /// An action on a VM failed: libvirt's text (for a start, read by the diagnosis).
     Failed(String, VmAction, String),
     /// Create failed: libvirt's text. Nothing it made is left behind.
@@ -440,6 +444,12 @@ impl Worker for LibvirtWorker {
                     })
                 });
                 let _ = sender.output(Reply::State(name, r));
+            }
+            Request::Verify(name) => {
+                let r = self
+                    .conn()
+                    .and_then(|c| c.look_in_guest(&name).map_err(|e| e.to_string()));
+                let _ = sender.output(Reply::Guest(name, r));
             }
             Request::StartChecked { name, networks } => {
                 self.start_checked(&name, &networks, &sender)

@@ -1,7 +1,8 @@
 //! The VM page's guest agent line, read from libvirt's live XML (the channel's `state`; no
 //! agent command runs, so libvirt never marks the domain tainted), on a private libvirtd: a
 //! running TCG VM with the agent's channel and no agent inside says "not answering" and what to
-//! install; a VM without the channel says Edit… adds it, and Edit…'s switch adds it.
+//! install; a VM without the channel says Edit… adds it, and Edit…'s switch adds it. The page's
+//! In the Guest group (the card checked inside the guest) says why neither guest can be asked.
 
 use passage_testkit::libvirtd;
 use passage_virt::Hypervisor;
@@ -42,6 +43,13 @@ fn the_vm_page_says_whether_the_guest_agent_answers_or_how_to_add_its_channel() 
             "#vm-guest-agent",
             "Guest agent",
             "not answering (install the QEMU guest agent in the guest: virtio-win guest tools on Windows, qemu-guest-agent on Linux)",
+            // In the Guest: the card check cannot ask this guest, and says so; nothing ran.
+            "In the Guest",
+            "#vm-check-again",
+            "#vm-guest-check",
+            "Cannot check",
+            "no guest agent answers in the guest (install the QEMU guest agent",
+            "\"tainted\" (custom-ga-command)",
         ],
     );
     app.shot("vm-guest-agent-not-answering", &d);
@@ -54,6 +62,7 @@ fn the_vm_page_says_whether_the_guest_agent_answers_or_how_to_add_its_channel() 
             "Running",
             "#vm-guest-agent",
             "no channel (Edit… adds it)",
+            "the VM has no guest agent channel (Edit… adds it; it takes effect at the next start)",
         ],
     );
     app.shot("vm-guest-agent-no-channel", &d);

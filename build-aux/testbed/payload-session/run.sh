@@ -118,4 +118,5 @@ drv > $OUT/after-bench-drivers.txt; hp > $OUT/hp-after-bench.txt
 # The journal as Passage recorded the sessions, and libvirt's log of the domain.
 for d in /var/lib/passage/journal/*; do cat $d/entry.json; echo; done > $OUT/journal.txt
 cp /var/log/libvirt/qemu/l3s.log $OUT/qemu-l3s.log 2>/dev/null
-true
+# 6. The card inside the guest: passagectl vm verify against qemu-ga in L3.
+. $P/verify.sh

@@ -3,10 +3,12 @@
 //! implemented with the `virt` crate. Calls block: the GTK app makes them from one worker
 //! thread, never the main loop.
 
+mod agent;
 pub mod edit;
 pub mod remote;
 
 pub use passage_core::vm::domain::GuestAgent;
+pub use passage_core::vm::verify::{CannotCheck, GuestView};
 use serde::{Deserialize, Serialize};
 use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
@@ -34,7 +36,7 @@ pub enum VirtError {
     Worker(String),
 }
 
-fn lv(e: virt::error::Error) -> VirtError {
+pub(crate) fn lv(e: virt::error::Error) -> VirtError {
     VirtError::Libvirt(e.message().to_string())
 }
 
@@ -114,6 +116,10 @@ pub trait Hypervisor {
             .map(|d| d.guest_agent)
             .map_err(|e| VirtError::Libvirt(e.to_string()))
     }
+    /// Asks the running VM's guest, through the QEMU guest agent, which PCI devices it sees and
+    /// with which drivers (read-only queries, each with a timeout; libvirt then marks the
+    /// domain tainted, custom-ga-command). Why it cannot be asked is the inner error.
+    fn look_in_guest(&self, name: &str) -> Result<Result<GuestView, CannotCheck>, VirtError>;
     /// libvirt's domain capabilities for q35 (firmware, features).
     fn capabilities(&self) -> Result<String, VirtError>;
     fn pools(&self) -> Result<Vec<PoolInfo>, VirtError>;
@@ -162,7 +168,7 @@ impl Libvirt {
             })
     }
 
-    fn domain(&self, name: &str) -> Result<Domain, VirtError> {
+    pub(crate) fn domain(&self, name: &str) -> Result<Domain, VirtError> {
         self.conn
             .lookup_domain_by_name(name)
             .map_err(|_| VirtError::NoSuchVm(name.to_string()))
@@ -191,6 +197,10 @@ fn purpose(xml: &str) -> Option<String> {
 }
 
 impl Hypervisor for Libvirt {
+    fn look_in_guest(&self, name: &str) -> Result<Result<GuestView, CannotCheck>, VirtError> {
+        agent::look(self, name)
+    }
+
     fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError> {
         self.domain(name)?
             .update_device_flags(element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)

@@ -14,7 +14,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Hypervisor, PoolInfo, VirtError, VmInfo, VmState, VolumeFormat};
+use crate::{
+    CannotCheck, GuestView, Hypervisor, PoolInfo, VirtError, VmInfo, VmState, VolumeFormat,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -46,6 +48,9 @@ pub enum Request {
         name: String,
     },
     LiveXml {
+        name: String,
+    },
+    LookInGuest {
         name: String,
     },
     Capabilities,
@@ -162,6 +167,7 @@ fn answer(
         Request::StartNetwork { name } => value(h.start_network(&name)?),
         Request::Xml { name } => value(h.xml(&name)?),
         Request::LiveXml { name } => value(h.live_xml(&name)?),
+        Request::LookInGuest { name } => value(h.look_in_guest(&name)?),
         Request::Capabilities => value(h.capabilities()?),
         Request::Pools => value(h.pools()?),
         Request::Volumes { pool } => value(h.volumes(&pool)?),
@@ -308,6 +314,11 @@ impl Hypervisor for Remote {
             name: name.to_string(),
         })
     }
+    fn look_in_guest(&self, name: &str) -> Result<Result<GuestView, CannotCheck>, VirtError> {
+        self.get(Request::LookInGuest {
+            name: name.to_string(),
+        })
+    }
     fn capabilities(&self) -> Result<String, VirtError> {
         self.get(Request::Capabilities)
     }
@@ -401,5 +412,17 @@ mod tests {
             out[2]
         );
         assert!(out[3].contains("<domain"), "{}", out[3]);
+    }
+
+    /// The app's page asks the worker to look in the guest: the test driver's running domain
+    /// has no agent channel, so the answer is why it cannot be asked, and nothing ran.
+    #[test]
+    fn looking_in_a_guest_without_the_channel_says_why() {
+        let out = serve_lines("{\"op\":\"look_in_guest\",\"name\":\"test\"}\n");
+        assert_eq!(
+            out,
+            [r#"{"ok":{"Err":{"reason":"no-channel"}}}"#],
+            "{out:?}"
+        );
     }
 }

@@ -25,6 +25,7 @@ pub mod session;
 pub mod session_edit;
 pub mod settings;
 pub mod tuning;
+pub mod verify;
 pub(crate) mod xml;
 
 pub use domain::Domain;

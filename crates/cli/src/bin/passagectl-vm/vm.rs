@@ -75,6 +75,18 @@ pub enum VmCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the running VM's guest (through the QEMU guest agent, read-only queries) whether it
+    /// sees each passed PCI device, with which driver, and on Windows its problem code. libvirt
+    /// marks the domain "tainted" (custom-ga-command) once an agent command ran. Exit 0 all
+    /// work, 1 cannot check, 3 a device does not work
+    Verify {
+        /// The VM's name in libvirt
+        name: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        root: RootArg,
+    },
     /// Change a VM's passed-through devices by libvirt's rules (whole IOMMU groups), or its
     /// settings (memory, vCPUs, hugepages, ISOs, Secure Boot, TPM, SPICE, boot order) by the
     /// wizard's; everything else in its definition stays byte for byte
@@ -272,6 +284,9 @@ pub fn run(cmd: VmCmd, conn: &ConnectArg) -> ExitCode {
         } => suggest(&root, &gpu, &name, vcpus, memory, conn).unwrap_or_else(Failed::exit),
         VmCmd::Show { name, xml, json } => {
             show(name.as_deref(), xml.as_deref(), json, conn).unwrap_or_else(Failed::exit)
+        }
+        VmCmd::Verify { name, json, root } => {
+            crate::vm_verify::run(&name, json, &root, conn).unwrap_or_else(Failed::exit)
         }
         VmCmd::Edit {
             name,
