@@ -104,7 +104,16 @@ pub fn devices_are_made_there(window: &adw::ApplicationWindow, r: &connection::R
                 ("host", &r.name),
                 (
                     "command",
-                    &r.terminal_command("passagectl vm new --gpu ADDRESS --set name=NAME --create"),
+                    &r.terminal_command(&[
+                        "passagectl",
+                        "vm",
+                        "new",
+                        "--gpu",
+                        "ADDRESS",
+                        "--set",
+                        "name=NAME",
+                        "--create",
+                    ]),
                 ),
             ],
         )),
@@ -169,7 +178,13 @@ pub fn plan_there(r: &connection::RemoteHost) -> Result<RemotePlan, String> {
     let check = run(&["check", "--json"])?;
     let report: serde_json::Value =
         serde_json::from_slice(&check.stdout).map_err(|_| failed(&check))?;
-    let Some(gpu) = report["gpu"].as_str().map(str::to_string) else {
+    // The card as the remote names it, taken only as a PCI address: it goes into a command
+    // the user runs.
+    let Some(gpu) = report["gpu"]
+        .as_str()
+        .and_then(|g| g.parse::<passage_core::host::PciAddress>().ok())
+        .map(|a| a.to_string())
+    else {
         return Err(tr_f(
             "{host} has no graphics card that can go to a VM; “passagectl check” there says why.",
             &[("host", &r.name)],
@@ -191,7 +206,7 @@ pub fn plan_there(r: &connection::RemoteHost) -> Result<RemotePlan, String> {
 pub fn show_plan(window: &adw::ApplicationWindow, p: &RemotePlan) {
     let command = p
         .host
-        .terminal_command(&format!("passagectl apply --gpu {}", p.gpu));
+        .terminal_command(&["passagectl", "apply", "--gpu", &p.gpu]);
     let d = adw::MessageDialog::new(
         Some(window),
         Some(&tr_f("Host Setup on {host}", &[("host", &p.host.name)])),

@@ -220,7 +220,9 @@ fn vm_commands(connect: Option<&str>, args: &[OsString]) -> ExitCode {
 fn host_command_elsewhere(r: &passage_core::connection::RemoteHost, reads_only: bool) -> ExitCode {
     use std::os::unix::process::CommandExt;
     let mut words: Vec<String> = vec![];
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
     while let Some(a) = args.next() {
         match a.as_str() {
             "--connect" => {
@@ -237,10 +239,9 @@ fn host_command_elsewhere(r: &passage_core::connection::RemoteHost, reads_only: 
             fail(format!("cannot run ssh: {e}"))
         }
         _ => {
-            let line = std::iter::once("passagectl".to_string())
-                .chain(words.iter().map(|w| passagectl::shell_word(w)))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let line: Vec<&str> = std::iter::once("passagectl")
+                .chain(words.iter().copied())
+                .collect();
             fail(format!(
                 "--connect names {}, and this command changes the host it runs on: run it there, in a terminal (its helper asks for authorization there): {}",
                 r.name,

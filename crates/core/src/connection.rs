@@ -72,12 +72,7 @@ impl Uri {
             Some((u, h)) => (Some(u.to_string()), h),
             None => (None, authority),
         };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => {
-                (h, Some(p.parse::<u16>().ok()?))
-            }
-            _ => (hostport, None),
-        };
+        let (host, port) = host_and_port(hostport)?;
         let params = query
             .split('&')
             .filter(|kv| !kv.is_empty())
@@ -102,6 +97,23 @@ impl Uri {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `host[:port]`, or an IPv6 address in brackets, `[addr][:port]` (RFC 3986, as libvirt reads
+/// it): the host without its brackets. `None` when the port is not a number or a bracket is
+/// left open.
+fn host_and_port(hostport: &str) -> Option<(&str, Option<u16>)> {
+    if let Some(rest) = hostport.strip_prefix('[') {
+        let (addr, after) = rest.split_once(']')?;
+        return match after {
+            "" => Some((addr, None)),
+            _ => Some((addr, Some(after.strip_prefix(':')?.parse().ok()?))),
+        };
+    }
+    match hostport.rsplit_once(':') {
+        Some((h, p)) => Some((h, Some(p.parse().ok()?))),
+        None => Some((hostport, None)),
     }
 }
 
@@ -161,20 +173,32 @@ impl RemoteHost {
         })
     }
 
-    /// The command a person types in a terminal to run `command` on this host, where its
-    /// helper's polkit asks through the SSH session (`ssh -t`, a terminal there).
-    pub fn terminal_command(&self, command: &str) -> String {
+    /// The command a person types in a terminal to run the command `words` on this host, where
+    /// its helper's polkit asks through the SSH session (`ssh -t`, a terminal there). The words
+    /// go through two shells, the local one and the one ssh hands them to there: each is quoted
+    /// for the remote shell, and the line for the local one, so a name with a space or a `;`
+    /// stays one word and runs nothing.
+    pub fn terminal_command(&self, words: &[&str]) -> String {
+        let there = words.iter().map(|w| shell_word(w)).collect::<Vec<_>>();
+        let line = shell_word(&there.join(" "));
+        let host = shell_word(&self.name);
         match self.port {
-            Some(p) => format!("ssh -t -p {p} {} {command}", self.name),
-            None => format!("ssh -t {} {command}", self.name),
+            Some(p) => format!("ssh -t -p {p} {host} {line}"),
+            None => format!("ssh -t {host} {line}"),
         }
     }
 }
 
 /// The remote host of `uri`, or `None` when the URI is this computer's libvirt (no host name:
 /// `qemu:///system`, `qemu:///system?socket=…`, `test:///default`).
+///
+/// A URI with something where the host goes that Passage cannot take apart is a remote host
+/// it cannot reach (no SSH): never taken for this computer, so nothing of this computer is
+/// read or changed for it.
 pub fn remote(uri: &str) -> Option<RemoteHost> {
-    let u = Uri::parse(uri)?;
+    let Some(u) = Uri::parse(uri) else {
+        return unreadable_authority(uri);
+    };
     let host = u.host.clone()?;
     let name = match &u.user {
         Some(user) => format!("{user}@{host}"),
@@ -185,6 +209,18 @@ pub fn remote(uri: &str) -> Option<RemoteHost> {
         name,
         ssh,
         port: u.port,
+    })
+}
+
+/// The remote host of a URI whose authority (between `://` and the path) Passage cannot take
+/// apart, named as typed; `None` when there is none (`qemu:///system`) or no `://` at all.
+fn unreadable_authority(uri: &str) -> Option<RemoteHost> {
+    let (_, rest) = uri.split_once("://")?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    (!authority.is_empty()).then(|| RemoteHost {
+        name: authority.to_string(),
+        ssh: None,
+        port: None,
     })
 }
 
@@ -279,8 +315,8 @@ mod tests {
             .expect("remote");
         assert_eq!(r.name, "ops@gpu-box");
         assert_eq!(
-            r.terminal_command("passagectl apply --gpu 0000:01:00.0"),
-            "ssh -t -p 2222 ops@gpu-box passagectl apply --gpu 0000:01:00.0"
+            r.terminal_command(&["passagectl", "apply", "--gpu", "0000:01:00.0"]),
+            "ssh -t -p 2222 ops@gpu-box 'passagectl apply --gpu 0000:01:00.0'"
         );
         assert_eq!(
             r.ssh.expect("ssh"),
@@ -337,5 +373,56 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+    #[test]
+    fn an_ipv6_host_is_read_without_its_brackets_and_with_its_port() {
+        let r = remote("qemu+ssh://root@[2001:db8::1]/system").expect("remote");
+        assert_eq!(r.name, "root@2001:db8::1");
+        assert_eq!(r.port, None);
+        let r = remote("qemu+ssh://[::1]:2222/system").expect("remote");
+        assert_eq!((r.name.as_str(), r.port), ("::1", Some(2222)));
+        assert_eq!(r.ssh.expect("ssh").last().map(String::as_str), Some("::1"));
+    }
+
+    #[test]
+    fn a_host_passage_cannot_take_apart_is_never_this_computer() {
+        for u in [
+            "qemu+ssh://root@gpu-box:port/system",
+            "qemu+ssh://root@[2001:db8::1/system",
+            "qemu+ssh://root@[::1]x/system",
+        ] {
+            let r = remote(u).unwrap_or_else(|| panic!("{u} taken for this computer"));
+            assert_eq!(r.ssh, None, "{u}: no SSH to a host Passage cannot read");
+        }
+    }
+
+    #[test]
+    fn a_command_to_paste_keeps_each_word_whole_through_both_shells() {
+        let r = remote("qemu+ssh://ops@gpu-box/system").expect("remote");
+        let line = r.terminal_command(&["passagectl", "vm", "authorize", "my vm;reboot"]);
+        assert_eq!(
+            line,
+            r#"ssh -t ops@gpu-box 'passagectl vm authorize '\''my vm;reboot'\'''"#
+        );
+        // What the local shell hands ssh, then what the remote shell makes of ssh's words.
+        let local = sh_words(&line);
+        assert_eq!(local[..3], ["ssh", "-t", "ops@gpu-box"]);
+        assert_eq!(
+            sh_words(&local[3..].join(" ")),
+            ["passagectl", "vm", "authorize", "my vm;reboot"]
+        );
+    }
+
+    /// The words a POSIX shell makes of `line` (sh itself prints them, one per line).
+    fn sh_words(line: &str) -> Vec<String> {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("for w in {line}; do printf '%s\\n' \"$w\"; done"))
+            .output()
+            .expect("sh");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 }

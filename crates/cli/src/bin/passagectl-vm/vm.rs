@@ -351,7 +351,7 @@ pub fn run(cmd: VmCmd, conn: &ConnectArg) -> ExitCode {
         VmCmd::Authorize { name, xml } => {
             if let Some(r) = conn.remote() {
                 let what = name.as_deref().unwrap_or("NAME");
-                let cmd = format!("passagectl vm authorize {what}");
+                let cmd = ["passagectl", "vm", "authorize", what];
                 return refused(crate::vm_remote::helper_there(&r, &cmd)).exit();
             }
             match domain_xml(name.as_deref(), xml.as_deref(), conn) {
@@ -507,7 +507,7 @@ pub(crate) fn authorize_defined(
     conn: &ConnectArg,
 ) -> Result<ExitCode, Failed> {
     if let Some(r) = conn.remote() {
-        let cmd = format!("passagectl vm authorize {name}");
+        let cmd = ["passagectl", "vm", "authorize", name];
         eprintln!("passagectl: VM {name} is defined, but its session is not authorized: libvirt's hook on {} refuses to start it until then. {}", r.name, crate::vm_remote::helper_there(&r, &cmd));
         return Ok(ExitCode::SUCCESS);
     }
@@ -523,7 +523,7 @@ fn remove(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
     if let Some(r) = conn.remote() {
         // Removing also revokes what was authorized for the VM, which only that host's
         // helper does: refused whole rather than half done.
-        let cmd = format!("passagectl vm remove {name}");
+        let cmd = ["passagectl", "vm", "remove", name];
         return Err(refused(format!(
             "removing {name} also takes back what was authorized for it. {}",
             crate::vm_remote::helper_there(&r, &cmd)

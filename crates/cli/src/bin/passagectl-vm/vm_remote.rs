@@ -33,7 +33,7 @@ pub(crate) fn refuse_local_root(root: &RootArg, r: &RemoteHost) -> Result<(), St
 
 /// Passage's helper authorizes only the VMs of its own host: on a remote one, the command to
 /// run there (its polkit asks through the SSH session).
-pub(crate) fn helper_there(r: &RemoteHost, command: &str) -> String {
+pub(crate) fn helper_there(r: &RemoteHost, command: &[&str]) -> String {
     format!(
         "Passage's helper on {} does that; run there: {}",
         r.name,
