@@ -8,7 +8,7 @@ use passage_core::vm::devices::initial_selection;
 use passage_core::vm::diagnose::Cause;
 use passage_core::vm::draft::Draft;
 use passage_core::vm::edit::{apply, Changes};
-use passage_core::vm::preflight::{check, qemu_user, Facts, Remedy};
+use passage_core::vm::preflight::{check, check_remote, qemu_user, Facts, Remedy};
 use passage_core::vm::Domain;
 use passage_core::{Host, Root};
 
@@ -122,6 +122,19 @@ fn hugepages_short_by_what_is_missing_with_a_reservation_to_make() {
             count: 4096
         })
     );
+}
+
+#[test]
+fn on_a_remote_host_hugepages_short_are_not_reserved_here() {
+    let f = Fixture::new();
+    f.free_hugepages(1000);
+    let d = Domain::read(&f.vm("/var/lib/libvirt/images/Win10.iso")).expect("domain");
+    let found = check_remote(&d, Some(&f.host()), &Facts::default());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].cause, Cause::HugepagesShort);
+    // This computer's helper would reserve this computer's memory: the remedy is the VM's own.
+    assert_eq!(found[0].remedy, Some(Remedy::TurnHugepagesOff));
+    assert!(found[0].fix.contains("remote host"), "{}", found[0].fix);
 }
 
 #[test]

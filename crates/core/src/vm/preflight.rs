@@ -214,7 +214,24 @@ pub fn check_remote(d: &Domain, host: Option<&Host>, facts: &Facts) -> Vec<Findi
         memory(d, host, &mut out);
     }
     networks(d, facts, &mut out);
-    out
+    out.into_iter().map(reserved_there).collect()
+}
+
+/// Hugepages are reserved on the host the VM runs on, by Passage's helper there: from here the
+/// remedy a remote VM is offered is the one libvirt can do, turning them off for the VM.
+fn reserved_there(f: Finding) -> Finding {
+    match f.remedy {
+        Some(Remedy::ReserveHugepages { .. }) => Finding {
+            fix: format!(
+                "{} {}",
+                f.fix,
+                tr("On a remote host they are reserved there, by Passage on that host (passagectl hugepages COUNT, in a terminal there); from here, Passage can turn them off for this VM.")
+            ),
+            remedy: Some(Remedy::TurnHugepagesOff),
+            ..f
+        },
+        _ => f,
+    }
 }
 
 pub(super) fn finding(cause: Cause, title: String, fix: String) -> Finding {
