@@ -35,12 +35,16 @@ impl GuestCheck {
             && now == GuestAgent::Answering
     }
 
-    /// The answer judged against the VM's definition (the devices it passes) and the host.
-    pub fn answered(xml: &str, (host, root): (&Host, &Root), a: Answer) -> GuestCheck {
+    /// The answer judged against the VM's definition (the devices it passes) and its host;
+    /// `root` is that host's files when it is this computer (a ROM file the VM names is walked),
+    /// `None` on a remote host.
+    pub fn answered(xml: &str, (host, root): (&Host, Option<&Root>), a: Answer) -> GuestCheck {
         GuestCheck::Done(match a {
             Ok(Ok(view)) => match Target::read(xml, host) {
                 Ok(mut t) => {
-                    t.walk_roms(root);
+                    if let Some(root) = root {
+                        t.walk_roms(root);
+                    }
                     Ok(t.judge(&view))
                 }
                 Err(e) => Err(CannotCheck::Unreadable { why: e.to_string() }),
@@ -149,8 +153,21 @@ impl VmDetail {
     }
 
     pub(super) fn guest_answered(&mut self, a: Answer) {
-        if let (Some(d), Some(l)) = (&self.details, &self.loaded) {
-            self.guest = GuestCheck::answered(&d.xml, (&l.host, &l.root), a);
+        let Some(d) = &self.details else {
+            self.guest = GuestCheck::NotYet;
+            return;
+        };
+        // A remote VM's devices are named by the IDs its own host has (read there), never
+        // this computer's at the same addresses.
+        if crate::workers::libvirt::remote().is_some() {
+            self.guest = match crate::workers::libvirt::remote_host() {
+                Some(host) => GuestCheck::answered(&d.xml, (&host, None), a),
+                None => GuestCheck::Done(Err(CannotCheck::Unreadable {
+                    why: tr("Passage could not read the remote host over SSH, so it cannot tell which of its devices the VM passes."),
+                })),
+            };
+        } else if let Some(l) = &self.loaded {
+            self.guest = GuestCheck::answered(&d.xml, (&l.host, Some(&l.root)), a);
         } else {
             self.guest = GuestCheck::NotYet;
         }
