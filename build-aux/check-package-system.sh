@@ -44,9 +44,16 @@ step() { echo "package-system: $* (+$(( $(date +%s) - T0 ))s)"; }
 fail() { echo "package-system: FAIL: $*" >&2; exit 1; }
 
 nspawn="" xvfb=""
+# Whether PID $1 is the container's systemd: named systemd, in a PID namespace that is not this
+# script's. in_box enters that process's namespaces, so anything else (nspawn's own child under
+# load, say) would run the commands, and cleanup's poweroff, on this machine.
+in_own_pid_ns() {
+  [ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = systemd ] &&
+    [ "$(readlink "/proc/$1/ns/pid" 2>/dev/null)" != "$(readlink /proc/self/ns/pid)" ]
+}
 cleanup() {
   if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
-    in_box systemctl poweroff >/dev/null 2>&1 || true
+    ! in_own_pid_ns "$leader" || in_box systemctl poweroff >/dev/null 2>&1 || true
     for _ in $(seq 60); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.5; done
     kill "$nspawn" 2>/dev/null || true
     wait "$nspawn" 2>/dev/null || true
@@ -99,7 +106,7 @@ boot() {
     [ -n "$leader" ] && [ "$(cat "/proc/$leader/comm" 2>/dev/null)" = systemd ] && break
     sleep 0.1
   done
-  [ -n "$leader" ] || { cat "$work/console.log" >&2; fail "the container's systemd did not start"; }
+  in_own_pid_ns "$leader" || { cat "$work/console.log" >&2; fail "the container's systemd did not start"; }
   local state=""
   for _ in $(seq 180); do
     state=$(in_box systemctl is-system-running 2>/dev/null || true)
@@ -110,6 +117,7 @@ boot() {
   [ "$(in_box readlink /proc/1/exe)" = /usr/lib/systemd/systemd ] || fail "PID 1 in the container is not systemd"
 }
 in_box() {
+  in_own_pid_ns "$leader" || { echo "package-system: not the container's systemd: $leader" >&2; return 99; }
   nsenter -t "$leader" -m -u -i -p -C -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }
