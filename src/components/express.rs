@@ -61,6 +61,8 @@ pub struct ExpressDialog {
     ctx: Context,
     made: Result<Express, String>,
     creating: bool,
+    /// Why the last Create was refused; cleared when the name, ISO, disk or libvirt's names
+    /// change, so Create can be tried again.
     failed: Option<String>,
     view: view::View,
 }
@@ -120,6 +122,7 @@ impl Component for ExpressDialog {
                     return;
                 }
                 self.req.name = Some(n);
+                self.failed = None;
             }
             Input::Iso(path) => {
                 if path == self.req.iso {
@@ -127,6 +130,7 @@ impl Component for ExpressDialog {
                 }
                 self.req.iso = path.clone();
                 self.req.label = None;
+                self.failed = None;
                 if !path.is_empty() {
                     sender.spawn_oneshot_command(move || {
                         let label = read_volume_label(std::path::Path::new(&path));
@@ -139,11 +143,13 @@ impl Component for ExpressDialog {
                     return;
                 }
                 self.req.disk_gib = Some(g);
+                self.failed = None;
             }
             Input::Taken(t) => {
                 let keep = (self.ctx.gpu_mode, self.ctx.hyperv_supported.take());
                 self.ctx = t.context();
                 (self.ctx.gpu_mode, self.ctx.hyperv_supported) = keep;
+                self.failed = None;
             }
             Input::Create => return self.create(&sender),
             Input::Customize => {
