@@ -178,6 +178,19 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
         passage_virt::VmState::Off,
         "nothing started"
     );
+    // Started again, the app shows the remembered remote host and reads it over SSH again:
+    // the pre-flight still checks that host's memory, not this computer's.
+    drop(app);
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", ""), ("PATH", path.as_str())]);
+    app.action("show-page", Some("vms"));
+    app.wait_page("vms", &["far-card", "far-away"]);
+    app.action("show-vm", Some("far-card"));
+    app.wait_page("vms", &["#vm-page", "far-card"]);
+    app.action("vm-start", None);
+    app.wait_page(
+        "vms",
+        &["#vm-page", "far-card", "960 MiB more memory than is free"],
+    );
 
     // Its console: virt-viewer on the remote URI, without --attach (a file descriptor cannot
     // cross to a remote host; virt-viewer reaches the display through the URI's SSH).
@@ -200,7 +213,7 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
     // with the command that applies it in a terminal there.
     app.action("remote-setup", None);
     let apply = format!(
-        "ssh -t -p {} root@127.0.0.1 passagectl apply --gpu 0000:0a:00.0",
+        "ssh -t -p {} root@127.0.0.1 'passagectl apply --gpu 0000:0a:00.0'",
         ssh.port
     );
     let d = app.wait_for(&[

@@ -115,7 +115,7 @@ fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
     let o = passagectl(&["--connect", &uri, "apply", "--gpu", "0000:0a:00.0"]);
     assert_eq!(o.status.code(), Some(2));
     let want = format!(
-        "ssh -t -p {} root@127.0.0.1 passagectl apply --gpu 0000:0a:00.0",
+        "ssh -t -p {} root@127.0.0.1 'passagectl apply --gpu 0000:0a:00.0'",
         sshd.port
     );
     assert!(stderr(&o).contains(&want), "{}", stderr(&o));
