@@ -142,8 +142,17 @@ impl Component for App {
             side_title: side.title,
             hosts: side.hosts,
         };
+        // The host shown last time: a remote one is checked as a typed one is, and read over
+        // SSH as on Connect, so its pre-flight checks that host and says what it does not.
         if let Some(uri) = settings.as_ref().and_then(Settings::connection) {
-            crate::workers::libvirt::choose(Some(uri));
+            if passage_core::connection::from_user_input(&uri).is_ok() {
+                crate::workers::libvirt::choose(Some(uri.clone()));
+                if let Some(r) = crate::workers::libvirt::remote() {
+                    sender.spawn_oneshot_command(move || {
+                        Cmd::RemoteHost(uri, r.scan().map(Box::new))
+                    });
+                }
+            }
         }
         crate::remote_hosts::fill_menu(
             &widgets.hosts,
