@@ -1,7 +1,9 @@
 //! The option ROM walker on images built from the published layout (passage_fixtures::rom):
 //! each kind of ROM gets its verdict, and no input makes it panic.
 
-use passage_core::host::rom::{walk, Code, Verdict, MACHINE_AARCH64, MACHINE_X64};
+use passage_core::host::rom::{
+    sysfs_rom, walk, Code, ReadRefusal, Verdict, MACHINE_AARCH64, MACHINE_X64,
+};
 use passage_fixtures::rom::{self, image, AARCH64, EFI, LEGACY, X64};
 
 #[test]
@@ -198,4 +200,37 @@ fn real_roms_from_debian_packages() {
     let r = walk(&vga);
     assert_eq!(r.verdict, Verdict::LegacyOnly);
     assert_eq!((r.images[0].vendor, r.images[0].device), (0x1234, 0x1111));
+}
+
+/// `sysfs_rom` on the X570 tutorial host (its NVIDIA card at 0a:00.0 is not the host's screen):
+/// allowed while nothing holds the card, refused by name while a process has one of its nodes
+/// open (a running VM's QEMU on its /dev/vfio group, a program on its DRM node).
+#[test]
+fn a_card_a_process_holds_is_not_switched_on() {
+    let d = tempfile::tempdir().expect("tmp");
+    passage_fixtures::build("x570-tutorial", d.path()).expect("fixture");
+    let dev = d.path().join("sys/bus/pci/devices/0000:0a:00.0");
+    std::fs::write(dev.join("rom"), b"").expect("rom attribute");
+    let card = std::fs::read_dir(dev.join("drm"))
+        .expect("drm")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("card"))
+        .expect("a DRM card node");
+    let root = passage_core::Root::new(d.path()).expect("root");
+    let addr: passage_core::host::PciAddress = "0000:0a:00.0".parse().expect("address");
+    let host = passage_core::Host::scan(&root);
+    assert_eq!(
+        sysfs_rom(&host, &root, addr),
+        Ok("/sys/bus/pci/devices/0000:0a:00.0/rom".to_string())
+    );
+    let fd = d.path().join("proc/4242/fd");
+    std::fs::create_dir_all(&fd).expect("mkdir");
+    std::fs::write(d.path().join("proc/4242/comm"), "qemu-system-x86\n").expect("comm");
+    std::os::unix::fs::symlink(format!("/dev/dri/{card}"), fd.join("7")).expect("fd");
+    let host = passage_core::Host::scan(&root);
+    assert_eq!(
+        sysfs_rom(&host, &root, addr),
+        Err(ReadRefusal::InUse(addr, "qemu-system-x86".into(), 4242))
+    );
 }

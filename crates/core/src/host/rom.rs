@@ -301,6 +301,9 @@ pub enum ReadRefusal {
     HostDisplay(super::PciAddress),
     /// The kernel gives the device no `rom` attribute (it has no ROM BAR).
     NoRom(super::PciAddress),
+    /// A process has one of its device nodes open (its name and PID): a running VM's QEMU, or
+    /// a program using it.
+    InUse(super::PciAddress, String, u32),
 }
 
 impl std::fmt::Display for ReadRefusal {
@@ -313,6 +316,10 @@ impl std::fmt::Display for ReadRefusal {
             ReadRefusal::HostDisplay(a) => tr_f(
                 "{dev} shows the host's screen (it is the boot display or has a connected output): Passage does not switch on its ROM while the host draws on it. Give a ROM file dumped elsewhere (GPU-Z on Windows, or this card as a second card), or read it while the host uses another card",
                 &[("dev", &a.to_string())],
+            ),
+            ReadRefusal::InUse(a, name, pid) => tr_f(
+                "{dev} is in use by {name} (PID {pid}), a running VM's QEMU or a program on the card: Passage does not switch on its ROM under it. Read it when the VM is off and nothing uses the card",
+                &[("dev", &a.to_string()), ("name", name), ("pid", &pid.to_string())],
             ),
             ReadRefusal::NoRom(a) => tr_f(
                 "{dev} has no option ROM the kernel can read (no rom file in sysfs); give a ROM file dumped with the card's own tool",
@@ -336,6 +343,12 @@ pub fn sysfs_rom(
     let dev = host.device(addr).ok_or(ReadRefusal::NoSuchDevice(addr))?;
     if dev.boot_vga || host.display.active_gpus.contains(&addr) {
         return Err(ReadRefusal::HostDisplay(addr));
+    }
+    // Switching the ROM on changes the card's config space under whoever drives it: a VM's
+    // QEMU (its /dev/vfio group open) or a program on its DRM nodes.
+    let nodes = super::holders::device_nodes(root, host, addr);
+    if let Some(h) = super::holders::holders(root, &nodes, std::process::id()).first() {
+        return Err(ReadRefusal::InUse(addr, h.name.clone(), h.pid));
     }
     let path = format!("/sys/bus/pci/devices/{addr}/rom");
     if !root.exists(&path) {
