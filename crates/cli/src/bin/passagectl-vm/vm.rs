@@ -495,7 +495,13 @@ pub(crate) fn define_new(
         h.create_volume(POOL, &d.volume_name(), gib << 30, format, &mut |_, _| {})
             .map_err(refused)?;
     }
-    h.define(xml).map_err(refused)
+    // A definition libvirt refuses leaves no image behind (the app's worker does the same).
+    h.define(xml).map_err(|why| {
+        if matches!(d.storage, Storage::New { .. }) {
+            let _ = h.delete_volume(POOL, &d.volume_name());
+        }
+        refused(why)
+    })
 }
 
 /// After a VM's session settings were defined: what its session takes is authorized (as
