@@ -8,6 +8,7 @@ mod common;
 use passage_core::vm::domain::GuestAgent;
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
+use passage_core::vm::looking_glass::{Backing, LookingGlass};
 use passage_core::vm::settings::{edit, Changes, Media, NewDisk, Settings};
 use passage_core::vm::Domain;
 
@@ -184,6 +185,30 @@ fn cases() -> Vec<Case> {
             },
             touched: &["channel"],
             holds: |s| !s.guest_agent,
+        },
+        Case {
+            name: "Looking Glass on /dev/shm, 64 MiB",
+            changes: Changes {
+                looking_glass: Some(Some((64, Backing::Shm))),
+                ..c()
+            },
+            touched: &["shmem", "commandline"],
+            holds: |s| {
+                s.looking_glass
+                    == Some(LookingGlass {
+                        mib: Some(64),
+                        backing: Backing::Shm,
+                    })
+            },
+        },
+        Case {
+            name: "Looking Glass off",
+            changes: Changes {
+                looking_glass: Some(None),
+                ..c()
+            },
+            touched: &["shmem", "commandline", "arg"],
+            holds: |s| s.looking_glass.is_none(),
         },
         Case {
             name: "a new disk",

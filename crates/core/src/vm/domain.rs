@@ -186,6 +186,9 @@ pub struct Domain {
     pub tpm: bool,
     /// Its QEMU guest agent channel and what libvirt says of it.
     pub guest_agent: GuestAgent,
+    /// Its Looking Glass shared memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub looking_glass: Option<super::looking_glass::LookingGlass>,
     /// Passage's metadata (`purpose`…), element name → text.
     pub passage: Vec<(String, String)>,
     /// What Passage recorded about each PCI device when it made the VM.
@@ -559,6 +562,7 @@ impl Domain {
             graphics: vec![],
             tpm: false,
             guest_agent: GuestAgent::NoChannel,
+            looking_glass: super::looking_glass::LookingGlass::of(d),
             passage: passage_metadata(d),
             devices_seen: devices_seen(d),
             networks: vec![],

@@ -14,6 +14,7 @@ pub mod edit;
 pub mod hugepages;
 pub mod import;
 pub mod labels;
+pub mod looking_glass;
 pub mod number;
 pub mod preflight;
 mod qemu;

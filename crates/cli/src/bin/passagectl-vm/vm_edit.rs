@@ -121,6 +121,7 @@ impl SettingsArgs {
             tpm: on(&self.tpm),
             spice: on(&self.spice),
             guest_agent: on(&self.guest_agent),
+            looking_glass: None,
             boot: (!boot.is_empty()).then_some(boot),
         })
     }
