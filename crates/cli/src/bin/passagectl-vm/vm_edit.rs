@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
+use passage_core::vm::looking_glass::{Backing, Monitor};
 use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, Pinning};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
@@ -52,6 +53,10 @@ pub struct SettingsArgs {
     /// The QEMU guest agent's channel (the VM page's "answering", shutdown through the agent)
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     guest_agent: Option<String>,
+    /// Looking Glass for a monitor of WIDTHxHEIGHT (:hdr for HDR): the shared memory sized for
+    /// it, on the kvmfr module's /dev/kvmfr0 where it is loaded, else /dev/shm; or off
+    #[arg(long, value_name = "WIDTHxHEIGHT[:hdr]|off")]
+    looking_glass: Option<String>,
     /// What the VM starts from, first first: iso, disk, PCI addresses (comma-separated)
     #[arg(long, value_name = "ITEMS", value_delimiter = ',')]
     boot: Vec<String>,
@@ -121,7 +126,15 @@ impl SettingsArgs {
             tpm: on(&self.tpm),
             spice: on(&self.spice),
             guest_agent: on(&self.guest_agent),
-            looking_glass: None,
+            looking_glass: match self.looking_glass.as_deref() {
+                None => None,
+                Some("off") => Some(None),
+                Some(m) => {
+                    let m = Monitor::parse(m)
+                        .map_err(|e| bad(format!("--looking-glass: {}", e.why)))?;
+                    Some(Some((m.shm_mib(), Backing::Shm)))
+                }
+            },
             boot: (!boot.is_empty()).then_some(boot),
         })
     }
@@ -185,8 +198,11 @@ pub fn run(
     let changes = args.changes()?;
     let (xml, libvirt) = domain_xml(name, file, conn)?;
     let d = Domain::read(&xml).map_err(bad)?;
-    let (_root, host) = scan_root(root).map_err(bad)?;
+    let (opened, host) = scan_root(root).map_err(bad)?;
     let mut changes = changes;
+    if let Some(Some((mib, _))) = changes.looking_glass {
+        changes.looking_glass = Some(Some((mib, Backing::of(&opened.root))));
+    }
     changes.pinning = match args.pin.as_deref() {
         Some("on") => {
             let n = changes.vcpus.or(d.vcpus).unwrap_or(1);
