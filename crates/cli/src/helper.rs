@@ -95,6 +95,21 @@ pub fn apply(
     }
 }
 
+/// Looking Glass's host files for the caller, through the helper.
+pub fn looking_glass() -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match done(with_progress(&proxy, proxy.configure_looking_glass())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(c) => c,
+    }
+}
+
 pub fn undo(id: &str) -> ExitCode {
     let (_conn, proxy) = match connect() {
         Ok(p) => p,

@@ -14,6 +14,7 @@ pub mod grubenv;
 pub mod guard;
 pub mod hook;
 pub mod hugepages;
+pub mod looking_glass;
 pub(crate) mod mkinitcpio;
 pub mod regen;
 pub mod vfio;
@@ -251,6 +252,12 @@ pub enum Intent {
     DesktopOff { gpu: PciAddress },
     /// libvirt's hook, which lends cards to VMs while they run ([`hook::DEFAULT_HELPER`]).
     SessionHook,
+    /// Looking Glass's host files for `user` (who runs the client), on the kvmfr device or
+    /// /dev/shm.
+    LookingGlass {
+        user: String,
+        backing: crate::vm::looking_glass::Backing,
+    },
 }
 
 /// Plans `intent` on the host below `root`.
@@ -272,6 +279,7 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
         Intent::HostDisplay { gpu } => display::plan(root, host, *gpu),
         Intent::DesktopOff { gpu } => hook::desktop_plan(root, host, *gpu),
         Intent::SessionHook => hook::plan(root, hook::DEFAULT_HELPER),
+        Intent::LookingGlass { user, backing } => looking_glass::plan(root, user, *backing),
     }
 }
 

@@ -9,7 +9,7 @@
 //! libvirt 9.0), `size` in bytes.
 
 use roxmltree::Node;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::domain::child;
 use super::number::memory_kib;
@@ -71,7 +71,7 @@ impl Monitor {
 }
 
 /// Where the shared memory lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backing {
     /// `/dev/shm/looking-glass`, libvirt's `<shmem>`.
