@@ -6,7 +6,7 @@
 
 mod common;
 
-use passage_core::vm::looking_glass::{Backing, LookingGlass, QEMU_NS};
+use passage_core::vm::looking_glass::{Backing, LookingGlass, Monitor, QEMU_NS};
 use passage_core::vm::settings::{edit, Changes};
 use passage_core::vm::Domain;
 
@@ -28,16 +28,19 @@ fn corpus() -> Vec<(String, String)> {
     out
 }
 
-fn lg(want: Option<(u64, Backing)>) -> Changes {
+/// The change for a monitor of `res` on `backing` (`None`: off).
+fn lg(want: Option<(&str, Backing)>) -> Changes {
     Changes {
-        looking_glass: Some(want),
+        looking_glass: Some(want.map(|(r, b)| (Monitor::parse(r).expect("monitor"), b))),
         ..Changes::default()
     }
 }
 
 fn without_lg(xml: &str) -> String {
     common::without_elements(xml, |n| {
-        n.has_tag_name("shmem") || n.tag_name().namespace() == Some(QEMU_NS)
+        n.has_tag_name("shmem")
+            || n.has_tag_name("metadata")
+            || n.tag_name().namespace() == Some(QEMU_NS)
     })
     .replace(&format!(" xmlns:qemu='{QEMU_NS}'"), "")
 }
@@ -54,7 +57,7 @@ fn plain() -> Vec<(String, String)> {
 fn shmem_is_looking_glass_s_form_and_off_gives_back_every_byte() {
     let mut n = 0;
     for (name, xml) in plain() {
-        let e = edit(&xml, &lg(Some((32, Backing::Shm))), false).expect(&name);
+        let e = edit(&xml, &lg(Some(("1920x1080", Backing::Shm))), false).expect(&name);
         assert!(
             e.xml.contains("<shmem name='looking-glass'>")
                 && e.xml.contains("<model type='ivshmem-plain'/>")
@@ -71,7 +74,7 @@ fn shmem_is_looking_glass_s_form_and_off_gives_back_every_byte() {
         assert_eq!(off.xml, xml, "{name}: off is not the domain it was");
         // The same again changes nothing.
         assert_eq!(
-            edit(&e.xml, &lg(Some((32, Backing::Shm))), false)
+            edit(&e.xml, &lg(Some(("1920x1080", Backing::Shm))), false)
                 .expect("again")
                 .xml,
             e.xml
@@ -84,7 +87,7 @@ fn shmem_is_looking_glass_s_form_and_off_gives_back_every_byte() {
 fn kvmfr_is_qemu_arguments_with_the_namespace_and_off_gives_back_every_byte() {
     let mut n = 0;
     for (name, xml) in plain() {
-        let e = edit(&xml, &lg(Some((128, Backing::Kvmfr))), false).expect(&name);
+        let e = edit(&xml, &lg(Some(("3840x2160", Backing::Kvmfr))), false).expect(&name);
         for want in [
             "xmlns:qemu=",
             "<qemu:arg value='-device'/>",
@@ -100,7 +103,8 @@ fn kvmfr_is_qemu_arguments_with_the_namespace_and_off_gives_back_every_byte() {
             d.looking_glass,
             Some(LookingGlass {
                 mib: Some(128),
-                backing: Backing::Kvmfr
+                backing: Backing::Kvmfr,
+                monitor: Some(Monitor::parse("3840x2160").expect("m")),
             })
         );
         if common::validates(&xml) {
@@ -112,7 +116,7 @@ fn kvmfr_is_qemu_arguments_with_the_namespace_and_off_gives_back_every_byte() {
         assert_eq!(without_lg(&off.xml), without_lg(&xml), "{name}");
         assert!(!off.xml.contains("qemu:commandline"), "{name}");
         // From kvmfr to /dev/shm: one device, never both.
-        let shm = edit(&e.xml, &lg(Some((128, Backing::Shm))), false).expect("shm");
+        let shm = edit(&e.xml, &lg(Some(("3840x2160", Backing::Shm))), false).expect("shm");
         assert!(
             !shm.xml.contains("kvmfr") && shm.xml.contains("<shmem"),
             "{name}"
@@ -129,7 +133,7 @@ fn a_command_line_of_the_user_s_own_keeps_its_other_arguments() {
         "</domain>",
         "  <qemu:commandline>\n    <qemu:arg value='-smbios'/>\n    <qemu:arg value='type=2'/>\n  </qemu:commandline>\n</domain>",
     );
-    let e = edit(&own, &lg(Some((64, Backing::Kvmfr))), false).expect(&name);
+    let e = edit(&own, &lg(Some(("2560x1440", Backing::Kvmfr))), false).expect(&name);
     assert_eq!(e.xml.matches("<qemu:commandline>").count(), 1, "{}", e.xml);
     assert_eq!(e.xml.matches("xmlns:qemu=").count(), 1, "{}", e.xml);
     assert!(

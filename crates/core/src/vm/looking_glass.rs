@@ -70,6 +70,20 @@ impl Monitor {
     }
 }
 
+impl std::fmt::Display for Monitor {
+    /// The form [`Monitor::parse`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)?;
+        if self.hdr {
+            f.write_str(":hdr")?;
+        }
+        Ok(())
+    }
+}
+
+/// Passage's metadata element that records the monitor the memory was sized for.
+pub const MONITOR_META: &str = "looking-glass-monitor";
+
 /// Where the shared memory lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -106,6 +120,8 @@ pub struct LookingGlass {
     /// read it).
     pub mib: Option<u64>,
     pub backing: Backing,
+    /// The monitor Passage sized it for (its metadata), when it did.
+    pub monitor: Option<Monitor>,
 }
 
 impl LookingGlass {
@@ -127,6 +143,7 @@ impl LookingGlass {
             return Some(LookingGlass {
                 mib,
                 backing: Backing::Shm,
+                monitor: monitor_of(d),
             });
         }
         let args = kvmfr_args(d);
@@ -137,6 +154,7 @@ impl LookingGlass {
         Some(LookingGlass {
             mib: arg_size(arg).map(|b| b / MIB),
             backing: Backing::Kvmfr,
+            monitor: monitor_of(d),
         })
     }
 
@@ -151,6 +169,20 @@ impl LookingGlass {
             &[("size", &size), ("path", self.backing.path())],
         )
     }
+}
+
+/// The monitor recorded in Passage's metadata.
+fn monitor_of(d: Node) -> Option<Monitor> {
+    monitor_meta(d).and_then(|n| Monitor::parse(n.text()?.trim()).ok())
+}
+
+/// Passage's metadata element with the monitor.
+pub(crate) fn monitor_meta<'a, 'i>(d: Node<'a, 'i>) -> Option<Node<'a, 'i>> {
+    child(d, "metadata")?
+        .children()
+        .filter(|c| c.tag_name().namespace() == Some(super::domain::PASSAGE_NS))
+        .flat_map(|b| b.children())
+        .find(|c| c.tag_name().name() == MONITOR_META)
 }
 
 /// Whether a QEMU argument is Looking Glass's: the kvmfr memory backend or the device on it.

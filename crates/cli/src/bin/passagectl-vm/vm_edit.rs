@@ -132,7 +132,7 @@ impl SettingsArgs {
                 Some(m) => {
                     let m = Monitor::parse(m)
                         .map_err(|e| bad(format!("--looking-glass: {}", e.why)))?;
-                    Some(Some((m.shm_mib(), Backing::Shm)))
+                    Some(Some((m, Backing::Shm)))
                 }
             },
             boot: (!boot.is_empty()).then_some(boot),
@@ -200,8 +200,8 @@ pub fn run(
     let d = Domain::read(&xml).map_err(bad)?;
     let (opened, host) = scan_root(root).map_err(bad)?;
     let mut changes = changes;
-    if let Some(Some((mib, _))) = changes.looking_glass {
-        changes.looking_glass = Some(Some((mib, Backing::of(&opened.root))));
+    if let Some(Some((m, _))) = changes.looking_glass {
+        changes.looking_glass = Some(Some((m, Backing::of(&opened.root))));
     }
     changes.pinning = match args.pin.as_deref() {
         Some("on") => {

@@ -9,16 +9,24 @@ use crate::i18n::tr;
 use crate::vm::domain::parse;
 use crate::vm::edit::{splice, with_line, Layout, Splice};
 use crate::vm::looking_glass::{
-    device_lines, kvmfr_args, Backing, LookingGlass, QEMU_NS, SHM_NAME,
+    device_lines, kvmfr_args, monitor_meta, Backing, LookingGlass, Monitor, MONITOR_META, QEMU_NS,
+    SHM_NAME,
 };
+use crate::vm::session_edit::{append_to_block, remove_from_block};
 use crate::vm::{err, VmError};
 
-/// Sets the domain's Looking Glass device to `want` (`None`: none).
-pub(super) fn set(xml: &str, want: Option<(u64, Backing)>) -> Result<String, VmError> {
+/// Sets the domain's Looking Glass device to the memory for `want`'s monitor (`None`: none),
+/// and records the monitor in Passage's metadata.
+pub(super) fn set(xml: &str, want: Option<(Monitor, Backing)>) -> Result<String, VmError> {
     let doc = parse(xml)?;
     let d = root(&doc)?;
     let have = LookingGlass::of(d);
-    if have.map(|h| (h.mib, h.backing)) == want.map(|(m, b)| (Some(m), b)) {
+    let wanted = want.map(|(m, b)| LookingGlass {
+        mib: Some(m.shm_mib()),
+        backing: b,
+        monitor: Some(m),
+    });
+    if have == wanted {
         return Ok(xml.to_string());
     }
     let out = if have.is_some() {
@@ -26,11 +34,30 @@ pub(super) fn set(xml: &str, want: Option<(u64, Backing)>) -> Result<String, VmE
     } else {
         xml.to_string()
     };
-    match want {
-        None => Ok(out),
-        Some((mib, Backing::Shm)) => add_shmem(&out, mib),
-        Some((mib, Backing::Kvmfr)) => add_kvmfr(&out, mib),
-    }
+    let out = match want {
+        None => out,
+        Some((m, Backing::Shm)) => add_shmem(&out, m.shm_mib())?,
+        Some((m, Backing::Kvmfr)) => add_kvmfr(&out, m.shm_mib())?,
+    };
+    record(&out, want.map(|w| w.0))
+}
+
+/// Passage's record of the monitor: added, its text replaced, or taken out with the device.
+fn record(xml: &str, m: Option<Monitor>) -> Result<String, VmError> {
+    let doc = parse(xml)?;
+    let d = root(&doc)?;
+    let s = match (monitor_meta(d), m) {
+        (Some(n), Some(m)) => vec![Splice {
+            at: n.first_child().map_or(n.range(), |t| t.range()),
+            text: m.to_string(),
+        }],
+        (Some(n), None) => remove_from_block(xml, d, &[n.range()]),
+        (None, Some(m)) => vec![append_to_block(xml, d, &|p| {
+            format!("<{p}:{MONITOR_META}>{m}</{p}:{MONITOR_META}>")
+        })?],
+        (None, None) => vec![],
+    };
+    Ok(splice(xml, s))
 }
 
 fn remove(xml: &str) -> Result<String, VmError> {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::domain::{DiskInfo, Domain};
 use super::draft::{BootItem, Choice, Draft, POOL};
 use super::hugepages::{boot_intent, HugepageMode, PAGE_KIB};
-use super::looking_glass::{Backing, LookingGlass};
+use super::looking_glass::{Backing, LookingGlass, Monitor};
 use super::session::SessionSettings;
 use super::{check_path, suggest_cpus, CpuPlan, VmError};
 use crate::host::Host;
@@ -91,8 +91,8 @@ pub struct Changes {
     pub spice: Option<bool>,
     /// The QEMU guest agent's channel.
     pub guest_agent: Option<bool>,
-    /// Looking Glass: its shared memory's size in MiB and where it lives, or none.
-    pub looking_glass: Option<Option<(u64, Backing)>>,
+    /// Looking Glass: the monitor its shared memory is sized for and where it lives, or none.
+    pub looking_glass: Option<Option<(Monitor, Backing)>>,
     /// What the VM starts from, first first (the wizard's boot list).
     pub boot: Option<Vec<BootItem>>,
     /// The vCPUs' pinning: the wizard's plan for the host, or none.
