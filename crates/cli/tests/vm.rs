@@ -574,6 +574,12 @@ fn vm_edit_adds_looking_glass_sized_for_the_monitor_and_vm_show_says_it() {
         "{}",
         stdout(&o)
     );
+    // Debian has no client: where to get it.
+    assert!(
+        stdout(&o).contains("looking-glass.io/downloads"),
+        "{}",
+        stdout(&o)
+    );
     let o = passagectl(&["vm", "show", "--xml", path]);
     assert!(
         stdout(&o).contains("off (passagectl vm edit"),

@@ -250,9 +250,49 @@ pub(crate) fn device_lines(mib: u64, backing: Backing, prefix: &str) -> Vec<Stri
     }
 }
 
+/// The Looking Glass client's program name.
+pub const CLIENT: &str = "looking-glass-client";
+
+/// The client on `path` (a `PATH` value): the first executable `looking-glass-client`.
+pub fn find_client(path: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path)
+        .map(|d| d.join(CLIENT))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Where the client is, in words: its path, or where to get it (Debian 12 does not package it).
+pub fn client_words(path: &str) -> String {
+    match find_client(path) {
+        Some(p) => p.display().to_string(),
+        None => tr("not installed: Debian does not package looking-glass-client; get the release matching the host application in the guest from looking-glass.io/downloads and build it as its documentation says"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_is_found_on_path_only_where_it_is_executable() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = tempfile::tempdir().expect("tmp");
+        let b = tempfile::tempdir().expect("tmp");
+        let path = std::env::join_paths([a.path(), b.path()]).expect("path");
+        let path = path.to_str().expect("utf8");
+        assert_eq!(find_client(path), None);
+        assert!(client_words(path).contains("looking-glass.io/downloads"));
+        // Not executable: not a client.
+        std::fs::write(a.path().join(CLIENT), "").expect("w");
+        assert_eq!(find_client(path), None);
+        let c = b.path().join(CLIENT);
+        std::fs::write(&c, "#!/bin/sh\n").expect("w");
+        std::fs::set_permissions(&c, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(find_client(path), Some(c.clone()));
+        assert_eq!(client_words(path), c.display().to_string());
+    }
 
     #[test]
     fn the_size_table_is_looking_glass_s_rule() {

@@ -107,6 +107,14 @@ pub fn domain(d: &Domain) -> String {
         |l| l.words(),
     );
     line(&mut o, tr("Looking Glass"), lg);
+    if d.looking_glass.is_some() {
+        let path = std::env::var("PATH").unwrap_or_default();
+        line(
+            &mut o,
+            tr("LG client"),
+            passage_core::vm::looking_glass::client_words(&path),
+        );
+    }
     if let Some(p) = d.meta("purpose") {
         line(&mut o, tr("Passage"), p.to_string());
     }
