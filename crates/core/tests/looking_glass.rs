@@ -10,22 +10,8 @@ use passage_core::vm::looking_glass::{Backing, LookingGlass, Monitor, QEMU_NS};
 use passage_core::vm::settings::{edit, Changes};
 use passage_core::vm::Domain;
 
-const CORPUS: &str = "/work/shared/corpora/user-domains";
-
 fn corpus() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = std::fs::read_dir(CORPUS)
-        .expect("the shared corpus of users' domains")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .map(|p| {
-            let name = p.file_name().expect("name").to_string_lossy().to_string();
-            (name, std::fs::read_to_string(&p).expect("read"))
-        })
-        .collect();
-    out.sort();
-    assert!(out.len() >= 80, "the corpus has {} domains", out.len());
-    out
+    common::user_domains()
 }
 
 /// The change for a monitor of `res` on `backing` (`None`: off).

@@ -95,3 +95,23 @@ pub fn validates(xml: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// The shared corpus of users' own passthrough domains (80 published definitions), by file
+/// name, in name order.
+#[allow(dead_code)]
+pub fn user_domains() -> Vec<(String, String)> {
+    const CORPUS: &str = "/work/shared/corpora/user-domains";
+    let mut out: Vec<(String, String)> = std::fs::read_dir(CORPUS)
+        .expect("the shared corpus of users' domains")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().to_string();
+            (name, std::fs::read_to_string(&p).expect("read"))
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 80, "the corpus has {} domains", out.len());
+    out
+}
