@@ -698,3 +698,22 @@ fn looking_glass_findings_name_what_users_get_wrong() {
     f.write("dev/kvmfr0", "");
     assert!(lg(&kvmfr, 0).is_empty(), "{:?}", lg(&kvmfr, 0));
 }
+
+/// Whether a monitor or dummy plug is on a card the host sees no outputs of (on vfio-pci, no
+/// DRM) Passage cannot tell: `cannot_tell` names those cards, and only those.
+#[test]
+fn a_card_without_outputs_the_host_sees_is_named_as_one_passage_cannot_tell() {
+    use passage_core::vm::looking_glass_check::cannot_tell;
+    let f = Fixture::new();
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    let d = Domain::read(&xml).expect("domain");
+    assert!(
+        cannot_tell(&d, &f.host()).is_empty(),
+        "the X570's 0a:00.0 shows DP-3 and HDMI-A-2"
+    );
+    for out in ["card1", "card1-DP-3", "card1-HDMI-A-2"] {
+        std::fs::remove_file(f.dir.path().join("sys/class/drm").join(out)).expect("rm");
+    }
+    let gpu: passage_core::host::PciAddress = "0000:0a:00.0".parse().expect("address");
+    assert_eq!(cannot_tell(&d, &f.host()), vec![gpu]);
+}

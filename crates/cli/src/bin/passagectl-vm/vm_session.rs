@@ -64,6 +64,17 @@ fn preflight(h: &Libvirt, name: &str, root: &RootArg, uri: &str) -> Result<Vec<F
     let d = Domain::read(&xml).map_err(|e| fail(1, e))?;
     let (opened, host) = scan_root(root).map_err(|e| fail(2, e))?;
     let facts = Facts::of(uri, h.networks().ok());
+    if d.looking_glass.is_some() {
+        for a in passage_core::vm::looking_glass_check::cannot_tell(&d, &host) {
+            outln!(
+                "{}",
+                tr_f(
+                    "Looking Glass: Passage cannot tell whether a monitor or dummy plug is on {card} (on vfio-pci the host sees none of its outputs); without one the guest draws no screen to copy.",
+                    &[("card", &host.card_label(a))]
+                )
+            );
+        }
+    }
     let mut left = vec![];
     for f in preflight::check(&d, &host, &opened.root, &facts) {
         match &f.remedy {
