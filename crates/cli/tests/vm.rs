@@ -565,6 +565,24 @@ fn vm_edit_adds_looking_glass_sized_for_the_monitor_and_vm_show_says_it() {
         "{xml}"
     );
     passage_testkit::valid_domain(&xml);
+    // Without --print: what it did and the host's side to set up.
+    let o = passagectl(&[
+        "vm",
+        "edit",
+        "--xml",
+        path,
+        "--demo",
+        "--dry-run",
+        "--looking-glass",
+        "2560x1440",
+    ]);
+    assert!(
+        stdout(&o).contains(
+            "Looking Glass: 64 MiB shared memory at /dev/shm/looking-glass. The host's side"
+        ) && stdout(&o).contains("passagectl apply --looking-glass"),
+        "{}",
+        stdout(&o)
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let shown = dir.path().join("lg.xml");
     std::fs::write(&shown, &xml).expect("write");

@@ -177,6 +177,16 @@ fn summary(name: &str, e: &Edited) -> String {
             ],
         ));
     }
+    let lg_changed = e.at_next_start.contains(&Change::LookingGlass);
+    if let Some(lg) = lg_changed
+        .then(|| Domain::read(&e.xml).ok()?.looking_glass)
+        .flatten()
+    {
+        o.push_str(&tr_f(
+            "Looking Glass: {what}. The host's side (the memory yours, AppArmor, kvmfr's device list) with passagectl apply --looking-glass.\n",
+            &[("what", &lg.words())],
+        ));
+    }
     if let Some(passage_core::plan::Intent::KernelArguments { add, .. }) = &e.host_setup {
         o.push_str(&tr_f(
             "Hugepages at boot: Host setup reserves them with the kernel argument {arg} (apply Host setup's plan, then restart the host).\n",
