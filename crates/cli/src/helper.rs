@@ -113,6 +113,21 @@ pub fn apply_intent(intent: &passage_core::plan::Intent) -> ExitCode {
     }
 }
 
+/// Looking Glass's host files for the caller, through the helper.
+pub fn looking_glass() -> ExitCode {
+    let (_conn, proxy) = match connect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match done(with_progress(&proxy, proxy.configure_looking_glass())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(c) => c,
+    }
+}
+
 /// A card's ROM through the helper (ReadRom, polkit asks): the bytes, or the helper's words
 /// (exit 2: the ROM could not be read, whatever stopped it).
 pub fn read_rom(addr: &str) -> Result<Vec<u8>, String> {

@@ -168,6 +168,10 @@ struct ChangeArgs {
     /// Keep the host's desktop on this GPU
     #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["add", "remove"])]
     host_display: Option<String>,
+    /// Looking Glass's host files for you: the shared memory yours (tmpfiles.d), AppArmor's
+    /// override for libvirt's QEMU, and with the kvmfr module libvirt's cgroup device list
+    #[arg(long, conflicts_with_all = ["gpu", "add", "remove", "vfio", "host_display"])]
+    looking_glass: bool,
     /// With --gpu: `boot` (on vfio-pci from boot on) or `running` (lent to VMs while they run,
     /// through libvirt's hook)
     #[arg(long, value_name = "MODE", value_parser = ["boot", "running"], requires = "gpu")]
@@ -330,6 +334,7 @@ fn main() -> ExitCode {
                 vfio,
                 host_display,
                 gpu_mode,
+                looking_glass,
                 ..
             } = change;
             let mode = gpu_mode
@@ -366,8 +371,21 @@ fn main() -> ExitCode {
                     }
                 } else if !add.is_empty() || !remove.is_empty() {
                     Intent::KernelArguments { add, remove }
+                } else if looking_glass {
+                    use std::os::unix::fs::MetadataExt;
+                    let uid = match std::fs::metadata("/proc/self") {
+                        Ok(m) => m.uid(),
+                        Err(e) => return fail(e),
+                    };
+                    match plan::looking_glass::user_of(&opened.root, uid) {
+                        Ok(user) => Intent::LookingGlass {
+                            user,
+                            backing: passage_core::vm::looking_glass::Backing::of(&opened.root),
+                        },
+                        Err(e) => return fail(e),
+                    }
                 } else {
-                    return fail("say what to plan: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS…, --host-display ADDRESS, --vendor-reset ADDRESS or --idle-d3-off");
+                    return fail("say what to plan: --gpu ADDRESS, --add ARG / --remove KEY, --vfio ADDRESS…, --host-display ADDRESS, --vendor-reset ADDRESS, --idle-d3-off or --looking-glass");
                 };
                 plan::plan(&opened.root, &host, &intent)
             };
@@ -394,9 +412,13 @@ fn main() -> ExitCode {
                 vfio,
                 host_display,
                 gpu_mode,
+                looking_glass,
                 ..
             } = change;
             let running = gpu_mode.as_deref() == Some("running");
+            if looking_glass {
+                return helper::looking_glass();
+            }
             helper::apply(gpu, running, add, remove, vfio, host_display)
         }
         Cmd::Sessions { json } => helper::sessions(json),

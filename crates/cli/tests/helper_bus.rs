@@ -1264,3 +1264,73 @@ fn revoke_vm_removes_the_record_only_when_polkit_agrees_and_asks_nothing_when_th
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(rows[0]["verb"], "revoke-vm", "{rows}");
 }
+
+/// `passagectl apply --looking-glass`: the helper writes Looking Glass's host files for its
+/// caller (named from the host's /etc/passwd, not from the call): the tmpfiles.d rule with
+/// their ownership, run at once, and AppArmor's override; one change, undone byte for byte; a
+/// denied caller changes nothing.
+#[test]
+fn looking_glass_host_files_are_the_callers_one_change_and_undone_byte_for_byte() {
+    let tb = TestBus::start(
+        "x570-tutorial",
+        Some(&[("systemd-tmpfiles", "echo tmpfiles: created")]),
+        &[],
+    );
+    let w = |p: &str, t: &str| {
+        let f = tb.root.join(p);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(f, t).expect("write");
+    };
+    w(
+        "etc/passwd",
+        &format!("root:x:0:0:root:/root:/bin/bash\nalice:x:{ALLOWED_UID}:{ALLOWED_UID}::/home/alice:/bin/bash\n"),
+    );
+    w("etc/group", "root:x:0:\nkvm:x:104:\n");
+    w(
+        "etc/apparmor.d/abstractions/libvirt-qemu",
+        "  include if exists <local/abstractions/libvirt-qemu>\n",
+    );
+    let before = tb.snapshot();
+    let o = tb.passagectl(DENIED_UID, &["apply", "--looking-glass"]);
+    assert!(!o.status.success());
+    assert_eq!(tb.snapshot(), before, "a denied caller changed the tree");
+
+    let o = tb.passagectl(ALLOWED_UID, &["apply", "--looking-glass"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("| tmpfiles: created"), "{}", stdout(&o));
+    let rule = std::fs::read_to_string(tb.root.join("etc/tmpfiles.d/10-looking-glass.conf"))
+        .expect("rule");
+    assert!(
+        rule.lines()
+            .any(|l| l == "f /dev/shm/looking-glass 0660 alice kvm -"),
+        "{rule}"
+    );
+    let aa = std::fs::read_to_string(
+        tb.root
+            .join("etc/apparmor.d/local/abstractions/libvirt-qemu"),
+    )
+    .expect("override");
+    assert!(
+        aa.lines().any(|l| l == "/dev/shm/looking-glass rw,"),
+        "{aa}"
+    );
+    let id = stdout(&o)
+        .split("Change ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .expect("change id")
+        .to_string();
+    let o = tb.passagectl(ALLOWED_UID, &["undo", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let host = |m: &std::collections::BTreeMap<String, Vec<u8>>| {
+        m.iter()
+            .filter(|(k, _)| !k.starts_with("var/lib/passage"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        host(&tb.snapshot()),
+        host(&before),
+        "undo is byte-identical"
+    );
+}

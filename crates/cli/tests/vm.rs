@@ -544,3 +544,87 @@ fn vm_show_says_whether_the_guest_agent_answers_and_vm_edit_adds_its_channel() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&show("bare", true))["guest_agent"], "unknown");
 }
+
+/// `vm edit --looking-glass` sizes the shared memory from the monitor named and puts it on
+/// /dev/shm, or on the kvmfr module's device where the root has it loaded; `vm show` says it;
+/// a resolution that is not one is bad input (2) and nothing is printed.
+#[test]
+fn vm_edit_adds_looking_glass_sized_for_the_monitor_and_vm_show_says_it() {
+    let f = libvirt_data("q35-virt-manager-basic.x86_64-latest.xml");
+    let path = f.to_str().expect("utf8");
+    let edit = |more: &[&str]| {
+        let mut a = vec!["vm", "edit", "--xml", path, "--print"];
+        a.extend(more);
+        passagectl(&a)
+    };
+    let o = edit(&["--demo", "--looking-glass", "2560x1440"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let xml = stdout(&o);
+    assert!(
+        xml.contains("<shmem name='looking-glass'>") && xml.contains("<size unit='M'>64</size>"),
+        "{xml}"
+    );
+    passage_testkit::valid_domain(&xml);
+    // Without --print: what it did and the host's side to set up.
+    let o = passagectl(&[
+        "vm",
+        "edit",
+        "--xml",
+        path,
+        "--demo",
+        "--dry-run",
+        "--looking-glass",
+        "2560x1440",
+    ]);
+    assert!(
+        stdout(&o).contains(
+            "Looking Glass: 64 MiB shared memory at /dev/shm/looking-glass. The host's side"
+        ) && stdout(&o).contains("passagectl apply --looking-glass"),
+        "{}",
+        stdout(&o)
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let shown = dir.path().join("lg.xml");
+    std::fs::write(&shown, &xml).expect("write");
+    let o = passagectl(&["vm", "show", "--xml", shown.to_str().expect("utf8")]);
+    assert!(
+        stdout(&o).contains("64 MiB shared memory at /dev/shm/looking-glass"),
+        "{}",
+        stdout(&o)
+    );
+    // Debian has no client: where to get it.
+    assert!(
+        stdout(&o).contains("looking-glass.io/downloads"),
+        "{}",
+        stdout(&o)
+    );
+    let o = passagectl(&["vm", "show", "--xml", path]);
+    assert!(
+        stdout(&o).contains("off (passagectl vm edit"),
+        "{}",
+        stdout(&o)
+    );
+
+    // kvmfr loaded on the root: QEMU's arguments on /dev/kvmfr0, 4K HDR = 256 MiB.
+    let host = tempfile::tempdir().expect("tmp");
+    passage_fixtures::demo::lay_down_at(host.path()).expect("demo");
+    std::fs::create_dir_all(host.path().join("sys/module/kvmfr")).expect("mkdir");
+    std::fs::create_dir_all(host.path().join("dev")).expect("mkdir");
+    std::fs::write(host.path().join("dev/kvmfr0"), "").expect("dev");
+    let root = host.path().to_str().expect("utf8");
+    let o = edit(&["--root", root, "--looking-glass", "3840x2160:hdr"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let xml = stdout(&o);
+    assert!(
+        xml.contains(r#""mem-path":"/dev/kvmfr0","size":268435456"#) && !xml.contains("<shmem"),
+        "{xml}"
+    );
+    passage_testkit::valid_domain(&xml);
+
+    for bad in ["1920", "1920x1080:sdr", "onx1"] {
+        let o = edit(&["--demo", "--looking-glass", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("WIDTHxHEIGHT"), "{bad}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{bad}");
+    }
+}

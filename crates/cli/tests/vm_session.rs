@@ -82,6 +82,22 @@ fn the_pre_flight_refuses_what_would_fail_and_starts_nothing() {
         stderr(&o)
     );
     assert_eq!(h.state("moved-card").expect("state"), VmState::Off);
+    // Looking Glass on /dev/shm with nothing to make the memory the user's.
+    h.define(&domain(
+        "looking-glass",
+        "",
+        "    <shmem name='looking-glass'>\n      <model type='ivshmem-plain'/>\n      <size unit='M'>32</size>\n    </shmem>",
+    ))
+    .expect("define");
+    let o = start(&uri, root.path(), "looking-glass");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Nothing makes Looking Glass's memory yours [looking-glass]")
+            && stderr(&o).contains("passagectl apply --looking-glass"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(h.state("looking-glass").expect("state"), VmState::Off);
     let o = passagectl(&["vm", "start", "nosuch", "--connect", &uri]);
     assert_eq!(o.status.code(), Some(2));
 }

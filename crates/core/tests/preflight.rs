@@ -440,6 +440,10 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
         with_rom(&xml, "<rom file='/var/lib/libvirt/vbios/gone.rom'/>"),
         with_rom(&xml, "<rom bar='off'/>"),
         with_rom(&xml, "<rom file='/var/lib/libvirt/vbios/notes.rom'/>"),
+        xml.replace(
+            "  </devices>",
+            "    <shmem name='looking-glass'><model type='ivshmem-plain'/><size unit='M'>32</size></shmem>\n  </devices>",
+        ),
     ];
     f.write("var/lib/libvirt/vbios/notes.rom", "not a ROM");
     let nets = Facts {
@@ -652,4 +656,116 @@ fn a_cards_rom_bar_turned_off_is_turned_on_by_its_remedy() {
         again.iter().all(|x| x.cause != Cause::RomNoUefi),
         "{again:?}"
     );
+}
+
+/// Looking Glass on the wizard's VM (the X570's card 0a:00.0, its DP-3 and HDMI-A-2 seen by
+/// the host): each thing users get wrong is a finding of its own, and set right it goes.
+#[test]
+fn looking_glass_findings_name_what_users_get_wrong() {
+    use passage_core::vm::looking_glass::{Backing, Monitor};
+    use passage_core::vm::settings;
+    let f = Fixture::new();
+    f.free_hugepages(1000);
+    let plain = f.vm("/var/lib/libvirt/images/Win10.iso");
+    let with_lg = |res: &str, b: Backing| {
+        let c = settings::Changes {
+            looking_glass: Some(Some((Monitor::parse(res).expect("m"), b))),
+            ..Default::default()
+        };
+        settings::edit(&plain, &c, false).expect("edit").xml
+    };
+    let xml = with_lg("1920x1080", Backing::Shm);
+    let facts = |user: u32| Facts {
+        networks: Some(vec![("default".into(), true)]),
+        user: Some(user),
+        ..Default::default()
+    };
+    let lg = |xml: &str, user: u32| -> Vec<String> {
+        f.check(xml, &facts(user))
+            .into_iter()
+            .filter(|(c, _)| *c == Cause::LookingGlass)
+            .map(|(_, w)| w)
+            .collect()
+    };
+    let has = |found: &[String], what: &str| found.iter().any(|w| w.contains(what));
+    // Without Looking Glass: none of these.
+    assert!(lg(&plain, 1000).is_empty());
+
+    let found = lg(&xml, 1000);
+    assert!(
+        has(&found, "Nothing makes Looking Glass's memory yours"),
+        "{found:?}"
+    );
+    assert!(has(&found, "No monitor or dummy plug on"), "{found:?}");
+    assert_eq!(found.len(), 2, "{found:?}");
+
+    // The tmpfiles rule, a monitor on DP-3: clean.
+    f.write(
+        "etc/tmpfiles.d/10-looking-glass.conf",
+        "f /dev/shm/looking-glass 0660 anna kvm -\n",
+    );
+    f.write("sys/class/drm/card1-DP-3/status", "connected\n");
+    assert!(lg(&xml, 1000).is_empty(), "{:?}", lg(&xml, 1000));
+
+    // The file there and not the user's (this test's files are root's).
+    f.write("dev/shm/looking-glass", "");
+    assert!(has(&lg(&xml, 1000), "/dev/shm/looking-glass is not yours"));
+    assert!(lg(&xml, 0).is_empty(), "root's own file");
+
+    // AppArmor on and confining libvirt's QEMU: the override's rule is needed.
+    f.write("sys/module/apparmor/parameters/enabled", "Y\n");
+    f.write(
+        "etc/apparmor.d/abstractions/libvirt-qemu",
+        "  include if exists <local/abstractions/libvirt-qemu>\n",
+    );
+    assert!(has(&lg(&xml, 0), "AppArmor does not let QEMU map"));
+    f.write(
+        "etc/apparmor.d/local/abstractions/libvirt-qemu",
+        "/dev/shm/looking-glass rw,\n",
+    );
+    assert!(lg(&xml, 0).is_empty(), "{:?}", lg(&xml, 0));
+
+    // Memory too small for the monitor recorded; a tablet and a balloon left in.
+    let small = xml.replace("<size unit='M'>32</size>", "<size unit='M'>16</size>");
+    assert!(
+        has(&lg(&small, 0), "16 MiB are too small for 1920x1080"),
+        "{:?}",
+        lg(&small, 0)
+    );
+    let extras = xml.replace(
+        "  </devices>",
+        "    <input type='tablet' bus='usb'/>\n    <memballoon model='virtio'/>\n  </devices>",
+    );
+    let found = lg(&extras, 0);
+    assert!(has(&found, "still has a USB tablet"), "{found:?}");
+    assert!(has(&found, "memory balloon (virtio)"), "{found:?}");
+
+    // kvmfr: its device must be there.
+    let kvmfr = with_lg("2560x1440", Backing::Kvmfr);
+    f.write(
+        "etc/apparmor.d/local/abstractions/libvirt-qemu",
+        "/dev/kvmfr0 rw,\n",
+    );
+    assert!(has(&lg(&kvmfr, 0), "/dev/kvmfr0 is not there"));
+    f.write("dev/kvmfr0", "");
+    assert!(lg(&kvmfr, 0).is_empty(), "{:?}", lg(&kvmfr, 0));
+}
+
+/// Whether a monitor or dummy plug is on a card the host sees no outputs of (on vfio-pci, no
+/// DRM) Passage cannot tell: `cannot_tell` names those cards, and only those.
+#[test]
+fn a_card_without_outputs_the_host_sees_is_named_as_one_passage_cannot_tell() {
+    use passage_core::vm::looking_glass_check::cannot_tell;
+    let f = Fixture::new();
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    let d = Domain::read(&xml).expect("domain");
+    assert!(
+        cannot_tell(&d, &f.host()).is_empty(),
+        "the X570's 0a:00.0 shows DP-3 and HDMI-A-2"
+    );
+    for out in ["card1", "card1-DP-3", "card1-HDMI-A-2"] {
+        std::fs::remove_file(f.dir.path().join("sys/class/drm").join(out)).expect("rm");
+    }
+    let gpu: passage_core::host::PciAddress = "0000:0a:00.0".parse().expect("address");
+    assert_eq!(cannot_tell(&d, &f.host()), vec![gpu]);
 }

@@ -8,6 +8,7 @@ mod common;
 use passage_core::vm::domain::GuestAgent;
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
+use passage_core::vm::looking_glass::{Backing, LookingGlass, Monitor};
 use passage_core::vm::settings::{edit, Changes, Media, NewDisk, Settings};
 use passage_core::vm::Domain;
 
@@ -24,6 +25,10 @@ fn schema_ok(xml: &str) -> bool {
 /// The document without the elements named in `tags` (each with its line).
 fn without(xml: &str, tags: &[&str]) -> String {
     common::without_elements(xml, |n| tags.contains(&n.tag_name().name()))
+}
+
+fn monitor(s: &str) -> Monitor {
+    Monitor::parse(s).expect("monitor")
 }
 
 struct Case {
@@ -170,6 +175,31 @@ fn cases() -> Vec<Case> {
             },
             touched: &["channel"],
             holds: |s| !s.guest_agent,
+        },
+        Case {
+            name: "Looking Glass on /dev/shm, 64 MiB",
+            changes: Changes {
+                looking_glass: Some(Some((monitor("2560x1440"), Backing::Shm))),
+                ..c()
+            },
+            touched: &["shmem", "commandline", "metadata"],
+            holds: |s| {
+                s.looking_glass
+                    == Some(LookingGlass {
+                        mib: Some(64),
+                        backing: Backing::Shm,
+                        monitor: Some(monitor("2560x1440")),
+                    })
+            },
+        },
+        Case {
+            name: "Looking Glass off",
+            changes: Changes {
+                looking_glass: Some(None),
+                ..c()
+            },
+            touched: &["shmem", "commandline", "arg", "metadata"],
+            holds: |s| s.looking_glass.is_none(),
         },
         Case {
             name: "a new disk",

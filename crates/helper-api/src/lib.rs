@@ -129,6 +129,10 @@ pub trait Helper1 {
     /// not wake from D3cold. Returns (change id, summary).
     #[zbus(allow_interactive_auth)]
     fn configure_idle_d3_off(&self) -> zbus::Result<(String, String)>;
+    /// Looking Glass's host files for the caller: the shared memory theirs, AppArmor's
+    /// override, and for the kvmfr module libvirt's device list.
+    #[zbus(allow_interactive_auth)]
+    fn configure_looking_glass(&self) -> zbus::Result<(String, String)>;
 
     /// Hands a whole IOMMU group to vfio-pci now. A group the host needs is refused unless
     /// `override_host` (authorized separately).
@@ -215,6 +219,8 @@ pub async fn apply_intent(
         // Parts of "lend the card while VMs run", which only comes whole (one authorization,
         // the helper's own path in the hook).
         Intent::DesktopOff { gpu } => proxy.configure_gpu_sessions(&gpu.to_string()).await,
+        // The helper sets it up for its caller, on the memory the host has.
+        Intent::LookingGlass { .. } => proxy.configure_looking_glass().await,
         Intent::SessionHook => Err(zbus::Error::Failure(
             "libvirt's hook is installed with the card it lends (ConfigureGpuSessions)".into(),
         )),

@@ -584,6 +584,35 @@ impl Helper {
         .await
     }
 
+    /// Looking Glass's host files for the caller (their name from the host's /etc/passwd),
+    /// on the kvmfr device where the module is loaded, else /dev/shm.
+    async fn configure_looking_glass(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let uid = self
+            .authorize_with(
+                conn,
+                &hdr,
+                ACTION_DISPLAY,
+                &[("looking-glass", String::new())],
+            )
+            .await?;
+        self.apply_plan(
+            conn,
+            Caller::of(uid, &hdr),
+            "configure-looking-glass",
+            move |r, _| {
+                let user = plan::looking_glass::user_of(r, uid)?;
+                let backing = passage_core::vm::looking_glass::Backing::of(r);
+                plan::looking_glass::plan(r, &user, backing)
+            },
+        )
+        .await
+    }
+
     async fn bind_to_vfio(
         &self,
         #[zbus(header)] hdr: Header<'_>,

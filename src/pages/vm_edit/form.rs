@@ -171,6 +171,7 @@ impl Form {
             tpm: (self.tpm != was.tpm).then_some(self.tpm),
             spice: (self.spice != was.spice).then_some(self.spice),
             guest_agent: (self.guest_agent != was.guest_agent).then_some(self.guest_agent),
+            looking_glass: None,
             boot: (self.iso_first != was.iso_first).then_some(order),
             pinning,
             add_disks: self.add.clone(),

@@ -14,6 +14,7 @@ pub mod grubenv;
 pub mod guard;
 pub mod hook;
 pub mod hugepages;
+pub mod looking_glass;
 pub(crate) mod mkinitcpio;
 pub mod regen;
 pub mod reset;
@@ -258,6 +259,12 @@ pub enum Intent {
     /// vfio-pci keeps idle cards out of D3 (`disable_idle_d3`), for cards that do not wake
     /// from D3cold.
     IdleD3Off,
+    /// Looking Glass's host files for `user` (who runs the client), on the kvmfr device or
+    /// /dev/shm.
+    LookingGlass {
+        user: String,
+        backing: crate::vm::looking_glass::Backing,
+    },
 }
 
 /// Plans `intent` on the host below `root`.
@@ -281,6 +288,7 @@ pub fn plan(root: &Root, host: &Host, intent: &Intent) -> Result<Plan, PlanError
         Intent::SessionHook => hook::plan(root, hook::DEFAULT_HELPER),
         Intent::VendorReset { gpu } => reset::vendor_reset_plan(root, host, *gpu),
         Intent::IdleD3Off => reset::idle_d3_plan(root, host),
+        Intent::LookingGlass { user, backing } => looking_glass::plan(root, user, *backing),
     }
 }
 

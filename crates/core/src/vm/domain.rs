@@ -186,6 +186,15 @@ pub struct Domain {
     pub tpm: bool,
     /// Its QEMU guest agent channel and what libvirt says of it.
     pub guest_agent: GuestAgent,
+    /// Whether it has a USB tablet (`<input type='tablet'>`).
+    #[serde(skip)]
+    pub tablet: bool,
+    /// Its memory balloon's model when it has one (`none` is none).
+    #[serde(skip)]
+    pub memballoon: Option<String>,
+    /// Its Looking Glass shared memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub looking_glass: Option<super::looking_glass::LookingGlass>,
     /// Passage's metadata (`purpose`…), element name → text.
     pub passage: Vec<(String, String)>,
     /// What Passage recorded about each PCI device when it made the VM.
@@ -559,6 +568,9 @@ impl Domain {
             graphics: vec![],
             tpm: false,
             guest_agent: GuestAgent::NoChannel,
+            tablet: false,
+            memballoon: None,
+            looking_glass: super::looking_glass::LookingGlass::of(d),
             passage: passage_metadata(d),
             devices_seen: devices_seen(d),
             networks: vec![],
@@ -595,6 +607,13 @@ impl Domain {
                 "disk" => self.disks.push(disk(dev)),
                 "graphics" => self.graphics.push(ty.unwrap_or("").to_string()),
                 "tpm" => self.tpm = true,
+                "input" if ty == Some("tablet") => self.tablet = true,
+                "memballoon" => {
+                    self.memballoon = dev
+                        .attribute("model")
+                        .filter(|m| *m != "none")
+                        .map(str::to_string)
+                }
                 "channel" if is_agent_channel(dev) => {
                     self.guest_agent = self.guest_agent.max(agent_state(dev))
                 }

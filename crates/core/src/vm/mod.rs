@@ -16,6 +16,8 @@ pub mod hugepages;
 pub mod import;
 pub mod installer;
 pub mod labels;
+pub mod looking_glass;
+pub mod looking_glass_check;
 pub mod number;
 pub mod preflight;
 mod qemu;

@@ -48,7 +48,7 @@ pub enum Remedy {
 
 /// The causes the pre-flight reports that Passage cannot fix itself, and why: every other
 /// finding carries a [`Remedy`] (a test holds the pre-flight to this).
-pub const CANNOT_FIX: [(Cause, &str); 5] = [
+pub const CANNOT_FIX: [(Cause, &str); 6] = [
     (
         Cause::MemoryShort,
         "the memory is held by the user's programs: only the user can close them",
@@ -64,6 +64,10 @@ pub const CANNOT_FIX: [(Cause, &str); 5] = [
     (
         Cause::RomMissing,
         "the ROM file is the user's: Passage cannot make one (passagectl vm edit --rom names another, or none)",
+    ),
+    (
+        Cause::LookingGlass,
+        "not yet from the VM page: the fix names the passagectl command (apply --looking-glass, vm edit) or the virsh edit to make",
     ),
     (
         Cause::RomNoUefi,
@@ -88,14 +92,19 @@ pub struct Facts {
     /// The connection's driver runs no hooks (libvirt's test driver, which runs nothing and
     /// takes nothing from the host): libvirt's hook for Passage is not needed to start there.
     pub without_hooks: bool,
+    /// The user who runs the Looking Glass client (this process's), whose the shared memory
+    /// must be.
+    pub user: Option<u32>,
 }
 
 impl Facts {
     /// The facts of a connection to libvirt at `uri`, with its networks.
     pub fn of(uri: &str, networks: Option<Vec<(String, bool)>>) -> Facts {
+        use std::os::unix::fs::MetadataExt;
         Facts {
             networks,
             without_hooks: !runs_hooks(uri),
+            user: std::fs::metadata("/proc/self").ok().map(|m| m.uid()),
         }
     }
 }
@@ -195,6 +204,7 @@ pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding
     memory(d, host, &mut out);
     firmware(d, host, root, &mut out);
     super::rom_check::check(d, host, root, &mut out);
+    super::looking_glass_check::check(d, host, root, facts.user, &mut out);
     media(d, root, &mut out);
     networks(d, facts, &mut out);
     out

@@ -106,6 +106,8 @@ pub const ALLOWED_PROGRAMS: &[&str] = &[
     "bootctl",
     "sdboot-manage",
     "prime-select",
+    // Looking Glass's shared-memory file made with its owner (tmpfiles.d).
+    "systemd-tmpfiles",
     // Sessions: AllowedCPUs of system.slice, user.slice and init.scope (--runtime only).
     "systemctl",
 ];

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
+use passage_core::vm::looking_glass::{Backing, Monitor};
 use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, Pinning, RomEdit};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
@@ -52,6 +53,10 @@ pub struct SettingsArgs {
     /// The QEMU guest agent's channel (the VM page's "answering", shutdown through the agent)
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     guest_agent: Option<String>,
+    /// Looking Glass for a monitor of WIDTHxHEIGHT (:hdr for HDR): the shared memory sized for
+    /// it, on the kvmfr module's /dev/kvmfr0 where it is loaded, else /dev/shm; or off
+    #[arg(long, value_name = "WIDTHxHEIGHT[:hdr]|off")]
+    looking_glass: Option<String>,
     /// What the VM starts from, first first: iso, disk, PCI addresses (comma-separated)
     #[arg(long, value_name = "ITEMS", value_delimiter = ',')]
     boot: Vec<String>,
@@ -128,6 +133,15 @@ impl SettingsArgs {
             tpm: on(&self.tpm),
             spice: on(&self.spice),
             guest_agent: on(&self.guest_agent),
+            looking_glass: match self.looking_glass.as_deref() {
+                None => None,
+                Some("off") => Some(None),
+                Some(m) => {
+                    let m = Monitor::parse(m)
+                        .map_err(|e| bad(format!("--looking-glass: {}", e.why)))?;
+                    Some(Some((m, Backing::Shm)))
+                }
+            },
             boot: (!boot.is_empty()).then_some(boot),
             rom: None,
         })
@@ -216,6 +230,16 @@ fn summary(name: &str, e: &Edited) -> String {
             ],
         ));
     }
+    let lg_changed = e.at_next_start.contains(&Change::LookingGlass);
+    if let Some(lg) = lg_changed
+        .then(|| Domain::read(&e.xml).ok()?.looking_glass)
+        .flatten()
+    {
+        o.push_str(&tr_f(
+            "Looking Glass: {what}. The host's side (the memory yours, AppArmor, kvmfr's device list) with passagectl apply --looking-glass.\n",
+            &[("what", &lg.words())],
+        ));
+    }
     if let Some(passage_core::plan::Intent::KernelArguments { add, .. }) = &e.host_setup {
         o.push_str(&tr_f(
             "Hugepages at boot: Host setup reserves them with the kernel argument {arg} (apply Host setup's plan, then restart the host).\n",
@@ -240,6 +264,16 @@ pub fn run(
     let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let mut changes = changes;
     changes.rom = args.rom(&d, &host)?;
+    if let Some(Some((m, _))) = changes.looking_glass {
+        // Its backing (kvmfr or /dev/shm) and host files are the VM's own host's.
+        if conn.remote().is_some() {
+            return Err(bad(tr(
+                "Looking Glass is set up on the VM's own host: run passagectl vm edit --looking-glass there.",
+            )));
+        }
+        let opened = passagectl::open_root(root).map_err(bad)?;
+        changes.looking_glass = Some(Some((m, Backing::of(&opened.root))));
+    }
     changes.pinning = match args.pin.as_deref() {
         Some("on") => {
             let n = changes.vcpus.or(d.vcpus).unwrap_or(1);

@@ -97,6 +97,24 @@ pub fn domain(d: &Domain) -> String {
     }
     let add = format!("passagectl vm edit {} --guest-agent on", d.name);
     line(&mut o, tr("Guest agent"), d.guest_agent.words(&add));
+    let lg = d.looking_glass.map_or_else(
+        || {
+            tr_f(
+                "off (passagectl vm edit {vm} --looking-glass WIDTHxHEIGHT adds it)",
+                &[("vm", &d.name)],
+            )
+        },
+        |l| l.words(),
+    );
+    line(&mut o, tr("Looking Glass"), lg);
+    if d.looking_glass.is_some() {
+        let path = std::env::var("PATH").unwrap_or_default();
+        line(
+            &mut o,
+            tr("LG client"),
+            passage_core::vm::looking_glass::client_words(&path),
+        );
+    }
     if let Some(p) = d.meta("purpose") {
         line(&mut o, tr("Passage"), p.to_string());
     }

@@ -67,6 +67,7 @@ fn preflight(h: &Libvirt, name: &str, root: &RootArg, uri: &str) -> Result<Vec<F
         Some(r) => remote_findings(&d, root, &r, &facts)?,
         None => {
             let (opened, host) = scan_root(root).map_err(|e| fail(2, e))?;
+            looking_glass_note(&d, &host);
             preflight::check(&d, &host, &opened.root, &facts)
         }
     };
@@ -234,5 +235,22 @@ pub fn shutdown(name: &str, timeout: u64, force: bool, conn: &ConnectArg) -> Exi
             1,
             format!("{name} did not shut down within {timeout} s. Save your work in it, or force it off (unsaved work is lost): passagectl vm shutdown {name} --force"),
         ),
+    }
+}
+
+/// What the pre-flight of a Looking Glass VM cannot tell, said before it starts: whether a
+/// monitor or dummy plug is on a card the host sees no outputs of (on vfio-pci).
+fn looking_glass_note(d: &Domain, host: &passage_core::Host) {
+    if d.looking_glass.is_none() {
+        return;
+    }
+    for a in passage_core::vm::looking_glass_check::cannot_tell(d, host) {
+        outln!(
+            "{}",
+            tr_f(
+                "Looking Glass: Passage cannot tell whether a monitor or dummy plug is on {card} (on vfio-pci the host sees none of its outputs); without one the guest draws no screen to copy.",
+                &[("card", &host.card_label(a))]
+            )
+        );
     }
 }

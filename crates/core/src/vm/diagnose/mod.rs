@@ -72,12 +72,15 @@ pub enum Cause {
     /// Pre-flight only: a UEFI VM's card shows the guest no x64 UEFI image (its ROM file has
     /// none, or its ROM BAR is off): OVMF shows nothing on it at boot.
     RomNoUefi,
+    /// Pre-flight only: what Looking Glass needs is not right (the memory's owner, AppArmor,
+    /// its size, a tablet or balloon left in, no monitor on the card).
+    LookingGlass,
     Unknown,
 }
 
 impl Cause {
     /// Every cause, in the order the README lists them.
-    pub const ALL: [Cause; 31] = [
+    pub const ALL: [Cause; 32] = [
         Cause::HugepagesShort,
         Cause::GroupNotViable,
         Cause::DeviceBusy,
@@ -108,6 +111,7 @@ impl Cause {
         Cause::MemoryShort,
         Cause::MediaMissing,
         Cause::SessionHookMissing,
+        Cause::LookingGlass,
         Cause::Unknown,
     ];
 
@@ -138,6 +142,7 @@ impl Cause {
             Cause::VfioUnbound => "vfio-unbound",
             Cause::RomUnreadable => "rom-unreadable",
             Cause::RomNoUefi => "rom-no-uefi",
+            Cause::LookingGlass => "looking-glass",
             Cause::KvmBusy => "kvm-busy",
             Cause::KvmPermission => "kvm-permission",
             Cause::QemuFirmwareMissing => "qemu-firmware-missing",

@@ -6,6 +6,7 @@
 //! apply now (a CD-ROM's media on a running VM) and which at the VM's next start (libvirt keeps
 //! the new definition and boots it the next time).
 
+mod looking_glass;
 mod rom;
 mod splices;
 
@@ -16,6 +17,7 @@ use serde::Serialize;
 use super::domain::{DiskInfo, Domain};
 use super::draft::{BootItem, Choice, Draft, POOL};
 use super::hugepages::{boot_intent, HugepageMode, PAGE_KIB};
+use super::looking_glass::{Backing, LookingGlass, Monitor};
 use super::session::SessionSettings;
 use super::{check_path, suggest_cpus, CpuPlan, VmError};
 use crate::host::Host;
@@ -38,6 +40,8 @@ pub struct Settings {
     pub spice: bool,
     /// Whether it has the QEMU guest agent's channel.
     pub guest_agent: bool,
+    /// Its Looking Glass shared memory.
+    pub looking_glass: Option<LookingGlass>,
     /// Its disks (CD-ROMs apart).
     pub disks: Vec<DiskInfo>,
     /// vCPU → host cpuset.
@@ -65,6 +69,7 @@ impl Settings {
             tpm: d.tpm,
             spice: d.graphics.iter().any(|g| g == "spice"),
             guest_agent: d.guest_agent.has_channel(),
+            looking_glass: d.looking_glass,
             disks: d.disks.clone(),
             vcpu_pins: d.vcpu_pins.clone(),
             roms: d
@@ -96,6 +101,8 @@ pub struct Changes {
     pub spice: Option<bool>,
     /// The QEMU guest agent's channel.
     pub guest_agent: Option<bool>,
+    /// Looking Glass: the monitor its shared memory is sized for and where it lives, or none.
+    pub looking_glass: Option<Option<(Monitor, Backing)>>,
     /// What the VM starts from, first first (the wizard's boot list).
     pub boot: Option<Vec<BootItem>>,
     /// The vCPUs' pinning: the wizard's plan for the host, or none.
@@ -162,6 +169,7 @@ pub enum Change {
     Tpm,
     Spice,
     GuestAgent,
+    LookingGlass,
     Boot,
     Disks,
     Pinning,
@@ -181,6 +189,7 @@ impl Change {
             Change::Tpm => tr("TPM"),
             Change::Spice => tr("SPICE display"),
             Change::GuestAgent => tr("guest agent channel"),
+            Change::LookingGlass => tr("Looking Glass"),
             Change::Boot => tr("boot order"),
             Change::Disks => tr("disks"),
             Change::Pinning => tr("CPU pinning"),
@@ -310,6 +319,10 @@ pub fn edit(xml: &str, c: &Changes, running: bool) -> Result<Edited, VmError> {
     if let Some(on) = c.guest_agent {
         out = splices::guest_agent(&out, on)?;
         done.push(Change::GuestAgent);
+    }
+    if let Some(lg) = c.looking_glass {
+        out = looking_glass::set(&out, lg)?;
+        done.push(Change::LookingGlass);
     }
     if let Some(order) = &c.boot {
         out = splices::boot(&out, order)?;

@@ -33,7 +33,7 @@ pub(super) fn cut(xml: &str, n: Node) -> Splice {
 }
 
 /// Sets an attribute: its value where it is, else added after the last one.
-fn set_attr(xml: &str, n: Node, name: &str, value: &str) -> Splice {
+pub(super) fn set_attr(xml: &str, n: Node, name: &str, value: &str) -> Splice {
     if let Some(a) = n.attributes().find(|a| a.name() == name) {
         return Splice {
             at: a.range_value(),
@@ -72,7 +72,7 @@ fn set_text(n: Node, value: &str) -> Result<Splice, VmError> {
 }
 
 /// Where an element's content ends: before the line of its closing tag.
-fn content_end(xml: &str, n: Node) -> Option<usize> {
+pub(super) fn content_end(xml: &str, n: Node) -> Option<usize> {
     let r = n.range();
     if xml[r.clone()].ends_with("/>") {
         return None;
@@ -87,7 +87,7 @@ fn content_end(xml: &str, n: Node) -> Option<usize> {
 }
 
 /// The indentation of an element's line.
-fn indent_of(xml: &str, n: Node) -> String {
+pub(super) fn indent_of(xml: &str, n: Node) -> String {
     let s = n.range().start;
     let ls = xml[..s].rfind('\n').map_or(0, |i| i + 1);
     let pad = &xml[ls..s];
@@ -389,7 +389,7 @@ fn add_drive(xml: &str, d: Node, lines: &[String]) -> Result<Splice, VmError> {
 }
 
 /// `lines` (two spaces a level) in the layout's indentation, each ending its line.
-fn indented(l: &Layout, lines: &[impl AsRef<str>]) -> String {
+pub(super) fn indented(l: &Layout, lines: &[impl AsRef<str>]) -> String {
     lines
         .iter()
         .map(|line| {
@@ -588,7 +588,7 @@ fn smm_on(xml: &str, d: Node, os: Node) -> Option<Splice> {
 }
 
 /// Adds `text` (whole lines, from the layout's indent) before `</devices>`.
-fn add_devices(xml: &str, devs: Node, lines: &[&str]) -> Splice {
+pub(super) fn add_devices(xml: &str, devs: Node, lines: &[&str]) -> Splice {
     let l = Layout::of(xml, devs);
     let text = indented(&l, lines);
     Splice {
