@@ -3,7 +3,7 @@
 //! sends, only when libvirt reports the agent connected, each with a timeout. libvirt marks the
 //! domain "tainted" (custom-ga-command) once such a command has run; the front ends say so.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use passage_core::vm::verify::agent::{self, Agent};
 use passage_core::vm::verify::{CannotCheck, GuestView};
@@ -12,16 +12,23 @@ use virt::domain::Domain;
 use crate::{GuestAgent, Hypervisor, Libvirt, VirtError};
 
 /// Seconds libvirt waits for the agent's reply to one command.
-const REPLY_TIMEOUT_S: i32 = 10;
+const REPLY_TIMEOUT_S: u64 = 10;
 /// Between two `guest-exec-status` questions (at most `agent::EXEC_POLLS` of them: 20 s).
 const POLL: Duration = Duration::from_millis(200);
+/// The whole check, however the agent answers: the app's libvirt worker waits on it.
+const WHOLE: Duration = Duration::from_secs(30);
 
-struct OnDomain(Domain);
+struct OnDomain {
+    dom: Domain,
+    until: Instant,
+}
 
 impl Agent for OnDomain {
     fn command(&mut self, json: &str) -> Result<String, String> {
-        self.0
-            .qemu_agent_command(json, REPLY_TIMEOUT_S, 0)
+        let left = reply_timeout(self.until.saturating_duration_since(Instant::now()))
+            .ok_or_else(|| format!("no answer within {} s", WHOLE.as_secs()))?;
+        self.dom
+            .qemu_agent_command(json, left, 0)
             .map_err(|e| e.message().to_string())
     }
     fn pause(&mut self) {
@@ -42,5 +49,32 @@ pub(crate) fn look(h: &Libvirt, name: &str) -> Result<Result<GuestView, CannotCh
         // Connected, or a QEMU that does not report the channel's state: ask.
         GuestAgent::Answering | GuestAgent::Unknown => {}
     }
-    Ok(agent::look(&mut OnDomain(dom)))
+    Ok(agent::look(&mut OnDomain {
+        dom,
+        until: Instant::now() + WHOLE,
+    }))
+}
+
+/// libvirt's timeout for one reply (whole seconds, at least 1) with `left` of the whole check;
+/// `None` when nothing is left.
+fn reply_timeout(left: Duration) -> Option<i32> {
+    let s = left.as_secs().min(REPLY_TIMEOUT_S);
+    match s {
+        0 if left.is_zero() => None,
+        0 => Some(1),
+        s => i32::try_from(s).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reply_waits_at_most_what_is_left_of_the_whole_check() {
+        assert_eq!(reply_timeout(Duration::from_secs(30)), Some(10));
+        assert_eq!(reply_timeout(Duration::from_secs(4)), Some(4));
+        assert_eq!(reply_timeout(Duration::from_millis(300)), Some(1));
+        assert_eq!(reply_timeout(Duration::ZERO), None);
+    }
 }
