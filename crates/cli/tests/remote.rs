@@ -126,6 +126,37 @@ fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
         "{}",
         stderr(&o)
     );
+    // The express VM and a ROM file are that host's ISO, card and file: made there.
+    let o = passagectl(&[
+        "--connect",
+        &uri,
+        "vm",
+        "new",
+        "--express",
+        "--iso",
+        "/srv/Win11.iso",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("made on its own host"),
+        "{}",
+        stderr(&o)
+    );
+    let o = passagectl(&[
+        "--connect",
+        &uri,
+        "vm",
+        "edit",
+        "plain",
+        "--rom",
+        "/srv/card.rom",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("A ROM file is on the VM's own host"),
+        "{}",
+        stderr(&o)
+    );
     let o = passagectl(&["--connect", &uri, "vm", "remove", "plain"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(h.xml("plain").is_ok(), "nothing half done");

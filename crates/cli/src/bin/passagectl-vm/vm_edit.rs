@@ -263,6 +263,12 @@ pub fn run(
     let d = Domain::read(&xml).map_err(bad)?;
     let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let mut changes = changes;
+    // A ROM file is read and walked here: on a remote host it is that host's file.
+    if conn.remote().is_some() && args.rom.as_deref().is_some_and(|f| f != "none") {
+        return Err(bad(tr(
+            "A ROM file is on the VM's own host: run passagectl vm edit --rom there.",
+        )));
+    }
     changes.rom = args.rom(&d, &host)?;
     if let Some(Some((m, _))) = changes.looking_glass {
         // Its backing (kvmfr or /dev/shm) and host files are the VM's own host's.

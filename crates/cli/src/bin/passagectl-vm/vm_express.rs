@@ -45,6 +45,16 @@ pub fn run(
     (print_xml, print_spec): (bool, bool),
     conn: &ConnectArg,
 ) -> Result<ExitCode, Failed> {
+    // The ISO and the card are the VM's host's files and devices: made there.
+    if let Some(r) = conn.remote() {
+        return Err(refused(tr_f(
+            "The express VM is made on its own host, where its ISO and card are: run there: {command}",
+            &[(
+                "command",
+                &r.terminal_command(&["passagectl", "vm", "new", "--express", "--iso", "ISO"]),
+            )],
+        )));
+    }
     let iso = iso_path(args.iso.as_deref())?;
     let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let selection = match gpu {
