@@ -246,10 +246,9 @@ fn host_command_elsewhere(r: &passage_core::connection::RemoteHost, reads_only: 
             let line: Vec<&str> = std::iter::once("passagectl")
                 .chain(words.iter().copied())
                 .collect();
-            fail(format!(
-                "--connect names {}, and this command changes the host it runs on: run it there, in a terminal (its helper asks for authorization there): {}",
-                r.name,
-                r.terminal_command(&line)
+            fail(passage_core::i18n::tr_f(
+                "--connect names {host}, and this command changes the host it runs on: run it there, in a terminal (its helper asks for authorization there): {command}",
+                &[("host", &r.name), ("command", &r.terminal_command(&line))],
             ))
         }
     }

@@ -15,11 +15,12 @@ use virt::domain::{Domain, DomainState};
 
 /// What to check when libvirt at `uri` cannot be reached: this computer's libvirtd, or on a
 /// remote host the SSH login and libvirtd there.
-fn connect_hint(uri: &str) -> &'static str {
+fn connect_hint(uri: &str) -> String {
+    use passage_core::i18n::tr;
     if passage_core::connection::remote(uri).is_some() {
-        "Check that ssh logs in to that host without a password prompt (a key, or ssh-agent), that libvirtd runs there and that you are in its libvirt group there."
+        tr("Check that ssh logs in to that host without a password prompt (a key, or ssh-agent), that libvirtd runs there and that you are in its libvirt group there.")
     } else {
-        "Is libvirtd running (and are you in the libvirt group)?"
+        tr("Is libvirtd running (and are you in the libvirt group)?")
     }
 }
 

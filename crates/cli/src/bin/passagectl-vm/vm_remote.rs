@@ -3,6 +3,7 @@
 //! libvirt reaches it), never this computer's sysfs taken for the remote's.
 
 use passage_core::connection::RemoteHost;
+use passage_core::i18n::tr_f;
 use passage_core::Host;
 use passagectl::{scan_root, RootArg};
 
@@ -23,9 +24,9 @@ pub(crate) fn host_of(root: &RootArg, conn: &ConnectArg) -> Result<Host, String>
 /// mix this computer's facts with the remote's VMs.
 pub(crate) fn refuse_local_root(root: &RootArg, r: &RemoteHost) -> Result<(), String> {
     if root.root.is_some() || root.demo {
-        return Err(format!(
-            "--root and --demo read a host on this computer, but --connect names {}: leave them out (Passage reads {} over SSH)",
-            r.name, r.name
+        return Err(tr_f(
+            "--root and --demo read a host on this computer, but --connect names {host}: leave them out (Passage reads {host} over SSH)",
+            &[("host", &r.name)],
         ));
     }
     Ok(())
@@ -34,9 +35,8 @@ pub(crate) fn refuse_local_root(root: &RootArg, r: &RemoteHost) -> Result<(), St
 /// Passage's helper authorizes only the VMs of its own host: on a remote one, the command to
 /// run there (its polkit asks through the SSH session).
 pub(crate) fn helper_there(r: &RemoteHost, command: &[&str]) -> String {
-    format!(
-        "Passage's helper on {} does that; run there: {}",
-        r.name,
-        r.terminal_command(command)
+    tr_f(
+        "Passage's helper on {host} does that; run there: {command}",
+        &[("host", &r.name), ("command", &r.terminal_command(command))],
     )
 }

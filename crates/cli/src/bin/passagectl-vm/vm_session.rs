@@ -110,18 +110,12 @@ fn remote_findings(
             None
         }
     };
-    let (checked, skipped) = if host.is_some() {
-        (
-            "its devices and memory (read there over SSH) and libvirt's networks",
-            "its disk images, firmware files and libvirt's hook",
-        )
+    let said = if host.is_some() {
+        tr_f("{host} is a remote host: the pre-flight checked its devices and memory (read there over SSH) and libvirt's networks; its disk images, firmware files and libvirt's hook are not checked from here (libvirt there refuses what cannot start, and Passage explains its error).", &[("host", &r.name)])
     } else {
-        (
-            "libvirt's networks",
-            "its devices, memory, disk images, firmware files and libvirt's hook",
-        )
+        tr_f("{host} is a remote host: the pre-flight checked libvirt's networks; its devices, memory, disk images, firmware files and libvirt's hook are not checked from here (libvirt there refuses what cannot start, and Passage explains its error).", &[("host", &r.name)])
     };
-    eprintln!("passagectl: {} is a remote host: the pre-flight checked {checked}; {skipped} are not checked from here (libvirt there refuses what cannot start, and Passage explains its error).", r.name);
+    eprintln!("passagectl: {said}");
     Ok(preflight::check_remote(d, host.as_ref(), facts))
 }
 
