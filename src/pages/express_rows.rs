@@ -9,12 +9,14 @@ use passage_core::vm::Purpose;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
-/// The cards a VM can have, with their names.
+/// The cards a VM can have, each named by its model and address (not its group's title,
+/// which reads "Group 28: …").
 pub fn cards(host: &Host) -> Vec<(PciAddress, String)> {
     crate::logic::groups(host)
         .into_iter()
         .filter(|g| g.viable)
-        .filter_map(|g| Some((g.gpu?, g.title)))
+        .filter_map(|g| g.gpu)
+        .map(|gpu| (gpu, host.card_label(gpu)))
         .collect()
 }
 

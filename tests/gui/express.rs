@@ -43,6 +43,11 @@ impl App<'_> {
             .find(|n| n.starts_with("Create a Gaming VM… with "))
             .unwrap_or_else(|| panic!("no express button:\n{t}"))
             .to_string();
+        // The card by its model and address, not its group's title.
+        assert!(
+            !button.contains("Group ") && button.contains(":00.0)"),
+            "{button}"
+        );
         self.shot("express-01-devices", &d);
         // Click 1.
         self.press_button(&button);
