@@ -7,7 +7,7 @@
 #   real-kernel stage: passagectl inside the
 #   nested QEMU test bed (a real kernel with an emulated IOMMU), checked against that kernel, and
 #   passage-helper binding and restoring a device group there, with a real polkitd deciding.
-#   The parsers are fuzzed for a bounded time (PASSAGE_FUZZ_SECONDS per target, default 20).
+#   The parsers are fuzzed for a bounded time (PASSAGE_FUZZ_SECONDS per target, default 10; longer by hand).
 # Set PASSAGE_SKIP_TESTBED=1 to leave out the test bed stage (about 2 minutes) while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,13 +55,13 @@ stage "the package installed as users install it: apt on a clean Debian 12 boote
 build-aux/check-package-system.sh "$deb_dir/passage_$(dpkg-parsechangelog -S Version)_amd64.deb"
 rm -rf "$deb_dir"
 
-stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d, the helper verbs' arguments, libvirt's hook input), ${PASSAGE_FUZZ_SECONDS:-20}s each"
+stage "fuzzing the parsers (cmdline, boot configurations, modprobe.d, the helper verbs' arguments, libvirt's hook input), ${PASSAGE_FUZZ_SECONDS:-10}s each"
 command -v cargo-fuzz >/dev/null || cargo install --locked -q cargo-fuzz
 # cargo fuzz wants nightly features; the one toolchain here is stable, which allows them so.
 export RUSTC_BOOTSTRAP=1
 for t in cmdline boot_config modprobe verb_args hook_input; do
   corpus=$(mktemp -d)
-  (cd fuzz && cargo fuzz run -O "$t" "$corpus" "seeds/$t" -- -max_total_time="${PASSAGE_FUZZ_SECONDS:-20}" 2>&1 | grep -E '^Done|panicked|SUMMARY|ERROR') || true
+  (cd fuzz && cargo fuzz run -O "$t" "$corpus" "seeds/$t" -- -max_total_time="${PASSAGE_FUZZ_SECONDS:-10}" 2>&1 | grep -E '^Done|panicked|SUMMARY|ERROR') || true
   rm -rf "$corpus"
   if ls fuzz/artifacts/"$t"/crash-* >/dev/null 2>&1; then echo "fuzz target $t found a crash: see fuzz/artifacts/$t" >&2; exit 1; fi
 done

@@ -56,7 +56,7 @@ if [ $up = 1 ]; then
   [ $prc = 0 ] && grep -q 'vfio-pci' "$OUT/plan.txt" && grep -q 'GRUB_CMDLINE_LINUX_DEFAULT\|/etc/modprobe.d' "$OUT/plan.txt" \
     && ok "a plan for L2's GPU-like card, made on L2 and shown here" || { bad "plan through ssh"; head -30 "$OUT/plan.txt"; }
   pc apply --gpu 0000:01:00.0 > "$OUT/apply.txt" 2>&1 && bad "apply ran over --connect" || true
-  grep -q "ssh -t -p $PORT root@127.0.0.1 passagectl apply --gpu 0000:01:00.0" "$OUT/apply.txt" \
+  grep -qF "ssh -t -p $PORT root@127.0.0.1 'passagectl apply --gpu 0000:01:00.0'" "$OUT/apply.txt" \
     && ok "apply is not run from here: the ssh -t command to run there is named" || { bad "apply's words"; cat "$OUT/apply.txt"; }
   "${S[@]}" touch /tmp/l1-done || true
 else
