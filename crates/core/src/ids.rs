@@ -74,11 +74,11 @@ pub fn lookup_in(root: &Root, db: Db, src: &IdsSource, queries: &[Query]) -> Nam
     let file = match src {
         IdsSource::Root(p) => std::fs::File::open(root.path(p)),
         IdsSource::System(p) => std::fs::File::open(p),
-        IdsSource::Bundled => return lookup(&bundled(db)[..], queries),
+        IdsSource::Bundled => return lookup_bytes(&bundled(db), queries),
     };
     match file {
         Ok(f) => lookup(f, queries),
-        Err(_) => lookup(&bundled(db)[..], queries),
+        Err(_) => lookup_bytes(&bundled(db), queries),
     }
 }
 
@@ -153,12 +153,21 @@ fn name_of(line: &[u8], from: usize) -> String {
         .to_string()
 }
 
-/// Looks the queries up in a pci.ids / usb.ids stream: one pass through a reused buffer,
-/// newlines found with memchr. Both files keep vendors sorted, and devices sorted within a
-/// vendor, so the pass walks a cursor over the wanted vendors and, inside a wanted vendor, over
-/// its wanted devices: a line costs a byte test and at most one comparison, and the pass stops
-/// after the last wanted vendor.
+/// Looks the queries up in a pci.ids / usb.ids stream (see [`lookup_bytes`]).
 pub fn lookup(mut src: impl std::io::Read, queries: &[Query]) -> Names {
+    let mut data = Vec::new();
+    // A read error ends the text where it happened, as the end of the file would.
+    let _ = src.read_to_end(&mut data);
+    lookup_bytes(&data, queries)
+}
+
+/// Looks the queries up in a pci.ids / usb.ids text. Both files keep vendors sorted, and
+/// devices sorted within a vendor, and only a vendor's line starts with four hex digits and a
+/// space: so each wanted vendor's line is found with one SIMD substring search from where the
+/// previous one ended (the megabyte in between is never split into lines), and inside a wanted
+/// vendor a cursor walks over its wanted devices, a line costing a byte test and at most one
+/// comparison.
+pub fn lookup_bytes(data: &[u8], queries: &[Query]) -> Names {
     // vendor → its wanted devices, sorted; subsystem vendors are looked up as vendors too.
     let mut plan: BTreeMap<u16, BTreeSet<u16>> = BTreeMap::new();
     for q in queries {
@@ -167,114 +176,110 @@ pub fn lookup(mut src: impl std::io::Read, queries: &[Query]) -> Names {
             plan.entry(sv).or_default();
         }
     }
-    let targets: Vec<(u16, Vec<u16>)> = plan
-        .into_iter()
-        .map(|(v, d)| (v, d.into_iter().collect()))
-        .collect();
     let subs: BTreeSet<(u16, u16, u16, u16)> = queries
         .iter()
         .filter_map(|q| q.subsystem.map(|(sv, sd)| (q.vendor, q.device, sv, sd)))
         .collect();
-    let with_subs: BTreeSet<(u16, u16)> = subs.iter().map(|s| (s.0, s.1)).collect();
-
     let mut names = Names::default();
-    if targets.is_empty() {
-        return names;
+    let mut at = 0;
+    for (vendor, devices) in plan {
+        let Some(start) = vendor_line(data, at, vendor) else {
+            continue; // a wanted vendor the database does not know
+        };
+        let devices: Vec<u16> = devices.into_iter().collect();
+        at = read_vendor(data, start, vendor, &devices, &subs, &mut names);
     }
-    let mut next = 0; // the next wanted vendor
-    let mut cur: Option<(u16, &[u16], usize)> = None; // wanted vendor we are in, its devices, cursor
-    let mut sub_of: Option<(u16, u16)> = None; // wanted device whose subsystems follow
-    let mut line_fn = |line: &[u8]| -> bool {
+    names
+}
+
+/// Where the line of `vendor` starts, searching from `from` (a line start, or the newline
+/// before one): `\nvvvv ` as the files write it, in lower case, else in upper case.
+fn vendor_line(data: &[u8], from: usize, vendor: u16) -> Option<usize> {
+    let rest = data.get(from..)?;
+    let find = |key: String| {
+        if rest.starts_with(key.as_bytes()) {
+            return Some(from);
+        }
+        memchr::memmem::find(rest, format!("\n{key}").as_bytes()).map(|i| from + i + 1)
+    };
+    let (lower, upper) = (format!("{vendor:04x} "), format!("{vendor:04X} "));
+    let digits_only = lower == upper;
+    find(lower).or_else(|| if digits_only { None } else { find(upper) })
+}
+
+/// Reads the vendor block whose line starts at `start`: the vendor's name, its wanted devices'
+/// and their wanted subsystems'. Returns where the block ends (the next top-level line).
+fn read_vendor(
+    data: &[u8],
+    start: usize,
+    vendor: u16,
+    devices: &[u16],
+    subs: &BTreeSet<(u16, u16, u16, u16)>,
+    names: &mut Names,
+) -> usize {
+    let mut lines = Lines { data, at: start };
+    if let Some((_, line)) = lines.next() {
+        names.vendors.insert(vendor, name_of(line, 4));
+    }
+    let mut di = 0; // the next wanted device
+    let mut sub_of: Option<u16> = None; // the wanted device whose subsystems follow
+    for (line_start, line) in lines {
         match line.first() {
             None | Some(b'#') => {}
+            Some(b'\t') if line.get(1) == Some(&b'\t') => {
+                // "\t\tSSSS ssss  name"
+                let Some(d) = sub_of else { continue };
+                if let (Some(sv), Some(sd)) = (
+                    line.get(2..6).and_then(hex4),
+                    line.get(7..11).and_then(hex4),
+                ) {
+                    if subs.contains(&(vendor, d, sv, sd)) {
+                        names
+                            .subsystems
+                            .insert((vendor, d, sv, sd), name_of(line, 11));
+                    }
+                }
+            }
             Some(b'\t') => {
-                let Some((v, devices, di)) = cur.as_mut() else {
-                    return true;
-                };
-                if line.get(1) == Some(&b'\t') {
-                    // "\t\tSSSS ssss  name"
-                    let Some((_, d)) = sub_of else { return true };
-                    if let (Some(sv), Some(sd)) = (
-                        line.get(2..6).and_then(hex4),
-                        line.get(7..11).and_then(hex4),
-                    ) {
-                        if subs.contains(&(*v, d, sv, sd)) {
-                            names.subsystems.insert((*v, d, sv, sd), name_of(line, 11));
-                        }
-                    }
-                    return true;
-                }
                 sub_of = None;
-                if *di >= devices.len() {
-                    return true; // past this vendor's last wanted device
-                }
                 let Some(k) = line.get(1..5).and_then(hex4) else {
-                    return true;
+                    continue;
                 };
-                while *di < devices.len() && devices[*di] < k {
-                    *di += 1; // a wanted device the database does not know
+                while di < devices.len() && devices[di] < k {
+                    di += 1; // a wanted device the database does not know
                 }
-                if devices.get(*di) == Some(&k) {
-                    names.devices.insert((*v, k), name_of(line, 5));
-                    if with_subs.contains(&(*v, k)) {
-                        sub_of = Some((*v, k));
+                if devices.get(di) == Some(&k) {
+                    names.devices.insert((vendor, k), name_of(line, 5));
+                    if subs
+                        .range((vendor, k, 0, 0)..=(vendor, k, u16::MAX, u16::MAX))
+                        .next()
+                        .is_some()
+                    {
+                        sub_of = Some(k);
                     }
-                    *di += 1;
+                    di += 1;
                 }
             }
-            Some(_) => {
-                cur = None;
-                sub_of = None;
-                let Some(k) = line
-                    .get(0..4)
-                    .and_then(hex4)
-                    .filter(|_| line.get(4) == Some(&b' '))
-                else {
-                    // The class and other tables come after the vendor list.
-                    return !line.starts_with(b"C ");
-                };
-                while next < targets.len() && targets[next].0 < k {
-                    next += 1; // a wanted vendor the database does not know
-                }
-                let Some((v, devices)) = targets.get(next) else {
-                    return false;
-                };
-                if *v == k {
-                    names.vendors.insert(k, name_of(line, 4));
-                    cur = Some((k, devices.as_slice(), 0));
-                    next += 1;
-                }
-            }
+            Some(_) => return line_start,
         }
-        true
-    };
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            buf.resize(buf.len() * 2, 0); // a line longer than the buffer
-        }
-        let n = match src.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => 0,
-        };
-        let end = filled + n;
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', &buf[..end]) {
-            if !line_fn(&buf[start..nl]) {
-                return names;
-            }
-            start = nl + 1;
-        }
-        if n == 0 {
-            if start < end {
-                line_fn(&buf[start..end]);
-            }
-            return names;
-        }
-        buf.copy_within(start..end, 0);
-        filled = end - start;
+    }
+    data.len()
+}
+
+/// The lines of `data` from `at`, each with where it starts.
+struct Lines<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.data.get(self.at..).filter(|r| !r.is_empty())?;
+        let start = self.at;
+        let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        self.at = start + len + 1;
+        Some((start, &rest[..len]))
     }
 }
 
