@@ -30,12 +30,8 @@ build-aux/check-po.sh
 stage "generated icons: the expander arrow PNGs are what their script draws"
 build-aux/render-expander-arrow.py --check
 
-stage "tests (the GUI test runs the app under Xvfb)"
-# A test that hangs fails the run here, named by cargo's "running for over 60 seconds" line,
-# instead of using up CI's time (the stage takes about 10 minutes).
-timeout --kill-after=60 "${PASSAGE_TEST_TIMEOUT:-2400}" cargo test --workspace || {
-  rc=$?; [ $rc = 124 ] && echo "the tests did not end in ${PASSAGE_TEST_TIMEOUT:-2400}s: see the test named as running longest above" >&2
-  exit $rc; }
+stage "tests (the GUI test runs the app under Xvfb; the app's tests and the other crates' run side by side)"
+build-aux/test-lanes.sh "${PASSAGE_TEST_TIMEOUT:-2400}"
 
 stage "the diagnosis on real start errors no rule was tuned on (held-out hit rate)"
 cargo test -q -p passage-core --test diagnose -- held_out --nocapture 2>&1 | grep '^held-out:'
