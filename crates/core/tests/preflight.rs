@@ -437,6 +437,8 @@ fn every_finding_passage_can_act_on_carries_its_remedy() {
             ),
         session.clone(),
         xml.replace("'default'", "'nowhere'"),
+        xml.replace("<interface type='network'>", "<interface type='bridge'>")
+            .replace("<source network='default'/>", "<source bridge='br7'/>"),
         with_rom(&xml, "<rom file='/var/lib/libvirt/vbios/gone.rom'/>"),
         with_rom(&xml, "<rom bar='off'/>"),
         with_rom(&xml, "<rom file='/var/lib/libvirt/vbios/notes.rom'/>"),
@@ -768,4 +770,48 @@ fn a_card_without_outputs_the_host_sees_is_named_as_one_passage_cannot_tell() {
     }
     let gpu: passage_core::host::PciAddress = "0000:0a:00.0".parse().expect("address");
     assert_eq!(cannot_tell(&d, &f.host()), vec![gpu]);
+}
+
+/// A VM on a host bridge: QEMU's network helper fails at start when the bridge is not there,
+/// so the pre-flight names it; a bridge the kernel has (`/sys/class/net/NAME/bridge`) passes,
+/// and a name that is not an interface name is never looked up as a path.
+#[test]
+fn a_bridge_the_host_does_not_have_is_named_before_the_start() {
+    let f = Fixture::new();
+    f.free_hugepages(4096);
+    let xml = f.vm("/var/lib/libvirt/images/Win10.iso");
+    assert!(xml.contains("<source network='default'/>"), "{xml}");
+    let on = |br: &str| {
+        xml.replace("<interface type='network'>", "<interface type='bridge'>")
+            .replace(
+                "<source network='default'/>",
+                &format!("<source bridge='{br}'/>"),
+            )
+    };
+    let bridge_findings = |xml: &str| -> Vec<String> {
+        f.check(xml, &Facts::default())
+            .into_iter()
+            .filter(|(c, _)| *c == Cause::BridgeMissing)
+            .map(|(_, t)| t)
+            .collect()
+    };
+    let missing = bridge_findings(&on("br0"));
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(missing[0].contains("“br0”"), "{missing:?}");
+    assert!(missing[0].contains("nmcli"), "{missing:?}");
+    f.write("sys/class/net/br0/bridge/bridge_id", "8000.525400123456\n");
+    assert_eq!(bridge_findings(&on("br0")), Vec::<String>::new());
+    // A plain interface (no bridge/ directory) is not a bridge.
+    f.write("sys/class/net/enp5s0/address", "52:54:00:12:34:56\n");
+    assert_eq!(bridge_findings(&on("enp5s0")).len(), 1);
+    assert_eq!(bridge_findings(&on("../../sys/class/net/br0")).len(), 1);
+    // libvirt's test driver joins nothing on this host.
+    let test_driver = Facts {
+        without_hooks: true,
+        ..Default::default()
+    };
+    let d = Domain::read(&on("br9")).expect("domain");
+    assert!(check(&d, &f.host(), &f.root(), &test_driver)
+        .iter()
+        .all(|x| x.cause != Cause::BridgeMissing));
 }

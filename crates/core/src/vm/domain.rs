@@ -201,6 +201,8 @@ pub struct Domain {
     pub devices_seen: Vec<super::SeenDevice>,
     /// The libvirt networks its interfaces use.
     pub networks: Vec<String>,
+    /// The host bridges its interfaces join (`<interface type='bridge'>`).
+    pub bridges: Vec<String>,
     pub pci_controllers: Vec<PciController>,
     /// The root ports Passage added, as its metadata records them (`<passage:root-port
     /// index='N'/>`): only these may go when they empty.
@@ -574,6 +576,7 @@ impl Domain {
             passage: passage_metadata(d),
             devices_seen: devices_seen(d),
             networks: vec![],
+            bridges: vec![],
             pci_controllers: vec![],
             passage_ports: passage_ports(d),
             used_pci: vec![],
@@ -601,6 +604,11 @@ impl Domain {
                 "interface" if ty == Some("network") => {
                     if let Some(n) = child(dev, "source").and_then(|s| s.attribute("network")) {
                         self.networks.push(n.to_string());
+                    }
+                }
+                "interface" if ty == Some("bridge") => {
+                    if let Some(b) = child(dev, "source").and_then(|s| s.attribute("bridge")) {
+                        self.bridges.push(b.to_string());
                     }
                 }
                 "disk" if dev.attribute("device") == Some("cdrom") => self.cdroms.push(disk(dev)),

@@ -48,7 +48,7 @@ pub enum Remedy {
 
 /// The causes the pre-flight reports that Passage cannot fix itself, and why: every other
 /// finding carries a [`Remedy`] (a test holds the pre-flight to this).
-pub const CANNOT_FIX: [(Cause, &str); 6] = [
+pub const CANNOT_FIX: [(Cause, &str); 7] = [
     (
         Cause::MemoryShort,
         "the memory is held by the user's programs: only the user can close them",
@@ -68,6 +68,10 @@ pub const CANNOT_FIX: [(Cause, &str); 6] = [
     (
         Cause::LookingGlass,
         "not yet from the VM page: the fix names the passagectl command (apply --looking-glass, vm edit) or the virsh edit to make",
+    ),
+    (
+        Cause::BridgeMissing,
+        "a bridge is the network settings' (NetworkManager, systemd-networkd): Passage does not change the host's network",
     ),
     (
         Cause::RomNoUefi,
@@ -207,6 +211,9 @@ pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding
     super::looking_glass_check::check(d, host, root, facts.user, &mut out);
     media(d, root, &mut out);
     networks(d, facts, &mut out);
+    if !facts.without_hooks {
+        bridges(d, root, &mut out);
+    }
     out
 }
 
@@ -484,6 +491,20 @@ fn media(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
                 tr_f("QEMU runs as {user}, which cannot enter {folder}: move the image to /var/lib/libvirt/images, or let {user} enter that folder (chmod o+x, or an ACL).", &[("user", who), ("folder", &closed)]),
             ));
         }
+    }
+}
+
+/// A bridge the VM joins must exist on the host (the kernel's `/sys/class/net/NAME/bridge`),
+/// or QEMU's network helper fails as the VM starts. libvirt's test driver joins nothing.
+fn bridges(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
+    for b in &d.bridges {
+        // An interface name has no slash and is not a dot name (the kernel's dev_valid_name).
+        let valid = !b.is_empty() && !b.contains('/') && b != "." && b != "..";
+        if valid && root.path(&format!("/sys/class/net/{b}/bridge")).is_dir() {
+            continue;
+        }
+        let w = super::diagnose::words(Cause::BridgeMissing, Some(b.clone()));
+        out.push(finding(Cause::BridgeMissing, w.title, w.fix));
     }
 }
 
