@@ -12,6 +12,7 @@ pub mod vm_detail;
 pub mod vm_edit;
 pub mod vm_guest;
 pub mod vm_remedy;
+pub mod vm_rom;
 pub mod vm_saved;
 pub mod vm_view;
 pub mod vms;

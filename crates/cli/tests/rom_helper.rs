@@ -155,3 +155,88 @@ fn the_helper_places_a_rom_file_for_qemu_and_undo_removes_it() {
     was.retain(|k, _| !k.starts_with("var/lib/passage"));
     assert_eq!(after, was, "undo is byte-identical");
 }
+
+/// `vm start`'s pre-flight has the helper read the own ROM of a UEFI VM's passed card (the
+/// demo's win11-gaming and its RTX 2080 Ti at 0a:00.0, on libvirt's test driver): a ROM
+/// without an x64 UEFI image is a warning and the VM still starts; one with it says nothing;
+/// a card whose ROM BAR is off is not read (its sysfs `rom` never switched on); a user polkit
+/// refuses is told the ROM was not checked and how to check it.
+#[test]
+fn the_pre_flight_has_the_helper_read_the_cards_own_rom() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let sysfs_rom = tb.root.join("sys/bus/pci/devices/0000:0a:00.0/rom");
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/data/demo/libvirt-node.xml");
+    let node = std::fs::read_to_string(demo).expect("demo node");
+    let write_node = |text: &str| {
+        let p = dir.path().join("node.xml");
+        std::fs::write(&p, text).expect("node");
+        format!("test://{}", p.display())
+    };
+    let root = tb.root.to_string_lossy().into_owned();
+    let start = |uid: u32, uri: &str| {
+        let o = tb.passagectl(
+            uid,
+            &[
+                "vm",
+                "--connect",
+                uri,
+                "start",
+                "win11-gaming",
+                "--root",
+                &root,
+            ],
+        );
+        (o.status.success(), stdout(&o) + &stderr(&o))
+    };
+    // The fixture's rom is a plain file: "1\n" lands on its first two bytes.
+    let with_spare = |rom: &[u8]| [vec![0u8, 0], rom.to_vec()].concat();
+    let uri = write_node(&node);
+    let image = tb.root.join("var/lib/libvirt/images/win11-gaming.qcow2");
+    std::fs::create_dir_all(image.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&image, "qcow2").expect("image");
+
+    std::fs::write(&sysfs_rom, with_spare(&rom::legacy_only())).expect("rom");
+    let (ok, said) = start(ALLOWED_UID, &uri);
+    assert!(said.contains("warning: The ROM of"), "{said}");
+    assert!(
+        said.contains("has no x64 UEFI image [rom-no-uefi]"),
+        "{said}"
+    );
+    assert!(said.contains("OVMF shows nothing"), "{said}");
+    assert!(
+        ok,
+        "a card's own ROM without UEFI stopped the start: {said}"
+    );
+
+    std::fs::write(&sysfs_rom, with_spare(&rom::legacy_and_uefi())).expect("rom");
+    let (ok, said) = start(ALLOWED_UID, &uri);
+    assert!(ok && !said.contains("rom-no-uefi"), "{said}");
+
+    let (ok, said) = start(DENIED_UID, &uri);
+    assert!(ok, "{said}");
+    assert!(said.contains("was not checked for a UEFI image"), "{said}");
+    assert!(
+        said.contains("passagectl rom 0000:0a:00.0 --helper"),
+        "{said}"
+    );
+
+    // With its ROM BAR off the guest sees no ROM of the card's: it is not read.
+    let at = "bus='0x0a' slot='0x00' function='0x0'/>\n        </source>";
+    assert!(node.contains(at), "the demo's card moved");
+    let given = node.replacen(at, &format!("{at}\n        <rom bar='off'/>"), 1);
+    std::fs::write(&sysfs_rom, with_spare(&rom::legacy_only())).expect("rom");
+    let (_, said) = start(ALLOWED_UID, &write_node(&given));
+    assert!(!said.contains("warning: The ROM of"), "{said}");
+    assert_eq!(
+        std::fs::read(&sysfs_rom).expect("rom"),
+        with_spare(&rom::legacy_only()),
+        "the ROM of a card given none was switched on"
+    );
+}
