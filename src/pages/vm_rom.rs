@@ -76,3 +76,37 @@ pub fn group(notes: &[RomNote]) -> adw::PreferencesGroup {
     }
     g
 }
+
+/// What the walk says of the ROM file at `path`, for the row below it; `None` when no file is
+/// given. A file the VM can take says where it goes.
+pub fn file_note(path: &str) -> Option<String> {
+    let path = path.trim();
+    if path.is_empty() {
+        return None;
+    }
+    Some(match passage_core::vm::settings::read_rom_file(path) {
+        Ok(f) if f.needs_placing() => tr_f(
+            "It has an x64 UEFI image. Passage's helper copies it to {placed} for QEMU when the VM is saved.",
+            &[("placed", &f.placed)],
+        ),
+        Ok(_) => tr("It has an x64 UEFI image, and is where QEMU may read it."),
+        Err(e) => e.why,
+    })
+}
+
+/// Has the helper place `f` for QEMU (PlaceRom; polkit asks) when it must; the helper's
+/// words on a failure.
+pub async fn place(f: Option<passage_core::vm::settings::RomFile>) -> Result<(), String> {
+    let Some(f) = f.filter(|f| f.needs_placing()) else {
+        return Ok(());
+    };
+    super::setup::helper::place_rom(&f.source, &f.bytes)
+        .await
+        .map(drop)
+        .map_err(|e| {
+            tr_f(
+                "The ROM file was not placed for QEMU: {why}",
+                &[("why", &e.text)],
+            )
+        })
+}

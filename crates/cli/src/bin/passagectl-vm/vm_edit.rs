@@ -9,7 +9,9 @@ use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
 use passage_core::vm::looking_glass::{Backing, Monitor};
-use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, Pinning, RomEdit};
+use passage_core::vm::settings::{
+    self, Change, Changes, Edited, Media, NewDisk, Pinning, RomEdit, RomFile,
+};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
 
@@ -159,13 +161,9 @@ impl SettingsArgs {
             None => (None, None),
             Some("none") => (Some(None), None),
             Some(p) => {
-                let (path, bytes) = rom_file(p)?;
-                if passage_core::plan::rom::is_placed(&path) {
-                    (Some(Some(path)), None)
-                } else {
-                    let placed = passage_core::plan::rom::placed_path(&path, &bytes);
-                    (Some(Some(placed)), Some((path, bytes)))
-                }
+                let f = settings::read_rom_file(p).map_err(|e| bad(format!("--rom: {}", e.why)))?;
+                let place = f.needs_placing().then(|| f.clone());
+                (Some(Some(f.placed)), place)
             }
         };
         let edit = RomEdit {
@@ -185,42 +183,18 @@ impl SettingsArgs {
     }
 }
 
-/// A ROM edit, and the file (its path and bytes) the helper places for QEMU before the VM
-/// names it.
+/// A ROM edit, and the file the helper places for QEMU before the VM names it.
 struct RomChange {
     edit: RomEdit,
-    place: Option<(String, Vec<u8>)>,
-}
-
-/// A ROM file (its absolute path and bytes), once the walk finds an x64 UEFI image at its
-/// start.
-fn rom_file(p: &str) -> Result<(String, Vec<u8>), Failed> {
-    let cannot = |e: std::io::Error| {
-        bad(tr_f(
-            "--rom: cannot read {path}: {e}",
-            &[("path", p), ("e", &e.to_string())],
-        ))
-    };
-    let path = std::fs::canonicalize(p).map_err(cannot)?;
-    let len = std::fs::metadata(&path).map_err(cannot)?.len();
-    if len > passage_core::host::rom::MAX_ROM as u64 {
-        return Err(bad(tr_f(
-            "--rom: {path} is {size} bytes, larger than any PCI option ROM (16 MiB)",
-            &[("path", p), ("size", &len.to_string())],
-        )));
-    }
-    let bytes = std::fs::read(&path).map_err(cannot)?;
-    let path = path.to_string_lossy().into_owned();
-    settings::usable_rom(&path, &bytes).map_err(bad)?;
-    Ok((path, bytes))
+    place: Option<RomFile>,
 }
 
 /// Places the ROM file for QEMU through the helper (polkit asks) and says so.
-fn place_rom(place: Option<&(String, Vec<u8>)>) -> Result<(), Failed> {
-    let Some((path, bytes)) = place else {
+fn place_rom(place: Option<&RomFile>) -> Result<(), Failed> {
+    let Some(f) = place else {
         return Ok(());
     };
-    let (_, said) = passagectl::helper::place_rom(path, bytes).map_err(refused)?;
+    let (_, said) = passagectl::helper::place_rom(&f.source, &f.bytes).map_err(refused)?;
     outln!("{said}");
     Ok(())
 }
@@ -334,12 +308,12 @@ pub fn run(
             passage_core::plan::unified_diff(&path, Some(xml.as_bytes()), Some(e.xml.as_bytes()))
         );
         out!("{}", summary(&d.name, &e));
-        if let Some((path, _)) = &place {
+        if let Some(f) = &place {
             outln!(
                 "{}",
                 tr_f(
                     "(the ROM file {path} is copied where the VM names it when the edit is made)",
-                    &[("path", path)]
+                    &[("path", &f.source)]
                 )
             );
         }
