@@ -37,6 +37,8 @@ pub enum Input {
     ShutDown,
     ForceOff,
     OpenDisplay,
+    /// Starts the Looking Glass client on the VM's shared memory.
+    OpenLookingGlass,
     ToggleLauncher,
     /// Asks an administrator to authorize what the VM's session takes (the page's button, and
     /// right after the wizard made it).
@@ -284,6 +286,14 @@ impl Component for VmDetail {
             }
             Input::ForceOff => self.confirm_force_off(root, &sender),
             Input::OpenDisplay => self.open_display(root, &sender),
+            Input::OpenLookingGlass => {
+                if let Some(lg) = self.domain.as_ref().and_then(|d| d.looking_glass) {
+                    if let Err(why) = super::vm_lg::open(&lg) {
+                        let _ = sender.output(Output::Toast(why));
+                    }
+                }
+                return;
+            }
             Input::ToggleLauncher => self.toggle_launcher(&sender),
             Input::AuthorizeThenStart | Input::Authorize => {
                 self.start_when_authorized = matches!(msg, Input::AuthorizeThenStart);
@@ -532,6 +542,9 @@ impl VmDetail {
         }
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
             groups.push(super::vm_view::contents(dom, &l.host, self.agent));
+        }
+        if let Some(lg) = self.domain.as_ref().and_then(|d| d.looking_glass) {
+            groups.push(super::vm_lg::group(&lg, sender));
         }
         groups.push(self.guest.group((self.state, self.agent), sender));
         groups.push(super::vm_view::manage(d, sender));

@@ -5,6 +5,7 @@ use passage_core::host::Host;
 use passage_core::host::PciAddress;
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
+use passage_core::vm::looking_glass::{Backing, Monitor};
 use passage_core::vm::settings::{
     self, Changes, Media, NewDisk, Pinning, RomEdit, RomFile, Settings,
 };
@@ -39,6 +40,8 @@ pub enum Field {
     RomFile(String),
     /// The card's ROM BAR on (the guest sees a ROM) or off.
     RomBar(bool),
+    /// Looking Glass for this monitor, or none.
+    LookingGlass(Option<Monitor>),
 }
 
 impl Field {
@@ -67,6 +70,8 @@ impl Field {
             "add-disk" => Field::AddDisk(v.parse().ok()?),
             "rom-file" => Field::RomFile(v.to_string()),
             "rom-bar" => Field::RomBar(on()?),
+            "looking-glass" if v == "off" => Field::LookingGlass(None),
+            "looking-glass" => Field::LookingGlass(Some(Monitor::parse(v).ok()?)),
             _ => return None,
         })
     }
@@ -92,6 +97,9 @@ pub struct Form {
     pub rom_card: Option<PciAddress>,
     pub rom_file: String,
     pub rom_bar: bool,
+    /// Looking Glass's monitor (as Passage recorded it), and where its memory lives here.
+    pub looking_glass: Option<Monitor>,
+    pub lg_backing: Backing,
 }
 
 impl Form {
@@ -120,6 +128,8 @@ impl Form {
             rom_card: None,
             rom_file: String::new(),
             rom_bar: true,
+            looking_glass: d.looking_glass.and_then(|l| l.monitor),
+            lg_backing: d.looking_glass.map_or(Backing::Shm, |l| l.backing),
         }
     }
 
@@ -197,6 +207,7 @@ impl Form {
             }
             Field::RomFile(p) => self.rom_file = p,
             Field::RomBar(on) => self.rom_bar = on,
+            Field::LookingGlass(m) => self.looking_glass = m,
         }
     }
 
@@ -231,7 +242,8 @@ impl Form {
             tpm: (self.tpm != was.tpm).then_some(self.tpm),
             spice: (self.spice != was.spice).then_some(self.spice),
             guest_agent: (self.guest_agent != was.guest_agent).then_some(self.guest_agent),
-            looking_glass: None,
+            looking_glass: (self.looking_glass != was.looking_glass)
+                .then(|| self.looking_glass.map(|m| (m, self.lg_backing))),
             boot: (self.iso_first != was.iso_first).then_some(order),
             pinning,
             add_disks: self.add.clone(),

@@ -241,6 +241,12 @@ pub fn firmware(cx: &Cx) -> adw::PreferencesGroup {
         f.guest_agent,
         Field::GuestAgent,
     ));
+    let s = cx.s.clone();
+    for r in crate::pages::lg_rows::rows("edit", f.looking_glass, f.lg_backing, move |m| {
+        s.input(Input::Changed(Field::LookingGlass(m)))
+    }) {
+        g.add(&r);
+    }
     g
 }
 

@@ -107,7 +107,13 @@ impl Component for VmEdit {
             Input::Open(o) => {
                 let Ok(d) = Domain::read(&o.xml) else { return };
                 let f = match &o.loaded {
-                    Some(l) => Form::of(&d).with_rom(&d, &l.host),
+                    Some(l) => {
+                        let mut f = Form::of(&d).with_rom(&d, &l.host);
+                        if d.looking_glass.is_none() {
+                            f.lg_backing = passage_core::vm::looking_glass::Backing::of(&l.root);
+                        }
+                        f
+                    }
                     None => Form::of(&d),
                 };
                 self.was = Some(f.clone());
@@ -143,11 +149,17 @@ impl Component for VmEdit {
                         self.problem = None;
                         // A new ROM file is placed for QEMU first (the helper; polkit asks).
                         let place = self.rom_to_place();
+                        let lg = matches!(changes.looking_glass, Some(Some(_)));
                         sender.oneshot_command(async move {
-                            match crate::pages::vm_rom::place(place).await {
-                                Ok(()) => Placed::Done(name, Box::new(changes)),
-                                Err(why) => Placed::Refused(why),
+                            if let Err(why) = crate::pages::vm_rom::place(place).await {
+                                return Placed::Refused(why);
                             }
+                            // Looking Glass's host files, as a new VM gets them (what is left
+                            // undone the pre-flight says at its start).
+                            if lg {
+                                crate::pages::lg_rows::host_files().await;
+                            }
+                            Placed::Done(name, Box::new(changes))
                         });
                     }
                     Err(why) => self.refuse(Some(why)),

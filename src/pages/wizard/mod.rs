@@ -139,6 +139,9 @@ impl Component for Wizard {
                         self.draft = Some(d);
                     }
                 }
+                if let Some(d) = &mut self.draft {
+                    d.lg_backing = passage_core::vm::looking_glass::Backing::of(&loaded.root);
+                }
                 self.loaded = Some(loaded);
                 self.all_stale(None);
             }

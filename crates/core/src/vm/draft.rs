@@ -10,6 +10,7 @@ use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 
 use super::devices::{extra_candidates, parse_usb, Selection};
+use super::looking_glass::{Backing, Monitor};
 use super::tuning::{windows_set, Hv};
 use super::{
     err, Cdrom, Disk, DiskFormat, DiskSource, Firmware, Network, PciPassthrough, Purpose,
@@ -99,6 +100,8 @@ pub enum Choice {
     RomFile(String),
     /// The card's ROM BAR on (the guest sees a ROM) or off.
     RomBar(bool),
+    /// Looking Glass for this monitor (its shared memory sized for it), or none.
+    LookingGlass(Option<Monitor>),
 }
 
 /// The fields `Choice::parse` knows, for help texts.
@@ -132,6 +135,7 @@ pub const FIELDS: &[&str] = &[
     "boot-menu",
     "rom-file",
     "rom-bar",
+    "looking-glass",
 ];
 
 impl Choice {
@@ -211,6 +215,8 @@ impl Choice {
             "boot-menu" => Choice::BootMenu(flag(value)?),
             "rom-file" => Choice::RomFile(value.trim().to_string()),
             "rom-bar" => Choice::RomBar(flag(value)?),
+            "looking-glass" if value == "off" => Choice::LookingGlass(None),
+            "looking-glass" => Choice::LookingGlass(Some(Monitor::parse(value)?)),
             _ => {
                 return Err(bad(tr_f(
                     "There is no VM setting called {field}; the settings are: {all}",
@@ -292,6 +298,11 @@ pub struct Draft {
     pub rom_file: String,
     /// The card's ROM BAR off: the guest sees no ROM of the card's.
     pub rom_bar_off: bool,
+    /// Looking Glass for this monitor, or none.
+    pub looking_glass: Option<Monitor>,
+    /// Where its shared memory lives on this host (the front end reads it: kvmfr where the
+    /// module is loaded, else /dev/shm).
+    pub lg_backing: Backing,
 }
 
 impl Draft {
@@ -343,6 +354,8 @@ impl Draft {
             hyperv_supported: None,
             rom_file: String::new(),
             rom_bar_off: false,
+            looking_glass: None,
+            lg_backing: Backing::Shm,
         }
     }
 
@@ -464,6 +477,7 @@ impl Draft {
             // Read and walked when the VM is made (a path being typed is not a file yet).
             Choice::RomFile(p) => self.rom_file = p,
             Choice::RomBar(on) => self.rom_bar_off = !on,
+            Choice::LookingGlass(m) => self.looking_glass = m,
         }
         Ok(())
     }
@@ -545,26 +559,27 @@ impl Draft {
         super::settings::read_rom_file(&self.rom_file).map(Some)
     }
 
-    /// The domain XML of [`Self::spec`], with the card's `<rom>` as chosen (core's settings
-    /// editor, as `passagectl vm edit --rom` writes it).
+    /// The domain XML of [`Self::spec`], with the card's `<rom>` and Looking Glass as chosen
+    /// (core's settings editor, as `passagectl vm edit --rom` and `--looking-glass` write them).
     pub fn domain_xml(&self, host: &Host) -> Result<String, VmError> {
         let xml = self.spec(host)?.to_xml()?;
-        let Some(gpu) = &self.gpu else {
-            return Ok(xml);
-        };
         let file = self.rom()?.map(|f| f.placed);
-        if file.is_none() && !self.rom_bar_off {
-            return Ok(xml);
-        }
-        let rom = super::settings::RomEdit {
-            card: gpu.gpu,
-            file: file.map(Some),
-            bar: self.rom_bar_off.then_some(false),
+        let rom = match &self.gpu {
+            Some(gpu) if file.is_some() || self.rom_bar_off => Some(super::settings::RomEdit {
+                card: gpu.gpu,
+                file: file.map(Some),
+                bar: self.rom_bar_off.then_some(false),
+            }),
+            _ => None,
         };
         let c = super::settings::Changes {
-            rom: Some(rom),
+            rom,
+            looking_glass: self.looking_glass.map(|m| Some((m, self.lg_backing))),
             ..Default::default()
         };
+        if c.is_empty() {
+            return Ok(xml);
+        }
         Ok(super::settings::edit(&xml, &c, false)?.xml)
     }
 
