@@ -29,14 +29,7 @@ fn fake_client(s: &Session) -> (String, std::path::PathBuf) {
 fn looking_glass_is_chosen_in_the_wizard_and_edit_and_opened_from_the_vm_page() {
     let s = Session::start();
     let (path, args) = fake_client(&s);
-    let node = s.dir.path().join("node.xml");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("crates/fixtures/data/demo/libvirt-node.xml"),
-        &node,
-    )
-    .expect("node");
-    let uri = format!("test://{}", node.display());
+    let uri = super::rom::demo_node(&s);
     let env = [
         ("PATH", path.as_str()),
         ("PASSAGE_LIBVIRT_URI", uri.as_str()),

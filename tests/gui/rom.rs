@@ -62,23 +62,7 @@ fn the_vm_pages_start_warns_of_a_cards_own_rom_without_uefi() {
     std::fs::create_dir_all(image.parent().expect("dir")).expect("mkdir");
     std::fs::write(&image, "qcow2").expect("image");
     let s = Session::start_as(bus::ALLOWED_UID);
-    let node = s.dir.path().join("node.xml");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("crates/fixtures/data/demo/libvirt-node.xml"),
-        &node,
-    )
-    .expect("node");
-    let uri = format!("test://{}", node.display());
-    let root = tb.root.display().to_string();
-    let mut app = s.launch_with(
-        &[],
-        &[
-            ("PASSAGE_LIVE_ROOT", root.as_str()),
-            ("DBUS_SYSTEM_BUS_ADDRESS", tb.address.as_str()),
-            ("PASSAGE_LIBVIRT_URI", uri.as_str()),
-        ],
-    );
+    let mut app = live_on_demo_node(&s, &tb);
     app.wait_page("check", &["The IOMMU is on"]);
     app.action("show-page", Some("vms"));
     app.wait_page("vms", &["win11-gaming"]);
@@ -168,23 +152,7 @@ fn the_device_editor_gives_the_card_a_rom_file_placed_by_the_helper() {
     let tb = bus::TestBus::start("x570-tutorial", None, &[]);
     let s = Session::start_as(bus::ALLOWED_UID);
     let downloads = downloads_with_roms(&s);
-    let node = s.dir.path().join("node.xml");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("crates/fixtures/data/demo/libvirt-node.xml"),
-        &node,
-    )
-    .expect("node");
-    let uri = format!("test://{}", node.display());
-    let root = tb.root.display().to_string();
-    let mut app = s.launch_with(
-        &[],
-        &[
-            ("PASSAGE_LIVE_ROOT", root.as_str()),
-            ("DBUS_SYSTEM_BUS_ADDRESS", tb.address.as_str()),
-            ("PASSAGE_LIBVIRT_URI", uri.as_str()),
-        ],
-    );
+    let mut app = live_on_demo_node(&s, &tb);
     app.wait_page("check", &["The IOMMU is on"]);
     app.action("show-vm", Some("win11-gaming"));
     app.wait_page("vms", &["#vm-page", "#edit-settings"]);
@@ -218,4 +186,32 @@ fn the_device_editor_gives_the_card_a_rom_file_placed_by_the_helper() {
         std::fs::read(tb.root.join(placed.trim_start_matches('/'))).expect("placed by the helper"),
         rom::legacy_and_uefi()
     );
+}
+
+/// libvirt's test driver on a copy of the demo's node (its VMs: win11-gaming with the RTX 2080
+/// Ti at 0a:00.0, UEFI, no ROM file), for the app in this session; its URI.
+pub(super) fn demo_node(s: &Session) -> String {
+    let node = s.dir.path().join("node.xml");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("crates/fixtures/data/demo/libvirt-node.xml"),
+        &node,
+    )
+    .expect("node");
+    format!("test://{}", node.display())
+}
+
+/// The app on `tb`'s fixture tree as "this computer" with its helper, and the demo's VMs on
+/// libvirt's test driver.
+fn live_on_demo_node<'a>(s: &'a Session, tb: &bus::TestBus) -> crate::App<'a> {
+    let uri = demo_node(s);
+    let root = tb.root.display().to_string();
+    s.launch_with(
+        &[],
+        &[
+            ("PASSAGE_LIVE_ROOT", root.as_str()),
+            ("DBUS_SYSTEM_BUS_ADDRESS", tb.address.as_str()),
+            ("PASSAGE_LIBVIRT_URI", uri.as_str()),
+        ],
+    )
 }
