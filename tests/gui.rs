@@ -555,6 +555,8 @@ mod express;
 mod german;
 #[path = "gui/keyboard.rs"]
 mod keyboard;
+#[path = "gui/looking_glass.rs"]
+mod looking_glass;
 #[path = "gui/newcomer.rs"]
 mod newcomer;
 #[path = "gui/path.rs"]

@@ -36,6 +36,8 @@ pub enum Input {
     Name(String),
     Iso(String),
     Disk(u64),
+    /// Looking Glass for this monitor, or none.
+    LookingGlass(Option<passage_core::vm::looking_glass::Monitor>),
     /// What libvirt holds: names taken, the pool's free space.
     Taken(Taken),
     Create,
@@ -64,6 +66,8 @@ pub struct ExpressDialog {
     /// Why the last Create was refused; cleared when the name, ISO, disk or libvirt's names
     /// change, so Create can be tried again.
     failed: Option<String>,
+    /// Looking Glass's monitor, set on the recommended draft.
+    looking_glass: Option<passage_core::vm::looking_glass::Monitor>,
     view: view::View,
 }
 
@@ -98,7 +102,8 @@ impl Component for ExpressDialog {
             .device(init.selection.gpu)
             .map(|d| d.display_name())
             .unwrap_or_default();
-        let view = view::View::new(&w, init.purpose, &card, &sender);
+        let backing = passage_core::vm::looking_glass::Backing::of(&init.loaded.root);
+        let view = view::View::new(&w, init.purpose, &card, backing, &sender);
         crate::a11y::close_on_escape(w.upcast_ref());
         let mut model = ExpressDialog {
             loaded: init.loaded,
@@ -108,6 +113,7 @@ impl Component for ExpressDialog {
             made: Err(String::new()),
             creating: false,
             failed: None,
+            looking_glass: None,
             view,
         };
         model.refresh();
@@ -144,6 +150,12 @@ impl Component for ExpressDialog {
                 }
                 self.req.disk_gib = Some(g);
                 self.failed = None;
+            }
+            Input::LookingGlass(m) => {
+                if m == self.looking_glass {
+                    return;
+                }
+                self.looking_glass = m;
             }
             Input::Taken(t) => {
                 let keep = (self.ctx.gpu_mode, self.ctx.hyperv_supported.take());
@@ -193,6 +205,10 @@ impl ExpressDialog {
         let host = &self.loaded.host;
         self.made = express::recommend(host, self.selection.clone(), &self.req, &self.ctx)
             .map_err(|e| e.to_string());
+        if let Ok(e) = &mut self.made {
+            e.draft.looking_glass = self.looking_glass;
+            e.draft.lg_backing = passage_core::vm::looking_glass::Backing::of(&self.loaded.root);
+        }
         let problem = self.problem();
         self.view
             .show(host, &self.made, problem.as_deref(), self.creating);
@@ -227,7 +243,7 @@ impl ExpressDialog {
             return;
         }
         let Ok(e) = &self.made else { return };
-        let xml = match e.draft.spec(&self.loaded.host).and_then(|s| s.to_xml()) {
+        let xml = match e.draft.domain_xml(&self.loaded.host) {
             Ok(x) => x,
             Err(err) => {
                 self.failed = Some(err.to_string());

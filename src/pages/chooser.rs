@@ -21,6 +21,8 @@ pub enum Kind {
     DiskImage,
     /// Either: a drive whose image went missing (a disk or a CD-ROM).
     AnyImage,
+    /// A graphics card's ROM file (a dump from GPU-Z, nvflash, amdvbflash).
+    Rom,
 }
 
 impl Kind {
@@ -28,6 +30,7 @@ impl Kind {
         match self {
             Kind::Iso => tr("Choose a Disc Image"),
             Kind::DiskImage | Kind::AnyImage => tr("Choose a Disk Image"),
+            Kind::Rom => tr("Choose a ROM File"),
         }
     }
 
@@ -44,15 +47,16 @@ impl Kind {
                 tr("Disk and disc images (qcow2, raw, img, ISO)"),
                 &["qcow2", "raw", "img", "iso"],
             ),
+            Kind::Rom => (tr("ROM files (rom, bin)"), &["rom", "bin"]),
         }
     }
 
-    /// Where such files usually are: the user's Downloads for ISOs, libvirt's default pool
-    /// for disk images when this user may read it; else the home folder.
+    /// Where such files usually are: the user's Downloads for ISOs and ROM dumps, libvirt's
+    /// default pool for disk images when this user may read it; else the home folder.
     fn start_folder(self) -> PathBuf {
         let readable = |p: &Path| std::fs::read_dir(p).is_ok();
         let usual = match self {
-            Kind::Iso => glib::user_special_dir(glib::UserDirectory::Downloads),
+            Kind::Iso | Kind::Rom => glib::user_special_dir(glib::UserDirectory::Downloads),
             Kind::DiskImage | Kind::AnyImage => Some(PathBuf::from(POOL_PATH)),
         };
         usual.filter(|p| readable(p)).unwrap_or_else(glib::home_dir)

@@ -37,6 +37,8 @@ pub enum Input {
     ShutDown,
     ForceOff,
     OpenDisplay,
+    /// Starts the Looking Glass client on the VM's shared memory.
+    OpenLookingGlass,
     ToggleLauncher,
     /// Asks an administrator to authorize what the VM's session takes (the page's button, and
     /// right after the wizard made it).
@@ -68,6 +70,14 @@ pub enum Cmd {
     /// The helper's words (`None`: the session takes nothing), or why it failed.
     Authorized(Result<Option<String>, String>),
     Revoked(Result<String, String>),
+    /// The cards' own ROMs were read before a start: the verdicts, the warnings, and the start
+    /// to go on with (the VM's name, the networks to start first).
+    RomsChecked(
+        super::vm_rom::Read,
+        Vec<super::vm_rom::RomNote>,
+        String,
+        Vec<String>,
+    ),
 }
 
 #[derive(Debug)]
@@ -143,6 +153,9 @@ pub struct VmDetail {
     edited: Option<passage_core::vm::settings::Edited>,
     /// What the guest said of the cards passed to it.
     pub(super) guest: super::vm_guest::GuestCheck,
+    /// The cards' own ROMs read for a start, and what the last start said of them.
+    roms: super::vm_rom::Read,
+    rom_notes: Vec<super::vm_rom::RomNote>,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -201,6 +214,8 @@ impl Component for VmDetail {
                 recheck: false,
                 edited: None,
                 guest: Default::default(),
+                roms: Default::default(),
+                rom_notes: vec![],
             },
             widgets: (),
         }
@@ -212,6 +227,7 @@ impl Component for VmDetail {
                 let new_vm = self.details.as_ref().is_none_or(|x| x.name != d.name);
                 if new_vm {
                     self.edited = None;
+                    self.rom_notes.clear();
                 }
                 self.domain = Domain::read(&d.xml).ok();
                 self.state = Some(d.state);
@@ -270,6 +286,14 @@ impl Component for VmDetail {
             }
             Input::ForceOff => self.confirm_force_off(root, &sender),
             Input::OpenDisplay => self.open_display(root, &sender),
+            Input::OpenLookingGlass => {
+                if let Some(lg) = self.domain.as_ref().and_then(|d| d.looking_glass) {
+                    if let Err(why) = super::vm_lg::open(&lg) {
+                        let _ = sender.output(Output::Toast(why));
+                    }
+                }
+                return;
+            }
             Input::ToggleLauncher => self.toggle_launcher(&sender),
             Input::AuthorizeThenStart | Input::Authorize => {
                 self.start_when_authorized = matches!(msg, Input::AuthorizeThenStart);
@@ -336,6 +360,13 @@ impl Component for VmDetail {
                 None
             }
             Cmd::Revoked(r) => revoked(r),
+            Cmd::RomsChecked(read, notes, name, networks) => {
+                self.roms = read;
+                self.rom_notes = notes;
+                let _ = sender.output(Output::Worker(Request::StartChecked { name, networks }));
+                self.build(root, &sender);
+                None
+            }
         };
         if let Some(words) = words {
             let _ = sender.output(Output::Toast(words));
@@ -384,10 +415,23 @@ impl VmDetail {
             })
             .collect();
         self.state = Some(VmState::Other);
-        let _ = sender.output(Output::Worker(Request::StartChecked {
-            name: d.name.clone(),
-            networks,
-        }));
+        self.rom_notes.clear();
+        let cards = if crate::workers::libvirt::remote().is_some() {
+            vec![]
+        } else {
+            passage_core::vm::rom_check::cards_to_read(dom, &l.host)
+        };
+        let name = d.name.clone();
+        if cards.is_empty() {
+            let _ = sender.output(Output::Worker(Request::StartChecked { name, networks }));
+            return;
+        }
+        // Read before QEMU holds the card: the helper does not switch on a ROM in use.
+        let (known, l) = (self.roms.clone(), l.clone());
+        sender.oneshot_command(async move {
+            let (read, notes) = super::vm_rom::check(cards, known, &l.host).await;
+            Cmd::RomsChecked(read, notes, name, networks)
+        });
     }
 
     fn confirm_force_off(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
@@ -487,6 +531,9 @@ impl VmDetail {
             }
             None => {}
         }
+        if !self.rom_notes.is_empty() {
+            groups.push(super::vm_rom::group(&self.rom_notes));
+        }
         if let Some(e) = &self.edited {
             let s = sender.clone();
             groups.push(super::vm_saved::group(e, sender, move || {
@@ -495,6 +542,9 @@ impl VmDetail {
         }
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
             groups.push(super::vm_view::contents(dom, &l.host, self.agent));
+        }
+        if let Some(lg) = self.domain.as_ref().and_then(|d| d.looking_glass) {
+            groups.push(super::vm_lg::group(&lg, sender));
         }
         groups.push(self.guest.group((self.state, self.agent), sender));
         groups.push(super::vm_view::manage(d, sender));

@@ -118,7 +118,8 @@ impl Component for VmsPage {
     type Init = ();
     type Input = Input;
     type Output = Output;
-    type CommandOutput = ();
+    /// Looking Glass's host files set up (the helper's words, or why not), then the VM made.
+    type CommandOutput = (String, String, Option<NewVolume>);
     type Root = gtk::Stack;
     type Widgets = ();
 
@@ -209,6 +210,16 @@ impl Component for VmsPage {
         }
     }
 
+    fn update_cmd(
+        &mut self,
+        (said, xml, volume): (String, String, Option<NewVolume>),
+        sender: ComponentSender<Self>,
+        _: &Self::Root,
+    ) {
+        let _ = sender.output(Output::Toast(said));
+        self.worker.emit(Request::Create { xml, volume });
+    }
+
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
         match msg {
             Input::Refresh => self.worker.emit(Request::List),
@@ -229,7 +240,20 @@ impl Component for VmsPage {
                 self.shutting.retain(|n| *n != name);
                 self.worker.emit(Request::Stop(name));
             }
-            Input::Create { xml, volume } => self.worker.emit(Request::Create { xml, volume }),
+            Input::Create { xml, volume } => {
+                // A VM with Looking Glass gets its host files first (the helper; polkit asks),
+                // as `passagectl apply --looking-glass` sets them up.
+                let lg = libvirt::remote().is_none()
+                    && passage_core::vm::Domain::read(&xml)
+                        .is_ok_and(|d| d.looking_glass.is_some());
+                if lg {
+                    sender.oneshot_command(async move {
+                        (super::lg_rows::host_files().await, xml, volume)
+                    });
+                } else {
+                    self.worker.emit(Request::Create { xml, volume });
+                }
+            }
             Input::FetchXml(name) => self.worker.emit(Request::Xml(name)),
             Input::Define(xml) => self.worker.emit(Request::Define(xml)),
             Input::Worker(Reply::Xml(name, xml)) => {

@@ -135,6 +135,21 @@ pub fn read_rom(addr: &str) -> Result<Vec<u8>, String> {
     with_progress(&proxy, proxy.read_rom(addr)).map_err(|e| HelperError::from(e).to_string())
 }
 
+/// A ROM file placed for QEMU by the helper (PlaceRom, polkit asks): the path it has there,
+/// and the change's words (with how to undo it), or the helper's words.
+pub fn place_rom(name: &str, bytes: &[u8]) -> Result<(String, String), String> {
+    let (_conn, proxy) = connect()?;
+    let (id, summary) = with_progress(&proxy, proxy.place_rom(name, bytes))
+        .map_err(|e| HelperError::from(e).to_string())?;
+    let path = passage_core::plan::rom::placed_path(name, bytes);
+    let said = if id.is_empty() {
+        summary
+    } else {
+        format!("Change {id} applied: {summary}\nUndo it with: passagectl undo {id}")
+    };
+    Ok((path, said))
+}
+
 pub fn undo(id: &str) -> ExitCode {
     let (_conn, proxy) = match connect() {
         Ok(p) => p,

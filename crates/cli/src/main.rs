@@ -139,6 +139,10 @@ enum Cmd {
         /// Read the card's ROM through Passage's helper, as any user (polkit asks)
         #[arg(long, conflicts_with = "root")]
         helper: bool,
+        /// Copy the ROM FILE where libvirt's QEMU may read it (/var/lib/libvirt/vbios/, with
+        /// AppArmor's read rule) through Passage's helper, as one change `undo` takes back
+        #[arg(long, conflicts_with_all = ["root", "helper"])]
+        place: bool,
     },
     /// Write the part of /sys, /proc and /etc that scan reads to a .tar.gz for a bug report
     Capture {
@@ -275,6 +279,7 @@ fn main() -> ExitCode {
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.cmd {
+        Cmd::Rom { what, place, .. } if place => rom::place(&what),
         Cmd::Rom {
             what, json, helper, ..
         } if helper => rom::run_through_helper(&what, json),

@@ -123,6 +123,29 @@ pub fn run_through_helper(what: &str, json: bool) -> ExitCode {
     }
 }
 
+/// `passagectl rom FILE --place`: the file copied for QEMU by the helper; its path printed.
+pub fn place(what: &str) -> ExitCode {
+    let file = Path::new(what);
+    let placed = read_file(file).and_then(|b| crate::helper::place_rom(what, &b));
+    match placed {
+        Ok((path, said)) => {
+            outln!("{said}");
+            outln!(
+                "{}",
+                tr_f(
+                    "ROM file for QEMU: {path} (passagectl vm edit NAME --rom {path})",
+                    &[("path", &path)]
+                )
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("passagectl: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// The walk of `bytes`, printed; the exit code by its verdict.
 fn show(source: &str, bytes: &[u8], json: bool) -> ExitCode {
     let source = source.to_string();

@@ -1,7 +1,8 @@
 //! `passagectl vm edit --rom FILE|none --rom-bar on|off` on a domain file with the demo host's
 //! card: a ROM file is walked before anything is edited (legacy only, not a ROM, or behind a
-//! dump tool's header: refused, exit 2, nothing printed), a good one is named by its absolute
-//! path in the card's `<rom>`, and the result passes libvirt's schema.
+//! dump tool's header: refused, exit 2, nothing printed), a good one is named where the helper
+//! places it for QEMU (/var/lib/libvirt/vbios/, by its name and a hash of its bytes) in the
+//! card's `<rom>`, and the result passes libvirt's schema.
 
 mod common;
 use common::{passagectl, stderr, stdout};
@@ -34,7 +35,7 @@ fn domain_with_card(dir: &std::path::Path) -> String {
 }
 
 #[test]
-fn vm_edit_rom_refuses_a_bad_rom_and_names_a_good_one_by_its_path() {
+fn vm_edit_rom_refuses_a_bad_rom_and_names_a_good_one_where_it_is_placed() {
     let d = tempfile::tempdir().expect("tmp");
     let xml = domain_with_card(d.path());
     let write = |name: &str, bytes: &[u8]| {
@@ -90,11 +91,12 @@ fn vm_edit_rom_refuses_a_bad_rom_and_names_a_good_one_by_its_path() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    let abs = std::fs::canonicalize(&ok).expect("abs");
+    let placed = passage_core::plan::rom::placed_path("card.rom", &good);
     assert!(
-        out.contains(&format!("<rom file='{}'/>", abs.display())),
-        "{out}"
+        placed.starts_with("/var/lib/libvirt/vbios/card-"),
+        "{placed}"
     );
+    assert!(out.contains(&format!("<rom file='{placed}'/>")), "{out}");
     passage_testkit::valid_domain(&out);
     // The BAR off, then the file taken out: the card's own ROM, not shown to the guest.
     let edited = d.path().join("edited.xml");

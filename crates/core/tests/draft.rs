@@ -340,3 +340,90 @@ fn every_new_vm_has_the_guest_agent_channel_and_validates() {
         assert!(common::validates(&xml), "libvirt's schema: {xml}");
     }
 }
+
+/// The wizard's ROM choices: a ROM file is read and walked when the VM is made (legacy only,
+/// behind a dump tool's header, or missing: refused with why, on the PCI step), named in the
+/// card's `<rom>` where the helper places it; the ROM BAR off writes `<rom bar='off'/>` and no file. Each result passes
+/// libvirt's schema.
+#[test]
+fn the_cards_rom_file_and_rom_bar_from_the_wizard() {
+    use passage_fixtures::rom;
+    let (h, _d) = host();
+    let mut d = tutorial_draft(&h);
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).expect("rom");
+        p.to_string_lossy().into_owned()
+    };
+    let good = rom::legacy_and_uefi();
+    for (f, says) in [
+        (file("legacy.rom", &rom::legacy_only()), "no UEFI image"),
+        (
+            file("nvflash.rom", &rom::nvidia_header(&good)),
+            "before its first image",
+        ),
+        (
+            dir.path().join("gone.rom").display().to_string(),
+            "cannot read",
+        ),
+    ] {
+        d.set_text(&h, "rom-file", &f).expect("typed");
+        let e = d.domain_xml(&h).expect_err(&f);
+        assert!(e.why.contains(says), "{f}: {}", e.why);
+        assert_eq!(e.field, "rom");
+    }
+    d.set_text(&h, "rom-file", "").expect("the card's own");
+    let plain = d.domain_xml(&h).expect("xml");
+    assert!(!plain.contains("<rom"), "{plain}");
+
+    let card = file("card.rom", &good);
+    d.set_text(&h, "rom-file", &card).expect("a good ROM");
+    let placed = passage_core::plan::rom::placed_path(&card, &good);
+    let x = d.domain_xml(&h).expect("xml");
+    assert!(x.contains(&format!("<rom file='{placed}'/>")), "{x}");
+    assert_eq!(x.matches("<rom").count(), 1, "{x}");
+    passage_testkit::valid_domain(&x);
+    assert_eq!(d.rom().expect("rom").map(|f| f.bytes), Some(good));
+
+    d.set_text(&h, "rom-bar", "off").expect("bar");
+    let x = d.domain_xml(&h).expect("xml");
+    assert!(
+        x.contains("<rom bar='off'/>") && !x.contains("<rom file"),
+        "{x}"
+    );
+    passage_testkit::valid_domain(&x);
+    assert_eq!(
+        d.rom().expect("rom"),
+        None,
+        "nothing to place with the BAR off"
+    );
+}
+
+/// Looking Glass from the wizard: the monitor's shared memory (64 MiB at 1440p, 256 MiB at 4K
+/// HDR) on /dev/shm or kvmfr, written by the same editor as `vm edit --looking-glass`; each
+/// result passes libvirt's schema; off writes none.
+#[test]
+fn looking_glass_from_the_wizard() {
+    use passage_core::vm::looking_glass::Backing;
+    let (h, _d) = host();
+    let mut d = tutorial_draft(&h);
+    assert!(!d.domain_xml(&h).expect("xml").contains("looking-glass"));
+    d.set_text(&h, "looking-glass", "2560x1440").expect("1440p");
+    let x = d.domain_xml(&h).expect("xml");
+    assert!(x.contains("<shmem name='looking-glass'>"), "{x}");
+    assert!(x.contains("<size unit='M'>64</size>"), "{x}");
+    passage_testkit::valid_domain(&x);
+    d.set_text(&h, "looking-glass", "3840x2160:hdr")
+        .expect("4K HDR");
+    d.lg_backing = Backing::Kvmfr;
+    let x = d.domain_xml(&h).expect("xml");
+    assert!(
+        x.contains("/dev/kvmfr0") && x.contains(&(256u64 << 20).to_string()),
+        "{x}"
+    );
+    passage_testkit::valid_domain(&x);
+    d.set_text(&h, "looking-glass", "off").expect("off");
+    assert!(!d.domain_xml(&h).expect("xml").contains("looking-glass"));
+    assert!(d.set_text(&h, "looking-glass", "big").is_err());
+}

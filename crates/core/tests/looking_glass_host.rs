@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use passage_core::plan::looking_glass::{APPARMOR_LOCAL, QEMU_CONF, TMPFILES};
+use passage_core::plan::looking_glass::{APPARMOR_LOCAL, KVMFR_UDEV, QEMU_CONF, TMPFILES};
 use passage_core::plan::{self, Intent, Plan};
 use passage_core::vm::looking_glass::Backing;
 use passage_core::{Host, Root};
@@ -129,8 +129,10 @@ fn shm_gets_the_users_tmpfiles_rule_and_apparmor_override() {
         .lines()
         .any(|l| l == "/dev/shm/looking-glass rw,"));
     assert!(
-        p.changes.iter().all(|c| c.path != QEMU_CONF),
-        "qemu.conf is kvmfr's"
+        p.changes
+            .iter()
+            .all(|c| c.path != QEMU_CONF && c.path != KVMFR_UDEV),
+        "qemu.conf and the udev rule are kvmfr's"
     );
     assert_eq!(p.steps[0].argv, ["systemd-tmpfiles", "--create", TMPFILES]);
 }
@@ -146,6 +148,14 @@ fn kvmfr_gets_the_device_in_apparmor_and_libvirts_default_acl_with_it() {
     assert!(
         p.changes.iter().all(|c| c.path != TMPFILES),
         "no /dev/shm file with kvmfr"
+    );
+    // The device the user's, as Looking Glass's documentation's udev rule makes it.
+    assert!(
+        after(&p, KVMFR_UDEV)
+            .lines()
+            .any(|l| l == r#"SUBSYSTEM=="kvmfr", OWNER="alice", GROUP="kvm", MODE="0660""#),
+        "{}",
+        after(&p, KVMFR_UDEV)
     );
     let conf = after(&p, QEMU_CONF);
     // libvirt's commented default stays; the set list is it with /dev/kvmfr0.

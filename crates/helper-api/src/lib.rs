@@ -125,6 +125,12 @@ pub trait Helper1 {
     #[zbus(allow_interactive_auth)]
     fn read_rom(&self, gpu: &str) -> zbus::Result<Vec<u8>>;
 
+    /// A ROM file's bytes (`name`: the user's file name) placed in /var/lib/libvirt/vbios/
+    /// for QEMU, refused when they are not a whole PCI option ROM. Returns (change id,
+    /// summary); the path is `passage_core::plan::rom::placed_path(name, rom)`.
+    #[zbus(allow_interactive_auth)]
+    fn place_rom(&self, name: &str, rom: &[u8]) -> zbus::Result<(String, String)>;
+
     /// vfio-pci keeps idle cards out of D3 (its `disable_idle_d3` option), for cards that do
     /// not wake from D3cold. Returns (change id, summary).
     #[zbus(allow_interactive_auth)]

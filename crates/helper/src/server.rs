@@ -561,6 +561,30 @@ impl Helper {
         .await
     }
 
+    /// A ROM file for a passed-through card, copied where libvirt's QEMU may read it (with
+    /// AppArmor's read rule for that directory): `name` is the user's file name (the copy's
+    /// name comes from it and the bytes' hash), `rom` its bytes, walked before polkit is asked
+    /// and refused when they are not a whole PCI option ROM. Returns (change id, summary); the
+    /// path is [`plan::rom::placed_path`] of the same two.
+    async fn place_rom(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        name: String,
+        rom: Vec<u8>,
+    ) -> fdo::Result<(String, String)> {
+        let _call = self.admit()?;
+        let root = Root::new(&self.root).map_err(|e| fdo::Error::Failed(e.to_string()))?;
+        let (_, path) = plan::rom::plan(&root, &name, &rom).map_err(plan_error)?;
+        let uid = self
+            .authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("rom", path)])
+            .await?;
+        self.apply_plan(conn, Caller::of(uid, &hdr), "place-rom", move |r, _| {
+            plan::rom::plan(r, &name, &rom).map(|(p, _)| p)
+        })
+        .await
+    }
+
     async fn configure_idle_d3_off(
         &self,
         #[zbus(header)] hdr: Header<'_>,

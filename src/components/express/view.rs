@@ -43,6 +43,7 @@ impl View {
         w: &adw::Window,
         purpose: Purpose,
         card: &str,
+        backing: passage_core::vm::looking_glass::Backing,
         sender: &ComponentSender<ExpressDialog>,
     ) -> View {
         let title = title(purpose);
@@ -97,6 +98,15 @@ impl View {
         disk_row.add_suffix(&disk);
         asked.add(&disk_row);
         page.add(&asked);
+        // Looking Glass: the guest's screen in a window here (this host's backing).
+        let lg = adw::PreferencesGroup::new();
+        let s = sender.clone();
+        for r in crate::pages::lg_rows::rows("express", None, backing, move |m| {
+            s.input(Input::LookingGlass(m))
+        }) {
+            lg.add(&r);
+        }
+        page.add(&lg);
 
         let rec = adw::PreferencesGroup::new();
         rec.set_title(&tr("Recommended"));

@@ -50,6 +50,24 @@ pub async fn read_rom(gpu: passage_core::host::PciAddress) -> Result<Vec<u8>, He
         .map_err(|e| HelperError::of(&e))
 }
 
+/// A ROM file's bytes placed for QEMU by the helper (PlaceRom; polkit asks): the change's id
+/// and summary.
+pub async fn place_rom(name: &str, bytes: &[u8]) -> Result<(String, String), HelperError> {
+    let (_conn, p) = proxy().await?;
+    p.place_rom(name, bytes)
+        .await
+        .map_err(|e| HelperError::of(&e))
+}
+
+/// Looking Glass's host files for this user (ConfigureLookingGlass; polkit asks): the
+/// change's id and summary.
+pub async fn configure_looking_glass() -> Result<(String, String), HelperError> {
+    let (_conn, p) = proxy().await?;
+    p.configure_looking_glass()
+        .await
+        .map_err(|e| HelperError::of(&e))
+}
+
 /// Applies the target with one helper call: a card's whole setup is one change (one password
 /// prompt, one Undo). Echoes the helper's progress lines; on a failure the helper has rolled
 /// the change back.

@@ -2,9 +2,13 @@
 //! typed changes between the two (only what the user changed is sent).
 
 use passage_core::host::Host;
+use passage_core::host::PciAddress;
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
-use passage_core::vm::settings::{Changes, Media, NewDisk, Pinning, Settings};
+use passage_core::vm::looking_glass::{Backing, Monitor};
+use passage_core::vm::settings::{
+    self, Changes, Media, NewDisk, Pinning, RomEdit, RomFile, Settings,
+};
 use passage_core::vm::{Domain, VmError};
 
 /// One value the user set (from a widget, or the app's `vm-edit-set` action).
@@ -32,6 +36,12 @@ pub enum Field {
     NewDiskGib(usize, u64),
     /// New image `i` not made after all.
     DropNewDisk(usize),
+    /// The card's ROM file (empty: the card's own).
+    RomFile(String),
+    /// The card's ROM BAR on (the guest sees a ROM) or off.
+    RomBar(bool),
+    /// Looking Glass for this monitor, or none.
+    LookingGlass(Option<Monitor>),
 }
 
 impl Field {
@@ -58,6 +68,10 @@ impl Field {
             "iso-first" => Field::IsoFirst(on()?),
             "remove-disk" => Field::RemoveDisk(v.to_string(), true),
             "add-disk" => Field::AddDisk(v.parse().ok()?),
+            "rom-file" => Field::RomFile(v.to_string()),
+            "rom-bar" => Field::RomBar(on()?),
+            "looking-glass" if v == "off" => Field::LookingGlass(None),
+            "looking-glass" => Field::LookingGlass(Some(Monitor::parse(v).ok()?)),
             _ => return None,
         })
     }
@@ -79,6 +93,13 @@ pub struct Form {
     pub iso_first: bool,
     pub remove: Vec<String>,
     pub add: Vec<NewDisk>,
+    /// The VM's one graphics card, whose ROM the view sets (`None`: no ROM rows).
+    pub rom_card: Option<PciAddress>,
+    pub rom_file: String,
+    pub rom_bar: bool,
+    /// Looking Glass's monitor (as Passage recorded it), and where its memory lives here.
+    pub looking_glass: Option<Monitor>,
+    pub lg_backing: Backing,
 }
 
 impl Form {
@@ -104,7 +125,54 @@ impl Form {
             iso_first: first(&d.cdroms) < first(&d.disks),
             remove: vec![],
             add: vec![],
+            rom_card: None,
+            rom_file: String::new(),
+            rom_bar: true,
+            looking_glass: d.looking_glass.and_then(|l| l.monitor),
+            lg_backing: d.looking_glass.map_or(Backing::Shm, |l| l.backing),
         }
+    }
+
+    /// The form with the card's ROM as the domain has it, where the VM has one graphics card
+    /// on `host`.
+    pub fn with_rom(mut self, d: &Domain, host: &Host) -> Form {
+        let Ok(card) = settings::rom_card(d, host) else {
+            return self;
+        };
+        self.rom_card = Some(card);
+        let rom = d
+            .hostdevs
+            .iter()
+            .find(|h| h.host == Some(card))
+            .and_then(|h| h.rom.as_ref());
+        if let Some(r) = rom {
+            self.rom_file = r.file.clone().unwrap_or_default();
+            self.rom_bar = r.bar.as_deref() != Some("off");
+        }
+        self
+    }
+
+    /// The card's ROM edit against `was` (the file read and walked: [`settings::read_rom_file`]),
+    /// and the file the helper must place for QEMU first.
+    pub fn rom_change(&self, was: &Form) -> Result<(Option<RomEdit>, Option<RomFile>), VmError> {
+        let file_changed = self.rom_file.trim() != was.rom_file;
+        if !file_changed && self.rom_bar == was.rom_bar {
+            return Ok((None, None));
+        }
+        let Some(card) = self.rom_card else {
+            return Ok((None, None));
+        };
+        let (file, place) = match (file_changed, self.rom_file.trim()) {
+            (false, _) => (None, None),
+            (true, "") => (Some(None), None),
+            (true, p) => {
+                let f = settings::read_rom_file(p)?;
+                let place = f.needs_placing().then(|| f.clone());
+                (Some(Some(f.placed)), place)
+            }
+        };
+        let bar = (self.rom_bar != was.rom_bar).then_some(self.rom_bar);
+        Ok((Some(RomEdit { card, file, bar }), place))
     }
 
     pub fn set(&mut self, f: Field) {
@@ -137,6 +205,9 @@ impl Form {
                     self.add.remove(i);
                 }
             }
+            Field::RomFile(p) => self.rom_file = p,
+            Field::RomBar(on) => self.rom_bar = on,
+            Field::LookingGlass(m) => self.looking_glass = m,
         }
     }
 
@@ -171,13 +242,13 @@ impl Form {
             tpm: (self.tpm != was.tpm).then_some(self.tpm),
             spice: (self.spice != was.spice).then_some(self.spice),
             guest_agent: (self.guest_agent != was.guest_agent).then_some(self.guest_agent),
-            looking_glass: None,
+            looking_glass: (self.looking_glass != was.looking_glass)
+                .then(|| self.looking_glass.map(|m| (m, self.lg_backing))),
             boot: (self.iso_first != was.iso_first).then_some(order),
             pinning,
             add_disks: self.add.clone(),
             remove_disks: self.remove.clone(),
-            // The card's ROM is not in the dialog yet (passagectl vm edit --rom).
-            rom: None,
+            rom: self.rom_change(was)?.0,
         })
     }
 }

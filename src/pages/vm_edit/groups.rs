@@ -241,5 +241,57 @@ pub fn firmware(cx: &Cx) -> adw::PreferencesGroup {
         f.guest_agent,
         Field::GuestAgent,
     ));
+    let s = cx.s.clone();
+    for r in crate::pages::lg_rows::rows("edit", f.looking_glass, f.lg_backing, move |m| {
+        s.input(Input::Changed(Field::LookingGlass(m)))
+    }) {
+        g.add(&r);
+    }
+    g
+}
+
+/// The graphics card's ROM: its own, a ROM file (walked as it is given; the helper places it
+/// for QEMU when the edit is saved), or none shown to the guest.
+pub fn rom(cx: &Cx) -> adw::PreferencesGroup {
+    let (f, later) = (cx.form, when(cx.running, false));
+    let card = f
+        .rom_card
+        .map(|a| cx.host.card_label(a))
+        .unwrap_or_default();
+    let g = group(
+        &tr("The Card's ROM"),
+        &tr_f(
+            "{card}: a UEFI VM shows its screen at boot only with an x64 UEFI image in its ROM.",
+            &[("card", &card)],
+        ),
+    );
+    g.set_widget_name("edit-rom");
+    g.add(&super::rows::file_entry(
+        cx.s,
+        (
+            &tr("ROM file (empty: the card's own)"),
+            "edit-rom-file",
+            crate::pages::chooser::Kind::Rom,
+        ),
+        &f.rom_file,
+        &later,
+        Field::RomFile,
+    ));
+    if let Some(note) = crate::pages::vm_rom::file_note(&f.rom_file) {
+        g.add(&row(&note, ""));
+    }
+    g.add(&switch(
+        cx.s,
+        (
+            &tr("Show the Guest a ROM"),
+            &with_when(
+                &tr("Off: the guest sees no ROM of the card's (the ROM BAR off)."),
+                &later,
+            ),
+            "edit-rom-bar",
+        ),
+        f.rom_bar,
+        Field::RomBar,
+    ));
     g
 }

@@ -70,7 +70,7 @@ impl Component for VmEdit {
     type Init = ();
     type Input = Input;
     type Output = Output;
-    type CommandOutput = ();
+    type CommandOutput = Placed;
     type Root = adw::PreferencesPage;
     type Widgets = ();
 
@@ -106,7 +106,16 @@ impl Component for VmEdit {
         match msg {
             Input::Open(o) => {
                 let Ok(d) = Domain::read(&o.xml) else { return };
-                let f = Form::of(&d);
+                let f = match &o.loaded {
+                    Some(l) => {
+                        let mut f = Form::of(&d).with_rom(&d, &l.host);
+                        if d.looking_glass.is_none() {
+                            f.lg_backing = passage_core::vm::looking_glass::Backing::of(&l.root);
+                        }
+                        f
+                    }
+                    None => Form::of(&d),
+                };
                 self.was = Some(f.clone());
                 self.form = Some(f);
                 self.open = Some((*o, d));
@@ -138,9 +147,19 @@ impl Component for VmEdit {
                 match self.checked() {
                     Ok((name, changes)) => {
                         self.problem = None;
-                        let _ = sender.output(Output::Save {
-                            name,
-                            changes: Box::new(changes),
+                        // A new ROM file is placed for QEMU first (the helper; polkit asks).
+                        let place = self.rom_to_place();
+                        let lg = matches!(changes.looking_glass, Some(Some(_)));
+                        sender.oneshot_command(async move {
+                            if let Err(why) = crate::pages::vm_rom::place(place).await {
+                                return Placed::Refused(why);
+                            }
+                            // Looking Glass's host files, as a new VM gets them (what is left
+                            // undone the pre-flight says at its start).
+                            if lg {
+                                crate::pages::lg_rows::host_files().await;
+                            }
+                            Placed::Done(name, Box::new(changes))
                         });
                     }
                     Err(why) => self.refuse(Some(why)),
@@ -160,6 +179,22 @@ impl Component for VmEdit {
         }
         self.build(root, &sender);
     }
+
+    fn update_cmd(&mut self, p: Placed, sender: ComponentSender<Self>, _: &Self::Root) {
+        match p {
+            Placed::Done(name, changes) => {
+                let _ = sender.output(Output::Save { name, changes });
+            }
+            Placed::Refused(why) => self.refuse(Some(why)),
+        }
+    }
+}
+
+/// The ROM file placed (or none to place): Save goes on; or why it was not.
+#[derive(Debug)]
+pub enum Placed {
+    Done(String, Box<Changes>),
+    Refused(String),
 }
 
 impl VmEdit {
@@ -180,6 +215,14 @@ impl VmEdit {
         // the firmware libvirt chooses) is said here too, before Save.
         settings::edit(&o.xml, &c, o.running).map_err(|e| e.why)?;
         Ok((o.name.clone(), c))
+    }
+
+    /// The ROM file the helper places before Save, if the user gave a new one.
+    fn rom_to_place(&self) -> Option<passage_core::vm::settings::RomFile> {
+        let (Some(was), Some(form)) = (&self.was, &self.form) else {
+            return None;
+        };
+        form.rom_change(was).ok().and_then(|(_, f)| f)
     }
 
     fn refuse(&self, why: Option<String>) {
@@ -230,6 +273,9 @@ impl VmEdit {
                 groups::discs(&cx),
                 groups::firmware(&cx),
             ]);
+            if cx.form.rom_card.is_some() {
+                out.push(groups::rom(&cx));
+            }
         }
         for g in out {
             root.add(&g);

@@ -100,6 +100,27 @@ pub fn iso(
     when: &str,
     make: fn(String) -> Field,
 ) -> adw::EntryRow {
+    let e = file_entry(s, (title, name, chooser::Kind::Iso), path, when, make);
+    let eject = gtk::Button::from_icon_name("media-eject-symbolic");
+    eject.add_css_class("flat");
+    eject.set_valign(gtk::Align::Center);
+    eject.set_widget_name(&format!("eject-{name}"));
+    eject.set_tooltip_text(Some(&tr("Eject")));
+    crate::a11y::name(&eject, &tr_f("Eject: {what}", &[("what", title)]));
+    let en = e.clone();
+    eject.connect_clicked(move |_| en.set_text(""));
+    e.add_suffix(&eject);
+    e
+}
+
+/// A file's path with a chooser for its `kind`, named `name`; each edit sends `make`'s field.
+pub fn file_entry(
+    s: &Sender,
+    (title, name, kind): (&str, &str, chooser::Kind),
+    path: &str,
+    when: &str,
+    make: fn(String) -> Field,
+) -> adw::EntryRow {
     let e = adw::EntryRow::new();
     e.set_title(title);
     e.set_text(path);
@@ -111,20 +132,8 @@ pub fn iso(
     let sc = s.clone();
     e.connect_changed(move |e| changed(&sc, make(e.text().to_string())));
     e.add_suffix(&crate::pages::wizard::rows::choose_button(
-        &e,
-        title,
-        name,
-        chooser::Kind::Iso,
+        &e, title, name, kind,
     ));
-    let eject = gtk::Button::from_icon_name("media-eject-symbolic");
-    eject.add_css_class("flat");
-    eject.set_valign(gtk::Align::Center);
-    eject.set_widget_name(&format!("eject-{name}"));
-    eject.set_tooltip_text(Some(&tr("Eject")));
-    crate::a11y::name(&eject, &tr_f("Eject: {what}", &[("what", title)]));
-    let en = e.clone();
-    eject.connect_clicked(move |_| en.set_text(""));
-    e.add_suffix(&eject);
     e
 }
 

@@ -73,6 +73,16 @@ pub enum Output {
     BootExtras(Vec<passage_core::plan::Intent>),
 }
 
+/// The ROM file placed (or none to place): the VM is made; or why it was not.
+#[derive(Debug)]
+pub enum Placed {
+    Done {
+        xml: String,
+        volume: Option<NewVolume>,
+    },
+    Refused(String),
+}
+
 pub struct Wizard {
     loaded: Option<Arc<Loaded>>,
     draft: Option<Draft>,
@@ -89,7 +99,7 @@ impl Component for Wizard {
     type Init = ();
     type Input = Input;
     type Output = Output;
-    type CommandOutput = ();
+    type CommandOutput = Placed;
     type Root = gtk::Stack;
     type Widgets = ();
 
@@ -128,6 +138,9 @@ impl Component for Wizard {
                         d.hyperv_supported = self.hyperv.clone();
                         self.draft = Some(d);
                     }
+                }
+                if let Some(d) = &mut self.draft {
+                    d.lg_backing = passage_core::vm::looking_glass::Backing::of(&loaded.root);
                 }
                 self.loaded = Some(loaded);
                 self.all_stale(None);
@@ -186,9 +199,24 @@ impl Component for Wizard {
             }
         }
     }
+
+    fn update_cmd(&mut self, p: Placed, sender: ComponentSender<Self>, _: &Self::Root) {
+        self.placed(p, &sender);
+    }
 }
 
 impl Wizard {
+    fn placed(&mut self, p: Placed, sender: &ComponentSender<Self>) {
+        match p {
+            Placed::Done { xml, volume } => {
+                let _ = sender.output(Output::Create { xml, volume });
+            }
+            Placed::Refused(why) => {
+                let _ = sender.output(Output::Toast(why));
+            }
+        }
+    }
+
     /// Every step shows an older draft, but `keep` (the page being edited keeps its widgets,
     /// and the focus in an entry).
     fn all_stale(&mut self, keep: Option<Step>) {
@@ -204,6 +232,9 @@ impl Wizard {
             _ => None,
         };
         let extras = d.boot_intent();
+        // The ROM file's walk shows below its row the next time the step shows (not while
+        // its path is typed).
+        let rom = matches!(c, Choice::RomFile(_));
         if let Err(e) = d.set(&l.host, c) {
             let _ = sender.output(Output::Toast(e.to_string()));
             return;
@@ -218,6 +249,9 @@ impl Wizard {
         // Lists that show the choice itself are redrawn at once.
         let redraw_now = matches!(self.shown, Some(Step::Boot | Step::Review));
         self.all_stale(if redraw_now { None } else { self.shown });
+        if rom {
+            self.stale.push(Step::Pci);
+        }
         if let (true, Some(s)) = (redraw_now, self.shown) {
             self.show(s, root, sender);
         }
@@ -279,15 +313,23 @@ impl Wizard {
             let _ = sender.output(Output::Go(Step::Name));
             return;
         }
-        let made = d.spec(&l.host).and_then(|s| s.to_xml());
+        let made = d
+            .domain_xml(&l.host)
+            .and_then(|xml| d.rom().map(|rom| (xml, rom)));
         match made {
             Err(e) => {
                 let _ = sender.output(Output::Toast(e.to_string()));
                 let _ = sender.output(Output::Go(step_of(&e.field)));
             }
-            Ok(xml) => {
+            Ok((xml, rom)) => {
                 let volume = crate::wizard::new_volume(d);
-                let _ = sender.output(Output::Create { xml, volume });
+                // The ROM file is placed for QEMU first (the helper; polkit asks).
+                sender.oneshot_command(async move {
+                    match crate::pages::vm_rom::place(rom).await {
+                        Ok(()) => Placed::Done { xml, volume },
+                        Err(why) => Placed::Refused(why),
+                    }
+                });
             }
         }
     }

@@ -38,6 +38,12 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
     );
     spice.set_sensitive(!host.spice_module_missing);
     display.add(&spice);
+    let s = cx.sender.clone();
+    for r in crate::pages::lg_rows::rows("wizard", d.looking_glass, d.lg_backing, move |m| {
+        super::rows::set(&s, Choice::LookingGlass(m))
+    }) {
+        display.add(&r);
+    }
     vec![name, network(cx), display]
 }
 

@@ -7,8 +7,9 @@ use passage_core::vm::labels::{extra_about, extra_sub};
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
-use super::rows::{check_row, group, radio_row};
+use super::rows::{check_row, file_row, group, radio_row, switch_row};
 use super::step::{Cx, Output};
+use crate::pages::chooser::Kind;
 use crate::pages::row;
 use crate::wizard::Choice;
 
@@ -74,7 +75,46 @@ pub fn build(cx: &Cx) -> Vec<adw::PreferencesGroup> {
             Choice::RemovePci(a),
         ));
     }
-    vec![g, gpu_mode(cx), more]
+    let mut out = vec![g, gpu_mode(cx)];
+    if d.gpu.is_some() {
+        out.push(rom(cx));
+    }
+    out.push(more);
+    out
+}
+
+/// The card's ROM: its own, a ROM file (walked as it is given; the helper places it for QEMU
+/// when the VM is made), or none shown to the guest.
+fn rom(cx: &Cx) -> adw::PreferencesGroup {
+    let d = cx.d;
+    let g = group(
+        &tr("The card's ROM"),
+        &tr("A UEFI VM shows the card's screen at boot only with an x64 UEFI image in its ROM. Give a ROM file when the card's own has none, or for a card that needs a clean one."),
+    );
+    g.set_widget_name("wizard-rom");
+    g.add(&file_row(
+        cx.sender,
+        (&tr("ROM file (empty: the card's own)"), "rom-file"),
+        Kind::Rom,
+        &d.rom_file,
+        Choice::RomFile,
+    ));
+    if let Some(note) = crate::pages::vm_rom::file_note(&d.rom_file) {
+        let r = row(&note, "");
+        r.set_widget_name("rom-file-note");
+        g.add(&r);
+    }
+    g.add(&switch_row(
+        cx.sender,
+        (
+            &tr("Show the Guest a ROM"),
+            &tr("Off: the guest sees no ROM of the card's (the ROM BAR off), for cards whose ROM stops the VM."),
+        ),
+        "rom-bar",
+        !d.rom_bar_off,
+        Choice::RomBar,
+    ));
+    g
 }
 
 /// When the card goes to the VM: from boot on, or lent while the VM runs.

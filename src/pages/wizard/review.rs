@@ -48,6 +48,11 @@ pub fn build(cx: &Cx) -> Review {
                 create.set_sensitive(false);
                 g.add(&not_ready(cx, &why, Step::Name));
             }
+            // The ROM file is walked again: it may have changed since it was chosen.
+            if let Err(e) = cx.d.rom() {
+                create.set_sensitive(false);
+                g.add(&not_ready(cx, &e.why, Step::Pci));
+            }
             // Create does not wait: a disk that holds a system already needs no disc.
             if spec.cdroms.is_empty() {
                 g.add(&warning(
@@ -86,7 +91,11 @@ fn warning(cx: &Cx, title: (&str, &str), why: &str, step: Step) -> adw::ActionRo
 }
 
 fn ready(cx: &Cx, g: adw::PreferencesGroup, create: &gtk::Button, spec: &VmSpec) -> Review {
-    let xml = spec.to_xml().unwrap_or_default();
+    // With the card's <rom> as chosen (core's settings editor on the spec's XML).
+    let xml =
+        cx.d.domain_xml(cx.host)
+            .or_else(|_| spec.to_xml())
+            .unwrap_or_default();
     let summary = spec.summary();
     let r = row(
         &summary,

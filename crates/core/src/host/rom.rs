@@ -332,6 +332,12 @@ impl std::fmt::Display for ReadRefusal {
 
 impl std::error::Error for ReadRefusal {}
 
+/// Whether the host shows its screen on the card at `addr` (the boot display, or a connected
+/// output): its ROM is never switched on.
+pub fn shows_host_screen(host: &super::Host, addr: super::PciAddress) -> bool {
+    host.device(addr).is_some_and(|d| d.boot_vga) || host.display.active_gpus.contains(&addr)
+}
+
 /// The sysfs `rom` attribute of the card at `addr` (a host path), when Passage may switch its
 /// ROM on to read it: the device exists, the host does not show its screen on it, and the
 /// kernel gives it a ROM.
@@ -340,8 +346,8 @@ pub fn sysfs_rom(
     root: &crate::Root,
     addr: super::PciAddress,
 ) -> Result<String, ReadRefusal> {
-    let dev = host.device(addr).ok_or(ReadRefusal::NoSuchDevice(addr))?;
-    if dev.boot_vga || host.display.active_gpus.contains(&addr) {
+    host.device(addr).ok_or(ReadRefusal::NoSuchDevice(addr))?;
+    if shows_host_screen(host, addr) {
         return Err(ReadRefusal::HostDisplay(addr));
     }
     // Switching the ROM on changes the card's config space under whoever drives it: a VM's

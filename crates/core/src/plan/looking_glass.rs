@@ -11,10 +11,10 @@ use crate::root::Root;
 use crate::vm::looking_glass::{Backing, KVMFR_DEV, SHM_PATH};
 
 pub const TMPFILES: &str = "/etc/tmpfiles.d/10-looking-glass.conf";
-/// libvirt's QEMU abstraction, which includes the local override where it exists.
-pub const APPARMOR_ABSTRACTION: &str = "/etc/apparmor.d/abstractions/libvirt-qemu";
-pub const APPARMOR_LOCAL: &str = "/etc/apparmor.d/local/abstractions/libvirt-qemu";
+pub use crate::plan::apparmor::{ABSTRACTION as APPARMOR_ABSTRACTION, LOCAL as APPARMOR_LOCAL};
 pub const QEMU_CONF: &str = "/etc/libvirt/qemu.conf";
+/// The kvmfr device's udev rule, where Looking Glass's documentation puts it.
+pub const KVMFR_UDEV: &str = "/etc/udev/rules.d/99-kvmfr.rules";
 /// The group Looking Glass's documentation gives the file.
 pub const GROUP: &str = "kvm";
 
@@ -92,40 +92,50 @@ pub fn plan(root: &Root, user: &str, backing: Backing) -> Result<Plan, PlanError
     }
     p.merge(apparmor(root, backing)?);
     if backing == Backing::Kvmfr {
+        p.merge(kvmfr_owner(root, user)?);
         p.merge(cgroup_acl(root)?);
+    }
+    Ok(p)
+}
+
+/// The udev rule that makes the kvmfr device `user`'s (group kvm, 0660) whenever the module
+/// makes it (Looking Glass's documentation, ivshmem_kvmfr.rst "Permissions").
+pub fn kvmfr_udev_line(user: &str) -> String {
+    format!("SUBSYSTEM==\"kvmfr\", OWNER=\"{user}\", GROUP=\"{GROUP}\", MODE=\"0660\"")
+}
+
+fn kvmfr_owner(root: &Root, user: &str) -> Result<Plan, PlanError> {
+    let mut p = Plan::default();
+    let before = read_text(root, KVMFR_UDEV)?;
+    let text = format!(
+        "# Written by Passage: Looking Glass's kvmfr device is {user}'s, read and written by QEMU (group {GROUP}).\n{}\n",
+        kvmfr_udev_line(user)
+    );
+    p.changes.extend(change(
+        KVMFR_UDEV,
+        before.as_ref().map(|b| b.0.as_slice()),
+        Some(text.into_bytes()),
+        tr_f(
+            "{path} owned by {user}",
+            &[("path", KVMFR_DEV), ("user", user)],
+        ),
+    ));
+    if !p.changes.is_empty() {
+        p.notes.push(tr(
+            "kvmfr: the device gets its owner when the module makes it again (the next boot, or unloading and loading kvmfr with no VM running).",
+        ));
     }
     Ok(p)
 }
 
 /// The rule in the local override, where libvirt's QEMU abstraction is there to include it.
 fn apparmor(root: &Root, backing: Backing) -> Result<Plan, PlanError> {
-    let mut p = Plan::default();
-    if !root.exists(APPARMOR_ABSTRACTION) {
-        return Ok(p);
-    }
-    let rule = apparmor_rule(backing);
-    let before = read_text(root, APPARMOR_LOCAL)?;
-    let mut text = before.as_ref().map(|b| b.1.clone()).unwrap_or_default();
-    if text.lines().any(|l| l.trim() == rule) {
-        return Ok(p);
-    }
-    if text.is_empty() {
-        text.push_str("# Site-specific additions and overrides for 'abstractions/libvirt-qemu'\n");
-    }
-    crate::plan::push_line(
-        &mut text,
-        &format!("# Written by Passage for Looking Glass\n{rule}\n"),
-    );
-    p.changes.extend(change(
-        APPARMOR_LOCAL,
-        before.as_ref().map(|b| b.0.as_slice()),
-        Some(text.into_bytes()),
+    crate::plan::apparmor::local_rule(
+        root,
+        &apparmor_rule(backing),
+        "for Looking Glass",
         tr_f("AppArmor lets QEMU map {path}", &[("path", backing.path())]),
-    ));
-    p.notes.push(tr(
-        "AppArmor: a VM started from now on gets the rule (libvirt writes each VM's profile when it starts).",
-    ));
-    Ok(p)
+    )
 }
 
 /// /dev/kvmfr0 in qemu.conf's `cgroup_device_acl`: added to the host's own list, or to

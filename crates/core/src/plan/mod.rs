@@ -5,6 +5,7 @@
 //! initramfs). Planning reads the host through a [`Root`]; it never writes. Planning again on
 //! the result yields an empty plan, and [`Plan::undo`] is the exact way back.
 
+pub mod apparmor;
 pub mod args;
 pub mod booster;
 pub mod bootloader;
@@ -18,6 +19,7 @@ pub mod looking_glass;
 pub(crate) mod mkinitcpio;
 pub mod regen;
 pub mod reset;
+pub mod rom;
 pub mod vfio;
 
 use serde::{Deserialize, Serialize};
@@ -201,7 +203,18 @@ pub fn change(
 }
 
 /// `diff -u`-style text between two versions of a file.
+/// A file that is not text (a card's ROM) is said in one line, by its sizes, as `diff` does.
 pub fn unified_diff(path: &str, before: Option<&[u8]>, after: Option<&[u8]>) -> String {
+    let binary = |b: Option<&[u8]>| b.is_some_and(|b| std::str::from_utf8(b).is_err());
+    if binary(before) || binary(after) {
+        let size =
+            |b: Option<&[u8]>| b.map_or("none".to_string(), |b| format!("{} bytes", b.len()));
+        return format!(
+            "Binary file {path} differs ({} before, {} after)\n",
+            size(before),
+            size(after)
+        );
+    }
     let a = before.map(String::from_utf8_lossy).unwrap_or_default();
     let b = after.map(String::from_utf8_lossy).unwrap_or_default();
     let old = if before.is_some() {

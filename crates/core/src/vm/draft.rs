@@ -10,6 +10,7 @@ use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 
 use super::devices::{extra_candidates, parse_usb, Selection};
+use super::looking_glass::{Backing, Monitor};
 use super::tuning::{windows_set, Hv};
 use super::{
     err, Cdrom, Disk, DiskFormat, DiskSource, Firmware, Network, PciPassthrough, Purpose,
@@ -95,6 +96,12 @@ pub enum Choice {
     BootEarlier(BootItem),
     BootLater(BootItem),
     BootMenu(bool),
+    /// A ROM file for the card instead of its own (empty: the card's own).
+    RomFile(String),
+    /// The card's ROM BAR on (the guest sees a ROM) or off.
+    RomBar(bool),
+    /// Looking Glass for this monitor (its shared memory sized for it), or none.
+    LookingGlass(Option<Monitor>),
 }
 
 /// The fields `Choice::parse` knows, for help texts.
@@ -126,6 +133,9 @@ pub const FIELDS: &[&str] = &[
     "boot-up",
     "boot-down",
     "boot-menu",
+    "rom-file",
+    "rom-bar",
+    "looking-glass",
 ];
 
 impl Choice {
@@ -203,6 +213,10 @@ impl Choice {
             "boot-up" => Choice::BootEarlier(boot(value)?),
             "boot-down" => Choice::BootLater(boot(value)?),
             "boot-menu" => Choice::BootMenu(flag(value)?),
+            "rom-file" => Choice::RomFile(value.trim().to_string()),
+            "rom-bar" => Choice::RomBar(flag(value)?),
+            "looking-glass" if value == "off" => Choice::LookingGlass(None),
+            "looking-glass" => Choice::LookingGlass(Some(Monitor::parse(value)?)),
             _ => {
                 return Err(bad(tr_f(
                     "There is no VM setting called {field}; the settings are: {all}",
@@ -280,6 +294,15 @@ pub struct Draft {
     /// The Hyper-V enlightenments the host's libvirt and QEMU support (from domain
     /// capabilities); `None` until a front end has asked, then Passage assumes the Proxmox set.
     pub hyperv_supported: Option<Vec<Hv>>,
+    /// A ROM file for the card (the user's path; empty: the card's own ROM).
+    pub rom_file: String,
+    /// The card's ROM BAR off: the guest sees no ROM of the card's.
+    pub rom_bar_off: bool,
+    /// Looking Glass for this monitor, or none.
+    pub looking_glass: Option<Monitor>,
+    /// Where its shared memory lives on this host (the front end reads it: kvmfr where the
+    /// module is loaded, else /dev/shm).
+    pub lg_backing: Backing,
 }
 
 impl Draft {
@@ -329,6 +352,10 @@ impl Draft {
             boot: vec![BootItem::InstallIso, BootItem::Disk],
             boot_menu: true,
             hyperv_supported: None,
+            rom_file: String::new(),
+            rom_bar_off: false,
+            looking_glass: None,
+            lg_backing: Backing::Shm,
         }
     }
 
@@ -447,6 +474,10 @@ impl Draft {
             Choice::BootEarlier(item) => self.move_boot(&item, true)?,
             Choice::BootLater(item) => self.move_boot(&item, false)?,
             Choice::BootMenu(on) => self.boot_menu = on,
+            // Read and walked when the VM is made (a path being typed is not a file yet).
+            Choice::RomFile(p) => self.rom_file = p,
+            Choice::RomBar(on) => self.rom_bar_off = !on,
+            Choice::LookingGlass(m) => self.looking_glass = m,
         }
         Ok(())
     }
@@ -517,6 +548,39 @@ impl Draft {
             .iter()
             .position(|b| b == item)
             .map(|i| i as u32 + 1)
+    }
+
+    /// The ROM file the card is given, read and walked (`None`: the card's own ROM, or none
+    /// with the BAR off); the front end has the helper place it before the VM is defined.
+    pub fn rom(&self) -> Result<Option<super::settings::RomFile>, VmError> {
+        if self.rom_file.is_empty() || self.rom_bar_off {
+            return Ok(None);
+        }
+        super::settings::read_rom_file(&self.rom_file).map(Some)
+    }
+
+    /// The domain XML of [`Self::spec`], with the card's `<rom>` and Looking Glass as chosen
+    /// (core's settings editor, as `passagectl vm edit --rom` and `--looking-glass` write them).
+    pub fn domain_xml(&self, host: &Host) -> Result<String, VmError> {
+        let xml = self.spec(host)?.to_xml()?;
+        let file = self.rom()?.map(|f| f.placed);
+        let rom = match &self.gpu {
+            Some(gpu) if file.is_some() || self.rom_bar_off => Some(super::settings::RomEdit {
+                card: gpu.gpu,
+                file: file.map(Some),
+                bar: self.rom_bar_off.then_some(false),
+            }),
+            _ => None,
+        };
+        let c = super::settings::Changes {
+            rom,
+            looking_glass: self.looking_glass.map(|m| Some((m, self.lg_backing))),
+            ..Default::default()
+        };
+        if c.is_empty() {
+            return Ok(xml);
+        }
+        Ok(super::settings::edit(&xml, &c, false)?.xml)
     }
 
     /// The VM this draft describes, checked; the error names the spec field (`gpu` when no

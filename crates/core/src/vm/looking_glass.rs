@@ -81,6 +81,13 @@ impl std::fmt::Display for Monitor {
     }
 }
 
+/// The monitors the app offers by name (Looking Glass's own size table); any other is custom.
+pub const PRESETS: [(&str, u32, u32); 3] = [
+    ("1080p", 1920, 1080),
+    ("1440p", 2560, 1440),
+    ("4K", 3840, 2160),
+];
+
 /// Passage's metadata element that records the monitor the memory was sized for.
 pub const MONITOR_META: &str = "looking-glass-monitor";
 

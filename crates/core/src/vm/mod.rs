@@ -22,7 +22,7 @@ pub mod number;
 pub mod preflight;
 mod qemu;
 pub mod remedy_edit;
-mod rom_check;
+pub mod rom_check;
 pub mod session;
 pub mod session_edit;
 pub mod settings;

@@ -10,7 +10,8 @@
 //! - the firmware files it names exist;
 //! - a card's ROM file exists, and a UEFI VM's card shows the guest an x64 UEFI image (its ROM
 //!   file walked by [`crate::host::rom`]; its ROM BAR not off): OVMF shows nothing on a card
-//!   without one. The card's own ROM is not read here: sysfs gives it to root only;
+//!   without one. The card's own ROM is not read here (sysfs gives it to root only): the front
+//!   end has the helper read it and warns ([`super::rom_check::cards_to_read`]);
 //! - every folder above its disk and disc images can be entered by the user QEMU runs as (an
 //!   ISO in a 0700 home folder is the classic failure; libvirt hands the image file itself to
 //!   that user at start, but never the folders above it);

@@ -3,8 +3,10 @@
 //!
 //! A missing ROM file stops QEMU at start (`rom-missing`). A UEFI VM whose card shows it no x64
 //! UEFI image starts, but OVMF shows nothing on the card until the guest's driver loads
-//! (`rom-no-uefi`): the ROM file is walked here; the card's own ROM needs root to read
-//! (`passagectl rom ADDRESS`), so the pre-flight, which runs as the user, does not.
+//! (`rom-no-uefi`): the ROM file is walked here. The card's own ROM needs root to read, so the
+//! front end asks Passage's helper (ReadRom) for the cards [`cards_to_read`] names, never the
+//! card the host shows its screen on, and [`own_rom_finding`] says what the walk found: a
+//! warning, not a refusal (the guest's driver shows the screen once it loads).
 
 use super::diagnose::{words, Cause};
 use super::domain::{Domain, GuestAddress, Rom};
@@ -14,7 +16,7 @@ use crate::host::{Host, PciAddress};
 use crate::i18n::{tr, tr_f};
 use crate::root::Root;
 
-pub(super) fn check(d: &Domain, host: &Host, root: &Root, out: &mut Vec<Finding>) {
+pub(crate) fn check(d: &Domain, host: &Host, root: &Root, out: &mut Vec<Finding>) {
     let efi = d.firmware.kind == "efi";
     for h in d
         .hostdevs
@@ -78,6 +80,45 @@ fn one(a: PciAddress, r: &Rom, efi: bool, host: &Host, root: &Root) -> Option<Fi
             &args,
         ),
         _ => tr_f("The ROM file {path} of {dev} has no x64 UEFI image", &args),
+    };
+    Some(finding(Cause::RomNoUefi, title, verdict.words()))
+}
+
+/// The passed-through graphics cards of a UEFI VM that show the guest their own ROM (no ROM
+/// file, the BAR not off), for the front end to have read by the helper; never a card the
+/// host shows its screen on (its ROM is not switched on while the host draws on it).
+pub fn cards_to_read(d: &Domain, host: &Host) -> Vec<PciAddress> {
+    if d.firmware.kind != "efi" {
+        return Vec::new();
+    }
+    d.hostdevs
+        .iter()
+        .filter(|h| h.guest != GuestAddress::Unassigned)
+        .filter(|h| {
+            h.rom.as_ref().is_none_or(|r| {
+                r.file.is_none()
+                    && r.bar.as_deref() != Some("off")
+                    && r.enabled.as_deref() != Some("no")
+            })
+        })
+        .filter_map(|h| h.host)
+        .filter(|a| {
+            host.device(*a).is_some_and(|x| x.is_gpu()) && !rom::shows_host_screen(host, *a)
+        })
+        .collect()
+}
+
+/// The warning for the card at `a` whose own ROM, read by the helper, walked to `verdict`;
+/// none when it holds an x64 UEFI image.
+pub fn own_rom_finding(host: &Host, a: PciAddress, verdict: &Verdict) -> Option<Finding> {
+    let label = host.card_label(a);
+    let title = match verdict {
+        Verdict::UefiX64 => return None,
+        Verdict::NotARom | Verdict::Truncated => tr_f(
+            "The ROM read from {dev} is not a whole option ROM",
+            &[("dev", &label)],
+        ),
+        _ => tr_f("The ROM of {dev} has no x64 UEFI image", &[("dev", &label)]),
     };
     Some(finding(Cause::RomNoUefi, title, verdict.words()))
 }

@@ -9,7 +9,9 @@ use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::BootItem;
 use passage_core::vm::hugepages::HugepageMode;
 use passage_core::vm::looking_glass::{Backing, Monitor};
-use passage_core::vm::settings::{self, Change, Changes, Edited, Media, NewDisk, Pinning, RomEdit};
+use passage_core::vm::settings::{
+    self, Change, Changes, Edited, Media, NewDisk, Pinning, RomEdit, RomFile,
+};
 use passage_core::vm::Domain;
 use passage_virt::{Hypervisor, VmState};
 
@@ -148,22 +150,28 @@ impl SettingsArgs {
     }
 
     /// The card's ROM edit, on the VM's one graphics card; a ROM file is read and walked
-    /// first.
-    fn rom(&self, d: &Domain, host: &passage_core::Host) -> Result<Option<RomEdit>, Failed> {
+    /// first, and named where the helper places it for QEMU (with what to place, unless the
+    /// file is one placed already).
+    fn rom(&self, d: &Domain, host: &passage_core::Host) -> Result<Option<RomChange>, Failed> {
         if self.rom.is_none() && self.rom_bar.is_none() {
             return Ok(None);
         }
         let card = settings::rom_card(d, host).map_err(refused)?;
-        let file = match self.rom.as_deref() {
-            None => None,
-            Some("none") => Some(None),
-            Some(p) => Some(Some(rom_file(p)?)),
+        let (file, place) = match self.rom.as_deref() {
+            None => (None, None),
+            Some("none") => (Some(None), None),
+            Some(p) => {
+                let f = settings::read_rom_file(p).map_err(|e| bad(format!("--rom: {}", e.why)))?;
+                let place = f.needs_placing().then(|| f.clone());
+                (Some(Some(f.placed)), place)
+            }
         };
-        Ok(Some(RomEdit {
+        let edit = RomEdit {
             card,
             file,
             bar: self.rom_bar.as_deref().map(|v| v == "on"),
-        }))
+        };
+        Ok(Some(RomChange { edit, place }))
     }
 
     /// Whether any setting is given (`--dry-run` alone is none).
@@ -175,27 +183,20 @@ impl SettingsArgs {
     }
 }
 
-/// A ROM file as the VM will name it (its absolute path), once the walk finds an x64 UEFI
-/// image at its start.
-fn rom_file(p: &str) -> Result<String, Failed> {
-    let cannot = |e: std::io::Error| {
-        bad(tr_f(
-            "--rom: cannot read {path}: {e}",
-            &[("path", p), ("e", &e.to_string())],
-        ))
+/// A ROM edit, and the file the helper places for QEMU before the VM names it.
+struct RomChange {
+    edit: RomEdit,
+    place: Option<RomFile>,
+}
+
+/// Places the ROM file for QEMU through the helper (polkit asks) and says so.
+fn place_rom(place: Option<&RomFile>) -> Result<(), Failed> {
+    let Some(f) = place else {
+        return Ok(());
     };
-    let path = std::fs::canonicalize(p).map_err(cannot)?;
-    let len = std::fs::metadata(&path).map_err(cannot)?.len();
-    if len > passage_core::host::rom::MAX_ROM as u64 {
-        return Err(bad(tr_f(
-            "--rom: {path} is {size} bytes, larger than any PCI option ROM (16 MiB)",
-            &[("path", p), ("size", &len.to_string())],
-        )));
-    }
-    let bytes = std::fs::read(&path).map_err(cannot)?;
-    let path = path.to_string_lossy().into_owned();
-    settings::usable_rom(&path, &bytes).map_err(bad)?;
-    Ok(path)
+    let (_, said) = passagectl::helper::place_rom(&f.source, &f.bytes).map_err(refused)?;
+    outln!("{said}");
+    Ok(())
 }
 
 fn words(list: &[Change]) -> String {
@@ -269,7 +270,9 @@ pub fn run(
             "A ROM file is on the VM's own host: run passagectl vm edit --rom there.",
         )));
     }
-    changes.rom = args.rom(&d, &host)?;
+    let rom = args.rom(&d, &host)?;
+    let place = rom.as_ref().and_then(|r| r.place.clone());
+    changes.rom = rom.map(|r| r.edit);
     if let Some(Some((m, _))) = changes.looking_glass {
         // Its backing (kvmfr or /dev/shm) and host files are the VM's own host's.
         if conn.remote().is_some() {
@@ -305,6 +308,15 @@ pub fn run(
             passage_core::plan::unified_diff(&path, Some(xml.as_bytes()), Some(e.xml.as_bytes()))
         );
         out!("{}", summary(&d.name, &e));
+        if let Some(f) = &place {
+            outln!(
+                "{}",
+                tr_f(
+                    "(the ROM file {path} is copied where the VM names it when the edit is made)",
+                    &[("path", &f.source)]
+                )
+            );
+        }
         outln!("{}", tr("(dry run: nothing defined)"));
         return Ok(ExitCode::SUCCESS);
     }
@@ -314,6 +326,7 @@ pub fn run(
             tr_f("VM {name}: nothing to change.", &[("name", &d.name)])
         ),
         Some(h) => {
+            place_rom(place.as_ref())?;
             passage_virt::edit::apply(&h, &d.name, &xml, &e).map_err(refused)?;
             out!("{}", summary(&d.name, &e));
         }

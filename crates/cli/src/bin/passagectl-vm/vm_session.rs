@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use passage_core::i18n::tr_f;
+use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::diagnose::{explain, Diagnosis};
 use passage_core::vm::preflight::{self, Facts, Finding, Remedy};
 use passage_core::vm::Domain;
@@ -68,6 +68,7 @@ fn preflight(h: &Libvirt, name: &str, root: &RootArg, uri: &str) -> Result<Vec<F
         None => {
             let (opened, host) = scan_root(root).map_err(|e| fail(2, e))?;
             looking_glass_note(&d, &host);
+            own_rom_warnings(&d, &host);
             preflight::check(&d, &host, &opened.root, &facts)
         }
     };
@@ -229,6 +230,36 @@ pub fn shutdown(name: &str, timeout: u64, force: bool, conn: &ConnectArg) -> Exi
             1,
             format!("{name} did not shut down within {timeout} s. Save your work in it, or force it off (unsaved work is lost): passagectl vm shutdown {name} --force"),
         ),
+    }
+}
+
+/// The pre-flight's look at the cards' own ROMs (a UEFI VM's passed cards without a ROM
+/// file, never the host's screen's): read by the helper (ReadRom, polkit asks), walked here,
+/// and a card without an x64 UEFI image is a warning; the VM still starts.
+fn own_rom_warnings(d: &Domain, host: &passage_core::Host) {
+    use passage_core::vm::rom_check::{cards_to_read, own_rom_finding};
+    for a in cards_to_read(d, host) {
+        match passagectl::helper::read_rom(&a.to_string()) {
+            Ok(bytes) => {
+                let verdict = passage_core::host::rom::walk(&bytes).verdict;
+                if let Some(f) = own_rom_finding(host, a, &verdict) {
+                    eprintln!(
+                        "passagectl: {}: {} [{}]\n  {}",
+                        tr("warning"),
+                        f.title,
+                        f.cause.id(),
+                        f.fix
+                    );
+                }
+            }
+            Err(e) => eprintln!(
+                "passagectl: {}",
+                tr_f(
+                    "the ROM of {card} was not checked for a UEFI image ({why}); passagectl rom {addr} --helper checks it",
+                    &[("card", &host.card_label(a)), ("why", &e), ("addr", &a.to_string())]
+                )
+            ),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ mod looking_glass;
 mod rom;
 mod splices;
 
-pub use rom::{rom_card, usable_rom, RomEdit};
+pub use rom::{read_rom_file, rom_card, usable_rom, RomEdit, RomFile};
 
 use serde::Serialize;
 

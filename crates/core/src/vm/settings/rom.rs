@@ -138,3 +138,58 @@ fn same(r: Node, attrs: &[(&str, String)]) -> bool {
             .iter()
             .all(|(k, v)| r.attribute(*k) == Some(v.as_str()))
 }
+
+/// A ROM file the user gave, read and walked: its absolute path, its bytes, and the path the
+/// VM names it by, where Passage's helper places it for QEMU (a file placed already keeps its
+/// path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RomFile {
+    pub source: String,
+    pub bytes: Vec<u8>,
+    pub placed: String,
+}
+
+impl RomFile {
+    /// Whether the helper must place it before the VM names it.
+    pub fn needs_placing(&self) -> bool {
+        self.placed != self.source
+    }
+}
+
+/// Reads the ROM file at `path` (the user's: read as the user) and checks it with
+/// [`usable_rom`]; errors name the file and what to do.
+pub fn read_rom_file(path: &str) -> Result<RomFile, VmError> {
+    let cannot = |e: std::io::Error| {
+        err(
+            "rom",
+            tr_f(
+                "cannot read {path}: {e}",
+                &[("path", path), ("e", &e.to_string())],
+            ),
+        )
+    };
+    let abs = std::fs::canonicalize(path).map_err(cannot)?;
+    let len = std::fs::metadata(&abs).map_err(cannot)?.len();
+    if len > rom::MAX_ROM as u64 {
+        return Err(err(
+            "rom",
+            tr_f(
+                "{path} is {size} bytes, larger than any PCI option ROM (16 MiB)",
+                &[("path", path), ("size", &len.to_string())],
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&abs).map_err(cannot)?;
+    let source = abs.to_string_lossy().into_owned();
+    usable_rom(&source, &bytes)?;
+    let placed = if crate::plan::rom::is_placed(&source) {
+        source.clone()
+    } else {
+        crate::plan::rom::placed_path(&source, &bytes)
+    };
+    Ok(RomFile {
+        source,
+        bytes,
+        placed,
+    })
+}
