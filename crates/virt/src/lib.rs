@@ -4,6 +4,7 @@
 //! thread, never the main loop.
 
 mod agent;
+pub mod console;
 pub mod edit;
 pub mod remote;
 

@@ -185,6 +185,9 @@ pub enum VmCmd {
     },
     /// Force a VM off at once (as pulling the plug; unsaved work in it is lost)
     Stop { name: String },
+    /// The running VM's serial console on this terminal (Ctrl+] leaves it), or on standard
+    /// input and output
+    Console { name: String },
     /// Answer libvirt requests as JSON lines on stdin/stdout (the app's libvirt worker)
     #[command(hide = true)]
     Serve,
@@ -405,6 +408,7 @@ pub fn run(cmd: VmCmd, conn: &ConnectArg) -> ExitCode {
             h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
         }),
         VmCmd::Remove { name } => remove(&name, conn).unwrap_or_else(Failed::exit),
+        VmCmd::Console { name } => crate::vm_console::run(&name, conn).unwrap_or_else(Failed::exit),
         VmCmd::Xml { from } => {
             match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(xml) => {
