@@ -61,6 +61,9 @@ pub enum Input {
     /// *Check Again* (and the agent coming up): ask the guest what it sees (vm_guest.rs).
     CheckGuest,
     GuestAnswered(super::vm_guest::Answer),
+    /// The serial console's Connect / Disconnect.
+    SerialConnect,
+    Serial(crate::console::serial::Event),
 }
 
 #[derive(Debug)]
@@ -143,6 +146,7 @@ pub struct VmDetail {
     edited: Option<passage_core::vm::settings::Edited>,
     /// What the guest said of the cards passed to it.
     pub(super) guest: super::vm_guest::GuestCheck,
+    serial: crate::console::serial::Serial,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -184,7 +188,9 @@ impl Component for VmDetail {
         p
     }
 
-    fn init(_: (), _root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
+    fn init(_: (), _root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let s = sender.clone();
+        let serial = crate::console::serial::Serial::new(move || s.input(Input::SerialConnect));
         ComponentParts {
             model: VmDetail {
                 details: None,
@@ -201,6 +207,7 @@ impl Component for VmDetail {
                 recheck: false,
                 edited: None,
                 guest: Default::default(),
+                serial,
             },
             widgets: (),
         }
@@ -224,6 +231,7 @@ impl Component for VmDetail {
                 self.checked_again();
                 self.poll(&sender);
                 self.guest_shown(new_vm, &sender);
+                self.serial_shown();
             }
             Input::Host(l) => {
                 self.loaded = Some(l);
@@ -240,6 +248,9 @@ impl Component for VmDetail {
                 self.guest_polled(s, agent, &sender);
                 self.state = Some(s);
                 self.agent = agent;
+                if changed {
+                    self.serial_shown();
+                }
                 if !changed && self.shutdown_since.is_none() {
                     return;
                 }
@@ -308,10 +319,21 @@ impl Component for VmDetail {
             Input::DismissEdited => self.edited = None,
             Input::CheckGuest => self.ask_guest(&sender),
             Input::GuestAnswered(a) => self.guest_answered(a),
+            Input::SerialConnect => {
+                let s = sender.clone();
+                let uri = crate::workers::libvirt::uri();
+                self.serial.toggle(&uri, move |e| s.input(Input::Serial(e)));
+                return;
+            }
+            Input::Serial(e) => {
+                self.serial.event(e);
+                return;
+            }
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
                     t.remove();
                 }
+                self.serial.leave();
                 return;
             }
         }
@@ -478,6 +500,7 @@ impl VmDetail {
         if let Some(g) = self.overdue() {
             groups.push(g);
         }
+        groups.push(self.serial.group().clone());
         match &self.last {
             Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f, sender)),
             Some(LastStart::Passes) => groups.push(super::vm_view::passes()),
@@ -502,6 +525,23 @@ impl VmDetail {
             root.add(&g);
             self.groups.push(g);
         }
+    }
+
+    /// The serial console follows the VM shown and its state.
+    fn serial_shown(&mut self) {
+        use crate::console::serial::Can;
+        let Some(d) = &self.details else { return };
+        let can = if !self.domain.as_ref().is_some_and(|d| d.serial_console) {
+            Can::NoPort
+        } else if matches!(
+            self.state,
+            Some(VmState::Running | VmState::Paused | VmState::ShuttingDown)
+        ) {
+            Can::Connect
+        } else {
+            Can::NotRunning
+        };
+        self.serial.show(&d.name, can);
     }
 
     /// After the timeout, Shut Down offers Force Off.

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use passage_testkit::guest::{echo_domain, echo_image, BANNER};
+use passage_testkit::guest::{echo_domain, echo_domain_without_console, echo_image, BANNER};
 use passage_testkit::libvirtd::PrivateLibvirtd;
 use passage_virt::{Hypervisor, Libvirt};
 
@@ -67,15 +67,7 @@ fn the_console_shows_the_guest_and_sends_it_what_is_typed() {
         "{}",
         stderr(&o)
     );
-    let no_serial = echo_domain("no-serial", &img, "")
-        .replace(
-            "<serial type='pty'>",
-            "<serial type='file'><source path='/dev/null'/>",
-        )
-        .replace(
-            "<console type='pty'>\n      <target type='serial' port='0'/>\n    </console>",
-            "",
-        );
+    let no_serial = echo_domain_without_console("no-serial", &img);
     h.define(&no_serial).expect("define");
     let o = passagectl(&["vm", "console", "no-serial", "--connect", &d.uri()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

@@ -72,3 +72,16 @@ pub fn echo_domain(name: &str, img: &Path, graphics: &str) -> String {
         img = img.display()
     )
 }
+
+/// [`echo_domain`] whose serial port writes to a file: no console libvirt can stream.
+pub fn echo_domain_without_console(name: &str, img: &Path) -> String {
+    echo_domain(name, img, "")
+        .replace(
+            "<serial type='pty'>",
+            "<serial type='file'><source path='/dev/null'/>",
+        )
+        .replace(
+            "<console type='pty'>\n      <target type='serial' port='0'/>\n    </console>",
+            "",
+        )
+}
