@@ -6,12 +6,11 @@
 
 use std::cell::RefCell;
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::rc::Rc;
 use std::sync::mpsc;
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::programs;
 use relm4::adw::prelude::*;
 use relm4::{adw, gtk};
 
@@ -190,13 +189,15 @@ impl Serial {
         };
         self.group.set_description(Some(&text));
         let connected = self.session.is_some();
-        self.button.set_label(&if connected {
-            tr("Disconnect")
-        } else {
-            tr("Connect")
-        });
-        self.button
-            .set_visible(connected || self.can == Can::Connect);
+        super::session_button(
+            &self.button,
+            connected,
+            self.can == Can::Connect,
+            (
+                &tr("Connect to the Serial Console"),
+                &tr("Disconnect from the Serial Console"),
+            ),
+        );
         crate::a11y::name(
             &self.terminal,
             &tr_f("Serial console of {vm}", &[("vm", vm)]),
@@ -212,22 +213,8 @@ fn spawn(
     id: u64,
     events: impl Fn(Event) + Send + Clone + 'static,
 ) -> Result<mpsc::Sender<Vec<u8>>, String> {
-    let program = programs::vm_commands();
-    let mut child = Command::new(&program)
-        .args(["console", vm, "--connect", uri])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            tr_f(
-                "cannot run {program}: {why}",
-                &[
-                    ("program", &program.display().to_string()),
-                    ("why", &e.to_string()),
-                ],
-            )
-        })?;
+    let mut child =
+        super::run_vm_commands(&["console", vm, "--connect", uri], Stdio::piped(), true)?;
     let (keys, typed) = mpsc::channel::<Vec<u8>>();
     if let Some(mut input) = child.stdin.take() {
         std::thread::spawn(move || {

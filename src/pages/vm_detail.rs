@@ -64,6 +64,10 @@ pub enum Input {
     /// The serial console's Connect / Disconnect.
     SerialConnect,
     Serial(crate::console::serial::Event),
+    /// The display's Connect / Disconnect.
+    DisplayConnect,
+    /// The display's session ended (why, when it failed).
+    DisplayEnded(Option<String>),
 }
 
 #[derive(Debug)]
@@ -147,6 +151,7 @@ pub struct VmDetail {
     /// What the guest said of the cards passed to it.
     pub(super) guest: super::vm_guest::GuestCheck,
     serial: crate::console::serial::Serial,
+    display: crate::console::display::Display,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -163,6 +168,14 @@ fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
         (Some(VmState::Other), _) => tr("Starting…"),
         (None, _) => tr("Unknown"),
     }
+}
+
+/// Whether a VM in state `s` has consoles to show.
+fn running(s: Option<VmState>) -> bool {
+    matches!(
+        s,
+        Some(VmState::Running | VmState::Paused | VmState::ShuttingDown)
+    )
 }
 
 /// How long Shut Down waits before it offers Force Off (a setting; 2 minutes by default).
@@ -191,6 +204,8 @@ impl Component for VmDetail {
     fn init(_: (), _root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
         let s = sender.clone();
         let serial = crate::console::serial::Serial::new(move || s.input(Input::SerialConnect));
+        let s = sender.clone();
+        let display = crate::console::display::Display::new(move || s.input(Input::DisplayConnect));
         ComponentParts {
             model: VmDetail {
                 details: None,
@@ -208,6 +223,7 @@ impl Component for VmDetail {
                 edited: None,
                 guest: Default::default(),
                 serial,
+                display,
             },
             widgets: (),
         }
@@ -329,11 +345,23 @@ impl Component for VmDetail {
                 self.serial.event(e);
                 return;
             }
+            Input::DisplayConnect => {
+                let s = sender.clone();
+                let uri = crate::workers::libvirt::uri();
+                self.display
+                    .toggle(&uri, move |why| s.input(Input::DisplayEnded(why)));
+                return;
+            }
+            Input::DisplayEnded(why) => {
+                self.display.ended(why);
+                return;
+            }
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
                     t.remove();
                 }
                 self.serial.leave();
+                self.display.leave();
                 return;
             }
         }
@@ -500,6 +528,7 @@ impl VmDetail {
         if let Some(g) = self.overdue() {
             groups.push(g);
         }
+        groups.push(self.display.group().clone());
         groups.push(self.serial.group().clone());
         match &self.last {
             Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f, sender)),
@@ -533,15 +562,26 @@ impl VmDetail {
         let Some(d) = &self.details else { return };
         let can = if !self.domain.as_ref().is_some_and(|d| d.serial_console) {
             Can::NoPort
-        } else if matches!(
-            self.state,
-            Some(VmState::Running | VmState::Paused | VmState::ShuttingDown)
-        ) {
+        } else if running(self.state) {
             Can::Connect
         } else {
             Can::NotRunning
         };
         self.serial.show(&d.name, can);
+        use crate::console::display::Can as Shows;
+        let spice = self.domain.as_ref().and_then(|d| {
+            d.graphics
+                .iter()
+                .position(|g| g == "spice")
+                .and_then(|i| u8::try_from(i).ok())
+        });
+        let shows = match (spice, can) {
+            (None, _) => Shows::NoSpice,
+            (Some(_), Can::NotRunning) => Shows::NotRunning,
+            (Some(i), _) if running(self.state) => Shows::Connect(i),
+            (Some(_), _) => Shows::NotRunning,
+        };
+        self.display.show(&d.name, shows);
     }
 
     /// After the timeout, Shut Down offers Force Off.

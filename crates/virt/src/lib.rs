@@ -6,6 +6,8 @@
 mod agent;
 pub mod console;
 pub mod edit;
+pub mod fdpass;
+mod graphics;
 pub mod remote;
 
 pub use passage_core::vm::domain::GuestAgent;
