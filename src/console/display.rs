@@ -32,6 +32,8 @@ pub struct Display {
     keys: gtk::MenuButton,
     grab: gtk::Label,
     spice: Shared,
+    /// Sessions started: the last is the one shown.
+    sessions: u64,
     vm: String,
     can: Can,
     failed: Option<String>,
@@ -82,6 +84,7 @@ impl Display {
             keys,
             grab,
             spice,
+            sessions: 0,
             vm: String::new(),
             can: Can::NotRunning,
             failed: None,
@@ -112,8 +115,9 @@ impl Display {
         self.describe();
     }
 
-    /// Connects, or with a session running ends it. `ended` reports the session's end.
-    pub fn toggle(&mut self, uri: &str, ended: impl Fn(Option<String>) + Clone + 'static) {
+    /// Connects, or with a session running ends it. `ended` reports the session's end with
+    /// its number (a session already left may report after the next one started).
+    pub fn toggle(&mut self, uri: &str, ended: impl Fn(u64, Option<String>) + Clone + 'static) {
         if self.spice.borrow().is_some() {
             self.leave();
             return;
@@ -122,6 +126,9 @@ impl Display {
             return;
         };
         self.failed = None;
+        self.sessions += 1;
+        let id = self.sessions;
+        let ended = move |why| ended(id, why);
         match Spice::connect(&self.vm, uri, index, &self.picture, ended) {
             Ok(s) => {
                 *self.spice.borrow_mut() = Some(s);
@@ -135,8 +142,11 @@ impl Display {
         self.describe();
     }
 
-    /// The session ended (`why` when it failed).
-    pub fn ended(&mut self, why: Option<String>) {
+    /// Session `id` ended (`why` when it failed); an earlier one's end is not this one's.
+    pub fn ended(&mut self, id: u64, why: Option<String>) {
+        if id != self.sessions {
+            return;
+        }
         self.end();
         self.failed = why;
         self.describe();

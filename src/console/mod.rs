@@ -73,5 +73,8 @@ pub fn screen_summary(w: &gtk::Widget) -> Option<String> {
         lit += usize::from(c[..3].iter().any(|v| *v > 16));
         blue += usize::from(c[0] > 100 && c[1] < 60 && c[2] < 60);
     }
-    Some(format!("screen={width}x{height} lit={lit} blue={blue}"))
+    let frames = spice::FRAMES_SHOWN.load(std::sync::atomic::Ordering::Relaxed);
+    Some(format!(
+        "screen={width}x{height} lit={lit} blue={blue} frames={frames}"
+    ))
 }

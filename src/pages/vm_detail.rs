@@ -66,8 +66,8 @@ pub enum Input {
     Serial(crate::console::serial::Event),
     /// The display's Connect / Disconnect.
     DisplayConnect,
-    /// The display's session ended (why, when it failed).
-    DisplayEnded(Option<String>),
+    /// A display session ended (its number; why, when it failed).
+    DisplayEnded(u64, Option<String>),
 }
 
 #[derive(Debug)]
@@ -349,11 +349,11 @@ impl Component for VmDetail {
                 let s = sender.clone();
                 let uri = crate::workers::libvirt::uri();
                 self.display
-                    .toggle(&uri, move |why| s.input(Input::DisplayEnded(why)));
+                    .toggle(&uri, move |id, why| s.input(Input::DisplayEnded(id, why)));
                 return;
             }
-            Input::DisplayEnded(why) => {
-                self.display.ended(why);
+            Input::DisplayEnded(id, why) => {
+                self.display.ended(id, why);
                 return;
             }
             Input::Leave => {

@@ -158,3 +158,89 @@ fn the_spice_display_shows_the_guest_and_takes_its_keys() {
     h.destroy("screen").expect("destroy");
     app.wait_for(&["Start the VM to see its screen here."]);
 }
+
+/// CPU time of process `pid` so far, in seconds (/proc/PID/stat: utime + stime).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's ")": utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    // After the command: state, ppid, … utime is the 12th field from there, stime the 13th.
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = n(11) + n(12);
+    ticks as f64 / 100.0 // USER_HZ: 100 on Linux
+}
+
+/// The console's redraw against a guest that repaints its whole screen without end
+/// (testkit's pattern guest): frames shown a second and the app's CPU over 10 s, then the same
+/// time for virt-viewer on the same guest where it is installed (the baseline). Run by
+/// build-aux/bench-console.sh.
+#[test]
+#[ignore = "a benchmark: build-aux/bench-console.sh runs it"]
+fn bench_spice_redraw() {
+    let lv = libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    let img = passage_testkit::guest::pattern_image(lv.dir.path());
+    let spice = "<graphics type='spice'><listen type='none'/></graphics>";
+    h.define(&echo_domain("pattern", &img, spice))
+        .expect("define");
+    h.start("pattern").expect("start");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("pattern"));
+    app.wait_page("vms", &["#display-connect"]);
+    app.press_button("Connect to the Screen");
+    let frames = |app: &mut App| -> u64 {
+        let d = app.dump();
+        d.lines()
+            .find(|l| l.contains("#display-screen"))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix("frames="))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let end = Instant::now() + Duration::from_secs(60);
+    while frames(&mut app) == 0 {
+        assert!(Instant::now() < end, "no frame");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = app.child.0.id();
+    let span = Duration::from_secs(10);
+    let (f0, c0, t0) = (frames(&mut app), cpu_seconds(pid), Instant::now());
+    std::thread::sleep(span);
+    let (f1, c1, t) = (
+        frames(&mut app),
+        cpu_seconds(pid),
+        t0.elapsed().as_secs_f64(),
+    );
+    let fps = (f1 - f0) as f64 / t;
+    let cpu = (c1 - c0) / t * 100.0;
+    println!(
+        "passage console: {fps:.1} frames/s, {cpu:.1}% of a core, {:.2} ms of CPU a frame",
+        (c1 - c0) * 1000.0 / ((f1 - f0).max(1) as f64)
+    );
+    assert!(fps > 1.0, "the guest repaints all the time: {fps} frames/s");
+    drop(app);
+    match std::process::Command::new("virt-viewer")
+        .args(["--attach", "--connect", &uri, "pattern"])
+        .env("DISPLAY", &s.display)
+        .spawn()
+    {
+        Ok(mut viewer) => {
+            std::thread::sleep(Duration::from_secs(5));
+            let c0 = cpu_seconds(viewer.id());
+            std::thread::sleep(span);
+            let cpu = (cpu_seconds(viewer.id()) - c0) / span.as_secs_f64() * 100.0;
+            println!("virt-viewer (baseline): {cpu:.1}% of a core on the same guest");
+            let _ = viewer.kill();
+            let _ = viewer.wait();
+        }
+        Err(_) => println!("virt-viewer (baseline): not installed, not measured"),
+    }
+    h.destroy("pattern").expect("destroy");
+}

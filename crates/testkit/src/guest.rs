@@ -12,8 +12,21 @@ pub const BANNER: &str = "PASSAGE CONSOLE TEST";
 /// Assembles the guest into `dir/echo.img` (binutils' `as` and `ld`, which Rust's linking
 /// needs anyway) and returns its path.
 pub fn echo_image(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("guest/echo.S");
-    let (obj, img) = (dir.join("echo.o"), dir.join("echo.img"));
+    assemble(dir, "echo")
+}
+
+/// The benchmark's guest (guest/pattern.S: the whole screen repainted in a new colour without
+/// end), as a raw disk `dir/pattern.img`. It boots in [`echo_domain`] as well.
+pub fn pattern_image(dir: &Path) -> PathBuf {
+    assemble(dir, "pattern")
+}
+
+fn assemble(dir: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("guest/{name}.S"));
+    let (obj, img) = (
+        dir.join(format!("{name}.o")),
+        dir.join(format!("{name}.img")),
+    );
     let run = |cmd: &mut Command| {
         let o = cmd.output().expect("binutils (as, ld)");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
