@@ -26,6 +26,11 @@ fn text_of(w: &gtk::Widget) -> Vec<String> {
             "[ ]".into()
         });
     }
+    if let Some(text) = crate::console::terminal_text(w) {
+        // A terminal's screen, its lines joined with ⏎ (one line of the dump).
+        t.push(format!("terminal={}", text.trim_end().replace('\n', "⏎")));
+    }
+    t.extend(crate::console::screen_summary(w));
     if let Some(v) = w.downcast_ref::<gtk::TreeView>() {
         // The file chooser's list in GTK 4.8: rows are cells, not widgets.
         t.extend(tree_rows(v));

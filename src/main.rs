@@ -6,6 +6,7 @@ mod actions;
 mod app;
 mod components;
 mod config;
+mod console;
 mod debug;
 mod host_source;
 mod launcher;

@@ -541,6 +541,8 @@ mod a11y;
 mod agent;
 #[path = "gui/choosers.rs"]
 mod choosers;
+#[path = "gui/console.rs"]
+mod console;
 #[path = "gui/demo_vms.rs"]
 mod demo_vms;
 #[path = "gui/display.rs"]

@@ -23,6 +23,15 @@ pub fn name(w: &impl IsA<glib::Object>, text: &str) {
     );
 }
 
+/// Describes a control beyond its name: how to use it ("Ctrl+Alt releases the keyboard").
+pub fn describe(w: &impl IsA<glib::Object>, text: &str) {
+    ffi::property(
+        w.upcast_ref(),
+        g::GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+        &text.to_value(),
+    );
+}
+
 /// Hides `w` from what a screen reader reads, or shows it again.
 pub fn hide(w: &impl IsA<glib::Object>, hidden: bool) {
     ffi::state(

@@ -63,6 +63,13 @@ pub enum Input {
     /// *Check Again* (and the agent coming up): ask the guest what it sees (vm_guest.rs).
     CheckGuest,
     GuestAnswered(super::vm_guest::Answer),
+    /// The serial console's Connect / Disconnect.
+    SerialConnect,
+    Serial(crate::console::serial::Event),
+    /// The display's Connect / Disconnect.
+    DisplayConnect,
+    /// A display session ended (its number; why, when it failed).
+    DisplayEnded(u64, Option<String>),
 }
 
 #[derive(Debug)]
@@ -156,6 +163,8 @@ pub struct VmDetail {
     /// The cards' own ROMs read for a start, and what the last start said of them.
     roms: super::vm_rom::Read,
     rom_notes: Vec<super::vm_rom::RomNote>,
+    serial: crate::console::serial::Serial,
+    display: crate::console::display::Display,
 }
 
 fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
@@ -172,6 +181,14 @@ fn state_words(s: Option<VmState>, shutting: Option<Instant>) -> String {
         (Some(VmState::Other), _) => tr("Starting…"),
         (None, _) => tr("Unknown"),
     }
+}
+
+/// Whether a VM in state `s` has consoles to show.
+fn running(s: Option<VmState>) -> bool {
+    matches!(
+        s,
+        Some(VmState::Running | VmState::Paused | VmState::ShuttingDown)
+    )
 }
 
 /// How long Shut Down waits before it offers Force Off (a setting; 2 minutes by default).
@@ -197,7 +214,11 @@ impl Component for VmDetail {
         p
     }
 
-    fn init(_: (), _root: Self::Root, _sender: ComponentSender<Self>) -> ComponentParts<Self> {
+    fn init(_: (), _root: Self::Root, sender: ComponentSender<Self>) -> ComponentParts<Self> {
+        let s = sender.clone();
+        let serial = crate::console::serial::Serial::new(move || s.input(Input::SerialConnect));
+        let s = sender.clone();
+        let display = crate::console::display::Display::new(move || s.input(Input::DisplayConnect));
         ComponentParts {
             model: VmDetail {
                 details: None,
@@ -216,6 +237,8 @@ impl Component for VmDetail {
                 guest: Default::default(),
                 roms: Default::default(),
                 rom_notes: vec![],
+                serial,
+                display,
             },
             widgets: (),
         }
@@ -240,6 +263,7 @@ impl Component for VmDetail {
                 self.checked_again();
                 self.poll(&sender);
                 self.guest_shown(new_vm, &sender);
+                self.serial_shown();
             }
             Input::Host(l) => {
                 self.loaded = Some(l);
@@ -256,6 +280,9 @@ impl Component for VmDetail {
                 self.guest_polled(s, agent, &sender);
                 self.state = Some(s);
                 self.agent = agent;
+                if changed {
+                    self.serial_shown();
+                }
                 if !changed && self.shutdown_since.is_none() {
                     return;
                 }
@@ -332,10 +359,33 @@ impl Component for VmDetail {
             Input::DismissEdited => self.edited = None,
             Input::CheckGuest => self.ask_guest(&sender),
             Input::GuestAnswered(a) => self.guest_answered(a),
+            Input::SerialConnect => {
+                let s = sender.clone();
+                let uri = crate::workers::libvirt::uri();
+                self.serial.toggle(&uri, move |e| s.input(Input::Serial(e)));
+                return;
+            }
+            Input::Serial(e) => {
+                self.serial.event(e);
+                return;
+            }
+            Input::DisplayConnect => {
+                let s = sender.clone();
+                let uri = crate::workers::libvirt::uri();
+                self.display
+                    .toggle(&uri, move |id, why| s.input(Input::DisplayEnded(id, why)));
+                return;
+            }
+            Input::DisplayEnded(id, why) => {
+                self.display.ended(id, why);
+                return;
+            }
             Input::Leave => {
                 if let Some(t) = self.timer.take() {
                     t.remove();
                 }
+                self.serial.leave();
+                self.display.leave();
                 return;
             }
         }
@@ -522,6 +572,8 @@ impl VmDetail {
         if let Some(g) = self.overdue() {
             groups.push(g);
         }
+        groups.push(self.display.group().clone());
+        groups.push(self.serial.group().clone());
         match &self.last {
             Some(LastStart::Refused(f)) => groups.push(super::vm_view::refused(f, sender)),
             Some(LastStart::Passes) => groups.push(super::vm_view::passes()),
@@ -552,6 +604,34 @@ impl VmDetail {
             root.add(&g);
             self.groups.push(g);
         }
+    }
+
+    /// The serial console follows the VM shown and its state.
+    fn serial_shown(&mut self) {
+        use crate::console::serial::Can;
+        let Some(d) = &self.details else { return };
+        let can = if !self.domain.as_ref().is_some_and(|d| d.serial_console) {
+            Can::NoPort
+        } else if running(self.state) {
+            Can::Connect
+        } else {
+            Can::NotRunning
+        };
+        self.serial.show(&d.name, can);
+        use crate::console::display::Can as Shows;
+        let spice = self.domain.as_ref().and_then(|d| {
+            d.graphics
+                .iter()
+                .position(|g| g == "spice")
+                .and_then(|i| u8::try_from(i).ok())
+        });
+        let shows = match (spice, can) {
+            (None, _) => Shows::NoSpice,
+            (Some(_), Can::NotRunning) => Shows::NotRunning,
+            (Some(i), _) if running(self.state) => Shows::Connect(i),
+            (Some(_), _) => Shows::NotRunning,
+        };
+        self.display.show(&d.name, shows);
     }
 
     /// After the timeout, Shut Down offers Force Off.

@@ -12,6 +12,7 @@ pub mod error;
 pub mod host;
 pub mod i18n;
 pub mod ids;
+pub mod keymap;
 pub mod plan;
 pub mod programs;
 pub mod root;

@@ -324,3 +324,26 @@ fn hyper_v_follows_what_the_hosts_libvirt_supports() {
     valid(&xml);
     assert!(xml.contains("<avic state='on'/>") && xml.contains("<reenlightenment state='on'/>"));
 }
+
+/// libvirt streams a `<serial>` or `<console>` only when its source is a pty (qemu driver:
+/// "character device … is not using a PTY"); a chardev with no type is a pty.
+#[test]
+fn a_serial_console_is_a_pty_serial_or_console() {
+    let dom = |devices: &str| {
+        vm::Domain::read(&format!(
+            "<domain type='qemu'><name>t</name><devices>{devices}</devices></domain>"
+        ))
+        .expect("reads")
+        .serial_console
+    };
+    assert!(dom("<serial type='pty'><target port='0'/></serial>"));
+    assert!(dom(
+        "<console type='pty'><target type='serial' port='0'/></console>"
+    ));
+    assert!(dom("<serial><target port='0'/></serial>"));
+    assert!(!dom(
+        "<serial type='file'><source path='/tmp/s.log'/><target port='0'/></serial>"
+    ));
+    assert!(!dom("<graphics type='spice'/>"));
+    assert!(!dom(""));
+}

@@ -2,6 +2,7 @@
 //! dev-dependency only: nothing here ships).
 //!
 //! - [`bus`]: a private system bus with a real polkitd and passage-helper on a temp root;
+//! - [`guest`]: a boot sector that prints on its serial port and screen and echoes keys;
 //! - [`libvirtd`]: a private libvirtd (qemu:///system on its own sockets and directories);
 //! - [`sshd`]: a private sshd on 127.0.0.1, a "remote host" reached over qemu+ssh;
 //! - [`spec`]: the tutorial's gaming VM and its X570 host, for VM tests;
@@ -9,6 +10,7 @@
 //! - [`locale`]: the German catalogue, compiled for a test.
 
 pub mod bus;
+pub mod guest;
 pub mod libvirtd;
 pub mod locale;
 pub mod spec;

@@ -4,7 +4,10 @@
 //! thread, never the main loop.
 
 mod agent;
+pub mod console;
 pub mod edit;
+pub mod fdpass;
+mod graphics;
 pub mod remote;
 
 pub use passage_core::vm::domain::GuestAgent;

@@ -184,6 +184,10 @@ pub struct Domain {
     pub graphics: Vec<String>,
     /// Whether it has a `<tpm>`.
     pub tpm: bool,
+    /// Whether it has a `<serial>` or `<console>` that libvirt can stream (`virsh console`):
+    /// one of type `pty`, the default where no type is given.
+    #[serde(skip)]
+    pub serial_console: bool,
     /// Its QEMU guest agent channel and what libvirt says of it.
     pub guest_agent: GuestAgent,
     /// Whether it has a USB tablet (`<input type='tablet'>`).
@@ -569,6 +573,7 @@ impl Domain {
             cdroms: vec![],
             graphics: vec![],
             tpm: false,
+            serial_console: false,
             guest_agent: GuestAgent::NoChannel,
             tablet: false,
             memballoon: None,
@@ -615,6 +620,7 @@ impl Domain {
                 "disk" => self.disks.push(disk(dev)),
                 "graphics" => self.graphics.push(ty.unwrap_or("").to_string()),
                 "tpm" => self.tpm = true,
+                "serial" | "console" if ty.unwrap_or("pty") == "pty" => self.serial_console = true,
                 "input" if ty == Some("tablet") => self.tablet = true,
                 "memballoon" => {
                     self.memballoon = dev

@@ -6,6 +6,7 @@
 extern crate passagectl;
 
 mod vm;
+mod vm_console;
 mod vm_edit;
 mod vm_express;
 mod vm_remote;

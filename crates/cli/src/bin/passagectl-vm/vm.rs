@@ -185,6 +185,13 @@ pub enum VmCmd {
     },
     /// Force a VM off at once (as pulling the plug; unsaved work in it is lost)
     Stop { name: String },
+    /// The running VM's serial console on this terminal (Ctrl+] leaves it), or on standard
+    /// input and output
+    Console { name: String },
+    /// Answer the app's requests for sockets to the VM's displays, on standard input (a Unix
+    /// socket): libvirt's virDomainOpenGraphicsFD, passed on with SCM_RIGHTS
+    #[command(hide = true)]
+    GraphicsFds { name: String },
     /// Answer libvirt requests as JSON lines on stdin/stdout (the app's libvirt worker)
     #[command(hide = true)]
     Serve,
@@ -405,6 +412,14 @@ pub fn run(cmd: VmCmd, conn: &ConnectArg) -> ExitCode {
             h.destroy(&name).map(|()| format!("VM {name} stopped.\n"))
         }),
         VmCmd::Remove { name } => remove(&name, conn).unwrap_or_else(Failed::exit),
+        VmCmd::GraphicsFds { name } => with_libvirt(conn, |h| {
+            passage_virt::fdpass::serve(std::io::stdin(), |i| {
+                h.graphics_fd(&name, i).map_err(|e| e.to_string())
+            })
+            .map(|()| String::new())
+            .map_err(|e| passage_virt::VirtError::Worker(e.to_string()))
+        }),
+        VmCmd::Console { name } => crate::vm_console::run(&name, conn).unwrap_or_else(Failed::exit),
         VmCmd::Xml { from } => {
             match read_spec(&from).and_then(|s| s.to_xml().map_err(|e| e.to_string())) {
                 Ok(xml) => {
