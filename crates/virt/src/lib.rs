@@ -6,6 +6,7 @@
 mod agent;
 pub mod edit;
 pub mod remote;
+mod upload;
 
 pub use passage_core::vm::domain::GuestAgent;
 pub use passage_core::vm::verify::{CannotCheck, GuestView};
@@ -475,7 +476,7 @@ impl Hypervisor for Libvirt {
     }
 }
 
-fn word(s: &str, what: &str) -> Result<(), VirtError> {
+pub(crate) fn word(s: &str, what: &str) -> Result<(), VirtError> {
     if !s.is_empty()
         && s.len() <= 128
         && s.bytes()
@@ -491,7 +492,7 @@ fn word(s: &str, what: &str) -> Result<(), VirtError> {
     }
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -436,3 +436,28 @@ fn a_qcow2_overlay_on_a_base_image() {
         .to_string();
     assert!(e.contains("not an absolute"), "{e}");
 }
+
+#[test]
+fn a_file_is_uploaded_into_a_pool_by_libvirt_and_deleted_there() {
+    let d = PrivateLibvirtd::start();
+    let h = Libvirt::open(&d.uri()).expect("connect");
+    let images = d.dir.path().join("images");
+    h.ensure_pool("passage-test", images.to_str().expect("utf8"))
+        .expect("pool");
+    let src = d.dir.path().join("answers.iso");
+    // More than one chunk, not a multiple of it.
+    let data: Vec<u8> = (0..(3 << 20) + 17).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&src, &data).expect("write");
+    let path = h
+        .upload_volume("passage-test", "vm-unattended.iso", &src)
+        .expect("upload");
+    assert_eq!(std::fs::read(&path).expect("read"), data);
+    assert!(
+        h.upload_volume("passage-test", "vm-unattended.iso", &src)
+            .is_err(),
+        "an existing volume is not overwritten"
+    );
+    h.delete_volume("passage-test", "vm-unattended.iso")
+        .expect("delete");
+    assert!(!std::path::Path::new(&path).exists());
+}

@@ -52,11 +52,8 @@ pub fn iso(
 
 /// The entries of the virtio-win layout fixture.
 pub fn virtio_win_layout() -> Vec<String> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/virtio-win/layout.txt"
-    ))
-    .expect("layout fixture");
+    // Relative to this file, so other crates' tests can include it too.
+    let text = include_str!("../data/virtio-win/layout.txt");
     text.lines()
         .filter(|l| l.starts_with('/'))
         .map(str::to_string)
