@@ -90,7 +90,13 @@ fn express_unattended_uploads_the_answer_media_and_attaches_it() {
     // The installer's CD-ROM first (it boots), the answer media right after it (drive E:).
     let installer = xml.find(&iso_s).expect("installer attached");
     let answers = xml
-        .find("win10u-unattended.iso")
+        .find("win10u-unattended.iso'/>")
         .expect("answer media attached");
     assert!(installer < answers, "{xml}");
+    // Recorded in Passage's metadata, for its removal once the guest agent answers.
+    assert!(
+        xml.contains("<passage:unattended-media>")
+            && xml.contains("win10u-unattended.iso</passage:unattended-media>"),
+        "{xml}"
+    );
 }

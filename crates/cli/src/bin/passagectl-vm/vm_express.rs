@@ -95,7 +95,8 @@ pub fn run(
     if let Some(m) = &media {
         let mut spec = e.draft.spec(&host).map_err(bad)?;
         passage_core::vm::unattended::prepare::attach(&mut spec, Path::new(m));
-        xml = spec.to_xml().map_err(bad)?;
+        xml = passage_core::vm::unattended::finish::record(&spec.to_xml().map_err(bad)?, m)
+            .map_err(bad)?;
     }
     let name = define_new(&h, &e.draft, &xml).inspect_err(|_| {
         // A refused definition leaves no answer media either.

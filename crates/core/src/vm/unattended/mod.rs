@@ -14,6 +14,7 @@
 //! as the script is generated, and the answer media itself, deleted after the install.
 
 pub mod detect;
+pub mod finish;
 pub mod media;
 pub mod prepare;
 pub mod script;
