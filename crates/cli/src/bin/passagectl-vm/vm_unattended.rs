@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use passage_core::i18n::{tr, tr_f};
 use passage_core::vm::draft::{POOL, POOL_PATH};
 use passage_core::vm::unattended::prepare::{prepare, Request};
-use passage_core::vm::unattended::{virtio_win, Account, Locale, Secret};
+use passage_core::vm::unattended::{valid_login, virtio_win, Account, Locale, Secret};
 
 use passage_virt::Hypervisor;
 
@@ -51,7 +51,7 @@ pub fn media(
     vm: &str,
 ) -> Result<Option<String>, Failed> {
     let account = account(args)?;
-    let locale = desktop_locale();
+    let locale = Locale::of_this_desktop();
     let vw = match virtio_win::find(args.virtio_win.as_deref(), Path::new("/")) {
         Ok(p) => Some(p),
         Err(why) if args.virtio_win.is_some() => return Err(bad(why)),
@@ -88,15 +88,6 @@ pub fn media(
         )
     );
     Ok(Some(path))
-}
-
-/// A login the installers take: lower-case letters, digits, `_` and `-`, a letter or `_`
-/// first, at most 32 characters (useradd's rule, which Windows' accounts also take).
-fn valid_login(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f == '_')
-        && s.len() <= 32
-        && c.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_' || x == '-')
 }
 
 fn account(args: &UnattendedArgs) -> Result<Account, Failed> {
@@ -148,36 +139,4 @@ fn password(file: Option<&Path>) -> Result<Secret, Failed> {
         )));
     }
     Ok(Secret::new(line))
-}
-
-/// The desktop's language (LC_ALL, LC_MESSAGES, LANG), time zone (/etc/localtime's link) and
-/// keyboard (XKB_DEFAULT_LAYOUT, else Debian's /etc/default/keyboard).
-fn desktop_locale() -> Locale {
-    let lang = ["LC_ALL", "LC_MESSAGES", "LANG"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
-    let tz = std::fs::read_link("/etc/localtime")
-        .ok()
-        .map(|p| p.display().to_string());
-    let xkb = std::env::var("XKB_DEFAULT_LAYOUT").ok().or_else(|| {
-        std::fs::read_to_string("/etc/default/keyboard")
-            .ok()?
-            .lines()
-            .find_map(|l| l.strip_prefix("XKBLAYOUT="))
-            .map(|v| v.trim_matches('"').to_string())
-    });
-    Locale::from_desktop(lang.as_deref(), tz.as_deref(), xkb.as_deref())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_login;
-
-    #[test]
-    fn logins_are_what_useradd_takes() {
-        assert!(valid_login("alice") && valid_login("_svc-1"));
-        assert!(
-            !valid_login("Alice") && !valid_login("1a") && !valid_login("") && !valid_login("a b")
-        );
-    }
 }

@@ -64,6 +64,25 @@ pub struct Locale {
 }
 
 impl Locale {
+    /// This desktop's language (LC_ALL, LC_MESSAGES, LANG), time zone (/etc/localtime's link)
+    /// and keyboard (XKB_DEFAULT_LAYOUT, else Debian's /etc/default/keyboard).
+    pub fn of_this_desktop() -> Self {
+        let lang = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+        let tz = std::fs::read_link("/etc/localtime")
+            .ok()
+            .map(|p| p.display().to_string());
+        let xkb = std::env::var("XKB_DEFAULT_LAYOUT").ok().or_else(|| {
+            std::fs::read_to_string("/etc/default/keyboard")
+                .ok()?
+                .lines()
+                .find_map(|l| l.strip_prefix("XKBLAYOUT="))
+                .map(|v| v.trim_matches('"').to_string())
+        });
+        Locale::from_desktop(lang.as_deref(), tz.as_deref(), xkb.as_deref())
+    }
+
     /// The locale from the desktop's environment values (`LANG`/`LC_ALL`, the time zone
     /// named by `/etc/localtime`'s link, the XKB layout); `en_US`, `UTC` and `us` where the
     /// desktop does not say.
@@ -92,6 +111,15 @@ impl Locale {
             keyboard,
         }
     }
+}
+
+/// A login the installers take: lower-case letters, digits, `_` and `-`, a letter or `_`
+/// first, at most 32 characters (useradd's rule, which Windows' accounts also take).
+pub fn valid_login(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f == '_')
+        && s.len() <= 32
+        && c.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == '_' || x == '-')
 }
 
 /// Why Passage installs normally instead: said to the user, never guessed past.
@@ -168,6 +196,14 @@ impl UnattendedError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logins_are_what_useradd_takes() {
+        assert!(valid_login("alice") && valid_login("_svc-1"));
+        assert!(
+            !valid_login("Alice") && !valid_login("1a") && !valid_login("") && !valid_login("a b")
+        );
+    }
 
     #[test]
     fn a_secret_is_not_in_debug_output() {
