@@ -20,13 +20,7 @@ fn express_unattended_uploads_the_answer_media_and_attaches_it() {
     let uri = d.uri();
     let root = fixture("x570-tutorial");
     let tmp = tempfile::tempdir().expect("tmp");
-    let iso = isos::iso(
-        tmp.path(),
-        "Win10_22H2_German_x64.iso",
-        "CCCOMA_X64FRE_EN-US_DV9",
-        "MICROSOFT CORPORATION",
-        &[("/sources/install.wim", b"w")],
-    );
+    let iso = isos::windows(tmp.path(), "Win10_22H2_German_x64.iso");
     let vw = isos::virtio_win(tmp.path());
     let pw = tmp.path().join("pw");
     std::fs::write(&pw, format!("{PASSWORD}\n")).expect("pw");

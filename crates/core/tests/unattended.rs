@@ -32,18 +32,6 @@ fn locale() -> Locale {
     )
 }
 
-fn windows_iso(dir: &Path, name: &str) -> std::path::PathBuf {
-    // win-10.xml and win-11.xml: <volume-id>^(J_)?(CCSN?A|C?CCOMA)_X64FREE?_</volume-id>,
-    // <publisher-id>MICROSOFT CORPORATION</publisher-id>.
-    isos::iso(
-        dir,
-        name,
-        "CCCOMA_X64FRE_EN-US_DV9",
-        "MICROSOFT CORPORATION",
-        &[("/sources/install.wim", b"wim")],
-    )
-}
-
 fn id(iso: &Path) -> Result<Os, Unsupported> {
     identify(iso).expect("osinfo runs")
 }
@@ -52,20 +40,20 @@ fn id(iso: &Path) -> Result<Os, Unsupported> {
 fn windows_isos_are_identified_and_the_name_settles_10_or_11() {
     let d = tempfile::tempdir().expect("ok");
     assert_eq!(
-        id(&windows_iso(d.path(), "Win10_22H2_German_x64.iso"))
+        id(&isos::windows(d.path(), "Win10_22H2_German_x64.iso"))
             .expect("ok")
             .short_id,
         "win10"
     );
     assert_eq!(
-        id(&windows_iso(d.path(), "Win11_23H2_English_x64.iso"))
+        id(&isos::windows(d.path(), "Win11_23H2_English_x64.iso"))
             .expect("ok")
             .short_id,
         "win11"
     );
     // Both match the label; a name that does not say is never guessed.
     assert!(matches!(
-        id(&windows_iso(d.path(), "install.iso")),
+        id(&isos::windows(d.path(), "install.iso")),
         Err(Unsupported::Ambiguous(oses)) if oses.len() == 2
     ));
 }
@@ -224,7 +212,7 @@ fn windows_10_answer_media_loads_the_w10_virtio_drivers_and_the_guest_tools() {
     let d = tempfile::tempdir().expect("ok");
     let storage = d.path().join("pool");
     std::fs::create_dir(&storage).expect("ok");
-    let iso = windows_iso(d.path(), "Win10_22H2_German_x64.iso");
+    let iso = isos::windows(d.path(), "Win10_22H2_German_x64.iso");
     let vw = isos::virtio_win(d.path());
     let (acc, loc) = (account(), locale());
     let p = prepare(&windows_request(&iso, &storage, &vw, &acc, &loc))
@@ -289,7 +277,7 @@ fn windows_11_gets_answer_media_where_osinfo_db_has_its_script_and_says_why_not_
     let d = tempfile::tempdir().expect("ok");
     let storage = d.path().join("pool");
     std::fs::create_dir(&storage).expect("ok");
-    let iso = windows_iso(d.path(), "Win11_23H2_English_x64.iso");
+    let iso = isos::windows(d.path(), "Win11_23H2_English_x64.iso");
     let vw = isos::virtio_win(d.path());
     let (acc, loc) = (account(), locale());
     match prepare(&windows_request(&iso, &storage, &vw, &acc, &loc)).expect("ok") {
@@ -315,7 +303,7 @@ fn windows_11_gets_answer_media_where_osinfo_db_has_its_script_and_says_why_not_
 #[test]
 fn windows_without_the_virtio_win_iso_is_refused_with_where_to_get_it() {
     let d = tempfile::tempdir().expect("ok");
-    let iso = windows_iso(d.path(), "Win10_22H2_German_x64.iso");
+    let iso = isos::windows(d.path(), "Win10_22H2_German_x64.iso");
     let (acc, loc) = (account(), locale());
     let req = Request {
         iso: &iso,

@@ -71,13 +71,7 @@ fn the_password_is_on_the_answer_media_and_nowhere_else() {
 
     let storage = d.path().join("pool");
     std::fs::create_dir(&storage).expect("ok");
-    let iso = isos::iso(
-        d.path(),
-        "Win10_22H2_German_x64.iso",
-        "CCCOMA_X64FRE_EN-US_DV9",
-        "MICROSOFT CORPORATION",
-        &[("/sources/install.wim", b"w")],
-    );
+    let iso = isos::windows(d.path(), "Win10_22H2_German_x64.iso");
     let vw = isos::virtio_win(d.path());
     let account = Account {
         login: "alice".into(),

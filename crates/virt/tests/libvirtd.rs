@@ -437,13 +437,19 @@ fn a_qcow2_overlay_on_a_base_image() {
     assert!(e.contains("not an absolute"), "{e}");
 }
 
-#[test]
-fn a_file_is_uploaded_into_a_pool_by_libvirt_and_deleted_there() {
+/// A private libvirtd with the pool "passage-test" in its directory.
+fn with_pool() -> (PrivateLibvirtd, Libvirt) {
     let d = PrivateLibvirtd::start();
     let h = Libvirt::open(&d.uri()).expect("connect");
     let images = d.dir.path().join("images");
     h.ensure_pool("passage-test", images.to_str().expect("utf8"))
         .expect("pool");
+    (d, h)
+}
+
+#[test]
+fn a_file_is_uploaded_into_a_pool_by_libvirt_and_deleted_there() {
+    let (d, h) = with_pool();
     let src = d.dir.path().join("answers.iso");
     // More than one chunk, not a multiple of it.
     let data: Vec<u8> = (0..(3 << 20) + 17).map(|i| (i % 251) as u8).collect();
@@ -465,11 +471,7 @@ fn a_file_is_uploaded_into_a_pool_by_libvirt_and_deleted_there() {
 #[test]
 fn the_answer_media_is_detached_and_deleted_when_the_install_is_done() {
     use passage_core::vm::unattended::finish;
-    let d = PrivateLibvirtd::start();
-    let h = Libvirt::open(&d.uri()).expect("connect");
-    let images = d.dir.path().join("images");
-    h.ensure_pool("passage-test", images.to_str().expect("utf8"))
-        .expect("pool");
+    let (d, h) = with_pool();
     let src = d.dir.path().join("answers.iso");
     std::fs::write(&src, b"the answers").expect("write");
     let media = h

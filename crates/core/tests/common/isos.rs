@@ -50,6 +50,19 @@ pub fn iso(
     out
 }
 
+/// A Windows installer ISO named `name`: win-10.xml and win-11.xml match
+/// `<volume-id>^(J_)?(CCSN?A|C?CCOMA)_X64FREE?_</volume-id>` with
+/// `<publisher-id>MICROSOFT CORPORATION</publisher-id>`.
+pub fn windows(dir: &Path, name: &str) -> PathBuf {
+    iso(
+        dir,
+        name,
+        "CCCOMA_X64FRE_EN-US_DV9",
+        "MICROSOFT CORPORATION",
+        &[("/sources/install.wim", b"wim")],
+    )
+}
+
 /// The entries of the virtio-win layout fixture.
 pub fn virtio_win_layout() -> Vec<String> {
     // Relative to this file, so other crates' tests can include it too.
