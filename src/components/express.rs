@@ -11,6 +11,7 @@ use passage_core::vm::devices::Selection;
 use passage_core::vm::draft::Draft;
 use passage_core::vm::express::{self, Context, Express, Request};
 use passage_core::vm::installer::read_volume_label;
+use passage_core::vm::unattended::{valid_login, Account, Locale, Secret};
 use passage_core::vm::Purpose;
 use relm4::adw::prelude::*;
 use relm4::{adw, Component, ComponentParts, ComponentSender};
@@ -19,7 +20,9 @@ use crate::host_source::Loaded;
 use crate::pages::chooser;
 use crate::pages::wizard::rows;
 use crate::workers::libvirt::{NewVolume, Taken};
+use crate::workers::unattended::Job;
 
+mod auto;
 mod view;
 
 pub struct Init {
@@ -42,6 +45,10 @@ pub enum Input {
     Customize,
     /// libvirt refused the Create: said in the dialog, which stays open.
     Failed(String),
+    /// “Install automatically”, its account name and password.
+    Unattended(bool),
+    Login(String),
+    Password(Secret),
 }
 
 #[derive(Debug)]
@@ -50,6 +57,7 @@ pub enum Output {
         name: String,
         xml: String,
         volume: Option<NewVolume>,
+        unattended: Option<Box<Job>>,
     },
     Customize(Box<Draft>),
 }
@@ -64,6 +72,9 @@ pub struct ExpressDialog {
     /// Why the last Create was refused; cleared when the name, ISO, disk or libvirt's names
     /// change, so Create can be tried again.
     failed: Option<String>,
+    /// The unattended install's account, when it is switched on.
+    auto: Option<(String, Secret)>,
+    login: String,
     view: view::View,
 }
 
@@ -98,7 +109,8 @@ impl Component for ExpressDialog {
             .device(init.selection.gpu)
             .map(|d| d.display_name())
             .unwrap_or_default();
-        let view = view::View::new(&w, init.purpose, &card, &sender);
+        let login = std::env::var("USER").unwrap_or_default();
+        let view = view::View::new(&w, init.purpose, &card, &login, &sender);
         crate::a11y::close_on_escape(w.upcast_ref());
         let mut model = ExpressDialog {
             loaded: init.loaded,
@@ -108,6 +120,8 @@ impl Component for ExpressDialog {
             made: Err(String::new()),
             creating: false,
             failed: None,
+            auto: None,
+            login,
             view,
         };
         model.refresh();
@@ -162,6 +176,20 @@ impl Component for ExpressDialog {
             Input::Failed(why) => {
                 self.creating = false;
                 self.failed = Some(why);
+            }
+            Input::Unattended(on) => {
+                self.auto = on.then(|| (self.login.clone(), Secret::default()));
+            }
+            Input::Login(l) => {
+                self.login = l.clone();
+                if let Some(a) = &mut self.auto {
+                    a.0 = l;
+                }
+            }
+            Input::Password(p) => {
+                if let Some(a) = &mut self.auto {
+                    a.1 = p;
+                }
             }
         }
         self.refresh();
@@ -219,6 +247,14 @@ impl ExpressDialog {
         if let Some(c) = express::clashes(&e.draft, &self.ctx).into_iter().next() {
             return Some(c);
         }
+        if let Some((login, password)) = &self.auto {
+            if !valid_login(login) {
+                return Some(tr("The account name is lower-case letters, digits, _ and -, starting with a letter."));
+            }
+            if password.expose().is_empty() {
+                return Some(tr("Give the account's password to install automatically."));
+            }
+        }
         e.draft.spec(&self.loaded.host).err().map(|e| e.to_string())
     }
 
@@ -234,10 +270,24 @@ impl ExpressDialog {
                 return self.refresh();
             }
         };
+        let unattended = match (&self.auto, e.draft.spec(&self.loaded.host)) {
+            (Some((login, password)), Ok(spec)) => Some(Box::new(Job {
+                spec,
+                iso: self.req.iso.clone().into(),
+                account: Account {
+                    login: login.clone(),
+                    realname: login.clone(),
+                    password: password.clone(),
+                },
+                locale: Locale::of_this_desktop(),
+            })),
+            _ => None,
+        };
         let _ = sender.output(Output::Create {
             name: e.draft.name.clone(),
             xml,
             volume: crate::wizard::new_volume(&e.draft),
+            unattended,
         });
         self.creating = true;
         self.refresh();
@@ -275,9 +325,17 @@ pub fn open(
     ExpressDialog::builder()
         .launch(init)
         .forward(sender.input_sender(), |o| match o {
-            Output::Create { name, xml, volume } => {
-                crate::messages::Msg::ExpressCreate { name, xml, volume }
-            }
+            Output::Create {
+                name,
+                xml,
+                volume,
+                unattended,
+            } => crate::messages::Msg::ExpressCreate {
+                name,
+                xml,
+                volume,
+                unattended,
+            },
             Output::Customize(d) => crate::messages::Msg::ExpressCustomize(d),
         })
 }

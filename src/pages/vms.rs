@@ -38,6 +38,7 @@ pub enum Input {
     Create {
         xml: String,
         volume: Option<NewVolume>,
+        unattended: Option<Box<crate::workers::unattended::Job>>,
     },
     FetchXml(String),
     Define(String),
@@ -229,7 +230,15 @@ impl Component for VmsPage {
                 self.shutting.retain(|n| *n != name);
                 self.worker.emit(Request::Stop(name));
             }
-            Input::Create { xml, volume } => self.worker.emit(Request::Create { xml, volume }),
+            Input::Create {
+                xml,
+                volume,
+                unattended,
+            } => self.worker.emit(Request::Create {
+                xml,
+                volume,
+                unattended,
+            }),
             Input::FetchXml(name) => self.worker.emit(Request::Xml(name)),
             Input::Define(xml) => self.worker.emit(Request::Define(xml)),
             Input::Worker(Reply::Xml(name, xml)) => {

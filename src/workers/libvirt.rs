@@ -101,6 +101,8 @@ pub enum Request {
     Create {
         xml: String,
         volume: Option<NewVolume>,
+        /// The express dialog's unattended install: its answer media made and attached first.
+        unattended: Option<Box<super::unattended::Job>>,
     },
     Xml(String),
     /// Redefines a VM (its devices edited).
@@ -309,10 +311,21 @@ impl LibvirtWorker {
         &mut self,
         xml: &str,
         volume: Option<&NewVolume>,
+        unattended: Option<&super::unattended::Job>,
         sender: &ComponentSender<Self>,
     ) -> Result<String, String> {
         let c = self.conn()?;
         let e = |e: passage_virt::VirtError| e.to_string();
+        let media = match unattended {
+            Some(job) => Some(super::unattended::media(c, job)?),
+            None => None,
+        };
+        if let Some(note) = media.as_ref().and_then(|m| m.note.clone()) {
+            let _ = sender.output(Reply::Done(Ok(note)));
+        }
+        let media_volume = media.as_ref().and_then(|m| m.volume.clone());
+        let xml = media.and_then(|m| m.xml).unwrap_or_else(|| xml.to_string());
+        let xml = xml.as_str();
         if let Some(v) = volume {
             let format = if v.raw {
                 passage_virt::VolumeFormat::RawPreallocated
@@ -324,11 +337,20 @@ impl LibvirtWorker {
             c.create_volume(&v.pool, &v.name, v.bytes, format, &mut |a, b| {
                 let _ = s.output(Reply::Progress(a as f64 / b.max(1) as f64));
             })
-            .map_err(e)?;
+            .map_err(|why| {
+                // The answer media made for this VM goes with its refused disk.
+                if let Some(m) = &media_volume {
+                    let _ = c.delete_volume(passage_core::vm::draft::POOL, m);
+                }
+                e(why)
+            })?;
         }
         c.define(xml).map_err(|why| {
             if let Some(v) = volume {
                 let _ = c.delete_volume(&v.pool, &v.name);
+            }
+            if let Some(m) = &media_volume {
+                let _ = c.delete_volume(passage_core::vm::draft::POOL, m);
             }
             why.to_string()
         })
@@ -397,8 +419,12 @@ impl Worker for LibvirtWorker {
                 ));
                 self.list(&sender);
             }
-            Request::Create { xml, volume } => {
-                let r = self.create(&xml, volume.as_ref(), &sender);
+            Request::Create {
+                xml,
+                volume,
+                unattended,
+            } => {
+                let r = self.create(&xml, volume.as_ref(), unattended.as_deref(), &sender);
                 let _ = sender.output(match r {
                     Ok(name) => Reply::Created(name),
                     Err(e) => Reply::CreateFailed(e),

@@ -158,3 +158,37 @@ fn on_a_libvirt_that_runs_hooks_the_express_vm_starts_only_once_authorized() {
     );
     app.shot("express-05-not-authorized", &d);
 }
+
+#[test]
+fn install_automatically_asks_the_account_and_waits_for_its_password() {
+    // The switch shows the account (the desktop's user) and the password; Create waits for
+    // the password. (What the worker then makes: cli/tests/vm_unattended.rs, core's tests.)
+    let s = Session::start();
+    let iso = super::edit::iso(&s, ISO);
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", ""), ("USER", "anna")]);
+    app.wait_page("check", &["Demo host:"]);
+    let t = app.express_dialog_with_iso(&iso);
+    assert!(t.contains("Install automatically"), "{t}");
+    assert!(
+        !t.contains("Account name"),
+        "the account waits for the switch:\n{t}"
+    );
+    app.press_button("Install automatically");
+    let d = app.wait_for(&[
+        "Account name",
+        "Password",
+        "Give the account's password to install automatically.",
+    ]);
+    // The account row's text (USER, "anna") is not in the accessibility tree or the widget
+    // dump: the screenshot shows it.
+    app.shot("express-06-unattended", &d);
+    super::a11y::assert_all_named(&app, "the express dialog's unattended rows");
+    // Off again: Create no longer waits for a password.
+    app.press_button("Install automatically");
+    app.wait_tree(&["win11-gaming-2: "]);
+    let t = app.tree();
+    assert!(
+        !t.contains("Give the account's password"),
+        "the switch is off:\n{t}"
+    );
+}

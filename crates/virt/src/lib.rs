@@ -148,6 +148,14 @@ pub trait Hypervisor {
     /// Gives a running VM a device's new element (a CD-ROM's media: libvirt finds the drive by
     /// its `<target dev>`), without touching its definition (`define` does that).
     fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError>;
+    /// Copies the file at `src` (on the computer libvirt runs on) into `pool` as a new raw
+    /// volume `name`, written by libvirt; its path in the pool.
+    fn upload_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &std::path::Path,
+    ) -> Result<String, VirtError>;
 }
 
 /// A libvirt connection (`qemu:///system` normally; `test:///default` in unit tests).
@@ -208,6 +216,15 @@ impl Hypervisor for Libvirt {
         self.domain(name)?
             .update_device_flags(element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
             .map_err(lv)
+    }
+
+    fn upload_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &std::path::Path,
+    ) -> Result<String, VirtError> {
+        self.upload_file(pool, name, src)
     }
 
     fn list(&self) -> Result<Vec<VmInfo>, VirtError> {

@@ -15,7 +15,12 @@ const CHUNK: usize = 1 << 20;
 impl Libvirt {
     /// Copies the file at `src` into `pool` as a new raw volume `name` (refused when one of
     /// that name exists); its path in the pool. A failed copy leaves no volume.
-    pub fn upload_volume(&self, pool: &str, name: &str, src: &Path) -> Result<String, VirtError> {
+    pub(crate) fn upload_file(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &Path,
+    ) -> Result<String, VirtError> {
         word(name, "volume")?;
         let mut f = std::fs::File::open(src)
             .map_err(|e| VirtError::Libvirt(format!("{}: {e}", src.display())))?;

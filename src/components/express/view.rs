@@ -43,6 +43,7 @@ impl View {
         w: &adw::Window,
         purpose: Purpose,
         card: &str,
+        login: &str,
         sender: &ComponentSender<ExpressDialog>,
     ) -> View {
         let title = title(purpose);
@@ -97,6 +98,7 @@ impl View {
         disk_row.add_suffix(&disk);
         asked.add(&disk_row);
         page.add(&asked);
+        page.add(&super::auto::group(login, sender));
 
         let rec = adw::PreferencesGroup::new();
         rec.set_title(&tr("Recommended"));
