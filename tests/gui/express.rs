@@ -192,3 +192,50 @@ fn install_automatically_asks_the_account_and_waits_for_its_password() {
         "the switch is off:\n{t}"
     );
 }
+
+#[test]
+fn an_iso_libosinfo_cannot_answer_is_installed_normally_and_said_so() {
+    // The switch on and a password typed (the focus goes to it), Create: the demo's ISO is no
+    // bootable installer, so the worker says why and the VM is made and started as without
+    // the switch.
+    let s = Session::start();
+    let iso = super::edit::iso(&s, ISO);
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", ""), ("USER", "anna")]);
+    app.wait_page("check", &["Demo host:"]);
+    app.express_dialog_with_iso(&iso);
+    app.press_button("Install automatically");
+    app.wait_tree(&["Give the account's password to install automatically."]);
+    let ids = app.windows(".");
+    let id = ids.last().expect("the dialog");
+    let st = std::process::Command::new("xdotool")
+        .args([
+            "windowfocus",
+            "--sync",
+            id,
+            "type",
+            "--delay",
+            "20",
+            "Pw-gui-1",
+        ])
+        .env("DISPLAY", &app.s.display)
+        .status()
+        .expect("xdotool");
+    assert!(st.success());
+    let end = Instant::now() + Duration::from_secs(20);
+    while app.tree().contains("Give the account's password") {
+        assert!(Instant::now() < end, "the password never reached its row");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.press_button("Create");
+    let d = app.wait_page(
+        "vms",
+        &[
+            "#vm-page",
+            "win11-gaming-2",
+            "Running",
+            "libosinfo cannot read this file as a disc image",
+        ],
+    );
+    assert!(!app.tree().contains("Pw-gui-1"), "the password is shown");
+    app.shot("express-07-not-answerable", &d);
+}

@@ -92,6 +92,9 @@ fn an_iso_osinfo_cannot_tell_is_a_normal_install() {
     let d = tempfile::tempdir().expect("ok");
     let odd = isos::iso(d.path(), "mystery.iso", "MYSTERY_DISC", "", &[("/a", b"a")]);
     assert_eq!(id(&odd), Err(Unsupported::NotIdentified));
+    let plain = d.path().join("plain.iso");
+    std::fs::write(&plain, b"an installer").expect("ok");
+    assert_eq!(id(&plain), Err(Unsupported::NotIso));
     let out = std::process::Command::new("xorriso")
         .args([
             "-as",

@@ -45,6 +45,10 @@ pub fn group(login: &str, sender: &ComponentSender<ExpressDialog>) -> adw::Prefe
         move |on| {
             u.set_visible(on);
             p.set_visible(on);
+            // The account is prefilled: the password is what is left to type.
+            if on {
+                p.grab_focus();
+            }
             s.input(Input::Unattended(on));
         },
     );

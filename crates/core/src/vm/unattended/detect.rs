@@ -128,7 +128,13 @@ pub(crate) fn run_osinfo(tool: &str, args: &[&std::ffi::OsStr]) -> Result<String
 /// Identifies the ISO at `iso` with this computer's libosinfo and osinfo-db.
 /// `Ok(Err(_))`: osinfo ran and the install is a normal one, for the reason given.
 pub fn identify(iso: &Path) -> Result<Result<Os, Unsupported>, UnattendedError> {
-    let detected = run_osinfo("osinfo-detect", &["--all".as_ref(), iso.as_os_str()])?;
+    let detected = match run_osinfo("osinfo-detect", &["--all".as_ref(), iso.as_os_str()]) {
+        // Not ISO 9660 at all ("Error parsing media: No volume descriptors").
+        Err(UnattendedError::Tool { message, .. }) if message.contains("Error parsing media") => {
+            return Ok(Err(Unsupported::NotIso))
+        }
+        r => r?,
+    };
     let known = run_osinfo(
         "osinfo-query",
         &["os".as_ref(), "--fields=short-id,name".as_ref()],

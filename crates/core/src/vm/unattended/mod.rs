@@ -125,6 +125,8 @@ pub fn valid_login(s: &str) -> bool {
 /// Why Passage installs normally instead: said to the user, never guessed past.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unsupported {
+    /// libosinfo cannot read the file as a disc image.
+    NotIso,
     /// osinfo-detect found no boot record on the ISO.
     NotBootable,
     /// osinfo-db does not know this ISO.
@@ -142,6 +144,9 @@ pub enum Unsupported {
 impl Unsupported {
     pub fn words(&self) -> String {
         match self {
+            Unsupported::NotIso => tr(
+                "libosinfo cannot read this file as a disc image, so Passage cannot answer its installer: the install is a normal one.",
+            ),
             Unsupported::NotBootable => {
                 tr("The ISO has no boot record: it is not an installer. Choose the installer ISO.")
             }
