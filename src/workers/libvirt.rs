@@ -235,6 +235,8 @@ pub struct LibvirtWorker {
     uri: String,
     conn: Option<Remote>,
     asked_caps: bool,
+    /// The VMs whose unattended install was seen done (their agent answered).
+    finished: std::collections::HashSet<String>,
 }
 
 impl LibvirtWorker {
@@ -356,6 +358,27 @@ impl LibvirtWorker {
         })
     }
 
+    /// The guest agent answers, so an unattended install is done (the guest tools come at the
+    /// first logon): its answer media is detached and deleted, once per VM and run of the app.
+    fn finish_unattended(&mut self, name: &str, sender: &ComponentSender<Self>) {
+        if !self.finished.insert(name.to_string()) {
+            return;
+        }
+        let Ok(c) = self.conn() else { return };
+        let said = match passage_virt::unattended::finish_unattended(c, name) {
+            Ok(Some(media)) => Ok(tr_f(
+                "The unattended install of {vm} is done: its answer media {path} was detached and deleted.",
+                &[("vm", name), ("path", &media)],
+            )),
+            Ok(None) => return,
+            Err(e) => Err(tr_f(
+                "The unattended install of {vm} is done, but its answer media could not be removed: {why}. It holds the account's password: delete it with virsh vol-delete.",
+                &[("vm", name), ("why", &e.to_string())],
+            )),
+        };
+        let _ = sender.output(Reply::Done(said));
+    }
+
     /// After a remedy: its error, else the VM's details (its page checks again).
     fn then_details(&mut self, name: &str, r: Result<(), String>, sender: &ComponentSender<Self>) {
         match r {
@@ -395,6 +418,7 @@ impl Worker for LibvirtWorker {
             uri,
             conn: None,
             asked_caps: false,
+            finished: Default::default(),
         }
     }
 
@@ -469,6 +493,9 @@ impl Worker for LibvirtWorker {
                         agent: c.guest_agent(&name).map_err(e)?,
                     })
                 });
+                if matches!(&r, Ok(p) if p.agent == GuestAgent::Answering) {
+                    self.finish_unattended(&name, &sender);
+                }
                 let _ = sender.output(Reply::State(name, r));
             }
             Request::Verify(name) => {

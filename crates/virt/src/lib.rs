@@ -6,7 +6,7 @@
 mod agent;
 pub mod edit;
 pub mod remote;
-mod unattended;
+pub mod unattended;
 mod upload;
 
 pub use passage_core::vm::domain::GuestAgent;

@@ -485,7 +485,7 @@ fn the_answer_media_is_detached_and_deleted_when_the_install_is_done() {
     assert!(before.contains(&media));
 
     assert_eq!(
-        h.finish_unattended(&name).expect("finish"),
+        passage_virt::unattended::finish_unattended(&h, &name).expect("finish"),
         Some(media.clone())
     );
     let after = h.xml(&name).expect("xml");
@@ -496,7 +496,7 @@ fn the_answer_media_is_detached_and_deleted_when_the_install_is_done() {
     );
     assert!(!std::path::Path::new(&media).exists(), "deleted");
     assert_eq!(
-        h.finish_unattended(&name).expect("again"),
+        passage_virt::unattended::finish_unattended(&h, &name).expect("again"),
         None,
         "nothing left to do"
     );

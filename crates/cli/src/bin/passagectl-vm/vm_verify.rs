@@ -91,7 +91,7 @@ pub(crate) fn run(
 
 /// Detaches and deletes the VM's answer media, if its definition records one.
 fn finish_unattended(h: &passage_virt::Libvirt, name: &str) {
-    match h.finish_unattended(name) {
+    match passage_virt::unattended::finish_unattended(h, name) {
         Ok(Some(media)) => eprintln!(
             "passagectl: {}",
             tr_f(
