@@ -11,6 +11,7 @@ pub mod setup;
 pub mod vm_detail;
 pub mod vm_edit;
 pub mod vm_guest;
+pub mod vm_install;
 pub mod vm_remedy;
 pub mod vm_saved;
 pub mod vm_view;

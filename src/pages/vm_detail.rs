@@ -496,6 +496,13 @@ impl VmDetail {
         if let (Some(dom), Some(l)) = (&self.domain, &self.loaded) {
             groups.push(super::vm_view::contents(dom, &l.host, self.agent));
         }
+        if let Some(g) = self
+            .domain
+            .as_ref()
+            .and_then(|dom| super::vm_install::group(dom, self.state, self.agent))
+        {
+            groups.push(g);
+        }
         groups.push(self.guest.group((self.state, self.agent), sender));
         groups.push(super::vm_view::manage(d, sender));
         for g in groups {

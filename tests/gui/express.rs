@@ -239,3 +239,36 @@ fn an_iso_libosinfo_cannot_answer_is_installed_normally_and_said_so() {
     assert!(!app.tree().contains("Pw-gui-1"), "the password is shown");
     app.shot("express-07-not-answerable", &d);
 }
+
+#[test]
+fn the_vm_page_shows_the_unattended_installs_stage() {
+    // A VM whose definition records its answer media (as Create makes it), on a private
+    // libvirtd: off, the page says the install has not started; running with no agent
+    // answering yet, installing.
+    use passage_virt::Hypervisor;
+    let lv = passage_testkit::libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    let xml = super::TINY_VM.replace(
+        "<name>tiny</name>",
+        "<name>inst</name><metadata><passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'><passage:unattended-media>/var/lib/libvirt/images/inst-unattended.iso</passage:unattended-media></passage:vm></metadata>",
+    );
+    h.define(&xml).expect("define");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("inst"));
+    app.wait_page(
+        "vms",
+        &[
+            "#vm-install-stage",
+            "Unattended Install",
+            "Not started",
+            "start the VM to install",
+        ],
+    );
+    h.start("inst").expect("start");
+    let d = app.wait_for(&["Running", "#vm-install-stage", "Installing"]);
+    app.shot("express-08-installing", &d);
+    h.destroy("inst").expect("stop");
+}
