@@ -11,7 +11,7 @@ use passage_core::vm::devices::Selection;
 use passage_core::vm::draft::Draft;
 use passage_core::vm::express::{self, Context, Express, Request};
 use passage_core::vm::installer::read_volume_label;
-use passage_core::vm::unattended::{valid_login, Account, Locale, Secret};
+use passage_core::vm::unattended::{valid_login, virtio_win, Account, Locale, Secret};
 use passage_core::vm::Purpose;
 use relm4::adw::prelude::*;
 use relm4::{adw, Component, ComponentParts, ComponentSender};
@@ -49,6 +49,7 @@ pub enum Input {
     Unattended(bool),
     Login(String),
     Password(Secret),
+    VirtioWin(String),
 }
 
 #[derive(Debug)]
@@ -75,6 +76,8 @@ pub struct ExpressDialog {
     /// The unattended install's account, when it is switched on.
     auto: Option<(String, Secret)>,
     login: String,
+    /// The virtio-win ISO: found where distributions put it, or chosen.
+    virtio_win: String,
     view: view::View,
 }
 
@@ -110,7 +113,10 @@ impl Component for ExpressDialog {
             .map(|d| d.display_name())
             .unwrap_or_default();
         let login = std::env::var("USER").unwrap_or_default();
-        let view = view::View::new(&w, init.purpose, &card, &login, &sender);
+        let virtio_win = virtio_win::find(None, std::path::Path::new("/"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let view = view::View::new(&w, init.purpose, &card, (&login, &virtio_win), &sender);
         crate::a11y::close_on_escape(w.upcast_ref());
         let mut model = ExpressDialog {
             loaded: init.loaded,
@@ -122,6 +128,7 @@ impl Component for ExpressDialog {
             failed: None,
             auto: None,
             login,
+            virtio_win,
             view,
         };
         model.refresh();
@@ -191,6 +198,7 @@ impl Component for ExpressDialog {
                     a.1 = p;
                 }
             }
+            Input::VirtioWin(p) => self.virtio_win = p,
         }
         self.refresh();
     }
@@ -254,6 +262,11 @@ impl ExpressDialog {
             if password.expose().is_empty() {
                 return Some(tr("Give the account's password to install automatically."));
             }
+            // Windows Setup needs the virtio drivers; Passage cannot tell Linux from the
+            // name alone, so only an ISO read as Windows asks for them here.
+            if e.installer.is_windows() && !std::path::Path::new(&self.virtio_win).is_file() {
+                return Some(virtio_win::missing());
+            }
         }
         e.draft.spec(&self.loaded.host).err().map(|e| e.to_string())
     }
@@ -280,6 +293,8 @@ impl ExpressDialog {
                     password: password.clone(),
                 },
                 locale: Locale::of_this_desktop(),
+                virtio_win: Some(self.virtio_win.clone().into())
+                    .filter(|p: &std::path::PathBuf| p.is_file()),
             })),
             _ => None,
         };

@@ -19,6 +19,8 @@ pub struct Job {
     pub iso: PathBuf,
     pub account: Account,
     pub locale: Locale,
+    /// The virtio-win ISO chosen in the dialog; else where distributions put it.
+    pub virtio_win: Option<PathBuf>,
 }
 
 /// What came of it: the definition to make, the pool volume made (to delete when libvirt
@@ -40,7 +42,7 @@ pub fn media(c: &dyn Hypervisor, job: &Job) -> Result<Prepared, String> {
         .prefix("passage-unattended-")
         .tempdir()
         .map_err(|e| e.to_string())?;
-    let vw = virtio_win::find(None, std::path::Path::new("/")).ok();
+    let vw = virtio_win::find(job.virtio_win.as_deref(), std::path::Path::new("/")).ok();
     let req = Request {
         iso: &job.iso,
         vm_name: &job.spec.name,

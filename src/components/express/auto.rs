@@ -10,8 +10,13 @@ use relm4::{adw, ComponentSender};
 use super::{ExpressDialog, Input};
 use crate::pages::wizard::rows;
 
-/// The group and the rows shown while the switch is on.
-pub fn group(login: &str, sender: &ComponentSender<ExpressDialog>) -> adw::PreferencesGroup {
+/// The group and the rows shown while the switch is on; `virtio_win` is the ISO found where
+/// distributions put it, if any.
+pub fn group(
+    login: &str,
+    virtio_win: &str,
+    sender: &ComponentSender<ExpressDialog>,
+) -> adw::PreferencesGroup {
     let g = adw::PreferencesGroup::new();
     let user = adw::EntryRow::new();
     user.set_title(&tr("Account name"));
@@ -32,9 +37,29 @@ pub fn group(login: &str, sender: &ComponentSender<ExpressDialog>) -> adw::Prefe
     });
     let s = sender.clone();
     password.connect_changed(move |e| s.input(Input::Password(Secret::new(e.text().as_str()))));
+    let drivers = adw::EntryRow::new();
+    let title = tr("virtio-win ISO (drivers for Windows)");
+    drivers.set_title(&title);
+    drivers.set_text(virtio_win);
+    drivers.set_widget_name("express-virtio-win");
+    crate::a11y::hide_decorations(drivers.upcast_ref());
+    let s = sender.clone();
+    drivers.connect_changed(move |e| s.input(Input::VirtioWin(e.text().trim().to_string())));
+    drivers.add_suffix(&rows::choose_button(
+        &drivers,
+        &title,
+        "express-virtio-win",
+        crate::pages::chooser::Kind::Iso,
+    ));
     user.set_visible(false);
     password.set_visible(false);
-    let (s, u, p) = (sender.clone(), user.clone(), password.clone());
+    drivers.set_visible(false);
+    let (s, u, p, v) = (
+        sender.clone(),
+        user.clone(),
+        password.clone(),
+        drivers.clone(),
+    );
     let switch = rows::switch_with(
         (
             &tr("Install automatically"),
@@ -45,6 +70,7 @@ pub fn group(login: &str, sender: &ComponentSender<ExpressDialog>) -> adw::Prefe
         move |on| {
             u.set_visible(on);
             p.set_visible(on);
+            v.set_visible(on);
             // The account is prefilled: the password is what is left to type.
             if on {
                 p.grab_focus();
@@ -55,5 +81,6 @@ pub fn group(login: &str, sender: &ComponentSender<ExpressDialog>) -> adw::Prefe
     g.add(&switch);
     g.add(&user);
     g.add(&password);
+    g.add(&drivers);
     g
 }

@@ -43,7 +43,7 @@ impl View {
         w: &adw::Window,
         purpose: Purpose,
         card: &str,
-        login: &str,
+        (login, virtio_win): (&str, &str),
         sender: &ComponentSender<ExpressDialog>,
     ) -> View {
         let title = title(purpose);
@@ -98,7 +98,7 @@ impl View {
         disk_row.add_suffix(&disk);
         asked.add(&disk_row);
         page.add(&asked);
-        page.add(&super::auto::group(login, sender));
+        page.add(&super::auto::group(login, virtio_win, sender));
 
         let rec = adw::PreferencesGroup::new();
         rec.set_title(&tr("Recommended"));
