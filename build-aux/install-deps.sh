@@ -13,7 +13,8 @@ pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq grub-common systemd dbus-dae
       xvfb xauth xdotool x11-utils imagemagick fonts-cantarell adwaita-icon-theme librsvg2-common
       at-spi2-core python3-pyatspi gir1.2-atspi-2.0
       dpkg-dev build-essential debhelper lintian binutils
-      openssh-client openssh-server netcat-openbsd)
+      openssh-client openssh-server netcat-openbsd
+      libosinfo-bin osinfo-db xorriso)
 testbed=0
 for a in "$@"; do case $a in --testbed) testbed=1;; *) echo "unknown option: $a" >&2; exit 2;; esac; done
 if [ $testbed = 1 ]; then

@@ -82,6 +82,7 @@ pub enum Msg {
         name: String,
         xml: String,
         volume: Option<vms::NewVolume>,
+        unattended: Option<Box<crate::workers::unattended::Job>>,
     },
     /// The express dialog's Customize…: the wizard on its draft.
     ExpressCustomize(Box<crate::wizard::Draft>),

@@ -50,9 +50,18 @@ impl App {
                 self.vms
                     .emit(vms::Input::Taken(crate::wizard::POOL.to_string()));
             }
-            Msg::ExpressCreate { name, xml, volume } => {
+            Msg::ExpressCreate {
+                name,
+                xml,
+                volume,
+                unattended,
+            } => {
                 self.express_start = Some(name);
-                self.vms.emit(vms::Input::Create { xml, volume });
+                self.vms.emit(vms::Input::Create {
+                    xml,
+                    volume,
+                    unattended,
+                });
             }
             Msg::ExpressCustomize(d) => {
                 self.express = None;

@@ -47,7 +47,11 @@ impl App {
                 self.wizard.emit(wizard_page::Input::Set(choice))
             }
             Msg::WizardCreate => self.wizard.emit(wizard_page::Input::Create),
-            Msg::CreateVm { xml, volume } => self.vms.emit(vms::Input::Create { xml, volume }),
+            Msg::CreateVm { xml, volume } => self.vms.emit(vms::Input::Create {
+                xml,
+                volume,
+                unattended: None,
+            }),
             Msg::CreateProgress(f) => self.wizard.emit(wizard_page::Input::Progress(f)),
             Msg::CreateFailed(p) if self.express_failed(&p) => {}
             Msg::CreateFailed(p) => self.wizard.emit(wizard_page::Input::CreateFailed(p)),

@@ -11,6 +11,7 @@ use passage_core::vm::devices::Selection;
 use passage_core::vm::draft::Draft;
 use passage_core::vm::express::{self, Context, Express, Request};
 use passage_core::vm::installer::read_volume_label;
+use passage_core::vm::unattended::{valid_login, virtio_win, Account, Locale, Secret};
 use passage_core::vm::Purpose;
 use relm4::adw::prelude::*;
 use relm4::{adw, Component, ComponentParts, ComponentSender};
@@ -19,7 +20,9 @@ use crate::host_source::Loaded;
 use crate::pages::chooser;
 use crate::pages::wizard::rows;
 use crate::workers::libvirt::{NewVolume, Taken};
+use crate::workers::unattended::Job;
 
+mod auto;
 mod view;
 
 pub struct Init {
@@ -44,6 +47,11 @@ pub enum Input {
     Customize,
     /// libvirt refused the Create: said in the dialog, which stays open.
     Failed(String),
+    /// “Install automatically”, its account name and password.
+    Unattended(bool),
+    Login(String),
+    Password(Secret),
+    VirtioWin(String),
 }
 
 #[derive(Debug)]
@@ -52,6 +60,7 @@ pub enum Output {
         name: String,
         xml: String,
         volume: Option<NewVolume>,
+        unattended: Option<Box<Job>>,
     },
     Customize(Box<Draft>),
 }
@@ -68,6 +77,11 @@ pub struct ExpressDialog {
     failed: Option<String>,
     /// Looking Glass's monitor, set on the recommended draft.
     looking_glass: Option<passage_core::vm::looking_glass::Monitor>,
+    /// The unattended install's account, when it is switched on.
+    auto: Option<(String, Secret)>,
+    login: String,
+    /// The virtio-win ISO: found where distributions put it, or chosen.
+    virtio_win: String,
     view: view::View,
 }
 
@@ -103,7 +117,18 @@ impl Component for ExpressDialog {
             .map(|d| d.display_name())
             .unwrap_or_default();
         let backing = passage_core::vm::looking_glass::Backing::of(&init.loaded.root);
-        let view = view::View::new(&w, init.purpose, &card, backing, &sender);
+        let login = std::env::var("USER").unwrap_or_default();
+        let virtio_win = virtio_win::find(None, std::path::Path::new("/"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let view = view::View::new(
+            &w,
+            init.purpose,
+            &card,
+            backing,
+            (&login, &virtio_win),
+            &sender,
+        );
         crate::a11y::close_on_escape(w.upcast_ref());
         let mut model = ExpressDialog {
             loaded: init.loaded,
@@ -114,6 +139,9 @@ impl Component for ExpressDialog {
             creating: false,
             failed: None,
             looking_glass: None,
+            auto: None,
+            login,
+            virtio_win,
             view,
         };
         model.refresh();
@@ -175,6 +203,21 @@ impl Component for ExpressDialog {
                 self.creating = false;
                 self.failed = Some(why);
             }
+            Input::Unattended(on) => {
+                self.auto = on.then(|| (self.login.clone(), Secret::default()));
+            }
+            Input::Login(l) => {
+                self.login = l.clone();
+                if let Some(a) = &mut self.auto {
+                    a.0 = l;
+                }
+            }
+            Input::Password(p) => {
+                if let Some(a) = &mut self.auto {
+                    a.1 = p;
+                }
+            }
+            Input::VirtioWin(p) => self.virtio_win = p,
         }
         self.refresh();
     }
@@ -235,6 +278,19 @@ impl ExpressDialog {
         if let Some(c) = express::clashes(&e.draft, &self.ctx).into_iter().next() {
             return Some(c);
         }
+        if let Some((login, password)) = &self.auto {
+            if !valid_login(login) {
+                return Some(tr("The account name is lower-case letters, digits, _ and -, starting with a letter."));
+            }
+            if password.expose().is_empty() {
+                return Some(tr("Give the account's password to install automatically."));
+            }
+            // Windows Setup needs the virtio drivers; Passage cannot tell Linux from the
+            // name alone, so only an ISO read as Windows asks for them here.
+            if e.installer.is_windows() && !std::path::Path::new(&self.virtio_win).is_file() {
+                return Some(virtio_win::missing());
+            }
+        }
         e.draft.spec(&self.loaded.host).err().map(|e| e.to_string())
     }
 
@@ -250,10 +306,26 @@ impl ExpressDialog {
                 return self.refresh();
             }
         };
+        let unattended = match (&self.auto, e.draft.spec(&self.loaded.host)) {
+            (Some((login, password)), Ok(spec)) => Some(Box::new(Job {
+                spec,
+                iso: self.req.iso.clone().into(),
+                account: Account {
+                    login: login.clone(),
+                    realname: login.clone(),
+                    password: password.clone(),
+                },
+                locale: Locale::of_this_desktop(),
+                virtio_win: Some(self.virtio_win.clone().into())
+                    .filter(|p: &std::path::PathBuf| p.is_file()),
+            })),
+            _ => None,
+        };
         let _ = sender.output(Output::Create {
             name: e.draft.name.clone(),
             xml,
             volume: crate::wizard::new_volume(&e.draft),
+            unattended,
         });
         self.creating = true;
         self.refresh();
@@ -291,9 +363,17 @@ pub fn open(
     ExpressDialog::builder()
         .launch(init)
         .forward(sender.input_sender(), |o| match o {
-            Output::Create { name, xml, volume } => {
-                crate::messages::Msg::ExpressCreate { name, xml, volume }
-            }
+            Output::Create {
+                name,
+                xml,
+                volume,
+                unattended,
+            } => crate::messages::Msg::ExpressCreate {
+                name,
+                xml,
+                volume,
+                unattended,
+            },
             Output::Customize(d) => crate::messages::Msg::ExpressCustomize(d),
         })
 }

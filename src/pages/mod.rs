@@ -13,6 +13,7 @@ pub mod vm_detail;
 pub mod vm_edit;
 pub mod vm_guest;
 pub mod vm_lg;
+pub mod vm_install;
 pub mod vm_remedy;
 pub mod vm_rom;
 pub mod vm_saved;

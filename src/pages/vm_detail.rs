@@ -598,6 +598,13 @@ impl VmDetail {
         if let Some(lg) = self.domain.as_ref().and_then(|d| d.looking_glass) {
             groups.push(super::vm_lg::group(&lg, sender));
         }
+        if let Some(g) = self
+            .domain
+            .as_ref()
+            .and_then(|dom| super::vm_install::group(dom, self.state, self.agent))
+        {
+            groups.push(g);
+        }
         groups.push(self.guest.group((self.state, self.agent), sender));
         groups.push(super::vm_view::manage(d, sender));
         for g in groups {

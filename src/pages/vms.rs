@@ -38,6 +38,7 @@ pub enum Input {
     Create {
         xml: String,
         volume: Option<NewVolume>,
+        unattended: Option<Box<crate::workers::unattended::Job>>,
     },
     FetchXml(String),
     Define(String),
@@ -119,7 +120,12 @@ impl Component for VmsPage {
     type Input = Input;
     type Output = Output;
     /// Looking Glass's host files set up (the helper's words, or why not), then the VM made.
-    type CommandOutput = (String, String, Option<NewVolume>);
+    type CommandOutput = (
+        String,
+        String,
+        Option<NewVolume>,
+        Option<Box<crate::workers::unattended::Job>>,
+    );
     type Root = gtk::Stack;
     type Widgets = ();
 
@@ -212,12 +218,16 @@ impl Component for VmsPage {
 
     fn update_cmd(
         &mut self,
-        (said, xml, volume): (String, String, Option<NewVolume>),
+        (said, xml, volume, unattended): Self::CommandOutput,
         sender: ComponentSender<Self>,
         _: &Self::Root,
     ) {
         let _ = sender.output(Output::Toast(said));
-        self.worker.emit(Request::Create { xml, volume });
+        self.worker.emit(Request::Create {
+            xml,
+            volume,
+            unattended,
+        });
     }
 
     fn update(&mut self, msg: Input, sender: ComponentSender<Self>, root: &Self::Root) {
@@ -240,7 +250,11 @@ impl Component for VmsPage {
                 self.shutting.retain(|n| *n != name);
                 self.worker.emit(Request::Stop(name));
             }
-            Input::Create { xml, volume } => {
+            Input::Create {
+                xml,
+                volume,
+                unattended,
+            } => {
                 // A VM with Looking Glass gets its host files first (the helper; polkit asks),
                 // as `passagectl apply --looking-glass` sets them up.
                 let lg = libvirt::remote().is_none()
@@ -248,10 +262,14 @@ impl Component for VmsPage {
                         .is_ok_and(|d| d.looking_glass.is_some());
                 if lg {
                     sender.oneshot_command(async move {
-                        (super::lg_rows::host_files().await, xml, volume)
+                        (super::lg_rows::host_files().await, xml, volume, unattended)
                     });
                 } else {
-                    self.worker.emit(Request::Create { xml, volume });
+                    self.worker.emit(Request::Create {
+                        xml,
+                        volume,
+                        unattended,
+                    });
                 }
             }
             Input::FetchXml(name) => self.worker.emit(Request::Xml(name)),

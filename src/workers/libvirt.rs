@@ -101,6 +101,8 @@ pub enum Request {
     Create {
         xml: String,
         volume: Option<NewVolume>,
+        /// The express dialog's unattended install: its answer media made and attached first.
+        unattended: Option<Box<super::unattended::Job>>,
     },
     Xml(String),
     /// Redefines a VM (its devices edited).
@@ -233,6 +235,8 @@ pub struct LibvirtWorker {
     uri: String,
     conn: Option<Remote>,
     asked_caps: bool,
+    /// The VMs whose unattended install was seen done (their agent answered).
+    finished: std::collections::HashSet<String>,
 }
 
 impl LibvirtWorker {
@@ -309,10 +313,21 @@ impl LibvirtWorker {
         &mut self,
         xml: &str,
         volume: Option<&NewVolume>,
+        unattended: Option<&super::unattended::Job>,
         sender: &ComponentSender<Self>,
     ) -> Result<String, String> {
         let c = self.conn()?;
         let e = |e: passage_virt::VirtError| e.to_string();
+        let media = match unattended {
+            Some(job) => Some(super::unattended::media(c, job)?),
+            None => None,
+        };
+        if let Some(note) = media.as_ref().and_then(|m| m.note.clone()) {
+            let _ = sender.output(Reply::Done(Ok(note)));
+        }
+        let media_volume = media.as_ref().and_then(|m| m.volume.clone());
+        let xml = media.and_then(|m| m.xml).unwrap_or_else(|| xml.to_string());
+        let xml = xml.as_str();
         if let Some(v) = volume {
             let format = if v.raw {
                 passage_virt::VolumeFormat::RawPreallocated
@@ -324,14 +339,44 @@ impl LibvirtWorker {
             c.create_volume(&v.pool, &v.name, v.bytes, format, &mut |a, b| {
                 let _ = s.output(Reply::Progress(a as f64 / b.max(1) as f64));
             })
-            .map_err(e)?;
+            .map_err(|why| {
+                // The answer media made for this VM goes with its refused disk.
+                if let Some(m) = &media_volume {
+                    let _ = c.delete_volume(passage_core::vm::draft::POOL, m);
+                }
+                e(why)
+            })?;
         }
         c.define(xml).map_err(|why| {
             if let Some(v) = volume {
                 let _ = c.delete_volume(&v.pool, &v.name);
             }
+            if let Some(m) = &media_volume {
+                let _ = c.delete_volume(passage_core::vm::draft::POOL, m);
+            }
             why.to_string()
         })
+    }
+
+    /// The guest agent answers, so an unattended install is done (the guest tools come at the
+    /// first logon): its answer media is detached and deleted, once per VM and run of the app.
+    fn finish_unattended(&mut self, name: &str, sender: &ComponentSender<Self>) {
+        if !self.finished.insert(name.to_string()) {
+            return;
+        }
+        let Ok(c) = self.conn() else { return };
+        let said = match passage_virt::unattended::finish_unattended(c, name) {
+            Ok(Some(media)) => Ok(tr_f(
+                "The unattended install of {vm} is done: its answer media {path} was detached and deleted.",
+                &[("vm", name), ("path", &media)],
+            )),
+            Ok(None) => return,
+            Err(e) => Err(tr_f(
+                "The unattended install of {vm} is done, but its answer media could not be removed: {why}. It holds the account's password: delete it with virsh vol-delete.",
+                &[("vm", name), ("why", &e.to_string())],
+            )),
+        };
+        let _ = sender.output(Reply::Done(said));
     }
 
     /// After a remedy: its error, else the VM's details (its page checks again).
@@ -373,6 +418,7 @@ impl Worker for LibvirtWorker {
             uri,
             conn: None,
             asked_caps: false,
+            finished: Default::default(),
         }
     }
 
@@ -397,8 +443,12 @@ impl Worker for LibvirtWorker {
                 ));
                 self.list(&sender);
             }
-            Request::Create { xml, volume } => {
-                let r = self.create(&xml, volume.as_ref(), &sender);
+            Request::Create {
+                xml,
+                volume,
+                unattended,
+            } => {
+                let r = self.create(&xml, volume.as_ref(), unattended.as_deref(), &sender);
                 let _ = sender.output(match r {
                     Ok(name) => Reply::Created(name),
                     Err(e) => Reply::CreateFailed(e),
@@ -443,6 +493,9 @@ impl Worker for LibvirtWorker {
                         agent: c.guest_agent(&name).map_err(e)?,
                     })
                 });
+                if matches!(&r, Ok(p) if p.agent == GuestAgent::Answering) {
+                    self.finish_unattended(&name, &sender);
+                }
                 let _ = sender.output(Reply::State(name, r));
             }
             Request::Verify(name) => {

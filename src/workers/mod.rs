@@ -2,3 +2,4 @@
 //! (Helper calls are async D-Bus calls made from relm4 commands in the pages.)
 
 pub mod libvirt;
+pub mod unattended;

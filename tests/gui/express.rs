@@ -158,3 +158,141 @@ fn on_a_libvirt_that_runs_hooks_the_express_vm_starts_only_once_authorized() {
     );
     app.shot("express-05-not-authorized", &d);
 }
+
+#[test]
+fn install_automatically_asks_the_account_and_waits_for_its_password() {
+    // The switch shows the account (the desktop's user) and the password; Create waits for
+    // the password. (What the worker then makes: cli/tests/vm_unattended.rs, core's tests.)
+    let s = Session::start();
+    let iso = super::edit::iso(&s, ISO);
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", ""), ("USER", "anna")]);
+    app.wait_page("check", &["Demo host:"]);
+    let t = app.express_dialog_with_iso(&iso);
+    assert!(t.contains("Install automatically"), "{t}");
+    assert!(
+        !t.contains("Account name"),
+        "the account waits for the switch:\n{t}"
+    );
+    app.press_button("Install automatically");
+    let d = app.wait_for(&[
+        "Account name",
+        "Password",
+        "Give the account's password to install automatically.",
+    ]);
+    // The account row's text (USER, "anna") is not in the accessibility tree or the widget
+    // dump: the screenshot shows it.
+    app.shot("express-06-unattended", &d);
+    super::a11y::assert_all_named(&app, "the express dialog's unattended rows");
+    // Off again: Create no longer waits for a password.
+    app.press_button("Install automatically");
+    app.wait_tree(&["win11-gaming-2: "]);
+    let t = app.tree();
+    assert!(
+        !t.contains("Give the account's password"),
+        "the switch is off:\n{t}"
+    );
+}
+
+#[test]
+fn an_iso_libosinfo_cannot_answer_is_installed_normally_and_said_so() {
+    // The switch on and a password typed (the focus goes to it), Create: the demo's ISO is no
+    // bootable installer, so the worker says why and the VM is made and started as without
+    // the switch.
+    let s = Session::start();
+    let iso = super::edit::iso(&s, ISO);
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", ""), ("USER", "anna")]);
+    app.wait_page("check", &["Demo host:"]);
+    app.express_dialog_with_iso(&iso);
+    app.press_button("Install automatically");
+    app.wait_tree(&["Give the account's password to install automatically."]);
+    let ids = app.windows(".");
+    let id = ids.last().expect("the dialog");
+    let st = std::process::Command::new("xdotool")
+        .args([
+            "windowfocus",
+            "--sync",
+            id,
+            "type",
+            "--delay",
+            "20",
+            "Pw-gui-1",
+        ])
+        .env("DISPLAY", &app.s.display)
+        .status()
+        .expect("xdotool");
+    assert!(st.success());
+    // Windows 11 by its name, and no virtio-win ISO on this computer: Create waits, saying
+    // where to get it (choosing one is the row's chooser; any file will do for this ISO,
+    // which libosinfo cannot read).
+    let t = app.wait_tree(&[
+        "virtio-win ISO (drivers for Windows)",
+        "fedorapeople.org/groups/virt/virtio-win/direct-downloads",
+    ]);
+    assert!(!t.contains("Give the account's password"), "{t}");
+    let d = app.dump();
+    app.shot("express-07-virtio-win-missing", &d);
+    app.press_button("Choose a file: virtio-win ISO (drivers for Windows)");
+    let end = Instant::now() + Duration::from_secs(20);
+    while !app
+        .tree()
+        .lines()
+        .any(|l| !l.starts_with(' ') && l.contains("'virtio-win ISO (drivers for Windows)'"))
+    {
+        assert!(Instant::now() < end, "the virtio-win chooser never opened");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.choose_in("virtio-win ISO (drivers for Windows)", &iso);
+    let end = Instant::now() + Duration::from_secs(20);
+    while app.tree().contains("fedorapeople.org") {
+        assert!(
+            Instant::now() < end,
+            "the chosen virtio-win ISO was not taken"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    app.press_button("Create");
+    let d = app.wait_page(
+        "vms",
+        &[
+            "#vm-page",
+            "win11-gaming-2",
+            "Running",
+            "libosinfo cannot read this file as a disc image",
+        ],
+    );
+    assert!(!app.tree().contains("Pw-gui-1"), "the password is shown");
+    app.shot("express-09-not-answerable", &d);
+}
+
+#[test]
+fn the_vm_page_shows_the_unattended_installs_stage() {
+    // A VM whose definition records its answer media (as Create makes it), on a private
+    // libvirtd: off, the page says the install has not started; running with no agent
+    // answering yet, installing.
+    use passage_virt::Hypervisor;
+    let lv = passage_testkit::libvirtd::PrivateLibvirtd::start();
+    let uri = lv.uri();
+    let h = passage_virt::Libvirt::open(&uri).expect("libvirt");
+    let xml = super::TINY_VM.replace(
+        "<name>tiny</name>",
+        "<name>inst</name><metadata><passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'><passage:unattended-media>/var/lib/libvirt/images/inst-unattended.iso</passage:unattended-media></passage:vm></metadata>",
+    );
+    h.define(&xml).expect("define");
+    let s = Session::start();
+    let mut app = s.launch(&[("PASSAGE_LIBVIRT_URI", uri.as_str())]);
+    app.wait_page("check", &["Demo host:"]);
+    app.action("show-vm", Some("inst"));
+    app.wait_page(
+        "vms",
+        &[
+            "#vm-install-stage",
+            "Unattended Install",
+            "Not started",
+            "start the VM to install",
+        ],
+    );
+    h.start("inst").expect("start");
+    let d = app.wait_for(&["Running", "#vm-install-stage", "Installing"]);
+    app.shot("express-08-installing", &d);
+    h.destroy("inst").expect("stop");
+}

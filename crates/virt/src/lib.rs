@@ -9,6 +9,8 @@ pub mod edit;
 pub mod fdpass;
 mod graphics;
 pub mod remote;
+pub mod unattended;
+mod upload;
 
 pub use passage_core::vm::domain::GuestAgent;
 pub use passage_core::vm::verify::{CannotCheck, GuestView};
@@ -149,6 +151,14 @@ pub trait Hypervisor {
     /// Gives a running VM a device's new element (a CD-ROM's media: libvirt finds the drive by
     /// its `<target dev>`), without touching its definition (`define` does that).
     fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError>;
+    /// Copies the file at `src` (on the computer libvirt runs on) into `pool` as a new raw
+    /// volume `name`, written by libvirt; its path in the pool.
+    fn upload_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &std::path::Path,
+    ) -> Result<String, VirtError>;
 }
 
 /// A libvirt connection (`qemu:///system` normally; `test:///default` in unit tests).
@@ -209,6 +219,15 @@ impl Hypervisor for Libvirt {
         self.domain(name)?
             .update_device_flags(element, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
             .map_err(lv)
+    }
+
+    fn upload_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &std::path::Path,
+    ) -> Result<String, VirtError> {
+        self.upload_file(pool, name, src)
     }
 
     fn list(&self) -> Result<Vec<VmInfo>, VirtError> {
@@ -478,7 +497,7 @@ impl Hypervisor for Libvirt {
     }
 }
 
-fn word(s: &str, what: &str) -> Result<(), VirtError> {
+pub(crate) fn word(s: &str, what: &str) -> Result<(), VirtError> {
     if !s.is_empty()
         && s.len() <= 128
         && s.bytes()
@@ -494,7 +513,7 @@ fn word(s: &str, what: &str) -> Result<(), VirtError> {
     }
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -79,6 +79,11 @@ pub enum Request {
         name: String,
         element: String,
     },
+    UploadVolume {
+        pool: String,
+        name: String,
+        src: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -183,6 +188,7 @@ fn answer(
         Request::UpdateLiveDevice { name, element } => {
             value(h.update_live_device(&name, &element)?)
         }
+        Request::UploadVolume { pool, name, src } => value(h.upload_volume(&pool, &name, &src)?),
     }
 }
 
@@ -362,6 +368,18 @@ impl Hypervisor for Remote {
     fn delete_image(&self, path: &str) -> Result<(), VirtError> {
         self.get(Request::DeleteImage {
             path: path.to_string(),
+        })
+    }
+    fn upload_volume(
+        &self,
+        pool: &str,
+        name: &str,
+        src: &std::path::Path,
+    ) -> Result<String, VirtError> {
+        self.get(Request::UploadVolume {
+            pool: pool.to_string(),
+            name: name.to_string(),
+            src: src.to_path_buf(),
         })
     }
     fn update_live_device(&self, name: &str, element: &str) -> Result<(), VirtError> {

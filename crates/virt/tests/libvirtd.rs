@@ -436,3 +436,68 @@ fn a_qcow2_overlay_on_a_base_image() {
         .to_string();
     assert!(e.contains("not an absolute"), "{e}");
 }
+
+/// A private libvirtd with the pool "passage-test" in its directory.
+fn with_pool() -> (PrivateLibvirtd, Libvirt) {
+    let d = PrivateLibvirtd::start();
+    let h = Libvirt::open(&d.uri()).expect("connect");
+    let images = d.dir.path().join("images");
+    h.ensure_pool("passage-test", images.to_str().expect("utf8"))
+        .expect("pool");
+    (d, h)
+}
+
+#[test]
+fn a_file_is_uploaded_into_a_pool_by_libvirt_and_deleted_there() {
+    let (d, h) = with_pool();
+    let src = d.dir.path().join("answers.iso");
+    // More than one chunk, not a multiple of it.
+    let data: Vec<u8> = (0..(3 << 20) + 17).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&src, &data).expect("write");
+    let path = h
+        .upload_volume("passage-test", "vm-unattended.iso", &src)
+        .expect("upload");
+    assert_eq!(std::fs::read(&path).expect("read"), data);
+    assert!(
+        h.upload_volume("passage-test", "vm-unattended.iso", &src)
+            .is_err(),
+        "an existing volume is not overwritten"
+    );
+    h.delete_volume("passage-test", "vm-unattended.iso")
+        .expect("delete");
+    assert!(!std::path::Path::new(&path).exists());
+}
+
+#[test]
+fn the_answer_media_is_detached_and_deleted_when_the_install_is_done() {
+    use passage_core::vm::unattended::finish;
+    let (d, h) = with_pool();
+    let src = d.dir.path().join("answers.iso");
+    std::fs::write(&src, b"the answers").expect("write");
+    let media = h
+        .upload_volume("passage-test", "gaming-unattended.iso", &src)
+        .expect("upload");
+    let mut spec = gaming();
+    passage_core::vm::unattended::prepare::attach(&mut spec, std::path::Path::new(&media));
+    let xml = finish::record(&spec.to_xml().expect("xml"), &media).expect("record");
+    let name = h.define(&xml).expect("define");
+    let before = h.xml(&name).expect("xml");
+    assert!(before.contains(&media));
+
+    assert_eq!(
+        passage_virt::unattended::finish_unattended(&h, &name).expect("finish"),
+        Some(media.clone())
+    );
+    let after = h.xml(&name).expect("xml");
+    assert!(!after.contains(&media), "{after}");
+    assert!(
+        after.contains("Win10_22H2_English_x64.iso"),
+        "the installer's CD-ROM stays"
+    );
+    assert!(!std::path::Path::new(&media).exists(), "deleted");
+    assert_eq!(
+        passage_virt::unattended::finish_unattended(&h, &name).expect("again"),
+        None,
+        "nothing left to do"
+    );
+}

@@ -44,6 +44,7 @@ impl View {
         purpose: Purpose,
         card: &str,
         backing: passage_core::vm::looking_glass::Backing,
+        (login, virtio_win): (&str, &str),
         sender: &ComponentSender<ExpressDialog>,
     ) -> View {
         let title = title(purpose);
@@ -98,6 +99,7 @@ impl View {
         disk_row.add_suffix(&disk);
         asked.add(&disk_row);
         page.add(&asked);
+        page.add(&super::auto::group(login, virtio_win, sender));
         // Looking Glass: the guest's screen in a window here (this host's backing).
         let lg = adw::PreferencesGroup::new();
         let s = sender.clone();

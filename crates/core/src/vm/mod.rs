@@ -27,6 +27,7 @@ pub mod session;
 pub mod session_edit;
 pub mod settings;
 pub mod tuning;
+pub mod unattended;
 pub mod verify;
 pub(crate) mod xml;
 

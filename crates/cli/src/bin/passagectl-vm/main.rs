@@ -12,6 +12,7 @@ mod vm_express;
 mod vm_remote;
 mod vm_render;
 mod vm_session;
+mod vm_unattended;
 mod vm_verify;
 
 use std::process::ExitCode;

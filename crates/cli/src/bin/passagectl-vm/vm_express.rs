@@ -36,6 +36,8 @@ pub struct ExpressArgs {
     /// When the card goes to vfio-pci, as chosen on Host setup (default: from boot on)
     #[arg(long, value_name = "MODE", value_parser = ["boot", "running"], requires = "express")]
     gpu_mode: Option<String>,
+    #[command(flatten)]
+    unattended: crate::vm_unattended::UnattendedArgs,
 }
 
 pub fn run(
@@ -77,7 +79,7 @@ pub fn run(
         disk_gib: args.disk_size,
     };
     let e = recommend(&host, selection, &req, &ctx).map_err(bad)?;
-    let xml = match made(&e.draft, &host, (print_xml, print_spec))? {
+    let mut xml = match made(&e.draft, &host, (print_xml, print_spec))? {
         Made::Printed(code) => return Ok(code),
         Made::Xml(xml) => xml,
     };
@@ -86,7 +88,22 @@ pub fn run(
     if let Some(c) = clashes.first() {
         return Err(bad(c));
     }
-    let name = define_new(&h, &e.draft, &xml)?;
+    let media = match args.unattended.wanted() {
+        true => crate::vm_unattended::media(&h, &args.unattended, &iso, &e.draft.name)?,
+        false => None,
+    };
+    if let Some(m) = &media {
+        let mut spec = e.draft.spec(&host).map_err(bad)?;
+        passage_core::vm::unattended::prepare::attach(&mut spec, Path::new(m));
+        xml = passage_core::vm::unattended::finish::record(&spec.to_xml().map_err(bad)?, m)
+            .map_err(bad)?;
+    }
+    let name = define_new(&h, &e.draft, &xml).inspect_err(|_| {
+        // A refused definition leaves no answer media either.
+        if media.is_some() {
+            let _ = h.delete_volume(POOL, &crate::vm_unattended::volume_name(&e.draft.name));
+        }
+    })?;
     outln!("{}", tr_f("VM {vm} defined.", &[("vm", &name)]));
     // libvirt's test driver runs no hook: nothing to authorize.
     if passage_core::vm::preflight::runs_hooks(&conn.uri) {

@@ -62,6 +62,8 @@ pub(crate) fn run(
     let add = format!("passagectl vm edit {name} --guest-agent on");
     let (result, code) = match h.look_in_guest(name).map_err(refused)? {
         Ok(view) => {
+            // The agent answers: the guest tools are in, so an unattended install is done.
+            finish_unattended(&h, name);
             let v = target.judge(&view);
             let code = if v.all_working() { 0 } else { 3 };
             let lines = v.lines();
@@ -85,6 +87,27 @@ pub(crate) fn run(
         outln!("{}", text(&report));
     }
     Ok(ExitCode::from(code))
+}
+
+/// Detaches and deletes the VM's answer media, if its definition records one.
+fn finish_unattended(h: &passage_virt::Libvirt, name: &str) {
+    match passage_virt::unattended::finish_unattended(h, name) {
+        Ok(Some(media)) => eprintln!(
+            "passagectl: {}",
+            tr_f(
+                "The unattended install of {vm} is done: its answer media {path} was detached and deleted.",
+                &[("vm", name), ("path", &media)]
+            )
+        ),
+        Ok(None) => {}
+        Err(e) => eprintln!(
+            "passagectl: {}",
+            tr_f(
+                "The unattended install of {vm} is done, but its answer media could not be removed: {why}. It holds the account's password: delete it with virsh vol-delete.",
+                &[("vm", name), ("why", &e.to_string())]
+            )
+        ),
+    }
 }
 
 fn text(r: &Report) -> String {

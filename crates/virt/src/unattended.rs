@@ -1,0 +1,37 @@
+//! The unattended install's end: the answer media a VM's definition records (core's
+//! `vm::unattended::finish`) ejected from the running VM, its CD-ROM and record taken out of
+//! the definition, and the media deleted from libvirt's pool — the password it holds with it.
+
+use passage_core::vm::domain::Domain;
+use passage_core::vm::unattended::finish::without_media;
+
+use crate::{esc, Hypervisor, VirtError, VmState};
+
+/// Detaches and deletes `name`'s answer media on `h` (libvirt here, or through
+/// `passagectl-vm serve`); its path, or `None` when the definition records none.
+pub fn finish_unattended(h: &dyn Hypervisor, name: &str) -> Result<Option<String>, VirtError> {
+    let xml = h.xml(name)?;
+    let bad = |e: passage_core::vm::VmError| VirtError::Libvirt(e.to_string());
+    let Some((defined, media)) = without_media(&xml).map_err(bad)? else {
+        return Ok(None);
+    };
+    if h.state(name)? == VmState::Running {
+        let live = Domain::read(&h.live_xml(name)?).map_err(bad)?;
+        if let Some(target) = live
+            .cdroms
+            .iter()
+            .find(|c| c.source.as_deref() == Some(media.as_str()))
+            .and_then(|c| Some((c.target.clone()?, c.bus.clone()?)))
+        {
+            let empty = format!(
+                "<disk type='file' device='cdrom'><target dev='{}' bus='{}'/></disk>",
+                esc(&target.0),
+                esc(&target.1)
+            );
+            h.update_live_device(name, &empty)?;
+        }
+    }
+    h.define(&defined)?;
+    h.delete_image(&media)?;
+    Ok(Some(media))
+}
