@@ -102,6 +102,7 @@ fn gpu_mode(cx: &Cx) -> adw::PreferencesGroup {
                 };
                 (sub, "gpu-mode-running")
             }
+            GpuMode::OnlyGpu => (tr("This computer's only graphics card goes to the VM while it runs: the display manager and every graphical session end when the VM starts (save your work first) and the desktop comes back when it shuts down. The VM needs its own keyboard and mouse (evdev or USB)."), "gpu-mode-only"),
         };
         let (r, c) = radio_row(
             cx.sender,
