@@ -288,3 +288,37 @@ fn a_host_without_a_display_manager_or_sessions_plans_only_the_card() {
     .expect("link");
     assert_eq!(desktop::display_manager_unit(&root), None);
 }
+
+fn preflight_causes(meta: &str, devices: &str) -> Vec<passage_core::vm::diagnose::Cause> {
+    let d = tempfile::tempdir().expect("tmp");
+    passage_fixtures::build("single-gpu", d.path()).expect("fixture");
+    let root = Root::new(d.path()).expect("root");
+    let host = Host::scan(&root);
+    let xml = format!(
+        "<domain type='kvm'><name>game</name><metadata><passage:vm xmlns:passage='https://github.com/passage/passage/vm/1'>{meta}</passage:vm></metadata>\
+         <memory unit='MiB'>1024</memory><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>\
+         <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x0c' slot='0' function='0'/></source></hostdev>{devices}</devices></domain>"
+    );
+    let dom = passage_core::vm::Domain::read(&xml).expect("domain");
+    passage_core::vm::preflight::check(&dom, &host, &root, &Default::default())
+        .into_iter()
+        .map(|f| f.cause)
+        .collect()
+}
+
+#[test]
+fn an_only_gpu_vm_may_take_the_card_but_needs_its_own_keyboard_and_mouse() {
+    use passage_core::vm::diagnose::Cause;
+    let only = "<passage:gpu-mode>only-gpu</passage:gpu-mode>";
+    let causes = preflight_causes(only, "");
+    assert!(causes.contains(&Cause::OnlyGpuInput), "{causes:?}");
+    assert!(!causes.contains(&Cause::GroupNotViable), "{causes:?}");
+    let evdev = "<input type='evdev'><source dev='/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd' grab='all' repeat='on'/></input>";
+    assert!(!preflight_causes(only, evdev).contains(&Cause::OnlyGpuInput));
+    let usb = "<hostdev mode='subsystem' type='usb' managed='yes'><source><vendor id='0x046d'/><product id='0xc539'/></source></hostdev>";
+    assert!(!preflight_causes(only, usb).contains(&Cause::OnlyGpuInput));
+    // The same card lent while the VM runs is the host's screen: refused.
+    let running = preflight_causes("<passage:gpu-mode>running</passage:gpu-mode>", "");
+    assert!(running.contains(&Cause::GroupNotViable), "{running:?}");
+    assert!(!running.contains(&Cause::OnlyGpuInput), "{running:?}");
+}
