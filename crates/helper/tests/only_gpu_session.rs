@@ -15,12 +15,14 @@ const NS: &str = "https://github.com/passage/passage/vm/1";
 const CARD: &str = "0000:0c:00.0";
 const UUID: &str = "00000000-0000-4000-8000-00000000e0e0";
 
-/// Records every command; fails the first one that starts with `fail`. `modprobe -r amdgpu`
-/// does to the root what the kernel does: the card is left without a driver.
+/// Records every command; fails the first one that starts with `fail`. On a root, `effect`
+/// does to it what the command does on a host (`modprobe -r amdgpu` leaves the card without a
+/// driver).
 struct Recorder {
     ran: RefCell<Vec<String>>,
     fail: Option<&'static str>,
     root: Option<std::path::PathBuf>,
+    effect: fn(&Path, &str),
 }
 
 impl Recorder {
@@ -29,6 +31,7 @@ impl Recorder {
             ran: RefCell::new(vec![]),
             fail,
             root: None,
+            effect: kernel,
         }
     }
 
@@ -44,6 +47,22 @@ impl Recorder {
     }
 }
 
+/// `modprobe -r amdgpu`: the card is left without a driver (its `driver` link and uevent's
+/// DRIVER= go, as the kernel's do).
+fn kernel(root: &Path, line: &str) {
+    if line != "modprobe -r amdgpu" {
+        return;
+    }
+    let dev = root.join(format!("sys/bus/pci/devices/{CARD}"));
+    std::fs::remove_file(dev.join("driver")).expect("unbound");
+    let uevent = std::fs::read_to_string(dev.join("uevent")).expect("uevent");
+    let kept: Vec<&str> = uevent
+        .lines()
+        .filter(|l| !l.starts_with("DRIVER="))
+        .collect();
+    std::fs::write(dev.join("uevent"), kept.join("\n")).expect("uevent");
+}
+
 impl StepRunner for Recorder {
     fn run(&self, argv: &[String], _: &mut dyn FnMut(&str)) -> Option<Result<String, String>> {
         let line = argv.join(" ");
@@ -51,15 +70,8 @@ impl StepRunner for Recorder {
         if self.fail.is_some_and(|f| line.starts_with(f)) {
             return Some(Err("exit status 1".into()));
         }
-        if let (Some(root), "modprobe -r amdgpu") = (&self.root, line.as_str()) {
-            let dev = root.join(format!("sys/bus/pci/devices/{CARD}"));
-            std::fs::remove_file(dev.join("driver")).expect("unbound");
-            let uevent = std::fs::read_to_string(dev.join("uevent")).expect("uevent");
-            let kept: Vec<&str> = uevent
-                .lines()
-                .filter(|l| !l.starts_with("DRIVER="))
-                .collect();
-            std::fs::write(dev.join("uevent"), kept.join("\n")).expect("uevent");
+        if let Some(root) = &self.root {
+            (self.effect)(root, &line);
         }
         Some(Ok(String::new()))
     }
@@ -335,4 +347,34 @@ fn a_display_manager_that_does_not_start_keeps_the_session_and_the_watchdog() {
     starts(&run.ran(), &GIVE[..2]);
     assert_eq!(only_session(p).1, State::Applied);
     assert!(read(p, "/dev/tty1").contains("the desktop may not be back"));
+}
+
+/// What went away by itself after the plan was read is not acted on: the user's session ended
+/// with the display manager (as GDM's do), the module went out with the one above it (as
+/// nvidia_modeset with nvidia_drm): `loginctl` and `modprobe -r` would fail on them.
+#[test]
+fn a_session_or_module_already_gone_is_not_acted_on() {
+    fn dm_takes_the_session_along(root: &Path, line: &str) {
+        if line == "systemctl stop sddm.service" {
+            std::fs::remove_file(root.join("run/systemd/sessions/2")).expect("session");
+            let m = std::fs::read_to_string(root.join("proc/modules")).expect("modules");
+            let kept: Vec<&str> = m.lines().filter(|l| !l.starts_with("amdgpu ")).collect();
+            std::fs::write(root.join("proc/modules"), kept.join("\n")).expect("modules");
+        }
+    }
+    let h = host();
+    let p = h.path();
+    let run = Recorder {
+        effect: dm_takes_the_session_along,
+        ..Recorder::on(p, None)
+    };
+    let e = hook(p, "prepare", &run).expect_err("no vfio-pci on the fixture");
+    assert!(e.contains("vfio-pci"), "{e}");
+    let ran = run.ran();
+    assert!(!ran.iter().any(|l| l.starts_with("loginctl")), "{ran:#?}");
+    assert!(!ran.iter().any(|l| l == "modprobe -r amdgpu"), "{ran:#?}");
+    assert!(
+        ran.iter().any(|l| l == "systemctl start sddm.service"),
+        "{ran:#?}"
+    );
 }

@@ -64,8 +64,29 @@ fn act(root: &Path, a: &DesktopAct, runner: &dyn StepRunner) -> Result<(), Strin
     }
 }
 
-/// Takes one step.
+/// Whether what `step` acts on went away by itself since the plan was read: a session that
+/// ended with the display manager (GDM's do), a module `modprobe -r` took out with the one
+/// above it (nvidia_modeset and nvidia go with nvidia_drm when nothing else uses them).
+fn gone(root: &Path, step: &DesktopStep) -> bool {
+    match step {
+        DesktopStep::EndSession { id, .. } => !root
+            .join(passage_core::host::desktop::SESSIONS_DIR.trim_start_matches('/'))
+            .join(id)
+            .exists(),
+        DesktopStep::UnloadModule { module } => !std::fs::read_to_string(root.join("proc/modules"))
+            .is_ok_and(|m| {
+                m.lines()
+                    .any(|l| l.split_whitespace().next() == Some(module.as_str()))
+            }),
+        _ => false,
+    }
+}
+
+/// Takes one step; one whose subject is already gone is done.
 pub fn take(root: &Path, step: &DesktopStep, runner: &dyn StepRunner) -> Result<(), String> {
+    if gone(root, step) {
+        return Ok(());
+    }
     act(root, &step.take(), runner).map_err(|e| format!("{}: {e}", step.words()))
 }
 
@@ -100,8 +121,8 @@ pub fn start_watchdog(r: &Root, unit: &str, runner: &dyn StepRunner) -> Result<b
     if r.read_string("/proc/1/comm").as_deref().map(str::trim) != Some("systemd") {
         return Ok(false);
     }
-    let helper = std::env::current_exe()
-        .map_err(|e| format!("cannot tell the helper's own path for the watchdog: {e}"))?;
+    // The installed helper (as libvirt's hook runs it), not this process's path, which reads
+    // `… (deleted)` after a package upgrade.
     let argv: Vec<String> = [
         "systemd-run",
         "--quiet",
@@ -109,7 +130,7 @@ pub fn start_watchdog(r: &Root, unit: &str, runner: &dyn StepRunner) -> Result<b
         &format!("--on-active={WATCHDOG_EVERY}"),
         &format!("--on-unit-active={WATCHDOG_EVERY}"),
         "--timer-property=AccuracySec=1s",
-        &helper.to_string_lossy(),
+        passage_core::plan::hook::DEFAULT_HELPER,
         "--recover",
     ]
     .map(String::from)
