@@ -273,6 +273,11 @@ fn applied_session(root: &Path, state: State) -> String {
     let mut taken = vec![Taken::Watchdog {
         unit: "passage-desktop-watchdog-0001".into(),
     }];
+    taken.push(Taken::Desktop {
+        step: DesktopStep::UnbindConsole {
+            vtcon: "vtcon0".into(),
+        },
+    });
     taken.extend(plan.into_iter().map(|step| Taken::Desktop { step }));
     let s = Session {
         vm: "game".into(),
@@ -306,11 +311,19 @@ fn release_gives_the_desktop_back_and_the_console_says_so() {
     let h = host();
     let p = h.path();
     let id = applied_session(p, State::Applied);
+    // The dummy console registered as vtcon0 meanwhile: it is not bound back.
+    write(p, "/sys/class/vtconsole/vtcon0/name", "(S) dummy device\n");
+    write(p, "/sys/class/vtconsole/vtcon0/bind", "1\n");
     let run = Recorder::new(None);
     let done = hook(p, "release", &run).expect("release").expect("words");
     assert!(done.contains("everything it took is back"), "{done}");
     starts(&run.ran(), &GIVE);
     assert_eq!(read(p, "/sys/class/vtconsole/vtcon1/bind"), "1");
+    assert_eq!(
+        read(p, "/sys/class/vtconsole/vtcon0/bind"),
+        "1\n",
+        "not written"
+    );
     assert_eq!(only_session(p).1, State::Undone);
     let console = read(p, "/dev/tty1");
     assert!(console.contains("the desktop is back"), "{console}");

@@ -94,6 +94,16 @@ pub fn take(root: &Path, step: &DesktopStep, runner: &dyn StepRunner) -> Result<
 /// there and free: the card's own driver, loaded back just before, removes it (Linux 6.x) or
 /// draws the console itself.
 pub fn give(root: &Path, step: &DesktopStep, runner: &dyn StepRunner) -> Result<(), String> {
+    // The kernel numbers consoles as they register: the frame buffer's console comes back
+    // with the card's driver, and vtconN may then be the dummy, which binding would put on
+    // the screen instead.
+    if let DesktopStep::UnbindConsole { vtcon } = step {
+        let name = std::fs::read_to_string(root.join(format!("sys/class/vtconsole/{vtcon}/name")))
+            .unwrap_or_default();
+        if !name.contains("frame buffer") {
+            return Ok(());
+        }
+    }
     if let DesktopStep::UnbindFramebuffer { driver, device } = step {
         let there = root.join("sys/bus/platform/devices").join(device).exists();
         let bound = root
