@@ -74,6 +74,8 @@ if [ "${PASSAGE_SKIP_TESTBED:-0}" != 1 ]; then
   build-aux/testbed/test-systemd.sh
   stage "real kernel and libvirtd: a VM session lends the card at start and gives it back at shutdown and after kill -9; a holder refuses the start by name"
   build-aux/testbed/test-session.sh
+  stage "real kernel, systemd and libvirtd: an only-GPU session stops the display manager on the only card, lends it to L3 and brings it back after shutdown and kill -9; a failure halfway gives the desktop back"
+  build-aux/testbed/test-single-gpu.sh
   stage "a real guest: vm start --wait, then vm shutdown by the ACPI power button; a stubborn guest forced off only when asked"
   build-aux/testbed/test-shutdown.sh
   stage "a remote host over SSH: from L1, passagectl --connect qemu+ssh lists, starts and shuts down an L3 domain on L2, and shows a plan made there"

@@ -313,6 +313,10 @@ fn session_row(d: &passage_core::vm::Domain, has_card: bool) -> Option<adw::Acti
             tr("The card is kept for VMs from boot on"),
             tr("Host setup binds it to vfio-pci at every start of this computer."),
         ),
+        GpuMode::OnlyGpu => (
+            tr("The desktop stops while the VM runs"),
+            tr("This computer's only graphics card goes to the VM; the display manager starts again when the VM shuts down."),
+        ),
     };
     let sub = if s.isolate_cpus {
         format!("{sub} {cpus}")

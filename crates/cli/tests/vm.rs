@@ -334,6 +334,25 @@ fn vm_set_writes_the_session_settings_the_hook_reads() {
     assert!(stderr(&o).contains("not pinned"), "{}", stderr(&o));
     let o = passagectl(&["vm", "set", "--xml", path, "--gpu-mode", "sometimes"]);
     assert_eq!(o.status.code(), Some(2));
+    // The only-GPU mode: the hook lends the VM's devices and stops the desktop first.
+    let o = passagectl(&[
+        "vm",
+        "set",
+        "--xml",
+        path,
+        "--gpu-mode",
+        "only-gpu",
+        "--print",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let edited = stdout(&o);
+    passage_testkit::valid_domain(&edited);
+    let d = Domain::read(&edited).expect("domain");
+    assert_eq!(SessionSettings::of(&d).gpu_mode, GpuMode::OnlyGpu);
+    let req = session_request(&d.name, edited.as_bytes())
+        .expect("read")
+        .expect("session");
+    assert_eq!(req.devices, d.host_pci());
 }
 
 #[test]

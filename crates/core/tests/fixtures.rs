@@ -325,6 +325,12 @@ fn single_gpu_desktop_is_told_why_not() {
         r.get("only-gpu").map(|f| f.severity),
         Some(Severity::Blocker)
     );
+    // The finding names the mode that can take the only card.
+    let fix = r
+        .get("only-gpu")
+        .and_then(|f| f.fix.clone())
+        .unwrap_or_default();
+    assert!(fix.contains("--gpu-mode only-gpu"), "{fix}");
     let ovmf = r.get("no-ovmf").expect("no ovmf");
     assert!(ovmf
         .fix

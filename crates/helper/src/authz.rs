@@ -136,12 +136,13 @@ pub fn check(
 }
 
 /// The whole IOMMU groups of `devices` (endpoints), when they may go to a VM by the group
-/// rule.
+/// rule; the host's only graphics card may be authorized (for an *only GPU* VM, whose session
+/// stops the desktop first; the hook lends it to no other mode).
 pub fn groups(host: &Host, devices: &[PciAddress]) -> Result<Vec<PciAddress>, String> {
     if devices.is_empty() {
         return Ok(vec![]);
     }
-    host.may_take(devices, passage_core::host::Allow::Groups)
+    host.may_take(devices, passage_core::host::Allow::OnlyGpu)
         .map(|t| t.devices)
         .map_err(|e| e.words(host))
 }

@@ -43,6 +43,7 @@ pub fn group(
                 tr("This computer keeps the card and lends it to a VM that asks for it, through libvirt's hook; the desktop is kept off it. Nothing changes at boot but the IOMMU."),
                 "setup-mode-running",
             ),
+            GpuMode::OnlyGpu => (tr("This computer's only graphics card goes to the VM while it runs: the display manager and every graphical session end when the VM starts (save your work first) and the desktop comes back when it shuts down. The VM needs its own keyboard and mouse (evdev or USB)."), "setup-mode-only"),
         };
         let c = choice(&mode.title(), &sub, name, mode, first.as_ref());
         c.set_active(mode == GpuMode::default());

@@ -125,7 +125,12 @@ fn gpu_mode(cx: &Cx) -> adw::PreferencesGroup {
         &tr("Either way, the VM gets the whole card while it runs."),
     );
     let mut first: Option<gtk::CheckButton> = None;
-    for mode in GpuMode::CHOICES {
+    // The only-GPU mode where the card is the host's one display card.
+    let offered = match cx.d.gpu.as_ref() {
+        Some(s) => GpuMode::offered(cx.host, s.gpu),
+        None => GpuMode::CHOICES.to_vec(),
+    };
+    for mode in offered {
         let (sub, name) = match mode {
             GpuMode::AtBoot => (
                 tr("The card is kept for VMs at every start of this computer (Host setup binds it to vfio-pci). The surest way for cards that do not reset well."),
@@ -142,6 +147,7 @@ fn gpu_mode(cx: &Cx) -> adw::PreferencesGroup {
                 };
                 (sub, "gpu-mode-running")
             }
+            GpuMode::OnlyGpu => (tr("This computer's only graphics card goes to the VM while it runs: the display manager and every graphical session end when the VM starts (save your work first) and the desktop comes back when it shuts down. The VM needs its own keyboard and mouse (evdev or USB)."), "gpu-mode-only"),
         };
         let (r, c) = radio_row(
             cx.sender,

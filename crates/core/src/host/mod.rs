@@ -7,6 +7,7 @@ pub mod block_use;
 pub mod boot;
 pub mod chipset;
 pub mod cpu;
+pub mod desktop;
 pub mod display;
 pub mod firmware;
 pub mod holders;

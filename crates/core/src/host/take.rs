@@ -22,6 +22,10 @@ pub enum Allow {
     /// [`Allow::Exact`], taking what the host needs too (but never the chipset): an override
     /// the caller was also authorized for.
     HostNeeds,
+    /// [`Allow::Groups`] for a VM of the *only GPU* mode: the host's only graphics card may go
+    /// although it shows the screen (the session stops the desktop first); nothing else the
+    /// host needs.
+    OnlyGpu,
 }
 
 impl Allow {
@@ -73,12 +77,13 @@ impl Host {
         let mut groups: Vec<&IommuGroup> = Vec::new();
         for a in devices {
             let d = self.device(*a).ok_or(Refusal::NoSuchDevice(*a))?;
-            if d.is_bridge() && allow != Allow::Groups {
+            let whole_groups = matches!(allow, Allow::Groups | Allow::OnlyGpu);
+            if d.is_bridge() && !whole_groups {
                 return Err(Refusal::Bridge(*a));
             }
             // A card asked for by name is refused for what it is; inside a group, the group's
             // needs say it.
-            if allow == Allow::Groups && self.is_host_display(*a) {
+            if whole_groups && self.is_host_display(*a) && !self.only_gpu_lent(*a, allow) {
                 return Err(Refusal::HostDisplay(*a));
             }
             let g = self.group_of(*a).ok_or(Refusal::NoGroup(*a))?;
@@ -97,7 +102,12 @@ impl Host {
                 .host_needs
                 .iter()
                 .any(|n| matches!(n, HostNeed::Chipset { .. }));
-            if !g.viable && (allow != Allow::HostNeeds || chipset) {
+            let only_display = !g.host_needs.is_empty()
+                && g.host_needs.iter().all(|n| {
+                    matches!(n, HostNeed::BootGpu { .. } | HostNeed::DisplayGpu { .. })
+                        && self.only_gpu_lent(n.device(), allow)
+                });
+            if !g.viable && !only_display && (allow != Allow::HostNeeds || chipset) {
                 return Err(Refusal::GroupNotViable(g.id));
             }
             let missing: Vec<PciAddress> = members
@@ -105,7 +115,7 @@ impl Host {
                 .filter(|m| !devices.contains(m))
                 .copied()
                 .collect();
-            if !missing.is_empty() && allow != Allow::Groups {
+            if !missing.is_empty() && !matches!(allow, Allow::Groups | Allow::OnlyGpu) {
                 return Err(Refusal::PartialGroup(g.id, missing));
             }
             taken.devices.extend(members);
@@ -113,6 +123,20 @@ impl Host {
         taken.devices.sort();
         taken.devices.dedup();
         Ok(taken)
+    }
+
+    /// Whether `a` is the host's only graphics card and `allow` lends it (the *only GPU* mode).
+    fn only_gpu_lent(&self, a: PciAddress, allow: Allow) -> bool {
+        allow == Allow::OnlyGpu && self.only_gpu() == Some(a)
+    }
+
+    /// The host's graphics card when it has exactly one (the *only GPU* mode is offered there).
+    pub fn only_gpu(&self) -> Option<PciAddress> {
+        let mut gpus = self.gpus();
+        match (gpus.next(), gpus.next()) {
+            (Some(g), None) => Some(g.address),
+            _ => None,
+        }
     }
 
     /// A whole IOMMU group by number, when it may go to a VM.

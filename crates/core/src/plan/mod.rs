@@ -331,6 +331,8 @@ pub fn gpu_intents_for(
             devices: host.endpoints(&group.devices),
         }),
         GpuMode::WhileRunning => out.push(Intent::DesktopOff { gpu }),
+        // The desktop stays on the card; each session stops it and brings it back.
+        GpuMode::OnlyGpu => {}
     }
     // libvirt's hook serves every session, not only a lent card: a VM's hugepages reserved
     // when it starts (the wizard's default) and its CPUs kept free need it in both modes.

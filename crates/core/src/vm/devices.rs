@@ -93,6 +93,20 @@ pub fn group_may_go(host: &Host, id: u32) -> Result<(), VmError> {
         .map_err(|r| err("pci", r.words(host)))
 }
 
+/// [`group_may_go`] for a VM of `mode`: the only-GPU mode may take the host's only card.
+pub fn group_may_go_in(host: &Host, id: u32, mode: super::session::GpuMode) -> Result<(), VmError> {
+    if mode != super::session::GpuMode::OnlyGpu {
+        return group_may_go(host, id);
+    }
+    let g = host
+        .group(id)
+        .ok_or(crate::host::Refusal::NoSuchGroup(id))
+        .map_err(|r| err("pci", r.words(host)))?;
+    host.may_take(&g.devices, crate::host::Allow::OnlyGpu)
+        .map(drop)
+        .map_err(|r| err("pci", r.words(host)))
+}
+
 /// One change in the device editor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChoice {

@@ -193,6 +193,9 @@ pub struct Domain {
     /// Whether it has a USB tablet (`<input type='tablet'>`).
     #[serde(skip)]
     pub tablet: bool,
+    /// Whether it takes a host keyboard or mouse by evdev (`<input type='evdev'>`).
+    #[serde(skip)]
+    pub evdev: bool,
     /// Its memory balloon's model when it has one (`none` is none).
     #[serde(skip)]
     pub memballoon: Option<String>,
@@ -576,6 +579,7 @@ impl Domain {
             serial_console: false,
             guest_agent: GuestAgent::NoChannel,
             tablet: false,
+            evdev: false,
             memballoon: None,
             looking_glass: super::looking_glass::LookingGlass::of(d),
             passage: passage_metadata(d),
@@ -622,6 +626,7 @@ impl Domain {
                 "tpm" => self.tpm = true,
                 "serial" | "console" if ty.unwrap_or("pty") == "pty" => self.serial_console = true,
                 "input" if ty == Some("tablet") => self.tablet = true,
+                "input" if ty == Some("evdev") => self.evdev = true,
                 "memballoon" => {
                     self.memballoon = dev
                         .attribute("model")

@@ -199,7 +199,7 @@ impl Choice {
                     .ok_or_else(|| bad(tr("start, boot or off")))?,
             ),
             "gpu-mode" => Choice::GpuMode(
-                GpuMode::from_word(value).ok_or_else(|| bad(tr("boot or running")))?,
+                GpuMode::from_word(value).ok_or_else(|| bad(tr("boot, running or only-gpu")))?,
             ),
             "isolate-cpus" => Choice::IsolateCpus(flag(value)?),
             "kvm-hidden" => Choice::KvmHidden(flag(value)?),

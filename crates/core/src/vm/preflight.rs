@@ -206,6 +206,7 @@ pub fn check(d: &Domain, host: &Host, root: &Root, facts: &Facts) -> Vec<Finding
     if !facts.without_hooks {
         session_hook(d, root, &mut out);
     }
+    only_gpu_input(d, host, &mut out);
     memory(d, host, &mut out);
     firmware(d, host, root, &mut out);
     super::rom_check::check(d, host, root, &mut out);
@@ -316,7 +317,8 @@ finding(
     }
     let have = d.host_pci();
     for id in groups {
-        if let Err(e) = super::devices::group_may_go(host, id) {
+        let mode = super::session::SessionSettings::of(d).gpu_mode;
+        if let Err(e) = super::devices::group_may_go_in(host, id, mode) {
             out.push(with(
                 Remedy::EditDevices,
                 finding(
@@ -371,6 +373,29 @@ fn session_hook(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
             finding(Cause::SessionHookMissing, w.title, w.fix),
         ));
     }
+}
+
+/// A VM that takes the host's only card needs its own keyboard and mouse: evdev
+/// (`<input type='evdev'>`), or a USB device or a USB controller passed through.
+fn only_gpu_input(d: &Domain, host: &Host, out: &mut Vec<Finding>) {
+    use super::session::{GpuMode, SessionSettings};
+    const USB_CONTROLLER: u32 = 0x0c03;
+    if SessionSettings::of(d).gpu_mode != GpuMode::OnlyGpu || d.evdev || !d.usb.is_empty() {
+        return;
+    }
+    let usb_controller = d
+        .host_pci()
+        .iter()
+        .filter_map(|a| host.device(*a))
+        .any(|dev| dev.class >> 8 == USB_CONTROLLER);
+    if usb_controller {
+        return;
+    }
+    let w = super::diagnose::words(Cause::OnlyGpuInput, None);
+    out.push(with(
+        Remedy::EditDevices,
+        finding(Cause::OnlyGpuInput, w.title, w.fix),
+    ));
 }
 
 fn memory(d: &Domain, host: &Host, out: &mut Vec<Finding>) {

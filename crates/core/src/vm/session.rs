@@ -30,17 +30,37 @@ pub enum GpuMode {
     AtBoot,
     /// Only while the VM runs; the host has it the rest of the time.
     WhileRunning,
+    /// The host's only graphics card, while the VM runs: the session stops the desktop, frees
+    /// the console and unloads the card's drivers first, and brings them back after
+    /// ([`crate::host::desktop`]). Offered only where the host has one display card.
+    OnlyGpu,
 }
 
 impl GpuMode {
     /// The order every front end offers the modes in: the default, from boot on, first.
     pub const CHOICES: [GpuMode; 2] = [GpuMode::AtBoot, GpuMode::WhileRunning];
 
+    /// The modes offered for `gpu` on `host`: [`GpuMode::CHOICES`], and *only GPU* where it is
+    /// the host's one display card (which the other two cannot take).
+    pub fn offered(host: &crate::host::Host, gpu: PciAddress) -> Vec<GpuMode> {
+        let mut out = GpuMode::CHOICES.to_vec();
+        if host.only_gpu() == Some(gpu) {
+            out.push(GpuMode::OnlyGpu);
+        }
+        out
+    }
+
+    /// Whether the hook lends the VM's devices while it runs (and gives them back after).
+    pub fn lends(self) -> bool {
+        matches!(self, GpuMode::WhileRunning | GpuMode::OnlyGpu)
+    }
+
     /// The choice's title, the same on Host setup and in the wizard.
     pub fn title(self) -> String {
         match self {
             GpuMode::AtBoot => tr("From boot on"),
             GpuMode::WhileRunning => tr("Only while a VM runs"),
+            GpuMode::OnlyGpu => tr("Only GPU: the desktop stops while the VM runs"),
         }
     }
 
@@ -49,6 +69,7 @@ impl GpuMode {
         match self {
             GpuMode::AtBoot => "boot",
             GpuMode::WhileRunning => "running",
+            GpuMode::OnlyGpu => "only-gpu",
         }
     }
 
@@ -56,6 +77,7 @@ impl GpuMode {
         match s {
             "boot" => Some(GpuMode::AtBoot),
             "running" => Some(GpuMode::WhileRunning),
+            "only-gpu" => Some(GpuMode::OnlyGpu),
             _ => None,
         }
     }
@@ -90,7 +112,7 @@ impl SessionSettings {
 
     /// Whether the hook has anything to do for this VM.
     pub fn active(&self) -> bool {
-        self.gpu_mode == GpuMode::WhileRunning || self.hugepages || self.isolate_cpus
+        self.gpu_mode.lends() || self.hugepages || self.isolate_cpus
     }
 
     /// The metadata elements, as `(key, value)`.
@@ -310,7 +332,7 @@ fn session_of(d: &Domain) -> Result<Option<SessionRequest>, VmError> {
     if !settings.active() {
         return Ok(None);
     }
-    let devices = if settings.gpu_mode == GpuMode::WhileRunning {
+    let devices = if settings.gpu_mode.lends() {
         let mut v = d.host_pci();
         v.sort();
         v.dedup();
@@ -318,7 +340,7 @@ fn session_of(d: &Domain) -> Result<Option<SessionRequest>, VmError> {
     } else {
         vec![]
     };
-    if settings.gpu_mode == GpuMode::WhileRunning && d.hostdevs.iter().any(|h| h.host.is_none()) {
+    if settings.gpu_mode.lends() && d.hostdevs.iter().any(|h| h.host.is_none()) {
         return Err(err(
             "hook",
             tr("a <hostdev> of the domain has no readable host PCI address; fix the domain XML"),

@@ -114,6 +114,14 @@ pub enum Taken {
     },
     /// systemd units kept off the VM's CPUs, each with its `AllowedCPUs` before.
     Cpus { units: Vec<(String, String)> },
+    /// One step of stopping the desktop for the host's only card (*only GPU* mode), recorded
+    /// before it is taken; given back by its reverse.
+    Desktop {
+        step: passage_core::host::desktop::DesktopStep,
+    },
+    /// The transient systemd timer that runs `passage-helper --recover` while an *only GPU*
+    /// session holds the desktop (`UNIT.timer`), stopped when the session ends.
+    Watchdog { unit: String },
 }
 
 /// Entries written before `reserved` was recorded were saved once the pages were reserved.

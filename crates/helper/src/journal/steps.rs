@@ -108,6 +108,12 @@ pub const ALLOWED_PROGRAMS: &[&str] = &[
     "prime-select",
     // Looking Glass's shared-memory file made with its owner (tmpfiles.d).
     "systemd-tmpfiles",
-    // Sessions: AllowedCPUs of system.slice, user.slice and init.scope (--runtime only).
+    // Sessions: AllowedCPUs of system.slice, user.slice and init.scope (--runtime only); the
+    // display manager stopped and started for an only-GPU session.
     "systemctl",
+    // Only-GPU sessions: users' graphical sessions ended, the card's driver stack unloaded
+    // and loaded back, the watchdog timer started.
+    "loginctl",
+    "modprobe",
+    "systemd-run",
 ];

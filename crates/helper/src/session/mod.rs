@@ -6,6 +6,7 @@
 //! refused start gives back what it took (the entry ends RolledBack), and a session left half
 //! done is finished by [`recover`] the next time the helper or the hook runs.
 
+pub mod desktop;
 mod take;
 pub mod unresponsive;
 
@@ -13,7 +14,7 @@ use std::path::Path;
 
 use passage_core::host::holders;
 use passage_core::host::{Allow, Host, PciAddress};
-use passage_core::vm::session::SessionRequest;
+use passage_core::vm::session::{GpuMode, SessionRequest};
 use passage_core::Root;
 
 use crate::journal::{Change, Entry, Journal, JournalError, Session, State, StepRunner, Taken};
@@ -69,8 +70,14 @@ fn devices_to_take(
     if req.devices.is_empty() {
         return Ok(vec![]);
     }
+    let only_gpu = req.settings.gpu_mode == GpuMode::OnlyGpu;
+    let allow = if only_gpu {
+        Allow::OnlyGpu
+    } else {
+        Allow::Groups
+    };
     let all = host
-        .may_take(&req.devices, Allow::Groups)
+        .may_take(&req.devices, allow)
         .map_err(|r| r.words(host))?
         .devices;
     for (e, s) in open_sessions(j) {
@@ -83,6 +90,10 @@ fn devices_to_take(
                 s.vm, e.id
             ));
         }
+    }
+    if only_gpu {
+        // The desktop holds the card now; the session stops it, then names what still does.
+        return Ok(all);
     }
     let nodes: Vec<String> = all
         .iter()
@@ -163,11 +174,15 @@ pub fn prepare(
     let result = take_all(
         root, &r, &host, &j, &mut entry, req, &devices, pages, runner,
     );
+    let desktop_taken = holds_desktop(&entry);
     match result {
         Ok(words) => {
             entry.state = State::Applied;
             entry.summary = format!("{summary}: {words}");
             j.save(&entry).map_err(|e| e.to_string())?;
+            if desktop_taken {
+                desktop::say(root, &format!("the desktop stopped: the VM \"{}\" has this computer's only graphics card; it comes back when the VM shuts down (session {}).", req.vm, entry.id));
+            }
             Ok(entry.summary)
         }
         Err(why) => {
@@ -178,13 +193,54 @@ pub fn prepare(
                 State::Applied
             };
             let _ = j.save(&entry);
-            if left.is_empty() {
-                Err(format!("{why}; nothing on the host was changed"))
+            let out = if left.is_empty() {
+                format!("{why}; nothing on the host was changed")
             } else {
-                Err(format!("{why}; and {}", not_given_back(&left, &entry.id)))
+                format!("{why}; and {}", not_given_back(&left, &entry.id))
+            };
+            if desktop_taken {
+                desktop::say(root, &format!("the VM \"{}\" did not start: {out}", req.vm));
             }
+            Err(out)
         }
     }
+}
+
+/// Whether `entry`'s session took a step of the desktop (an *only GPU* session).
+fn holds_desktop(entry: &Entry) -> bool {
+    matches!(&entry.change, Change::Session(s) if s.taken.iter().any(|t| matches!(t, Taken::Desktop { .. })))
+}
+
+/// The *only GPU* mode's desktop steps, each recorded before it is taken, the watchdog first
+/// (it gives the desktop back if this process dies). Returns the host as the device step
+/// must see it (the card's driver unloaded).
+fn take_desktop(
+    root: &Path,
+    r: &Root,
+    host: &Host,
+    j: &Journal,
+    entry: &mut Entry,
+    devices: &[PciAddress],
+    runner: &dyn StepRunner,
+) -> Result<Host, String> {
+    let gpu = host
+        .only_gpu()
+        .filter(|g| devices.contains(g))
+        .ok_or("the VM asks for the only-GPU mode, but its devices do not hold this host's one graphics card; choose another GPU mode")?;
+    let unit = desktop::watchdog_unit(&entry.id);
+    push(j, entry, Taken::Watchdog { unit: unit.clone() })?;
+    desktop::start_watchdog(r, &unit, runner)?;
+    for step in passage_core::host::desktop::plan(r, host, gpu, devices) {
+        if matches!(
+            step,
+            passage_core::host::desktop::DesktopStep::BindGroup { .. }
+        ) {
+            break;
+        }
+        push(j, entry, Taken::Desktop { step: step.clone() })?;
+        desktop::take(root, &step, runner)?;
+    }
+    Ok(Host::scan(r))
 }
 
 fn push(j: &Journal, entry: &mut Entry, t: Taken) -> Result<(), String> {
@@ -237,6 +293,14 @@ fn take_all(
             added * size_kib / 1024
         ));
     }
+    let rescanned;
+    let host = if req.settings.gpu_mode == GpuMode::OnlyGpu && !devices.is_empty() {
+        rescanned = take_desktop(root, r, host, j, entry, devices, runner)?;
+        words.push("the desktop stopped".to_string());
+        &rescanned
+    } else {
+        host
+    };
     if !devices.is_empty() {
         // Recorded before the writes: the drivers and someone else's overrides, given back.
         let (planned, overrides) = Found::split(&crate::sysfs::found(root, host, devices));
@@ -317,11 +381,18 @@ fn give_back(j: &Journal, root: &Path, entry: &mut Entry, runner: &dyn StepRunne
     let Change::Session(s) = &entry.change else {
         return vec![];
     };
-    s.taken
-        .iter()
-        .rev()
-        .filter_map(|t| take::give(root, t, runner).err())
-        .collect()
+    // The watchdog (taken first, so given back last) stays while anything is not back: it
+    // tries again.
+    let mut failed: Vec<Failure> = Vec::new();
+    for t in s.taken.iter().rev() {
+        if matches!(t, Taken::Watchdog { .. }) && !failed.is_empty() {
+            continue;
+        }
+        if let Err(e) = take::give(root, t, runner) {
+            failed.push(e);
+        }
+    }
+    failed
 }
 
 /// Ends a session: marks it Undoing, gives everything back, marks it Undone (or leaves it
@@ -335,7 +406,24 @@ fn end(
 ) -> Result<String, String> {
     entry.state = State::Undoing;
     j.save(&entry).map_err(|e| e.to_string())?;
+    let desktop_taken = holds_desktop(&entry);
     let failed = give_back(j, root, &mut entry, runner);
+    if desktop_taken {
+        desktop::say(
+            root,
+            &if failed.is_empty() {
+                format!(
+                    "the VM stopped ({why}); the desktop is back (session {}).",
+                    entry.id
+                )
+            } else {
+                format!(
+                    "the VM stopped ({why}), but the desktop may not be back: {}",
+                    not_given_back(&failed, &entry.id)
+                )
+            },
+        );
+    }
     entry.state = if failed.is_empty() {
         State::Undone
     } else {

@@ -254,5 +254,9 @@ pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), Failu
                 Err(Failure::Other(failed.join("; ")))
             }
         }
+        Taken::Desktop { step } => super::desktop::give(root, step, runner).map_err(Failure::Other),
+        Taken::Watchdog { unit } => {
+            super::desktop::stop_watchdog(unit, runner).map_err(Failure::Other)
+        }
     }
 }

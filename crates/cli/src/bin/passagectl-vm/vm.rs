@@ -126,8 +126,9 @@ pub enum VmCmd {
         /// Edit a domain XML file: the result is printed, nothing is written
         #[arg(long, value_name = "FILE")]
         xml: Option<PathBuf>,
-        /// `boot`: the card is on vfio-pci from boot on; `running`: lent to the VM while it runs
-        #[arg(long, value_name = "MODE", value_parser = ["boot", "running"])]
+        /// `boot`: the card is on vfio-pci from boot on; `running`: lent to the VM while it runs;
+        /// `only-gpu`: the host's only card, the desktop stopped while the VM runs
+        #[arg(long, value_name = "MODE", value_parser = ["boot", "running", "only-gpu"])]
         gpu_mode: Option<String>,
         /// Reserve the VM's hugepages when it starts and free them when it stops (on), or back
         /// its memory with ordinary pages (off)
@@ -735,10 +736,10 @@ fn set_session(
     }
     let words = format!(
         "GPU mode {}, hugepages {}, CPU isolation {}",
-        if s.gpu_mode == GpuMode::WhileRunning {
-            "while the VM runs"
-        } else {
-            "at boot"
+        match s.gpu_mode {
+            GpuMode::AtBoot => "at boot",
+            GpuMode::WhileRunning => "while the VM runs",
+            GpuMode::OnlyGpu => "only GPU (the desktop stops while the VM runs)",
         },
         if s.hugepages {
             "reserved at start"
@@ -753,6 +754,9 @@ fn set_session(
             outln!("VM {}: {words}; from its next start.", d.name);
             if s.gpu_mode == GpuMode::WhileRunning {
                 outln!("The card is lent through libvirt's hook: set the host up with `passagectl apply --gpu ADDRESS --gpu-mode running` if it is not yet.");
+            }
+            if s.gpu_mode == GpuMode::OnlyGpu {
+                outln!("When it starts, the display manager and every graphical session on this host end (save your work first); the desktop comes back when it shuts down. Give it its own keyboard and mouse (evdev or USB).");
             }
             return authorize_defined(&h, &d.name, conn);
         }

@@ -69,6 +69,10 @@ pub enum Cause {
     /// Pre-flight only: the VM's session (hugepages at start, the card lent, its CPUs kept
     /// free) needs libvirt's hook, which is not installed.
     SessionHookMissing,
+    /// Pre-flight only: a VM of the only-GPU mode has no keyboard and mouse of its own (evdev
+    /// or a USB device or controller passed through): with the desktop stopped, nothing could
+    /// reach it.
+    OnlyGpuInput,
     /// Pre-flight only: a UEFI VM's card shows the guest no x64 UEFI image (its ROM file has
     /// none, or its ROM BAR is off): OVMF shows nothing on it at boot.
     RomNoUefi,
@@ -80,7 +84,7 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, in the order the README lists them.
-    pub const ALL: [Cause; 32] = [
+    pub const ALL: [Cause; 33] = [
         Cause::HugepagesShort,
         Cause::GroupNotViable,
         Cause::DeviceBusy,
@@ -111,6 +115,7 @@ impl Cause {
         Cause::MemoryShort,
         Cause::MediaMissing,
         Cause::SessionHookMissing,
+        Cause::OnlyGpuInput,
         Cause::LookingGlass,
         Cause::Unknown,
     ];
@@ -135,6 +140,7 @@ impl Cause {
             Cause::MemoryShort => "memory-short",
             Cause::MediaMissing => "media-missing",
             Cause::SessionHookMissing => "session-hook-missing",
+            Cause::OnlyGpuInput => "only-gpu-input",
             Cause::CardUnresponsive => "card-unresponsive",
             Cause::CardD3Cold => "card-d3cold",
             Cause::BridgeMissing => "bridge-missing",

@@ -166,6 +166,10 @@ fn vm_words(cause: Cause, s: &str) -> Option<(String, String)> {
             tr("libvirt's hook for Passage is not installed"),
             tr("The VM's session needs it (its hugepages reserved at start, its card lent, its CPUs kept free): apply Host setup's plan for the card, which installs it."),
         ),
+        Cause::OnlyGpuInput => (
+            tr("The VM has no keyboard and mouse of its own"),
+            tr("While it runs the desktop is stopped, so only devices given to the VM can reach it: pass a USB keyboard and mouse (or their USB controller) through on its Devices page, or give it the host's keyboard and mouse by evdev."),
+        ),
         Cause::LookingGlass => (
             tr("Looking Glass is not set up right"),
             tr("Run passagectl apply --looking-glass for the host's side, and size the VM's memory for your monitor with passagectl vm edit NAME --looking-glass WIDTHxHEIGHT."),
