@@ -561,6 +561,8 @@ mod keyboard;
 mod looking_glass;
 #[path = "gui/newcomer.rs"]
 mod newcomer;
+#[path = "gui/only_gpu.rs"]
+mod only_gpu;
 #[path = "gui/path.rs"]
 mod path;
 #[path = "gui/remote.rs"]

@@ -34,6 +34,8 @@ pub enum Input {
     Dismiss,
     Tick,
     Start,
+    /// Start, the only-GPU question answered (the desktop stops while the VM runs).
+    StartConfirmed,
     ShutDown,
     ForceOff,
     OpenDisplay,
@@ -303,7 +305,8 @@ impl Component for VmDetail {
                 }
                 return;
             }
-            Input::Start => self.start(&sender),
+            Input::Start if self.only_gpu() => self.confirm_only_gpu(root, &sender),
+            Input::Start | Input::StartConfirmed => self.start(&sender),
             Input::ShutDown => {
                 if let Some(d) = &self.details {
                     self.last = None;
@@ -481,6 +484,30 @@ impl VmDetail {
         sender.oneshot_command(async move {
             let (read, notes) = super::vm_rom::check(cards, known, &l.host).await;
             Cmd::RomsChecked(read, notes, name, networks)
+        });
+    }
+
+    /// The VM takes the host's only card: its start stops the desktop.
+    fn only_gpu(&self) -> bool {
+        self.domain.as_ref().is_some_and(|d| {
+            passage_core::vm::session::SessionSettings::of(d).gpu_mode
+                == passage_core::vm::session::GpuMode::OnlyGpu
+        })
+    }
+
+    /// Asks before an only-GPU start, naming what stops on this host (on a remote host, in
+    /// general words: its sessions are not read from here) and warning about unsaved work.
+    fn confirm_only_gpu(&self, root: &adw::PreferencesPage, sender: &ComponentSender<Self>) {
+        use passage_core::host::desktop_question::{question, WhatStops};
+        let Some(d) = &self.details else { return };
+        let what = match &self.loaded {
+            Some(l) if crate::workers::libvirt::remote().is_none() => WhatStops::of(&l.root),
+            _ => WhatStops::default(),
+        };
+        let (heading, body, yes) = question(&d.name, &what);
+        let s = sender.clone();
+        let _ = confirm(root, (&heading, &body, &yes), move || {
+            s.input(Input::StartConfirmed)
         });
     }
 

@@ -322,3 +322,38 @@ fn an_only_gpu_vm_may_take_the_card_but_needs_its_own_keyboard_and_mouse() {
     assert!(running.contains(&Cause::GroupNotViable), "{running:?}");
     assert!(!running.contains(&Cause::OnlyGpuInput), "{running:?}");
 }
+
+/// The question asked before an only-GPU start names what stops here: the display manager's
+/// unit and each user's graphical session (not the greeter's, not a text login), and warns
+/// about unsaved work; a host with neither says so in general words.
+#[test]
+fn the_start_question_names_the_display_manager_and_the_sessions_that_end() {
+    use passage_core::host::desktop_question::{question, WhatStops};
+    let (d, _) = host_with("amdgpu", 0x1002, &["amdgpu"], None);
+    let root = Root::new(d.path()).expect("root");
+    let what = WhatStops::of(&root);
+    assert_eq!(
+        what.display_manager.as_deref(),
+        Some("sddm.service"),
+        "{what:?}"
+    );
+    assert_eq!(what.sessions, vec![("2".to_string(), "alex".to_string())]);
+    let (heading, body, yes) = question("win11", &what);
+    assert_eq!(heading, "Stop the Desktop to Start “win11”?");
+    assert!(
+        body.contains("The display manager (sddm.service) stops"),
+        "{body}"
+    );
+    assert!(
+        body.contains("these sessions end: alex's (session 2)"),
+        "{body}"
+    );
+    assert!(body.contains("save your work first"), "{body}");
+    assert!(yes.contains("Stop the Desktop"), "{yes}");
+
+    let (_, body, _) = question("win11", &WhatStops::default());
+    assert!(
+        body.starts_with("The display manager stops and every graphical session ends."),
+        "{body}"
+    );
+}

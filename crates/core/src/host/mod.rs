@@ -8,6 +8,7 @@ pub mod boot;
 pub mod chipset;
 pub mod cpu;
 pub mod desktop;
+pub mod desktop_question;
 pub mod display;
 pub mod firmware;
 pub mod holders;
