@@ -647,3 +647,38 @@ fn vm_edit_adds_looking_glass_sized_for_the_monitor_and_vm_show_says_it() {
         assert!(stdout(&o).is_empty(), "{bad}");
     }
 }
+
+/// On a host with one graphics card, `vm new` gives a VM that card only in the only-GPU mode
+/// (the desktop stops while it runs): without the mode the card is refused as the host's
+/// screen (exit 1), with it the domain has the card's group and the mode the hook reads, and
+/// is valid by libvirt's schema.
+#[test]
+fn vm_new_gives_the_hosts_only_card_only_in_the_only_gpu_mode() {
+    let d = fixture("single-gpu");
+    let root = d.path().display().to_string();
+    let base = ["vm", "new", "--root", root.as_str(), "--gpu", "0c:00.0"];
+    let o = passagectl(&[&base[..], &["--print-xml"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("shows this computer's screen"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = passagectl(&[&base[..], &["--set", "gpu-mode=only-gpu", "--print-xml"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let xml = stdout(&o);
+    assert!(
+        xml.contains("<passage:gpu-mode>only-gpu</passage:gpu-mode>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<address domain='0x0000' bus='0x0c' slot='0x00' function='0x0'/>"),
+        "{xml}"
+    );
+    passage_testkit::valid_domain(&xml);
+
+    // The mode from boot on does not take the host's screen.
+    let o = passagectl(&[&base[..], &["--set", "gpu-mode=boot", "--print-xml"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}

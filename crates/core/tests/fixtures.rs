@@ -330,7 +330,7 @@ fn single_gpu_desktop_is_told_why_not() {
         .get("only-gpu")
         .and_then(|f| f.fix.clone())
         .unwrap_or_default();
-    assert!(fix.contains("--gpu-mode only-gpu"), "{fix}");
+    assert!(fix.contains("--set gpu-mode=only-gpu"), "{fix}");
     let ovmf = r.get("no-ovmf").expect("no ovmf");
     assert!(ovmf
         .fix

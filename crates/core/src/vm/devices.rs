@@ -27,6 +27,26 @@ pub fn choose(host: &Host, gpu: PciAddress) -> Result<Selection, String> {
     })
 }
 
+/// [`choose`] for a VM of `mode`: in the only-GPU mode the host's only graphics card may go
+/// although it shows the screen (the desktop stops while the VM runs), by the group rule of
+/// that mode ([`group_may_go_in`]).
+pub fn choose_in(
+    host: &Host,
+    gpu: PciAddress,
+    mode: super::session::GpuMode,
+) -> Result<Selection, String> {
+    if mode != super::session::GpuMode::OnlyGpu || host.only_gpu() != Some(gpu) {
+        return choose(host, gpu);
+    }
+    let group = host.group_for(gpu).map_err(|r| r.words(host))?;
+    group_may_go_in(host, group.id, mode).map_err(|e| e.to_string())?;
+    Ok(Selection {
+        gpu,
+        group: group.id,
+        devices: host.endpoints(&group.devices),
+    })
+}
+
 /// The selection Passage proposes before the user chooses: the likeliest GPU, if it can go.
 pub fn initial_selection(host: &Host) -> Option<Selection> {
     host.candidate_gpu()

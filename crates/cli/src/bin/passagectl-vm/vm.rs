@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use passage_core::host::PciAddress;
-use passage_core::vm::devices::{choose, parse_usb, DeviceChoice, PassthroughEdit};
+use passage_core::vm::devices::{choose_in, parse_usb, DeviceChoice, PassthroughEdit};
 use passage_core::vm::draft::{Draft, Storage, POOL, POOL_PATH};
 use passage_core::vm::session::{GpuMode, SessionSettings};
 use passage_core::vm::{Domain, VmSpec};
@@ -249,7 +249,14 @@ fn read_text(from: &Path) -> Result<String, String> {
 /// The wizard's draft for `gpu` on `host` with `sets` applied in order.
 fn draft(host: &Host, gpu: &str, sets: &[String]) -> Result<Draft, Failed> {
     let gpu: PciAddress = gpu.parse().map_err(bad)?;
-    let selection = choose(host, gpu).map_err(refused)?;
+    // The only-GPU mode may take the host's only card: the mode is known before the card is.
+    let mode = sets
+        .iter()
+        .rev()
+        .find_map(|kv| kv.strip_prefix("gpu-mode="))
+        .and_then(GpuMode::from_word)
+        .unwrap_or_default();
+    let selection = choose_in(host, gpu, mode).map_err(refused)?;
     let mut d = Draft::new(host, Some(selection));
     for kv in sets {
         let (k, v) = kv
