@@ -33,7 +33,7 @@ run_lane(){ local name=$1 rc=0 dir exe target
   while IFS=$'\t' read -r dir exe target; do
     [ -n "$exe" ] || continue
     echo "     Running $target (${exe#"$PWD"/})"
-    (cd "$dir" && "$exe") || rc=$?
+    (cd "$dir" && "$exe" </dev/null) || rc=$?
   done < "$lanes/$name.list"
   return $rc; }
 lane(){ local name=$1 rc=0

@@ -213,8 +213,11 @@ fn spawn(
     id: u64,
     events: impl Fn(Event) + Send + Clone + 'static,
 ) -> Result<mpsc::Sender<Vec<u8>>, String> {
-    let mut child =
-        super::run_vm_commands(&["console", vm, "--connect", uri], Stdio::piped(), true)?;
+    let mut child = super::run_vm_commands(
+        &["console", "--connect", uri, "--", vm],
+        Stdio::piped(),
+        true,
+    )?;
     let (keys, typed) = mpsc::channel::<Vec<u8>>();
     if let Some(mut input) = child.stdin.take() {
         std::thread::spawn(move || {

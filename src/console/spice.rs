@@ -105,7 +105,7 @@ impl Spice {
     ) -> Result<Spice, String> {
         let (app, worker_end) = UnixStream::pair().map_err(|e| e.to_string())?;
         let worker = super::run_vm_commands(
-            &["graphics-fds", vm, "--connect", uri],
+            &["graphics-fds", "--connect", uri, "--", vm],
             Stdio::from(OwnedFd::from(worker_end)),
             false,
         )?;

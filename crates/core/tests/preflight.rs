@@ -809,6 +809,17 @@ fn a_bridge_the_host_does_not_have_is_named_before_the_start() {
     f.write("sys/class/net/enp5s0/address", "52:54:00:12:34:56\n");
     assert_eq!(bridge_findings(&on("enp5s0")).len(), 1);
     assert_eq!(bridge_findings(&on("../../sys/class/net/br0")).len(), 1);
+    // An Open vSwitch bridge has no bridge/ directory: the interface is enough.
+    f.write("sys/class/net/ovsbr0/address", "52:54:00:12:34:57\n");
+    let ovs = |br: &str| {
+        on(br).replace(
+            &format!("<source bridge='{br}'/>"),
+            &format!("<source bridge='{br}'/><virtualport type='openvswitch'/>"),
+        )
+    };
+    assert_eq!(bridge_findings(&ovs("ovsbr0")), Vec::<String>::new());
+    assert_eq!(bridge_findings(&on("ovsbr0")).len(), 1);
+    assert_eq!(bridge_findings(&ovs("ovsbr9")).len(), 1);
     // libvirt's test driver joins nothing on this host.
     let test_driver = Facts {
         without_hooks: true,

@@ -391,3 +391,23 @@ fn a_session_or_module_already_gone_is_not_acted_on() {
         "{ran:#?}"
     );
 }
+
+/// Where PID 1 is not systemd no watchdog was started, so none is stopped: a `systemctl` that
+/// fails there (OpenRC, elogind) does not keep the session open for ever (review finding).
+#[test]
+fn without_systemd_the_watchdog_is_not_stopped_and_the_session_ends() {
+    let h = host();
+    let p = h.path();
+    applied_session(p, State::Applied);
+    write(p, "/proc/1/comm", "openrc-init\n");
+    let run = Recorder::new(Some("systemctl stop passage-desktop-watchdog-"));
+    hook(p, "release", &run).expect("release");
+    assert!(
+        !run.ran()
+            .iter()
+            .any(|l| l.contains("passage-desktop-watchdog")),
+        "{:#?}",
+        run.ran()
+    );
+    assert_eq!(only_session(p).1, State::Undone);
+}

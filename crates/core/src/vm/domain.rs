@@ -208,8 +208,9 @@ pub struct Domain {
     pub devices_seen: Vec<super::SeenDevice>,
     /// The libvirt networks its interfaces use.
     pub networks: Vec<String>,
-    /// The host bridges its interfaces join (`<interface type='bridge'>`).
-    pub bridges: Vec<String>,
+    /// The host bridges its interfaces join (`<interface type='bridge'>`), each with whether
+    /// it is an Open vSwitch bridge (`<virtualport type='openvswitch'/>`).
+    pub bridges: Vec<(String, bool)>,
     pub pci_controllers: Vec<PciController>,
     /// The root ports Passage added, as its metadata records them (`<passage:root-port
     /// index='N'/>`): only these may go when they empty.
@@ -617,7 +618,10 @@ impl Domain {
                 }
                 "interface" if ty == Some("bridge") => {
                     if let Some(b) = child(dev, "source").and_then(|s| s.attribute("bridge")) {
-                        self.bridges.push(b.to_string());
+                        // An Open vSwitch bridge is an interface without the kernel's bridge/.
+                        let ovs = child(dev, "virtualport")
+                            .is_some_and(|v| v.attribute("type") == Some("openvswitch"));
+                        self.bridges.push((b.to_string(), ovs));
                     }
                 }
                 "disk" if dev.attribute("device") == Some("cdrom") => self.cdroms.push(disk(dev)),

@@ -528,10 +528,12 @@ fn bridges(d: &Domain, root: &Root, out: &mut Vec<Finding>) {
     if root.list("/sys/class/net").is_empty() {
         return;
     }
-    for b in &d.bridges {
+    for (b, ovs) in &d.bridges {
         // An interface name has no slash and is not a dot name (the kernel's dev_valid_name).
         let valid = !b.is_empty() && !b.contains('/') && b != "." && b != "..";
-        if valid && root.path(&format!("/sys/class/net/{b}/bridge")).is_dir() {
+        // A kernel bridge has bridge/; an Open vSwitch bridge is an interface without it.
+        let attr = if *ovs { "" } else { "/bridge" };
+        if valid && root.path(&format!("/sys/class/net/{b}{attr}")).is_dir() {
             continue;
         }
         let w = super::diagnose::words(Cause::BridgeMissing, Some(b.clone()));

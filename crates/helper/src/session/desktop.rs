@@ -152,18 +152,33 @@ pub fn start_watchdog(r: &Root, unit: &str, runner: &dyn StepRunner) -> Result<b
     }
 }
 
-/// Stops the watchdog timer (its last recovery, if running, finishes).
-pub fn stop_watchdog(unit: &str, runner: &dyn StepRunner) -> Result<(), String> {
+/// Stops the watchdog timer (its last recovery, if running, finishes). Where PID 1 is not
+/// systemd none was started ([`start_watchdog`]), so there is nothing to stop: a `systemctl`
+/// that fails there (OpenRC, elogind) must not keep the session open for ever.
+pub fn stop_watchdog(root: &Path, unit: &str, runner: &dyn StepRunner) -> Result<(), String> {
+    let pid1 = std::fs::read_to_string(root.join("proc/1/comm")).unwrap_or_default();
+    if pid1.trim() != "systemd" {
+        return Ok(());
+    }
     let argv = ["systemctl", "stop", &format!("{unit}.timer")].map(String::from);
     run(&argv, runner)
 }
 
 /// Writes `line` on the text console (what a user sees when the desktop is gone), best effort:
-/// an absent console is left alone.
+/// an absent console is left alone. Never blocks and never takes the console as a controlling
+/// terminal: a console stopped by Scroll Lock or Ctrl+S would otherwise hold the hook (and
+/// libvirt's start or stop, and Passage's lock) until someone pressed a key, and the watchdog
+/// runs as a session leader.
 pub fn say(root: &Path, line: &str) {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let path = root.join(CONSOLE.trim_start_matches('/'));
-    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(path) {
-        let _ = write!(f, "\r\npassage: {line}\r\n");
+    let console = std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+        .open(path);
+    if let Ok(mut f) = console {
+        // EAGAIN (a stopped console) drops the line.
+        let _ = f.write_all(format!("\r\npassage: {line}\r\n").as_bytes());
     }
 }

@@ -256,7 +256,7 @@ pub fn give(root: &Path, t: &Taken, runner: &dyn StepRunner) -> Result<(), Failu
         }
         Taken::Desktop { step } => super::desktop::give(root, step, runner).map_err(Failure::Other),
         Taken::Watchdog { unit } => {
-            super::desktop::stop_watchdog(unit, runner).map_err(Failure::Other)
+            super::desktop::stop_watchdog(root, unit, runner).map_err(Failure::Other)
         }
     }
 }
