@@ -357,3 +357,48 @@ fn the_start_question_names_the_display_manager_and_the_sessions_that_end() {
         "{body}"
     );
 }
+
+/// A keyboard and mouse of the VM's own come in three forms the guides use: libvirt's
+/// `<input type='evdev'>`, virtio-input-host (`<input type='passthrough'>`) and QEMU's
+/// `input-linux` object on the command line (plain or JSON); each counts for the only-GPU
+/// mode's input check (review finding: the last two were refused).
+#[test]
+fn every_form_of_an_evdev_keyboard_counts_as_the_vms_own() {
+    use passage_core::vm::Domain;
+    let kbd = "/dev/input/by-id/usb-Logitech_USB_Keyboard-event-kbd";
+    let with = |devices: &str, extra: &str| {
+        format!(
+            "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>g</name><memory unit='MiB'>1024</memory>\
+             <os><type arch='x86_64' machine='q35'>hvm</type></os><devices>{devices}</devices>{extra}</domain>"
+        )
+    };
+    let evdev = |xml: &str| Domain::read(xml).expect("domain").evdev;
+    assert!(!evdev(&with("", "")));
+    assert!(evdev(&with(
+        &format!("<input type='evdev'><source dev='{kbd}'/></input>"),
+        ""
+    )));
+    assert!(evdev(&with(
+        &format!("<input type='passthrough' bus='virtio'><source evdev='{kbd}'/></input>"),
+        ""
+    )));
+    let line = |v: &str| {
+        format!("<qemu:commandline><qemu:arg value='-object'/><qemu:arg value='{v}'/></qemu:commandline>")
+    };
+    assert!(evdev(&with(
+        "",
+        &line(&format!(
+            "input-linux,id=kbd1,evdev={kbd},grab_all=on,repeat=on"
+        ))
+    )));
+    assert!(evdev(&with(
+        "",
+        &line(&format!(
+            "{{\"qom-type\":\"input-linux\",\"id\":\"kbd1\",\"evdev\":\"{kbd}\"}}"
+        ))
+    )));
+    assert!(!evdev(&with(
+        "",
+        &line("memory-backend-file,id=lg,mem-path=/dev/kvmfr0")
+    )));
+}

@@ -193,7 +193,8 @@ pub struct Domain {
     /// Whether it has a USB tablet (`<input type='tablet'>`).
     #[serde(skip)]
     pub tablet: bool,
-    /// Whether it takes a host keyboard or mouse by evdev (`<input type='evdev'>`).
+    /// Whether it takes a host keyboard or mouse by evdev (`<input type='evdev'>`,
+    /// virtio-input-host's `<input type='passthrough'>`, or QEMU's `input-linux` object).
     #[serde(skip)]
     pub evdev: bool,
     /// Its memory balloon's model when it has one (`none` is none).
@@ -594,6 +595,10 @@ impl Domain {
         if let Some(devs) = child(d, "devices") {
             out.read_devices(devs);
         }
+        // The older form the guides give: QEMU's input-linux object on its command line.
+        if qemu_input_linux(d) {
+            out.evdev = true;
+        }
         Ok(out)
     }
 
@@ -630,7 +635,8 @@ impl Domain {
                 "tpm" => self.tpm = true,
                 "serial" | "console" if ty.unwrap_or("pty") == "pty" => self.serial_console = true,
                 "input" if ty == Some("tablet") => self.tablet = true,
-                "input" if ty == Some("evdev") => self.evdev = true,
+                // virtio-input-host (`passthrough`) takes an evdev device as well.
+                "input" if matches!(ty, Some("evdev" | "passthrough")) => self.evdev = true,
                 "memballoon" => {
                     self.memballoon = dev
                         .attribute("model")
@@ -677,4 +683,17 @@ impl Domain {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Whether the domain's QEMU command line (`<qemu:commandline>`) adds an `input-linux` object:
+/// a host keyboard or mouse by evdev, as the older guides set it up.
+fn qemu_input_linux(d: Node) -> bool {
+    d.children()
+        .filter(|c| {
+            c.tag_name().namespace() == Some(super::looking_glass::QEMU_NS)
+                && c.tag_name().name() == "commandline"
+        })
+        .flat_map(|c| c.children())
+        .filter_map(|a| a.attribute("value"))
+        .any(|v| v.starts_with("input-linux,") || v.contains("\"qom-type\":\"input-linux\""))
 }
