@@ -8,7 +8,10 @@ use passage_core::vm::unattended::finish::without_media;
 use crate::{esc, Hypervisor, VirtError, VmState};
 
 /// Detaches and deletes `name`'s answer media on `h` (libvirt here, or through
-/// `passagectl-vm serve`); its path, or `None` when the definition records none.
+/// `passagectl-vm serve`); its path, or `None` when the definition records none. Only media
+/// Passage made for this VM (`NAME-unattended.iso`) is deleted: a copy of another VM's
+/// definition (virt-clone keeps the record) or an imported one only loses the record and the
+/// CD-ROM, never another VM's file.
 pub fn finish_unattended(h: &dyn Hypervisor, name: &str) -> Result<Option<String>, VirtError> {
     let xml = h.xml(name)?;
     let bad = |e: passage_core::vm::VmError| VirtError::Libvirt(e.to_string());
@@ -32,6 +35,12 @@ pub fn finish_unattended(h: &dyn Hypervisor, name: &str) -> Result<Option<String
         }
     }
     h.define(&defined)?;
+    let ours = std::path::Path::new(&media)
+        .file_name()
+        .is_some_and(|f| f.to_string_lossy() == format!("{name}-unattended.iso"));
+    if !ours {
+        return Ok(None);
+    }
     h.delete_image(&media)?;
     Ok(Some(media))
 }

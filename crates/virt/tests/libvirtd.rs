@@ -475,7 +475,7 @@ fn the_answer_media_is_detached_and_deleted_when_the_install_is_done() {
     let src = d.dir.path().join("answers.iso");
     std::fs::write(&src, b"the answers").expect("write");
     let media = h
-        .upload_volume("passage-test", "gaming-unattended.iso", &src)
+        .upload_volume("passage-test", "win10-gaming-unattended.iso", &src)
         .expect("upload");
     let mut spec = gaming();
     passage_core::vm::unattended::prepare::attach(&mut spec, std::path::Path::new(&media));
@@ -499,5 +499,25 @@ fn the_answer_media_is_detached_and_deleted_when_the_install_is_done() {
         passage_virt::unattended::finish_unattended(&h, &name).expect("again"),
         None,
         "nothing left to do"
+    );
+
+    // A copy of a definition (virt-clone keeps the record) names another VM's media: the
+    // copy loses the record and the CD-ROM, the other VM's file stays.
+    let other = h
+        .upload_volume("passage-test", "win10-gaming-unattended.iso", &src)
+        .expect("upload again");
+    let mut clone = gaming();
+    clone.name = "win10-clone".into();
+    passage_core::vm::unattended::prepare::attach(&mut clone, std::path::Path::new(&other));
+    let xml = finish::record(&clone.to_xml().expect("xml"), &other).expect("record");
+    let clone_name = h.define(&xml).expect("define clone");
+    assert_eq!(
+        passage_virt::unattended::finish_unattended(&h, &clone_name).expect("finish clone"),
+        None
+    );
+    assert!(!h.xml(&clone_name).expect("xml").contains(&other));
+    assert!(
+        std::path::Path::new(&other).exists(),
+        "another VM's media is kept"
     );
 }
