@@ -55,7 +55,8 @@ pub fn open(lg: &LookingGlass) -> Result<(), String> {
         .args(["-f", file])
         .stdin(std::process::Stdio::null())
         .spawn()
-        .map(drop)
+        // Reaped when it exits, so no zombie is left until the app quits.
+        .map(|mut child| drop(std::thread::spawn(move || child.wait())))
         .map_err(|e| {
             tr_f(
                 "Looking Glass's client did not start: {why}",
