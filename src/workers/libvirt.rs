@@ -518,7 +518,13 @@ impl Worker for LibvirtWorker {
             }
             Request::Delete { name, disks } => {
                 let r = self.conn().and_then(|c| {
+                    let xml = c.xml(&name).ok();
                     c.undefine(&name).map_err(|e| e.to_string())?;
+                    // The unattended install's answer media (the password on it) goes too.
+                    if let Some(xml) = &xml {
+                        passage_virt::unattended::remove_own_media(c, &name, xml)
+                            .map_err(|e| e.to_string())?;
+                    }
                     for d in &disks {
                         let gone = match d.split_once('/') {
                             Some((pool, vol)) if !d.starts_with('/') => c.delete_volume(pool, vol),

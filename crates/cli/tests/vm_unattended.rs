@@ -93,4 +93,18 @@ fn express_unattended_uploads_the_answer_media_and_attaches_it() {
             && xml.contains("win10u-unattended.iso</passage:unattended-media>"),
         "{xml}"
     );
+
+    // Removed before its install finished, the VM takes its answer media (the password on
+    // it) with it.
+    let o = passagectl(&["vm", "remove", "win10u", "--connect", &uri]);
+    assert!(
+        stdout(&o).contains("win10u-unattended.iso (with the account's password) was deleted"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(!h
+        .volumes("default")
+        .expect("volumes")
+        .contains(&"win10u-unattended.iso".to_string()));
 }

@@ -35,12 +35,34 @@ pub fn finish_unattended(h: &dyn Hypervisor, name: &str) -> Result<Option<String
         }
     }
     h.define(&defined)?;
-    let ours = std::path::Path::new(&media)
-        .file_name()
-        .is_some_and(|f| f.to_string_lossy() == format!("{name}-unattended.iso"));
-    if !ours {
+    if !is_own(&media, name) {
         return Ok(None);
     }
     h.delete_image(&media)?;
     Ok(Some(media))
+}
+
+/// Whether `media` is the answer media Passage made for the VM `name`.
+fn is_own(media: &str, name: &str) -> bool {
+    std::path::Path::new(media)
+        .file_name()
+        .is_some_and(|f| f.to_string_lossy() == format!("{name}-unattended.iso"))
+}
+
+/// After the VM `name` (defined as `xml`) is removed: the answer media Passage made for it,
+/// which holds the account's password, goes with it. Its path, or `None` when there is none.
+pub fn remove_own_media(
+    h: &dyn Hypervisor,
+    name: &str,
+    xml: &str,
+) -> Result<Option<String>, VirtError> {
+    let recorded = passage_core::vm::unattended::finish::recorded(xml)
+        .map_err(|e| VirtError::Libvirt(e.to_string()))?;
+    match recorded.filter(|m| is_own(m, name)) {
+        Some(media) => {
+            h.delete_image(&media)?;
+            Ok(Some(media))
+        }
+        None => Ok(None),
+    }
 }

@@ -569,6 +569,14 @@ fn remove(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
         .and_then(|u| passage_core::verb_args::uuid(&u));
     h.undefine(name).map_err(refused)?;
     outln!("VM {name} removed (its disks were kept).");
+    // The unattended install's answer media holds the account's password: it goes too.
+    match passage_virt::unattended::remove_own_media(&h, name, &xml) {
+        Ok(Some(media)) => outln!("Its answer media {media} (with the account's password) was deleted."),
+        Ok(None) => {}
+        Err(e) => eprintln!(
+            "passagectl: its answer media could not be deleted: {e}. It holds the account's password: delete it with virsh vol-delete."
+        ),
+    }
 
     match uuid.map(|u| passagectl::helper::revoke_vm(&u)) {
         Some(Err(code)) => Ok(code),
