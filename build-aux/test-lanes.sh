@@ -12,6 +12,11 @@ cd "$(dirname "$0")/.."
 limit=${1:-2400}
 lanes=$(mktemp -d); trap 'rm -rf "$lanes"' EXIT
 cargo test --workspace --no-run --message-format=json-render-diagnostics > "$lanes/build.json"
+# The GUI test and testkit bring passagectl and the helper up to date with `cargo build -p` (its
+# features resolved for that package alone): done here, before the lanes, so that no lane
+# relinks a program the other lane may be running.
+cargo build -q -p passagectl
+cargo build -q -p passage-helper
 python3 - "$lanes" <<'PY'
 import json, os, sys
 lanes = sys.argv[1]
