@@ -20,11 +20,16 @@ pub struct Selection {
 /// Chooses `gpu` for the VM: its whole group, or why it cannot go (in words).
 pub fn choose(host: &Host, gpu: PciAddress) -> Result<Selection, String> {
     let group = host.vm_gpu(gpu).map_err(|r| r.words(host))?;
-    Ok(Selection {
+    Ok(selection(host, gpu, group))
+}
+
+/// `gpu` with its whole `group`: every endpoint of it.
+fn selection(host: &Host, gpu: PciAddress, group: &crate::host::IommuGroup) -> Selection {
+    Selection {
         gpu,
         group: group.id,
         devices: host.endpoints(&group.devices),
-    })
+    }
 }
 
 /// [`choose`] for a VM of `mode`: in the only-GPU mode the host's only graphics card may go
@@ -40,11 +45,7 @@ pub fn choose_in(
     }
     let group = host.group_for(gpu).map_err(|r| r.words(host))?;
     group_may_go_in(host, group.id, mode).map_err(|e| e.to_string())?;
-    Ok(Selection {
-        gpu,
-        group: group.id,
-        devices: host.endpoints(&group.devices),
-    })
+    Ok(selection(host, gpu, group))
 }
 
 /// The selection Passage proposes before the user chooses: the likeliest GPU, if it can go.
