@@ -752,6 +752,26 @@ fn looking_glass_findings_name_what_users_get_wrong() {
     assert!(has(&lg(&kvmfr, 0), "/dev/kvmfr0 is not there"));
     f.write("dev/kvmfr0", "");
     assert!(lg(&kvmfr, 0).is_empty(), "{:?}", lg(&kvmfr, 0));
+    // The module set (modprobe.d) to make kvmfr0 smaller than the VM maps: named, with the size
+    // to set; as large, or no size set anywhere (loaded by hand), it passes.
+    f.write(
+        "etc/modprobe.d/kvmfr.conf",
+        "options kvmfr static_size_mb=32\n",
+    );
+    let found = lg(&kvmfr, 0);
+    assert!(
+        has(&found, "/dev/kvmfr0 holds 32 MiB and the VM maps 64 MiB"),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|x| x.contains("static_size_mb=64")),
+        "{found:?}"
+    );
+    f.write(
+        "etc/modprobe.d/kvmfr.conf",
+        "options kvmfr static_size_mb=64,32\n",
+    );
+    assert!(lg(&kvmfr, 0).is_empty(), "{:?}", lg(&kvmfr, 0));
 }
 
 /// Whether a monitor or dummy plug is on a card the host sees no outputs of (on vfio-pci, no

@@ -16,6 +16,7 @@ pub mod initramfs;
 pub mod iommu;
 pub mod kernel;
 pub mod memory;
+pub mod module_options;
 pub mod pci;
 pub mod reset;
 pub mod rom;

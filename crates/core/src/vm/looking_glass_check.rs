@@ -76,12 +76,7 @@ pub(super) fn check(
 fn memory_file(lg: &LookingGlass, root: &Root, user: Option<u32>, out: &mut Vec<Finding>) {
     let f = |title: String, fix: String| finding(Cause::LookingGlass, title, fix);
     if lg.backing == Backing::Kvmfr {
-        if !root.exists(KVMFR_DEV) {
-            out.push(f(
-                tr_f("{dev} is not there", &[("dev", KVMFR_DEV)]),
-                tr("The VM maps the kvmfr module's device, and the module is not loaded: load it with the size the VM gives (modprobe kvmfr static_size_mb=…), or switch the VM to /dev/shm (passagectl vm edit NAME --looking-glass off, then on again)."),
-            ));
-        }
+        kvmfr(lg, root, out);
         return;
     }
     match std::fs::metadata(root.path(SHM_PATH)) {
@@ -101,6 +96,43 @@ fn memory_file(lg: &LookingGlass, root: &Root, user: Option<u32>, out: &mut Vec<
             ),
         )),
         Err(_) => {}
+    }
+}
+
+/// The kvmfr device is there, and as large as the VM maps: QEMU cannot map more than the
+/// module made (`static_size_mb`, its first value for kvmfr0, as modprobe.d or the kernel
+/// command line give it). A module loaded by hand with no option there: Passage cannot tell.
+fn kvmfr(lg: &LookingGlass, root: &Root, out: &mut Vec<Finding>) {
+    let f = |title: String, fix: String| finding(Cause::LookingGlass, title, fix);
+    let need = lg.mib.map_or_else(|| "…".to_string(), |m| m.to_string());
+    if !root.exists(KVMFR_DEV) {
+        out.push(f(
+            tr_f("{dev} is not there", &[("dev", KVMFR_DEV)]),
+            tr_f(
+                "The VM maps the kvmfr module's device, and the module is not loaded: load it with the size the VM gives (modprobe kvmfr static_size_mb={need}), or switch the VM to /dev/shm (passagectl vm edit NAME --looking-glass off, then on again).",
+                &[("need", &need)],
+            ),
+        ));
+        return;
+    }
+    let have = crate::host::module_options::value(root, "kvmfr", "static_size_mb").and_then(|v| {
+        v.split(',')
+            .next()
+            .and_then(|n| n.trim().parse::<u64>().ok())
+    });
+    if let (Some(have), Some(mib)) = (have, lg.mib) {
+        if have < mib {
+            out.push(f(
+                tr_f(
+                    "{dev} holds {have} MiB and the VM maps {need} MiB",
+                    &[("dev", KVMFR_DEV), ("have", &have.to_string()), ("need", &need)],
+                ),
+                tr_f(
+                    "The kvmfr module is set to make {dev} with static_size_mb={have}, and QEMU cannot map more than that: the VM does not start. Set options kvmfr static_size_mb={need} in /etc/modprobe.d, then, with no VM running, unload and load kvmfr (modprobe -r kvmfr; modprobe kvmfr).",
+                    &[("dev", KVMFR_DEV), ("have", &have.to_string()), ("need", &need)],
+                ),
+            ));
+        }
     }
 }
 
