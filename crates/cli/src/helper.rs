@@ -8,16 +8,28 @@ use std::future::Future;
 use passage_helper_api::{Helper1Proxy, HelperError, State};
 use zbus::block_on;
 
-fn connect() -> Result<(zbus::Connection, Helper1Proxy<'static>), String> {
-    block_on(async {
+/// The bus connection, and polkit's text agent where the caller sits at a terminal without
+/// one (kept while the calls run).
+pub struct Link {
+    _conn: zbus::Connection,
+    _agent: Option<crate::tty_agent::TtyAgent>,
+}
+
+fn connect() -> Result<(Link, Helper1Proxy<'static>), String> {
+    let (conn, proxy) = block_on(async {
         let conn = passage_helper_api::system_bus()
             .await
             .map_err(|e| format!("cannot reach the system bus ({e}); is D-Bus running?"))?;
         let proxy = Helper1Proxy::new(&conn).await.map_err(|e| {
             format!("cannot reach Passage's helper ({e}); is the passage package installed?")
         })?;
-        Ok((conn, proxy))
-    })
+        Ok::<_, String>((conn, proxy))
+    })?;
+    let link = Link {
+        _conn: conn,
+        _agent: crate::tty_agent::start(),
+    };
+    Ok((link, proxy))
 }
 
 /// Prints the helper's words for a failed call; 1 refused or failed, 2 bad input.

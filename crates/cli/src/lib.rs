@@ -17,6 +17,7 @@ macro_rules! outln {
 
 pub mod capture;
 pub mod helper;
+pub mod tty_agent;
 
 #[doc(hidden)]
 pub fn write_out(args: std::fmt::Arguments) {

@@ -7,6 +7,7 @@
 #[macro_use]
 extern crate passagectl;
 
+mod remote_change;
 mod render;
 mod rom;
 
@@ -223,8 +224,10 @@ fn vm_commands(connect: Option<&str>, args: &[OsString]) -> ExitCode {
 
 /// `--connect` with a host command: the host commands read and change the host they run on.
 /// On a remote host reached over SSH, the ones that only read (scan, check, plan, history,
-/// sessions) run there through ssh as libvirt reaches it; the ones that change it are refused
-/// with the command to type (its helper's polkit asks through the terminal of that session).
+/// sessions) run there through ssh as libvirt reaches it; the ones that change it run there
+/// through `ssh -t` when this is a terminal, after showing what they will do and asking
+/// (src/remote_change.rs), and are otherwise refused with the command to type (its helper's
+/// polkit asks through the terminal of that session).
 fn host_command_elsewhere(r: &passage_core::connection::RemoteHost, reads_only: bool) -> ExitCode {
     use std::os::unix::process::CommandExt;
     let mut words: Vec<String> = vec![];
@@ -241,11 +244,13 @@ fn host_command_elsewhere(r: &passage_core::connection::RemoteHost, reads_only: 
         }
     }
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let at_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     match r.passagectl(&words) {
         Some(mut c) if reads_only => {
             let e = c.exec();
             fail(format!("cannot run ssh: {e}"))
         }
+        Some(_) if at_terminal => remote_change::run(r, &words),
         _ => {
             let line: Vec<&str> = std::iter::once("passagectl")
                 .chain(words.iter().copied())

@@ -258,3 +258,65 @@ fn polkit_asks_the_users_agent_only_when_the_call_allows_interaction() {
     let h = tb.passagectl(ALLOWED_UID, &["history"]);
     assert!(!stdout(&h).contains("nouveau"), "{}", stdout(&h));
 }
+
+/// What `passagectl apply --add nouveau.modeset=0` shows at a terminal (a pty from script, on
+/// a devpts instance of its own) as the allowed user, with `env` set: read until polkit's
+/// prompt shows or passagectl ends; then the session is ended.
+fn at_a_terminal(tb: &TestBus, env: &[(&str, &str)]) -> String {
+    let cmd = format!(
+        "{} apply --add nouveau.modeset=0",
+        env!("CARGO_BIN_EXE_passagectl")
+    );
+    let inner = format!(
+        "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts && mount --bind /dev/pts/ptmx /dev/ptmx && exec setpriv --reuid={u} --regid={u} --clear-groups script -qfec '{cmd}' /dev/null",
+        u = ALLOWED_UID
+    );
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c", &inner])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &tb.address)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut session = Group::spawn(&mut c, "unshare, script and passagectl");
+    let rx = chunks(session.0.stdout.take().expect("stdout"));
+    let mut screen = String::new();
+    let end = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < end && !screen.contains("AUTHENTICATING FOR") {
+        if let Ok(b) = rx.recv_timeout(Duration::from_millis(200)) {
+            screen.push_str(&String::from_utf8_lossy(&b));
+        }
+        if let Ok(Some(_)) = session.0.try_wait() {
+            while let Ok(b) = rx.recv_timeout(Duration::from_millis(200)) {
+                screen.push_str(&String::from_utf8_lossy(&b));
+            }
+            break;
+        }
+    }
+    session.end();
+    screen
+}
+
+/// `passagectl` at a terminal with no agent of its own (an SSH session on a headless host):
+/// it starts polkit's text agent for itself, so polkit asks there for the password instead of
+/// refusing. The test rules answer "auth_self" for `nouveau.modeset=0`, so polkit must ask. At
+/// a terminal on a desktop (a display set) it starts none: the desktop's agent asks there.
+#[test]
+fn passagectl_at_a_terminal_without_an_agent_starts_one_and_polkit_asks_there() {
+    let tb = TestBus::start("x570-tutorial", None, &[]);
+    let screen = at_a_terminal(&tb, &[]);
+    assert!(
+        screen.contains("AUTHENTICATING FOR io.github.passage.configure-boot"),
+        "polkit asked at passagectl's terminal: {screen:?}"
+    );
+    let screen = at_a_terminal(&tb, &[("DISPLAY", ":99")]);
+    assert!(
+        !screen.contains("AUTHENTICATING") && screen.contains("not authorized"),
+        "on a desktop the desktop's agent asks, not one of passagectl's: {screen:?}"
+    );
+    // Nothing was changed: the prompt was never answered.
+    let h = tb.passagectl(ALLOWED_UID, &["history"]);
+    assert!(!stdout(&h).contains("nouveau"), "{}", stdout(&h));
+}

@@ -178,3 +178,115 @@ fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
         stderr(&o)
     );
 }
+
+/// `command` (a shell line) in a pty of a devpts instance of its own (script, in a private
+/// mount namespace): `answer` typed once `prompt` shows; everything it printed, once it ends
+/// (60 s at most).
+fn at_a_terminal(command: &str, prompt: &str, answer: &str) -> String {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let inner = format!(
+        "mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts && mount --bind /dev/pts/ptmx /dev/ptmx && exec script -qfec '{command}' /dev/null"
+    );
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &inner])
+        .env("NO_COLOR", "1")
+        .env_remove("DISPLAY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("unshare and script");
+    let mut out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut screen = String::new();
+    let mut answered = false;
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(b) => screen.push_str(&String::from_utf8_lossy(&b)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(_) => {}
+        }
+        if !answered && screen.contains(prompt) {
+            stdin.write_all(answer.as_bytes()).expect("answer");
+            answered = true;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("still running after 60 s: {screen:?}");
+        }
+    }
+    let _ = child.wait();
+    screen
+}
+
+/// A change to a remote host, asked for at a terminal: the plan made there is shown, the user
+/// is asked, and on yes `passagectl apply` runs there through `ssh -t` (the remote host here
+/// has no helper on its system bus: its own words come back, from there). On no, nothing runs
+/// there.
+#[test]
+fn a_remote_change_at_a_terminal_shows_the_plan_made_there_asks_and_runs_it_there() {
+    let d = PrivateLibvirtd::start();
+    let bin = tempfile::tempdir().expect("tmp");
+    let remote_root = fixture("x570-tutorial");
+    let sshd = Sshd::start(&remote_path(
+        bin.path(),
+        std::path::Path::new(env!("CARGO_BIN_EXE_passagectl")),
+        remote_root.path(),
+    ));
+    // The remote passagectl notes each command it is given there, and whether it has a
+    // terminal, before doing what remote_path's does.
+    let log = bin.path().join("ran-there.log");
+    std::fs::write(
+        bin.path().join("passagectl"),
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {log}\n[ -t 0 ] && echo \"at a terminal: $1\" >> {log}\ncase \"$1\" in scan|check|plan) exec {real} \"$@\" --root {root} ;; esac\nexec {real} \"$@\"\n",
+            log = log.display(),
+            real = env!("CARGO_BIN_EXE_passagectl"),
+            root = remote_root.path().display()
+        ),
+    )
+    .expect("wrapper");
+    let ran_there = || std::fs::read_to_string(&log).unwrap_or_default();
+    let uri = sshd.libvirt_uri(&d.socket());
+    let command = format!(
+        "{} --connect \"{uri}\" apply --gpu 0000:0a:00.0",
+        env!("CARGO_BIN_EXE_passagectl")
+    );
+    let question = "on root@127.0.0.1 now?";
+    let screen = at_a_terminal(&command, question, "n\n");
+    assert!(
+        screen.contains("vfio-pci") && screen.contains(question),
+        "the plan made there, then the question: {screen:?}"
+    );
+    assert!(
+        screen.contains("Nothing was run there.") && !screen.contains("system bus"),
+        "{screen:?}"
+    );
+    assert_eq!(
+        ran_there(),
+        "plan --gpu 0000:0a:00.0\n",
+        "only the plan ran there"
+    );
+    let screen = at_a_terminal(&command, question, "y\n");
+    assert!(
+        screen.contains("cannot reach the system bus"),
+        "passagectl apply ran there and said why it could not apply: {screen:?}"
+    );
+    assert!(
+        ran_there().ends_with("apply --gpu 0000:0a:00.0\nat a terminal: apply\n"),
+        "apply ran there, in a terminal (ssh -t): {}",
+        ran_there()
+    );
+}

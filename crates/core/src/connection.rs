@@ -143,6 +143,17 @@ impl RemoteHost {
         Some(c)
     }
 
+    /// `passagectl WORDS` on this host through `ssh -t`: a terminal there, where its helper's
+    /// polkit asks (passagectl there starts a text agent); `None` without SSH.
+    pub fn passagectl_at_terminal(&self, words: &[&str]) -> Option<std::process::Command> {
+        let mut c = self.passagectl(words)?;
+        let argv: Vec<_> = c.get_args().map(|a| a.to_os_string()).collect();
+        let mut t = std::process::Command::new(c.get_program());
+        t.arg("-t").args(argv);
+        c = t;
+        Some(c)
+    }
+
     /// This host as `passagectl scan --json` reads it there, over SSH: what Passage checks a
     /// remote VM against, never this computer's scan.
     pub fn scan(&self) -> Result<crate::Host, String> {
