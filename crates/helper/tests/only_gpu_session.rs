@@ -411,3 +411,31 @@ fn without_systemd_the_watchdog_is_not_stopped_and_the_session_ends() {
     );
     assert_eq!(only_session(p).1, State::Undone);
 }
+
+/// A watchdog journaled but never started (the hook died between the journal and
+/// `systemd-run`): its `systemctl stop` fails, the timer is not loaded (no transient unit
+/// file), and the release still ends the session. A loaded timer whose stop fails keeps it
+/// open, to be tried again (review finding).
+#[test]
+fn a_watchdog_that_never_started_does_not_keep_the_session_open() {
+    let h = host();
+    let p = h.path();
+    applied_session(p, State::Applied);
+    write(
+        p,
+        "/run/systemd/transient/passage-desktop-watchdog-0001.timer",
+        "[Timer]\n",
+    );
+    let run = Recorder::new(Some("systemctl stop passage-desktop-watchdog-"));
+    let _ = hook(p, "release", &run);
+    assert_eq!(
+        only_session(p).1,
+        State::Applied,
+        "a loaded timer that did not stop keeps the session"
+    );
+    std::fs::remove_file(p.join("run/systemd/transient/passage-desktop-watchdog-0001.timer"))
+        .expect("rm");
+    let run = Recorder::new(Some("systemctl stop passage-desktop-watchdog-"));
+    hook(p, "release", &run).expect("release");
+    assert_eq!(only_session(p).1, State::Undone);
+}

@@ -154,14 +154,21 @@ pub fn start_watchdog(r: &Root, unit: &str, runner: &dyn StepRunner) -> Result<b
 
 /// Stops the watchdog timer (its last recovery, if running, finishes). Where PID 1 is not
 /// systemd none was started ([`start_watchdog`]), so there is nothing to stop: a `systemctl`
-/// that fails there (OpenRC, elogind) must not keep the session open for ever.
+/// that fails there (OpenRC, elogind) must not keep the session open for ever. Nor when the
+/// stop fails because the timer is not there: journaled, then the hook died before
+/// `systemd-run` made it (systemd keeps a transient unit's file in /run/systemd/transient while
+/// it is loaded), or it is gone already.
 pub fn stop_watchdog(root: &Path, unit: &str, runner: &dyn StepRunner) -> Result<(), String> {
     let pid1 = std::fs::read_to_string(root.join("proc/1/comm")).unwrap_or_default();
     if pid1.trim() != "systemd" {
         return Ok(());
     }
-    let argv = ["systemctl", "stop", &format!("{unit}.timer")].map(String::from);
-    run(&argv, runner)
+    let timer = format!("{unit}.timer");
+    let argv = ["systemctl", "stop", &timer].map(String::from);
+    match run(&argv, runner) {
+        Err(_) if !root.join("run/systemd/transient").join(&timer).exists() => Ok(()),
+        other => other,
+    }
 }
 
 /// Writes `line` on the text console (what a user sees when the desktop is gone), best effort:
