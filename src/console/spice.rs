@@ -82,10 +82,13 @@ pub struct Spice {
     main: Rc<RefCell<Option<spice::MainChannel>>>,
     pub frame: Rc<RefCell<Frame>>,
     worker: Child,
+    /// False once the session is left: a socket that arrives after is closed, not handed on.
+    open: Rc<std::cell::Cell<bool>>,
 }
 
 impl Drop for Spice {
     fn drop(&mut self) {
+        self.open.set(false);
         self.session.disconnect();
         // Its socket closes with the session's last channel; the program ends on that.
         let _ = self.worker.kill();
@@ -117,11 +120,13 @@ impl Spice {
             main: Rc::default(),
             frame: Rc::default(),
             worker,
+            open: Rc::new(std::cell::Cell::new(true)),
         };
+        let open = me.open.clone();
         let (inputs, main, frame) = (me.inputs.clone(), me.main.clone(), me.frame.clone());
         let picture = picture.clone();
         session.connect_channel_new(move |_, channel| {
-            give_sockets(channel, socket.clone(), index, ended.clone());
+            give_sockets(channel, socket.clone(), index, open.clone(), ended.clone());
             // The session connects its main channel; the app connects the others it wants
             // (each then asks for its socket), as spice-gtk's clients do.
             let wanted = channel.is::<spice::DisplayChannel>()
@@ -231,12 +236,14 @@ fn give_sockets(
     channel: &spice::Channel,
     socket: Arc<Mutex<UnixStream>>,
     index: u8,
+    open: Rc<std::cell::Cell<bool>>,
     ended: impl Fn(Option<String>) + Clone + 'static,
 ) {
     channel.connect_open_fd(move |channel, _tls| {
         let socket = socket.clone();
         let channel = channel.clone();
         let ended = ended.clone();
+        let open = open.clone();
         glib::spawn_future_local(async move {
             let got = gio::spawn_blocking(move || {
                 let s = socket.lock().map_err(|_| String::from("poisoned"))?;
@@ -244,11 +251,15 @@ fn give_sockets(
             })
             .await
             .unwrap_or_else(|_| Err("the socket thread failed".into()));
+            // Left meanwhile (Disconnect, another VM): the socket is closed here, and the
+            // worker's end is no failure to report.
             match got {
-                Ok(fd) => {
+                Ok(fd) if open.get() => {
                     channel.open_fd(fd.into_raw_fd());
                 }
-                Err(why) => ended(Some(why)),
+                Ok(fd) => drop(fd),
+                Err(why) if open.get() => ended(Some(why)),
+                Err(_) => {}
             }
         });
     });
