@@ -13,6 +13,7 @@ mod launcher;
 mod logic;
 mod messages;
 mod pages;
+mod remote_apply;
 mod remote_hosts;
 mod restart;
 mod settings;

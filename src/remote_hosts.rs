@@ -211,7 +211,7 @@ pub fn show_plan(window: &adw::ApplicationWindow, p: &RemotePlan) {
         Some(window),
         Some(&tr_f("Host Setup on {host}", &[("host", &p.host.name)])),
         Some(&tr_f(
-            "Passage made this plan on {host} for its card {gpu}; nothing has been changed there. To apply it, run this in a terminal, where that host's helper asks for authorization:\n{command}",
+            "Passage made this plan on {host} for its card {gpu}; nothing has been changed there. Apply There runs Passage on {host} in a terminal, where that host's helper asks for authorization; or run this in a terminal of your own:\n{command}",
             &[("host", &p.host.name), ("gpu", &p.gpu), ("command", &command)],
         )),
     );
@@ -228,7 +228,12 @@ pub fn show_plan(window: &adw::ApplicationWindow, p: &RemotePlan) {
     d.set_extra_child(Some(&scroll));
     d.add_response("close", &tr("_Close"));
     d.add_response("copy", &tr("_Copy Command"));
-    d.set_response_appearance("copy", adw::ResponseAppearance::Suggested);
+    d.add_response("apply", &tr("_Apply There…"));
+    d.set_response_appearance("apply", adw::ResponseAppearance::Suggested);
     d.connect_response(Some("copy"), move |d, _| d.clipboard().set_text(&command));
+    let (w, host, gpu) = (window.clone(), p.host.clone(), p.gpu.clone());
+    d.connect_response(Some("apply"), move |_, _| {
+        crate::remote_apply::open(&w, &host, &gpu)
+    });
     d.present();
 }

@@ -9,6 +9,7 @@ mod spice;
 mod vte;
 
 pub use vte::text as terminal_text;
+pub use vte::{feed, new as terminal};
 
 use passage_core::i18n::{tr, tr_f};
 

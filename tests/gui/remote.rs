@@ -11,7 +11,7 @@ use std::process::Command;
 use passage_testkit::{libvirtd, sshd};
 use passage_virt::Hypervisor;
 
-use super::{App, Session, TINY_VM};
+use super::{a11y, App, Session, TINY_VM};
 
 /// Types `text` into the newest window (the dialog; no window manager, so focused first).
 fn type_into_dialog(app: &App<'_>, text: &str) {
@@ -224,7 +224,28 @@ fn a_remote_host_added_from_the_menu_shows_its_vms_and_this_computer_comes_back(
         &apply,
     ]);
     app.shot("remote-host-setup-plan", &d);
-    app.key_to_dialog("Escape");
+    // Apply There: passagectl apply runs on that host in a terminal (ssh -tt), shown in the
+    // app. The remote host here has no helper on its system bus (its sshd's /run is a private
+    // tmpfs): its passagectl's own words come back through the terminal, and the window says
+    // the plan was not applied.
+    app.press_button("Apply There…");
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let d = app.dump();
+        if d.lines().any(|l| {
+            l.contains("#remote-apply-terminal") && l.contains("cannot reach the system bus")
+        }) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the terminal never showed the remote passagectl's words:\n{d}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let d = app.wait_for(&["#remote-apply-status", "ended without applying the plan"]);
+    app.shot("remote-host-setup-applied-there", &d);
+    a11y::assert_all_named(&app, "Host setup applied on a remote host, in a terminal");
 
     // Back to this computer (the demo host here): its VMs, no remote host in the header.
     app.action("connection", Some(""));

@@ -45,7 +45,7 @@ pub fn run(r: &RemoteHost, words: &[&str]) -> ExitCode {
         eprintln!("{}", tr("Nothing was run there."));
         return ExitCode::from(1);
     }
-    match r.passagectl_at_terminal(words) {
+    match r.passagectl_at_terminal(words, false) {
         Some(mut c) => {
             let e = c.exec();
             fail(tr_f("cannot run ssh: {why}", &[("why", &e.to_string())]))

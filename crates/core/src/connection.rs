@@ -144,14 +144,18 @@ impl RemoteHost {
     }
 
     /// `passagectl WORDS` on this host through `ssh -t`: a terminal there, where its helper's
-    /// polkit asks (passagectl there starts a text agent); `None` without SSH.
-    pub fn passagectl_at_terminal(&self, words: &[&str]) -> Option<std::process::Command> {
-        let mut c = self.passagectl(words)?;
-        let argv: Vec<_> = c.get_args().map(|a| a.to_os_string()).collect();
+    /// polkit asks (passagectl there starts a text agent); `None` without SSH. `force`
+    /// (`-tt`): a terminal there even where this side has none (the app's terminal view,
+    /// which reads and writes ssh's pipes).
+    pub fn passagectl_at_terminal(
+        &self,
+        words: &[&str],
+        force: bool,
+    ) -> Option<std::process::Command> {
+        let c = self.passagectl(words)?;
         let mut t = std::process::Command::new(c.get_program());
-        t.arg("-t").args(argv);
-        c = t;
-        Some(c)
+        t.arg(if force { "-tt" } else { "-t" }).args(c.get_args());
+        Some(t)
     }
 
     /// This host as `passagectl scan --json` reads it there, over SSH: what Passage checks a
