@@ -61,6 +61,8 @@ impl Vnc {
         ended: impl Fn(Option<String>) + Clone + 'static,
     ) -> Vnc {
         let conn = Connection::new();
+        // Shared: a viewer already open on the VM (virt-viewer) stays connected.
+        let _ = conn.set_shared(true);
         let frame = Rc::default();
         watch(&conn, &frame, picture, ended.clone());
         let weak = conn.downgrade();

@@ -3,6 +3,7 @@
 //! guest, which echoes it in capitals (so the text seen came back from the guest, not from
 //! the terminal). A VM without a serial port says so; a stopped VM's console closes.
 
+use std::io::Read as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -122,7 +123,8 @@ fn wait_log(lv: &libvirtd::PrivateLibvirtd, from: usize, want: &[&str]) -> Strin
 }
 
 /// Clicks and moves the mouse on the screen, and sends Ctrl+Alt+Del from the menu; QEMU's
-/// input trace shows each.
+/// input trace shows each. Then connects again with another viewer on the display, which
+/// stays.
 fn pointer_and_send_key(app: &mut App, lv: &libvirtd::PrivateLibvirtd) {
     let trace = Command::new("virsh")
         .args(["-c", &lv.uri(), "qemu-monitor-command", "screen", "--hmp"])
@@ -174,6 +176,73 @@ fn pointer_and_send_key(app: &mut App, lv: &libvirtd::PrivateLibvirtd) {
             "key qcode delete, down 0",
         ],
     );
+    // Disconnect closes Passage's connection (QEMU lists no client); Passage connects as a
+    // shared client: another viewer already on the display stays.
+    app.press_button("Disconnect from the Screen");
+    let end = Instant::now() + Duration::from_secs(30);
+    while vnc_clients(lv) != 0 {
+        assert!(Instant::now() < end, "the connection stayed open");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let other = rfb_client(lv);
+    assert_eq!(vnc_clients(lv), 1);
+    app.press_button("Connect to the Screen");
+    let end = Instant::now() + Duration::from_secs(30);
+    while vnc_clients(lv) != 2 {
+        assert!(
+            Instant::now() < end,
+            "Passage and the other viewer are not both on"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    other.set_nonblocking(true).expect("nonblocking");
+    let left = (&other).read(&mut [0u8; 64]);
+    assert!(
+        matches!(&left, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the other viewer was disconnected: {left:?}"
+    );
+}
+
+/// How many VNC clients QEMU lists for `screen` (HMP's info vnc, through libvirt).
+fn vnc_clients(lv: &libvirtd::PrivateLibvirtd) -> usize {
+    let o = Command::new("virsh")
+        .args(["-c", &lv.uri(), "qemu-monitor-command", "screen", "--hmp"])
+        .arg("info vnc")
+        .output()
+        .expect("virsh");
+    assert!(o.status.success(), "{o:?}");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("Client:"))
+        .count()
+}
+
+/// A VNC client of `screen`'s display on libvirt's socket, through RFB 3.8's handshake
+/// (no authentication, shared) to the server's init message; it asks for nothing after.
+fn rfb_client(lv: &libvirtd::PrivateLibvirtd) -> std::os::unix::net::UnixStream {
+    use std::io::{Read, Write};
+    let h = passage_virt::Libvirt::open(&lv.uri()).expect("libvirt");
+    let mut s = std::os::unix::net::UnixStream::from(h.graphics_fd("screen", 0).expect("fd"));
+    let mut version = [0u8; 12];
+    s.read_exact(&mut version).expect("version");
+    assert_eq!(&version, b"RFB 003.008\n");
+    s.write_all(&version).expect("version");
+    let mut n = [0u8; 1];
+    s.read_exact(&mut n).expect("security types");
+    let mut types = vec![0u8; usize::from(n[0])];
+    s.read_exact(&mut types).expect("security types");
+    assert!(types.contains(&1), "no authentication offered: {types:?}");
+    s.write_all(&[1]).expect("security type");
+    let mut result = [0u8; 4];
+    s.read_exact(&mut result).expect("security result");
+    assert_eq!(result, [0; 4]);
+    s.write_all(&[1]).expect("shared");
+    let mut init = [0u8; 24];
+    s.read_exact(&mut init).expect("server init");
+    let name = u32::from_be_bytes([init[20], init[21], init[22], init[23]]);
+    let mut name = vec![0u8; name as usize];
+    s.read_exact(&mut name).expect("desktop name");
+    s
 }
 
 /// Starts the echo guest with `graphics`, connects the VM page's screen: the guest's blue text
