@@ -9,7 +9,7 @@ set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 pkgs=(pciutils pci.ids usb.ids hyperfine python3 jq grub-common systemd dbus-daemon dbus-bin polkitd util-linux libxml2-utils libvirt-clients libvirt-dev libvirt-daemon libvirt-daemon-driver-qemu ovmf seabios ipxe-qemu swtpm swtpm-tools pkg-config gettext locales
-      libgtk-4-dev libadwaita-1-dev libvte-2.91-gtk4-dev libspice-client-glib-2.0-dev libglib2.0-dev-bin meson ninja-build desktop-file-utils appstream
+      libgtk-4-dev libadwaita-1-dev libvte-2.91-gtk4-dev libspice-client-glib-2.0-dev libgvnc-1.0-dev libglib2.0-dev-bin meson ninja-build desktop-file-utils appstream
       xvfb xauth xdotool x11-utils imagemagick fonts-cantarell adwaita-icon-theme librsvg2-common
       at-spi2-core python3-pyatspi gir1.2-atspi-2.0
       dpkg-dev build-essential debhelper lintian binutils

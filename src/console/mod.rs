@@ -1,11 +1,16 @@
 //! The VM's consoles on its page: the serial console (serial.rs) in a VTE terminal, and the
-//! SPICE display (display.rs, drawn from spice.rs).
+//! SPICE or VNC display (display.rs, drawn from spice.rs or vnc.rs through screen.rs).
 
 pub mod display;
 mod display_fit;
+mod frame;
 mod pointer;
+mod screen;
 pub mod serial;
+mod sockets;
 mod spice;
+mod vnc;
+mod vnc_fb;
 mod vte;
 
 pub use vte::text as terminal_text;
@@ -55,7 +60,8 @@ fn session_button(b: &gtk::Button, connected: bool, shown: bool, names: (&str, &
 use relm4::gtk::{self, gdk, prelude::*};
 
 /// What the screen shows, for the widget dump (tests): its size, how many pixels are lit
-/// (not black) and how many are blue.
+/// (not black) and how many are blue, and where its middle is in its window's surface (where
+/// a test points the mouse).
 pub fn screen_summary(w: &gtk::Widget) -> Option<String> {
     let p = w.downcast_ref::<gtk::Picture>()?;
     if p.widget_name() != "display-screen" {
@@ -74,8 +80,18 @@ pub fn screen_summary(w: &gtk::Widget) -> Option<String> {
         lit += usize::from(c[..3].iter().any(|v| *v > 16));
         blue += usize::from(c[0] > 100 && c[1] < 60 && c[2] < 60);
     }
-    let frames = spice::FRAMES_SHOWN.load(std::sync::atomic::Ordering::Relaxed);
+    let frames = frame::FRAMES_SHOWN.load(std::sync::atomic::Ordering::Relaxed);
+    let (x, y) = middle(p).unwrap_or_default();
     Some(format!(
-        "screen={width}x{height} lit={lit} blue={blue} frames={frames}"
+        "screen={width}x{height} lit={lit} blue={blue} frames={frames} at={x:.0},{y:.0}"
     ))
+}
+
+/// The middle of `w` in its window's surface.
+fn middle(w: &gtk::Picture) -> Option<(f32, f32)> {
+    let native = w.native()?;
+    let (sx, sy) = native.surface_transform();
+    let mid = gtk::graphene::Point::new(w.width() as f32 / 2.0, w.height() as f32 / 2.0);
+    let p = w.compute_point(&native, &mid)?;
+    Some((p.x() + sx as f32, p.y() + sy as f32))
 }

@@ -6,74 +6,15 @@
 //! (client mode, with the guest's agent or a tablet) or as motion (server mode).
 
 use std::cell::RefCell;
-use std::os::fd::{IntoRawFd, OwnedFd};
-use std::os::unix::net::UnixStream;
-use std::process::{Child, Stdio};
+use std::os::fd::IntoRawFd;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
 
-use relm4::gtk::{self, gdk, glib, prelude::WidgetExt, prelude::WidgetExtManual};
+use relm4::gtk::{self, prelude::WidgetExt};
 use spice_client_glib as spice;
 use spice_client_glib::prelude::*;
 
-/// The guest's screen as last copied: 4 bytes a pixel (B, G, R, A), `stride` bytes a row.
-#[derive(Default)]
-pub struct Frame {
-    pub width: usize,
-    pub height: usize,
-    pub stride: usize,
-    pub pixels: Vec<u8>,
-    /// A copy is waiting to be shown (one texture a main-loop turn, however many regions).
-    queued: bool,
-}
-
-impl Frame {
-    /// Copies the rectangle `(x, y, w, h)` of `primary` (SPICE's 32-bit xRGB, in memory B, G,
-    /// R, x) in, with the unused byte made opaque.
-    fn copy(
-        &mut self,
-        primary: &spice::DisplayPrimary,
-        (x, y, w, h): (usize, usize, usize, usize),
-    ) {
-        let (pw, ph, stride) = (primary.width(), primary.height(), primary.stride());
-        if (pw, ph, stride) != (self.width, self.height, self.stride) {
-            *self = Frame {
-                width: pw,
-                height: ph,
-                stride,
-                pixels: vec![0; stride * ph],
-                queued: self.queued,
-            };
-        }
-        let data = primary.data();
-        let (x1, y1) = ((x + w).min(pw), (y + h).min(ph));
-        for row in y.min(y1)..y1 {
-            let (a, b) = (row * stride + x * 4, row * stride + x1 * 4);
-            if let (Some(src), Some(dst)) = (data.get(a..b), self.pixels.get_mut(a..b)) {
-                dst.copy_from_slice(src);
-                dst.iter_mut()
-                    .skip(3)
-                    .step_by(4)
-                    .for_each(|alpha| *alpha = 0xff);
-            }
-        }
-    }
-
-    fn texture(&self) -> Option<gdk::MemoryTexture> {
-        let (w, h) = (
-            i32::try_from(self.width).ok()?,
-            i32::try_from(self.height).ok()?,
-        );
-        (w > 0 && h > 0).then(|| {
-            let bytes = glib::Bytes::from(&self.pixels[..]);
-            gdk::MemoryTexture::new(w, h, gdk::MemoryFormat::B8g8r8a8, &bytes, self.stride)
-        })
-    }
-}
-
-/// Textures shown since the app started (the widget dump's `frames=`, which the console
-/// benchmark reads).
-pub static FRAMES_SHOWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+use super::frame::{show_now, show_soon, Frame, Source};
+use super::sockets::Asker;
 
 /// A connected SPICE display.
 pub struct Spice {
@@ -81,7 +22,6 @@ pub struct Spice {
     inputs: Rc<RefCell<Option<spice::InputsChannel>>>,
     main: Rc<RefCell<Option<spice::MainChannel>>>,
     pub frame: Rc<RefCell<Frame>>,
-    worker: Child,
     /// False once the session is left: a socket that arrives after is closed, not handed on.
     open: Rc<std::cell::Cell<bool>>,
 }
@@ -90,36 +30,23 @@ impl Drop for Spice {
     fn drop(&mut self) {
         self.open.set(false);
         self.session.disconnect();
-        // Its socket closes with the session's last channel; the program ends on that.
-        let _ = self.worker.kill();
-        let _ = self.worker.wait();
     }
 }
 
 impl Spice {
-    /// Connects to display `index` of running VM `vm` at `uri`, drawing into `picture`;
-    /// `ended` is called (on the main loop) when the session closes or fails.
+    /// Connects to display `index`, each channel's socket from `socket`, drawing into
+    /// `picture`; `ended` is called (on the main loop) when the session closes or fails.
     pub fn connect(
-        vm: &str,
-        uri: &str,
-        index: u8,
+        (socket, index): (Asker, u8),
         picture: &gtk::Picture,
         ended: impl Fn(Option<String>) + Clone + 'static,
     ) -> Result<Spice, String> {
-        let (app, worker_end) = UnixStream::pair().map_err(|e| e.to_string())?;
-        let worker = super::run_vm_commands(
-            &["graphics-fds", "--connect", uri, "--", vm],
-            Stdio::from(OwnedFd::from(worker_end)),
-            false,
-        )?;
-        let socket = Arc::new(Mutex::new(app));
         let session = spice::Session::new();
         let me = Spice {
             session: session.clone(),
             inputs: Rc::default(),
             main: Rc::default(),
             frame: Rc::default(),
-            worker,
             open: Rc::new(std::cell::Cell::new(true)),
         };
         let open = me.open.clone();
@@ -234,38 +161,25 @@ const MOUSE_MODE_CLIENT: i32 = 2;
 /// off the main loop and handed to the channel on it.
 fn give_sockets(
     channel: &spice::Channel,
-    socket: Arc<Mutex<UnixStream>>,
+    socket: Asker,
     index: u8,
     open: Rc<std::cell::Cell<bool>>,
     ended: impl Fn(Option<String>) + Clone + 'static,
 ) {
     channel.connect_open_fd(move |channel, _tls| {
-        let socket = socket.clone();
-        let channel = channel.clone();
-        let ended = ended.clone();
-        let open = open.clone();
-        glib::spawn_future_local(async move {
-            let got = gio::spawn_blocking(move || {
-                let s = socket.lock().map_err(|_| String::from("poisoned"))?;
-                passage_virt::fdpass::request(&*s, index)
-            })
-            .await
-            .unwrap_or_else(|_| Err("the socket thread failed".into()));
-            // Left meanwhile (Disconnect, another VM): the socket is closed here, and the
-            // worker's end is no failure to report.
-            match got {
-                Ok(fd) if open.get() => {
-                    channel.open_fd(fd.into_raw_fd());
-                }
-                Ok(fd) => drop(fd),
-                Err(why) if open.get() => ended(Some(why)),
-                Err(_) => {}
+        let (channel, ended, open) = (channel.clone(), ended.clone(), open.clone());
+        // Left meanwhile (Disconnect, another VM): the socket is closed here, and the
+        // worker's end is no failure to report.
+        socket.ask(index, move |got| match got {
+            Ok(fd) if open.get() => {
+                channel.open_fd(fd.into_raw_fd());
             }
+            Ok(fd) => drop(fd),
+            Err(why) if open.get() => ended(Some(why)),
+            Err(_) => {}
         });
     });
 }
-
-use relm4::gtk::gio;
 
 /// The display channel's surface into `frame`, shown in `picture` once a turn of the main
 /// loop after the regions the channel invalidated.
@@ -274,27 +188,26 @@ fn draw(d: &spice::DisplayChannel, frame: &Rc<RefCell<Frame>>, picture: &gtk::Pi
     d.connect_display_invalidate(move |d, x, y, w, h| {
         let Some(primary) = d.primary(0) else { return };
         let rect = [x, y, w, h].map(|v| usize::try_from(v).unwrap_or(0));
-        let mut frame = f.borrow_mut();
-        frame.copy(&primary, (rect[0], rect[1], rect[2], rect[3]));
-        if !std::mem::replace(&mut frame.queued, true) {
-            // Shown at the picture's next frame: one texture a frame, however many regions
-            // came before it (the callback ends itself; nothing ticks while nothing changes).
-            let f = f.clone();
-            p.add_tick_callback(move |p, _| {
-                let mut frame = f.borrow_mut();
-                frame.queued = false;
-                p.set_paintable(frame.texture().as_ref());
-                FRAMES_SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                glib::ControlFlow::Break
-            });
-        }
+        f.borrow_mut()
+            .copy(&source(&primary), (rect[0], rect[1], rect[2], rect[3]));
+        show_soon(&f, &p);
     });
     let (f, p) = (frame.clone(), picture.clone());
     d.connect_display_primary_create(move |d| {
         if let Some(primary) = d.primary(0) {
             let (w, h) = (primary.width(), primary.height());
-            f.borrow_mut().copy(&primary, (0, 0, w, h));
-            p.set_paintable(f.borrow().texture().as_ref());
+            f.borrow_mut().copy(&source(&primary), (0, 0, w, h));
+            show_now(&f, &p);
         }
     });
+}
+
+/// SPICE's primary surface: 32-bit xRGB.
+fn source(primary: &spice::DisplayPrimary) -> Source<'_> {
+    Source {
+        data: primary.data(),
+        width: primary.width(),
+        height: primary.height(),
+        stride: primary.stride(),
+    }
 }

@@ -652,17 +652,12 @@ impl VmDetail {
             Can::NotRunning
         };
         self.serial.show(&d.name, can);
-        use crate::console::display::Can as Shows;
-        let spice = self.domain.as_ref().and_then(|d| {
-            d.graphics
-                .iter()
-                .position(|g| g == "spice")
-                .and_then(|i| u8::try_from(i).ok())
-        });
-        let shows = match (spice, can) {
-            (None, _) => Shows::NoSpice,
+        use crate::console::display::{choose, Can as Shows};
+        let shown = self.domain.as_ref().and_then(|d| choose(&d.graphics));
+        let shows = match (shown, can) {
+            (None, _) => Shows::NoDisplay,
             (Some(_), Can::NotRunning) => Shows::NotRunning,
-            (Some(i), _) if running(self.state) => Shows::Connect(i),
+            (Some((i, protocol)), _) if running(self.state) => Shows::Connect(i, protocol),
             (Some(_), _) => Shows::NotRunning,
         };
         self.display.show(&d.name, shows);

@@ -35,6 +35,18 @@ pub fn xt_scancode(code: u32) -> Option<u32> {
     }
 }
 
+/// The key numbers QEMU's VNC server takes in its extended key events (QEMU's "qnum", which
+/// gtk-vnc sends too): the scan code, an extended key as 0x80 | code instead of 0x100 | code
+/// (keycodemapdb's column `qnum`).
+pub fn qnum(scancode: u32) -> u16 {
+    let low = (scancode & 0x7f) as u16;
+    if scancode & 0x100 != 0 {
+        0x80 | low
+    } else {
+        low
+    }
+}
+
 /// Scan codes of the keys the console's menu sends: Ctrl+Alt+Del, and Ctrl+Alt+F1…F12 (a
 /// Linux guest's virtual terminals).
 pub mod send {
@@ -45,6 +57,21 @@ pub mod send {
     pub const F: [u32; 12] = [
         0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40, 0x41, 0x42, 0x43, 0x44, 0x57, 0x58,
     ];
+
+    /// The X keysym of a key above, which VNC sends with the scan code (a server without
+    /// QEMU's extended key events reads only the keysym); 0 for another key.
+    pub fn keysym(scancode: u32) -> u32 {
+        match scancode {
+            CTRL => 0xffe3,   // XK_Control_L
+            ALT => 0xffe9,    // XK_Alt_L
+            DELETE => 0xffff, // XK_Delete
+            // XK_F1 … XK_F12 are 0xffbe … 0xffc9, in order.
+            f => F
+                .iter()
+                .position(|k| *k == f)
+                .map_or(0, |n| 0xffbe + n as u32),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -80,5 +107,35 @@ mod tests {
         assert_eq!(xt_scancode(85), None);
         assert_eq!(xt_scancode(113), None);
         assert_eq!(xt_scancode(0), None);
+    }
+
+    /// keycodemapdb's rows (xtkbd, qnum): a plain key keeps its code, an extended one moves
+    /// its 0xE0 prefix to the top bit.
+    #[test]
+    fn vnc_key_numbers_are_qemus() {
+        for (xt, q) in [
+            (0x01, 0x01),  // Escape
+            (0x1e, 0x1e),  // A
+            (0x58, 0x58),  // F12
+            (0x11c, 0x9c), // KP_Enter
+            (0x11d, 0x9d), // Control_R
+            (0x138, 0xb8), // Alt_R
+            (0x148, 0xc8), // Up
+            (0x153, 0xd3), // Delete
+            (0x15b, 0xdb), // Meta_L
+        ] {
+            assert_eq!(qnum(xt), q, "scan code {xt:#x}");
+        }
+    }
+
+    #[test]
+    fn the_menu_keys_have_their_keysyms() {
+        assert_eq!(send::keysym(send::CTRL), 0xffe3);
+        assert_eq!(send::keysym(send::ALT), 0xffe9);
+        assert_eq!(send::keysym(send::DELETE), 0xffff);
+        assert_eq!(send::keysym(send::F[0]), 0xffbe); // F1
+        assert_eq!(send::keysym(send::F[9]), 0xffc7); // F10
+        assert_eq!(send::keysym(send::F[11]), 0xffc9); // F12
+        assert_eq!(send::keysym(0x1e), 0);
     }
 }
