@@ -14,7 +14,7 @@ use relm4::{adw, gtk};
 pub fn cards(host: &Host) -> Vec<(PciAddress, String)> {
     crate::logic::groups(host)
         .into_iter()
-        .filter(|g| g.viable)
+        .filter(|g| g.viable || g.only_gpu)
         .filter_map(|g| g.gpu)
         .map(|gpu| (gpu, host.card_label(gpu)))
         .collect()

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::vm::devices::{choose, initial_selection};
+use passage_core::vm::devices::{choose_card, initial_selection};
 use passage_core::vm::draft::POOL;
 use passage_core::vm::express::{recommend, Context, Express, Request};
 use passage_core::vm::installer::read_volume_label;
@@ -60,7 +60,7 @@ pub fn run(
     let iso = iso_path(args.iso.as_deref())?;
     let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let selection = match gpu {
-        Some(g) => choose(&host, g.parse().map_err(bad)?).map_err(refused)?,
+        Some(g) => choose_card(&host, g.parse().map_err(bad)?).map_err(refused)?,
         None => initial_selection(&host).ok_or_else(|| {
             refused(tr("No graphics card of this host can go to a VM (passagectl check says why); name one with --gpu ADDRESS."))
         })?,
