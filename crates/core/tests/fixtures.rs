@@ -325,12 +325,17 @@ fn single_gpu_desktop_is_told_why_not() {
         r.get("only-gpu").map(|f| f.severity),
         Some(Severity::Blocker)
     );
-    // The finding names the mode that can take the only card.
+    // The finding names the mode that can take the only card, in the app and passagectl.
     let fix = r
         .get("only-gpu")
         .and_then(|f| f.fix.clone())
         .unwrap_or_default();
-    assert!(fix.contains("--set gpu-mode=only-gpu"), "{fix}");
+    assert!(
+        fix.contains("only-GPU mode")
+            && fix.contains("choose it on Devices")
+            && fix.contains("passagectl vm new --gpu 0000:0c:00.0"),
+        "{fix}"
+    );
     let ovmf = r.get("no-ovmf").expect("no ovmf");
     assert!(ovmf
         .fix
