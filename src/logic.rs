@@ -418,33 +418,6 @@ mod tests {
     }
 
     #[test]
-    fn the_hosts_only_card_is_offered_for_the_only_gpu_mode_and_no_other_display_card_is() {
-        let (h, _d) = host("single-gpu");
-        let g = groups(&h);
-        let card = g
-            .iter()
-            .find(|r| r.gpu == Some(addr("0000:0c:00.0")))
-            .expect("the card's group");
-        assert!(
-            card.host_display && !card.viable && card.only_gpu,
-            "{card:?}"
-        );
-        assert!(g.iter().filter(|r| r.gpu.is_none()).all(|r| !r.only_gpu));
-        let s = choose_card(&h, addr("0000:0c:00.0")).expect("only GPU");
-        assert_eq!(s.group, card.id);
-        assert_eq!(
-            crate::pages::express_rows::cards(&h)
-                .iter()
-                .map(|(a, _)| *a)
-                .collect::<Vec<_>>(),
-            [addr("0000:0c:00.0")],
-            "the express VM is offered for it"
-        );
-        let (h, _d) = host("x570-tutorial");
-        assert!(groups(&h).iter().all(|r| !r.only_gpu));
-    }
-
-    #[test]
     fn findings_are_ordered_by_urgency_and_the_headline_counts_blockers() {
         let (h, _d) = host("iommu-off");
         let r = check::evaluate(&h, None).expect("report");

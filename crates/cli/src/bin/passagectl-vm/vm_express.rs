@@ -33,8 +33,10 @@ pub struct ExpressArgs {
     /// The new disk's size (with --express; default: from the free space where it goes)
     #[arg(long, value_name = "GiB", requires = "express")]
     disk_size: Option<u64>,
-    /// When the card goes to vfio-pci, as chosen on Host setup (default: from boot on)
-    #[arg(long, value_name = "MODE", value_parser = ["boot", "running"], requires = "express")]
+    /// When the card goes to vfio-pci, as chosen on Host setup (default: from boot on; the
+    /// host's only card showing the screen is always only-gpu: the desktop stops while the VM
+    /// runs)
+    #[arg(long, value_name = "MODE", value_parser = ["boot", "running", "only-gpu"], requires = "express")]
     gpu_mode: Option<String>,
     #[command(flatten)]
     unattended: crate::vm_unattended::UnattendedArgs,
