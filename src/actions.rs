@@ -78,7 +78,7 @@ pub fn install(window: &adw::ApplicationWindow, sender: &ComponentSender<App>) {
             "setup-mode",
             |v: &str| match passage_core::vm::session::GpuMode::from_word(v) {
                 Some(m) => Msg::SetupMode(m),
-                None => Msg::Toast(format!("{v}: boot or running")),
+                None => Msg::Toast(format!("{v}: boot, running or only-gpu")),
             },
         ),
         ("edit-set", |kv: &str| {

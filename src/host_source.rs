@@ -64,7 +64,11 @@ pub fn live_root() -> PathBuf {
 
 /// Whether this machine can show anything worth passing through.
 pub fn worth_showing(host: &Host) -> bool {
-    host.iommu_enabled && host.gpus().count() >= 2
+    host.iommu_enabled
+        && (host.gpus().count() >= 2
+            || host
+                .only_gpu()
+                .is_some_and(|g| passage_core::vm::devices::choose_card(host, g).is_ok()))
 }
 
 /// Scans what `wanted` names. `live_root` is `/` in the app and a temp dir in tests.
@@ -163,10 +167,11 @@ mod tests {
     }
 
     #[test]
-    fn the_demo_host_is_used_without_an_iommu_or_a_second_gpu() {
+    fn the_demo_host_is_used_without_an_iommu_or_a_card_that_can_go() {
         for (name, live) in [
             ("x570-tutorial", true),
-            ("single-gpu", false),
+            // Its only card can go to a VM in the only-GPU mode.
+            ("single-gpu", true),
             ("iommu-off", false),
         ] {
             let d = fixture(name);

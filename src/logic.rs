@@ -126,6 +126,9 @@ pub struct GroupRow {
     /// The group's first GPU, when it has one: choosing the group means choosing it.
     pub gpu: Option<PciAddress>,
     pub host_display: bool,
+    /// The group's card is the host's only one, showing the screen: it can go to a VM in the
+    /// only-GPU mode (the desktop stops while the VM runs), and in no other.
+    pub only_gpu: bool,
     /// What to know about the group's cards, a line each (the AMD reset bug).
     pub card_notes: Vec<String>,
     pub devices: Vec<DeviceRow>,
@@ -192,6 +195,7 @@ pub fn groups(host: &Host) -> Vec<GroupRow> {
                     .collect(),
                 gpu,
                 host_display: devices.iter().any(|d| d.host_display),
+                only_gpu: gpu.is_some_and(|a| only_gpu_offered(host, a)),
                 card_notes: card_notes(host, &g.devices),
                 devices,
             }
@@ -199,6 +203,13 @@ pub fn groups(host: &Host) -> Vec<GroupRow> {
         .collect();
     rows.sort_by_key(|r| (r.gpu.is_none(), !r.viable, r.id));
     rows
+}
+
+/// Whether `gpu` is the host's only card showing the screen and can go to a VM in the only-GPU
+/// mode (core's default-mode rule and its group rule).
+fn only_gpu_offered(host: &Host, gpu: PciAddress) -> bool {
+    use passage_core::vm::session::GpuMode;
+    GpuMode::default_for(host, gpu) == GpuMode::OnlyGpu && choose_card(host, gpu).is_ok()
 }
 
 /// The lines the Devices page shows under a group for its cards: the AMD reset bug.
@@ -211,7 +222,7 @@ fn card_notes(host: &Host, devices: &[PciAddress]) -> Vec<String> {
         .collect()
 }
 
-pub use passage_core::vm::devices::{choose, initial_selection, Selection};
+pub use passage_core::vm::devices::{choose_card, initial_selection, Selection};
 
 /// A change of the plan, as the Host setup page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -334,6 +345,7 @@ mod tests {
         );
         assert_eq!(pending_boot_change(&rows, None, &[]), None);
     }
+    use passage_core::vm::devices::choose;
     use passage_core::Root;
 
     fn host(name: &str) -> (Host, tempfile::TempDir) {

@@ -34,7 +34,7 @@ pub enum Msg {
     UndoAll,
     /// Keep a boot-time change after its restart (Host setup's After the Restart).
     KeepBoot(String),
-    /// Host setup's GPU mode (boot or running).
+    /// Host setup's GPU mode (boot, running or only GPU).
     SetupMode(passage_core::vm::session::GpuMode),
     /// What Host setup plans besides the card, for the wizard's VM (hugepages at boot).
     SetupExtras(Vec<passage_core::plan::Intent>),

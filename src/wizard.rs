@@ -88,7 +88,7 @@ pub fn step_of(field: &str) -> Step {
         "memory_mib" | "memory-gib" | "vcpus" => Step::Resources,
         "topology" | "vcpu_pins" | "emulator_cpuset" | "hyperv_vendor_id" | "hyperv" => Step::Cpu,
         "firmware" | "tpm" => Step::Firmware,
-        "pci" | "gpu" | "pci-add" | "rom" => Step::Pci,
+        "pci" | "gpu" | "gpu-mode" | "pci-add" | "rom" => Step::Pci,
         "evdev" | "usb" | "evdev-add" => Step::Usb,
         "disks" | "disk" => Step::Storage,
         "cdroms" => Step::Media,

@@ -23,7 +23,7 @@ impl App {
                     return crate::remote_hosts::devices_are_made_there(&w.window, &r);
                 }
                 let Some(l) = &self.loaded else { return };
-                let selection = match crate::logic::choose(&l.host, gpu) {
+                let selection = match crate::logic::choose_card(&l.host, gpu) {
                     Ok(s) => s,
                     Err(why) => {
                         return tell(

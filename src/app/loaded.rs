@@ -74,7 +74,7 @@ impl App {
                 let selection = self
                     .selection
                     .as_ref()
-                    .and_then(|s| logic::choose(&loaded.host, s.gpu).ok())
+                    .and_then(|s| logic::choose_card(&loaded.host, s.gpu).ok())
                     .or_else(|| logic::initial_selection(&loaded.host));
                 if !matches!(self.target, Some(Target::Intent(_))) {
                     self.target = selection.clone().map(Target::Gpu);

@@ -282,11 +282,12 @@ impl Component for App {
                 self.selection = Some(s.clone());
                 self.target = Some(Target::Gpu(s.clone()));
                 self.wizard.emit(wizard_page::Input::Card(s.clone()));
-                // A card with the reset bug goes to VMs from boot on.
+                // The card's mode: the host's only card showing the screen goes in the only-GPU
+                // mode (core's rule), a card with the reset bug from boot on.
                 if let Some(m) = self
                     .loaded
                     .as_ref()
-                    .and_then(|l| passage_core::host::reset::mode_for(&l.host, s.gpu))
+                    .and_then(|l| card_mode(&l.host, s.gpu, self.gpu_mode))
                 {
                     sender.input(Msg::WizardSet(crate::wizard::Choice::GpuMode(m)));
                     sender.input(Msg::SetupMode(m));
@@ -395,4 +396,19 @@ fn tell(w: &Widgets, heading: &str, body: Option<&str>) {
     let d = adw::MessageDialog::new(Some(&w.window), Some(heading), body);
     d.add_response("ok", &tr("_OK"));
     d.present();
+}
+
+/// The GPU mode to switch to when `gpu` is chosen, `None` to keep `current`: the card's own
+/// mode where `current` cannot take it (core's rule: the host's only card showing the screen
+/// goes in the only-GPU mode, which is for that card alone), from boot on for a card with the
+/// reset bug.
+fn card_mode(
+    host: &passage_core::Host,
+    gpu: passage_core::host::PciAddress,
+    current: passage_core::vm::session::GpuMode,
+) -> Option<passage_core::vm::session::GpuMode> {
+    use passage_core::vm::session::GpuMode;
+    let wanted = passage_core::host::reset::mode_for(host, gpu);
+    let m = GpuMode::for_card(host, gpu, wanted.unwrap_or(current));
+    (m != current || wanted.is_some()).then_some(m)
 }

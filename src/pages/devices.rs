@@ -89,7 +89,7 @@ impl Component for DevicesPage {
                 if self.selection.as_ref().is_some_and(|s| s.gpu == gpu) {
                     return;
                 }
-                match logic::choose(&loaded.host, gpu) {
+                match logic::choose_card(&loaded.host, gpu) {
                     Ok(s) => {
                         self.selection = Some(s.clone());
                         let _ = sender.output(Output::Chose(s));
@@ -239,7 +239,9 @@ fn group_row(
     sender: &ComponentSender<DevicesPage>,
 ) -> (adw::ExpanderRow, Option<(PciAddress, gtk::CheckButton)>) {
     let mut out_radio = None;
-    let status = if g.host_display {
+    let status = if g.only_gpu {
+        tr("This computer's only graphics card: it can go to a VM in the only-GPU mode — the desktop stops while the VM runs")
+    } else if g.host_display {
         tr("Shows this computer's screen: it stays with the host")
     } else if g.viable {
         tr_n(
@@ -282,15 +284,23 @@ fn group_row(
         }
         out_radio = Some((gpu, radio));
     }
-    let badge = gtk::Image::from_icon_name(if g.host_display {
+    let badge = gtk::Image::from_icon_name(if g.only_gpu {
+        "emblem-ok-symbolic"
+    } else if g.host_display {
         "video-display-symbolic"
     } else if g.viable {
         "emblem-ok-symbolic"
     } else {
         "action-unavailable-symbolic"
     });
-    badge.add_css_class(if g.viable { "success" } else { "dim-label" });
-    let says = if g.host_display {
+    badge.add_css_class(if g.viable || g.only_gpu {
+        "success"
+    } else {
+        "dim-label"
+    });
+    let says = if g.only_gpu {
+        tr("Can go to a VM: the desktop stops while it runs")
+    } else if g.host_display {
         tr("Shows this computer's screen")
     } else if g.viable {
         tr("Can go to a VM")

@@ -14,7 +14,7 @@ use relm4::{adw, gtk};
 pub fn cards(host: &Host) -> Vec<(PciAddress, String)> {
     crate::logic::groups(host)
         .into_iter()
-        .filter(|g| g.viable)
+        .filter(|g| g.viable || g.only_gpu)
         .filter_map(|g| g.gpu)
         .map(|gpu| (gpu, host.card_label(gpu)))
         .collect()
@@ -67,4 +67,44 @@ pub fn group(
         }
     }
     Some(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str) -> (Host, tempfile::TempDir) {
+        let d = tempfile::tempdir().expect("tempdir");
+        passage_fixtures::build(name, d.path()).expect("fixture");
+        let root = passage_core::Root::new(d.path()).expect("root");
+        (Host::scan(&root), d)
+    }
+
+    fn addr(s: &str) -> PciAddress {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn the_hosts_only_card_is_offered_for_the_only_gpu_mode_and_no_other_display_card_is() {
+        let (h, _d) = host("single-gpu");
+        let g = crate::logic::groups(&h);
+        let card = g
+            .iter()
+            .find(|r| r.gpu == Some(addr("0000:0c:00.0")))
+            .expect("the card's group");
+        assert!(
+            card.host_display && !card.viable && card.only_gpu,
+            "{card:?}"
+        );
+        assert!(g.iter().filter(|r| r.gpu.is_none()).all(|r| !r.only_gpu));
+        let s = crate::logic::choose_card(&h, addr("0000:0c:00.0")).expect("only GPU");
+        assert_eq!(s.group, card.id);
+        assert_eq!(
+            cards(&h).iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+            [addr("0000:0c:00.0")],
+            "the express VM is offered for it"
+        );
+        let (h, _d) = host("x570-tutorial");
+        assert!(crate::logic::groups(&h).iter().all(|r| !r.only_gpu));
+    }
 }

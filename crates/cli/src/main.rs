@@ -177,9 +177,11 @@ struct ChangeArgs {
     /// override for libvirt's QEMU, and with the kvmfr module libvirt's cgroup device list
     #[arg(long, conflicts_with_all = ["gpu", "add", "remove", "vfio", "host_display"])]
     looking_glass: bool,
-    /// With --gpu: `boot` (on vfio-pci from boot on) or `running` (lent to VMs while they run,
-    /// through libvirt's hook)
-    #[arg(long, value_name = "MODE", value_parser = ["boot", "running"], requires = "gpu")]
+    /// With --gpu: `boot` (on vfio-pci from boot on), `running` (lent to VMs while they run,
+    /// through libvirt's hook) or `only-gpu` (the host's only card: the desktop stops while
+    /// the VM runs; nothing is bound at boot). The default: `only-gpu` for the host's only card
+    /// showing the screen, else `boot`
+    #[arg(long, value_name = "MODE", value_parser = ["boot", "running", "only-gpu"], requires = "gpu")]
     gpu_mode: Option<String>,
     /// Let vendor-reset reset this card with the AMD reset bug (a udev rule sets its
     /// reset_method to device_specific; vendor-reset must be installed)
@@ -346,10 +348,7 @@ fn main() -> ExitCode {
                 looking_glass,
                 ..
             } = change;
-            let mode = gpu_mode
-                .as_deref()
-                .and_then(GpuMode::from_word)
-                .unwrap_or_default();
+            let mode = gpu_mode.as_deref().and_then(GpuMode::from_word);
             let addr = |s: &str| s.parse::<PciAddress>();
             let (opened, host) = match scan_root(&root) {
                 Ok(x) => x,
@@ -363,6 +362,7 @@ fn main() -> ExitCode {
             } else if let Some(g) = gpu {
                 match addr(&g) {
                     Ok(a) => {
+                        let mode = mode.unwrap_or_else(|| GpuMode::default_for(&host, a));
                         plan::for_gpu_mode(&opened.root, &host, a, mode, plan::hook::DEFAULT_HELPER)
                     }
                     Err(e) => return fail(e),
@@ -424,7 +424,9 @@ fn main() -> ExitCode {
                 looking_glass,
                 ..
             } = change;
-            let running = gpu_mode.as_deref() == Some("running");
+            // Lent while a VM runs, or only GPU: the helper's ConfigureGpuSessions plans the
+            // host's only card in the only-GPU mode (no boot-time binding).
+            let running = matches!(gpu_mode.as_deref(), Some("running" | "only-gpu"));
             if looking_glass {
                 return helper::looking_glass();
             }

@@ -649,29 +649,31 @@ fn vm_edit_adds_looking_glass_sized_for_the_monitor_and_vm_show_says_it() {
 }
 
 /// On a host with one graphics card, `vm new` gives a VM that card only in the only-GPU mode
-/// (the desktop stops while it runs): without the mode the card is refused as the host's
-/// screen (exit 1), with it the domain has the card's group and the mode the hook reads, and
-/// is valid by libvirt's schema.
+/// (the desktop stops while it runs), which is the card's default (core's rule, as in the
+/// app): the domain has the card's group, the mode the hook reads and the host's keyboard and
+/// mouse by evdev, and is valid by libvirt's schema; from boot on the card is refused as the
+/// host's screen (exit 1).
 #[test]
 fn vm_new_gives_the_hosts_only_card_only_in_the_only_gpu_mode() {
     let d = fixture("single-gpu");
     let root = d.path().display().to_string();
     let base = ["vm", "new", "--root", root.as_str(), "--gpu", "0c:00.0"];
-    let o = passagectl(&[&base[..], &["--print-xml"]].concat());
-    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert!(
-        stderr(&o).contains("shows this computer's screen"),
-        "{}",
-        stderr(&o)
-    );
-
+    for mode in [&[][..], &["--set", "gpu-mode=only-gpu"][..]] {
+        let o = passagectl(&[&base[..], mode, &["--print-xml"]].concat());
+        assert!(o.status.success(), "{mode:?}: {}", stderr(&o));
+        let xml = stdout(&o);
+        assert!(
+            xml.contains("<passage:gpu-mode>only-gpu</passage:gpu-mode>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("usb-Logitech_USB_Receiver-event-kbd")
+                && xml.contains("usb-Logitech_USB_Receiver-if01-event-mouse"),
+            "{xml}"
+        );
+    }
     let o = passagectl(&[&base[..], &["--set", "gpu-mode=only-gpu", "--print-xml"]].concat());
-    assert!(o.status.success(), "{}", stderr(&o));
     let xml = stdout(&o);
-    assert!(
-        xml.contains("<passage:gpu-mode>only-gpu</passage:gpu-mode>"),
-        "{xml}"
-    );
     assert!(
         xml.contains("<address domain='0x0000' bus='0x0c' slot='0x00' function='0x0'/>"),
         "{xml}"
@@ -681,4 +683,66 @@ fn vm_new_gives_the_hosts_only_card_only_in_the_only_gpu_mode() {
     // The mode from boot on does not take the host's screen.
     let o = passagectl(&[&base[..], &["--set", "gpu-mode=boot", "--print-xml"]].concat());
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("shows this computer's screen"),
+        "{}",
+        stderr(&o)
+    );
+    // Without a keyboard and mouse of its own the VM is not made; the words say what to add.
+    let o = passagectl(
+        &[
+            &base[..],
+            &[
+                "--set",
+                "evdev-remove=/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd",
+                "--set",
+                "evdev-remove=/dev/input/by-id/usb-Logitech_USB_Receiver-if01-event-mouse",
+                "--print-xml",
+            ],
+        ]
+        .concat(),
+    );
+    assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("needs its own keyboard and mouse"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `plan --gpu` for the host's only card plans the only-GPU mode by default: the IOMMU's
+/// kernel arguments and libvirt's hook, no vfio-pci binding at boot, and a note saying why;
+/// `--gpu-mode boot` is refused with the way that works.
+#[test]
+fn plan_for_the_hosts_only_card_binds_nothing_at_boot_and_says_why() {
+    let d = fixture("single-gpu");
+    let root = d.path().display().to_string();
+    for mode in [&[][..], &["--gpu-mode", "only-gpu"][..]] {
+        let o = passagectl(
+            &[
+                &["plan", "--root", root.as_str(), "--gpu", "0c:00.0"][..],
+                mode,
+            ]
+            .concat(),
+        );
+        assert!(o.status.success(), "{mode:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains("amd_iommu=on"), "{out}");
+        assert!(out.contains("not bound to vfio-pci at boot"), "{out}");
+        assert!(
+            !out.contains("vfio-pci.ids") && !out.contains("modprobe.d"),
+            "{out}"
+        );
+    }
+    let o = passagectl(&[
+        "plan",
+        "--root",
+        root.as_str(),
+        "--gpu",
+        "0c:00.0",
+        "--gpu-mode",
+        "boot",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("--gpu-mode only-gpu"), "{}", stderr(&o));
 }

@@ -548,7 +548,7 @@ fn only_gpu(gpu: &PciDevice) -> Finding {
         Severity::Blocker,
         tr("This is the host's only graphics card"),
         tr_f("{gpu} is the only display controller, and it shows the host's screen. A VM can have it only if the host gives up its desktop while the VM runs.", &[("gpu", &gpu_label(gpu))]),
-        Some(tr_f("Add a second graphics card, or use the processor's integrated graphics for the host (turn it on in the firmware setup and connect the monitor to the motherboard). Or give a VM this card in the only-GPU mode (passagectl vm new --gpu {address} --set gpu-mode=only-gpu, or vm set NAME --gpu-mode only-gpu for a VM that has the card): the desktop stops while that VM runs and comes back when it shuts down.", &[("address", &gpu.address.to_string())])),
+        Some(tr_f("Add a second graphics card, or use the processor's integrated graphics for the host (turn it on in the firmware setup and connect the monitor to the motherboard). Or give a VM this card in the only-GPU mode (choose it on Devices, or passagectl vm new --gpu {address}; vm set NAME --gpu-mode only-gpu for a VM that has the card): the desktop stops while that VM runs and comes back when it shuts down.", &[("address", &gpu.address.to_string())])),
     )
 }
 

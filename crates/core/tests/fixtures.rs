@@ -325,12 +325,17 @@ fn single_gpu_desktop_is_told_why_not() {
         r.get("only-gpu").map(|f| f.severity),
         Some(Severity::Blocker)
     );
-    // The finding names the mode that can take the only card.
+    // The finding names the mode that can take the only card, in the app and passagectl.
     let fix = r
         .get("only-gpu")
         .and_then(|f| f.fix.clone())
         .unwrap_or_default();
-    assert!(fix.contains("--set gpu-mode=only-gpu"), "{fix}");
+    assert!(
+        fix.contains("only-GPU mode")
+            && fix.contains("choose it on Devices")
+            && fix.contains("passagectl vm new --gpu 0000:0c:00.0"),
+        "{fix}"
+    );
     let ovmf = r.get("no-ovmf").expect("no ovmf");
     assert!(ovmf
         .fix
@@ -759,7 +764,14 @@ fn keyboards_and_mice_for_evdev_and_the_tpm_emulator() {
         .get("no-swtpm")
         .is_none());
     let h = scan("single-gpu");
-    assert!(h.input_devices.is_empty() && !h.swtpm);
+    assert_eq!(
+        h.input_devices,
+        [
+            "/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd",
+            "/dev/input/by-id/usb-Logitech_USB_Receiver-if01-event-mouse",
+        ]
+    );
+    assert!(!h.swtpm);
     let f = check::evaluate(&h, None)
         .expect("check")
         .get("no-swtpm")

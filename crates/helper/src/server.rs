@@ -66,6 +66,16 @@ impl Helper {
         Ok((host, group))
     }
 
+    /// The group of a card lent to VMs while they run ([`lent_mode`]): the host's only card
+    /// showing the screen goes by the only-GPU rule, every other card as in
+    /// [`Self::card_group`].
+    async fn lent_group(&self, gpu: PciAddress) -> fdo::Result<Vec<PciAddress>> {
+        let host = self.scan().await?;
+        passage_core::vm::devices::choose_in(&host, gpu, lent_mode(&host, gpu))
+            .map(|s| s.devices)
+            .map_err(fdo::Error::InvalidArgs)
+    }
+
     /// Runs `f` off the bus's thread, one change at a time.
     async fn exclusive<T: Send + 'static>(
         &self,
@@ -437,7 +447,7 @@ impl Helper {
     ) -> fdo::Result<(String, String)> {
         let _call = self.admit()?;
         let gpu = address_arg(&gpu)?;
-        let (_, group) = self.card_group(gpu).await?;
+        let group = self.lent_group(gpu).await?;
         let uid = self
             .authorize_with(conn, &hdr, ACTION_SETUP_GPU, &[("devices", joined(&group))])
             .await?;
@@ -452,7 +462,7 @@ impl Helper {
                     r,
                     host,
                     gpu,
-                    passage_core::vm::session::GpuMode::WhileRunning,
+                    lent_mode(host, gpu),
                     plan::hook::DEFAULT_HELPER,
                 )
             },
@@ -972,4 +982,11 @@ impl Helper {
         emitter: &zbus::object_server::SignalEmitter<'_>,
         line: &str,
     ) -> zbus::Result<()>;
+}
+
+/// How ConfigureGpuSessions lends `gpu`: *while the VM runs*, or *only GPU* for the host's
+/// only card showing the screen (no boot-time binding either way; the desktop stops for it).
+fn lent_mode(host: &Host, gpu: PciAddress) -> passage_core::vm::session::GpuMode {
+    use passage_core::vm::session::GpuMode;
+    GpuMode::for_card(host, gpu, GpuMode::WhileRunning)
 }

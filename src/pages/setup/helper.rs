@@ -96,9 +96,8 @@ async fn apply_one(
     let (_conn, p) = proxy().await.map_err(|e| e.text)?;
     let call = async {
         match target {
-            Target::Gpu(s) if mode == GpuMode::WhileRunning => {
-                p.configure_gpu_sessions(&s.gpu.to_string()).await
-            }
+            // Lent while a VM runs, or only GPU (the helper plans the host's only card so).
+            Target::Gpu(s) if mode.lends() => p.configure_gpu_sessions(&s.gpu.to_string()).await,
             Target::Gpu(s) => p.configure_gpu(&s.gpu.to_string()).await,
             Target::Intent(i) => api::apply_intent(&p, i).await,
         }

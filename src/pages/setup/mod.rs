@@ -86,7 +86,7 @@ pub struct SetupPage {
     /// Planned and applied after the card's setup, each its own change (one Undo each).
     extras: Vec<Intent>,
     mode_group: adw::PreferencesGroup,
-    mode_radios: [gtk::CheckButton; 2],
+    mode_radios: [gtk::CheckButton; 3],
     planned: bool,
     busy: bool,
     groups: Vec<adw::PreferencesGroup>,
@@ -244,7 +244,7 @@ impl Component for SetupPage {
                     return;
                 }
                 self.mode = m;
-                if let Some(i) = GpuMode::CHOICES.iter().position(|c| *c == m) {
+                if let Some(i) = mode::ALL.iter().position(|c| *c == m) {
                     self.mode_radios[i].set_active(true);
                 }
                 let _ = sender.output(Output::Mode(m));
@@ -503,6 +503,7 @@ impl SetupPage {
                 "For {card}, chosen on Devices.",
                 &[("card", &l.host.card_label(s.gpu))],
             )));
+            mode::show_offered(&self.mode_radios, &GpuMode::usable(&l.host, s.gpu));
         }
         root.add(&g);
         for fixed in [

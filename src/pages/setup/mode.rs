@@ -1,5 +1,6 @@
-//! Host setup's "When the Card Goes to VMs": from boot on, or only while a VM runs. Each
-//! radio sends [`Input::Mode`], and the page plans again for that mode.
+//! Host setup's "When the Card Goes to VMs": from boot on, only while a VM runs, or — for
+//! the host's only card — only GPU (the desktop stops while the VM runs). Each radio sends
+//! [`Input::Mode`], and the page plans again for that mode.
 
 use passage_core::i18n::tr;
 use passage_core::vm::session::GpuMode;
@@ -8,11 +9,15 @@ use relm4::{adw, gtk, ComponentSender};
 
 use super::{Input, SetupPage};
 
-/// "When the card goes to VMs": a radio per mode in [`GpuMode::CHOICES`]' order, each
-/// sending [`Input::Mode`].
+/// Every mode, in the order the page lists them: [`GpuMode::CHOICES`], then only GPU (shown
+/// only for the card it is offered for, [`show_offered`]).
+pub const ALL: [GpuMode; 3] = [GpuMode::AtBoot, GpuMode::WhileRunning, GpuMode::OnlyGpu];
+
+/// "When the card goes to VMs": a radio per mode in [`ALL`]'s order, each sending
+/// [`Input::Mode`].
 pub fn group(
     sender: &ComponentSender<SetupPage>,
-) -> (adw::PreferencesGroup, [gtk::CheckButton; 2]) {
+) -> (adw::PreferencesGroup, [gtk::CheckButton; 3]) {
     let g = adw::PreferencesGroup::new();
     g.set_title(&tr("When the Card Goes to VMs"));
     let choice =
@@ -33,7 +38,7 @@ pub fn group(
             c
         };
     let mut first: Option<gtk::CheckButton> = None;
-    let radios = GpuMode::CHOICES.map(|mode| {
+    let radios = ALL.map(|mode| {
         let (sub, name) = match mode {
             GpuMode::AtBoot => (
                 tr("The card is bound to vfio-pci at every start of this computer. On a day you need it on the host, choose the boot menu's entry that leaves it to its own driver."),
@@ -52,4 +57,14 @@ pub fn group(
     });
     g.set_visible(false);
     (g, radios)
+}
+
+/// Shows the rows of the modes `offered` for the card (core's [`GpuMode::usable`]), the
+/// others hidden.
+pub fn show_offered(radios: &[gtk::CheckButton; 3], offered: &[GpuMode]) {
+    for (mode, r) in ALL.iter().zip(radios) {
+        if let Some(row) = r.ancestor(adw::ActionRow::static_type()) {
+            row.set_visible(offered.contains(mode));
+        }
+    }
 }

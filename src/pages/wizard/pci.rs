@@ -127,7 +127,7 @@ fn gpu_mode(cx: &Cx) -> adw::PreferencesGroup {
     let mut first: Option<gtk::CheckButton> = None;
     // The only-GPU mode where the card is the host's one display card.
     let offered = match cx.d.gpu.as_ref() {
-        Some(s) => GpuMode::offered(cx.host, s.gpu),
+        Some(s) => GpuMode::usable(cx.host, s.gpu),
         None => GpuMode::CHOICES.to_vec(),
     };
     for mode in offered {

@@ -122,6 +122,7 @@ fn ready(cx: &Cx, g: adw::PreferencesGroup, create: &gtk::Button, spec: &VmSpec)
         tr("No SPICE display: the card's own outputs only")
     };
     g.add(&row(&network, &display));
+    g.add(&row(&spec.session.gpu_mode.title(), &own_input(spec)));
     let v = row(&tr("Checking the XML…"), "");
     g.add(&v);
     let p = gtk::ProgressBar::new();
@@ -139,6 +140,29 @@ fn ready(cx: &Cx, g: adw::PreferencesGroup, create: &gtk::Button, spec: &VmSpec)
         validation: Some(v),
         xml: Some(xml),
     }
+}
+
+/// The VM's own keyboard and mouse (evdev, then USB devices), under its GPU mode's title:
+/// what reaches it while the only-GPU mode has the host's desktop stopped.
+fn own_input(spec: &VmSpec) -> String {
+    let mut names: Vec<String> = spec
+        .evdev
+        .iter()
+        .map(|p| passage_core::vm::labels::input_name(p))
+        .collect();
+    names.extend(spec.usb.iter().map(|u| {
+        tr_f(
+            "USB {id}",
+            &[("id", &format!("{:04x}:{:04x}", u.vendor, u.product))],
+        )
+    }));
+    if names.is_empty() {
+        return tr("No keyboard or mouse of its own: the VM uses the SPICE window's");
+    }
+    tr_f(
+        "Its own keyboard and mouse: {devices}",
+        &[("devices", &names.join(", "))],
+    )
 }
 
 /// Runs libvirt's own `virt-xml-validate` on the XML.

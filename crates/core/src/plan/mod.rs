@@ -322,6 +322,7 @@ pub fn gpu_intents_for(
     let group = host
         .group_for(gpu)
         .map_err(|r| PlanError::Device(r.words(host)))?;
+    only_gpu_rule(host, gpu, mode)?;
     let mut out = vec![Intent::KernelArguments {
         add: crate::check::iommu_arguments(host.cpu.vendor_kind),
         remove: vec![],
@@ -353,6 +354,26 @@ pub fn gpu_intents_for(
         }
     }
     Ok(out)
+}
+
+/// The host's only graphics card showing the screen is never bound to vfio-pci at boot nor
+/// kept off the desktop (either would leave the host with no display): it is planned in the
+/// only-GPU mode alone, and that mode is for that card alone.
+fn only_gpu_rule(host: &Host, gpu: PciAddress, mode: GpuMode) -> Result<(), PlanError> {
+    let default = GpuMode::default_for(host, gpu);
+    if default == GpuMode::OnlyGpu && mode != GpuMode::OnlyGpu {
+        return Err(PlanError::Device(tr_f(
+            "{gpu} is this computer's only graphics card and shows its screen: bound to vfio-pci at boot, or kept off the desktop, it would leave this computer with no display. Give it to a VM in the only-GPU mode instead (the desktop stops while the VM runs; passagectl: --gpu-mode only-gpu).",
+            &[("gpu", &gpu.to_string())],
+        )));
+    }
+    if mode == GpuMode::OnlyGpu && !GpuMode::offered(host, gpu).contains(&mode) {
+        return Err(PlanError::Device(tr_f(
+            "The only-GPU mode is for a host's only graphics card; {gpu} is not: choose from boot on or only while a VM runs.",
+            &[("gpu", &gpu.to_string())],
+        )));
+    }
+    Ok(())
 }
 
 /// Everything the host needs to hand `gpu`'s IOMMU group to VMs from boot on: the plans of
@@ -430,6 +451,9 @@ pub fn for_gpu_mode_with(
             }
         };
         out.merge(p);
+    }
+    if mode == GpuMode::OnlyGpu {
+        out.notes.push(tr("The card is not bound to vfio-pci at boot: it is this computer's only graphics card and shows its screen. Each time its VM starts, the desktop stops and the card goes to the VM; when the VM stops, the card and the desktop come back."));
     }
     if boot_changed {
         out.notes

@@ -48,6 +48,14 @@ pub fn choose_in(
     Ok(selection(host, gpu, group))
 }
 
+/// [`choose_in`] the card's default mode ([`GpuMode::default_for`](super::session::GpuMode::default_for)):
+/// what the app's Devices page and express VM take when the user picks a card. The host's
+/// only card showing the screen is chosen for the only-GPU mode; every other card by the
+/// at-boot rule ([`choose`]).
+pub fn choose_card(host: &Host, gpu: PciAddress) -> Result<Selection, String> {
+    choose_in(host, gpu, super::session::GpuMode::default_for(host, gpu))
+}
+
 /// The selection Passage proposes before the user chooses: the likeliest GPU, if it can go.
 pub fn initial_selection(host: &Host) -> Option<Selection> {
     host.candidate_gpu()

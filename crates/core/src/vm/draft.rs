@@ -323,7 +323,10 @@ impl Draft {
         } else {
             HugepageMode::Off
         };
-        Draft {
+        let gpu_mode = gpu
+            .as_ref()
+            .map_or(GpuMode::AtBoot, |s| GpuMode::default_for(host, s.gpu));
+        let mut d = Draft {
             purpose: Purpose::Gaming,
             install_iso: String::new(),
             virtio_iso: String::new(),
@@ -341,7 +344,7 @@ impl Draft {
             tpm: secure && host.swtpm,
             pin_cpus: true,
             hugepages,
-            gpu_mode: GpuMode::AtBoot,
+            gpu_mode,
             isolate_cpus: false,
             kvm_hidden: true,
             hyperv: true,
@@ -356,7 +359,30 @@ impl Draft {
             rom_bar_off: false,
             looking_glass: None,
             lg_backing: Backing::Shm,
+        };
+        d.own_input(host);
+        d
+    }
+
+    /// A VM of the only-GPU mode gets the host's first keyboard and mouse by evdev when it has
+    /// no keyboard or mouse of its own yet (evdev or USB): while it runs, the host's screen
+    /// is off and nothing else reaches it.
+    fn own_input(&mut self, host: &Host) {
+        if self.gpu_mode == GpuMode::OnlyGpu && self.evdev.is_empty() && self.usb.is_empty() {
+            self.evdev = super::express::first_inputs(host);
         }
+    }
+
+    /// Why a VM of the only-GPU mode cannot be made yet: it has neither evdev input nor a USB
+    /// device (the field is `evdev`: the wizard's USB Devices step).
+    fn input_needed(&self) -> Result<(), VmError> {
+        if self.gpu_mode != GpuMode::OnlyGpu || !self.evdev.is_empty() || !self.usb.is_empty() {
+            return Ok(());
+        }
+        Err(err(
+            "evdev",
+            tr("A VM in the only-GPU mode needs its own keyboard and mouse: while it runs, this computer's desktop is stopped. On USB Devices, add a keyboard and a mouse by evdev, or a USB keyboard or mouse."),
+        ))
     }
 
     /// Takes one choice, checked against the host; a refused choice changes nothing.
@@ -428,7 +454,16 @@ impl Draft {
                 self.tpm = on;
             }
             Choice::PinCpus(on) => self.pin_cpus = on,
-            Choice::GpuMode(m) => self.gpu_mode = m,
+            Choice::GpuMode(m) => {
+                // A mode that cannot take the card (from boot on for the host's only card
+                // showing the screen) is refused with the reason.
+                if let Some(sel) = &self.gpu {
+                    super::devices::choose_in(host, sel.gpu, m)
+                        .map_err(|why| err("gpu-mode", why))?;
+                }
+                self.gpu_mode = m;
+                self.own_input(host);
+            }
             Choice::IsolateCpus(on) => self.isolate_cpus = on,
             Choice::Hugepages(m) => self.hugepages = m,
             Choice::KvmHidden(on) => self.kvm_hidden = on,
@@ -636,6 +671,7 @@ impl Draft {
                 product: *product,
             })
             .collect();
+        self.input_needed()?;
         s.evdev = self.evdev.clone();
         s.cdroms = self.cdroms();
         s.disks = self.disks();

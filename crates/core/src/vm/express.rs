@@ -94,7 +94,9 @@ pub fn recommend(
         Choice::InstallIso(req.iso.clone()),
         Choice::Name(name),
         Choice::Disk(Storage::New { gib, raw: false }),
-        Choice::GpuMode(ctx.gpu_mode),
+        // Host setup's mode where the card can go in it; the host's only card showing the
+        // screen goes in the only-GPU mode, with the first keyboard and mouse below.
+        Choice::GpuMode(GpuMode::for_card(host, selection.gpu, ctx.gpu_mode)),
     ];
     choices.extend(free_usb_controller(host, selection.group).map(Choice::AddPci));
     choices.extend(first_inputs(host).into_iter().map(Choice::AddEvdev));

@@ -50,6 +50,39 @@ impl GpuMode {
         out
     }
 
+    /// The mode a VM of `gpu` gets unless the user chooses another — the one rule the app's
+    /// Devices page, wizard, express VM and Host setup and passagectl share: *only GPU* for the
+    /// host's only graphics card when it shows the screen (the other two modes cannot take
+    /// it), from boot on for every other card.
+    pub fn default_for(host: &crate::host::Host, gpu: PciAddress) -> GpuMode {
+        if host.only_gpu() == Some(gpu) && host.is_host_display(gpu) {
+            GpuMode::OnlyGpu
+        } else {
+            GpuMode::AtBoot
+        }
+    }
+
+    /// `wanted` (Host setup's mode, a mode named on the command line) for `gpu` when the card
+    /// can go in it, else the card's default ([`GpuMode::default_for`]): the host's only card
+    /// showing the screen is always *only GPU*, and *only GPU* is for that card alone.
+    pub fn for_card(host: &crate::host::Host, gpu: PciAddress, wanted: GpuMode) -> GpuMode {
+        let default = GpuMode::default_for(host, gpu);
+        if default == GpuMode::OnlyGpu || !GpuMode::offered(host, gpu).contains(&wanted) {
+            default
+        } else {
+            wanted
+        }
+    }
+
+    /// The modes a VM of `gpu` can have ([`GpuMode::offered`] less those that cannot take
+    /// the card): only GPU alone for the host's only card showing the screen.
+    pub fn usable(host: &crate::host::Host, gpu: PciAddress) -> Vec<GpuMode> {
+        GpuMode::offered(host, gpu)
+            .into_iter()
+            .filter(|m| GpuMode::for_card(host, gpu, *m) == *m)
+            .collect()
+    }
+
     /// Whether the hook lends the VM's devices while it runs (and gives them back after).
     pub fn lends(self) -> bool {
         matches!(self, GpuMode::WhileRunning | GpuMode::OnlyGpu)

@@ -249,13 +249,14 @@ fn read_text(from: &Path) -> Result<String, String> {
 /// The wizard's draft for `gpu` on `host` with `sets` applied in order.
 fn draft(host: &Host, gpu: &str, sets: &[String]) -> Result<Draft, Failed> {
     let gpu: PciAddress = gpu.parse().map_err(bad)?;
-    // The only-GPU mode may take the host's only card: the mode is known before the card is.
+    // The only-GPU mode may take the host's only card: the mode is known before the card is
+    // (the card's default, core's rule, when --set names none).
     let mode = sets
         .iter()
         .rev()
         .find_map(|kv| kv.strip_prefix("gpu-mode="))
         .and_then(GpuMode::from_word)
-        .unwrap_or_default();
+        .unwrap_or_else(|| GpuMode::default_for(host, gpu));
     let selection = choose_in(host, gpu, mode).map_err(refused)?;
     let mut d = Draft::new(host, Some(selection));
     for kv in sets {

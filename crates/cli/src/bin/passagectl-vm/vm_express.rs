@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use passage_core::i18n::{tr, tr_f};
-use passage_core::vm::devices::{choose, initial_selection};
+use passage_core::vm::devices::{choose_card, initial_selection};
 use passage_core::vm::draft::POOL;
 use passage_core::vm::express::{recommend, Context, Express, Request};
 use passage_core::vm::installer::read_volume_label;
@@ -33,8 +33,10 @@ pub struct ExpressArgs {
     /// The new disk's size (with --express; default: from the free space where it goes)
     #[arg(long, value_name = "GiB", requires = "express")]
     disk_size: Option<u64>,
-    /// When the card goes to vfio-pci, as chosen on Host setup (default: from boot on)
-    #[arg(long, value_name = "MODE", value_parser = ["boot", "running"], requires = "express")]
+    /// When the card goes to vfio-pci, as chosen on Host setup (default: from boot on; the
+    /// host's only card showing the screen is always only-gpu: the desktop stops while the VM
+    /// runs)
+    #[arg(long, value_name = "MODE", value_parser = ["boot", "running", "only-gpu"], requires = "express")]
     gpu_mode: Option<String>,
     #[command(flatten)]
     unattended: crate::vm_unattended::UnattendedArgs,
@@ -60,7 +62,7 @@ pub fn run(
     let iso = iso_path(args.iso.as_deref())?;
     let host = crate::vm_remote::host_of(root, conn).map_err(bad)?;
     let selection = match gpu {
-        Some(g) => choose(&host, g.parse().map_err(bad)?).map_err(refused)?,
+        Some(g) => choose_card(&host, g.parse().map_err(bad)?).map_err(refused)?,
         None => initial_selection(&host).ok_or_else(|| {
             refused(tr("No graphics card of this host can go to a VM (passagectl check says why); name one with --gpu ADDRESS."))
         })?,
