@@ -19,13 +19,35 @@ fn the_console_shows_the_guest_and_sends_it_what_is_typed() {
     let h = Libvirt::open(&d.uri()).expect("connect");
     let img = echo_image(d.dir.path());
     h.define(&echo_domain("echo", &img, "")).expect("define");
-    h.start("echo").expect("start");
+    // Started paused, and resumed once the console is connected: the guest prints its banner
+    // once, and a pty's output before anyone reads it is lost (on a loaded machine the
+    // console could come after the banner).
+    let virsh = |args: &[&str]| {
+        let o = Command::new("virsh")
+            .args(["-c", &d.uri()])
+            .args(args)
+            .output()
+            .expect("virsh");
+        assert!(o.status.success(), "virsh {args:?}: {}", stderr(&o));
+    };
+    virsh(&["start", "--paused", "echo"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_passagectl"))
         .args(["vm", "console", "echo", "--connect", &d.uri()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("passagectl");
+    let mut said = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut said, &mut line).expect("stderr");
+    assert!(
+        line.contains("Connected to the serial console of VM echo"),
+        "{line:?}"
+    );
+    // The stream is opened right after that line is written.
+    std::thread::sleep(Duration::from_secs(1));
+    virsh(&["resume", "echo"]);
     let mut out = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

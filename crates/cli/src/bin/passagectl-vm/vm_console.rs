@@ -29,7 +29,11 @@ pub(crate) fn run(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
             &[("vm", name)],
         )));
     }
-    if h.state(name).map_err(of_libvirt)? != VmState::Running {
+    // A paused VM has its console too (it speaks again when resumed), as virsh console's does.
+    if !matches!(
+        h.state(name).map_err(of_libvirt)?,
+        VmState::Running | VmState::Paused
+    ) {
         return Err(refused(tr_f(
             "VM {vm} is not running: start it first (passagectl vm start {vm}).",
             &[("vm", name)],
@@ -37,15 +41,15 @@ pub(crate) fn run(name: &str, conn: &ConnectArg) -> Result<ExitCode, Failed> {
     }
     let terminal = std::io::stdin().is_terminal();
     let _raw = terminal.then(raw::Raw::on).flatten();
-    if terminal {
-        eprint!(
-            "{}\r\n",
-            tr_f(
-                "Connected to the serial console of VM {vm}. Ctrl+] leaves it.",
-                &[("vm", name)]
-            )
-        );
-    }
+    // Said on stderr with or without a terminal (as virsh console does): a script (or a test
+    // that started the guest paused) knows the console is there before the guest speaks.
+    eprint!(
+        "{}\r\n",
+        tr_f(
+            "Connected to the serial console of VM {vm}. Ctrl+] leaves it.",
+            &[("vm", name)]
+        )
+    );
     let ended = h
         .console(name, std::io::stdin(), std::io::stdout(), terminal)
         .map_err(refused)?;
