@@ -50,7 +50,20 @@ impl PrivateLibvirtd {
             .arg("/etc/libvirt/.")
             .arg(t.join("etc/libvirt"))
             .status();
-        std::fs::write(t.join("etc/libvirt/qemu.conf"), "user = \"root\"\ngroup = \"root\"\nsecurity_driver = \"none\"\nstdio_handler = \"file\"\n").expect("qemu.conf");
+        // Displays: each private libvirtd shares this machine's network with the others that
+        // tests run at once, and each picks "the first free port" on its own, so two guests
+        // starting together could both take 5900 (QEMU: "Address already in use"). VNC with
+        // autoport listens on a Unix socket instead; what still takes a TCP port (SPICE with
+        // autoport) gets a range of 100 of this libvirtd's own, picked by its temp dir's name.
+        let base = 6000 + (fxhash(&t.to_string_lossy()) % 500) * 100;
+        std::fs::write(
+            t.join("etc/libvirt/qemu.conf"),
+            format!(
+                "user = \"root\"\ngroup = \"root\"\nsecurity_driver = \"none\"\nstdio_handler = \"file\"\nvnc_auto_unix_socket = 1\nremote_display_port_min = {base}\nremote_display_port_max = {}\n",
+                base + 99
+            ),
+        )
+        .expect("qemu.conf");
         let mut passwd = std::fs::read_to_string("/etc/passwd").expect("passwd");
         passwd.push_str(
             "libvirt-qemu:x:64055:64055:Libvirt Qemu,,,:/var/lib/libvirt:/usr/sbin/nologin\n",
@@ -166,4 +179,11 @@ fn mount_points(t: &Path) -> String {
         out.push_str(&format!(" && mkdir -p {}", target.display()));
     }
     out
+}
+
+/// A small stable hash (FNV-1a) of `s`.
+fn fxhash(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
