@@ -54,7 +54,11 @@ pub fn start() -> Option<TtyAgent> {
             &std::process::id().to_string(),
         ])
         .arg(&fifo)
+        // Its prompts go to the controlling terminal (/dev/tty), not to stdout or stderr:
+        // those stay passagectl's own output alone (`history --json > file 2>&1` stays JSON),
+        // and an agent that cannot register (no polkit there) says nothing of it.
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .ok()?;
     let mut agent = TtyAgent(child);
