@@ -8,7 +8,8 @@
 #   nested QEMU test bed (a real kernel with an emulated IOMMU), checked against that kernel, and
 #   passage-helper binding and restoring a device group there, with a real polkitd deciding.
 #   The parsers are fuzzed for a bounded time (PASSAGE_FUZZ_SECONDS per target, default 10; longer by hand).
-# Set PASSAGE_SKIP_TESTBED=1 to leave out the test bed stage (about 12 minutes: eight L2 boots) while iterating.
+# Set PASSAGE_SKIP_TESTBED=1 to leave out the test bed stage (ten L2 boots and a guest, two at a time:
+# build-aux/testbed/test-all.sh) while iterating.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
@@ -64,21 +65,7 @@ done
 unset RUSTC_BOOTSTRAP
 
 if [ "${PASSAGE_SKIP_TESTBED:-0}" != 1 ]; then
-  stage "real kernel: passagectl inside the nested QEMU test bed"
-  build-aux/testbed/test-scan.sh
-  stage "real kernel: passage-helper binds a group to vfio-pci and gives it back (polkit in the loop)"
-  build-aux/testbed/test-helper.sh
-  stage "real kernel and udev: passage.vfio=off keeps the card on its own drivers; without it, vfio-pci takes it at boot"
-  build-aux/testbed/test-boot-switch.sh
-  stage "Debian's systemd as PID 1: the helper's hardened unit D-Bus-activated, update-initramfs inside its sandbox, idle exit and activation again"
-  build-aux/testbed/test-systemd.sh
-  stage "real kernel and libvirtd: a VM session lends the card at start and gives it back at shutdown and after kill -9; a holder refuses the start by name"
-  build-aux/testbed/test-session.sh
-  stage "real kernel, systemd and libvirtd: an only-GPU session stops the display manager on the only card, lends it to L3 and brings it back after shutdown and kill -9; a failure halfway gives the desktop back"
-  build-aux/testbed/test-single-gpu.sh
-  stage "a real guest: vm start --wait, then vm shutdown by the ACPI power button; a stubborn guest forced off only when asked"
-  build-aux/testbed/test-shutdown.sh
-  stage "a remote host over SSH: from L1, passagectl --connect qemu+ssh lists, starts and shuts down an L3 domain on L2, and shows a plan made there"
-  build-aux/testbed/test-remote.sh
+  stage "real kernel: the nested QEMU test bed (passagectl, the helper and polkit, the boot switch, systemd as PID 1, VM sessions, only-GPU sessions, shutdown, a remote host), two stages at a time"
+  build-aux/testbed/test-all.sh
 fi
 stage "all passed"

@@ -7,10 +7,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 W=$(cd "$1" && pwd); PAYLOAD=$2; OUTDIR=$3
 [ -f "$PAYLOAD/run.sh" ] || { echo "exchange: $PAYLOAD/run.sh missing" >&2; exit 2; }
 mkdir -p "$OUTDIR"
-tar -cf "$W/xin.img" -C "$PAYLOAD" .
-truncate -s %1M "$W/xin.img"
-rm -f "$W/xout.img"; truncate -s 64M "$W/xout.img"
-EXCHANGE_IN=$W/xin.img EXCHANGE_OUT=$W/xout.img "$HERE/run.sh" exchange "$W"
-tar -xf "$W/xout.img" -C "$OUTDIR"
+# This run's own exchange disks (in WORKDIR, gone at exit) and serial log, so that test-bed runs
+# can go side by side (build-aux/testbed/test-all.sh).
+XIN=$(mktemp "$W/xin.XXXXXX"); XOUT=$(mktemp "$W/xout.XXXXXX")
+SERIAL=$W/serial-exchange.${XIN##*.}.log
+trap 'rm -f "$XIN" "$XOUT"' EXIT
+tar -cf "$XIN" -C "$PAYLOAD" .
+truncate -s %1M "$XIN"
+truncate -s 64M "$XOUT"
+SERIAL_LOG=$SERIAL EXCHANGE_IN=$XIN EXCHANGE_OUT=$XOUT "$HERE/run.sh" exchange "$W"
+tar -xf "$XOUT" -C "$OUTDIR"
 [ -f "$OUTDIR/run.rc" ] || { echo "exchange: no results came back" >&2; exit 1; }
 exit "$(cat "$OUTDIR/run.rc")"

@@ -12,7 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd); TOP=$(cd "$HERE/../.." && pwd)
 W=$(mkdir -p "${1:-$HERE/work}" && cd "${1:-$HERE/work}" && pwd)
 [ -f "$W/l2.img" ] && [ -f "$W/vmlinuz" ] || "$HERE/build.sh" "$W"
 [ -f "$W/initrd-acpi.gz" ] || (cd "$W" && MD=$(echo kernel/lib/modules/*) && . "$HERE/initrd.sh" && mkacpi)
-cargo build --release -q -p passagectl --manifest-path "$TOP/Cargo.toml"
+cargo build --release -q -p passagectl -p passage-helper --manifest-path "$TOP/Cargo.toml"
 BIN=${CARGO_TARGET_DIR:-$TOP/target}/release
 P=$(mktemp -d); OUT=$(mktemp -d); K=$(mktemp -d); chmod 755 "$P"
 L2PID=""

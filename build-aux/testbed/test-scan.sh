@@ -6,7 +6,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); TOP=$(cd "$HERE/../.." && pwd)
 W=${1:-$HERE/work}
 [ -f "$W/l2.img" ] && [ -f "$W/vmlinuz" ] || "$HERE/build.sh" "$W"
-cargo build --release -q -p passagectl --manifest-path "$TOP/Cargo.toml"
+cargo build --release -q -p passagectl -p passage-helper --manifest-path "$TOP/Cargo.toml"
 P=$(mktemp -d); OUT=$(mktemp -d)
 trap 'rm -rf "$P" "$OUT"' EXIT
 cp "$HERE/payload-scan/run.sh" "$TOP/target/release/passagectl" "$P/"

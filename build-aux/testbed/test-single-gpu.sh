@@ -12,7 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd); TOP=$(cd "$HERE/../.." && pwd)
 W=${1:-$HERE/work}
 [ -f "$W/l2.img" ] && [ -f "$W/vmlinuz" ] || "$HERE/build.sh" "$W"
 [ -f "$W/initrd-acpi.gz" ] || (cd "$W" && MD=$(echo kernel/lib/modules/*) && . "$HERE/initrd.sh" && mkacpi)
-cargo build --release -q -p passage-helper --manifest-path "$TOP/Cargo.toml"
+cargo build --release -q -p passagectl -p passage-helper --manifest-path "$TOP/Cargo.toml"
 P=$(mktemp -d); OUT=$(mktemp -d); chmod 755 "$P"
 trap 'rm -rf "$P" "$OUT"' EXIT
 cp "$HERE/payload-single-gpu/run.sh" "$TOP/target/release/passage-helper" "$W/initrd-acpi.gz" "$P/"
