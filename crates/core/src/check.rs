@@ -393,7 +393,7 @@ fn gpu_findings(host: &Host, chosen: Option<&PciDevice>, f: &mut Vec<Finding>) {
                 )),
             ));
         } else if gpus.len() == 1 {
-            f.push(only_gpu(gpus[0]));
+            f.push(only_gpu(host, gpus[0]));
         } else {
             f.push(finding(
                 "gpu-is-host-display",
@@ -408,7 +408,7 @@ fn gpu_findings(host: &Host, chosen: Option<&PciDevice>, f: &mut Vec<Finding>) {
 
     if host.is_host_display(gpu.address) {
         if gpus.len() == 1 {
-            f.push(only_gpu(gpu));
+            f.push(only_gpu(host, gpu));
         } else {
             let others: Vec<String> = gpus
                 .iter()
@@ -542,10 +542,17 @@ fn taken_words(d: &PciDevice) -> String {
     }
 }
 
-fn only_gpu(gpu: &PciDevice) -> Finding {
+/// The host's only card: a cost (the desktop stops while its VM runs) where the only-GPU mode
+/// can take it; where even that mode cannot (its group), nothing can.
+fn only_gpu(host: &Host, gpu: &PciDevice) -> Finding {
+    let lendable = crate::vm::devices::choose_card(host, gpu.address).is_ok();
     finding(
         "only-gpu",
-        Severity::Blocker,
+        if lendable {
+            Severity::Warning
+        } else {
+            Severity::Blocker
+        },
         tr("This is the host's only graphics card"),
         tr_f("{gpu} is the only display controller, and it shows the host's screen. A VM can have it only if the host gives up its desktop while the VM runs.", &[("gpu", &gpu_label(gpu))]),
         Some(tr_f("Add a second graphics card, or use the processor's integrated graphics for the host (turn it on in the firmware setup and connect the monitor to the motherboard). Or give a VM this card in the only-GPU mode (choose it on Devices, or passagectl vm new --gpu {address}; vm set NAME --gpu-mode only-gpu for a VM that has the card): the desktop stops while that VM runs and comes back when it shuts down.", &[("address", &gpu.address.to_string())])),
