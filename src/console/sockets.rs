@@ -2,9 +2,11 @@
 //! asked of `passagectl-vm graphics-fds` over a Unix socket pair and passed back with
 //! SCM_RIGHTS, so that the app opens no port, needs no password and never links libvirt.
 
+use std::cell::Cell;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Stdio};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use relm4::gtk::{gio, glib};
@@ -12,11 +14,13 @@ use relm4::gtk::{gio, glib};
 /// The running `graphics-fds` program of one VM; it ends when this is dropped.
 pub struct Worker {
     child: Child,
+    /// False once dropped: a socket that arrives after is closed, not handed on.
+    open: Rc<Cell<bool>>,
 }
 
 /// Asks the worker for sockets; clones share its one socket pair.
 #[derive(Clone)]
-pub struct Asker(Arc<Mutex<UnixStream>>);
+pub struct Asker(Arc<Mutex<UnixStream>>, Rc<Cell<bool>>);
 
 impl Worker {
     /// Starts the program for running VM `vm` at `uri`.
@@ -27,12 +31,20 @@ impl Worker {
             Stdio::from(OwnedFd::from(worker_end)),
             false,
         )?;
-        Ok((Worker { child }, Asker(Arc::new(Mutex::new(app)))))
+        let open = Rc::new(Cell::new(true));
+        Ok((
+            Worker {
+                child,
+                open: open.clone(),
+            },
+            Asker(Arc::new(Mutex::new(app)), open),
+        ))
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        self.open.set(false);
         // Its socket closes with the session's last user; the program ends on that.
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -41,9 +53,11 @@ impl Drop for Worker {
 
 impl Asker {
     /// A new socket to display `index` (the domain's `index`th `<graphics>`), fetched off the
-    /// main loop and handed to `got` on it, or why there is none.
+    /// main loop and handed to `got` on it, or why there is none. When the display was left
+    /// meanwhile (Disconnect, another VM: the worker dropped), `got` is not called: the socket
+    /// is closed here, and the worker's end is no failure to report.
     pub fn ask(&self, index: u8, got: impl FnOnce(Result<OwnedFd, String>) + 'static) {
-        let socket = self.0.clone();
+        let (socket, open) = (self.0.clone(), self.1.clone());
         glib::spawn_future_local(async move {
             let fd = gio::spawn_blocking(move || {
                 let s = socket.lock().map_err(|_| String::from("poisoned"))?;
@@ -51,7 +65,9 @@ impl Asker {
             })
             .await
             .unwrap_or_else(|_| Err("the socket thread failed".into()));
-            got(fd);
+            if open.get() {
+                got(fd);
+            }
         });
     }
 }

@@ -22,13 +22,10 @@ pub struct Spice {
     inputs: Rc<RefCell<Option<spice::InputsChannel>>>,
     main: Rc<RefCell<Option<spice::MainChannel>>>,
     pub frame: Rc<RefCell<Frame>>,
-    /// False once the session is left: a socket that arrives after is closed, not handed on.
-    open: Rc<std::cell::Cell<bool>>,
 }
 
 impl Drop for Spice {
     fn drop(&mut self) {
-        self.open.set(false);
         self.session.disconnect();
     }
 }
@@ -47,13 +44,11 @@ impl Spice {
             inputs: Rc::default(),
             main: Rc::default(),
             frame: Rc::default(),
-            open: Rc::new(std::cell::Cell::new(true)),
         };
-        let open = me.open.clone();
         let (inputs, main, frame) = (me.inputs.clone(), me.main.clone(), me.frame.clone());
         let picture = picture.clone();
         session.connect_channel_new(move |_, channel| {
-            give_sockets(channel, socket.clone(), index, open.clone(), ended.clone());
+            give_sockets(channel, socket.clone(), index, ended.clone());
             // The session connects its main channel; the app connects the others it wants
             // (each then asks for its socket), as spice-gtk's clients do.
             let wanted = channel.is::<spice::DisplayChannel>()
@@ -163,20 +158,15 @@ fn give_sockets(
     channel: &spice::Channel,
     socket: Asker,
     index: u8,
-    open: Rc<std::cell::Cell<bool>>,
     ended: impl Fn(Option<String>) + Clone + 'static,
 ) {
     channel.connect_open_fd(move |channel, _tls| {
-        let (channel, ended, open) = (channel.clone(), ended.clone(), open.clone());
-        // Left meanwhile (Disconnect, another VM): the socket is closed here, and the
-        // worker's end is no failure to report.
+        let (channel, ended) = (channel.clone(), ended.clone());
         socket.ask(index, move |got| match got {
-            Ok(fd) if open.get() => {
+            Ok(fd) => {
                 channel.open_fd(fd.into_raw_fd());
             }
-            Ok(fd) => drop(fd),
-            Err(why) if open.get() => ended(Some(why)),
-            Err(_) => {}
+            Err(why) => ended(Some(why)),
         });
     });
 }
