@@ -17,8 +17,9 @@ fn domain(name: &str, devices: &str) -> String {
     )
 }
 
-#[test]
-fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
+/// The "remote host": a private libvirtd behind a real sshd, whose `passagectl` (in the
+/// returned bin dir) reads the X570 fixture (the returned root).
+fn remote_host() -> (PrivateLibvirtd, tempfile::TempDir, tempfile::TempDir, Sshd) {
     let d = PrivateLibvirtd::start();
     let bin = tempfile::tempdir().expect("tmp");
     let remote_root = fixture("x570-tutorial");
@@ -27,6 +28,12 @@ fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
         std::path::Path::new(env!("CARGO_BIN_EXE_passagectl")),
         remote_root.path(),
     ));
+    (d, bin, remote_root, sshd)
+}
+
+#[test]
+fn vm_commands_and_a_plan_reach_a_remote_host_over_ssh() {
+    let (d, _bin, _remote_root, sshd) = remote_host();
     let uri = sshd.libvirt_uri(&d.socket());
     let h = Libvirt::open(&d.uri()).expect("connect");
     h.define(&domain("plain", "")).expect("define");
@@ -237,14 +244,7 @@ fn at_a_terminal(command: &str, prompt: &str, answer: &str) -> String {
 /// there.
 #[test]
 fn a_remote_change_at_a_terminal_shows_the_plan_made_there_asks_and_runs_it_there() {
-    let d = PrivateLibvirtd::start();
-    let bin = tempfile::tempdir().expect("tmp");
-    let remote_root = fixture("x570-tutorial");
-    let sshd = Sshd::start(&remote_path(
-        bin.path(),
-        std::path::Path::new(env!("CARGO_BIN_EXE_passagectl")),
-        remote_root.path(),
-    ));
+    let (d, bin, remote_root, sshd) = remote_host();
     // The remote passagectl notes each command it is given there, and whether it has a
     // terminal, before doing what remote_path's does.
     let log = bin.path().join("ran-there.log");
